@@ -1,0 +1,596 @@
+//! Which identifier kind a column holds: from its name (synonyms) and from a sample of its values
+//! (majority vote), with a confidence in `[0, 1]`.
+
+use crate::ingest::kind::Kind;
+use crate::ingest::normalize::{
+    Region, gender_code, is_aadhaar, is_driving_licence, is_email, is_pan, is_passport, is_password_hash, is_pincode,
+    is_voter_id, looks_like_phone, masked_aadhaar_tail, parse_date, parse_year,
+};
+use serde::Serialize;
+
+/// A column's kind and how sure we are of it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ColumnClass {
+    pub kind: Kind,
+    pub confidence: f32,
+}
+
+/// Synonyms of column names, matched against the whole normalized name, then its words.
+const SYNONYMS: &[(Kind, &[&str])] = &[
+    (
+        Kind::PasswordHash,
+        &[
+            "password_hash",
+            "passwordhash",
+            "pass_hash",
+            "pwd_hash",
+            "hash",
+            "md5",
+            "sha1",
+            "sha256",
+            "bcrypt",
+            "hashed_password",
+            "encrypted_password",
+        ],
+    ),
+    (
+        Kind::Password,
+        &["password", "pass", "passwd", "pwd", "passcode", "secret"],
+    ),
+    (
+        Kind::Email,
+        &[
+            "email",
+            "e_mail",
+            "mail",
+            "email_id",
+            "emailid",
+            "email_address",
+            "emailaddress",
+            "mail_id",
+        ],
+    ),
+    (
+        Kind::Phone,
+        &[
+            "phone",
+            "mobile",
+            "mob",
+            "msisdn",
+            "contact",
+            "contact_no",
+            "contactno",
+            "ph",
+            "ph_no",
+            "phno",
+            "phone_no",
+            "phoneno",
+            "phone_number",
+            "phonenumber",
+            "mobile_no",
+            "mobileno",
+            "mobile_number",
+            "mobilenumber",
+            "cell",
+            "cellphone",
+            "telephone",
+            "tel",
+            "whatsapp",
+            "landline",
+            "alt_mobile",
+        ],
+    ),
+    (
+        Kind::NationalId,
+        &[
+            "aadhaar",
+            "aadhar",
+            "adhaar",
+            "adhar",
+            "aadhaar_no",
+            "aadhar_no",
+            "aadhaar_number",
+            "aadhar_number",
+            "uid",
+            "uidai",
+            "uid_no",
+            "aadhaarno",
+            "aadharno",
+        ],
+    ),
+    (
+        Kind::Pan,
+        &["pan", "pan_no", "panno", "pan_number", "pancard", "pan_card"],
+    ),
+    (
+        Kind::Passport,
+        &["passport", "passport_no", "passportno", "passport_number"],
+    ),
+    (
+        Kind::VoterId,
+        &[
+            "voter",
+            "voter_id",
+            "voterid",
+            "epic",
+            "epic_no",
+            "epic_number",
+            "voter_card",
+        ],
+    ),
+    (
+        Kind::DrivingLicence,
+        &[
+            "dl",
+            "dl_no",
+            "dlno",
+            "driving_licence",
+            "driving_license",
+            "licence",
+            "license",
+            "licence_no",
+            "license_no",
+        ],
+    ),
+    (
+        Kind::DateOfBirth,
+        &[
+            "dob",
+            "date_of_birth",
+            "dateofbirth",
+            "birth_date",
+            "birthdate",
+            "birthday",
+            "d_o_b",
+        ],
+    ),
+    (
+        Kind::BirthYear,
+        &["birth_year", "birthyear", "yob", "year_of_birth", "yearofbirth"],
+    ),
+    (
+        Kind::Pincode,
+        &[
+            "pincode",
+            "pin",
+            "pin_code",
+            "zip",
+            "zipcode",
+            "zip_code",
+            "postal_code",
+            "postalcode",
+            "postcode",
+            "post_code",
+        ],
+    ),
+    (Kind::Gender, &["gender", "sex"]),
+    (
+        Kind::District,
+        &["district", "dist", "city", "town", "taluka", "tehsil"],
+    ),
+    (Kind::State, &["state", "circle", "province", "state_name"]),
+    (
+        Kind::Address,
+        &[
+            "address",
+            "addr",
+            "address1",
+            "address2",
+            "address_line",
+            "line1",
+            "line2",
+            "street",
+            "locality",
+            "house",
+            "village",
+            "landmark",
+            "area",
+            "residence",
+        ],
+    ),
+    (
+        Kind::Username,
+        &[
+            "username",
+            "user_name",
+            "login",
+            "login_id",
+            "handle",
+            "screen_name",
+            "nick",
+            "nickname",
+        ],
+    ),
+    (
+        Kind::Ip,
+        &[
+            "ip",
+            "ip_address",
+            "ipaddress",
+            "ipaddr",
+            "last_ip",
+            "reg_ip",
+            "registration_ip",
+            "signup_ip",
+            "client_ip",
+        ],
+    ),
+    (
+        Kind::Name,
+        &[
+            "name",
+            "full_name",
+            "fullname",
+            "first_name",
+            "firstname",
+            "last_name",
+            "lastname",
+            "surname",
+            "fname",
+            "lname",
+            "middle_name",
+            "customer_name",
+            "subscriber_name",
+            "beneficiary_name",
+            "father_name",
+            "fathers_name",
+            "mother_name",
+            "spouse_name",
+            "holder_name",
+            "display_name",
+            "applicant_name",
+            "patient_name",
+        ],
+    ),
+    (
+        Kind::Other,
+        &[
+            "id",
+            "sr",
+            "sr_no",
+            "serial",
+            "s_no",
+            "sno",
+            "date",
+            "time",
+            "at",
+            "timestamp",
+            "ts",
+            "created",
+            "updated",
+            "modified",
+            "on",
+        ],
+    ),
+];
+
+/// The kind a column name suggests, if any. Dotted JSON paths are judged by their last part.
+pub fn kind_from_header(name: &str) -> Option<Kind> {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let mut normalized = String::with_capacity(last.len());
+    for c in last.chars() {
+        if c.is_ascii_alphanumeric() {
+            normalized.push(c.to_ascii_lowercase());
+        } else if !normalized.is_empty() && !normalized.ends_with('_') {
+            normalized.push('_');
+        }
+    }
+    let normalized = normalized.trim_end_matches('_');
+    if normalized.is_empty() {
+        return None;
+    }
+    let find = |word: &str| {
+        SYNONYMS
+            .iter()
+            .find(|(_, words)| words.contains(&word))
+            .map(|(kind, _)| *kind)
+    };
+    if let Some(kind) = find(normalized) {
+        return Some(kind);
+    }
+    // camelCase: split before inner capitals too.
+    let words: Vec<String> = split_words(last);
+    // Two-word phrases first ("mobile_no", "birth_date"), from the end: the head noun is last.
+    for pair in words.windows(2).rev() {
+        if let Some(kind) = find(&format!("{}_{}", pair[0], pair[1])) {
+            return Some(kind);
+        }
+    }
+    words.iter().rev().find_map(|word| find(word))
+}
+
+fn split_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && previous_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// The set of kinds a single value could be, as a bit set over [`Kind::bit`].
+pub fn value_candidates(raw: &str, region: Region) -> u32 {
+    let value = raw.trim();
+    if value.is_empty() {
+        return 0;
+    }
+    let mut kinds = 0u32;
+    let lower_email = value.contains('@') && is_email(&value.to_lowercase());
+    if lower_email {
+        return Kind::Email.bit();
+    }
+    let compact: String = value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '\u{a0}'))
+        .collect();
+    if masked_aadhaar_tail(&compact).is_some() {
+        return Kind::NationalId.bit();
+    }
+    if is_aadhaar(&compact) {
+        kinds |= Kind::NationalId.bit();
+    }
+    if looks_like_phone(value, region) {
+        kinds |= Kind::Phone.bit();
+    }
+    if is_pincode(&compact) && compact.len() == value.len() {
+        kinds |= Kind::Pincode.bit();
+    }
+    if parse_year(value).is_some() {
+        kinds |= Kind::BirthYear.bit();
+    }
+    let upper = compact.to_ascii_uppercase();
+    if is_pan(&upper) {
+        kinds |= Kind::Pan.bit();
+    }
+    if is_voter_id(&upper) {
+        kinds |= Kind::VoterId.bit();
+    }
+    if is_passport(&upper) {
+        kinds |= Kind::Passport.bit();
+    }
+    if is_driving_licence(&upper.replace('/', "")) {
+        kinds |= Kind::DrivingLicence.bit();
+    }
+    if is_password_hash(value) {
+        kinds |= Kind::PasswordHash.bit();
+    }
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        kinds |= Kind::Ip.bit();
+    }
+    if parse_date(value).is_some() {
+        kinds |= Kind::DateOfBirth.bit();
+    }
+    if gender_code(value).is_some() {
+        kinds |= Kind::Gender.bit();
+    }
+    if kinds == 0 && looks_like_name(value) {
+        kinds |= Kind::Name.bit();
+    }
+    kinds
+}
+
+/// One to five words of letters (with initials and apostrophes), any script.
+fn looks_like_name(value: &str) -> bool {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    (1..=5).contains(&words.len())
+        && value.chars().count() <= 60
+        && words
+            .iter()
+            .all(|word| word.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\''))
+        && words
+            .iter()
+            .any(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+}
+
+/// The single most likely kind of one value (used for free text, combo lists and JSON paths
+/// seen after the sample).
+pub fn classify_value(raw: &str, region: Region) -> Kind {
+    best_of(value_candidates(raw, region)).unwrap_or(Kind::Other)
+}
+
+fn best_of(candidates: u32) -> Option<Kind> {
+    Kind::ALL.into_iter().find(|kind| candidates & kind.bit() != 0)
+}
+
+/// Counts of candidate kinds over a column's sample of values.
+#[derive(Clone, Debug, Default)]
+pub struct Vote {
+    counts: [u32; 20],
+    values: u32,
+}
+
+impl Vote {
+    pub fn add(&mut self, raw: &str, region: Region) {
+        let candidates = value_candidates(raw, region);
+        if raw.trim().is_empty() {
+            return;
+        }
+        self.values += 1;
+        for kind in Kind::ALL {
+            if candidates & kind.bit() != 0 {
+                self.counts[kind as usize] += 1;
+            }
+        }
+    }
+
+    /// Number of non-empty values seen.
+    pub fn values(&self) -> u32 {
+        self.values
+    }
+
+    fn share(&self, kind: Kind) -> f32 {
+        if self.values == 0 {
+            0.0
+        } else {
+            self.counts[kind as usize] as f32 / self.values as f32
+        }
+    }
+
+    /// The kind most values could be (ties go to the more specific kind) and its share.
+    fn best(&self) -> (Kind, f32) {
+        let mut best = (Kind::Other, 0.0f32);
+        for kind in Kind::ALL {
+            let share = self.share(kind);
+            if share > best.1 {
+                best = (kind, share);
+            }
+        }
+        best
+    }
+}
+
+/// Decides a column's kind from its name and its sample of values.
+pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
+    let (voted, voted_share) = vote.best();
+    let class = |kind, confidence: f32| ColumnClass {
+        kind,
+        confidence: confidence.clamp(0.0, 1.0),
+    };
+    let Some(named) = header else {
+        return if voted_share > 0.0 {
+            class(voted, 0.9 * voted_share)
+        } else {
+            class(Kind::Other, 0.5)
+        };
+    };
+    if vote.values == 0 {
+        return class(named, 0.5);
+    }
+    if named == Kind::Other {
+        // An `id` column of Aadhaar numbers is still Aadhaar.
+        let identifying = !matches!(voted, Kind::BirthYear | Kind::Pincode | Kind::DateOfBirth);
+        return if voted_share >= 0.8 && voted.has_shape() && identifying {
+            class(voted, 0.8 * voted_share)
+        } else {
+            class(Kind::Other, 0.8)
+        };
+    }
+    let named_share = vote.share(named);
+    if named.has_shape() || named == Kind::Gender {
+        if named_share >= 0.5 {
+            return class(named, 0.75 + 0.25 * named_share);
+        }
+        // A dob column holding only years is a birth-year column.
+        if named == Kind::DateOfBirth && vote.share(Kind::BirthYear) >= 0.5 {
+            return class(Kind::BirthYear, 0.75 + 0.25 * vote.share(Kind::BirthYear));
+        }
+        if voted_share >= 0.6 && voted != Kind::Name {
+            return class(voted, 0.5 + 0.4 * voted_share);
+        }
+        return class(named, 0.3 + 0.4 * named_share);
+    }
+    // Names, addresses, passwords, usernames: a shape cannot confirm them, only contradict them.
+    if named == Kind::Password && vote.share(Kind::PasswordHash) >= 0.8 {
+        return class(Kind::PasswordHash, 0.8 + 0.2 * vote.share(Kind::PasswordHash));
+    }
+    let strong = matches!(
+        voted,
+        Kind::Email | Kind::Phone | Kind::NationalId | Kind::Pan | Kind::PasswordHash | Kind::Ip
+    );
+    if strong && voted_share >= 0.8 && !(named == Kind::Username && voted == Kind::Email) {
+        return class(voted, 0.5 + 0.4 * voted_share);
+    }
+    match named {
+        Kind::Name => class(named, 0.6 + 0.4 * vote.share(Kind::Name)),
+        _ => class(named, 0.85),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_synonyms() {
+        let cases = [
+            ("Mobile No", Kind::Phone),
+            ("msisdn", Kind::Phone),
+            ("ph_no", Kind::Phone),
+            ("contactNumber", Kind::Phone),
+            ("customer.contact.mobile", Kind::Phone),
+            ("UID", Kind::NationalId),
+            ("aadhar_number", Kind::NationalId),
+            ("Email-ID", Kind::Email),
+            ("DOB", Kind::DateOfBirth),
+            ("birth_year", Kind::BirthYear),
+            ("subscriber_name", Kind::Name),
+            ("FatherName", Kind::Name),
+            ("pin", Kind::Pincode),
+            ("password_hash", Kind::PasswordHash),
+            ("shipping.line1", Kind::Address),
+            ("last_login_ip", Kind::Ip),
+            ("epic_no", Kind::VoterId),
+            ("activation_date", Kind::Other),
+            ("placed_at", Kind::Other),
+        ];
+        for (header, kind) in cases {
+            assert_eq!(kind_from_header(header), Some(kind), "{header}");
+        }
+        assert_eq!(kind_from_header("vaccine"), None);
+        assert_eq!(kind_from_header(""), None);
+    }
+
+    fn vote(values: &[&str]) -> Vote {
+        let mut vote = Vote::default();
+        for value in values {
+            vote.add(value, Region::INDIA);
+        }
+        vote
+    }
+
+    #[test]
+    fn values_alone() {
+        let phones = vote(&["9812345678", "+91 98765 43210", "919876543211", ""]);
+        assert_eq!(decide(None, &phones).kind, Kind::Phone);
+        assert_eq!(vote(&["a@b.in", "c@d.com"]).best().0, Kind::Email);
+        assert_eq!(
+            decide(None, &vote(&["12/03/1990", "1991-04-05"])).kind,
+            Kind::DateOfBirth
+        );
+        assert_eq!(decide(None, &vote(&["ABCPD1234E", "BCDPE2345F"])).kind, Kind::Pan);
+        assert_eq!(decide(None, &vote(&["Rahul Sharma", "Priya Patel"])).kind, Kind::Name);
+    }
+
+    #[test]
+    fn header_confirmed_or_overruled_by_values() {
+        let class = decide(Some(Kind::Phone), &vote(&["9812345678", "9876543210"]));
+        assert_eq!(class.kind, Kind::Phone);
+        assert!(class.confidence > 0.9);
+        // "contact" column that holds emails.
+        assert_eq!(
+            decide(Some(Kind::Phone), &vote(&["a@b.in", "c@d.com"])).kind,
+            Kind::Email
+        );
+        // "email_verified" booleans stay with the header but with low confidence.
+        let verified = decide(Some(Kind::Email), &vote(&["true", "false"]));
+        assert!(verified.confidence < 0.5);
+        assert_eq!(
+            decide(Some(Kind::DateOfBirth), &vote(&["1990", "1985"])).kind,
+            Kind::BirthYear
+        );
+        assert_eq!(
+            decide(
+                Some(Kind::Password),
+                &vote(&["5f4dcc3b5aa765d61d8327deb882cf99", "e99a18c428cb38d5f260853678922e03"])
+            )
+            .kind,
+            Kind::PasswordHash
+        );
+        assert_eq!(decide(Some(Kind::Name), &vote(&["Rahul", "Priya"])).kind, Kind::Name);
+    }
+}

@@ -1,0 +1,488 @@
+//! The ingest front end: any dump in, a stream of typed, normalized records out, each knowing its
+//! file, ordinal, line and byte offset.
+//!
+//! Per file: open (zip member, gzip, zstd) → decode (BOM, UTF-16) → sniff the format on the first
+//! 64 KiB → a reader thread cuts the stream into chunks of whole records → chunks are parsed in
+//! parallel (rayon) → the first chunks' values decide each column's kind → values are normalized
+//! in parallel → batches reach the [`RecordSink`] in file order. At most two groups of chunks are
+//! in memory per file, whatever its size.
+
+pub mod classify;
+mod error;
+pub mod kind;
+pub mod normalize;
+mod parse;
+mod record;
+pub mod sniff;
+pub mod source;
+
+pub use classify::ColumnClass;
+pub use error::Error;
+pub use kind::{Kind, Validity};
+pub use normalize::Region;
+pub use record::{Field, Location, RecordBatch, RecordView, Reject};
+pub use sniff::Format;
+pub use source::{Compression, Encoding, OnBytes, SourceFile};
+
+use classify::{Vote, decide, kind_from_header};
+use parse::sql::SqlReader;
+use parse::{Chunk, ChunkParser, ComboParser, DelimitedParser, JsonLinesParser, TextParser};
+use rayon::prelude::*;
+use record::{FieldSlot, RawBatch, RecordSlot};
+use std::collections::HashMap;
+use std::io::{self, Cursor, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Records sampled from the start of a file to decide its columns' kinds.
+const SAMPLE_RECORDS: usize = 1000;
+
+/// How to read the inputs.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// Force this format for every file instead of sniffing.
+    pub format: Option<Format>,
+    /// Region for phone numbers written without a country code.
+    pub region: Region,
+    /// Target size of a chunk of records handed to one parser task.
+    pub chunk_bytes: usize,
+    /// Called with the number of bytes read from disk, for progress bars.
+    pub on_bytes: Option<OnBytes>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            format: None,
+            region: Region::INDIA,
+            chunk_bytes: 4 << 20,
+            on_bytes: None,
+        }
+    }
+}
+
+/// What was decided about a file before its records were read.
+#[derive(Clone, Debug)]
+pub struct FileInfo {
+    pub format: Format,
+    /// Delimited files: whether the first row is a header.
+    pub header: bool,
+    pub encoding: Encoding,
+    pub compression: Compression,
+    /// Kinds decided per column (empty for formats classified value by value).
+    pub columns: Vec<(String, ColumnClass)>,
+}
+
+/// Counts for one file once it has been read to the end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    pub records: u64,
+    pub rejected: u64,
+    /// Records with text that was not UTF-8 and was decoded as Windows-1252.
+    pub latin1_records: u64,
+}
+
+/// Receives what a scan reads. Batches of one file arrive in file order; files may be read
+/// concurrently, so implementations are `Sync`.
+pub trait RecordSink: Sync {
+    /// A file's format and column kinds, before its first batch.
+    fn begin(&self, file: &SourceFile, info: &FileInfo);
+    fn batch(&self, file: &SourceFile, batch: RecordBatch);
+    /// The file is done, or could not be read (the other files go on).
+    fn end(&self, file: &SourceFile, outcome: Result<FileSummary, Error>);
+    /// A path that could not even be listed or opened as an archive.
+    fn unreadable(&self, path: &str, error: Error);
+}
+
+/// Reads every file under `inputs` into `sink`.
+pub fn scan(inputs: &[PathBuf], options: &ScanOptions, sink: &dyn RecordSink) {
+    let (files, errors) = source::discover(inputs);
+    for (path, error) in errors {
+        sink.unreadable(&path, error);
+    }
+    scan_files(&files, options, sink);
+}
+
+/// Reads the given files into `sink`: small files side by side, large ones one at a time with
+/// their chunks in parallel, so memory stays bounded.
+pub fn scan_files(files: &[SourceFile], options: &ScanOptions, sink: &dyn RecordSink) {
+    let (small, large): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        files.iter().partition(|file| file.size < options.chunk_bytes as u64);
+    small
+        .par_iter()
+        .for_each(|file| sink.end(file, read_file(file, options, sink)));
+    for file in large {
+        sink.end(file, read_file(file, options, sink));
+    }
+}
+
+/// A unit of work from a file's reader thread.
+enum Unit {
+    Bytes(Chunk),
+    Parsed(RawBatch),
+}
+
+fn read_file(file: &SourceFile, options: &ScanOptions, sink: &dyn RecordSink) -> Result<FileSummary, Error> {
+    let io_error = |source| Error::io(&file.path, source);
+    let (mut stream, compression) = source::open(file, options.on_bytes.clone())?;
+    let mut sample = Vec::with_capacity(sniff::SAMPLE_BYTES);
+    (&mut stream)
+        .take(sniff::SAMPLE_BYTES as u64)
+        .read_to_end(&mut sample)
+        .map_err(io_error)?;
+    let encoding = source::detect_encoding(&sample);
+    let mut base_offset = 0;
+    let stream: Box<dyn Read + Send> = match encoding {
+        Encoding::Utf16Le | Encoding::Utf16Be => {
+            let mut decoded = source::transcode(Box::new(Cursor::new(sample).chain(stream)), encoding);
+            sample = Vec::with_capacity(sniff::SAMPLE_BYTES);
+            (&mut decoded)
+                .take(sniff::SAMPLE_BYTES as u64)
+                .read_to_end(&mut sample)
+                .map_err(io_error)?;
+            Box::new(Cursor::new(sample.clone()).chain(decoded))
+        }
+        Encoding::Utf8Bom => {
+            sample.drain(..3);
+            base_offset = 3;
+            Box::new(Cursor::new(sample.clone()).chain(stream))
+        }
+        Encoding::Utf8 => Box::new(Cursor::new(sample.clone()).chain(stream)),
+    };
+    let format = options.format.unwrap_or_else(|| sniff::sniff(&sample, &file.path));
+    let region = options.region;
+    let mut info = FileInfo {
+        format,
+        header: false,
+        encoding,
+        compression,
+        columns: Vec::new(),
+    };
+    let parser: Option<Box<dyn ChunkParser>> = match format {
+        Format::Delimited { delimiter } => {
+            let (header, columns) = delimited_columns(&sample, delimiter);
+            info.header = header;
+            Some(Box::new(DelimitedParser {
+                delimiter,
+                columns,
+                header,
+            }))
+        }
+        Format::JsonLines => Some(Box::new(JsonLinesParser)),
+        Format::Combo => Some(Box::new(ComboParser { region })),
+        Format::Text => Some(Box::new(TextParser { region })),
+        Format::Sql => None,
+    };
+    let group_size = rayon::current_num_threads().max(1) * 2;
+    let (sender, receiver) = sync_channel::<io::Result<Unit>>(group_size);
+    std::thread::scope(|scope| {
+        let parser = parser.as_deref();
+        scope.spawn(move || match parser {
+            Some(parser) => read_chunks(stream, parser, options.chunk_bytes, base_offset, sender),
+            None => read_sql(stream, options.chunk_bytes, base_offset, sender),
+        });
+        process_units(file, &mut info, parser, region, receiver, group_size, sink).map_err(io_error)
+    })
+}
+
+/// Header flag and column names of a delimited file, from its sample.
+fn delimited_columns(sample: &[u8], delimiter: u8) -> (bool, Vec<String>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(sample);
+    let rows: Vec<Vec<String>> = reader
+        .byte_records()
+        .take(51)
+        .filter_map(Result::ok)
+        .map(|record| {
+            record
+                .iter()
+                .map(|field| parse::decode(field).0.trim().to_string())
+                .collect()
+        })
+        .collect();
+    let Some(first) = rows.first() else {
+        return (false, Vec::new());
+    };
+    let header = sniff::detect_header(first, &rows[1..]);
+    if header {
+        let mut names: Vec<String> = Vec::with_capacity(first.len());
+        for (index, name) in first.iter().enumerate() {
+            let base = if name.is_empty() {
+                format!("col{}", index + 1)
+            } else {
+                name.clone()
+            };
+            let mut unique = base.clone();
+            let mut suffix = 2;
+            while names.contains(&unique) {
+                unique = format!("{base}_{suffix}");
+                suffix += 1;
+            }
+            names.push(unique);
+        }
+        return (true, names);
+    }
+    let mut counts: HashMap<usize, usize> = HashMap::new();
+    for row in &rows {
+        *counts.entry(row.len()).or_default() += 1;
+    }
+    let width = counts
+        .into_iter()
+        .max_by_key(|&(width, count)| (count, width))
+        .map_or(0, |(width, _)| width);
+    (false, (1..=width).map(|index| format!("col{index}")).collect())
+}
+
+/// Reader thread of a chunked format: reads the stream and cuts it at record boundaries.
+fn read_chunks(
+    mut stream: Box<dyn Read + Send>,
+    parser: &dyn ChunkParser,
+    chunk_bytes: usize,
+    base_offset: u64,
+    sender: SyncSender<io::Result<Unit>>,
+) {
+    let mut buffer: Vec<u8> = Vec::with_capacity(chunk_bytes);
+    let mut want = chunk_bytes;
+    let mut eof = false;
+    let mut offset = base_offset;
+    let mut line = 1u64;
+    let mut index = 0usize;
+    loop {
+        while !eof && buffer.len() < want {
+            let length = buffer.len();
+            let room = (want - length).max(64 << 10);
+            buffer.resize(length + room, 0);
+            match stream.read(&mut buffer[length..]) {
+                Ok(0) => {
+                    buffer.truncate(length);
+                    eof = true;
+                }
+                Ok(read) => buffer.truncate(length + read),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => buffer.truncate(length),
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                    return;
+                }
+            }
+        }
+        if buffer.is_empty() {
+            return;
+        }
+        let Some(cut) = parser.cut(&buffer, eof) else {
+            want = want.saturating_mul(2);
+            continue;
+        };
+        let rest = buffer.split_off(cut.end);
+        let data = std::mem::replace(&mut buffer, rest);
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        let length = data.len() as u64;
+        let chunk = Chunk {
+            data,
+            index,
+            base_offset: offset,
+            base_line: line,
+            malformed_from: cut.malformed_from,
+        };
+        if sender.send(Ok(Unit::Bytes(chunk))).is_err() {
+            return;
+        }
+        offset += length;
+        line += lines;
+        index += 1;
+        want = chunk_bytes;
+    }
+}
+
+/// Reader thread of a SQL dump: lexes statements sequentially into raw batches.
+fn read_sql(stream: Box<dyn Read + Send>, chunk_bytes: usize, base_offset: u64, sender: SyncSender<io::Result<Unit>>) {
+    let mut reader = SqlReader::new(stream, base_offset);
+    loop {
+        let unit = match reader.next_batch(chunk_bytes) {
+            Ok(Some(batch)) => Ok(Unit::Parsed(batch)),
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        let failed = unit.is_err();
+        if sender.send(unit).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Parses and normalizes groups of units in parallel and hands the batches to the sink in order.
+fn process_units(
+    file: &SourceFile,
+    info: &mut FileInfo,
+    parser: Option<&dyn ChunkParser>,
+    region: Region,
+    receiver: Receiver<io::Result<Unit>>,
+    group_size: usize,
+    sink: &dyn RecordSink,
+) -> io::Result<FileSummary> {
+    let mut summary = FileSummary::default();
+    let mut plan: Option<HashMap<String, ColumnClass>> = None;
+    let mut done = false;
+    while !done {
+        let mut group = Vec::with_capacity(group_size);
+        while group.len() < group_size {
+            match receiver.recv() {
+                Ok(unit) => group.push(unit?),
+                Err(_) => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        let raws: Vec<RawBatch> = group
+            .into_par_iter()
+            .map(|unit| match (unit, parser) {
+                (Unit::Bytes(chunk), Some(parser)) => parser.parse(&chunk),
+                (Unit::Bytes(_), None) => RawBatch::default(),
+                (Unit::Parsed(batch), _) => batch,
+            })
+            .collect();
+        let plan = plan.get_or_insert_with(|| {
+            let decided = decide_columns(&raws, region);
+            let mut columns: Vec<(String, ColumnClass)> =
+                decided.iter().map(|(name, class)| (name.clone(), *class)).collect();
+            let order = |name: &str| {
+                raws.iter()
+                    .flat_map(|raw| raw.columns.iter())
+                    .position(|column| column == name)
+            };
+            columns.sort_by_key(|(name, _)| order(name));
+            info.columns = columns;
+            sink.begin(file, info);
+            decided
+        });
+        let mut first_ordinals = Vec::with_capacity(raws.len());
+        for raw in &raws {
+            first_ordinals.push(summary.records + 1);
+            summary.records += raw.records.len() as u64;
+            summary.rejected += raw.rejects.len() as u64;
+        }
+        let batches: Vec<RecordBatch> = raws
+            .into_par_iter()
+            .zip(first_ordinals)
+            .map(|(raw, first_ordinal)| normalize_batch(raw, plan, region, first_ordinal))
+            .collect();
+        for batch in batches {
+            summary.latin1_records += batch.records.iter().filter(|record| record.latin1).count() as u64;
+            sink.batch(file, batch);
+        }
+    }
+    if plan.is_none() {
+        sink.begin(file, info);
+    }
+    Ok(summary)
+}
+
+/// Decides the kind of every column that the parser did not classify value by value, from the
+/// column name and up to [`SAMPLE_RECORDS`] records.
+fn decide_columns(raws: &[RawBatch], region: Region) -> HashMap<String, ColumnClass> {
+    let mut votes: HashMap<String, Vote> = HashMap::new();
+    let mut sampled = 0;
+    'sample: for raw in raws {
+        if raw.values.iter().all(|value| value.kind.is_some()) && !raw.values.is_empty() {
+            continue;
+        }
+        for column in &raw.columns {
+            votes.entry(column.clone()).or_default();
+        }
+        for record in &raw.records {
+            if sampled == SAMPLE_RECORDS {
+                break 'sample;
+            }
+            sampled += 1;
+            for value in &raw.values[record.values.start as usize..record.values.end as usize] {
+                if value.kind.is_none() {
+                    let name = &raw.columns[value.column as usize];
+                    votes
+                        .entry(name.clone())
+                        .or_default()
+                        .add(raw.value_text(value), region);
+                }
+            }
+        }
+    }
+    votes
+        .into_iter()
+        .map(|(name, vote)| {
+            let class = decide(kind_from_header(&name), &vote);
+            (name, class)
+        })
+        .collect()
+}
+
+fn normalize_batch(
+    raw: RawBatch,
+    plan: &HashMap<String, ColumnClass>,
+    region: Region,
+    first_ordinal: u64,
+) -> RecordBatch {
+    let planned: Vec<Option<Kind>> = raw
+        .columns
+        .iter()
+        .map(|name| plan.get(name).map(|class| class.kind))
+        .collect();
+    let named: Vec<Option<Kind>> = raw.columns.iter().map(|name| kind_from_header(name)).collect();
+    let mut arena = raw.arena;
+    let mut fields = Vec::with_capacity(raw.values.len());
+    let mut records = Vec::with_capacity(raw.records.len());
+    let mut scratch = String::new();
+    for (position, record) in raw.records.iter().enumerate() {
+        let first_field = fields.len() as u32;
+        for value in &raw.values[record.values.start as usize..record.values.end as usize] {
+            let column = value.column as usize;
+            let text = &arena[value.text.start as usize..value.text.end as usize];
+            let kind = value
+                .kind
+                .or(planned[column])
+                .or(named[column])
+                .unwrap_or_else(|| classify::classify_value(text, region));
+            let validity = normalize::normalize(kind, text, region, &mut scratch);
+            let normalized = if scratch == text {
+                value.text.clone()
+            } else {
+                let start = arena.len() as u32;
+                arena.push_str(&scratch);
+                start..arena.len() as u32
+            };
+            fields.push(FieldSlot {
+                column: value.column,
+                kind,
+                validity,
+                raw: value.text.clone(),
+                normalized,
+            });
+        }
+        records.push(RecordSlot {
+            location: Location {
+                ordinal: first_ordinal + position as u64,
+                line: raw.base_line + record.line - 1,
+                offset: raw.base_offset + record.offset,
+            },
+            fields: first_field..fields.len() as u32,
+            latin1: record.latin1,
+        });
+    }
+    let rejects = raw
+        .rejects
+        .into_iter()
+        .map(|reject| Reject {
+            line: raw.base_line + reject.line - 1,
+            offset: raw.base_offset + reject.offset,
+            ..reject
+        })
+        .collect();
+    RecordBatch {
+        columns: raw.columns,
+        records,
+        fields,
+        arena,
+        rejects,
+    }
+}

@@ -1,0 +1,495 @@
+//! Canonical values for every identifier kind, with a validity flag. Invalid values are kept
+//! (trimmed) and flagged, never dropped: an investigator may still want to see them.
+
+mod date;
+mod phone;
+
+pub use date::{Date, LATEST_YEAR, normalize_date, parse_date, parse_year};
+pub use phone::{Region, looks_like_phone, normalize_phone};
+
+use crate::ingest::kind::{Kind, Validity};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Writes the canonical form of `raw`, read as `kind`, into `out` (cleared first).
+pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Validity {
+    out.clear();
+    match kind {
+        Kind::Phone => normalize_phone(raw, region, out),
+        Kind::Email => normalize_email(raw, out),
+        Kind::NationalId => normalize_aadhaar(raw, out),
+        Kind::Pan => upper_shape(raw, out, is_pan),
+        Kind::Passport => upper_shape(raw, out, is_passport),
+        Kind::VoterId => upper_shape(raw, out, is_voter_id),
+        Kind::DrivingLicence => upper_shape(raw, out, is_driving_licence),
+        Kind::Name => normalize_name(raw, out),
+        Kind::DateOfBirth => normalize_date(raw, out),
+        Kind::BirthYear => normalize_birth_year(raw, out),
+        Kind::Pincode => normalize_pincode(raw, out),
+        Kind::Gender => normalize_gender(raw, out),
+        Kind::Ip => normalize_ip(raw, out),
+        Kind::PasswordHash => normalize_hash(raw, out),
+        Kind::Username => {
+            out.push_str(&raw.trim().to_lowercase());
+            non_empty(out)
+        }
+        // Secrets are evidence as written: no trimming inside, no case change.
+        Kind::Password => {
+            out.push_str(raw.trim_matches(['\r', '\n']));
+            non_empty(out)
+        }
+        Kind::Address | Kind::District | Kind::State | Kind::Other => {
+            folded_words(raw, out);
+            non_empty(out)
+        }
+    }
+}
+
+fn non_empty(out: &str) -> Validity {
+    if out.is_empty() {
+        Validity::Invalid
+    } else {
+        Validity::Valid
+    }
+}
+
+/// NFKC, lower case, whitespace collapsed to single spaces.
+fn folded_words(raw: &str, out: &mut String) {
+    for word in raw.nfkc().collect::<String>().split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// Emails trimmed (also of `<>` and `mailto:`) and lower-cased.
+pub fn normalize_email(raw: &str, out: &mut String) -> Validity {
+    let trimmed = raw.trim().trim_matches(['<', '>', '"', '\'']);
+    let trimmed = trimmed.strip_prefix("mailto:").unwrap_or(trimmed);
+    out.extend(trimmed.chars().flat_map(char::to_lowercase));
+    if is_email(out) {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+/// A pragmatic shape check: one `@`, a sensible local part, a dotted domain with a letter TLD.
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._%+-!#$&'*/=?^`{|}~".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
+    local_ok && domain_ok
+}
+
+/// Aadhaar numbers as 12 digits; a masked number (`XXXX XXXX 1234`) as `XXXXXXXX1234`, partial.
+pub fn normalize_aadhaar(raw: &str, out: &mut String) -> Validity {
+    let compact: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '\u{a0}'))
+        .collect();
+    if let Some(last_four) = masked_aadhaar_tail(&compact) {
+        out.push_str("XXXXXXXX");
+        out.push_str(last_four);
+        return Validity::Partial;
+    }
+    out.push_str(compact.trim());
+    if is_aadhaar(out) {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+/// The last four digits of a masked Aadhaar written without separators.
+pub fn masked_aadhaar_tail(compact: &str) -> Option<&str> {
+    if compact.len() != 12 || !compact.is_ascii() {
+        return None;
+    }
+    let (mask, tail) = compact.split_at(8);
+    let masked = mask.bytes().all(|b| matches!(b, b'X' | b'x' | b'*' | b'#'));
+    (masked && tail.bytes().all(|b| b.is_ascii_digit())).then_some(tail)
+}
+
+/// 12 digits, not starting with 0 or 1, with a valid Verhoeff check digit.
+pub fn is_aadhaar(digits: &str) -> bool {
+    digits.len() == 12
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with(['0', '1'])
+        && verhoeff_valid(digits)
+}
+
+const VERHOEFF_D: [[u8; 10]; 10] = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+];
+const VERHOEFF_P: [[u8; 10]; 8] = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+];
+const VERHOEFF_INV: [u8; 10] = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9];
+
+/// Whether an ASCII digit string ends with its Verhoeff check digit.
+pub fn verhoeff_valid(digits: &str) -> bool {
+    let check = digits.bytes().rev().enumerate().fold(0u8, |check, (position, digit)| {
+        VERHOEFF_D[usize::from(check)][usize::from(VERHOEFF_P[position % 8][usize::from(digit - b'0')])]
+    });
+    check == 0
+}
+
+/// The Verhoeff check digit to append to an ASCII digit string.
+pub fn verhoeff_check_digit(digits: &str) -> u8 {
+    let check = digits.bytes().rev().enumerate().fold(0u8, |check, (position, digit)| {
+        VERHOEFF_D[usize::from(check)][usize::from(VERHOEFF_P[(position + 1) % 8][usize::from(digit - b'0')])]
+    });
+    VERHOEFF_INV[usize::from(check)]
+}
+
+fn upper_shape(raw: &str, out: &mut String, shape: fn(&str) -> bool) -> Validity {
+    out.extend(
+        raw.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '/' | '.' | '\u{a0}'))
+            .flat_map(char::to_uppercase),
+    );
+    if shape(out) { Validity::Valid } else { Validity::Invalid }
+}
+
+fn shape(value: &str, pattern: &[fn(u8) -> bool]) -> bool {
+    value.len() == pattern.len() && value.bytes().zip(pattern).all(|(byte, test)| test(byte))
+}
+
+fn alpha(byte: u8) -> bool {
+    byte.is_ascii_uppercase()
+}
+
+fn digit(byte: u8) -> bool {
+    byte.is_ascii_digit()
+}
+
+/// PAN: `AAAPA1234A`, the fourth letter being the holder type.
+pub fn is_pan(value: &str) -> bool {
+    fn holder(byte: u8) -> bool {
+        b"ABCEFGHJKLPT".contains(&byte)
+    }
+    shape(
+        value,
+        &[alpha, alpha, alpha, holder, alpha, digit, digit, digit, digit, alpha],
+    )
+}
+
+/// Indian passport: one letter, seven digits.
+pub fn is_passport(value: &str) -> bool {
+    shape(value, &[alpha, digit, digit, digit, digit, digit, digit, digit])
+}
+
+/// Voter ID (EPIC): three letters, seven digits.
+pub fn is_voter_id(value: &str) -> bool {
+    shape(
+        value,
+        &[alpha, alpha, alpha, digit, digit, digit, digit, digit, digit, digit],
+    )
+}
+
+/// Driving licence: state code, two-digit RTO, then 7 to 11 digits (issue year and serial),
+/// sometimes with a series letter after the RTO.
+pub fn is_driving_licence(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.len() < 11 || !bytes[..2].iter().all(|&b| alpha(b)) || !bytes[2..4].iter().all(|&b| digit(b)) {
+        return false;
+    }
+    let rest = if bytes[4].is_ascii_uppercase() {
+        &bytes[5..]
+    } else {
+        &bytes[4..]
+    };
+    (7..=11).contains(&rest.len()) && rest.iter().all(|&b| digit(b))
+}
+
+const HONORIFICS: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mst", "master", "shri", "sri", "shree", "smt", "shrimati", "kumari", "km", "kum", "dr",
+    "prof", "sh", "late", "md", "sir", "madam", "capt", "col", "adv",
+];
+
+/// Names: NFKC, case-folded, honorifics removed, punctuation dropped, whitespace collapsed.
+pub fn normalize_name(raw: &str, out: &mut String) -> Validity {
+    let cleaned: String = raw
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        // Combining marks (Devanagari virama and vowel signs) belong to the letter before them.
+        .map(|c| {
+            if c.is_alphanumeric() || is_combining_mark(c) || c == '\'' || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .filter(|&c| c != '\'')
+        .collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let first_kept = words
+        .iter()
+        .position(|word| !HONORIFICS.contains(word))
+        .unwrap_or(words.len());
+    // A lone honorific-looking word is a name ("Sri" can be one); keep it.
+    let kept = if first_kept == words.len() {
+        &words[..]
+    } else {
+        &words[first_kept..]
+    };
+    for word in kept {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().any(char::is_alphabetic) {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+fn normalize_birth_year(raw: &str, out: &mut String) -> Validity {
+    if let Some(year) = parse_year(raw) {
+        out.push_str(&year.to_string());
+        return Validity::Valid;
+    }
+    // A full date in a birth-year column still gives the year.
+    if let Some(date) = parse_date(raw.trim()) {
+        out.push_str(&date.year.to_string());
+        return Validity::Valid;
+    }
+    out.push_str(raw.trim());
+    Validity::Invalid
+}
+
+fn normalize_pincode(raw: &str, out: &mut String) -> Validity {
+    out.extend(raw.chars().filter(|c| !c.is_whitespace()));
+    if is_pincode(out) {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+/// Six digits, not starting with 0.
+pub fn is_pincode(value: &str) -> bool {
+    value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) && !value.starts_with('0')
+}
+
+/// `m`, `f` or `o` from the usual writings.
+pub fn gender_code(raw: &str) -> Option<&'static str> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "m" | "male" | "man" | "boy" | "purush" => Some("m"),
+        "f" | "female" | "woman" | "girl" | "mahila" => Some("f"),
+        "o" | "other" | "others" | "t" | "tg" | "transgender" | "third gender" => Some("o"),
+        _ => None,
+    }
+}
+
+fn normalize_gender(raw: &str, out: &mut String) -> Validity {
+    match gender_code(raw) {
+        Some(code) => {
+            out.push_str(code);
+            Validity::Valid
+        }
+        None => {
+            out.push_str(raw.trim());
+            Validity::Invalid
+        }
+    }
+}
+
+fn normalize_ip(raw: &str, out: &mut String) -> Validity {
+    match raw.trim().parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            out.push_str(&ip.to_string());
+            Validity::Valid
+        }
+        Err(_) => {
+            out.push_str(raw.trim());
+            Validity::Invalid
+        }
+    }
+}
+
+/// Whether a value looks like a password hash: hex digests (MD5, SHA-1, SHA-256, SHA-512) or
+/// modular crypt strings (bcrypt, sha512-crypt, argon2, …).
+pub fn is_password_hash(value: &str) -> bool {
+    let value = value.trim();
+    let hex = matches!(value.len(), 32 | 40 | 64 | 128) && value.bytes().all(|b| b.is_ascii_hexdigit());
+    let crypt = [
+        "$2a$", "$2b$", "$2y$", "$1$", "$5$", "$6$", "$argon2", "$pbkdf2", "{SSHA}", "{SHA}",
+    ]
+    .iter()
+    .any(|prefix| value.starts_with(prefix))
+        && value.len() >= 20
+        && !value.contains(char::is_whitespace);
+    hex || crypt
+}
+
+fn normalize_hash(raw: &str, out: &mut String) -> Validity {
+    let trimmed = raw.trim();
+    if trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+        out.push_str(&trimmed.to_ascii_lowercase());
+    } else {
+        out.push_str(trimmed);
+    }
+    if is_password_hash(trimmed) {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(kind: Kind, raw: &str) -> (String, Validity) {
+        let mut out = String::new();
+        let validity = normalize(kind, raw, Region::INDIA, &mut out);
+        (out, validity)
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            norm(Kind::Email, "  Rahul.Sharma@GMail.COM "),
+            ("rahul.sharma@gmail.com".into(), Validity::Valid)
+        );
+        assert_eq!(norm(Kind::Email, "<mailto:A@b.in>").0, "a@b.in");
+        assert_eq!(norm(Kind::Email, "rahul@localhost").1, Validity::Invalid);
+        assert_eq!(norm(Kind::Email, "no at sign").1, Validity::Invalid);
+    }
+
+    #[test]
+    fn verhoeff_known_values() {
+        // Wikipedia's worked example: 236 has check digit 3.
+        assert_eq!(verhoeff_check_digit("236"), 3);
+        assert!(verhoeff_valid("2363"));
+        assert!(!verhoeff_valid("2364"));
+        // Check digits whose inverse is not its own (the inverse table's upper half).
+        assert_eq!(verhoeff_check_digit("20000128486"), 6);
+        for base in ["1", "12", "123", "99999", "84736251", "20000104729"] {
+            let digit = verhoeff_check_digit(base);
+            assert!(verhoeff_valid(&format!("{base}{digit}")), "{base}{digit}");
+        }
+        let base = "23456789012";
+        let full = format!("{base}{}", verhoeff_check_digit(base));
+        assert!(is_aadhaar(&full));
+        // Any single-digit change is caught.
+        for position in 0..12 {
+            let mut bytes = full.clone().into_bytes();
+            bytes[position] = b'0' + (bytes[position] - b'0' + 1) % 10;
+            assert!(!verhoeff_valid(std::str::from_utf8(&bytes).unwrap()), "{position}");
+        }
+    }
+
+    #[test]
+    fn aadhaar_writings() {
+        let base = "49876543210";
+        let full = format!("{base}{}", verhoeff_check_digit(base));
+        let spaced = format!("{} {} {}", &full[..4], &full[4..8], &full[8..]);
+        assert_eq!(norm(Kind::NationalId, &spaced), (full.clone(), Validity::Valid));
+        assert_eq!(norm(Kind::NationalId, &full.replace(' ', "-")).1, Validity::Valid);
+        assert_eq!(norm(Kind::NationalId, "123456789012").1, Validity::Invalid);
+        for masked in ["XXXX XXXX 1234", "xxxxxxxx1234", "********1234", "XXXX-XXXX-1234"] {
+            assert_eq!(
+                norm(Kind::NationalId, masked),
+                ("XXXXXXXX1234".into(), Validity::Partial),
+                "{masked}"
+            );
+        }
+    }
+
+    #[test]
+    fn document_numbers() {
+        assert_eq!(norm(Kind::Pan, "abcpd 1234 e"), ("ABCPD1234E".into(), Validity::Valid));
+        assert_eq!(
+            norm(Kind::Pan, "ABCDE1234F").1,
+            Validity::Invalid,
+            "D is no holder type"
+        );
+        assert_eq!(norm(Kind::Passport, "j8369854"), ("J8369854".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Passport, "J83698").1, Validity::Invalid);
+        assert_eq!(
+            norm(Kind::VoterId, "abc1234567"),
+            ("ABC1234567".into(), Validity::Valid)
+        );
+        assert_eq!(
+            norm(Kind::DrivingLicence, "MH-12 2011 0012345"),
+            ("MH1220110012345".into(), Validity::Valid)
+        );
+        assert_eq!(norm(Kind::DrivingLicence, "MH12").1, Validity::Invalid);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            norm(Kind::Name, "  Shri  RAHUL   Kumar  Sharma "),
+            ("rahul kumar sharma".into(), Validity::Valid)
+        );
+        assert_eq!(norm(Kind::Name, "Dr. R. K. Sharma").0, "r k sharma");
+        assert_eq!(norm(Kind::Name, "Smt. Priya D'Souza").0, "priya dsouza");
+        // NFKC folds full-width letters.
+        assert_eq!(norm(Kind::Name, "ＲＡＨＵＬ").0, "rahul");
+        assert_eq!(norm(Kind::Name, "राहुल  शर्मा").0, "राहुल शर्मा");
+        assert_eq!(norm(Kind::Name, "Sri").0, "sri");
+        assert_eq!(norm(Kind::Name, "12345").1, Validity::Invalid);
+    }
+
+    #[test]
+    fn small_kinds() {
+        assert_eq!(norm(Kind::Pincode, "411 001"), ("411001".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Pincode, "011001").1, Validity::Invalid);
+        assert_eq!(norm(Kind::Gender, "Female"), ("f".into(), Validity::Valid));
+        assert_eq!(norm(Kind::BirthYear, "1987"), ("1987".into(), Validity::Valid));
+        assert_eq!(norm(Kind::BirthYear, "12/03/1987"), ("1987".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Ip, " 10.0.0.1 "), ("10.0.0.1".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Ip, "2001:DB8::1").0, "2001:db8::1");
+        assert_eq!(
+            norm(Kind::PasswordHash, "5F4DCC3B5AA765D61D8327DEB882CF99").0,
+            "5f4dcc3b5aa765d61d8327deb882cf99"
+        );
+        assert!(is_password_hash("$2y$10$abcdefghijklmnopqrstuv"));
+        assert_eq!(norm(Kind::Password, "  pa:ss word  ").0, "  pa:ss word  ");
+        assert_eq!(
+            norm(Kind::Address, "Flat 3,  MG   Road\nPune").0,
+            "flat 3, mg road pune"
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! Line-oriented formats: JSON Lines, combo lists and free text.
+
+use super::{Chunk, ChunkParser, Cut, decode};
+use crate::ingest::classify::classify_value;
+use crate::ingest::kind::Kind;
+use crate::ingest::normalize::{Region, is_password_hash, verhoeff_valid};
+use crate::ingest::record::RawBatch;
+use crate::ingest::sniff::combo_split;
+use regex::Regex;
+use serde_json::Value;
+use std::sync::LazyLock;
+
+/// A line longer than this is cut where it stands (and will likely be rejected).
+const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// The last newline of `buffer`.
+pub(crate) fn split_lines(buffer: &[u8], eof: bool) -> Option<Cut> {
+    if eof && !buffer.is_empty() {
+        return Some(Cut {
+            end: buffer.len(),
+            malformed_from: None,
+        });
+    }
+    match memchr::memrchr(b'\n', buffer) {
+        Some(newline) => Some(Cut {
+            end: newline + 1,
+            malformed_from: None,
+        }),
+        None if buffer.len() > MAX_LINE_BYTES => Some(Cut {
+            end: buffer.len(),
+            malformed_from: None,
+        }),
+        None => None,
+    }
+}
+
+/// Non-blank lines of a chunk: (1-based line within the chunk, byte offset, content without
+/// the line terminator).
+fn lines(data: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
+    let mut start = 0;
+    let mut line = 0u64;
+    std::iter::from_fn(move || {
+        while start < data.len() {
+            line += 1;
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |newline| start + newline);
+            let content = &data[start..end];
+            let content = content.strip_suffix(b"\r").unwrap_or(content);
+            let offset = start as u64;
+            start = end + 1;
+            if !content.iter().all(u8::is_ascii_whitespace) {
+                return Some((line, offset, content));
+            }
+        }
+        None
+    })
+}
+
+pub(crate) struct JsonLinesParser;
+
+impl ChunkParser for JsonLinesParser {
+    fn cut(&self, buffer: &[u8], eof: bool) -> Option<Cut> {
+        split_lines(buffer, eof)
+    }
+
+    fn parse(&self, chunk: &Chunk) -> RawBatch {
+        let mut batch = RawBatch::for_chunk(chunk);
+        let mut path = String::new();
+        for (line, offset, content) in lines(&chunk.data) {
+            let (text, latin1) = decode(content);
+            let value: Value = match serde_json::from_str(text.trim()) {
+                Ok(value) => value,
+                Err(error) => {
+                    batch.reject(line, offset, format!("invalid JSON: {error}"));
+                    continue;
+                }
+            };
+            if !value.is_object() {
+                batch.reject(line, offset, "expected a JSON object");
+                continue;
+            }
+            let first_value = batch.values.len();
+            path.clear();
+            flatten(&value, &mut path, &mut batch);
+            batch.finish_record(first_value, line, offset, latin1);
+        }
+        batch
+    }
+}
+
+/// Pushes every scalar of `value` as a field named by its dotted path. Array elements share
+/// their array's path, so `phones: [a, b]` gives two `phones` values.
+fn flatten(value: &Value, path: &mut String, batch: &mut RawBatch) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let length = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                flatten(inner, path, batch);
+                path.truncate(length);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                flatten(item, path, batch);
+            }
+        }
+        Value::Null => {}
+        Value::String(text) if text.trim().is_empty() => {}
+        Value::String(text) => {
+            let column = batch.column(path);
+            batch.push_value(column, None, text);
+        }
+        Value::Bool(_) | Value::Number(_) => {
+            let column = batch.column(path);
+            batch.push_value(column, None, &value.to_string());
+        }
+    }
+}
+
+pub(crate) struct ComboParser {
+    pub region: Region,
+}
+
+impl ChunkParser for ComboParser {
+    fn cut(&self, buffer: &[u8], eof: bool) -> Option<Cut> {
+        split_lines(buffer, eof)
+    }
+
+    fn parse(&self, chunk: &Chunk) -> RawBatch {
+        let mut batch = RawBatch::for_chunk(chunk);
+        let login_column = batch.column("login");
+        let secret_column = batch.column("secret");
+        for (line, offset, content) in lines(&chunk.data) {
+            let Some((identifier, secret)) = combo_split(content) else {
+                batch.reject(line, offset, "expected identifier:secret (or ; or | as separator)");
+                continue;
+            };
+            let (identifier, latin1_identifier) = decode(identifier);
+            let (secret, latin1_secret) = decode(secret);
+            let login_kind = match classify_value(&identifier, self.region) {
+                kind @ (Kind::Email | Kind::Phone) => kind,
+                _ => Kind::Username,
+            };
+            let secret_kind = if is_password_hash(&secret) {
+                Kind::PasswordHash
+            } else {
+                Kind::Password
+            };
+            let first_value = batch.values.len();
+            batch.push_value(login_column, Some(login_kind), identifier.trim());
+            batch.push_value(secret_column, Some(secret_kind), &secret);
+            batch.finish_record(first_value, line, offset, latin1_identifier || latin1_secret);
+        }
+        batch
+    }
+}
+
+/// Identifier patterns for free text. Each match is checked again by classification, so the
+/// patterns can be generous.
+static TEXT_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?P<email>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})",
+        r"|(?P<masked>\b[Xx*]{4}[ \-]?[Xx*]{4}[ \-]?\d{4}\b)",
+        r"|(?P<aadhaar>\b[2-9]\d{3}[ \-]?\d{4}[ \-]?\d{4}\b)",
+        r"|(?P<phone>(?:\+91[ \-]?|\(\+91\)[ \-]?|\b0)?\b[6-9]\d{4}[ \-]?\d{5}\b|\+\d{1,3}[ \-]?\d[\d \-]{6,14}\d)",
+        r"|(?P<pan>\b[A-Za-z]{3}[ABCEFGHJKLPTabcefghjklpt][A-Za-z]\d{4}[A-Za-z]\b)",
+        r"|(?P<voter>\b[A-Z]{3}\d{7}\b)",
+        r"|(?P<passport>\b[A-Z]\d{7}\b)",
+        r"|(?P<ip>\b(?:\d{1,3}\.){3}\d{1,3}\b)",
+        r"|(?P<date>\b\d{1,2}[/\-.]\d{1,2}[/\-.](?:19|20)\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b)",
+        r"|(?P<hash>\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}|\b[a-fA-F0-9]{64}\b|\b[a-fA-F0-9]{40}\b|\b[a-fA-F0-9]{32}\b)",
+    ))
+    .expect("valid text patterns")
+});
+
+pub(crate) struct TextParser {
+    pub region: Region,
+}
+
+impl TextParser {
+    fn kind_of(captures: &regex::Captures<'_>, text: &str, region: Region) -> Option<Kind> {
+        let group = |name| captures.name(name).is_some();
+        if group("email") {
+            return Some(Kind::Email);
+        }
+        if group("masked") {
+            return Some(Kind::NationalId);
+        }
+        if group("aadhaar") {
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            if verhoeff_valid(&digits) {
+                return Some(Kind::NationalId);
+            }
+            return (classify_value(text, region) == Kind::Phone).then_some(Kind::Phone);
+        }
+        let kind = if group("phone") {
+            Kind::Phone
+        } else if group("pan") {
+            Kind::Pan
+        } else if group("voter") {
+            Kind::VoterId
+        } else if group("passport") {
+            Kind::Passport
+        } else if group("ip") {
+            Kind::Ip
+        } else if group("date") {
+            Kind::DateOfBirth
+        } else {
+            Kind::PasswordHash
+        };
+        // Drop matches that fail the kind's own check (a 10-digit order number is no phone).
+        let confirmed = match kind {
+            Kind::Phone => classify_value(text, region) == Kind::Phone,
+            Kind::Ip => text.parse::<std::net::IpAddr>().is_ok(),
+            _ => true,
+        };
+        confirmed.then_some(kind)
+    }
+}
+
+impl ChunkParser for TextParser {
+    fn cut(&self, buffer: &[u8], eof: bool) -> Option<Cut> {
+        split_lines(buffer, eof)
+    }
+
+    fn parse(&self, chunk: &Chunk) -> RawBatch {
+        let mut batch = RawBatch::for_chunk(chunk);
+        for (line, offset, content) in lines(&chunk.data) {
+            let (text, latin1) = decode(content);
+            let first_value = batch.values.len();
+            for captures in TEXT_PATTERNS.captures_iter(&text) {
+                let Some(matched) = captures.get(0) else { continue };
+                let Some(kind) = Self::kind_of(&captures, matched.as_str(), self.region) else {
+                    continue;
+                };
+                let column = batch.column(kind.as_str());
+                batch.push_value(column, Some(kind), matched.as_str());
+            }
+            batch.finish_record(first_value, line, offset, latin1);
+        }
+        batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(parser: &dyn ChunkParser, data: &[u8]) -> RawBatch {
+        parser.parse(&Chunk {
+            data: data.to_vec(),
+            ..Chunk::default()
+        })
+    }
+
+    fn fields(batch: &RawBatch, record: usize) -> Vec<(String, Option<Kind>, String)> {
+        let range = batch.records[record].values.clone();
+        batch.values[range.start as usize..range.end as usize]
+            .iter()
+            .map(|value| {
+                (
+                    batch.columns[value.column as usize].clone(),
+                    value.kind,
+                    batch.value_text(value).to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_lines_nested_and_arrays() {
+        let data = b"{\"id\":1,\"user\":{\"name\":\"Rahul\",\"phone\":\"9812345678\"},\"tags\":[\"a\",\"b\"],\"x\":null}\n\n{\"id\":2,\"addresses\":[{\"city\":\"Pune\"},{\"city\":\"Delhi\"}]}\r\nnot json\n[1,2]\n";
+        let batch = parse(&JsonLinesParser, data);
+        assert_eq!(batch.records.len(), 2);
+        let first: Vec<_> = fields(&batch, 0)
+            .into_iter()
+            .map(|(name, _, value)| (name, value))
+            .collect();
+        let expected = [
+            ("id", "1"),
+            ("user.name", "Rahul"),
+            ("user.phone", "9812345678"),
+            ("tags", "a"),
+            ("tags", "b"),
+        ];
+        assert_eq!(
+            first,
+            expected.map(|(name, value)| (name.to_string(), value.to_string()))
+        );
+        let second: Vec<_> = fields(&batch, 1)
+            .into_iter()
+            .map(|(name, _, value)| (name, value))
+            .collect();
+        assert_eq!(second[1], ("addresses.city".to_string(), "Pune".to_string()));
+        assert_eq!(second[2], ("addresses.city".to_string(), "Delhi".to_string()));
+        assert_eq!(batch.records[1].line, 3);
+        assert_eq!(batch.rejects.len(), 2);
+        assert_eq!(batch.rejects[0].line, 4);
+        assert!(batch.rejects[0].reason.starts_with("invalid JSON"));
+        assert_eq!(batch.rejects[1].reason, "expected a JSON object");
+    }
+
+    #[test]
+    fn combo_secret_may_hold_the_separator() {
+        let data = b"rahul@example.com:pa:ss|word\n9812345678;secret\nalice_01|5f4dcc3b5aa765d61d8327deb882cf99\nnoseparator\n";
+        let batch = parse(&ComboParser { region: Region::INDIA }, data);
+        assert_eq!(batch.records.len(), 3);
+        assert_eq!(
+            fields(&batch, 0),
+            [
+                ("login".to_string(), Some(Kind::Email), "rahul@example.com".to_string()),
+                ("secret".to_string(), Some(Kind::Password), "pa:ss|word".to_string())
+            ]
+        );
+        assert_eq!(fields(&batch, 1)[0].1, Some(Kind::Phone));
+        assert_eq!(fields(&batch, 2)[0].1, Some(Kind::Username));
+        assert_eq!(fields(&batch, 2)[1].1, Some(Kind::PasswordHash));
+        assert_eq!((batch.rejects[0].line, batch.rejects[0].offset), (4, 89));
+    }
+
+    #[test]
+    fn free_text_extraction() {
+        let aadhaar = "234567890124";
+        assert!(verhoeff_valid(aadhaar));
+        let line = format!(
+            "Name Rahul, mob +91 98123 45678, mail RAHUL@x.in, uid {} {} {}, pan ABCPD1234E, order 1234567890, ip 10.1.2.3, dob 12/03/1990, masked XXXX XXXX 1234\n",
+            &aadhaar[..4],
+            &aadhaar[4..8],
+            &aadhaar[8..]
+        );
+        let batch = parse(&TextParser { region: Region::INDIA }, line.as_bytes());
+        let kinds: Vec<_> = fields(&batch, 0)
+            .into_iter()
+            .map(|(_, kind, value)| (kind.unwrap(), value))
+            .collect();
+        let expected = [
+            (Kind::Phone, "+91 98123 45678"),
+            (Kind::Email, "RAHUL@x.in"),
+            (Kind::NationalId, "2345 6789 0124"),
+            (Kind::Pan, "ABCPD1234E"),
+            (Kind::Ip, "10.1.2.3"),
+            (Kind::DateOfBirth, "12/03/1990"),
+            (Kind::NationalId, "XXXX XXXX 1234"),
+        ];
+        assert_eq!(kinds, expected.map(|(kind, value)| (kind, value.to_string())));
+    }
+}

@@ -1,0 +1,597 @@
+//! Synthetic corpora for `leakdex gen`, the tests, the benches and the demo: Indian-style people
+//! in several dump formats, with known overlaps. Deterministic for a seed; memory stays flat whatever the record count, because each
+//! person is derived from their index alone.
+//!
+//! Corpora (each `records` long) draw people from overlapping windows of one population, so which
+//! corpora share which people is known exactly (written to `gen-manifest.json`):
+//!
+//! | file | format | people |
+//! |---|---|---|
+//! | `vaccination.csv` | CSV, header, some quoted names | `[0, n)` |
+//! | `telecom_kyc.tsv.gz` | TSV, other column names, gzip | `[n/2, 3n/2)` |
+//! | `shop_orders.jsonl` | nested JSON Lines with arrays | `[n/4, 5n/4)` |
+//! | `combo_list.txt` | `email:password` | `[n/8, 9n/8)` |
+//! | `legacy_portal.sql` | MySQL dump, multi-row INSERT | `[3n/4, 7n/4)` |
+
+use crate::ingest::normalize::verhoeff_check_digit;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+const MALE: &[&str] = &[
+    "Rahul",
+    "Amit",
+    "Suresh",
+    "Rajesh",
+    "Vikram",
+    "Arjun",
+    "Sanjay",
+    "Anil",
+    "Manoj",
+    "Ravi",
+    "Deepak",
+    "Kiran",
+    "Mohammed",
+    "Imran",
+    "Harpreet",
+    "Gurpreet",
+    "Venkatesh",
+    "Srinivas",
+    "Prakash",
+    "Ramesh",
+    "Arun",
+    "Vijay",
+    "Nitin",
+    "Rohit",
+    "Sachin",
+    "Abdul",
+    "Joseph",
+    "Thomas",
+    "Karthik",
+    "Ganesh",
+];
+const FEMALE: &[&str] = &[
+    "Priya", "Anjali", "Sunita", "Pooja", "Neha", "Kavita", "Lakshmi", "Meena", "Divya", "Fatima", "Ayesha", "Simran",
+    "Harleen", "Shreya", "Sneha", "Asha", "Rekha", "Geeta", "Sarita", "Nisha", "Deepika", "Swati", "Mary", "Anita",
+    "Radha", "Jyoti", "Pallavi", "Aarti", "Shalini", "Bhavana",
+];
+const SURNAMES: &[&str] = &[
+    "Sharma",
+    "Verma",
+    "Patel",
+    "Singh",
+    "Kumar",
+    "Gupta",
+    "Reddy",
+    "Rao",
+    "Nair",
+    "Iyer",
+    "Khan",
+    "Shaikh",
+    "Das",
+    "Banerjee",
+    "Chatterjee",
+    "Mukherjee",
+    "Joshi",
+    "Kulkarni",
+    "Deshmukh",
+    "Pillai",
+    "Menon",
+    "Yadav",
+    "Jadhav",
+    "Patil",
+    "Mehta",
+    "Shah",
+    "Agarwal",
+    "Mishra",
+    "Pandey",
+    "Tiwari",
+    "D'Souza",
+    "Fernandes",
+    "Gill",
+    "Sandhu",
+    "Naidu",
+    "Hegde",
+];
+/// (district, state, pincode prefix).
+const PLACES: &[(&str, &str, u32)] = &[
+    ("Pune", "Maharashtra", 411),
+    ("Mumbai", "Maharashtra", 400),
+    ("Nagpur", "Maharashtra", 440),
+    ("New Delhi", "Delhi", 110),
+    ("Bengaluru Urban", "Karnataka", 560),
+    ("Mysuru", "Karnataka", 570),
+    ("Chennai", "Tamil Nadu", 600),
+    ("Coimbatore", "Tamil Nadu", 641),
+    ("Hyderabad", "Telangana", 500),
+    ("Kolkata", "West Bengal", 700),
+    ("Lucknow", "Uttar Pradesh", 226),
+    ("Patna", "Bihar", 800),
+    ("Jaipur", "Rajasthan", 302),
+    ("Ahmedabad", "Gujarat", 380),
+    ("Ernakulam", "Kerala", 682),
+    ("Ludhiana", "Punjab", 141),
+    ("Bhopal", "Madhya Pradesh", 462),
+    ("Guwahati", "Assam", 781),
+];
+const STREETS: &[&str] = &[
+    "MG Road",
+    "Station Road",
+    "Gandhi Nagar",
+    "Nehru Street",
+    "Park Avenue",
+    "Temple Road",
+    "Main Bazaar",
+    "Lake View Colony",
+    "Sector 12",
+    "Shivaji Chowk",
+    "Laxmi Nagar",
+    "Civil Lines",
+];
+const BUILDINGS: &[&str] = &[
+    "Sai Kripa",
+    "Shanti Niwas",
+    "Om Residency",
+    "Green Park",
+    "Krishna Apartments",
+    "Ganga Heights",
+];
+const DOMAINS: &[&str] = &[
+    "gmail.com",
+    "yahoo.co.in",
+    "rediffmail.com",
+    "outlook.com",
+    "hotmail.com",
+];
+/// Two-digit mobile prefixes that are fully allocated in the numbering plan.
+const MOBILE_PREFIXES: &[&str] = &[
+    "98", "97", "96", "94", "93", "99", "90", "88", "89", "70", "73", "80", "81", "63",
+];
+const WORDS: &[&str] = &[
+    "sunshine", "dragon", "cricket", "monkey", "india", "password", "qwerty", "welcome", "shadow", "tiger", "mumbai",
+    "krishna",
+];
+
+/// One synthetic person, derived from (seed, index) alone.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub index: u64,
+    pub first: &'static str,
+    pub last: &'static str,
+    pub male: bool,
+    pub birth: (u32, u32, u32),
+    /// Ten national digits.
+    pub mobile: String,
+    pub aadhaar: String,
+    pub pan: String,
+    pub email: String,
+    pub house: String,
+    pub district: &'static str,
+    pub state: &'static str,
+    pub pincode: u32,
+    pub password: String,
+}
+
+impl Person {
+    pub fn new(seed: u64, index: u64) -> Person {
+        let mut rng = StdRng::seed_from_u64(mix(seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        let male = rng.random_bool(0.5);
+        let first = *(if male { MALE } else { FEMALE }).choose(&mut rng).unwrap_or(&"Asha");
+        let last = *SURNAMES.choose(&mut rng).unwrap_or(&"Kumar");
+        let birth = (
+            rng.random_range(1950..=2006),
+            rng.random_range(1..=12),
+            rng.random_range(1..=28),
+        );
+        // Bijections of the index keep phones and Aadhaar numbers unique (the multipliers are
+        // coprime with the moduli).
+        let prefix = MOBILE_PREFIXES.choose(&mut rng).unwrap_or(&"98");
+        let mobile = format!(
+            "{prefix}{:08}",
+            (index.wrapping_mul(48_271).wrapping_add(12_345)) % 100_000_000
+        );
+        let base = 20_000_000_000 + (index.wrapping_mul(7_919).wrapping_add(104_729)) % 80_000_000_000;
+        let base = base.to_string();
+        let aadhaar = format!("{base}{}", verhoeff_check_digit(&base));
+        let letters = |rng: &mut StdRng, count| -> String {
+            (0..count)
+                .map(|_| char::from(b'A' + rng.random_range(0..26u8)))
+                .collect()
+        };
+        let pan = format!(
+            "{}P{}{:04}{}",
+            letters(&mut rng, 3),
+            last.chars().next().unwrap_or('K'),
+            rng.random_range(0..10_000),
+            letters(&mut rng, 1)
+        );
+        let domain = DOMAINS.choose(&mut rng).unwrap_or(&"gmail.com");
+        let email = format!(
+            "{}.{}{}@{domain}",
+            first.to_lowercase(),
+            last.to_lowercase().replace('\'', ""),
+            index
+        );
+        let (district, state, pin_prefix) = *PLACES.choose(&mut rng).unwrap_or(&PLACES[0]);
+        let house = format!(
+            "{}, {}, {}",
+            rng.random_range(1..400),
+            BUILDINGS.choose(&mut rng).unwrap_or(&"Sai Kripa"),
+            STREETS.choose(&mut rng).unwrap_or(&"MG Road")
+        );
+        let password = format!(
+            "{}{}",
+            WORDS.choose(&mut rng).unwrap_or(&"india"),
+            rng.random_range(1..9999)
+        );
+        Person {
+            index,
+            first,
+            last,
+            male,
+            birth,
+            mobile,
+            aadhaar,
+            pan,
+            email,
+            house,
+            district,
+            state,
+            pincode: pin_prefix * 1000 + rng.random_range(1..100),
+            password,
+        }
+    }
+
+    pub fn name(&self) -> String {
+        format!("{} {}", self.first, self.last)
+    }
+}
+
+fn mix(mut value: u64) -> u64 {
+    // splitmix64 finalizer: spreads nearby indexes over the seed space.
+    value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    value ^ (value >> 31)
+}
+
+/// The corpora `gen` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Corpus {
+    Vaccination,
+    TelecomKyc,
+    ShopOrders,
+    ComboList,
+    LegacyPortal,
+}
+
+impl Corpus {
+    pub const ALL: [Corpus; 5] = [
+        Corpus::Vaccination,
+        Corpus::TelecomKyc,
+        Corpus::ShopOrders,
+        Corpus::ComboList,
+        Corpus::LegacyPortal,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Corpus::Vaccination => "vaccination.csv",
+            Corpus::TelecomKyc => "telecom_kyc.tsv.gz",
+            Corpus::ShopOrders => "shop_orders.jsonl",
+            Corpus::ComboList => "combo_list.txt",
+            Corpus::LegacyPortal => "legacy_portal.sql",
+        }
+    }
+
+    /// First person of this corpus's window, for `records` records per corpus.
+    pub fn first_person(self, records: u64) -> u64 {
+        match self {
+            Corpus::Vaccination => 0,
+            Corpus::TelecomKyc => records / 2,
+            Corpus::ShopOrders => records / 4,
+            Corpus::ComboList => records / 8,
+            Corpus::LegacyPortal => records * 3 / 4,
+        }
+    }
+
+    /// Writes `records` records of this corpus (uncompressed; `generate` gzips the TSV).
+    pub fn write(self, out: &mut dyn Write, records: u64, seed: u64) -> io::Result<()> {
+        let first = self.first_person(records);
+        let people = (first..first + records).map(|index| Person::new(seed, index));
+        let mut rng = StdRng::seed_from_u64(mix(seed ^ self as u64));
+        match self {
+            Corpus::Vaccination => write_vaccination(out, people, &mut rng),
+            Corpus::TelecomKyc => write_telecom(out, people, &mut rng),
+            Corpus::ShopOrders => write_shop(out, people, &mut rng),
+            Corpus::ComboList => write_combo(out, people, &mut rng),
+            Corpus::LegacyPortal => write_sql(out, people, &mut rng),
+        }
+    }
+}
+
+fn spaced_aadhaar(aadhaar: &str) -> String {
+    format!("{} {} {}", &aadhaar[..4], &aadhaar[4..8], &aadhaar[8..])
+}
+
+fn write_vaccination(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+    writeln!(
+        out,
+        "beneficiary_reference_id,name,gender,birth_year,mobile_number,photo_id_type,photo_id_number,district,state,pincode,vaccine,dose1_date"
+    )?;
+    for person in people {
+        let name = if rng.random_bool(0.05) {
+            format!("\"{}, {}\"", person.last, person.first)
+        } else {
+            person.name()
+        };
+        let id = if rng.random_bool(0.8) {
+            spaced_aadhaar(&person.aadhaar)
+        } else {
+            format!("XXXXXXXX{}", &person.aadhaar[8..])
+        };
+        let vaccine = if rng.random_bool(0.7) { "COVISHIELD" } else { "COVAXIN" };
+        writeln!(
+            out,
+            "{},{name},{},{},{},Aadhaar Card,{id},{},{},{},{vaccine},2021-{:02}-{:02}",
+            10_000_000_000_000u64 + person.index,
+            if person.male { "Male" } else { "Female" },
+            person.birth.0,
+            person.mobile,
+            person.district,
+            person.state,
+            person.pincode,
+            rng.random_range(1..=12),
+            rng.random_range(1..=28),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_telecom(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+    writeln!(
+        out,
+        "msisdn\tsubscriber_name\tfather_name\tdob\taadhaar_no\taddress\tcircle\tactivation_date"
+    )?;
+    for person in people {
+        let honorific = if person.male { "SHRI " } else { "SMT " };
+        let title = if rng.random_bool(0.3) { honorific } else { "" };
+        let father = MALE.choose(rng).unwrap_or(&"Ramesh");
+        writeln!(
+            out,
+            "91{}\t{title}{}\t{} {}\t{:02}/{:02}/{}\t{}\t{}, {} - {}\t{}\t20{:02}-{:02}-{:02}",
+            person.mobile,
+            person.name().to_uppercase(),
+            father.to_uppercase(),
+            person.last.to_uppercase(),
+            person.birth.2,
+            person.birth.1,
+            person.birth.0,
+            person.aadhaar,
+            person.house,
+            person.district,
+            person.pincode,
+            person.state,
+            rng.random_range(10..=23),
+            rng.random_range(1..=12),
+            rng.random_range(1..=28),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_shop(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+    for person in people {
+        let mobile = &person.mobile;
+        let phone = match rng.random_range(0..4) {
+            0 => format!("+91 {} {}", &mobile[..5], &mobile[5..]),
+            1 => format!("0{}-{}", &mobile[..5], &mobile[5..]),
+            2 => format!("(+91) {}-{}", &mobile[..5], &mobile[5..]),
+            _ => format!("+91{mobile}"),
+        };
+        let items: Vec<serde_json::Value> = (0..rng.random_range(1..4))
+            .map(|_| serde_json::json!({"sku": format!("SKU-{}", rng.random_range(1000..9999)), "qty": rng.random_range(1..5), "price": rng.random_range(99..9999)}))
+            .collect();
+        let order = serde_json::json!({
+            "order_id": format!("OD{}", 100_000_000 + person.index),
+            "placed_at": format!("2022-{:02}-{:02}T{:02}:{:02}:00Z", rng.random_range(1..=12), rng.random_range(1..=28), rng.random_range(0..24), rng.random_range(0..60)),
+            "customer": {
+                "full_name": person.name(),
+                "email": if rng.random_bool(0.5) { person.email.to_uppercase() } else { person.email.clone() },
+                "contact": {"mobile": phone},
+            },
+            "shipping": {"line1": person.house, "city": person.district, "state": person.state, "pin": person.pincode.to_string()},
+            "items": items,
+            "paid": rng.random_bool(0.9),
+        });
+        serde_json::to_writer(&mut *out, &order)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn write_combo(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+    for person in people {
+        let password = if rng.random_bool(0.05) {
+            format!("{}:{}", person.password, person.first)
+        } else {
+            person.password.clone()
+        };
+        writeln!(out, "{}:{password}", person.email)?;
+    }
+    Ok(())
+}
+
+fn sql_quote(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+fn write_sql(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+    writeln!(
+        out,
+        "-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)\n--\n-- Host: localhost    Database: legacy_portal\n"
+    )?;
+    writeln!(out, "/*!40101 SET NAMES utf8mb4 */;\nDROP TABLE IF EXISTS `users`;")?;
+    writeln!(
+        out,
+        "CREATE TABLE `users` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `full_name` varchar(100) NOT NULL,\n  `email` varchar(120) DEFAULT NULL,\n  `phone` varchar(20) DEFAULT NULL,\n  `pan` char(10) DEFAULT NULL,\n  `dob` date DEFAULT NULL,\n  `address` text COMMENT 'house, street (free text)',\n  `password_hash` char(32) NOT NULL,\n  `created_at` datetime DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `email` (`email`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+    )?;
+    writeln!(out, "LOCK TABLES `users` WRITE;")?;
+    let mut in_statement = 0;
+    for (position, person) in people.enumerate() {
+        if in_statement == 0 {
+            write!(out, "INSERT INTO `users` VALUES ")?;
+        } else {
+            write!(out, ",")?;
+        }
+        let pan = if rng.random_bool(0.3) {
+            "NULL".to_string()
+        } else {
+            format!("'{}'", person.pan)
+        };
+        let hash: String = (0..32)
+            .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+            .collect();
+        let address = format!("{}, '{}'", person.house, person.district);
+        write!(
+            out,
+            "({},'{}','{}','+91{}',{pan},'{}-{:02}-{:02}','{}','{hash}','2019-{:02}-{:02} 10:00:00')",
+            position + 1,
+            sql_quote(&person.name()),
+            person.email,
+            person.mobile,
+            person.birth.0,
+            person.birth.1,
+            person.birth.2,
+            sql_quote(&address),
+            rng.random_range(1..=12),
+            rng.random_range(1..=28),
+        )?;
+        in_statement += 1;
+        if in_statement == 500 {
+            writeln!(out, ";")?;
+            in_statement = 0;
+        }
+    }
+    if in_statement > 0 {
+        writeln!(out, ";")?;
+    }
+    writeln!(out, "UNLOCK TABLES;")?;
+    Ok(())
+}
+
+/// What `gen` wrote, with the known overlaps between corpora.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub seed: u64,
+    pub records_per_corpus: u64,
+    pub corpora: Vec<CorpusEntry>,
+    /// Number of people present in both corpora, for every pair.
+    pub overlaps: Vec<Overlap>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CorpusEntry {
+    pub corpus: Corpus,
+    pub file: String,
+    pub records: u64,
+    /// Window of person indexes `[start, end)`.
+    pub people: [u64; 2],
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overlap {
+    pub a: Corpus,
+    pub b: Corpus,
+    pub people: u64,
+}
+
+/// Writes every corpus into `dir` (created if needed) and `gen-manifest.json` beside them.
+pub fn generate(dir: &Path, records: u64, seed: u64) -> io::Result<Manifest> {
+    std::fs::create_dir_all(dir)?;
+    let corpora: Vec<CorpusEntry> = Corpus::ALL
+        .iter()
+        .map(|&corpus| {
+            let start = corpus.first_person(records);
+            CorpusEntry {
+                corpus,
+                file: corpus.file_name().to_string(),
+                records,
+                people: [start, start + records],
+            }
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = Corpus::ALL
+            .iter()
+            .map(|&corpus| {
+                scope.spawn(move || -> io::Result<()> {
+                    let file = BufWriter::with_capacity(1 << 20, File::create(dir.join(corpus.file_name()))?);
+                    if corpus == Corpus::TelecomKyc {
+                        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+                        corpus.write(&mut encoder, records, seed)?;
+                        encoder.finish()?.flush()
+                    } else {
+                        let mut file = file;
+                        corpus.write(&mut file, records, seed)?;
+                        file.flush()
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().try_for_each(|writer| {
+            writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("generator thread panicked")))
+        })
+    })?;
+    let mut overlaps = Vec::new();
+    for (i, a) in corpora.iter().enumerate() {
+        for b in &corpora[i + 1..] {
+            let people = a.people[1]
+                .min(b.people[1])
+                .saturating_sub(a.people[0].max(b.people[0]));
+            overlaps.push(Overlap {
+                a: a.corpus,
+                b: b.corpus,
+                people,
+            });
+        }
+    }
+    let manifest = Manifest {
+        seed,
+        records_per_corpus: records,
+        corpora,
+        overlaps,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
+    std::fs::write(dir.join("gen-manifest.json"), json)?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::normalize::{is_aadhaar, is_email, is_pan};
+
+    #[test]
+    fn people_are_deterministic_and_valid() {
+        let a = Person::new(1, 42);
+        let b = Person::new(1, 42);
+        assert_eq!(
+            (a.name(), a.mobile.clone(), a.aadhaar.clone()),
+            (b.name(), b.mobile.clone(), b.aadhaar.clone())
+        );
+        let mut mobiles = std::collections::HashSet::new();
+        for index in 0..2000 {
+            let person = Person::new(1, index);
+            assert!(is_aadhaar(&person.aadhaar), "{}", person.aadhaar);
+            assert!(is_pan(&person.pan), "{}", person.pan);
+            assert!(is_email(&person.email), "{}", person.email);
+            assert!(mobiles.insert(person.mobile.clone()), "duplicate mobile");
+        }
+    }
+}
