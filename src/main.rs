@@ -94,8 +94,9 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Demo { out, records } => {
             println!("generating {records} records per corpus into {}", out.display());
-            leakdex::synth::generate(&out, records, 1)?;
-            Ok(run_inspect(&[out], ScanOptions::default(), false))
+            let manifest = leakdex::synth::generate(&out, records, 1)?;
+            let files: Vec<PathBuf> = manifest.corpora.iter().map(|corpus| out.join(&corpus.file)).collect();
+            Ok(run_inspect(&files, ScanOptions::default(), false))
         }
     }
 }

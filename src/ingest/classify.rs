@@ -296,7 +296,12 @@ pub fn kind_from_header(name: &str) -> Option<Kind> {
             return Some(kind);
         }
     }
-    words.iter().rev().find_map(|word| find(word))
+    // Plurals: "emails", "phones", "addresses".
+    words.iter().rev().find_map(|word| {
+        find(word)
+            .or_else(|| word.strip_suffix("es").and_then(find))
+            .or_else(|| word.strip_suffix('s').and_then(find))
+    })
 }
 
 fn split_words(name: &str) -> Vec<String> {
@@ -384,17 +389,14 @@ pub fn value_candidates(raw: &str, region: Region) -> u32 {
     kinds
 }
 
-/// One to five words of letters (with initials and apostrophes), any script.
+/// Two to four words of letters (with initials and apostrophes), any script. A single word is
+/// too weak a sign: product names, statuses and cities look the same.
 fn looks_like_name(value: &str) -> bool {
     let words: Vec<&str> = value.split_whitespace().collect();
-    (1..=5).contains(&words.len())
+    (2..=4).contains(&words.len())
         && value.chars().count() <= 60
-        && words
-            .iter()
-            .all(|word| word.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\''))
-        && words
-            .iter()
-            .any(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        && words.iter().all(|word| word.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\''))
+        && words.iter().filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2).count() >= 2
 }
 
 /// The single most likely kind of one value (used for free text, combo lists and JSON paths
@@ -537,6 +539,8 @@ mod tests {
             ("epic_no", Kind::VoterId),
             ("activation_date", Kind::Other),
             ("placed_at", Kind::Other),
+            ("customer.contact.emails", Kind::Email),
+            ("addresses", Kind::Address),
         ];
         for (header, kind) in cases {
             assert_eq!(kind_from_header(header), Some(kind), "{header}");

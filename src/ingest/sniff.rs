@@ -176,7 +176,7 @@ fn best_delimiter(sample: &[u8]) -> Option<(u8, usize)> {
             continue;
         };
         let consistency = frequency as f32 / counts.len() as f32;
-        if mode < 2 || consistency < 0.8 {
+        if mode < 2 || consistency < 0.7 {
             continue;
         }
         let better = best.is_none_or(|(_, best_mode, best_consistency)| {

@@ -223,19 +223,22 @@ pub fn is_voter_id(value: &str) -> bool {
     )
 }
 
-/// Driving licence: state code, two-digit RTO, then 7 to 11 digits (issue year and serial),
-/// sometimes with a series letter after the RTO.
+/// Codes of Indian states and union territories as they open a driving licence number.
+const STATE_CODES: &[&str] = &[
+    "AN", "AP", "AR", "AS", "BR", "CG", "CH", "DD", "DL", "DN", "GA", "GJ", "HP", "HR", "JH", "JK", "KA", "KL", "LA",
+    "LD", "MH", "ML", "MN", "MP", "MZ", "NL", "OD", "OR", "PB", "PY", "RJ", "SK", "TN", "TR", "TS", "UA", "UK", "UP",
+    "WB",
+];
+
+/// Driving licence in the national format: state code, two-digit RTO, issue year, seven-digit
+/// serial (`MH1220110012345`), sometimes with a series letter after the RTO.
 pub fn is_driving_licence(value: &str) -> bool {
     let bytes = value.as_bytes();
-    if bytes.len() < 11 || !bytes[..2].iter().all(|&b| alpha(b)) || !bytes[2..4].iter().all(|&b| digit(b)) {
+    if bytes.len() < 15 || !STATE_CODES.contains(&&value[..2]) || !bytes[2..4].iter().all(|&b| digit(b)) {
         return false;
     }
-    let rest = if bytes[4].is_ascii_uppercase() {
-        &bytes[5..]
-    } else {
-        &bytes[4..]
-    };
-    (7..=11).contains(&rest.len()) && rest.iter().all(|&b| digit(b))
+    let rest = if bytes[4].is_ascii_uppercase() { &bytes[5..] } else { &bytes[4..] };
+    rest.len() == 11 && rest.iter().all(|&b| digit(b)) && (rest.starts_with(b"19") || rest.starts_with(b"20"))
 }
 
 const HONORIFICS: &[&str] = &[
@@ -455,6 +458,8 @@ mod tests {
             ("MH1220110012345".into(), Validity::Valid)
         );
         assert_eq!(norm(Kind::DrivingLicence, "MH12").1, Validity::Invalid);
+        assert!(!is_driving_licence("OD100005000"), "an order number");
+        assert!(!is_driving_licence("XX1220110012345"), "no such state");
     }
 
     #[test]
