@@ -1,1 +1,6 @@
+//! Integration tests: one binary (see Cargo.toml), modules per area, helpers in `common`.
 
+mod common;
+mod formats;
+mod properties;
+mod scale;

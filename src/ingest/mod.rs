@@ -298,7 +298,7 @@ fn read_chunks(
 
 /// Reader thread of a SQL dump: lexes statements sequentially into raw batches.
 fn read_sql(stream: Box<dyn Read + Send>, chunk_bytes: usize, base_offset: u64, sender: SyncSender<io::Result<Unit>>) {
-    let mut reader = SqlReader::new(stream, base_offset);
+    let mut reader = SqlReader::new(stream, base_offset, chunk_bytes.min(1 << 20));
     loop {
         let unit = match reader.next_batch(chunk_bytes) {
             Ok(Some(batch)) => Ok(Unit::Parsed(batch)),

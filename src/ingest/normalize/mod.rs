@@ -234,7 +234,8 @@ const STATE_CODES: &[&str] = &[
 /// serial (`MH1220110012345`), sometimes with a series letter after the RTO.
 pub fn is_driving_licence(value: &str) -> bool {
     let bytes = value.as_bytes();
-    if bytes.len() < 15 || !STATE_CODES.contains(&&value[..2]) || !bytes[2..4].iter().all(|&b| digit(b)) {
+    let state = value.get(..2).unwrap_or_default();
+    if bytes.len() < 15 || !STATE_CODES.contains(&state) || !bytes[2..4].iter().all(|&b| digit(b)) {
         return false;
     }
     let rest = if bytes[4].is_ascii_uppercase() { &bytes[5..] } else { &bytes[4..] };

@@ -108,7 +108,14 @@ impl ChunkParser for DelimitedParser {
                 }
             }
             let Some(position) = record.position() else { continue };
-            let (line, offset) = (position.line(), position.byte());
+            // The csv crate places a record where the previous one's terminator began to be
+            // read: at the `\n` of a CRLF, or before blank lines. Evidence must point at the
+            // record's first byte, so step over line terminators.
+            let (mut line, mut offset) = (position.line(), position.byte());
+            while let Some(&byte @ (b'\r' | b'\n')) = chunk.data.get(offset as usize) {
+                line += u64::from(byte == b'\n');
+                offset += 1;
+            }
             let skip_header = first && chunk.index == 0 && self.header;
             first = false;
             if skip_header {
@@ -181,6 +188,13 @@ mod tests {
         assert_eq!(values(&batch, 0), ["Sharma, Rahul", "line1\nline2", "say \"hi\""]);
         assert_eq!((batch.records[1].line, batch.records[1].offset), (4, 52));
         assert!(batch.rejects.is_empty());
+    }
+
+    #[test]
+    fn locations_skip_crlf_and_blank_lines() {
+        let batch = parse(b"a,b\r\nc,d\r\n\r\ne,f\n\n\ng,h", 2, false);
+        let starts: Vec<(u64, u64)> = batch.records.iter().map(|record| (record.line, record.offset)).collect();
+        assert_eq!(starts, [(1, 0), (2, 5), (4, 12), (7, 18)]);
     }
 
     #[test]

@@ -10,11 +10,11 @@ use crate::ingest::record::RawBatch;
 use std::collections::HashMap;
 use std::io::{self, Read};
 
-const READ_BLOCK: usize = 1 << 20;
-
 /// Streams records out of a SQL dump, one batch at a time.
 pub(crate) struct SqlReader<R> {
     stream: R,
+    /// Bytes asked of the stream per read.
+    read_block: usize,
     buffer: Vec<u8>,
     /// Bytes of `buffer` already consumed.
     start: usize,
@@ -56,9 +56,10 @@ struct Malformed {
 }
 
 impl<R: Read> SqlReader<R> {
-    pub fn new(stream: R, base_offset: u64) -> Self {
+    pub fn new(stream: R, base_offset: u64, read_block: usize) -> Self {
         SqlReader {
             stream,
+            read_block: read_block.max(1),
             buffer: Vec::new(),
             start: 0,
             eof: false,
@@ -131,7 +132,7 @@ impl<R: Read> SqlReader<R> {
             self.start = 0;
         }
         let length = self.buffer.len();
-        self.buffer.resize(length + READ_BLOCK, 0);
+        self.buffer.resize(length + self.read_block, 0);
         let read = loop {
             match self.stream.read(&mut self.buffer[length..]) {
                 Ok(read) => break read,

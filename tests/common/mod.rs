@@ -1,0 +1,118 @@
+//! Helpers shared by the integration tests.
+
+use leakdex::ingest::{
+    Error, FileInfo, FileSummary, Format, Kind, Location, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A fixture under `tests/data`.
+pub fn data(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(relative)
+}
+
+/// One field as collected, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedField {
+    pub name: String,
+    pub kind: Kind,
+    pub validity: Validity,
+    pub raw: String,
+    pub normalized: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRecord {
+    pub location: Location,
+    pub latin1: bool,
+    pub fields: Vec<OwnedField>,
+}
+
+impl OwnedRecord {
+    /// The first field with this name.
+    pub fn field(&self, name: &str) -> Option<&OwnedField> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+}
+
+/// Everything a scan produced for one file.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub format: Option<Format>,
+    pub info: Option<String>,
+    pub records: Vec<OwnedRecord>,
+    pub rejects: Vec<(u64, u64, String)>,
+    pub summary: Option<Result<FileSummary, String>>,
+}
+
+/// A sink that keeps every record, by file path.
+#[derive(Default)]
+pub struct Collector {
+    pub files: Mutex<BTreeMap<String, Collected>>,
+    pub unreadable: Mutex<Vec<String>>,
+}
+
+impl RecordSink for Collector {
+    fn begin(&self, file: &SourceFile, info: &FileInfo) {
+        let mut files = self.files.lock().unwrap();
+        let entry = files.entry(file.path.clone()).or_default();
+        entry.format = Some(info.format);
+        entry.info = Some(format!("{} {} {:?}", info.encoding.label(), info.header, info.compression.label()));
+    }
+
+    fn batch(&self, file: &SourceFile, batch: RecordBatch) {
+        let mut files = self.files.lock().unwrap();
+        let entry = files.entry(file.path.clone()).or_default();
+        for reject in batch.rejects() {
+            entry.rejects.push((reject.line, reject.offset, reject.reason.clone()));
+        }
+        for record in batch.iter() {
+            entry.records.push(OwnedRecord {
+                location: record.location(),
+                latin1: record.decoded_latin1(),
+                fields: record
+                    .fields()
+                    .map(|field| OwnedField {
+                        name: field.name.to_string(),
+                        kind: field.kind,
+                        validity: field.validity,
+                        raw: field.raw.to_string(),
+                        normalized: field.normalized.to_string(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+
+    fn end(&self, file: &SourceFile, outcome: Result<FileSummary, Error>) {
+        let mut files = self.files.lock().unwrap();
+        files.entry(file.path.clone()).or_default().summary = Some(outcome.map_err(|error| error.to_string()));
+    }
+
+    fn unreadable(&self, path: &str, error: Error) {
+        self.unreadable.lock().unwrap().push(format!("{path}: {error}"));
+    }
+}
+
+/// Scans `paths` and returns what each file gave.
+pub fn collect(paths: &[PathBuf], options: &ScanOptions) -> (BTreeMap<String, Collected>, Vec<String>) {
+    let collector = Collector::default();
+    leakdex::ingest::scan(paths, options, &collector);
+    (collector.files.into_inner().unwrap(), collector.unreadable.into_inner().unwrap())
+}
+
+/// Scans one file with default options.
+pub fn collect_file(path: &Path) -> Collected {
+    let (mut files, unreadable) = collect(&[path.to_path_buf()], &ScanOptions::default());
+    assert!(unreadable.is_empty(), "{unreadable:?}");
+    assert_eq!(files.len(), 1, "{:?}", files.keys().collect::<Vec<_>>());
+    files.pop_first().unwrap().1
+}
+
+/// Byte offset and 1-based line of the first occurrence of `needle` in `text`.
+pub fn position_of(text: &str, needle: &str) -> (u64, u64) {
+    let offset = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in text"));
+    let line = text[..offset].matches('\n').count() + 1;
+    (offset as u64, line as u64)
+}
