@@ -11,7 +11,12 @@ fn kinds_of(file: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|field| (field["name"].as_str().unwrap().to_string(), field["kind"].as_str().unwrap().to_string()))
+        .map(|field| {
+            (
+                field["name"].as_str().unwrap().to_string(),
+                field["kind"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -60,7 +65,11 @@ fn inspect_json_on_five_dumps() {
             "orders.jsonl",
             "jsonl",
             5,
-            &[("customer.name", "name"), ("customer.contact.phone", "phone"), ("customer.contact.emails", "email")],
+            &[
+                ("customer.name", "name"),
+                ("customer.contact.phone", "phone"),
+                ("customer.contact.emails", "email"),
+            ],
         ),
         (
             "users.csv",
@@ -83,7 +92,10 @@ fn inspect_json_on_five_dumps() {
         assert_eq!(file["rejected"], 0, "{path}: {}", file["rejects"]);
         let found = kinds_of(file);
         for (name, kind) in kinds {
-            assert!(found.contains(&(name.to_string(), kind.to_string())), "{path}: {name} should be {kind}: {found:?}");
+            assert!(
+                found.contains(&(name.to_string(), kind.to_string())),
+                "{path}: {name} should be {kind}: {found:?}"
+            );
         }
         for field in file["fields"].as_array().unwrap() {
             let confidence = field["confidence"].as_f64().unwrap();
@@ -103,7 +115,11 @@ fn csv_records_know_their_ordinal_line_and_offset() {
     for (index, (record, start)) in collected.records.iter().zip(starts).enumerate() {
         let (offset, line) = position_of(&text, start);
         assert_eq!(record.location.ordinal, index as u64 + 1);
-        assert_eq!((record.location.line, record.location.offset), (line, offset), "{start}");
+        assert_eq!(
+            (record.location.line, record.location.offset),
+            (line, offset),
+            "{start}"
+        );
     }
     let anil = &collected.records[2];
     assert_eq!(anil.field("full_name").unwrap().raw, "Anil \"Andy\" Kumar");
@@ -111,13 +127,20 @@ fn csv_records_know_their_ordinal_line_and_offset() {
     assert_eq!(anil.field("dob").unwrap().normalized, "1979-01-05");
     let sunita = &collected.records[3];
     let aadhaar = sunita.field("aadhaar").unwrap();
-    assert_eq!((aadhaar.normalized.as_str(), aadhaar.validity), ("XXXXXXXX2341", Validity::Partial));
+    assert_eq!(
+        (aadhaar.normalized.as_str(), aadhaar.validity),
+        ("XXXXXXXX2341", Validity::Partial)
+    );
     assert_eq!(sunita.field("full_name").unwrap().normalized, "sunita devi");
     for record in &collected.records {
         let phone = record.field("mobile").unwrap();
         assert_eq!(phone.kind, Kind::Phone);
         assert_eq!(phone.validity, Validity::Valid, "{}", phone.raw);
-        assert!(phone.normalized.starts_with("+91") && phone.normalized.len() == 13, "{}", phone.normalized);
+        assert!(
+            phone.normalized.starts_with("+91") && phone.normalized.len() == 13,
+            "{}",
+            phone.normalized
+        );
     }
 }
 
@@ -138,7 +161,10 @@ fn mysql_dump_tuples_columns_escapes_and_null() {
         );
     }
     let rahul = &collected.records[0];
-    assert_eq!(rahul.field("address").unwrap().raw, "Flat 3, 'Sai Kripa', MG Road\nPune");
+    assert_eq!(
+        rahul.field("address").unwrap().raw,
+        "Flat 3, 'Sai Kripa', MG Road\nPune"
+    );
     assert_eq!(rahul.field("passport_no").unwrap().normalized, "J8369854");
     let priya = &collected.records[1];
     assert_eq!(priya.field("address").unwrap().raw, "C/O \"Shah\" House; Mumbai");
@@ -146,7 +172,10 @@ fn mysql_dump_tuples_columns_escapes_and_null() {
     assert!(collected.records[2].field("email").is_none());
     assert_eq!(collected.records[4].field("member_name").unwrap().raw, "Vijay O'Brien");
     // Columns from the INSERT's own list.
-    assert_eq!(collected.records[3].field("contact_no").unwrap().normalized, "+919765432109");
+    assert_eq!(
+        collected.records[3].field("contact_no").unwrap().normalized,
+        "+919765432109"
+    );
 }
 
 #[test]
@@ -160,7 +189,10 @@ fn postgres_copy_with_escapes() {
         let (offset, line) = position_of(&text, start);
         assert_eq!((record.location.line, record.location.offset), (line, offset));
     }
-    assert_eq!(collected.records[0].field("note").unwrap().raw, "likes; semicolons and 'quotes'");
+    assert_eq!(
+        collected.records[0].field("note").unwrap().raw,
+        "likes; semicolons and 'quotes'"
+    );
     assert_eq!(collected.records[1].field("note").unwrap().raw, "tab\there");
     assert!(collected.records[1].field("phone").is_none(), "\\N is NULL");
     assert_eq!(collected.records[2].field("note").unwrap().raw, "line\nbreak");
@@ -179,7 +211,10 @@ fn json_lines_paths_and_arrays() {
         .map(|field| field.normalized.as_str())
         .collect();
     assert_eq!(emails, ["rahul.sharma@gmail.com", "rs@work.in"]);
-    assert_eq!(first.field("customer.contact.phone").unwrap().normalized, "+919812345678");
+    assert_eq!(
+        first.field("customer.contact.phone").unwrap().normalized,
+        "+919812345678"
+    );
     assert_eq!(first.field("shipping.pincode").unwrap().kind, Kind::Pincode);
     assert_eq!(collected.records[2].location.line, 3);
 }
@@ -229,14 +264,32 @@ fn delimiters_and_header_detection() {
 fn encodings_bom_utf16_and_latin1() {
     let bom = collect_file(&data("nasty/bom.csv"));
     assert!(bom.info.as_deref().unwrap().starts_with("utf-8 (bom)"));
-    assert_eq!(bom.records[0].field("name").unwrap().raw, "Rahul Sharma", "BOM is not part of the header");
+    assert_eq!(
+        bom.records[0].field("name").unwrap().raw,
+        "Rahul Sharma",
+        "BOM is not part of the header"
+    );
     assert_eq!((bom.records[0].location.line, bom.records[0].location.offset), (2, 14));
-    for (name, label) in [("nasty/utf16le.csv", "utf-16le"), ("nasty/utf16be_nobom.csv", "utf-16be")] {
+    for (name, label) in [
+        ("nasty/utf16le.csv", "utf-16le"),
+        ("nasty/utf16be_nobom.csv", "utf-16be"),
+    ] {
         let utf16 = collect_file(&data(name));
-        assert!(utf16.info.as_deref().unwrap().starts_with(label), "{name}: {:?}", utf16.info);
+        assert!(
+            utf16.info.as_deref().unwrap().starts_with(label),
+            "{name}: {:?}",
+            utf16.info
+        );
         assert!(!utf16.records.is_empty());
-        assert_eq!(utf16.records[0].field("phone").unwrap().validity, Validity::Valid, "{name}");
-        assert!(utf16.records[0].field("name").unwrap().raw.ends_with("Kumar") || utf16.records[0].field("name").unwrap().raw == "Rahul Sharma");
+        assert_eq!(
+            utf16.records[0].field("phone").unwrap().validity,
+            Validity::Valid,
+            "{name}"
+        );
+        assert!(
+            utf16.records[0].field("name").unwrap().raw.ends_with("Kumar")
+                || utf16.records[0].field("name").unwrap().raw == "Rahul Sharma"
+        );
     }
     let latin1 = collect_file(&data("nasty/latin1.csv"));
     assert_eq!(latin1.records.len(), 2, "never dropped");
@@ -251,8 +304,15 @@ fn malformed_records_are_rejected_with_location_and_the_file_goes_on() {
     let path = data("nasty/malformed.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let collected = collect_file(&path);
-    let names: Vec<&str> = collected.records.iter().map(|record| record.field("name").unwrap().raw.as_str()).collect();
-    assert_eq!(names, ["Rahul", "Kiran", "Meena", "Ravi", "Divya", "Nisha", "Arun", "Sunita"]);
+    let names: Vec<&str> = collected
+        .records
+        .iter()
+        .map(|record| record.field("name").unwrap().raw.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Rahul", "Kiran", "Meena", "Ravi", "Divya", "Nisha", "Arun", "Sunita"]
+    );
     let expected = [
         ("Priya,", "expected 3 fields, found 2"),
         ("Anil,", "expected 3 fields, found 4"),
@@ -273,7 +333,11 @@ fn malformed_records_are_rejected_with_location_and_the_file_goes_on() {
 fn unreadable_files_are_reported_and_the_others_go_on() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(data("five/users.csv"), dir.path().join("users.csv")).unwrap();
-    std::fs::write(dir.path().join("broken.csv.gz"), b"\x1f\x8b\x08\x00garbage that is not deflate").unwrap();
+    std::fs::write(
+        dir.path().join("broken.csv.gz"),
+        b"\x1f\x8b\x08\x00garbage that is not deflate",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("broken.zip"), b"PK\x03\x04 not really a zip").unwrap();
     let missing = dir.path().join("missing.csv");
     let (files, unreadable) = collect(&[dir.path().to_path_buf(), missing], &ScanOptions::default());
@@ -295,7 +359,11 @@ fn compressed_and_archived_inputs_read_like_plain_files() {
     gzip.write_all(&plain_bytes).unwrap();
     let gzip_bytes = gzip.finish().unwrap();
     std::fs::write(dir.path().join("users.gz.dat"), &gzip_bytes).unwrap();
-    std::fs::write(dir.path().join("users.csv.zst"), zstd::encode_all(plain_bytes.as_slice(), 3).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("users.csv.zst"),
+        zstd::encode_all(plain_bytes.as_slice(), 3).unwrap(),
+    )
+    .unwrap();
     let archive = std::fs::File::create(dir.path().join("dump.zip")).unwrap();
     let mut zip = zip::ZipWriter::new(archive);
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -308,7 +376,15 @@ fn compressed_and_archived_inputs_read_like_plain_files() {
     let (files, unreadable) = collect(&[dir.path().to_path_buf()], &ScanOptions::default());
     assert!(unreadable.is_empty(), "{unreadable:?}");
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
-    assert_eq!(names, ["dump.zip/inner/users.csv", "dump.zip/inner/users.csv.gz", "users.csv.zst", "users.gz.dat"]);
+    assert_eq!(
+        names,
+        [
+            "dump.zip/inner/users.csv",
+            "dump.zip/inner/users.csv.gz",
+            "users.csv.zst",
+            "users.gz.dat"
+        ]
+    );
     for (name, collected) in &files {
         assert_eq!(collected.records, plain, "{name}");
     }
@@ -322,10 +398,18 @@ fn free_text_extracts_identifiers_line_by_line() {
     assert_eq!(collected.format, Some(Format::Text));
     assert_eq!(collected.records.len(), 4, "non-blank lines");
     let rahul = &collected.records[1];
-    let kinds: Vec<(Kind, &str)> = rahul.fields.iter().map(|field| (field.kind, field.normalized.as_str())).collect();
+    let kinds: Vec<(Kind, &str)> = rahul
+        .fields
+        .iter()
+        .map(|field| (field.kind, field.normalized.as_str()))
+        .collect();
     assert_eq!(
         kinds,
-        [(Kind::Phone, "+919812345678"), (Kind::Email, "rahul.sharma@gmail.com"), (Kind::NationalId, "234567890124")]
+        [
+            (Kind::Phone, "+919812345678"),
+            (Kind::Email, "rahul.sharma@gmail.com"),
+            (Kind::NationalId, "234567890124")
+        ]
     );
     assert!(collected.records[3].fields.is_empty());
     assert_eq!(collected.records[3].location.line, 5);
@@ -333,7 +417,10 @@ fn free_text_extracts_identifiers_line_by_line() {
 
 #[test]
 fn forced_format_overrides_sniffing() {
-    let options = ScanOptions { format: Some(Format::Text), ..ScanOptions::default() };
+    let options = ScanOptions {
+        format: Some(Format::Text),
+        ..ScanOptions::default()
+    };
     let (files, _) = collect(&[data("five/users.csv")], &options);
     let collected = &files["users.csv"];
     assert_eq!(collected.format, Some(Format::Text));

@@ -12,7 +12,11 @@ fn generated_corpora_read_cleanly_with_known_overlaps() {
     let dir = tempfile::tempdir().unwrap();
     let records = 3000;
     let manifest = generate(dir.path(), records, 7).unwrap();
-    let paths: Vec<PathBuf> = manifest.corpora.iter().map(|corpus| dir.path().join(&corpus.file)).collect();
+    let paths: Vec<PathBuf> = manifest
+        .corpora
+        .iter()
+        .map(|corpus| dir.path().join(&corpus.file))
+        .collect();
     let (files, unreadable) = collect(&paths, &ScanOptions::default());
     assert!(unreadable.is_empty());
     let key_columns: [(Corpus, &[(&str, Kind)]); 5] = [
@@ -27,34 +31,70 @@ fn generated_corpora_read_cleanly_with_known_overlaps() {
         ),
         (
             Corpus::TelecomKyc,
-            &[("msisdn", Kind::Phone), ("subscriber_name", Kind::Name), ("dob", Kind::DateOfBirth), ("aadhaar_no", Kind::NationalId)],
+            &[
+                ("msisdn", Kind::Phone),
+                ("subscriber_name", Kind::Name),
+                ("dob", Kind::DateOfBirth),
+                ("aadhaar_no", Kind::NationalId),
+            ],
         ),
-        (Corpus::ShopOrders, &[("customer.email", Kind::Email), ("customer.contact.mobile", Kind::Phone), ("customer.full_name", Kind::Name)]),
+        (
+            Corpus::ShopOrders,
+            &[
+                ("customer.email", Kind::Email),
+                ("customer.contact.mobile", Kind::Phone),
+                ("customer.full_name", Kind::Name),
+            ],
+        ),
         (Corpus::ComboList, &[("login", Kind::Email), ("secret", Kind::Password)]),
         (
             Corpus::LegacyPortal,
-            &[("email", Kind::Email), ("phone", Kind::Phone), ("pan", Kind::Pan), ("dob", Kind::DateOfBirth), ("password_hash", Kind::PasswordHash)],
+            &[
+                ("email", Kind::Email),
+                ("phone", Kind::Phone),
+                ("pan", Kind::Pan),
+                ("dob", Kind::DateOfBirth),
+                ("password_hash", Kind::PasswordHash),
+            ],
         ),
     ];
     for (corpus, columns) in key_columns {
         let collected = &files[corpus.file_name()];
         assert_eq!(collected.records.len() as u64, records, "{corpus:?}");
-        assert!(collected.rejects.is_empty(), "{corpus:?}: {:?}", &collected.rejects[..1]);
+        assert!(
+            collected.rejects.is_empty(),
+            "{corpus:?}: {:?}",
+            &collected.rejects[..1]
+        );
         for record in &collected.records {
             for (name, kind) in columns {
                 if let Some(field) = record.field(name) {
                     assert_eq!(field.kind, *kind, "{corpus:?} {name}");
-                    assert_ne!(field.validity, leakdex::ingest::Validity::Invalid, "{corpus:?} {name} {}", field.raw);
+                    assert_ne!(
+                        field.validity,
+                        leakdex::ingest::Validity::Invalid,
+                        "{corpus:?} {name} {}",
+                        field.raw
+                    );
                 }
             }
         }
     }
     // Phones shared by two corpora are exactly the people their windows share.
     let phones = |corpus: Corpus, column: &str| -> HashSet<String> {
-        files[corpus.file_name()].records.iter().filter_map(|record| record.field(column)).map(|field| field.normalized.clone()).collect()
+        files[corpus.file_name()]
+            .records
+            .iter()
+            .filter_map(|record| record.field(column))
+            .map(|field| field.normalized.clone())
+            .collect()
     };
     let vaccination = phones(Corpus::Vaccination, "mobile_number");
-    for (corpus, column) in [(Corpus::TelecomKyc, "msisdn"), (Corpus::ShopOrders, "customer.contact.mobile"), (Corpus::LegacyPortal, "phone")] {
+    for (corpus, column) in [
+        (Corpus::TelecomKyc, "msisdn"),
+        (Corpus::ShopOrders, "customer.contact.mobile"),
+        (Corpus::LegacyPortal, "phone"),
+    ] {
         let shared = vaccination.intersection(&phones(corpus, column)).count() as u64;
         let expected = manifest
             .overlaps
@@ -72,13 +112,26 @@ fn small_chunks_give_the_same_records_in_the_same_order() {
     generate(dir.path(), 2500, 3).unwrap();
     let paths = vec![dir.path().to_path_buf()];
     let (expected, _) = collect(&paths, &ScanOptions::default());
-    let small = ScanOptions { chunk_bytes: 16 << 10, ..ScanOptions::default() };
+    let small = ScanOptions {
+        chunk_bytes: 16 << 10,
+        ..ScanOptions::default()
+    };
     let (actual, _) = collect(&paths, &small);
     assert_eq!(expected.keys().collect::<Vec<_>>(), actual.keys().collect::<Vec<_>>());
     for (name, collected) in &expected {
         assert!(collected.records.len() >= 2500 || name.ends_with(".json"), "{name}");
         assert_eq!(collected.records, actual[name].records, "{name}");
-        let ordinals: Vec<u64> = actual[name].records.iter().map(|record| record.location.ordinal).collect();
-        assert!(ordinals.iter().enumerate().all(|(index, ordinal)| *ordinal == index as u64 + 1), "{name}");
+        let ordinals: Vec<u64> = actual[name]
+            .records
+            .iter()
+            .map(|record| record.location.ordinal)
+            .collect();
+        assert!(
+            ordinals
+                .iter()
+                .enumerate()
+                .all(|(index, ordinal)| *ordinal == index as u64 + 1),
+            "{name}"
+        );
     }
 }

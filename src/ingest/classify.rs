@@ -395,8 +395,14 @@ fn looks_like_name(value: &str) -> bool {
     let words: Vec<&str> = value.split_whitespace().collect();
     (2..=4).contains(&words.len())
         && value.chars().count() <= 60
-        && words.iter().all(|word| word.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\''))
-        && words.iter().filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2).count() >= 2
+        && words
+            .iter()
+            .all(|word| word.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\''))
+        && words
+            .iter()
+            .filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+            .count()
+            >= 2
 }
 
 /// The single most likely kind of one value (used for free text, combo lists and JSON paths

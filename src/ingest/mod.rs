@@ -324,6 +324,7 @@ fn process_units(
 ) -> io::Result<FileSummary> {
     let mut summary = FileSummary::default();
     let mut plan: Option<HashMap<String, ColumnClass>> = None;
+    let mut pending: Vec<RawBatch> = Vec::new();
     let mut done = false;
     while !done {
         let mut group = Vec::with_capacity(group_size);
@@ -336,7 +337,7 @@ fn process_units(
                 }
             }
         }
-        let raws: Vec<RawBatch> = group
+        let parsed: Vec<RawBatch> = group
             .into_par_iter()
             .map(|unit| match (unit, parser) {
                 (Unit::Bytes(chunk), Some(parser)) => parser.parse(&chunk),
@@ -344,20 +345,31 @@ fn process_units(
                 (Unit::Parsed(batch), _) => batch,
             })
             .collect();
-        let plan = plan.get_or_insert_with(|| {
-            let decided = decide_columns(&raws, region);
+        // Column kinds come from the first SAMPLE_RECORDS records, however they were chunked.
+        let raws = if plan.is_some() {
+            parsed
+        } else {
+            pending.extend(parsed);
+            let sampled: usize = pending.iter().map(|raw| raw.records.len()).sum();
+            if sampled < SAMPLE_RECORDS && !done {
+                continue;
+            }
+            let decided = decide_columns(&pending, region);
             let mut columns: Vec<(String, ColumnClass)> =
                 decided.iter().map(|(name, class)| (name.clone(), *class)).collect();
             let order = |name: &str| {
-                raws.iter()
+                pending
+                    .iter()
                     .flat_map(|raw| raw.columns.iter())
                     .position(|column| column == name)
             };
             columns.sort_by_key(|(name, _)| order(name));
             info.columns = columns;
             sink.begin(file, info);
-            decided
-        });
+            plan = Some(decided);
+            std::mem::take(&mut pending)
+        };
+        let Some(plan) = plan.as_ref() else { continue };
         let mut first_ordinals = Vec::with_capacity(raws.len());
         for raw in &raws {
             first_ordinals.push(summary.records + 1);
@@ -374,9 +386,7 @@ fn process_units(
             sink.batch(file, batch);
         }
     }
-    if plan.is_none() {
-        sink.begin(file, info);
-    }
+    debug_assert!(plan.is_some() && pending.is_empty(), "the last group always decides");
     Ok(summary)
 }
 

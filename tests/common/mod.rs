@@ -58,7 +58,12 @@ impl RecordSink for Collector {
         let mut files = self.files.lock().unwrap();
         let entry = files.entry(file.path.clone()).or_default();
         entry.format = Some(info.format);
-        entry.info = Some(format!("{} {} {:?}", info.encoding.label(), info.header, info.compression.label()));
+        entry.info = Some(format!(
+            "{} {} {:?}",
+            info.encoding.label(),
+            info.header,
+            info.compression.label()
+        ));
     }
 
     fn batch(&self, file: &SourceFile, batch: RecordBatch) {
@@ -99,7 +104,10 @@ impl RecordSink for Collector {
 pub fn collect(paths: &[PathBuf], options: &ScanOptions) -> (BTreeMap<String, Collected>, Vec<String>) {
     let collector = Collector::default();
     leakdex::ingest::scan(paths, options, &collector);
-    (collector.files.into_inner().unwrap(), collector.unreadable.into_inner().unwrap())
+    (
+        collector.files.into_inner().unwrap(),
+        collector.unreadable.into_inner().unwrap(),
+    )
 }
 
 /// Scans one file with default options.

@@ -238,7 +238,11 @@ pub fn is_driving_licence(value: &str) -> bool {
     if bytes.len() < 15 || !STATE_CODES.contains(&state) || !bytes[2..4].iter().all(|&b| digit(b)) {
         return false;
     }
-    let rest = if bytes[4].is_ascii_uppercase() { &bytes[5..] } else { &bytes[4..] };
+    let rest = if bytes[4].is_ascii_uppercase() {
+        &bytes[5..]
+    } else {
+        &bytes[4..]
+    };
     rest.len() == 11 && rest.iter().all(|&b| digit(b)) && (rest.starts_with(b"19") || rest.starts_with(b"20"))
 }
 

@@ -193,7 +193,11 @@ mod tests {
     #[test]
     fn locations_skip_crlf_and_blank_lines() {
         let batch = parse(b"a,b\r\nc,d\r\n\r\ne,f\n\n\ng,h", 2, false);
-        let starts: Vec<(u64, u64)> = batch.records.iter().map(|record| (record.line, record.offset)).collect();
+        let starts: Vec<(u64, u64)> = batch
+            .records
+            .iter()
+            .map(|record| (record.line, record.offset))
+            .collect();
         assert_eq!(starts, [(1, 0), (2, 5), (4, 12), (7, 18)]);
     }
 

@@ -106,7 +106,20 @@ impl<R: Read> SqlReader<R> {
                             Mode::Copy(_) => "COPY data not terminated by \\.",
                             _ => "statement not terminated (unbalanced quote or missing ';')",
                         };
-                        batch.reject(self.line, self.offset, reason);
+                        // Point at the statement itself, not at blanks or comments before it.
+                        let mut lexer = Lexer::new(&self.buffer[self.start..], true, self.line, self.offset);
+                        let first_visible = lexer
+                            .input
+                            .iter()
+                            .position(|byte| !byte.is_ascii_whitespace())
+                            .unwrap_or(0);
+                        let statement_start = if lexer.skip_blank().is_ok() {
+                            lexer.position
+                        } else {
+                            first_visible
+                        };
+                        let (line, offset) = lexer.locate(statement_start);
+                        batch.reject(line, offset, reason);
                         let rest = self.buffer.len() - self.start;
                         self.advance(rest);
                         self.mode = Mode::Statements;
@@ -174,7 +187,13 @@ impl<R: Read> SqlReader<R> {
                     self.mode = Mode::Tuples(target);
                     if end == 0 { Step::NeedMore } else { Step::Consumed(end) }
                 }
-                Err(malformed) => lexer.recover(malformed, batch),
+                Err(malformed) => {
+                    let step = lexer.recover(malformed, batch);
+                    if matches!(step, Step::NeedMore) {
+                        self.mode = Mode::Tuples(target);
+                    }
+                    step
+                }
             },
             Mode::Statements => {
                 let (step, mode) = lexer.statement(&mut self.tables, batch);
@@ -945,5 +964,71 @@ fn unescape_copy(field: &[u8], out: &mut Vec<u8>) {
             }
             other => other,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records (line, offset, values) and rejects of a dump read `block` bytes at a time.
+    fn read(dump: &[u8], block: usize) -> (Vec<(u64, u64, Vec<(String, String)>)>, Vec<(u64, u64, String)>) {
+        let mut reader = SqlReader::new(dump, 0, block);
+        let mut records = Vec::new();
+        let mut rejects = Vec::new();
+        while let Some(batch) = reader.next_batch(block).unwrap() {
+            for record in &batch.records {
+                let values = batch.values[record.values.start as usize..record.values.end as usize]
+                    .iter()
+                    .map(|value| {
+                        (
+                            batch.columns[value.column as usize].clone(),
+                            batch.value_text(value).to_string(),
+                        )
+                    })
+                    .collect();
+                records.push((record.line, record.offset, values));
+            }
+            rejects.extend(
+                batch
+                    .rejects
+                    .iter()
+                    .map(|reject| (reject.line, reject.offset, reject.reason.clone())),
+            );
+        }
+        (records, rejects)
+    }
+
+    #[test]
+    fn read_size_never_changes_the_result() {
+        let dumps: [&[u8]; 4] = [
+            b"\t;INSERT INTO t VALUES (),(\"\"\t,;,;\"\"\"\"\"\"\"\"\"\"|\"",
+            b"\\\"\"\"\xe9\"\\.\n\xe9,,CREATE TABLE t (a int, b text);\n/*",
+            b"CREATE TABLE t (a int, b text);\nINSERT INTO t VALUES (1,'x'),(2,'y\\'z');\nINSERT INTO t VALUES (3,'unterminated",
+            b"COPY t (a, b) FROM stdin;\n1\tx\n2\ty\n\\.\nINSERT INTO t (a) VALUES (5);",
+        ];
+        for dump in dumps {
+            let whole = read(dump, 1 << 20);
+            for block in [1, 2, 3, 7] {
+                assert_eq!(
+                    read(dump, block),
+                    whole,
+                    "{:?} block {block}",
+                    String::from_utf8_lossy(dump)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tuples_resume_across_reads() {
+        let (records, rejects) = read(b"INSERT INTO t (a,b) VALUES (1,'x'),\n(2,NULL),(3,'a\\nb');", 4);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        let values: Vec<_> = records
+            .iter()
+            .map(|(line, offset, values)| (*line, *offset, values.len()))
+            .collect();
+        assert_eq!(values, [(1, 27, 2), (2, 36, 1), (2, 45, 2)]);
+        assert_eq!(records[2].2[1], ("b".to_string(), "a\nb".to_string()));
     }
 }
