@@ -122,6 +122,20 @@ impl Inspector {
 }
 
 impl FieldTally {
+    fn merge(&mut self, other: FieldTally) {
+        self.values += other.values;
+        self.invalid += other.invalid;
+        self.partial += other.partial;
+        for (kind, count) in other.kinds {
+            *self.kinds.entry(kind).or_default() += count;
+        }
+        for sample in other.samples {
+            if self.samples.len() < KEPT_SAMPLES && !self.samples.contains(&sample) {
+                self.samples.push(sample);
+            }
+        }
+    }
+
     fn into_report(self, name: &str) -> FieldReport {
         let (kind, confidence) = match self.planned {
             Some(class) => (class.kind, class.confidence),
@@ -174,32 +188,42 @@ impl RecordSink for Inspector {
     }
 
     fn batch(&self, file: &SourceFile, batch: RecordBatch) {
-        self.with_file(file, |tally| {
-            for reject in batch.rejects() {
-                if tally.report.rejects.len() < KEPT_REJECTS {
-                    tally.report.rejects.push(reject.clone());
+        // Tally by column index without the lock, then merge once per batch.
+        let mut local: Vec<FieldTally> = batch.columns().iter().map(|_| FieldTally::default()).collect();
+        for record in batch.iter() {
+            for field in record.fields() {
+                let stats = &mut local[field.column];
+                stats.values += 1;
+                *stats.kinds.entry(field.kind).or_default() += 1;
+                match field.validity {
+                    Validity::Valid => {
+                        if stats.samples.len() < KEPT_SAMPLES
+                            && !stats.samples.iter().any(|sample| sample == field.normalized)
+                        {
+                            stats.samples.push(field.normalized.to_string());
+                        }
+                    }
+                    Validity::Partial => stats.partial += 1,
+                    Validity::Invalid => stats.invalid += 1,
                 }
             }
-            for record in batch.iter() {
-                for field in record.fields() {
-                    if !tally.fields.contains_key(field.name) {
-                        tally.order.push(field.name.to_string());
-                    }
-                    let stats = tally.fields.entry(field.name.to_string()).or_default();
-                    stats.values += 1;
-                    *stats.kinds.entry(field.kind).or_default() += 1;
-                    match field.validity {
-                        Validity::Valid => {
-                            if stats.samples.len() < KEPT_SAMPLES
-                                && !stats.samples.iter().any(|sample| sample == field.normalized)
-                            {
-                                stats.samples.push(field.normalized.to_string());
-                            }
-                        }
-                        Validity::Partial => stats.partial += 1,
-                        Validity::Invalid => stats.invalid += 1,
-                    }
+        }
+        self.with_file(file, |tally| {
+            for reject in batch
+                .rejects()
+                .iter()
+                .take(KEPT_REJECTS.saturating_sub(tally.report.rejects.len()))
+            {
+                tally.report.rejects.push(reject.clone());
+            }
+            for (name, column) in batch.columns().iter().zip(local) {
+                if column.values == 0 {
+                    continue;
                 }
+                if !tally.fields.contains_key(name) {
+                    tally.order.push(name.clone());
+                }
+                tally.fields.entry(name.clone()).or_default().merge(column);
             }
         });
     }

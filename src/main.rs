@@ -103,7 +103,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
 
 /// Inspects with a progress bar on a terminal; exit code 1 if any file could not be read.
 fn run_inspect(paths: &[PathBuf], mut options: ScanOptions, json: bool) -> ExitCode {
-    let total: u64 = paths.iter().map(|path| disk_size(path)).sum();
+    let total: u64 = paths.iter().map(disk_size).sum();
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")

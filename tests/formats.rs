@@ -32,7 +32,9 @@ fn inspect_json_on_five_dumps() {
     assert_eq!(report["records"], 27);
     assert_eq!(report["rejected"], 0);
     let files = report["files"].as_array().unwrap();
-    let expected: [(&str, &str, u64, &[(&str, &str)]); 5] = [
+    /// (path, format, records, (field, kind) that must be found).
+    type Expected<'a> = (&'a str, &'a str, u64, &'a [(&'a str, &'a str)]);
+    let expected: [Expected; 5] = [
         ("combo.txt", "combo", 6, &[("login", "email"), ("secret", "password")]),
         (
             "kyc.tsv",
@@ -426,4 +428,33 @@ fn forced_format_overrides_sniffing() {
     assert_eq!(collected.format, Some(Format::Text));
     // Header and the quoted continuation line are lines of text too.
     assert_eq!(collected.records.len(), 8);
+}
+
+#[test]
+fn demo_command_generates_and_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let output = Command::new(env!("CARGO_BIN_EXE_leakdex"))
+        .args(["demo", "--records", "300", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("5 files, 1500 records, 0 rejected"), "{text}");
+    assert!(out.join("gen-manifest.json").exists());
+}
+
+#[test]
+fn inspect_exits_nonzero_when_a_path_is_unreadable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_leakdex"))
+        .args(["inspect", "--json"])
+        .arg(data("five/users.csv"))
+        .arg(data("no/such/file.csv"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["records"], 6, "the readable file is still reported");
+    assert!(report["errors"][0]["error"].as_str().unwrap().contains("file.csv"));
 }

@@ -149,6 +149,11 @@ impl RecordBatch {
         self.records.is_empty()
     }
 
+    /// Field names of this batch, indexed by [`Field::column`].
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
     /// Records that could not be read, with where and why.
     pub fn rejects(&self) -> &[Reject] {
         &self.rejects
@@ -182,6 +187,7 @@ impl<'a> RecordView<'a> {
         batch.fields[self.slot.fields.start as usize..self.slot.fields.end as usize]
             .iter()
             .map(move |slot| Field {
+                column: slot.column as usize,
                 name: &batch.columns[slot.column as usize],
                 kind: slot.kind,
                 validity: slot.validity,
@@ -194,6 +200,8 @@ impl<'a> RecordView<'a> {
 /// A field: its name in the source, its kind, its value as written and normalized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Field<'a> {
+    /// Index of the field's name in [`RecordBatch::columns`].
+    pub column: usize,
     pub name: &'a str,
     pub kind: Kind,
     pub validity: Validity,

@@ -1,6 +1,6 @@
 //! Format detection from a file's first bytes (its name is only a tie-breaker).
 
-use crate::ingest::classify::{Vote, kind_from_header, value_candidates};
+use crate::ingest::classify::{kind_from_header, value_candidates};
 use crate::ingest::kind::Kind;
 use crate::ingest::normalize::Region;
 use serde::Serialize;
@@ -240,19 +240,13 @@ pub fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
     if rest.is_empty() {
         return false;
     }
+    // A column whose values all have a shape (phones, dates, numbers) under a plain label.
     (0..first.len()).any(|column| {
-        let mut vote = Vote::default();
-        for row in rest {
-            if let Some(cell) = row.get(column) {
-                vote.add(cell, Region::INDIA);
-            }
-        }
-        let values_typed = (0..vote.values()).next().is_some()
-            && rest.iter().filter_map(|row| row.get(column)).all(|cell| {
-                let kinds = value_candidates(cell, Region::INDIA);
-                kinds != 0 && kinds & !Kind::Name.bit() != 0
-            });
-        values_typed && first_kinds[column] & !Kind::Name.bit() == 0
+        let typed = rest.iter().filter_map(|row| row.get(column)).all(|cell| {
+            let kinds = value_candidates(cell, Region::INDIA);
+            kinds != 0 && kinds & !Kind::Name.bit() != 0
+        });
+        typed && first_kinds[column] & !Kind::Name.bit() == 0
     })
 }
 

@@ -86,7 +86,7 @@ fn add_file(path: &Path, name: String, size: u64, files: &mut Vec<SourceFile>, e
         });
         return;
     }
-    let archive = File::open(path).map_err(io::Error::from).and_then(|file| {
+    let archive = File::open(path).and_then(|file| {
         zip::ZipArchive::new(BufReader::new(file)).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
     });
     let mut archive = match archive {
@@ -171,7 +171,12 @@ pub(crate) fn open(file: &SourceFile, on_bytes: Option<OnBytes>) -> Result<(Box<
         None => stored,
     };
     let mut buffered = BufReader::with_capacity(256 * 1024, counted);
-    let head = fill_at_least(&mut buffered, 4).map_err(|source| Error::io(&file.path, source))?;
+    // A file's first read returns its whole first block (or all of a short file), enough for
+    // the four magic bytes.
+    let head = buffered
+        .fill_buf()
+        .map_err(|source| Error::io(&file.path, source))?
+        .to_vec();
     let (stream, compression): (Box<dyn Read + Send>, _) = if head.starts_with(&[0x1f, 0x8b]) {
         (Box::new(flate2::read::MultiGzDecoder::new(buffered)), Compression::Gzip)
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -182,15 +187,6 @@ pub(crate) fn open(file: &SourceFile, on_bytes: Option<OnBytes>) -> Result<(Box<
         (Box::new(buffered), Compression::None)
     };
     Ok((stream, compression))
-}
-
-/// `fill_buf` until at least `want` bytes are buffered or the stream ends.
-fn fill_at_least<R: Read>(reader: &mut BufReader<R>, want: usize) -> io::Result<Vec<u8>> {
-    // BufReader may return short reads; peek by reading into a small Vec and chaining is costly,
-    // so loop on fill_buf only while the buffer holds nothing.
-    let available = reader.fill_buf()?;
-    let head = available[..available.len().min(want)].to_vec();
-    Ok(head)
 }
 
 struct CountingReader {

@@ -55,7 +55,7 @@ enum Token<'a> {
 /// Parses the date part of `raw`; a trailing time (`T10:00:00Z`, ` 00:00:00`) is ignored.
 pub fn parse_date(raw: &str) -> Option<Date> {
     let mut tokens: Vec<Token<'_>> = Vec::with_capacity(4);
-    for piece in raw.split(|c: char| matches!(c, '-' | '/' | '.' | ' ' | ',' | '\\' | '_')) {
+    for piece in raw.split(['-', '/', '.', ' ', ',', '\\', '_']) {
         if piece.is_empty() {
             continue;
         }
@@ -197,7 +197,7 @@ fn is_real(date: Date) -> bool {
     if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year) || !(1..=12).contains(&date.month) {
         return false;
     }
-    let leap = date.year % 4 == 0 && (date.year % 100 != 0 || date.year % 400 == 0);
+    let leap = date.year.is_multiple_of(4) && (!date.year.is_multiple_of(100) || date.year.is_multiple_of(400));
     let days = match date.month {
         2 if leap => 29,
         2 => 28,

@@ -8,6 +8,7 @@ pub use date::{Date, LATEST_YEAR, normalize_date, parse_date, parse_year};
 pub use phone::{Region, looks_like_phone, normalize_phone};
 
 use crate::ingest::kind::{Kind, Validity};
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -55,11 +56,29 @@ fn non_empty(out: &str) -> Validity {
 
 /// NFKC, lower case, whitespace collapsed to single spaces.
 fn folded_words(raw: &str, out: &mut String) {
-    for word in raw.nfkc().collect::<String>().split_whitespace() {
+    let composed: Cow<'_, str> = nfkc(raw);
+    for word in composed.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        push_lowercase(word, out);
+    }
+}
+
+/// NFKC; ASCII text is its own normal form, so most values skip the tables.
+fn nfkc(raw: &str) -> Cow<'_, str> {
+    if raw.is_ascii() {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.nfkc().collect())
+    }
+}
+
+fn push_lowercase(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        out.extend(text.bytes().map(|byte| char::from(byte.to_ascii_lowercase())));
+    } else {
+        out.extend(text.chars().flat_map(char::to_lowercase));
     }
 }
 
@@ -67,7 +86,7 @@ fn folded_words(raw: &str, out: &mut String) {
 pub fn normalize_email(raw: &str, out: &mut String) -> Validity {
     let trimmed = raw.trim().trim_matches(['<', '>', '"', '\'']);
     let trimmed = trimmed.strip_prefix("mailto:").unwrap_or(trimmed);
-    out.extend(trimmed.chars().flat_map(char::to_lowercase));
+    push_lowercase(trimmed, out);
     if is_email(out) {
         Validity::Valid
     } else {
@@ -253,31 +272,33 @@ const HONORIFICS: &[&str] = &[
 
 /// Names: NFKC, case-folded, honorifics removed, punctuation dropped, whitespace collapsed.
 pub fn normalize_name(raw: &str, out: &mut String) -> Validity {
-    let cleaned: String = raw
-        .nfkc()
-        .flat_map(char::to_lowercase)
-        // Combining marks (Devanagari virama and vowel signs) belong to the letter before them.
-        .map(|c| {
-            if c.is_alphanumeric() || is_combining_mark(c) || c == '\'' || c.is_whitespace() {
-                c
+    let mut cleaned = String::with_capacity(raw.len());
+    // Combining marks (Devanagari virama and vowel signs) belong to the letter before them.
+    for c in nfkc(raw).chars() {
+        if c == '\'' {
+            continue;
+        }
+        if c.is_ascii() {
+            cleaned.push(if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
             } else {
                 ' '
-            }
-        })
-        .filter(|&c| c != '\'')
-        .collect();
-    let words: Vec<&str> = cleaned.split_whitespace().collect();
-    let first_kept = words
-        .iter()
-        .position(|word| !HONORIFICS.contains(word))
-        .unwrap_or(words.len());
-    // A lone honorific-looking word is a name ("Sri" can be one); keep it.
-    let kept = if first_kept == words.len() {
-        &words[..]
-    } else {
-        &words[first_kept..]
-    };
-    for word in kept {
+            });
+        } else if c.is_alphanumeric() || is_combining_mark(c) {
+            cleaned.extend(c.to_lowercase());
+        } else {
+            cleaned.push(' ');
+        }
+    }
+    let mut words = cleaned.split_whitespace().peekable();
+    while words.peek().is_some_and(|word| HONORIFICS.contains(word)) {
+        words.next();
+    }
+    if words.peek().is_none() {
+        // A lone honorific-looking word is a name ("Sri" can be one); keep it.
+        words = cleaned.split_whitespace().peekable();
+    }
+    for word in words {
         if !out.is_empty() {
             out.push(' ');
         }

@@ -971,8 +971,11 @@ fn unescape_copy(field: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
+    type Records = Vec<(u64, u64, Vec<(String, String)>)>;
+    type Rejects = Vec<(u64, u64, String)>;
+
     /// Records (line, offset, values) and rejects of a dump read `block` bytes at a time.
-    fn read(dump: &[u8], block: usize) -> (Vec<(u64, u64, Vec<(String, String)>)>, Vec<(u64, u64, String)>) {
+    fn read(dump: &[u8], block: usize) -> (Records, Rejects) {
         let mut reader = SqlReader::new(dump, 0, block);
         let mut records = Vec::new();
         let mut rejects = Vec::new();
