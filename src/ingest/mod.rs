@@ -440,6 +440,8 @@ fn normalize_batch(
         .collect();
     let named: Vec<Option<Kind>> = raw.columns.iter().map(|name| kind_from_header(name)).collect();
     let mut arena = raw.arena;
+    // Normalized values are about as long as raw ones.
+    arena.reserve(arena.len());
     let mut fields = Vec::with_capacity(raw.values.len());
     let mut records = Vec::with_capacity(raw.records.len());
     let mut scratch = String::new();

@@ -74,6 +74,11 @@ fn normalize_phone_cheap(raw: &str, region: Region, out: &mut String) -> Option<
     if !(7..=15).contains(&digits) || !only_phone_chars(raw) {
         return None;
     }
+    // Indian numbers the fast path does not know are landlines, written with a leading 0 or a
+    // country code; long bare digit runs are IDs and order numbers.
+    if region.is_india() && !raw.trim_start().starts_with(['+', '0', '(']) {
+        return None;
+    }
     out.clear();
     Some(library_path(raw, region, out))
 }
