@@ -366,6 +366,32 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The columns a statement fills: its own `(a, b)` list, else the table's CREATE TABLE, else
+    /// unknown (named `col1`, `col2`, … as values come).
+    fn target(
+        &mut self,
+        tables: &HashMap<String, Vec<String>>,
+        table: &str,
+        at: usize,
+        statement: &str,
+    ) -> Result<Target, Option<Malformed>> {
+        if self.peek() == Some(b'(') {
+            let reason = format!("unreadable column list in {statement}");
+            let columns = self.column_list().ok_or(Some(Malformed { at, reason }))?;
+            return Ok(Target { columns, known: true });
+        }
+        Ok(match tables.get(table) {
+            Some(columns) => Target {
+                columns: columns.clone(),
+                known: true,
+            },
+            None => Target {
+                columns: Vec::new(),
+                known: false,
+            },
+        })
+    }
+
     /// Skips to just after the `;` ending the statement, honouring quotes and comments.
     fn skip_statement(&mut self) -> Result<(), ()> {
         loop {
@@ -500,23 +526,7 @@ impl<'a> Lexer<'a> {
             .identifier()
             .ok_or_else(|| malformed("INSERT without a table name"))?;
         self.skip_blank().map_err(|()| None)?;
-        let target = if self.peek() == Some(b'(') {
-            let columns = self
-                .column_list()
-                .ok_or_else(|| malformed("unreadable column list in INSERT"))?;
-            Target { columns, known: true }
-        } else {
-            match tables.get(&table) {
-                Some(columns) => Target {
-                    columns: columns.clone(),
-                    known: true,
-                },
-                None => Target {
-                    columns: Vec::new(),
-                    known: false,
-                },
-            }
-        };
+        let target = self.target(tables, &table, at, "INSERT")?;
         if !self.keyword("VALUES") && !self.keyword("VALUE") {
             // INSERT ... SELECT holds no data of its own.
             self.skip_statement().map_err(|()| None)?;
@@ -848,24 +858,7 @@ impl<'a> Lexer<'a> {
             reason: "COPY without a table name".into(),
         }))?;
         self.skip_blank().map_err(|()| None)?;
-        let target = if self.peek() == Some(b'(') {
-            let columns = self.column_list().ok_or(Some(Malformed {
-                at,
-                reason: "unreadable column list in COPY".into(),
-            }))?;
-            Target { columns, known: true }
-        } else {
-            match tables.get(&table) {
-                Some(columns) => Target {
-                    columns: columns.clone(),
-                    known: true,
-                },
-                None => Target {
-                    columns: Vec::new(),
-                    known: false,
-                },
-            }
-        };
+        let target = self.target(tables, &table, at, "COPY")?;
         let from_stdin = self.keyword("FROM") && self.keyword("STDIN");
         self.skip_statement().map_err(|()| None)?;
         // The data starts on the next line.
