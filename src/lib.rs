@@ -11,6 +11,10 @@
 //! assert_eq!((out.as_str(), validity), ("+919812345678", Validity::Valid));
 //! ```
 
+pub mod catalog;
 pub mod ingest;
 pub mod inspect;
+pub mod query;
+pub mod segment;
+pub mod storage;
 pub mod synth;

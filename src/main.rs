@@ -1,11 +1,15 @@
 //! The `leakdex` command line.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use leakdex::ingest::{Format, Region, ScanOptions};
+use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
+use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use leakdex::query::{Answer, Index, Query, lookup_batch};
+use leakdex::segment::{BuildOptions, build_segment, collect_garbage, now_rfc3339};
+use leakdex::storage::DataDir;
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -16,8 +20,21 @@ use std::sync::Arc;
     about = "Provenance search over leaked personal-data corpora"
 )]
 struct Cli {
+    /// Data directory (default: $LEAKDEX_DATA_DIR, else ./leakdex-data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Args)]
+struct ReadOptions {
+    /// Force a format instead of sniffing: csv, tsv, psv, ssv, jsonl, sql, combo, text.
+    #[arg(long)]
+    format: Option<Format>,
+    /// Region for phone numbers written without a country code (ISO 3166 code).
+    #[arg(long, default_value = "IN")]
+    region: Region,
 }
 
 #[derive(Subcommand)]
@@ -27,15 +44,80 @@ enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
-        /// Force a format instead of sniffing: csv, tsv, psv, ssv, jsonl, sql, combo, text.
-        #[arg(long)]
-        format: Option<Format>,
-        /// Region for phone numbers written without a country code (ISO 3166 code).
-        #[arg(long, default_value = "IN")]
-        region: Region,
+        #[command(flatten)]
+        read: ReadOptions,
         /// Files or directories (walked recursively; zip archives are walked as folders).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Index dump files into a corpus (a new immutable segment).
+    Ingest {
+        #[arg(long)]
+        corpus: String,
+        #[arg(long, default_value = "leak")]
+        kind: CorpusKind,
+        /// When the data was acquired (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        acquired: Option<String>,
+        /// Where the data came from (custody notes).
+        #[arg(long)]
+        source: Option<String>,
+        /// Bytes of fingerprints held in memory before sorted runs spill to disk.
+        #[arg(long, default_value = "1GiB", value_parser = parse_bytes)]
+        memory_budget: usize,
+        /// Ingest files even if the corpus already holds the same bytes.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        read: ReadOptions,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List corpora with their counts.
+    Corpora {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unpublish a corpus and remove its segments.
+    Delete {
+        #[arg(long)]
+        corpus: String,
+    },
+    /// Which corpora hold these identifiers, and where exactly.
+    Lookup {
+        /// Identifier kind of every query (default: recognized from each value).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only these corpora.
+        #[arg(long)]
+        corpus: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        /// Read queries from a file, one per line ('-' for standard input).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long, default_value = "IN")]
+        region: Region,
+        values: Vec<String>,
+    },
+    /// Print a record as stored, to check a hit against its source.
+    Show {
+        #[arg(long)]
+        corpus: String,
+        #[arg(long)]
+        file: String,
+        /// Record number in the file (1-based, as in hits).
+        #[arg(long)]
+        record: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute every segment's checksums.
+    Verify {
+        #[arg(long)]
+        corpus: Vec<String>,
     },
     /// Write synthetic corpora with known overlaps.
     Gen {
@@ -47,13 +129,41 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Generate a small set of corpora and inspect them.
+    /// Generate corpora and a suspect sample, ingest them, look the sample up, report.
     Demo {
         #[arg(long, default_value = "leakdex-demo")]
         out: PathBuf,
         #[arg(long, default_value_t = 20_000)]
         records: u64,
     },
+}
+
+fn parse_date(text: &str) -> Result<String, String> {
+    let valid = text.len() == 10
+        && leakdex::ingest::normalize::parse_date(text).is_some()
+        && text.as_bytes()[4] == b'-'
+        && text.as_bytes()[7] == b'-';
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{text:?} is not a date written YYYY-MM-DD"))
+    }
+}
+
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let (digits, unit) = lower.split_at(lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len()));
+    let number: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 512MiB or 2GiB"))?;
+    let multiplier = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("{text:?}: unknown unit (use KiB, MiB or GiB)")),
+    };
+    Ok(number * multiplier)
 }
 
 fn main() -> ExitCode {
@@ -70,20 +180,201 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+type Failure = Box<dyn std::error::Error>;
+
+fn open_data(data_dir: Option<&Path>) -> Result<(DataDir, FileCatalog), Failure> {
+    let root = data_dir.map_or_else(DataDir::default_path, Path::to_path_buf);
+    let data = DataDir::open(&root)?;
+    let catalog = FileCatalog::open(data.root());
+    Ok((data, catalog))
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let data_dir = cli.data_dir.as_deref();
     match cli.command {
-        Command::Inspect {
-            json,
-            format,
-            region,
-            paths,
-        } => {
+        Command::Inspect { json, read, paths } => {
             let options = ScanOptions {
-                format,
-                region,
+                format: read.format,
+                region: read.region,
                 ..ScanOptions::default()
             };
             Ok(run_inspect(&paths, options, json))
+        }
+        Command::Ingest {
+            corpus,
+            kind,
+            acquired,
+            source,
+            memory_budget,
+            force,
+            json,
+            read,
+            paths,
+        } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let corpus = Corpus {
+                name: corpus,
+                kind,
+                acquired,
+                source,
+                created: now_rfc3339(),
+                segments: Vec::new(),
+            };
+            let (bar, on_bytes) = progress(&paths);
+            let scan = ScanOptions {
+                format: read.format,
+                region: read.region,
+                on_bytes,
+                ..ScanOptions::default()
+            };
+            let options = BuildOptions {
+                scan,
+                memory_budget,
+                force,
+            };
+            let report = build_segment(&data, &catalog, &corpus, &paths, &options)?;
+            bar.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                for skipped in &report.skipped {
+                    eprintln!(
+                        "skipped {skipped}: already in corpus {} (use --force to ingest again)",
+                        report.corpus
+                    );
+                }
+                for file in &report.files {
+                    println!(
+                        "{}\t{}\t{} records\t{} rejected\tsha256 {}",
+                        file.path, file.format, file.records, file.rejected, file.sha256
+                    );
+                }
+                println!(
+                    "corpus {}: {} records, {} rejected, segments {}",
+                    report.corpus,
+                    report.records,
+                    report.rejected,
+                    report.segments.join(", ")
+                );
+            }
+            for error in &report.errors {
+                eprintln!("leakdex: {error}");
+            }
+            Ok(if report.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Corpora { json } => {
+            let (data, catalog) = open_data(data_dir)?;
+            collect_garbage(&data, &catalog)?;
+            let corpora = catalog.corpora()?;
+            if json {
+                let listed: Vec<serde_json::Value> = corpora
+                    .iter()
+                    .map(|corpus| {
+                        serde_json::json!({
+                            "name": corpus.name, "kind": corpus.kind, "acquired": corpus.acquired,
+                            "source": corpus.source, "created": corpus.created, "records": corpus.records(),
+                            "files": corpus.files().collect::<Vec<_>>(),
+                            "segments": corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string(&listed)?);
+            } else {
+                for corpus in &corpora {
+                    println!(
+                        "{}\t{}\tacquired {}\t{} records\t{} files\t{} segments",
+                        corpus.name,
+                        corpus.kind,
+                        corpus.acquired.as_deref().unwrap_or("-"),
+                        corpus.records(),
+                        corpus.files().count(),
+                        corpus.published().count()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Delete { corpus } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let segments = catalog.delete_corpus(&corpus)?;
+            for id in &segments {
+                let path = data.segment_path(id);
+                if path.exists() {
+                    std::fs::remove_dir_all(&path)?;
+                }
+            }
+            println!("deleted corpus {corpus} ({} segments)", segments.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lookup {
+            kind,
+            corpus,
+            json,
+            file,
+            region,
+            values,
+        } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let kind = match kind.as_deref() {
+                None | Some("auto") => None,
+                Some(name) => Some(name.parse::<Kind>()?),
+            };
+            let index = Index::open(&data, &catalog, &corpus)?;
+            run_lookup(&index, region, kind, file.as_deref(), values, json)
+        }
+        Command::Show {
+            corpus,
+            file,
+            record,
+            json,
+        } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let index = Index::open(&data, &catalog, std::slice::from_ref(&corpus))?;
+            let found = index
+                .segments
+                .iter()
+                .find_map(|indexed| indexed.segment.find(&file, record).map(|number| (indexed, number)));
+            let Some((indexed, number)) = found else {
+                return Err(format!("corpus {corpus} has no record {record} in file {file:?}").into());
+            };
+            let shown = indexed.segment.show(number)?;
+            if json {
+                println!("{}", serde_json::to_string(&shown)?);
+            } else {
+                println!(
+                    "{corpus}  {}  record {}  line {}  byte {}",
+                    shown.file, shown.record, shown.line, shown.offset
+                );
+                for field in &shown.fields {
+                    println!(
+                        "  {:<28} {:<16} {}  ->  {}",
+                        field.name,
+                        field.kind.as_str(),
+                        field.raw,
+                        field.normalized
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { corpus } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let index = Index::open(&data, &catalog, &corpus)?;
+            let mut failed = false;
+            for indexed in &index.segments {
+                match indexed.segment.verify() {
+                    Ok(()) => println!("ok\t{}\t{}", indexed.corpus, indexed.segment.manifest.id),
+                    Err(error) => {
+                        failed = true;
+                        println!("CORRUPT\t{}\t{error}", indexed.corpus);
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Command::Gen { out, records, seed } => {
             let manifest = leakdex::synth::generate(&out, records, seed)?;
@@ -92,17 +383,96 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { out, records } => {
-            println!("generating {records} records per corpus into {}", out.display());
-            let manifest = leakdex::synth::generate(&out, records, 1)?;
-            let files: Vec<PathBuf> = manifest.corpora.iter().map(|corpus| out.join(&corpus.file)).collect();
-            Ok(run_inspect(&files, ScanOptions::default(), false))
-        }
+        Command::Demo { out, records } => run_demo(&out, records, data_dir),
     }
 }
 
-/// Inspects with a progress bar on a terminal; exit code 1 if any file could not be read.
-fn run_inspect(paths: &[PathBuf], mut options: ScanOptions, json: bool) -> ExitCode {
+/// Queries are answered in batches of this many, so any number streams in bounded memory.
+const LOOKUP_BATCH: usize = 1 << 20;
+
+fn run_lookup(
+    index: &Index,
+    region: Region,
+    kind: Option<Kind>,
+    file: Option<&Path>,
+    values: Vec<String>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let emit = |answers: Vec<Answer>, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), Failure> {
+        for answer in answers {
+            if json {
+                serde_json::to_writer(&mut *out, &answer)?;
+                out.write_all(b"\n")?;
+            } else {
+                write_answer_text(&answer, out)?;
+            }
+        }
+        Ok(())
+    };
+    let reader: Option<Box<dyn BufRead>> = match file {
+        None => None,
+        Some(path) if path == Path::new("-") => Some(Box::new(std::io::stdin().lock())),
+        Some(path) => Some(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(path).map_err(|error| format!("{}: {error}", path.display()))?,
+        ))),
+    };
+    let mut batch: Vec<Query> = values.into_iter().map(|value| Query { value, kind }).collect();
+    if let Some(reader) = reader {
+        for line in reader.lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            batch.push(Query { value: line, kind });
+            if batch.len() == LOOKUP_BATCH {
+                emit(lookup_batch(index, region, &batch), &mut out)?;
+                batch.clear();
+            }
+        }
+    }
+    if !batch.is_empty() {
+        emit(lookup_batch(index, region, &batch), &mut out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::io::Result<()> {
+    if let Some(error) = &answer.error {
+        return writeln!(out, "{}: {error}", answer.query);
+    }
+    let hits = answer.hits.as_deref().unwrap_or_default();
+    writeln!(
+        out,
+        "{} ({} {}): {} hits",
+        answer.query,
+        answer.kind.map_or("?", Kind::as_str),
+        answer.normalized.as_deref().unwrap_or_default(),
+        hits.len()
+    )?;
+    for hit in hits {
+        writeln!(
+            out,
+            "  {}  {}  record {}  line {}  byte {}  field {}{}",
+            hit.corpus,
+            hit.file,
+            hit.record,
+            hit.line,
+            hit.offset,
+            hit.field,
+            hit.acquired
+                .as_deref()
+                .map(|date| format!("  acquired {date}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+fn progress(paths: &[PathBuf]) -> (ProgressBar, Option<leakdex::ingest::OnBytes>) {
     let total: u64 = paths.iter().map(disk_size).sum();
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -114,7 +484,13 @@ fn run_inspect(paths: &[PathBuf], mut options: ScanOptions, json: bool) -> ExitC
         ProgressBar::hidden()
     };
     let counter = bar.clone();
-    options.on_bytes = Some(Arc::new(move |bytes| counter.inc(bytes)));
+    (bar, Some(Arc::new(move |bytes| counter.inc(bytes))))
+}
+
+/// Inspects with a progress bar on a terminal; exit code 1 if any file could not be read.
+fn run_inspect(paths: &[PathBuf], mut options: ScanOptions, json: bool) -> ExitCode {
+    let (bar, on_bytes) = progress(paths);
+    options.on_bytes = on_bytes;
     let report = inspect(paths, &options);
     bar.finish_and_clear();
     if json {
@@ -127,6 +503,102 @@ fn run_inspect(paths: &[PathBuf], mut options: ScanOptions, json: bool) -> ExitC
     }
     let failed = !report.errors.is_empty() || report.files.iter().any(|file| file.error.is_some());
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCode, Failure> {
+    println!("generating {records} records per corpus into {}", out.display());
+    let manifest = leakdex::synth::generate(&out.join("corpora"), records, 1)?;
+    let data_root = data_dir.map_or_else(|| out.join("data"), Path::to_path_buf);
+    if data_root.join("catalog.json").exists() && data_dir.is_none() {
+        std::fs::remove_dir_all(&data_root)?;
+    }
+    let (data, catalog) = open_data(Some(&data_root))?;
+    for (corpus, acquired) in
+        manifest
+            .corpora
+            .iter()
+            .zip(["2021-06-01", "2022-01-15", "2022-09-30", "2023-02-11", "2019-11-20"])
+    {
+        let meta = Corpus {
+            name: corpus.file.split('.').next().unwrap_or(&corpus.file).to_string(),
+            kind: CorpusKind::Leak,
+            acquired: Some(acquired.to_string()),
+            source: Some("leakdex gen".to_string()),
+            created: now_rfc3339(),
+            segments: Vec::new(),
+        };
+        let started = std::time::Instant::now();
+        let report = build_segment(
+            &data,
+            &catalog,
+            &meta,
+            &[out.join("corpora").join(&corpus.file)],
+            &BuildOptions::default(),
+        )?;
+        println!(
+            "ingested {:<14} {:>8} records in {:.2} s",
+            meta.name,
+            report.records,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    // A bot-style suspect sample: phones from two corpora written every which way, and some
+    // numbers that exist nowhere.
+    let sample = leakdex::synth::suspect_phones(records, 1, 1000);
+    let sample_path = out.join("suspect_phones.txt");
+    std::fs::write(&sample_path, sample.join("\n"))?;
+    let index = Index::open(&data, &catalog, &[])?;
+    let started = std::time::Instant::now();
+    let queries: Vec<Query> = sample
+        .iter()
+        .map(|value| Query {
+            value: value.clone(),
+            kind: None,
+        })
+        .collect();
+    let answers = lookup_batch(&index, Region::INDIA, &queries);
+    let elapsed = started.elapsed();
+    let found = answers
+        .iter()
+        .filter(|answer| answer.hits.as_ref().is_some_and(|hits| !hits.is_empty()))
+        .count();
+    println!(
+        "\nlooked up {} suspect phone numbers in {:.1} ms: {found} found, {} found nowhere",
+        answers.len(),
+        elapsed.as_secs_f64() * 1000.0,
+        answers.len() - found
+    );
+    let mut per_corpus: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for answer in &answers {
+        let mut corpora: Vec<&str> = answer.hits.iter().flatten().map(|hit| hit.corpus.as_str()).collect();
+        corpora.dedup();
+        for corpus in corpora {
+            *per_corpus.entry(corpus).or_default() += 1;
+        }
+    }
+    for (corpus, count) in &per_corpus {
+        println!(
+            "  {corpus:<14} holds {count:>5} of them ({:.1}%)",
+            *count as f64 * 100.0 / answers.len() as f64
+        );
+    }
+    println!("\nexamples:");
+    let mut text = Vec::new();
+    for answer in answers
+        .iter()
+        .filter(|answer| answer.hits.as_ref().is_some_and(|hits| !hits.is_empty()))
+        .take(3)
+    {
+        write_answer_text(answer, &mut text)?;
+    }
+    print!("{}", String::from_utf8_lossy(&text));
+    println!(
+        "\ndata directory: {} (try: leakdex --data-dir {} lookup --file {})",
+        data_root.display(),
+        data_root.display(),
+        sample_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn disk_size(path: &PathBuf) -> u64 {

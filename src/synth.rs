@@ -572,6 +572,33 @@ pub fn generate(dir: &Path, records: u64, seed: u64) -> io::Result<Manifest> {
     Ok(manifest)
 }
 
+/// A bot-style suspect sample of `count` phone numbers: most drawn from the vaccination and
+/// telecom corpora (written in varied ways), a tenth fabricated (numbers no corpus holds).
+pub fn suspect_phones(records: u64, seed: u64, count: usize) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5005_7ec7));
+    (0..count)
+        .map(|_| {
+            if rng.random_bool(0.1) {
+                // Past every corpus window: nobody generated holds it.
+                let person = Person::new(seed, records * 4 + rng.random_range(0..records.max(1)));
+                return person.mobile;
+            }
+            let corpus = if rng.random_bool(0.5) {
+                Corpus::Vaccination
+            } else {
+                Corpus::TelecomKyc
+            };
+            let index = corpus.first_person(records) + rng.random_range(0..records.max(1));
+            let mobile = Person::new(seed, index).mobile;
+            match rng.random_range(0..3) {
+                0 => format!("+91 {} {}", &mobile[..5], &mobile[5..]),
+                1 => format!("0{mobile}"),
+                _ => mobile,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

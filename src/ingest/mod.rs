@@ -22,7 +22,7 @@ pub use kind::{Kind, Validity};
 pub use normalize::Region;
 pub use record::{Field, Location, RecordBatch, RecordView, Reject};
 pub use sniff::Format;
-pub use source::{Compression, Encoding, OnBytes, SourceFile};
+pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, sha256_of};
 
 use classify::{Vote, decide, kind_from_header};
 use parse::sql::SqlReader;
@@ -48,6 +48,8 @@ pub struct ScanOptions {
     pub chunk_bytes: usize,
     /// Called with the number of bytes read from disk, for progress bars.
     pub on_bytes: Option<OnBytes>,
+    /// Compute the SHA-256 of every file's stored bytes (into [`FileSummary::sha256`]).
+    pub hash_files: bool,
 }
 
 impl Default for ScanOptions {
@@ -55,8 +57,9 @@ impl Default for ScanOptions {
         ScanOptions {
             format: None,
             region: Region::INDIA,
-            chunk_bytes: 4 << 20,
+            chunk_bytes: 1 << 20,
             on_bytes: None,
+            hash_files: false,
         }
     }
 }
@@ -80,6 +83,8 @@ pub struct FileSummary {
     pub rejected: u64,
     /// Records with text that was not UTF-8 and was decoded as Windows-1252.
     pub latin1_records: u64,
+    /// SHA-256 (hex) of the stored bytes, when [`ScanOptions::hash_files`] asked for it.
+    pub sha256: Option<String>,
 }
 
 /// Receives what a scan reads. Batches of one file arrive in file order; files may be read
@@ -123,8 +128,27 @@ enum Unit {
 }
 
 fn read_file(file: &SourceFile, options: &ScanOptions, sink: &dyn RecordSink) -> Result<FileSummary, Error> {
+    let digest = options.hash_files.then(source::DigestSlot::default);
+    let mut summary = read_stream(file, options, sink, digest.clone())?;
+    if let Some(slot) = digest {
+        let computed = slot.lock().unwrap_or_else(|poison| poison.into_inner()).take();
+        // A decoder may stop before the last stored byte (trailing garbage): hash it apart.
+        summary.sha256 = Some(match computed {
+            Some(digest) => digest,
+            None => source::sha256_of(file)?,
+        });
+    }
+    Ok(summary)
+}
+
+fn read_stream(
+    file: &SourceFile,
+    options: &ScanOptions,
+    sink: &dyn RecordSink,
+    digest: Option<source::DigestSlot>,
+) -> Result<FileSummary, Error> {
     let io_error = |source| Error::io(&file.path, source);
-    let (mut stream, compression) = source::open(file, options.on_bytes.clone())?;
+    let (mut stream, compression) = source::open(file, options.on_bytes.clone(), digest)?;
     let mut sample = Vec::with_capacity(sniff::SAMPLE_BYTES);
     (&mut stream)
         .take(sniff::SAMPLE_BYTES as u64)

@@ -2,11 +2,12 @@
 //! decompressed transparently (detected by magic bytes, not by name), text decoded to UTF-8.
 
 use crate::ingest::error::Error;
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 /// One input file, possibly a member of a zip archive.
 #[derive(Clone, Debug)]
@@ -157,11 +158,48 @@ impl Compression {
     }
 }
 
-/// Opens a file's decompressed byte stream.
-pub(crate) fn open(file: &SourceFile, on_bytes: Option<OnBytes>) -> Result<(Box<dyn Read + Send>, Compression), Error> {
-    let stored: Box<dyn Read + Send> = match file.member {
+/// Where the SHA-256 of a file's stored bytes lands once the file has been read to its end.
+pub(crate) type DigestSlot = Arc<Mutex<Option<String>>>;
+
+/// The stored bytes of a file: the file itself, or a zip member's uncompressed bytes.
+fn open_stored(file: &SourceFile) -> Result<Box<dyn Read + Send>, Error> {
+    Ok(match file.member {
         None => Box::new(File::open(&file.physical).map_err(|source| Error::io(&file.path, source))?),
         Some(index) => Box::new(ZipMemberReader::spawn(file.physical.clone(), index)),
+    })
+}
+
+/// SHA-256 (hex) of a file's stored bytes, in one pass.
+pub fn sha256_of(file: &SourceFile) -> Result<String, Error> {
+    let mut stored = open_stored(file)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let read = stored
+            .read(&mut block)
+            .map_err(|source| Error::io(&file.path, source))?;
+        if read == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&block[..read]);
+    }
+}
+
+/// Opens a file's decompressed byte stream; with a digest slot, its stored bytes are hashed on
+/// the way through.
+pub(crate) fn open(
+    file: &SourceFile,
+    on_bytes: Option<OnBytes>,
+    digest: Option<DigestSlot>,
+) -> Result<(Box<dyn Read + Send>, Compression), Error> {
+    let stored = open_stored(file)?;
+    let stored: Box<dyn Read + Send> = match digest {
+        Some(slot) => Box::new(HashingReader {
+            inner: stored,
+            hasher: Some(Sha256::new()),
+            slot,
+        }),
+        None => stored,
     };
     let counted: Box<dyn Read + Send> = match on_bytes {
         Some(callback) => Box::new(CountingReader {
@@ -187,6 +225,27 @@ pub(crate) fn open(file: &SourceFile, on_bytes: Option<OnBytes>) -> Result<(Box<
         (Box::new(buffered), Compression::None)
     };
     Ok((stream, compression))
+}
+
+struct HashingReader {
+    inner: Box<dyn Read + Send>,
+    hasher: Option<Sha256>,
+    slot: DigestSlot,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        if read == 0 {
+            if let Some(hasher) = self.hasher.take() {
+                let digest = hex::encode(hasher.finalize());
+                *self.slot.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(digest);
+            }
+        } else if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..read]);
+        }
+        Ok(read)
+    }
 }
 
 struct CountingReader {

@@ -1,0 +1,215 @@
+//! Which corpora and segments exist, and in which state. One trait, two implementations: the
+//! embedded file catalog here (a JSON file in the data directory, replaced atomically under a
+//! lock) and, for clusters, PostgreSQL.
+//!
+//! Contract, for every implementation: an update is all or nothing; a segment is visible to
+//! queries only once `Published`; a `Staged` segment whose builder is gone is garbage.
+
+mod file;
+
+pub use file::FileCatalog;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("catalog {path} is damaged: {message}")]
+    Corrupt { path: String, message: String },
+    #[error("no corpus named {0:?}")]
+    NoCorpus(String),
+    #[error("corpus {name:?} exists with kind {existing}, not {requested}")]
+    KindMismatch {
+        name: String,
+        existing: CorpusKind,
+        requested: CorpusKind,
+    },
+}
+
+/// What a corpus is to an investigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorpusKind {
+    /// A leak already known.
+    Leak,
+    /// A snapshot of a source system, as its owner provided it.
+    Reference,
+    /// A sample under investigation.
+    Suspect,
+}
+
+impl std::fmt::Display for CorpusKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CorpusKind::Leak => "leak",
+            CorpusKind::Reference => "reference",
+            CorpusKind::Suspect => "suspect",
+        })
+    }
+}
+
+impl std::str::FromStr for CorpusKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "leak" => Ok(CorpusKind::Leak),
+            "reference" => Ok(CorpusKind::Reference),
+            "suspect" => Ok(CorpusKind::Suspect),
+            _ => Err(format!(
+                "unknown corpus kind {s:?} (expected leak, reference or suspect)"
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentState {
+    Staged,
+    Published,
+    Deleted,
+}
+
+/// A source file as ingested: enough to recognize it again and to prove what was read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub records: u64,
+    pub rejected: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentEntry {
+    pub id: String,
+    pub state: SegmentState,
+    pub records: u64,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Corpus {
+    pub name: String,
+    pub kind: CorpusKind,
+    /// `YYYY-MM-DD`, when the data was acquired.
+    pub acquired: Option<String>,
+    /// Where it came from (custody notes).
+    pub source: Option<String>,
+    pub created: String,
+    pub segments: Vec<SegmentEntry>,
+}
+
+impl Corpus {
+    pub fn published(&self) -> impl Iterator<Item = &SegmentEntry> {
+        self.segments
+            .iter()
+            .filter(|segment| segment.state == SegmentState::Published)
+    }
+
+    pub fn records(&self) -> u64 {
+        self.published().map(|segment| segment.records).sum()
+    }
+
+    /// Published files, for recognizing a file ingested before.
+    pub fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.published().flat_map(|segment| segment.files.iter())
+    }
+}
+
+/// The catalog seam. Implementations must be safe to use from several processes at once.
+pub trait Catalog: Send + Sync {
+    fn corpora(&self) -> Result<Vec<Corpus>, CatalogError>;
+
+    fn corpus(&self, name: &str) -> Result<Option<Corpus>, CatalogError> {
+        Ok(self.corpora()?.into_iter().find(|corpus| corpus.name == name))
+    }
+
+    /// Creates the corpus if new (an existing one keeps its metadata unless a field is given).
+    fn ensure_corpus(&self, corpus: &Corpus) -> Result<(), CatalogError>;
+
+    /// Records that a segment is being built for `corpus`.
+    fn stage_segment(&self, corpus: &str, id: &str) -> Result<(), CatalogError>;
+
+    /// Makes a built segment visible, with its counts and files.
+    fn publish_segment(&self, corpus: &str, segment: SegmentEntry) -> Result<(), CatalogError>;
+
+    /// Marks every segment of the corpus deleted and removes the corpus; returns the segment ids
+    /// whose files may now be removed.
+    fn delete_corpus(&self, name: &str) -> Result<Vec<String>, CatalogError>;
+
+    /// Forgets segments that are staged but whose builder is gone, or deleted; returns their ids.
+    fn forget_segments(&self, ids: &[String]) -> Result<(), CatalogError>;
+}
+
+#[cfg(test)]
+pub(crate) mod conformance {
+    //! Tests every catalog implementation must pass.
+    use super::*;
+
+    fn corpus(name: &str) -> Corpus {
+        Corpus {
+            name: name.to_string(),
+            kind: CorpusKind::Leak,
+            acquired: Some("2023-06-12".into()),
+            source: Some("forum post".into()),
+            created: "2026-11-27T00:00:00Z".into(),
+            segments: Vec::new(),
+        }
+    }
+
+    pub fn run(catalog: &dyn Catalog) {
+        assert!(catalog.corpora().unwrap().is_empty());
+        catalog.ensure_corpus(&corpus("cowin")).unwrap();
+        catalog.ensure_corpus(&corpus("cowin")).unwrap();
+        assert_eq!(catalog.corpora().unwrap().len(), 1);
+        let mut suspect = corpus("cowin");
+        suspect.kind = CorpusKind::Suspect;
+        assert!(matches!(
+            catalog.ensure_corpus(&suspect),
+            Err(CatalogError::KindMismatch { .. })
+        ));
+        assert!(matches!(
+            catalog.stage_segment("nope", "s1"),
+            Err(CatalogError::NoCorpus(_))
+        ));
+
+        catalog.stage_segment("cowin", "s1").unwrap();
+        let staged = catalog.corpus("cowin").unwrap().unwrap();
+        assert_eq!(staged.segments[0].state, SegmentState::Staged);
+        assert_eq!(staged.published().count(), 0, "staged segments are invisible");
+
+        let file = FileEntry {
+            path: "a.csv".into(),
+            size: 10,
+            sha256: "ab".into(),
+            records: 2,
+            rejected: 0,
+        };
+        let entry = SegmentEntry {
+            id: "s1".into(),
+            state: SegmentState::Published,
+            records: 2,
+            files: vec![file],
+        };
+        catalog.publish_segment("cowin", entry).unwrap();
+        let published = catalog.corpus("cowin").unwrap().unwrap();
+        assert_eq!(published.records(), 2);
+        assert_eq!(published.files().count(), 1);
+        assert_eq!(published.acquired.as_deref(), Some("2023-06-12"));
+
+        catalog.stage_segment("cowin", "s2").unwrap();
+        catalog.forget_segments(&["s2".into()]).unwrap();
+        assert_eq!(catalog.corpus("cowin").unwrap().unwrap().segments.len(), 1);
+
+        assert_eq!(catalog.delete_corpus("cowin").unwrap(), vec!["s1".to_string()]);
+        assert!(catalog.corpus("cowin").unwrap().is_none());
+        assert!(matches!(catalog.delete_corpus("cowin"), Err(CatalogError::NoCorpus(_))));
+    }
+}

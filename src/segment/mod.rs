@@ -1,0 +1,322 @@
+//! Segments: the immutable unit of index. A segment is built in a staging folder, fsynced and
+//! published by an atomic rename plus a catalog update; it is never modified, only deleted.
+//!
+//! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (see
+//! [`hash`]), `locations.bin`, `records.bin` + `records.idx`, `runs.bin` (see [`store`]).
+
+pub mod hash;
+pub mod store;
+mod writer;
+
+pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, now_rfc3339};
+
+use crate::ingest::{Kind, Validity};
+use crate::storage::{Mapped, map_file};
+use hash::HashIndex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
+
+/// On-disk format version written into every manifest.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Kinds whose values go into the hash index (the others are found by full-text search).
+pub const INDEXED_KINDS: [Kind; 11] = [
+    Kind::Phone,
+    Kind::Email,
+    Kind::NationalId,
+    Kind::Pan,
+    Kind::Passport,
+    Kind::VoterId,
+    Kind::DrivingLicence,
+    Kind::Username,
+    Kind::Ip,
+    Kind::PasswordHash,
+    Kind::Name,
+];
+
+/// Keyed 64-bit fingerprint of (kind, normalized value): SipHash-1-3, a keyed PRF, so an index
+/// file without the data directory's key does not let anyone test candidate phone numbers.
+/// The kind enters by name, so reordering the enum never changes fingerprints.
+pub fn fingerprint(key: &[u8; 16], kind: Kind, normalized: &str) -> u64 {
+    let mut hasher = siphasher::sip::SipHasher13::new_with_key(key);
+    hasher.write(kind.as_str().as_bytes());
+    hasher.write_u8(0xff);
+    hasher.write(normalized.as_bytes());
+    hasher.finish()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    #[error("segment {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("segment {path} is corrupt: {message}")]
+    Corrupt { path: String, message: String },
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+}
+
+/// A field name and kind, shared by the records of a segment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldInfo {
+    pub name: String,
+    pub kind: Kind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub records: u64,
+    pub rejected: u64,
+    pub format: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub id: String,
+    pub corpus: String,
+    pub created: String,
+    pub records: u64,
+    pub rejected: u64,
+    pub entries: u64,
+    pub directory_bits: u32,
+    pub fields: Vec<FieldInfo>,
+    pub files: Vec<ManifestFile>,
+    /// SHA-256 of every other file of the segment.
+    pub checksums: BTreeMap<String, String>,
+}
+
+/// Segment files covered by the manifest's checksums.
+pub const DATA_FILES: [&str; 6] = [
+    "hash.idx",
+    "hash.dir",
+    "locations.bin",
+    "records.bin",
+    "records.idx",
+    "runs.bin",
+];
+
+/// A published segment, opened by mmap. Opening reads the manifest and maps files: its cost does
+/// not grow with the number of records.
+pub struct Segment {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub hash: HashIndex,
+    locations: Mapped,
+    records: Mapped,
+    block_index: Mapped,
+    runs: Mapped,
+}
+
+/// A record as stored, with names resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShownRecord {
+    pub file: String,
+    pub record: u64,
+    pub line: u64,
+    pub offset: u64,
+    pub decoded_latin1: bool,
+    pub fields: Vec<ShownField>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShownField {
+    pub name: String,
+    pub kind: Kind,
+    pub validity: Validity,
+    pub raw: String,
+    pub normalized: String,
+}
+
+impl Segment {
+    pub fn open(path: &Path) -> Result<Segment, SegmentError> {
+        let corrupt = |message: String| SegmentError::Corrupt {
+            path: path.display().to_string(),
+            message,
+        };
+        let io = |source| SegmentError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let manifest_bytes = std::fs::read(path.join("manifest.json")).map_err(io)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&manifest_bytes).map_err(|error| corrupt(format!("manifest.json: {error}")))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(corrupt(format!(
+                "format version {} (this leakdex reads {FORMAT_VERSION})",
+                manifest.format_version
+            )));
+        }
+        let map = |name: &str| map_file(&path.join(name)).map_err(io);
+        let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits)
+            .map_err(|error| corrupt(error.to_string()))?;
+        let segment = Segment {
+            path: path.to_path_buf(),
+            hash,
+            locations: map("locations.bin")?,
+            records: map("records.bin")?,
+            block_index: map("records.idx")?,
+            runs: map("runs.bin")?,
+            manifest,
+        };
+        // Shapes must agree with the manifest; bytes are checked by `verify`.
+        let records = segment.manifest.records as usize;
+        if segment.locations.as_ref().len() != records * LOCATION_BYTES {
+            return Err(corrupt(format!(
+                "locations.bin holds {} bytes for {records} records",
+                segment.locations.as_ref().len()
+            )));
+        }
+        if segment.hash.len() as u64 != segment.manifest.entries {
+            return Err(corrupt(format!(
+                "hash.idx holds {} entries, manifest says {}",
+                segment.hash.len(),
+                segment.manifest.entries
+            )));
+        }
+        if segment.block_index.as_ref().len() % BLOCK_INDEX_BYTES != 0 || segment.runs.as_ref().len() % RUN_BYTES != 0 {
+            return Err(corrupt("records.idx or runs.bin has a partial entry".into()));
+        }
+        Ok(segment)
+    }
+
+    /// Recomputes the SHA-256 of every file and compares it with the manifest.
+    pub fn verify(&self) -> Result<(), SegmentError> {
+        let corrupt = |message: String| SegmentError::Corrupt {
+            path: self.path.display().to_string(),
+            message,
+        };
+        for name in DATA_FILES {
+            let expected = self
+                .manifest
+                .checksums
+                .get(name)
+                .ok_or_else(|| corrupt(format!("no checksum for {name}")))?;
+            let mut hasher = Sha256::new();
+            let bytes = map_file(&self.path.join(name)).map_err(|source| SegmentError::Io {
+                path: self.path.display().to_string(),
+                source,
+            })?;
+            hasher.update(bytes.as_ref());
+            let actual = hex::encode(hasher.finalize());
+            if &actual != expected {
+                return Err(corrupt(format!(
+                    "{name} has SHA-256 {actual}, manifest says {expected}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn location(&self, record: u64) -> StoredLocation {
+        let start = record as usize * LOCATION_BYTES;
+        StoredLocation::from_bytes(
+            self.locations
+                .as_ref()
+                .get(start..start + LOCATION_BYTES)
+                .unwrap_or(&[]),
+        )
+    }
+
+    /// The record number of (file path, ordinal), if this segment holds it.
+    pub fn find(&self, file: &str, ordinal: u64) -> Option<u64> {
+        let file_id = self.manifest.files.iter().position(|entry| entry.path == file)? as u32;
+        self.runs
+            .as_ref()
+            .chunks_exact(RUN_BYTES)
+            .map(Run::from_bytes)
+            .find(|run| run.file == file_id && (run.first_ordinal..run.first_ordinal + run.count).contains(&ordinal))
+            .map(|run| run.first_record + (ordinal - run.first_ordinal))
+    }
+
+    /// The stored fields of a record.
+    pub fn record(&self, record: u64) -> Result<StoredRecord, SegmentError> {
+        let corrupt = |message: String| SegmentError::Corrupt {
+            path: self.path.display().to_string(),
+            message,
+        };
+        let index = self.block_index.as_ref();
+        let blocks = index.len() / BLOCK_INDEX_BYTES;
+        if blocks < 2 || record >= self.manifest.records {
+            return Err(corrupt(format!("no record {record}")));
+        }
+        // Entries 0..blocks-1 are blocks; the last is the (records, bytes) sentinel.
+        let first_of = |block: usize| u64_at(index, block * BLOCK_INDEX_BYTES);
+        let offset_of = |block: usize| u64_at(index, block * BLOCK_INDEX_BYTES + 8);
+        // The last block whose first record is at or before `record`.
+        let (mut low, mut high) = (0, blocks - 1);
+        while high - low > 1 {
+            let middle = (low + high) / 2;
+            if first_of(middle) <= record {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        let block = low;
+        let bytes = self
+            .records
+            .as_ref()
+            .get(offset_of(block) as usize..offset_of(block + 1) as usize)
+            .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
+        let plain =
+            zstd::bulk::decompress(bytes, 64 << 20).map_err(|error| corrupt(format!("block {block}: {error}")))?;
+        store::decode_from_block(&plain, record - first_of(block))
+            .map_err(|error| corrupt(format!("record {record}: {error}")))
+    }
+
+    /// A record with field names, kinds and location resolved, for `show`.
+    pub fn show(&self, record: u64) -> Result<ShownRecord, SegmentError> {
+        let location = self.location(record);
+        let stored = self.record(record)?;
+        let fields = stored
+            .fields
+            .into_iter()
+            .map(|field| {
+                let info = self.manifest.fields.get(field.field as usize);
+                ShownField {
+                    name: info.map_or_else(|| format!("field{}", field.field), |info| info.name.clone()),
+                    kind: info.map_or(Kind::Other, |info| info.kind),
+                    validity: match field.validity {
+                        0 => Validity::Valid,
+                        1 => Validity::Partial,
+                        _ => Validity::Invalid,
+                    },
+                    normalized: field.normalized.unwrap_or_else(|| field.raw.clone()),
+                    raw: field.raw,
+                }
+            })
+            .collect();
+        Ok(ShownRecord {
+            file: self.file_path(location.file).to_string(),
+            record: location.ordinal,
+            line: location.line,
+            offset: location.offset,
+            decoded_latin1: location.flags & store::FLAG_LATIN1 != 0,
+            fields,
+        })
+    }
+
+    pub fn file_path(&self, file: u32) -> &str {
+        self.manifest
+            .files
+            .get(file as usize)
+            .map_or("?", |entry| entry.path.as_str())
+    }
+
+    pub fn field(&self, field: u32) -> Option<&FieldInfo> {
+        self.manifest.fields.get(field as usize)
+    }
+}

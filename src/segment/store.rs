@@ -1,0 +1,190 @@
+//! The record store: every record's location in a fixed-width array (read by every hit, so it
+//! is never compressed) and its fields in zstd-compressed blocks (read by `show` and matching).
+//!
+//! `locations.bin`: per record `(file u32, flags u32, ordinal u64, line u64, offset u64)`.
+//! `records.bin`: compressed blocks; each holds postcard-encoded [`StoredRecord`]s back to back.
+//! `records.idx`: per block `(first record u64, byte offset u64)`, then `(records, total bytes)`.
+//! `runs.bin`: per run of consecutive records from one file
+//! `(file u32, pad u32, first record u64, first ordinal u64, count u64)`, for finding a record by
+//! (file, ordinal).
+
+use serde::{Deserialize, Serialize};
+
+pub const LOCATION_BYTES: usize = 32;
+pub const BLOCK_INDEX_BYTES: usize = 16;
+pub const RUN_BYTES: usize = 32;
+/// Uncompressed bytes per block: small enough that `show` decompresses little.
+pub const BLOCK_TARGET_BYTES: usize = 64 << 10;
+/// Location flag: some text of the record was decoded as Windows-1252.
+pub const FLAG_LATIN1: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredField {
+    /// Index into the segment's field table (name and kind).
+    pub field: u32,
+    /// 0 valid, 1 partial, 2 invalid.
+    pub validity: u8,
+    pub raw: String,
+    /// Absent when equal to `raw`.
+    pub normalized: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub fields: Vec<StoredField>,
+}
+
+/// Where a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredLocation {
+    pub file: u32,
+    pub flags: u32,
+    pub ordinal: u64,
+    pub line: u64,
+    pub offset: u64,
+}
+
+impl StoredLocation {
+    pub fn to_bytes(self) -> [u8; LOCATION_BYTES] {
+        let mut bytes = [0u8; LOCATION_BYTES];
+        bytes[..4].copy_from_slice(&self.file.to_le_bytes());
+        bytes[4..8].copy_from_slice(&self.flags.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.ordinal.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.line.to_le_bytes());
+        bytes[24..].copy_from_slice(&self.offset.to_le_bytes());
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> StoredLocation {
+        StoredLocation {
+            file: u32_at(bytes, 0),
+            flags: u32_at(bytes, 4),
+            ordinal: u64_at(bytes, 8),
+            line: u64_at(bytes, 16),
+            offset: u64_at(bytes, 24),
+        }
+    }
+}
+
+pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|slice| slice.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+pub fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|slice| slice.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// A run of consecutive records of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub file: u32,
+    pub first_record: u64,
+    pub first_ordinal: u64,
+    pub count: u64,
+}
+
+impl Run {
+    pub fn to_bytes(self) -> [u8; RUN_BYTES] {
+        let mut bytes = [0u8; RUN_BYTES];
+        bytes[..4].copy_from_slice(&self.file.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.first_record.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.first_ordinal.to_le_bytes());
+        bytes[24..].copy_from_slice(&self.count.to_le_bytes());
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Run {
+        Run {
+            file: u32_at(bytes, 0),
+            first_record: u64_at(bytes, 8),
+            first_ordinal: u64_at(bytes, 16),
+            count: u64_at(bytes, 24),
+        }
+    }
+}
+
+/// Compresses records into blocks of about [`BLOCK_TARGET_BYTES`]: (records in block, bytes).
+pub fn encode_blocks(records: &[StoredRecord]) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
+    let mut blocks = Vec::new();
+    let mut plain = Vec::with_capacity(BLOCK_TARGET_BYTES + 4096);
+    let mut count = 0u64;
+    for record in records {
+        plain = postcard::to_extend(record, plain).map_err(std::io::Error::other)?;
+        count += 1;
+        if plain.len() >= BLOCK_TARGET_BYTES {
+            blocks.push((count, zstd::bulk::compress(&plain, 3)?));
+            plain.clear();
+            count = 0;
+        }
+    }
+    if count > 0 {
+        blocks.push((count, zstd::bulk::compress(&plain, 3)?));
+    }
+    Ok(blocks)
+}
+
+/// Decodes the `index`-th record of a decompressed block.
+pub fn decode_from_block(plain: &[u8], index: u64) -> Result<StoredRecord, String> {
+    let mut rest = plain;
+    for _ in 0..index {
+        let (_, tail) = postcard::take_from_bytes::<StoredRecord>(rest).map_err(|error| error.to_string())?;
+        rest = tail;
+    }
+    postcard::take_from_bytes::<StoredRecord>(rest)
+        .map(|(record, _)| record)
+        .map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_round_trip() {
+        let records: Vec<StoredRecord> = (0..5000)
+            .map(|index| StoredRecord {
+                fields: vec![StoredField {
+                    field: index % 4,
+                    validity: 0,
+                    raw: format!("value {index}"),
+                    normalized: None,
+                }],
+            })
+            .collect();
+        let blocks = encode_blocks(&records).unwrap();
+        assert!(blocks.len() > 1);
+        let mut first = 0;
+        for (count, bytes) in &blocks {
+            let plain = zstd::bulk::decompress(bytes, 1 << 24).unwrap();
+            for index in 0..*count {
+                assert_eq!(
+                    decode_from_block(&plain, index).unwrap(),
+                    records[(first + index) as usize]
+                );
+            }
+            first += count;
+        }
+        assert_eq!(first, 5000);
+        let location = StoredLocation {
+            file: 3,
+            flags: 1,
+            ordinal: 9,
+            line: 12,
+            offset: 345,
+        };
+        assert_eq!(StoredLocation::from_bytes(&location.to_bytes()), location);
+        let run = Run {
+            file: 2,
+            first_record: 7,
+            first_ordinal: 1,
+            count: 99,
+        };
+        assert_eq!(Run::from_bytes(&run.to_bytes()), run);
+    }
+}

@@ -1,0 +1,530 @@
+//! Building a segment from an ingest scan, and publishing it atomically.
+//!
+//! The heavy work of each batch (fingerprints, record encoding, block compression) runs on the
+//! scan's worker threads without a lock; only appending to the segment's files is serialized.
+//! Memory is bounded by the hash index writer's budget; records and locations stream to disk.
+
+use super::hash::{Entry, HashIndexWriter};
+use super::store::{self, FLAG_LATIN1, Run, StoredField, StoredLocation, StoredRecord};
+use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, INDEXED_KINDS, Manifest, ManifestFile, SegmentError, fingerprint};
+use crate::catalog::{Catalog, Corpus, FileEntry, SegmentEntry, SegmentState};
+use crate::ingest::{
+    Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,
+};
+use crate::storage::{DataDir, sync_dir, write_atomic};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Clone)]
+pub struct BuildOptions {
+    pub scan: ScanOptions,
+    /// Bytes of fingerprints held in memory before a sorted run is spilled to disk.
+    pub memory_budget: usize,
+    /// Ingest files again even when the corpus already holds the same bytes.
+    pub force: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            scan: ScanOptions::default(),
+            memory_budget: 1 << 30,
+            force: false,
+        }
+    }
+}
+
+/// What an ingest did, as printed by `ingest --json`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BuildReport {
+    pub corpus: String,
+    pub records: u64,
+    pub rejected: u64,
+    pub files: Vec<ManifestFile>,
+    pub segments: Vec<String>,
+    /// Files skipped because the corpus already holds the same bytes.
+    pub skipped: Vec<String>,
+    /// Files or paths that could not be read, with why.
+    pub errors: Vec<String>,
+}
+
+/// Crash points for tests: `LEAKDEX_FAILPOINT=NAME` aborts the process there.
+fn failpoint(name: &str) {
+    if std::env::var("LEAKDEX_FAILPOINT").is_ok_and(|wanted| wanted == name) {
+        tracing::error!(failpoint = name, "aborting at failpoint");
+        std::process::abort();
+    }
+}
+
+/// A time-ordered, random segment id.
+fn new_segment_id() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    format!("{millis:013x}-{:016x}", rand::random::<u64>())
+}
+
+pub fn now_rfc3339() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let days = seconds / 86_400;
+    let (hour, minute, second) = (seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+/// Removes what crashed or abandoned builds left: staging folders and unpublished segment
+/// folders whose builder no longer holds their lock, and their catalog entries.
+pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), SegmentError> {
+    let published: Vec<String> = catalog
+        .corpora()?
+        .iter()
+        .flat_map(|corpus| corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>())
+        .collect();
+    let mut abandoned = Vec::new();
+    for folder in [data.staging(), data.segments()] {
+        let Ok(entries) = fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            if published.contains(&id) || !entry.path().is_dir() {
+                continue;
+            }
+            // A builder holds an exclusive lock on `.lock` for as long as it runs.
+            let lock = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(entry.path().join(".lock"));
+            if lock.is_ok_and(|file| file.try_lock().is_ok()) {
+                tracing::info!(segment = %id, "removing abandoned segment");
+                fs::remove_dir_all(entry.path()).map_err(|source| io_error(&entry.path(), source))?;
+                abandoned.push(id);
+            }
+        }
+    }
+    if !abandoned.is_empty() {
+        catalog.forget_segments(&abandoned)?;
+    }
+    Ok(())
+}
+
+fn io_error(path: &Path, source: io::Error) -> SegmentError {
+    SegmentError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Ingests `inputs` into a new segment of `corpus` and publishes it.
+pub fn build_segment(
+    data: &DataDir,
+    catalog: &dyn Catalog,
+    corpus: &Corpus,
+    inputs: &[PathBuf],
+    options: &BuildOptions,
+) -> Result<BuildReport, SegmentError> {
+    collect_garbage(data, catalog)?;
+    catalog.ensure_corpus(corpus)?;
+    let mut report = BuildReport {
+        corpus: corpus.name.clone(),
+        ..BuildReport::default()
+    };
+    let (found, unreadable) = crate::ingest::discover(inputs);
+    report
+        .errors
+        .extend(unreadable.into_iter().map(|(_, error)| error.to_string()));
+    let known: Vec<FileEntry> = catalog
+        .corpus(&corpus.name)?
+        .map(|existing| existing.files().cloned().collect())
+        .unwrap_or_default();
+    let mut files = Vec::new();
+    for file in found {
+        let same_size = known
+            .iter()
+            .filter(|entry| entry.path == file.path && entry.size == file.size)
+            .collect::<Vec<_>>();
+        if !options.force && !same_size.is_empty() {
+            let digest = crate::ingest::sha256_of(&file)?;
+            if same_size.iter().any(|entry| entry.sha256 == digest) {
+                tracing::warn!(file = %file.path, "already ingested into this corpus (same SHA-256); skipped, use --force to ingest again");
+                report.skipped.push(file.path.clone());
+                continue;
+            }
+        }
+        files.push(file);
+    }
+    if files.is_empty() {
+        return Ok(report);
+    }
+
+    let id = new_segment_id();
+    let staging = data.staging().join(&id);
+    fs::create_dir_all(&staging).map_err(|source| io_error(&staging, source))?;
+    let lock = File::create(staging.join(".lock")).map_err(|source| io_error(&staging, source))?;
+    lock.lock().map_err(|source| io_error(&staging, source))?;
+    catalog.stage_segment(&corpus.name, &id)?;
+
+    let builder =
+        Builder::create(&staging, data.key(), options.memory_budget).map_err(|source| io_error(&staging, source))?;
+    let scan = ScanOptions {
+        hash_files: true,
+        ..options.scan.clone()
+    };
+    crate::ingest::scan_files(&files, &scan, &builder);
+    failpoint("mid-ingest");
+    let manifest = builder
+        .finish(&id, &corpus.name)
+        .map_err(|source| io_error(&staging, source))?;
+    report.errors.extend(manifest.1);
+    let manifest = manifest.0;
+    report.records = manifest.records;
+    report.rejected = manifest.rejected;
+    report.files = manifest.files.clone();
+    if manifest.records == 0 && manifest.files.is_empty() {
+        fs::remove_dir_all(&staging).map_err(|source| io_error(&staging, source))?;
+        catalog.forget_segments(std::slice::from_ref(&id))?;
+        return Ok(report);
+    }
+
+    failpoint("before-rename");
+    let published = data.segment_path(&id);
+    fs::rename(&staging, &published).map_err(|source| io_error(&published, source))?;
+    sync_dir(&data.segments()).map_err(|source| io_error(&published, source))?;
+    failpoint("before-publish");
+    let files = manifest
+        .files
+        .iter()
+        .map(|file| FileEntry {
+            path: file.path.clone(),
+            size: file.size,
+            sha256: file.sha256.clone(),
+            records: file.records,
+            rejected: file.rejected,
+        })
+        .collect();
+    catalog.publish_segment(
+        &corpus.name,
+        SegmentEntry {
+            id: id.clone(),
+            state: SegmentState::Published,
+            records: manifest.records,
+            files,
+        },
+    )?;
+    drop(lock);
+    tracing::info!(corpus = %corpus.name, segment = %id, records = manifest.records, "segment published");
+    report.segments.push(id);
+    Ok(report)
+}
+
+/// Receives the scan's batches and writes the segment's files.
+struct Builder {
+    folder: PathBuf,
+    key: [u8; 16],
+    state: Mutex<State>,
+}
+
+struct State {
+    files: Vec<ManifestFile>,
+    file_ids: HashMap<String, u32>,
+    fields: Vec<FieldInfo>,
+    field_ids: HashMap<(String, Kind), u32>,
+    records: u64,
+    rejected: u64,
+    locations: BufWriter<File>,
+    blocks: BufWriter<File>,
+    blocks_length: u64,
+    block_index: BufWriter<File>,
+    runs: Vec<Run>,
+    hash: HashIndexWriter,
+    errors: Vec<String>,
+    failure: Option<io::Error>,
+}
+
+/// One batch, encoded without the lock.
+struct Encoded {
+    records: u64,
+    locations: Vec<u8>,
+    blocks: Vec<(u64, Vec<u8>)>,
+    /// (fingerprint, record within the batch, field id)
+    entries: Vec<(u64, u32, u32)>,
+    first_ordinal: u64,
+}
+
+impl Builder {
+    fn create(folder: &Path, key: [u8; 16], memory_budget: usize) -> io::Result<Builder> {
+        let create = |name: &str| File::create(folder.join(name)).map(|file| BufWriter::with_capacity(1 << 20, file));
+        Ok(Builder {
+            folder: folder.to_path_buf(),
+            key,
+            state: Mutex::new(State {
+                files: Vec::new(),
+                file_ids: HashMap::new(),
+                fields: Vec::new(),
+                field_ids: HashMap::new(),
+                records: 0,
+                rejected: 0,
+                locations: create("locations.bin")?,
+                blocks: create("records.bin")?,
+                blocks_length: 0,
+                block_index: create("records.idx")?,
+                runs: Vec::new(),
+                hash: HashIndexWriter::new(folder, memory_budget),
+                errors: Vec::new(),
+                failure: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn file_id(state: &mut State, file: &SourceFile) -> u32 {
+        if let Some(&id) = state.file_ids.get(&file.path) {
+            return id;
+        }
+        let id = state.files.len() as u32;
+        state.files.push(ManifestFile {
+            path: file.path.clone(),
+            size: file.size,
+            sha256: String::new(),
+            records: 0,
+            rejected: 0,
+            format: String::new(),
+        });
+        state.file_ids.insert(file.path.clone(), id);
+        id
+    }
+
+    fn encode(&self, batch: &RecordBatch, field_ids: &HashMap<(usize, Kind), u32>, file: u32) -> io::Result<Encoded> {
+        let mut stored = Vec::with_capacity(batch.len());
+        let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
+        let mut entries = Vec::new();
+        for (position, record) in batch.iter().enumerate() {
+            let location = record.location();
+            let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
+            let stored_location = StoredLocation {
+                file,
+                flags,
+                ordinal: location.ordinal,
+                line: location.line,
+                offset: location.offset,
+            };
+            locations.extend_from_slice(&stored_location.to_bytes());
+            let mut fields = Vec::with_capacity(record.fields().len());
+            for field in record.fields() {
+                let id = field_ids[&(field.column, field.kind)];
+                if INDEXED_KINDS.contains(&field.kind) && !field.normalized.is_empty() {
+                    entries.push((
+                        fingerprint(&self.key, field.kind, field.normalized),
+                        position as u32,
+                        id,
+                    ));
+                }
+                fields.push(StoredField {
+                    field: id,
+                    validity: match field.validity {
+                        Validity::Valid => 0,
+                        Validity::Partial => 1,
+                        Validity::Invalid => 2,
+                    },
+                    raw: field.raw.to_string(),
+                    normalized: (field.normalized != field.raw).then(|| field.normalized.to_string()),
+                });
+            }
+            stored.push(StoredRecord { fields });
+        }
+        let first_ordinal = batch.iter().next().map_or(0, |record| record.location().ordinal);
+        Ok(Encoded {
+            records: batch.len() as u64,
+            locations,
+            blocks: store::encode_blocks(&stored)?,
+            entries,
+            first_ordinal,
+        })
+    }
+
+    fn append(state: &mut State, file: u32, encoded: Encoded) -> io::Result<()> {
+        let base = state.records;
+        if base + encoded.records > u64::from(u32::MAX) {
+            return Err(io::Error::other(
+                "a segment holds at most 2^32 records; ingest the rest in another run",
+            ));
+        }
+        state.locations.write_all(&encoded.locations)?;
+        let mut first = base;
+        for (count, bytes) in encoded.blocks {
+            state.block_index.write_all(&first.to_le_bytes())?;
+            state.block_index.write_all(&state.blocks_length.to_le_bytes())?;
+            state.blocks.write_all(&bytes)?;
+            state.blocks_length += bytes.len() as u64;
+            first += count;
+        }
+        state
+            .hash
+            .push(encoded.entries.into_iter().map(|(fingerprint, record, field)| Entry {
+                fingerprint,
+                record: (base + u64::from(record)) as u32,
+                field,
+            }))?;
+        match state.runs.last_mut() {
+            Some(run)
+                if run.file == file
+                    && run.first_record + run.count == base
+                    && run.first_ordinal + run.count == encoded.first_ordinal =>
+            {
+                run.count += encoded.records;
+            }
+            _ if encoded.records > 0 => state.runs.push(Run {
+                file,
+                first_record: base,
+                first_ordinal: encoded.first_ordinal,
+                count: encoded.records,
+            }),
+            _ => {}
+        }
+        state.records += encoded.records;
+        Ok(())
+    }
+
+    /// Writes the index and the manifest; returns it and the files that failed.
+    fn finish(self, id: &str, corpus: &str) -> io::Result<(Manifest, Vec<String>)> {
+        let state = self.state.into_inner().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(failure) = state.failure {
+            return Err(failure);
+        }
+        let State {
+            files,
+            fields,
+            records,
+            rejected,
+            locations,
+            blocks,
+            blocks_length,
+            mut block_index,
+            runs,
+            hash,
+            errors,
+            ..
+        } = state;
+        block_index.write_all(&records.to_le_bytes())?;
+        block_index.write_all(&blocks_length.to_le_bytes())?;
+        for writer in [locations, blocks, block_index] {
+            writer
+                .into_inner()
+                .map_err(io::IntoInnerError::into_error)?
+                .sync_all()?;
+        }
+        let mut runs_file = BufWriter::new(File::create(self.folder.join("runs.bin"))?);
+        for run in &runs {
+            runs_file.write_all(&run.to_bytes())?;
+        }
+        runs_file
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        let (entries, directory_bits) = hash.finish()?;
+        let mut checksums = BTreeMap::new();
+        for name in DATA_FILES {
+            let bytes = crate::storage::map_file(&self.folder.join(name))?;
+            checksums.insert(name.to_string(), hex::encode(Sha256::digest(bytes.as_ref())));
+        }
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            id: id.to_string(),
+            corpus: corpus.to_string(),
+            created: now_rfc3339(),
+            records,
+            rejected,
+            entries,
+            directory_bits,
+            fields,
+            files: files.into_iter().filter(|file| !file.sha256.is_empty()).collect(),
+            checksums,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
+        write_atomic(&self.folder.join("manifest.json"), &json)?;
+        Ok((manifest, errors))
+    }
+}
+
+impl RecordSink for Builder {
+    fn begin(&self, file: &SourceFile, info: &FileInfo) {
+        let mut state = self.lock();
+        let id = Self::file_id(&mut state, file);
+        state.files[id as usize].format = info.format.name().to_string();
+    }
+
+    fn batch(&self, file: &SourceFile, batch: RecordBatch) {
+        // Field ids for the (column, kind) pairs of this batch: a short lock.
+        let mut pairs: Vec<(usize, Kind)> = batch
+            .iter()
+            .flat_map(|record| record.fields().map(|field| (field.column, field.kind)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (field_ids, file_id) = {
+            let mut state = self.lock();
+            let file_id = Self::file_id(&mut state, file);
+            let mut ids = HashMap::with_capacity(pairs.len());
+            for (column, kind) in pairs {
+                let name = batch.columns()[column].clone();
+                let next = state.fields.len() as u32;
+                let id = *state.field_ids.entry((name.clone(), kind)).or_insert(next);
+                if id == next {
+                    state.fields.push(FieldInfo { name, kind });
+                }
+                ids.insert((column, kind), id);
+            }
+            state.rejected += batch.rejects().len() as u64;
+            (ids, file_id)
+        };
+        let encoded = self.encode(&batch, &field_ids, file_id);
+        let mut state = self.lock();
+        if state.failure.is_some() {
+            return;
+        }
+        let result = encoded.and_then(|encoded| Self::append(&mut state, file_id, encoded));
+        if let Err(error) = result {
+            state.failure = Some(error);
+        }
+    }
+
+    fn end(&self, file: &SourceFile, outcome: Result<FileSummary, IngestError>) {
+        let mut state = self.lock();
+        match outcome {
+            Ok(summary) => {
+                let id = Self::file_id(&mut state, file) as usize;
+                let entry = &mut state.files[id];
+                entry.records = summary.records;
+                entry.rejected = summary.rejected;
+                entry.sha256 = summary.sha256.unwrap_or_default();
+            }
+            Err(error) => state.errors.push(error.to_string()),
+        }
+    }
+
+    fn unreadable(&self, path: &str, error: IngestError) {
+        self.lock().errors.push(format!("{path}: {error}"));
+    }
+}

@@ -1,0 +1,38 @@
+//! The one place leakdex maps files into memory.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+/// A read-only mapping of a whole file (an empty file maps to an empty slice).
+pub enum Mapped {
+    Map(Mmap),
+    Empty,
+}
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Mapped::Map(map) => map,
+            Mapped::Empty => &[],
+        }
+    }
+}
+
+/// Maps `path` read-only.
+///
+/// The caller promises that nobody modifies or truncates the file while it is mapped. leakdex
+/// keeps that promise by construction: segment files are written once in a staging folder,
+/// published by rename and never written again; deletion unlinks them, which leaves existing
+/// mappings valid.
+pub fn map_file(path: &Path) -> io::Result<Mapped> {
+    let file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(Mapped::Empty);
+    }
+    // SAFETY: segment files are immutable once published (see the contract above), so the
+    // mapped bytes cannot change underneath the slice we hand out.
+    let map = unsafe { Mmap::map(&file)? };
+    Ok(Mapped::Map(map))
+}

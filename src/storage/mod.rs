@@ -1,0 +1,167 @@
+//! Where everything lives: one data directory holding the fingerprint key, the catalog, staging
+//! folders and published segments.
+//!
+//! ```text
+//! DATA/
+//!   key              secret fingerprint key (mode 0600)
+//!   catalog.json     the embedded catalog (see crate::catalog)
+//!   staging/ID/      segments being built; removed when their builder is gone
+//!   segments/ID/     published segments, never modified
+//! ```
+
+mod mmap;
+
+pub use mmap::{Mapped, map_file};
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Errors of the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: fingerprint key is damaged (expected 32 hex digits)")]
+    BadKey { path: String },
+}
+
+impl StorageError {
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        StorageError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The data directory: `--data-dir`, else `$LEAKDEX_DATA_DIR`, else `./leakdex-data`.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    key: [u8; 16],
+}
+
+impl DataDir {
+    /// The directory to use when none is given.
+    pub fn default_path() -> PathBuf {
+        std::env::var_os("LEAKDEX_DATA_DIR").map_or_else(|| PathBuf::from("leakdex-data"), PathBuf::from)
+    }
+
+    /// Opens the data directory, creating it and its secret key on first use.
+    pub fn open(root: &Path) -> Result<DataDir, StorageError> {
+        for folder in [root.to_path_buf(), root.join("staging"), root.join("segments")] {
+            fs::create_dir_all(&folder).map_err(|source| StorageError::io(&folder, source))?;
+        }
+        let key_path = root.join("key");
+        let key = match fs::read_to_string(&key_path) {
+            Ok(text) => parse_key(&text).ok_or_else(|| StorageError::BadKey {
+                path: key_path.display().to_string(),
+            })?,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => create_key(&key_path)?,
+            Err(source) => return Err(StorageError::io(&key_path, source)),
+        };
+        Ok(DataDir {
+            root: root.to_path_buf(),
+            key,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The secret key of every fingerprint in this directory.
+    pub fn key(&self) -> [u8; 16] {
+        self.key
+    }
+
+    pub fn staging(&self) -> PathBuf {
+        self.root.join("staging")
+    }
+
+    pub fn segment_path(&self, id: &str) -> PathBuf {
+        self.root.join("segments").join(id)
+    }
+
+    pub fn segments(&self) -> PathBuf {
+        self.root.join("segments")
+    }
+}
+
+fn parse_key(text: &str) -> Option<[u8; 16]> {
+    let bytes = hex::decode(text.trim()).ok()?;
+    bytes.try_into().ok()
+}
+
+fn create_key(path: &Path) -> Result<[u8; 16], StorageError> {
+    let key: [u8; 16] = rand::random();
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|source| StorageError::io(path, source))?;
+    file.write_all(hex::encode(key).as_bytes())
+        .map_err(|source| StorageError::io(path, source))?;
+    file.sync_all().map_err(|source| StorageError::io(path, source))?;
+    Ok(key)
+}
+
+/// Makes a rename or a new file in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync the
+/// folder. Readers see the old content or the new, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let temporary = folder.join(format!(
+        ".{}.tmp",
+        path.file_name()
+            .map_or_else(|| "file".into(), |name| name.to_string_lossy())
+    ));
+    let mut file = File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)?;
+    sync_dir(folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::open(dir.path()).unwrap();
+        let second = DataDir::open(dir.path()).unwrap();
+        assert_eq!(first.key(), second.key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::write(dir.path().join("key"), "not hex").unwrap();
+        assert!(matches!(DataDir::open(dir.path()), Err(StorageError::BadKey { .. })));
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+    }
+}
