@@ -431,7 +431,7 @@ fn forced_format_overrides_sniffing() {
 }
 
 #[test]
-fn demo_command_generates_and_inspects() {
+fn demo_ingests_and_looks_up_a_suspect_sample() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let output = Command::new(env!("CARGO_BIN_EXE_leakdex"))
@@ -441,8 +441,34 @@ fn demo_command_generates_and_inspects() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("5 files, 1500 records, 0 rejected"), "{text}");
-    assert!(out.join("gen-manifest.json").exists());
+    for corpus in [
+        "vaccination",
+        "telecom_kyc",
+        "shop_orders",
+        "combo_list",
+        "legacy_portal",
+    ] {
+        assert!(
+            text.contains(&format!("ingested {corpus:<14}      300 records")),
+            "{corpus}: {text}"
+        );
+    }
+    let summary = text
+        .lines()
+        .find(|line| line.starts_with("looked up 1000 suspect phone numbers"))
+        .expect(&text);
+    let found: usize = summary
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // About a tenth of the sample is fabricated.
+    assert!((800..=960).contains(&found), "{summary}");
+    assert!(out.join("data/catalog.json").exists());
 }
 
 #[test]

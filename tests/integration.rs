@@ -2,5 +2,6 @@
 
 mod common;
 mod formats;
+mod index;
 mod properties;
 mod scale;

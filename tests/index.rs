@@ -1,0 +1,364 @@
+//! The index: ingest into segments, then lookup, show, verify, delete; crash safety.
+
+use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
+use leakdex::ingest::Region;
+use leakdex::query::{Index, Query, lookup_batch};
+use leakdex::segment::{BuildOptions, Segment, build_segment, now_rfc3339};
+use leakdex::storage::DataDir;
+use leakdex::synth::{Corpus as Generated, Person, generate};
+use proptest::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpus(name: &str) -> Corpus {
+    Corpus {
+        name: name.to_string(),
+        kind: CorpusKind::Leak,
+        acquired: Some("2023-06-12".into()),
+        source: None,
+        created: now_rfc3339(),
+        segments: Vec::new(),
+    }
+}
+
+fn corpus_name(generated: Generated) -> &'static str {
+    generated.file_name().split('.').next().unwrap()
+}
+
+/// Generates `records` per corpus and ingests each into its own corpus.
+fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (DataDir, FileCatalog) {
+    generate(&dir.join("dumps"), records, 11).unwrap();
+    let data = DataDir::open(&dir.join("data")).unwrap();
+    let catalog = FileCatalog::open(data.root());
+    for generated in Generated::ALL {
+        let report = build_segment(
+            &data,
+            &catalog,
+            &corpus(corpus_name(generated)),
+            &[dir.join("dumps").join(generated.file_name())],
+            options,
+        )
+        .unwrap();
+        assert_eq!(report.records, records, "{generated:?}");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    }
+    (data, catalog)
+}
+
+fn lookup(data: &DataDir, catalog: &FileCatalog, values: &[String]) -> Vec<leakdex::query::Answer> {
+    let index = Index::open(data, catalog, &[]).unwrap();
+    let queries: Vec<Query> = values
+        .iter()
+        .map(|value| Query {
+            value: value.clone(),
+            kind: None,
+        })
+        .collect();
+    lookup_batch(&index, Region::INDIA, &queries)
+}
+
+/// Which corpora hold a person's phone, from the generator's windows.
+fn phone_truth(records: u64, person: u64) -> BTreeSet<&'static str> {
+    [
+        Generated::Vaccination,
+        Generated::TelecomKyc,
+        Generated::ShopOrders,
+        Generated::LegacyPortal,
+    ]
+    .into_iter()
+    .filter(|generated| (generated.first_person(records)..generated.first_person(records) + records).contains(&person))
+    .map(corpus_name)
+    .collect()
+}
+
+fn check_every_pair(options: &BuildOptions) {
+    let dir = tempfile::tempdir().unwrap();
+    let records = 1500;
+    let (data, catalog) = indexed_corpora(dir.path(), records, options);
+    // Everyone in any window plus people in none, each phone written a different way.
+    let people: Vec<u64> = (0..records * 2)
+        .step_by(3)
+        .chain(records * 3..records * 3 + 50)
+        .collect();
+    let values: Vec<String> = people
+        .iter()
+        .enumerate()
+        .map(|(position, &index)| {
+            let mobile = Person::new(11, index).mobile;
+            match position % 3 {
+                0 => mobile,
+                1 => format!("+91 {} {}", &mobile[..5], &mobile[5..]),
+                _ => format!("0{mobile}"),
+            }
+        })
+        .collect();
+    let answers = lookup(&data, &catalog, &values);
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let segments: HashMap<&str, &Segment> = index
+        .segments
+        .iter()
+        .map(|indexed| (indexed.corpus.as_str(), &indexed.segment))
+        .collect();
+    for ((answer, &person), value) in answers.iter().zip(&people).zip(&values) {
+        let hits = answer
+            .hits
+            .as_ref()
+            .unwrap_or_else(|| panic!("{value}: {:?}", answer.error));
+        let found: BTreeSet<&str> = hits.iter().map(|hit| hit.corpus.as_str()).collect();
+        assert_eq!(found, phone_truth(records, person), "{value}");
+        assert_eq!(hits.len(), found.len(), "one record per corpus holds each phone");
+        for hit in hits {
+            // The location points at the record that holds it.
+            let segment = segments[hit.corpus.as_str()];
+            let number = segment.find(&hit.file, hit.record).unwrap();
+            let shown = segment.show(number).unwrap();
+            assert_eq!((shown.line, shown.offset), (hit.line, hit.offset));
+            let field = shown.fields.iter().find(|field| field.name == hit.field).unwrap();
+            assert_eq!(Some(&field.normalized), answer.normalized.as_ref());
+        }
+    }
+}
+
+#[test]
+fn lookup_finds_every_pair_and_no_other() {
+    check_every_pair(&BuildOptions::default());
+}
+
+#[test]
+fn spilled_runs_give_the_same_answers() {
+    // 16 KiB of fingerprints per run: every corpus spills many sorted runs.
+    check_every_pair(&BuildOptions {
+        memory_budget: 16 << 10,
+        ..BuildOptions::default()
+    });
+}
+
+#[test]
+fn line_and_offset_point_into_the_source_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 400, &BuildOptions::default());
+    let person = Person::new(11, 123);
+    let answers = lookup(&data, &catalog, std::slice::from_ref(&person.email));
+    let hits = answers[0].hits.as_ref().unwrap();
+    let combo = hits.iter().find(|hit| hit.corpus == "combo_list").unwrap();
+    let text = std::fs::read_to_string(dir.path().join("dumps/combo_list.txt")).unwrap();
+    let line = text.lines().nth(combo.line as usize - 1).unwrap();
+    assert!(line.starts_with(&person.email), "{line}");
+    assert!(text[combo.offset as usize..].starts_with(&person.email));
+}
+
+#[test]
+fn altered_segments_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 300, &BuildOptions::default());
+    let id = catalog.corpus("vaccination").unwrap().unwrap().segments[0].id.clone();
+    let path = data.segment_path(&id);
+    Segment::open(&path).unwrap().verify().unwrap();
+    let mut bytes = std::fs::read(path.join("records.bin")).unwrap();
+    bytes[10] ^= 0x40;
+    std::fs::write(path.join("records.bin"), &bytes).unwrap();
+    let error = Segment::open(&path).unwrap().verify().unwrap_err().to_string();
+    assert!(error.contains("records.bin"), "{error}");
+    let locations = std::fs::read(path.join("locations.bin")).unwrap();
+    std::fs::write(path.join("locations.bin"), &locations[..locations.len() - 1]).unwrap();
+    let error = Segment::open(&path)
+        .err()
+        .expect("truncated locations must not open")
+        .to_string();
+    assert!(error.contains("locations.bin"), "{error}");
+}
+
+fn leakdex(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leakdex"));
+    command.arg("--data-dir").arg(data);
+    command
+}
+
+fn corpora_json(data: &Path) -> serde_json::Value {
+    let output = leakdex(data).args(["corpora", "--json"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn a_crash_at_any_point_leaves_no_partial_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump");
+    generate(&dump, 500, 5).unwrap();
+    let input = dump.join("vaccination.csv");
+    for failpoint in ["mid-ingest", "before-rename", "before-publish"] {
+        let data = dir.path().join(format!("data-{failpoint}"));
+        let crashed = leakdex(&data)
+            .args(["ingest", "--corpus", "cowin"])
+            .arg(&input)
+            .env("LEAKDEX_FAILPOINT", failpoint)
+            .output()
+            .unwrap();
+        assert!(!crashed.status.success(), "{failpoint}: the child must die");
+        let listed = corpora_json(&data);
+        assert_eq!(listed[0]["records"], 0, "{failpoint}: {listed}");
+        assert_eq!(listed[0]["segments"].as_array().unwrap().len(), 0, "{failpoint}");
+        // Garbage collection removed what the crash left.
+        for folder in ["staging", "segments"] {
+            assert_eq!(
+                std::fs::read_dir(data.join(folder)).unwrap().count(),
+                0,
+                "{failpoint}: {folder}"
+            );
+        }
+        let rerun = leakdex(&data)
+            .args(["ingest", "--json", "--corpus", "cowin"])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
+        assert_eq!(report["records"], 500);
+        assert_eq!(corpora_json(&data)[0]["records"], 500);
+    }
+}
+
+#[test]
+fn cli_ingest_skip_force_lookup_show_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let dump = dir.path().join("five");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five");
+    std::fs::create_dir_all(&dump).unwrap();
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dump.join(entry.file_name())).unwrap();
+    }
+    let ingest = |extra: &[&str]| {
+        let output = leakdex(&data)
+            .args([
+                "ingest",
+                "--json",
+                "--corpus",
+                "five",
+                "--acquired",
+                "2023-06-12",
+                "--source",
+                "seized disk",
+            ])
+            .args(extra)
+            .arg(&dump)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = ingest(&[]);
+    assert_eq!(first["records"], 27);
+    assert_eq!(first["files"].as_array().unwrap().len(), 5);
+    let sha = first["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| file["path"] == "users.csv")
+        .unwrap()["sha256"]
+        .clone();
+    let expected = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(dump.join("users.csv")).unwrap()))
+    };
+    assert_eq!(sha, expected);
+    let again = ingest(&[]);
+    assert_eq!(again["records"], 0);
+    assert_eq!(again["skipped"].as_array().unwrap().len(), 5);
+    assert_eq!(ingest(&["--force"])["records"], 27);
+
+    let queries = dir.path().join("queries.txt");
+    std::fs::write(
+        &queries,
+        "9812345678\n+91 98765 43210\nPRIYA.P@yahoo.co.in\n\nnobody@nowhere.in\n2345 6789 0124\n???\n",
+    )
+    .unwrap();
+    let output = leakdex(&data)
+        .args(["lookup", "--json", "--file"])
+        .arg(&queries)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let answers: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 6, "blank lines are not queries");
+    assert_eq!(answers[0]["normalized"], "+919812345678");
+    // Twice ingested (--force): every hit appears in both segments.
+    let files: BTreeSet<&str> = answers[0]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hit| hit["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        BTreeSet::from(["combo.txt", "kyc.tsv", "legacy.sql", "orders.jsonl", "users.csv"])
+    );
+    assert_eq!(answers[2]["kind"], "email");
+    assert_eq!(answers[3]["hits"].as_array().unwrap().len(), 0);
+    assert_eq!(answers[4]["kind"], "national_id");
+    assert!(answers[5]["error"].is_string());
+    let hit = answers[0]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|hit| hit["file"] == "legacy.sql")
+        .unwrap();
+    let shown = leakdex(&data)
+        .args(["show", "--json", "--corpus", "five", "--file", "legacy.sql", "--record"])
+        .arg(hit["record"].to_string())
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["line"], hit["line"]);
+    assert!(
+        shown["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|field| field["raw"] == "Rahul Sharma")
+    );
+    assert!(leakdex(&data).args(["verify"]).status().unwrap().success());
+
+    let deleted = leakdex(&data).args(["delete", "--corpus", "five"]).output().unwrap();
+    assert!(deleted.status.success());
+    assert_eq!(std::fs::read_dir(data.join("segments")).unwrap().count(), 0);
+    let missing = leakdex(&data)
+        .args(["lookup", "--corpus", "five", "9812345678"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no corpus named"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_ingested_identifier_is_found_and_no_absent_one(
+        phones in prop::collection::btree_set(6_000_000_000u64..9_999_999_999, 1..300),
+        absent in prop::collection::btree_set(6_000_000_000u64..9_999_999_999, 1..100),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("phones.csv");
+        let mut text = String::from("name,mobile\n");
+        for phone in &phones {
+            text.push_str(&format!("Someone,{phone}\n"));
+        }
+        std::fs::write(&dump, text).unwrap();
+        let data = DataDir::open(&dir.path().join("data")).unwrap();
+        let catalog = FileCatalog::open(data.root());
+        build_segment(&data, &catalog, &corpus("p"), &[PathBuf::from(&dump)], &BuildOptions::default()).unwrap();
+        let values: Vec<String> = phones.iter().chain(absent.difference(&phones)).map(u64::to_string).collect();
+        let answers = lookup(&data, &catalog, &values);
+        for (position, answer) in answers.iter().enumerate() {
+            let hits = answer.hits.as_ref().map_or(0, Vec::len);
+            prop_assert_eq!(hits, usize::from(position < phones.len()), "{}", answer.query);
+        }
+    }
+}
