@@ -5,7 +5,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
-use leakdex::query::{Answer, Index, Query, lookup_batch};
+use leakdex::query::{Answer, Index, Query, lookup_batch, search};
+use leakdex::segment::text::build_text_index;
 use leakdex::segment::{BuildOptions, build_segment, collect_garbage, now_rfc3339};
 use leakdex::storage::DataDir;
 use std::io::{BufRead, BufWriter, IsTerminal, Write};
@@ -68,6 +69,9 @@ enum Command {
         /// Ingest files even if the corpus already holds the same bytes.
         #[arg(long)]
         force: bool,
+        /// Publish the exact index only; build the full-text index later with `leakdex reindex-text`.
+        #[arg(long)]
+        no_text: bool,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -102,6 +106,18 @@ enum Command {
         region: Region,
         values: Vec<String>,
     },
+    /// Full-text and fielded search: `name:"rahul sharma" district:pune`, `name:rahul~1`.
+    Search {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        corpus: Vec<String>,
+        query: String,
+    },
+    /// Build missing full-text indexes of published segments.
+    ReindexText,
     /// Print a record as stored, to check a hit against its source.
     Show {
         #[arg(long)]
@@ -207,6 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             source,
             memory_budget,
             force,
+            no_text,
             json,
             read,
             paths,
@@ -232,8 +249,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 memory_budget,
                 force,
             };
-            let report = build_segment(&data, &catalog, &corpus, &paths, &options)?;
+            let mut report = build_segment(&data, &catalog, &corpus, &paths, &options)?;
             bar.finish_and_clear();
+            if !no_text {
+                for id in &report.segments {
+                    build_text_index(&data, id)?;
+                }
+                report.text_indexed = true;
+            }
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -302,9 +325,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (data, catalog) = open_data(data_dir)?;
             let segments = catalog.delete_corpus(&corpus)?;
             for id in &segments {
-                let path = data.segment_path(id);
-                if path.exists() {
-                    std::fs::remove_dir_all(&path)?;
+                for path in [data.segment_path(id), data.text_path(id)] {
+                    if path.exists() {
+                        std::fs::remove_dir_all(&path)?;
+                    }
                 }
             }
             println!("deleted corpus {corpus} ({} segments)", segments.len());
@@ -325,6 +349,39 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             let index = Index::open(&data, &catalog, &corpus)?;
             run_lookup(&index, region, kind, file.as_deref(), values, json)
+        }
+        Command::Search {
+            json,
+            limit,
+            corpus,
+            query,
+        } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let index = Index::open(&data, &catalog, &corpus)?;
+            let hits = search(&data, &index, &query, limit)?;
+            if json {
+                for hit in &hits {
+                    println!("{}", serde_json::to_string(hit)?);
+                }
+            } else {
+                for hit in &hits {
+                    println!(
+                        "{:.2}  {}  {}  record {}  line {}  byte {}\n      {}",
+                        hit.score, hit.corpus, hit.file, hit.record, hit.line, hit.offset, hit.snippet
+                    );
+                }
+                println!("{} hits", hits.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ReindexText => {
+            let (data, catalog) = open_data(data_dir)?;
+            for corpus in catalog.corpora()? {
+                for segment in corpus.published() {
+                    build_text_index(&data, &segment.id)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Show {
             corpus,
@@ -535,8 +592,12 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
             &[out.join("corpora").join(&corpus.file)],
             &BuildOptions::default(),
         )?;
+        let exact = started.elapsed().as_secs_f64();
+        for id in &report.segments {
+            build_text_index(&data, id)?;
+        }
         println!(
-            "ingested {:<14} {:>8} records in {:.2} s",
+            "ingested {:<14} {:>8} records: exact index in {exact:.2} s, full text by {:.2} s",
             meta.name,
             report.records,
             started.elapsed().as_secs_f64()
@@ -592,6 +653,20 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
         write_answer_text(answer, &mut text)?;
     }
     print!("{}", String::from_utf8_lossy(&text));
+    let person = leakdex::synth::Person::new(1, 7);
+    let query = format!(
+        "name:\"{}\" district:\"{}\"",
+        person.name().to_lowercase(),
+        person.district.to_lowercase()
+    );
+    let hits = search(&data, &index, &query, 5)?;
+    println!("\nsearch {query}: {} hits", hits.len());
+    for hit in &hits {
+        println!(
+            "  {:.2}  {}  {}  record {}  {}",
+            hit.score, hit.corpus, hit.file, hit.record, hit.snippet
+        );
+    }
     println!(
         "\ndata directory: {} (try: leakdex --data-dir {} lookup --file {})",
         data_root.display(),

@@ -362,3 +362,62 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn full_text_search_fielded_phrase_and_fuzzy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = leakdex(&data)
+        .args(["ingest", "--json", "--corpus", "five"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["text_indexed"], true);
+    let search = |query: &str| -> Vec<serde_json::Value> {
+        let output = leakdex(&data)
+            .args(["search", "--json", "--limit", "50", query])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{query}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+    let files = |hits: &[serde_json::Value]| -> BTreeSet<String> {
+        hits.iter()
+            .map(|hit| hit["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Phrase on the name field: users.csv, kyc.tsv (honorific dropped), orders, legacy.
+    let phrase = search("name:\"rahul sharma\"");
+    assert_eq!(
+        files(&phrase),
+        BTreeSet::from(["kyc.tsv", "legacy.sql", "orders.jsonl", "users.csv"].map(String::from))
+    );
+    // Fielded conjunction: name and district.
+    let pune = search("name:rahul district:pune");
+    assert_eq!(files(&pune), BTreeSet::from(["users.csv".to_string()]));
+    assert_eq!(pune[0]["record"], 1);
+    assert!(pune[0]["snippet"].as_str().unwrap().contains("Rahul Sharma"));
+    // Fuzzy: a misspelt name still finds Sunita.
+    let fuzzy = search("name:sunitha~1");
+    assert!(
+        fuzzy
+            .iter()
+            .any(|hit| hit["snippet"].as_str().unwrap().contains("Sunita")),
+        "{fuzzy:?}"
+    );
+    assert!(search("name:sunitha").is_empty(), "without ~ it is an exact term");
+    // Free text over every value.
+    assert!(!search("Hyderabad").is_empty());
+    let bad = leakdex(&data).args(["search", "name:(unclosed"]).output().unwrap();
+    assert!(!bad.status.success());
+}

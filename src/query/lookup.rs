@@ -19,6 +19,8 @@ pub enum QueryError {
     Segment(#[from] SegmentError),
     #[error("no corpus named {0:?}")]
     NoCorpus(String),
+    #[error("bad search query: {0}")]
+    Search(String),
 }
 
 /// A published segment with its corpus's name and acquisition date.

@@ -6,6 +6,7 @@
 
 pub mod hash;
 pub mod store;
+pub mod text;
 mod writer;
 
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, now_rfc3339};
@@ -275,6 +276,42 @@ impl Segment {
             zstd::bulk::decompress(bytes, 64 << 20).map_err(|error| corrupt(format!("block {block}: {error}")))?;
         store::decode_from_block(&plain, record - first_of(block))
             .map_err(|error| corrupt(format!("record {record}: {error}")))
+    }
+
+    /// Every record in order, decompressing each block once.
+    pub fn for_each_record(
+        &self,
+        mut visit: impl FnMut(u64, StoredRecord) -> Result<(), SegmentError>,
+    ) -> Result<(), SegmentError> {
+        let corrupt = |message: String| SegmentError::Corrupt {
+            path: self.path.display().to_string(),
+            message,
+        };
+        let index = self.block_index.as_ref();
+        let blocks = index.len() / BLOCK_INDEX_BYTES;
+        for block in 0..blocks.saturating_sub(1) {
+            let first = u64_at(index, block * BLOCK_INDEX_BYTES);
+            let next = u64_at(index, (block + 1) * BLOCK_INDEX_BYTES);
+            let (start, end) = (
+                u64_at(index, block * BLOCK_INDEX_BYTES + 8),
+                u64_at(index, (block + 1) * BLOCK_INDEX_BYTES + 8),
+            );
+            let bytes = self
+                .records
+                .as_ref()
+                .get(start as usize..end as usize)
+                .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
+            let plain =
+                zstd::bulk::decompress(bytes, 64 << 20).map_err(|error| corrupt(format!("block {block}: {error}")))?;
+            let mut rest = plain.as_slice();
+            for record in first..next {
+                let (stored, tail) = postcard::take_from_bytes::<StoredRecord>(rest)
+                    .map_err(|error| corrupt(format!("record {record}: {error}")))?;
+                rest = tail;
+                visit(record, stored)?;
+            }
+        }
+        Ok(())
     }
 
     /// A record with field names, kinds and location resolved, for `show`.

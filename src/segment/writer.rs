@@ -51,6 +51,8 @@ pub struct BuildReport {
     pub skipped: Vec<String>,
     /// Files or paths that could not be read, with why.
     pub errors: Vec<String>,
+    /// Whether the full-text index of the new segments was built too.
+    pub text_indexed: bool,
 }
 
 /// Crash points for tests: `LEAKDEX_FAILPOINT=NAME` aborts the process there.
@@ -123,6 +125,15 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
     }
     if !abandoned.is_empty() {
         catalog.forget_segments(&abandoned)?;
+    }
+    // Full-text indexes of segments that are gone.
+    if let Ok(entries) = fs::read_dir(data.root().join("text")) {
+        for entry in entries.flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            if !published.contains(&id) {
+                fs::remove_dir_all(entry.path()).map_err(|source| io_error(&entry.path(), source))?;
+            }
+        }
     }
     Ok(())
 }

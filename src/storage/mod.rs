@@ -7,6 +7,7 @@
 //!   catalog.json     the embedded catalog (see crate::catalog)
 //!   staging/ID/      segments being built; removed when their builder is gone
 //!   segments/ID/     published segments, never modified
+//!   text/ID/         full-text index of segment ID (tantivy), derived and rebuildable
 //! ```
 
 mod mmap;
@@ -54,7 +55,12 @@ impl DataDir {
 
     /// Opens the data directory, creating it and its secret key on first use.
     pub fn open(root: &Path) -> Result<DataDir, StorageError> {
-        for folder in [root.to_path_buf(), root.join("staging"), root.join("segments")] {
+        for folder in [
+            root.to_path_buf(),
+            root.join("staging"),
+            root.join("segments"),
+            root.join("text"),
+        ] {
             fs::create_dir_all(&folder).map_err(|source| StorageError::io(&folder, source))?;
         }
         let key_path = root.join("key");
@@ -86,6 +92,11 @@ impl DataDir {
 
     pub fn segment_path(&self, id: &str) -> PathBuf {
         self.root.join("segments").join(id)
+    }
+
+    /// The full-text index of a segment.
+    pub fn text_path(&self, id: &str) -> PathBuf {
+        self.root.join("text").join(id)
     }
 
     pub fn segments(&self) -> PathBuf {

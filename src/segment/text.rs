@@ -1,0 +1,126 @@
+//! The full-text index of a segment (tantivy, memory-mapped directory), built from the
+//! segment's record store once the segment is published, so exact lookups never wait for it.
+//! It lives in `DATA/text/SEGMENT/`, built in staging and published by rename; it is derived
+//! data, rebuilt on demand if lost.
+
+use super::{Segment, SegmentError};
+use crate::ingest::Kind;
+use crate::storage::{DataDir, sync_dir};
+use std::path::Path;
+use tantivy::schema::{Field, INDEXED, STORED, Schema, TEXT};
+use tantivy::{Index, IndexWriter, TantivyDocument};
+
+/// The field of the full-text schema that holds values of `kind`.
+pub fn text_field_name(kind: Kind) -> &'static str {
+    kind.as_str()
+}
+
+/// Default search field: every value of the record.
+pub const ALL_FIELD: &str = "all";
+pub const RECORD_FIELD: &str = "record";
+
+pub fn schema() -> Schema {
+    let mut builder = Schema::builder();
+    builder.add_u64_field(RECORD_FIELD, INDEXED | STORED);
+    builder.add_text_field(ALL_FIELD, TEXT);
+    for kind in Kind::ALL {
+        builder.add_text_field(text_field_name(kind), TEXT);
+    }
+    builder.build()
+}
+
+fn tantivy_error(path: &Path, error: tantivy::TantivyError) -> SegmentError {
+    SegmentError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(error.to_string()),
+    }
+}
+
+/// Builds and publishes the full-text index of a published segment. Idempotent.
+pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentError> {
+    let published = data.text_path(segment_id);
+    if published.exists() {
+        return Ok(());
+    }
+    let segment = Segment::open(&data.segment_path(segment_id))?;
+    let io = |path: &Path, source| SegmentError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    // Garbage collection leaves a staging folder alone while its builder holds `.lock`.
+    let workspace = data.staging().join(format!("{segment_id}.text"));
+    std::fs::create_dir_all(&workspace).map_err(|source| io(&workspace, source))?;
+    let lock = std::fs::File::create(workspace.join(".lock")).map_err(|source| io(&workspace, source))?;
+    lock.try_lock().map_err(|error| {
+        io(
+            &workspace,
+            std::io::Error::other(format!("another process is building it: {error}")),
+        )
+    })?;
+    let staging = workspace.join("index");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|source| io(&staging, source))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(|source| io(&staging, source))?;
+    let schema = schema();
+    let index = Index::create_in_dir(&staging, schema.clone()).map_err(|error| tantivy_error(&staging, error))?;
+    let threads = rayon::current_num_threads().clamp(1, 8);
+    let mut writer: IndexWriter = index
+        .writer_with_num_threads(threads, threads * (64 << 20))
+        .map_err(|error| tantivy_error(&staging, error))?;
+    let record_field = schema
+        .get_field(RECORD_FIELD)
+        .map_err(|error| tantivy_error(&staging, error))?;
+    let all_field = schema
+        .get_field(ALL_FIELD)
+        .map_err(|error| tantivy_error(&staging, error))?;
+    let kind_fields: Vec<Field> = Kind::ALL
+        .iter()
+        .map(|kind| schema.get_field(text_field_name(*kind)))
+        .collect::<Result<_, _>>()
+        .map_err(|error| tantivy_error(&staging, error))?;
+    let field_kinds: Vec<Kind> = segment.manifest.fields.iter().map(|field| field.kind).collect();
+    segment.for_each_record(|record, stored| {
+        let mut document = TantivyDocument::default();
+        document.add_u64(record_field, record);
+        for field in &stored.fields {
+            let kind = field_kinds.get(field.field as usize).copied().unwrap_or(Kind::Other);
+            // Secrets are not searchable text.
+            if matches!(kind, Kind::Password | Kind::PasswordHash) {
+                continue;
+            }
+            let position = Kind::ALL.iter().position(|candidate| *candidate == kind).unwrap_or(0);
+            let value = field.normalized.as_deref().unwrap_or(&field.raw);
+            document.add_text(kind_fields[position], value);
+            document.add_text(all_field, &field.raw);
+        }
+        writer
+            .add_document(document)
+            .map_err(|error| tantivy_error(&staging, error))?;
+        Ok(())
+    })?;
+    writer.commit().map_err(|error| tantivy_error(&staging, error))?;
+    writer
+        .wait_merging_threads()
+        .map_err(|error| tantivy_error(&staging, error))?;
+    sync_dir(&staging).map_err(|source| SegmentError::Io {
+        path: staging.display().to_string(),
+        source,
+    })?;
+    std::fs::rename(&staging, &published).map_err(|source| SegmentError::Io {
+        path: published.display().to_string(),
+        source,
+    })?;
+    sync_dir(&data.root().join("text")).map_err(|source| SegmentError::Io {
+        path: published.display().to_string(),
+        source,
+    })?;
+    drop(lock);
+    std::fs::remove_dir_all(&workspace).map_err(|source| io(&workspace, source))?;
+    tracing::info!(
+        segment = segment_id,
+        records = segment.manifest.records,
+        "full-text index published"
+    );
+    Ok(())
+}
