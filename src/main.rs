@@ -445,7 +445,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 /// Queries are answered in batches of this many, so any number streams in bounded memory.
-const LOOKUP_BATCH: usize = 1 << 20;
+const LOOKUP_BATCH: usize = 1 << 18;
 
 fn run_lookup(
     index: &Index,
@@ -631,7 +631,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
     );
     let mut per_corpus: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for answer in &answers {
-        let mut corpora: Vec<&str> = answer.hits.iter().flatten().map(|hit| hit.corpus.as_str()).collect();
+        let mut corpora: Vec<&str> = answer.hits.iter().flatten().map(|hit| hit.corpus).collect();
         corpora.dedup();
         for corpus in corpora {
             *per_corpus.entry(corpus).or_default() += 1;

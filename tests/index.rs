@@ -46,7 +46,24 @@ fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (DataDir
     (data, catalog)
 }
 
-fn lookup(data: &DataDir, catalog: &FileCatalog, values: &[String]) -> Vec<leakdex::query::Answer> {
+/// An answer with owned strings (answers borrow from the index they came from).
+struct Found {
+    query: String,
+    normalized: Option<String>,
+    error: Option<String>,
+    hits: Option<Vec<FoundHit>>,
+}
+
+struct FoundHit {
+    corpus: String,
+    file: String,
+    record: u64,
+    line: u64,
+    offset: u64,
+    field: String,
+}
+
+fn lookup(data: &DataDir, catalog: &FileCatalog, values: &[String]) -> Vec<Found> {
     let index = Index::open(data, catalog, &[]).unwrap();
     let queries: Vec<Query> = values
         .iter()
@@ -56,6 +73,25 @@ fn lookup(data: &DataDir, catalog: &FileCatalog, values: &[String]) -> Vec<leakd
         })
         .collect();
     lookup_batch(&index, Region::INDIA, &queries)
+        .into_iter()
+        .map(|answer| Found {
+            query: answer.query.to_string(),
+            normalized: answer.normalized,
+            error: answer.error,
+            hits: answer.hits.map(|hits| {
+                hits.into_iter()
+                    .map(|hit| FoundHit {
+                        corpus: hit.corpus.to_string(),
+                        file: hit.file.to_string(),
+                        record: hit.record,
+                        line: hit.line,
+                        offset: hit.offset,
+                        field: hit.field.to_string(),
+                    })
+                    .collect()
+            }),
+        })
+        .collect()
 }
 
 /// Which corpora hold a person's phone, from the generator's windows.

@@ -6,6 +6,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, normalize};
 use crate::ingest::{Kind, Validity};
+use crate::segment::hash::Entry;
 use crate::segment::{INDEXED_KINDS, Segment, SegmentError, fingerprint};
 use crate::storage::DataDir;
 use rayon::prelude::*;
@@ -72,23 +73,24 @@ pub struct Query {
     pub kind: Option<Kind>,
 }
 
-/// Where an identifier was found.
+/// Where an identifier was found. Strings are borrowed from the index: a batch of millions of
+/// hits allocates none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Hit {
-    pub corpus: String,
-    pub file: String,
+pub struct Hit<'a> {
+    pub corpus: &'a str,
+    pub file: &'a str,
     pub record: u64,
     pub line: u64,
     pub offset: u64,
-    pub field: String,
+    pub field: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub acquired: Option<String>,
+    pub acquired: Option<&'a str>,
 }
 
 /// The answer to one query, in the order the queries came.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Answer {
-    pub query: String,
+pub struct Answer<'a> {
+    pub query: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,7 +98,7 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validity: Option<Validity>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hits: Option<Vec<Hit>>,
+    pub hits: Option<Vec<Hit<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -153,12 +155,12 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading
 }
 
 /// Looks up a batch of queries; answers come back in query order.
-pub fn lookup_batch(index: &Index, region: Region, queries: &[Query]) -> Vec<Answer> {
+pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) -> Vec<Answer<'a>> {
     let prepared: Vec<Result<Vec<Reading>, String>> = queries
         .par_iter()
         .map(|query| readings(query, &index.key, region))
         .collect();
-    // One probe per reading: (fingerprint, probe number), sorted.
+    // One probe per reading: (fingerprint, probe number), sorted; `owners` maps probes back.
     let mut owners: Vec<(u32, u8)> = Vec::with_capacity(queries.len());
     let mut probes: Vec<(u64, u32)> = Vec::with_capacity(queries.len());
     for (query, readings) in prepared.iter().enumerate() {
@@ -168,77 +170,93 @@ pub fn lookup_batch(index: &Index, region: Region, queries: &[Query]) -> Vec<Ans
         }
     }
     probes.par_sort_unstable();
-    // Every segment answers the whole sorted batch; hits are (probe, segment, entry).
-    let mut found: Vec<(u32, u32, crate::segment::hash::Entry)> = index
+    // Every segment answers the whole sorted batch in one forward pass.
+    let per_segment: Vec<Vec<(u32, Entry)>> = index
         .segments
         .par_iter()
-        .enumerate()
-        .flat_map_iter(|(segment_index, indexed)| {
+        .map(|indexed| {
             let mut hits = Vec::new();
             indexed
                 .segment
                 .hash
-                .probe_sorted(&probes, |probe, entry| hits.push((probe, segment_index as u32, entry)));
+                .probe_sorted(&probes, |probe, entry| hits.push((probe, entry)));
             hits
         })
         .collect();
-    found.par_sort_unstable_by_key(|&(probe, segment, entry)| {
-        (owners[probe as usize], segment, entry.record, entry.field)
-    });
-    let mut answers: Vec<Answer> = queries
+    // Group hits by query without sorting: count, prefix-sum, place. Within a query, hits stay
+    // in segment order, then record order.
+    let mut starts = vec![0usize; queries.len() + 1];
+    for (probe, _) in per_segment.iter().flatten() {
+        starts[owners[*probe as usize].0 as usize + 1] += 1;
+    }
+    for query in 0..queries.len() {
+        starts[query + 1] += starts[query];
+    }
+    let mut placed: Vec<(u32, Entry)> = vec![
+        (
+            0,
+            Entry {
+                fingerprint: 0,
+                record: 0,
+                field: 0
+            }
+        );
+        starts[queries.len()]
+    ];
+    let mut filled = starts.clone();
+    let mut first_reading: Vec<Option<u8>> = vec![None; queries.len()];
+    for (segment_index, hits) in per_segment.iter().enumerate() {
+        for &(probe, entry) in hits {
+            let (query, reading) = owners[probe as usize];
+            let slot = &mut filled[query as usize];
+            placed[*slot] = (segment_index as u32, entry);
+            *slot += 1;
+            let first = &mut first_reading[query as usize];
+            *first = Some(first.map_or(reading, |known| known.min(reading)));
+        }
+    }
+    queries
         .iter()
-        .zip(&prepared)
-        .map(|(query, readings)| match readings {
-            Ok(_) => Answer {
-                query: query.value.clone(),
-                kind: None,
-                normalized: None,
-                validity: None,
-                hits: Some(Vec::new()),
-                error: None,
-            },
+        .zip(prepared)
+        .enumerate()
+        .map(|(position, (query, readings))| match readings {
             Err(error) => Answer {
-                query: query.value.clone(),
+                query: &query.value,
                 kind: None,
                 normalized: None,
                 validity: None,
                 hits: None,
-                error: Some(error.clone()),
+                error: Some(error),
             },
+            Ok(mut readings) => {
+                // The first reading that found something names the kind; hits of other readings
+                // (a value that is both an Aadhaar and a phone) are evidence too and are kept.
+                let chosen = readings.swap_remove(usize::from(first_reading[position].unwrap_or(0)));
+                let hits = placed[starts[position]..starts[position + 1]]
+                    .iter()
+                    .map(|&(segment_index, entry)| {
+                        let indexed = &index.segments[segment_index as usize];
+                        let location = indexed.segment.location(u64::from(entry.record));
+                        Hit {
+                            corpus: &indexed.corpus,
+                            file: indexed.segment.file_path(location.file),
+                            record: location.ordinal,
+                            line: location.line,
+                            offset: location.offset,
+                            field: indexed.segment.field(entry.field).map_or("", |info| info.name.as_str()),
+                            acquired: indexed.acquired.as_deref(),
+                        }
+                    })
+                    .collect();
+                Answer {
+                    query: &query.value,
+                    kind: Some(chosen.kind),
+                    normalized: Some(chosen.normalized),
+                    validity: Some(chosen.validity),
+                    hits: Some(hits),
+                    error: None,
+                }
+            }
         })
-        .collect();
-    let mut chosen: Vec<Option<u8>> = vec![None; queries.len()];
-    for (probe, segment_index, entry) in found {
-        let (query, reading_index) = owners[probe as usize];
-        let query = query as usize;
-        // Hits come sorted by reading: the first that found something names the kind. Hits of
-        // other readings (a value that is both an Aadhaar and a phone) are evidence too: kept.
-        chosen[query].get_or_insert(reading_index);
-        let indexed = &index.segments[segment_index as usize];
-        let location = indexed.segment.location(u64::from(entry.record));
-        let field = indexed
-            .segment
-            .field(entry.field)
-            .map_or_else(String::new, |info| info.name.clone());
-        if let Some(hits) = answers[query].hits.as_mut() {
-            hits.push(Hit {
-                corpus: indexed.corpus.clone(),
-                file: indexed.segment.file_path(location.file).to_string(),
-                record: location.ordinal,
-                line: location.line,
-                offset: location.offset,
-                field,
-                acquired: indexed.acquired.clone(),
-            });
-        }
-    }
-    for ((answer, readings), chosen) in answers.iter_mut().zip(&prepared).zip(chosen) {
-        if let Ok(readings) = readings {
-            let reading = &readings[usize::from(chosen.unwrap_or(0))];
-            answer.kind = Some(reading.kind);
-            answer.normalized = Some(reading.normalized.clone());
-            answer.validity = Some(reading.validity);
-        }
-    }
-    answers
+        .collect()
 }

@@ -10,6 +10,7 @@
 //! `hash.dir`: `2^bits + 1` u64 entry indexes; bucket `b` holds fingerprints whose top `bits` are `b`.
 
 use crate::storage::Mapped;
+use rayon::slice::ParallelSliceMut;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -87,7 +88,7 @@ impl HashIndexWriter {
     }
 
     fn spill(&mut self) -> io::Result<()> {
-        self.entries.sort_unstable();
+        self.entries.par_sort_unstable();
         let path = self.folder.join(format!("run-{}.tmp", self.runs.len()));
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
         for entry in self.entries.drain(..) {
@@ -101,7 +102,7 @@ impl HashIndexWriter {
 
     /// Writes `hash.idx` and `hash.dir` into the folder; returns (entries, directory bits).
     pub fn finish(mut self) -> io::Result<(u64, u32)> {
-        self.entries.sort_unstable();
+        self.entries.par_sort_unstable();
         let total = self.entries.len() as u64
             + self
                 .runs

@@ -5,13 +5,14 @@
 //! Memory is bounded by the hash index writer's budget; records and locations stream to disk.
 
 use super::hash::{Entry, HashIndexWriter};
-use super::store::{self, FLAG_LATIN1, Run, StoredField, StoredLocation, StoredRecord};
+use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredLocation, StoredRecordRef};
 use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, INDEXED_KINDS, Manifest, ManifestFile, SegmentError, fingerprint};
 use crate::catalog::{Catalog, Corpus, FileEntry, SegmentEntry, SegmentState};
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,
 };
 use crate::storage::{DataDir, sync_dir, write_atomic};
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -327,7 +328,7 @@ impl Builder {
         id
     }
 
-    fn encode(&self, batch: &RecordBatch, field_ids: &HashMap<(usize, Kind), u32>, file: u32) -> io::Result<Encoded> {
+    fn encode(&self, batch: &RecordBatch, field_ids: &[Vec<(Kind, u32)>], file: u32) -> io::Result<Encoded> {
         let mut stored = Vec::with_capacity(batch.len());
         let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
         let mut entries = Vec::new();
@@ -344,7 +345,10 @@ impl Builder {
             locations.extend_from_slice(&stored_location.to_bytes());
             let mut fields = Vec::with_capacity(record.fields().len());
             for field in record.fields() {
-                let id = field_ids[&(field.column, field.kind)];
+                let id = field_ids[field.column]
+                    .iter()
+                    .find(|(kind, _)| *kind == field.kind)
+                    .map_or(0, |(_, id)| *id);
                 if INDEXED_KINDS.contains(&field.kind) && !field.normalized.is_empty() {
                     entries.push((
                         fingerprint(&self.key, field.kind, field.normalized),
@@ -352,18 +356,18 @@ impl Builder {
                         id,
                     ));
                 }
-                fields.push(StoredField {
+                fields.push(StoredFieldRef {
                     field: id,
                     validity: match field.validity {
                         Validity::Valid => 0,
                         Validity::Partial => 1,
                         Validity::Invalid => 2,
                     },
-                    raw: field.raw.to_string(),
-                    normalized: (field.normalized != field.raw).then(|| field.normalized.to_string()),
+                    raw: field.raw,
+                    normalized: (field.normalized != field.raw).then_some(field.normalized),
                 });
             }
-            stored.push(StoredRecord { fields });
+            stored.push(StoredRecordRef { fields });
         }
         let first_ordinal = batch.iter().next().map_or(0, |record| record.location().ordinal);
         Ok(Encoded {
@@ -455,11 +459,13 @@ impl Builder {
             .map_err(io::IntoInnerError::into_error)?
             .sync_all()?;
         let (entries, directory_bits) = hash.finish()?;
-        let mut checksums = BTreeMap::new();
-        for name in DATA_FILES {
-            let bytes = crate::storage::map_file(&self.folder.join(name))?;
-            checksums.insert(name.to_string(), hex::encode(Sha256::digest(bytes.as_ref())));
-        }
+        let checksums: BTreeMap<String, String> = DATA_FILES
+            .par_iter()
+            .map(|name| {
+                let bytes = crate::storage::map_file(&self.folder.join(name))?;
+                Ok((name.to_string(), hex::encode(Sha256::digest(bytes.as_ref()))))
+            })
+            .collect::<io::Result<_>>()?;
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.to_string(),
@@ -497,7 +503,8 @@ impl RecordSink for Builder {
         let (field_ids, file_id) = {
             let mut state = self.lock();
             let file_id = Self::file_id(&mut state, file);
-            let mut ids = HashMap::with_capacity(pairs.len());
+            // By column, then kind: a column rarely holds more than one kind.
+            let mut ids: Vec<Vec<(Kind, u32)>> = vec![Vec::new(); batch.columns().len()];
             for (column, kind) in pairs {
                 let name = batch.columns()[column].clone();
                 let next = state.fields.len() as u32;
@@ -505,7 +512,7 @@ impl RecordSink for Builder {
                 if id == next {
                     state.fields.push(FieldInfo { name, kind });
                 }
-                ids.insert((column, kind), id);
+                ids[column].push((kind, id));
             }
             state.rejected += batch.rejects().len() as u64;
             (ids, file_id)
