@@ -521,7 +521,6 @@ fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::io::Result<(
             hit.offset,
             hit.field,
             hit.acquired
-                .as_deref()
                 .map(|date| format!("  acquired {date}"))
                 .unwrap_or_default()
         )?;
