@@ -14,17 +14,28 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::time::Duration;
 
 fn keys() -> usize {
-    std::env::var("LEAKDEX_BENCH_KEYS").ok().and_then(|value| value.parse().ok()).unwrap_or(10_000_000)
+    std::env::var("LEAKDEX_BENCH_KEYS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(10_000_000)
 }
 
 fn bench_hash_index(c: &mut Criterion) {
     let count = keys();
     let mut rng = StdRng::seed_from_u64(1);
-    let entries: Vec<Entry> =
-        (0..count).map(|record| Entry { fingerprint: rng.random(), record: record as u32, field: 0 }).collect();
+    let entries: Vec<Entry> = (0..count)
+        .map(|record| Entry {
+            fingerprint: rng.random(),
+            record: record as u32,
+            field: 0,
+        })
+        .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut group = c.benchmark_group("hash_index");
-    group.sample_size(10).measurement_time(Duration::from_secs(15)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15))
+        .warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements(count as u64));
     group.bench_function(format!("build/{count}"), |bencher| {
         bencher.iter_batched(
@@ -50,13 +61,23 @@ fn bench_hash_index(c: &mut Criterion) {
     )
     .expect("index");
     let queries: Vec<u64> = (0..1_000_000)
-        .map(|position| if position % 2 == 0 { entries[rng.random_range(0..count)].fingerprint } else { rng.random() })
+        .map(|position| {
+            if position % 2 == 0 {
+                entries[rng.random_range(0..count)].fingerprint
+            } else {
+                rng.random()
+            }
+        })
         .collect();
     group.throughput(Throughput::Elements(queries.len() as u64));
     group.bench_function(format!("lookup_1M_sorted_batch/{count}"), |bencher| {
         bencher.iter(|| {
             // The batch is sorted as part of the work, on one core.
-            let mut sorted: Vec<(u64, u32)> = queries.iter().enumerate().map(|(position, &key)| (key, position as u32)).collect();
+            let mut sorted: Vec<(u64, u32)> = queries
+                .iter()
+                .enumerate()
+                .map(|(position, &key)| (key, position as u32))
+                .collect();
             sorted.sort_unstable();
             let mut found = 0usize;
             index.probe_sorted(&sorted, |_, _| found += 1);
@@ -70,7 +91,10 @@ fn bench_hash_index(c: &mut Criterion) {
 /// Time from opening a segment to the first answered lookup, for two segment sizes.
 fn bench_open(c: &mut Criterion) {
     let mut group = c.benchmark_group("open_and_first_lookup");
-    group.sample_size(20).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
     for records in [2_000u64, 100_000] {
         let dir = tempfile::tempdir().expect("temp dir");
         let dumps = dir.path().join("dumps");
@@ -85,12 +109,22 @@ fn bench_open(c: &mut Criterion) {
             created: now_rfc3339(),
             segments: Vec::new(),
         };
-        build_segment(&data, &catalog, &corpus, &[dumps.join("vaccination.csv")], &BuildOptions::default()).expect("ingest");
+        build_segment(
+            &data,
+            &catalog,
+            &corpus,
+            &[dumps.join("vaccination.csv")],
+            &BuildOptions::default(),
+        )
+        .expect("ingest");
         let phone = leakdex::synth::Person::new(1, records / 2).mobile;
         group.bench_function(format!("records/{records}"), |bencher| {
             bencher.iter(|| {
                 let index = Index::open(&data, &catalog, &[]).expect("open");
-                let queries = [Query { value: phone.clone(), kind: None }];
+                let queries = [Query {
+                    value: phone.clone(),
+                    kind: None,
+                }];
                 let answers = lookup_batch(&index, Region::INDIA, &queries);
                 assert_eq!(answers[0].hits.as_ref().map(Vec::len), Some(1));
                 answers.len()

@@ -4,4 +4,4 @@ mod lookup;
 mod search;
 
 pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch};
-pub use search::{SearchHit, search, searchable_fields};
+pub use search::{SearchHit, search};

@@ -3,7 +3,7 @@
 //! operator, so `word~N` terms are taken out and made fuzzy term queries).
 
 use super::lookup::{Index, QueryError};
-use crate::segment::text::{ALL_FIELD, RECORD_FIELD};
+use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{SegmentError, text::text_field_name};
 use crate::storage::DataDir;
 use regex::Regex;
@@ -41,6 +41,10 @@ pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result
             .get_field(name)
             .map_err(|_| bad_query(format!("unknown field {name:?}")))
     };
+    // An unfielded term searches every kind's field.
+    let default_fields: Vec<tantivy::schema::Field> = searchable_kinds()
+        .map(|kind| field(text_field_name(kind)))
+        .collect::<Result<_, _>>()?;
     // Take `word~N` terms out of the text for fuzzy queries.
     let mut fuzzy_terms = Vec::new();
     let mut rest = String::new();
@@ -50,13 +54,16 @@ pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result
         rest.push_str(&text[last..whole.start]);
         rest.push(' ');
         last = whole.end;
-        let name = captures.get(1).map_or(ALL_FIELD, |name| name.as_str());
+        let fields = match captures.get(1) {
+            Some(name) => vec![field(name.as_str())?],
+            None => default_fields.clone(),
+        };
         let word = captures.get(2).map_or("", |word| word.as_str()).to_lowercase();
         let distance: u8 = captures
             .get(3)
             .and_then(|digit| digit.as_str().parse().ok())
             .unwrap_or(1);
-        fuzzy_terms.push((field(name)?, word, distance));
+        fuzzy_terms.push((fields, word, distance));
     }
     rest.push_str(&text[last..]);
     let mut hits = Vec::new();
@@ -67,7 +74,7 @@ pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result
             continue;
         }
         let tantivy_index = tantivy::Index::open_in_dir(&path).map_err(|error| segment_error(&path, error))?;
-        let mut parser = QueryParser::for_index(&tantivy_index, vec![field(ALL_FIELD)?]);
+        let mut parser = QueryParser::for_index(&tantivy_index, default_fields.clone());
         parser.set_conjunction_by_default();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if !rest.trim().is_empty() {
@@ -76,15 +83,15 @@ pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result
                 .map_err(|error| bad_query(format!("{error}")))?;
             clauses.push((Occur::Must, parsed));
         }
-        for (field, word, distance) in &fuzzy_terms {
-            clauses.push((
-                Occur::Must,
-                Box::new(FuzzyTermQuery::new(
-                    Term::from_field_text(*field, word),
-                    *distance,
-                    true,
-                )),
-            ));
+        for (fields, word, distance) in &fuzzy_terms {
+            let alternatives: Vec<(Occur, Box<dyn Query>)> = fields
+                .iter()
+                .map(|field| -> (Occur, Box<dyn Query>) {
+                    let term = Term::from_field_text(*field, word);
+                    (Occur::Should, Box::new(FuzzyTermQuery::new(term, *distance, true)))
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
         }
         if clauses.is_empty() {
             return Err(bad_query("empty query".into()));
@@ -138,11 +145,4 @@ fn segment_error(path: &std::path::Path, error: tantivy::TantivyError) -> QueryE
         path: path.display().to_string(),
         source: std::io::Error::other(error.to_string()),
     })
-}
-
-/// Names usable before `:` in a query.
-pub fn searchable_fields() -> Vec<&'static str> {
-    std::iter::once(ALL_FIELD)
-        .chain(crate::ingest::Kind::ALL.iter().map(|kind| text_field_name(*kind)))
-        .collect()
 }

@@ -15,15 +15,20 @@ pub fn text_field_name(kind: Kind) -> &'static str {
     kind.as_str()
 }
 
-/// Default search field: every value of the record.
-pub const ALL_FIELD: &str = "all";
 pub const RECORD_FIELD: &str = "record";
 
+/// Kinds whose values are searchable text (secrets are not).
+pub fn searchable_kinds() -> impl Iterator<Item = Kind> {
+    Kind::ALL
+        .into_iter()
+        .filter(|kind| !matches!(kind, Kind::Password | Kind::PasswordHash))
+}
+
+/// One text field per kind; an unfielded query searches them all, so no value is indexed twice.
 pub fn schema() -> Schema {
     let mut builder = Schema::builder();
     builder.add_u64_field(RECORD_FIELD, INDEXED | STORED);
-    builder.add_text_field(ALL_FIELD, TEXT);
-    for kind in Kind::ALL {
+    for kind in searchable_kinds() {
         builder.add_text_field(text_field_name(kind), TEXT);
     }
     builder.build()
@@ -71,28 +76,20 @@ pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentE
     let record_field = schema
         .get_field(RECORD_FIELD)
         .map_err(|error| tantivy_error(&staging, error))?;
-    let all_field = schema
-        .get_field(ALL_FIELD)
-        .map_err(|error| tantivy_error(&staging, error))?;
-    let kind_fields: Vec<Field> = Kind::ALL
+    // Text field of each segment field, by the segment's field id (None: not searchable).
+    let text_fields: Vec<Option<Field>> = segment
+        .manifest
+        .fields
         .iter()
-        .map(|kind| schema.get_field(text_field_name(*kind)))
-        .collect::<Result<_, _>>()
-        .map_err(|error| tantivy_error(&staging, error))?;
-    let field_kinds: Vec<Kind> = segment.manifest.fields.iter().map(|field| field.kind).collect();
+        .map(|field| schema.get_field(text_field_name(field.kind)).ok())
+        .collect();
     segment.for_each_record(|record, stored| {
         let mut document = TantivyDocument::default();
         document.add_u64(record_field, record);
         for field in &stored.fields {
-            let kind = field_kinds.get(field.field as usize).copied().unwrap_or(Kind::Other);
-            // Secrets are not searchable text.
-            if matches!(kind, Kind::Password | Kind::PasswordHash) {
-                continue;
+            if let Some(Some(text_field)) = text_fields.get(field.field as usize) {
+                document.add_text(*text_field, field.normalized.as_deref().unwrap_or(&field.raw));
             }
-            let position = Kind::ALL.iter().position(|candidate| *candidate == kind).unwrap_or(0);
-            let value = field.normalized.as_deref().unwrap_or(&field.raw);
-            document.add_text(kind_fields[position], value);
-            document.add_text(all_field, &field.raw);
         }
         writer
             .add_document(document)
