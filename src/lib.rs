@@ -16,5 +16,6 @@ pub mod ingest;
 pub mod inspect;
 pub mod query;
 pub mod segment;
+pub mod service;
 pub mod storage;
 pub mod synth;

@@ -135,6 +135,16 @@ enum Command {
         #[arg(long)]
         corpus: Vec<String>,
     },
+    /// Serve the gRPC API (leakdex.v1 Lookup and Corpora, health, reflection).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value = "IN")]
+        region: Region,
+        /// Seconds in-flight calls get to finish after SIGTERM or Ctrl-C.
+        #[arg(long, default_value_t = 10)]
+        grace: u64,
+    },
     /// Write synthetic corpora with known overlaps.
     Gen {
         #[arg(long)]
@@ -441,6 +451,43 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out, records } => run_demo(&out, records, data_dir),
+        Command::Serve { listen, region, grace } => {
+            let (data, catalog) = open_data(data_dir)?;
+            collect_garbage(&data, &catalog)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime
+                .block_on(async move {
+                    let listener = tokio::net::TcpListener::bind(listen).await?;
+                    eprintln!("leakdex: serving on {}", listener.local_addr()?);
+                    let state = leakdex::service::ServiceState::open(data, region)?;
+                    let grace = std::time::Duration::from_secs(grace);
+                    leakdex::service::serve(listener, state, shutdown_signal(), grace).await
+                })
+                .map_err(|error| -> Failure { error.to_string().into() })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 

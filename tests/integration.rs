@@ -5,3 +5,4 @@ mod formats;
 mod index;
 mod properties;
 mod scale;
+mod service;

@@ -1,0 +1,20 @@
+//! Compiles `proto/` with the pure-Rust protox compiler (no protoc on the machine) and keeps the
+//! descriptor set for server reflection.
+
+use prost::Message;
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = ["proto/leakdex/v1/lookup.proto", "proto/leakdex/v1/corpora.proto"];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["proto"])?;
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("leakdex_descriptor.bin"), descriptors.encode_to_vec())?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The gRPC service: `leakdex.v1.Lookup` and `leakdex.v1.Corpora`, with health and reflection.
+
+pub mod proto {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("leakdex.v1");
+    /// Encoded descriptors of every leakdex.v1 file, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("leakdex_descriptor");
+}
+
+mod server;
+
+pub use server::{ServiceState, serve};

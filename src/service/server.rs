@@ -1,0 +1,477 @@
+//! Service implementations. Blocking work (lookups over mmaps, search, catalog files) runs on
+//! tokio's blocking pool; the async side only moves messages.
+
+use super::proto::{self, corpora_server, lookup_server};
+use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
+use crate::ingest::{Kind, Region, Validity};
+use crate::query::{Index, Query, QueryError, lookup_batch, search};
+use crate::segment::SegmentError;
+use crate::storage::DataDir;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tonic::{Request, Response, Status, Streaming};
+
+/// Requests answered together when they arrive together (one sorted pass per batch).
+const MICRO_BATCH: usize = 4096;
+/// How long a micro-batch waits for more requests once it has one.
+const MICRO_BATCH_WAIT: Duration = Duration::from_millis(2);
+/// Responses buffered per stream before the server stops reading that stream's requests.
+const RESPONSE_BUFFER: usize = 2 * MICRO_BATCH;
+
+/// What the services share: the data directory, its catalog, and the open index, reopened when
+/// the catalog changes so new segments become visible without a restart.
+pub struct ServiceState {
+    data: DataDir,
+    catalog: FileCatalog,
+    region: Region,
+    index: Mutex<(Option<SystemTime>, Arc<Index>)>,
+}
+
+impl ServiceState {
+    pub fn open(data: DataDir, region: Region) -> Result<Arc<ServiceState>, Status> {
+        let catalog = FileCatalog::open(data.root());
+        let index = Index::open(&data, &catalog, &[]).map_err(status)?;
+        let stamp = catalog_stamp(&data);
+        Ok(Arc::new(ServiceState {
+            data,
+            catalog,
+            region,
+            index: Mutex::new((stamp, Arc::new(index))),
+        }))
+    }
+
+    /// The current index; reopened (cheaply: manifests and mmaps) if the catalog changed.
+    fn index(&self) -> Result<Arc<Index>, Status> {
+        let stamp = catalog_stamp(&self.data);
+        let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
+        if current.0 != stamp {
+            let index = Index::open(&self.data, &self.catalog, &[]).map_err(status)?;
+            *current = (stamp, Arc::new(index));
+            tracing::info!(
+                segments = current.1.segments.len(),
+                "index reopened after a catalog change"
+            );
+        }
+        Ok(current.1.clone())
+    }
+}
+
+fn catalog_stamp(data: &DataDir) -> Option<SystemTime> {
+    std::fs::metadata(data.root().join("catalog.json"))
+        .and_then(|metadata| metadata.modified())
+        .ok()
+}
+
+/// The one place errors become gRPC statuses.
+fn status(error: QueryError) -> Status {
+    match error {
+        QueryError::NoCorpus(name) => Status::not_found(format!("no corpus named {name:?}")),
+        QueryError::Search(message) => Status::invalid_argument(format!("bad search query: {message}")),
+        QueryError::Catalog(CatalogError::NoCorpus(name)) => Status::not_found(format!("no corpus named {name:?}")),
+        QueryError::Segment(SegmentError::Corrupt { path, message }) => {
+            Status::data_loss(format!("segment {path} is corrupt: {message}"))
+        }
+        other => Status::internal(other.to_string()),
+    }
+}
+
+fn kind_to_proto(kind: Kind) -> proto::IdentifierKind {
+    use proto::IdentifierKind as P;
+    match kind {
+        Kind::Phone => P::Phone,
+        Kind::Email => P::Email,
+        Kind::NationalId => P::NationalId,
+        Kind::Pan => P::Pan,
+        Kind::Passport => P::Passport,
+        Kind::VoterId => P::VoterId,
+        Kind::DrivingLicence => P::DrivingLicence,
+        Kind::Name => P::Name,
+        Kind::DateOfBirth => P::DateOfBirth,
+        Kind::BirthYear => P::BirthYear,
+        Kind::Address => P::Address,
+        Kind::District => P::District,
+        Kind::State => P::State,
+        Kind::Pincode => P::Pincode,
+        Kind::Gender => P::Gender,
+        Kind::Username => P::Username,
+        Kind::Password => P::Password,
+        Kind::PasswordHash => P::PasswordHash,
+        Kind::Ip => P::Ip,
+        Kind::Other => P::Other,
+    }
+}
+
+fn kind_from_proto(value: i32) -> Result<Option<Kind>, String> {
+    let kind = proto::IdentifierKind::try_from(value).map_err(|_| format!("unknown identifier kind {value}"))?;
+    Ok(Kind::ALL
+        .into_iter()
+        .find(|candidate| kind_to_proto(*candidate) == kind))
+}
+
+fn validity_name(validity: Validity) -> String {
+    match validity {
+        Validity::Valid => "valid",
+        Validity::Partial => "partial",
+        Validity::Invalid => "invalid",
+    }
+    .to_string()
+}
+
+/// Answers one micro-batch of requests.
+fn answer(state: &ServiceState, requests: Vec<proto::LookupRequest>) -> Result<Vec<proto::LookupResponse>, Status> {
+    let index = state.index()?;
+    let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
+    let mut queries = Vec::with_capacity(requests.len());
+    let mut problems: Vec<Option<String>> = Vec::with_capacity(requests.len());
+    for request in &requests {
+        let kind = kind_from_proto(request.kind);
+        let unknown = request.corpora.iter().find(|corpus| !known.contains(corpus.as_str()));
+        problems.push(match (&kind, unknown) {
+            (Err(error), _) => Some(error.clone()),
+            (_, Some(corpus)) => Some(format!("no corpus named {corpus:?} (or it has no records yet)")),
+            _ => None,
+        });
+        queries.push(Query {
+            value: request.value.clone(),
+            kind: kind.unwrap_or(None),
+        });
+    }
+    let answers = lookup_batch(&index, state.region, &queries);
+    Ok(requests
+        .into_iter()
+        .zip(answers)
+        .zip(problems)
+        .map(|((request, answer), problem)| {
+            if let Some(error) = problem.or(answer.error) {
+                return proto::LookupResponse {
+                    id: request.id,
+                    error,
+                    ..Default::default()
+                };
+            }
+            let hits = answer
+                .hits
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|hit| request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus))
+                .map(|hit| proto::Hit {
+                    corpus: hit.corpus.to_string(),
+                    file: hit.file.to_string(),
+                    record: hit.record,
+                    line: hit.line,
+                    offset: hit.offset,
+                    field: hit.field.to_string(),
+                    acquired: hit.acquired.unwrap_or_default().to_string(),
+                })
+                .collect();
+            proto::LookupResponse {
+                id: request.id,
+                normalized: answer.normalized.unwrap_or_default(),
+                kind: answer.kind.map_or(0, |kind| kind_to_proto(kind) as i32),
+                hits,
+                error: String::new(),
+                validity: answer.validity.map(validity_name).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// `leakdex.v1.Lookup`.
+pub struct LookupService {
+    state: Arc<ServiceState>,
+}
+
+type ResponseStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::LookupResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl lookup_server::Lookup for LookupService {
+    type BatchLookupStream = ResponseStream;
+
+    async fn batch_lookup(
+        &self,
+        request: Request<Streaming<proto::LookupRequest>>,
+    ) -> Result<Response<Self::BatchLookupStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (sender, receiver) = mpsc::channel(RESPONSE_BUFFER);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Some(first) = inbound.next().await else { return };
+                let mut batch = Vec::with_capacity(MICRO_BATCH);
+                let mut failure = None;
+                match first {
+                    Ok(request) => batch.push(request),
+                    Err(error) => failure = Some(error),
+                }
+                // Take what arrives within a moment, so a fast client gets sorted batches.
+                let deadline = tokio::time::Instant::now() + MICRO_BATCH_WAIT;
+                while failure.is_none() && batch.len() < MICRO_BATCH {
+                    match tokio::time::timeout_at(deadline, inbound.next()).await {
+                        Ok(Some(Ok(request))) => batch.push(request),
+                        Ok(Some(Err(error))) => failure = Some(error),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                let worker = state.clone();
+                let answered = tokio::task::spawn_blocking(move || answer(&worker, batch)).await;
+                let responses = match answered {
+                    Ok(Ok(responses)) => responses,
+                    Ok(Err(status)) => {
+                        let _ = sender.send(Err(status)).await;
+                        return;
+                    }
+                    Err(join) => {
+                        let _ = sender
+                            .send(Err(Status::internal(format!("lookup failed: {join}"))))
+                            .await;
+                        return;
+                    }
+                };
+                for response in responses {
+                    // A closed channel means the client went away or cancelled: stop working.
+                    if sender.send(Ok(response)).await.is_err() {
+                        return;
+                    }
+                }
+                if let Some(status) = failure {
+                    let _ = sender.send(Err(status)).await;
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {
+        let request = request.into_inner();
+        if request.query.trim().is_empty() {
+            return Err(Status::invalid_argument("empty search query"));
+        }
+        let limit = match request.limit {
+            0 => 20,
+            limit => limit.min(1000) as usize,
+        };
+        let state = self.state.clone();
+        let hits = tokio::task::spawn_blocking(move || -> Result<Vec<proto::SearchHit>, Status> {
+            let index = if request.corpora.is_empty() {
+                state.index()?
+            } else {
+                Arc::new(Index::open(&state.data, &state.catalog, &request.corpora).map_err(status)?)
+            };
+            let hits = search(&state.data, &index, &request.query, limit).map_err(status)?;
+            Ok(hits
+                .into_iter()
+                .map(|hit| proto::SearchHit {
+                    corpus: hit.corpus,
+                    file: hit.file,
+                    record: hit.record,
+                    line: hit.line,
+                    offset: hit.offset,
+                    score: hit.score,
+                    snippet: hit.snippet,
+                })
+                .collect())
+        })
+        .await
+        .map_err(|join| Status::internal(join.to_string()))??;
+        Ok(Response::new(proto::SearchResponse { hits }))
+    }
+
+    async fn get_record(&self, request: Request<proto::GetRecordRequest>) -> Result<Response<proto::Record>, Status> {
+        let request = request.into_inner();
+        let state = self.state.clone();
+        let record = tokio::task::spawn_blocking(move || -> Result<proto::Record, Status> {
+            let index = state.index()?;
+            if !index.segments.iter().any(|segment| segment.corpus == request.corpus) {
+                return Err(Status::not_found(format!("no corpus named {:?}", request.corpus)));
+            }
+            let found = index
+                .segments
+                .iter()
+                .filter(|segment| segment.corpus == request.corpus)
+                .find_map(|segment| {
+                    segment
+                        .segment
+                        .find(&request.file, request.record)
+                        .map(|number| (segment, number))
+                });
+            let Some((segment, number)) = found else {
+                return Err(Status::not_found(format!(
+                    "corpus {} has no record {} in file {:?}",
+                    request.corpus, request.record, request.file
+                )));
+            };
+            let shown = segment.segment.show(number).map_err(|error| status(error.into()))?;
+            Ok(proto::Record {
+                corpus: request.corpus,
+                file: shown.file,
+                record: shown.record,
+                line: shown.line,
+                offset: shown.offset,
+                decoded_latin1: shown.decoded_latin1,
+                fields: shown
+                    .fields
+                    .into_iter()
+                    .map(|field| proto::Field {
+                        name: field.name,
+                        kind: kind_to_proto(field.kind) as i32,
+                        raw: field.raw,
+                        normalized: field.normalized,
+                        validity: validity_name(field.validity),
+                    })
+                    .collect(),
+            })
+        })
+        .await
+        .map_err(|join| Status::internal(join.to_string()))??;
+        Ok(Response::new(record))
+    }
+}
+
+/// `leakdex.v1.Corpora`.
+pub struct CorporaService {
+    state: Arc<ServiceState>,
+}
+
+fn corpus_to_proto(corpus: &crate::catalog::Corpus) -> proto::Corpus {
+    proto::Corpus {
+        name: corpus.name.clone(),
+        kind: match corpus.kind {
+            CorpusKind::Leak => proto::CorpusKind::Leak,
+            CorpusKind::Reference => proto::CorpusKind::Reference,
+            CorpusKind::Suspect => proto::CorpusKind::Suspect,
+        } as i32,
+        acquired: corpus.acquired.clone().unwrap_or_default(),
+        source: corpus.source.clone().unwrap_or_default(),
+        created: corpus.created.clone(),
+        records: corpus.records(),
+        files: corpus
+            .files()
+            .map(|file| proto::SourceFile {
+                path: file.path.clone(),
+                size: file.size,
+                sha256: file.sha256.clone(),
+                records: file.records,
+                rejected: file.rejected,
+            })
+            .collect(),
+        segments: corpus.published().map(|segment| segment.id.clone()).collect(),
+    }
+}
+
+fn catalog_status(error: CatalogError) -> Status {
+    status(QueryError::Catalog(error))
+}
+
+#[tonic::async_trait]
+impl corpora_server::Corpora for CorporaService {
+    async fn list(
+        &self,
+        _: Request<proto::ListCorporaRequest>,
+    ) -> Result<Response<proto::ListCorporaResponse>, Status> {
+        let state = self.state.clone();
+        let corpora = tokio::task::spawn_blocking(move || state.catalog.corpora())
+            .await
+            .map_err(|join| Status::internal(join.to_string()))?
+            .map_err(catalog_status)?;
+        Ok(Response::new(proto::ListCorporaResponse {
+            corpora: corpora.iter().map(corpus_to_proto).collect(),
+        }))
+    }
+
+    async fn get(&self, request: Request<proto::GetCorpusRequest>) -> Result<Response<proto::Corpus>, Status> {
+        let name = request.into_inner().name;
+        let state = self.state.clone();
+        let corpus = tokio::task::spawn_blocking(move || state.catalog.corpus(&name).map(|corpus| (name, corpus)))
+            .await
+            .map_err(|join| Status::internal(join.to_string()))?
+            .map_err(catalog_status)?;
+        match corpus {
+            (_, Some(corpus)) => Ok(Response::new(corpus_to_proto(&corpus))),
+            (name, None) => Err(Status::not_found(format!("no corpus named {name:?}"))),
+        }
+    }
+
+    async fn delete(
+        &self,
+        request: Request<proto::DeleteCorpusRequest>,
+    ) -> Result<Response<proto::DeleteCorpusResponse>, Status> {
+        let name = request.into_inner().name;
+        let state = self.state.clone();
+        let removed = tokio::task::spawn_blocking(move || -> Result<u32, Status> {
+            let segments = state.catalog.delete_corpus(&name).map_err(catalog_status)?;
+            for id in &segments {
+                for path in [state.data.segment_path(id), state.data.text_path(id)] {
+                    if path.exists() {
+                        // Open mappings stay valid after unlink; new queries no longer see it.
+                        std::fs::remove_dir_all(&path).map_err(|error| Status::internal(error.to_string()))?;
+                    }
+                }
+            }
+            Ok(segments.len() as u32)
+        })
+        .await
+        .map_err(|join| Status::internal(join.to_string()))??;
+        Ok(Response::new(proto::DeleteCorpusResponse {
+            segments_removed: removed,
+        }))
+    }
+}
+
+/// Serves every service on `listener` until `shutdown` resolves; in-flight calls then get
+/// `grace` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ServiceState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<lookup_server::LookupServer<LookupService>>()
+        .await;
+    health_reporter
+        .set_serving::<corpora_server::CorporaServer<CorporaService>>()
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "serving leakdex.v1");
+    let (stopped_sender, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; in-flight calls may finish");
+        let _ = stopped_sender.send(());
+    };
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(lookup_server::LookupServer::new(LookupService { state: state.clone() }))
+        .add_service(corpora_server::CorporaServer::new(CorporaService { state }))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async {
+            let _ = stopped.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace = ?grace, "in-flight calls did not finish within the grace period; stopping");
+        }
+    }
+    Ok(())
+}
