@@ -4,5 +4,6 @@ mod common;
 mod formats;
 mod index;
 mod properties;
+mod python_client;
 mod scale;
 mod service;

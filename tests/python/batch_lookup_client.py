@@ -1,0 +1,102 @@
+"""Another agency's client, built the way an outside team would build it.
+
+Stubs are generated from leakdex's proto/ with grpcio-tools; every query of a file goes through one
+BatchLookup stream; answers are written as JSON lines. A second check uses nothing but server
+reflection (v1alpha, the only version grpcio-reflection speaks) to find and call the service.
+
+usage: batch_lookup_client.py ADDRESS PROTO_DIR QUERIES OUT
+"""
+
+import json
+import sys
+import tempfile
+
+import grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+from grpc_tools import protoc
+from google.protobuf import descriptor_pool, message_factory
+
+
+def generated_stubs(proto_dir):
+    out_dir = tempfile.mkdtemp()
+    for name in ("leakdex/v1/lookup.proto", "leakdex/v1/corpora.proto"):
+        code = protoc.main(
+            ["protoc", f"-I{proto_dir}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}", name]
+        )
+        if code != 0:
+            raise SystemExit(f"grpc_tools.protoc failed on {name}")
+    sys.path.insert(0, out_dir)
+    from leakdex.v1 import lookup_pb2, lookup_pb2_grpc
+
+    return lookup_pb2, lookup_pb2_grpc
+
+
+def hits_of(response):
+    return [
+        {
+            "corpus": hit.corpus,
+            "file": hit.file,
+            "record": hit.record,
+            "line": hit.line,
+            "offset": hit.offset,
+            "field": hit.field,
+        }
+        for hit in response.hits
+    ]
+
+
+def reflection_only(channel, value):
+    """Finds BatchLookup through reflection alone and looks one value up."""
+    database = ProtoReflectionDescriptorDatabase(channel)
+    services = database.get_services()
+    if "leakdex.v1.Lookup" not in services:
+        raise SystemExit(f"reflection lists {services}, not leakdex.v1.Lookup")
+    pool = descriptor_pool.DescriptorPool(database)
+    service = pool.FindServiceByName("leakdex.v1.Lookup")
+    method = service.methods_by_name["BatchLookup"]
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    call = channel.stream_stream(
+        "/leakdex.v1.Lookup/BatchLookup",
+        request_serializer=request_class.SerializeToString,
+        response_deserializer=response_class.FromString,
+    )
+    responses = list(call(iter([request_class(id="r", value=value)])))
+    if len(responses) != 1 or responses[0].id != "r":
+        raise SystemExit(f"reflection call answered {responses}")
+    return responses[0]
+
+
+def main(address, proto_dir, queries_path, out_path):
+    lookup_pb2, lookup_pb2_grpc = generated_stubs(proto_dir)
+    with open(queries_path, encoding="utf-8") as queries:
+        values = [line.rstrip("\n") for line in queries if line.strip()]
+    channel = grpc.insecure_channel(address)
+    stub = lookup_pb2_grpc.LookupStub(channel)
+
+    def requests():
+        for position, value in enumerate(values):
+            yield lookup_pb2.LookupRequest(id=str(position), value=value)
+
+    answered = 0
+    with open(out_path, "w", encoding="utf-8") as out:
+        for response in stub.BatchLookup(requests()):
+            if response.id != str(answered):
+                raise SystemExit(f"response {answered} has id {response.id}")
+            record = {"query": values[answered], "hits": hits_of(response)}
+            if response.error:
+                record = {"query": values[answered], "error": response.error}
+            else:
+                record["normalized"] = response.normalized
+            out.write(json.dumps(record) + "\n")
+            answered += 1
+    if answered != len(values):
+        raise SystemExit(f"{answered} answers for {len(values)} queries")
+    reflected = reflection_only(channel, values[0])
+    print(json.dumps({"answered": answered, "reflection_hits": len(reflected.hits)}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
