@@ -1,0 +1,95 @@
+//! Streamed `BatchLookup` throughput over loopback: 1M phone lookups in one stream, against a
+//! served index of two generated corpora (`LEAKDEX_BENCH_RECORDS` per corpus, default 100k).
+//!
+//! `cargo bench --bench service`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+use leakdex::ingest::Region;
+use leakdex::segment::{BuildOptions, build_segment, now_rfc3339};
+use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
+use leakdex::service::{ServiceState, serve};
+use leakdex::storage::DataDir;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// Answers and records are many small allocations; mimalloc serves them much faster than glibc's
+/// allocator across threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const QUERIES: usize = 1_000_000;
+
+fn bench_batch_lookup(c: &mut Criterion) {
+    let records: u64 = std::env::var("LEAKDEX_BENCH_RECORDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dumps = dir.path().join("dumps");
+    leakdex::synth::generate(&dumps, records, 1).expect("generate");
+    let data = DataDir::open(&dir.path().join("data")).expect("data dir");
+    let catalog = FileCatalog::open(data.root());
+    for file in ["vaccination.csv", "telecom_kyc.tsv.gz"] {
+        let corpus = Corpus {
+            name: file.split('.').next().unwrap_or(file).to_string(),
+            kind: CorpusKind::Leak,
+            acquired: None,
+            source: None,
+            created: now_rfc3339(),
+            segments: Vec::new(),
+        };
+        build_segment(&data, &catalog, &corpus, &[dumps.join(file)], &BuildOptions::default()).expect("ingest");
+    }
+    let values = leakdex::synth::suspect_phones(records, 1, QUERIES);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let channel: Channel = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let state = ServiceState::open(data.clone(), Region::INDIA).expect("state");
+        tokio::spawn(serve(listener, state, std::future::pending(), Duration::from_secs(1)));
+        Channel::from_shared(format!("http://{address}"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    });
+    let mut group = c.benchmark_group("grpc");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(1));
+    group.throughput(Throughput::Elements(QUERIES as u64));
+    group.bench_function("batch_lookup_1M_phones_loopback", |bencher| {
+        bencher.iter(|| {
+            runtime.block_on(async {
+                let requests: Vec<LookupRequest> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(id, value)| LookupRequest {
+                        id: id.to_string(),
+                        value: value.clone(),
+                        kind: 0,
+                        corpora: Vec::new(),
+                    })
+                    .collect();
+                let mut client = LookupClient::new(channel.clone());
+                let mut stream = client
+                    .batch_lookup(tokio_stream::iter(requests))
+                    .await
+                    .expect("call")
+                    .into_inner();
+                let mut answered = 0usize;
+                while let Some(response) = stream.message().await.expect("response") {
+                    answered += usize::from(!response.id.is_empty());
+                }
+                assert_eq!(answered, QUERIES);
+                answered
+            })
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_batch_lookup);
+criterion_main!(benches);
