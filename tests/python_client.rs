@@ -119,3 +119,130 @@ fn python_client_answers_equal_the_cli() {
     assert!(with_hits > 80_000, "the sample is mostly real numbers: {with_hits}");
     assert!(summary["reflection_hits"].as_u64().unwrap() > 0);
 }
+
+/// Peak and current resident memory of a process, in KiB.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse().ok())
+            .unwrap()
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+#[test]
+fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellation() {
+    use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = leakdex(&data)
+        .args(["ingest", "--no-text", "--corpus", "five"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut server = Child(
+        leakdex(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = server.0.id();
+    let mut line = String::new();
+    BufReader::new(server.0.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line.trim().strip_prefix("leakdex: serving on ").unwrap().to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        // Warm up first: numbering-plan tables, thread pools and index pages are paid once.
+        let warm = (0..10_000usize).map(|id| LookupRequest {
+            id: id.to_string(),
+            value: "9812345678".into(),
+            kind: 0,
+            corpora: Vec::new(),
+        });
+        let mut warming = LookupClient::new(channel.clone())
+            .batch_lookup(tokio_stream::iter(warm))
+            .await
+            .unwrap()
+            .into_inner();
+        while warming.message().await.unwrap().is_some() {}
+        let (_, baseline) = memory_kib(pid);
+        let requests = tokio_stream::iter((0..1_000_000usize).map(|id| LookupRequest {
+            id: id.to_string(),
+            value: "9812345678".into(),
+            kind: 0,
+            corpora: Vec::new(),
+        }));
+        let mut client = LookupClient::new(channel.clone());
+        let mut stream = client.batch_lookup(requests).await.unwrap().into_inner();
+        // Read nothing for a while: flow control must stop the server, not its memory.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let (_, stalled) = memory_kib(pid);
+        assert!(
+            stalled < baseline + 64 * 1024,
+            "server grew from {baseline} KiB to {stalled} KiB while the client did not read"
+        );
+        let mut answered = 0usize;
+        while let Some(response) = stream.message().await.unwrap() {
+            assert_eq!(response.hits.len(), 5);
+            answered += 1;
+        }
+        assert_eq!(answered, 1_000_000);
+        let (peak, _) = memory_kib(pid);
+        assert!(
+            peak < baseline + 128 * 1024,
+            "peak {peak} KiB from a baseline of {baseline} KiB"
+        );
+
+        // Cancel a stream part-way; the server goes on serving others.
+        let endless = tokio_stream::iter((0..200_000usize).map(|id| LookupRequest {
+            id: id.to_string(),
+            value: "9812345678".into(),
+            kind: 0,
+            corpora: Vec::new(),
+        }));
+        let mut cancelled = LookupClient::new(channel.clone())
+            .batch_lookup(endless)
+            .await
+            .unwrap()
+            .into_inner();
+        for _ in 0..1000 {
+            cancelled.message().await.unwrap().unwrap();
+        }
+        drop(cancelled);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Another client, on its own connection, is served as before.
+        let fresh = tonic::transport::Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let again = LookupClient::new(fresh)
+            .batch_lookup(tokio_stream::iter(vec![LookupRequest {
+                id: "x".into(),
+                value: "9812345678".into(),
+                kind: 0,
+                corpora: Vec::new(),
+            }]))
+            .await
+            .unwrap()
+            .into_inner()
+            .message()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, "x");
+    });
+}
