@@ -170,11 +170,7 @@ enum Command {
 }
 
 fn parse_date(text: &str) -> Result<String, String> {
-    let valid = text.len() == 10
-        && leakdex::ingest::normalize::parse_date(text).is_some()
-        && text.as_bytes()[4] == b'-'
-        && text.as_bytes()[7] == b'-';
-    if valid {
+    if leakdex::ingest::normalize::is_iso_date(text) {
         Ok(text.to_string())
     } else {
         Err(format!("{text:?} is not a date written YYYY-MM-DD"))
@@ -581,7 +577,7 @@ fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::io::Result<(
 }
 
 fn progress(paths: &[PathBuf]) -> (ProgressBar, Option<leakdex::ingest::OnBytes>) {
-    let total: u64 = paths.iter().map(disk_size).sum();
+    let total: u64 = paths.iter().map(|path| leakdex::ingest::disk_size(path)).sum();
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
@@ -725,14 +721,4 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
         sample_path.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn disk_size(path: &PathBuf) -> u64 {
-    walkdir::WalkDir::new(path)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.metadata().ok())
-        .filter(|metadata| metadata.is_file())
-        .map(|metadata| metadata.len())
-        .sum()
 }

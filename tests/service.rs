@@ -364,3 +364,107 @@ fn async_stream_of(count: usize) -> impl tokio_stream::Stream<Item = proto::Look
         request(id, "9812345678")
     })
 }
+
+async fn watch_to_end(channel: Channel, id: &str) -> Vec<proto::Job> {
+    let mut corpora = CorporaClient::new(channel);
+    let mut stream = corpora
+        .watch_job(proto::WatchJobRequest { id: id.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut states = Vec::new();
+    while let Some(job) = stream.message().await.unwrap() {
+        states.push(job);
+    }
+    states
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_and_ingest_jobs_run_to_the_end() {
+    use proto::JobPhase;
+    let running = start().await;
+    let mut corpora = CorporaClient::new(running.channel.clone());
+    // Upload a dump in three pieces.
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nasty/headerless.psv")).unwrap();
+    let third = bytes.len() / 3;
+    let ingest = proto::IngestRequest {
+        corpus: "uploaded".into(),
+        acquired: "2024-01-02".into(),
+        ..Default::default()
+    };
+    let chunks = vec![
+        proto::UploadChunk {
+            ingest: Some(ingest),
+            file_name: "../../etc/headerless.psv".into(),
+            data: bytes[..third].to_vec(),
+        },
+        proto::UploadChunk {
+            ingest: None,
+            file_name: String::new(),
+            data: bytes[third..2 * third].to_vec(),
+        },
+        proto::UploadChunk {
+            ingest: None,
+            file_name: String::new(),
+            data: bytes[2 * third..].to_vec(),
+        },
+    ];
+    let job = corpora.upload(tokio_stream::iter(chunks)).await.unwrap().into_inner();
+    assert_eq!(job.corpus, "uploaded");
+    let states = watch_to_end(running.channel.clone(), &job.id).await;
+    let last = states.last().unwrap();
+    assert_eq!(last.phase, JobPhase::Done as i32, "{last:?}");
+    assert_eq!((last.records, last.rejected, last.segments.len()), (3, 0, 1));
+    assert_eq!(last.bytes_total, bytes.len() as u64);
+    let phases: Vec<i32> = states.iter().map(|state| state.phase).collect();
+    assert!(
+        phases.windows(2).all(|pair| pair[0] <= pair[1]),
+        "phases only move forward: {phases:?}"
+    );
+    let responses = lookup_all(running.channel.clone(), vec![request(0, "anil.k@rediffmail.com")]).await;
+    let hit = responses[0]
+        .hits
+        .iter()
+        .find(|hit| hit.corpus == "uploaded")
+        .expect("the upload is searchable");
+    assert_eq!(
+        (hit.file.as_str(), hit.acquired.as_str()),
+        ("headerless.psv", "2024-01-02")
+    );
+
+    // Ingest from a server path; a second run is skipped by SHA-256.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nasty/semicolon.csv");
+    let spec = proto::IngestRequest {
+        corpus: "server".into(),
+        paths: vec![fixture.display().to_string()],
+        skip_text: true,
+        ..Default::default()
+    };
+    let job = corpora.ingest(spec.clone()).await.unwrap().into_inner();
+    let done = watch_to_end(running.channel.clone(), &job.id).await.pop().unwrap();
+    assert_eq!((done.phase, done.records), (JobPhase::Done as i32, 2));
+    let job = corpora.ingest(spec).await.unwrap().into_inner();
+    let again = watch_to_end(running.channel.clone(), &job.id).await.pop().unwrap();
+    assert_eq!((again.records, again.skipped.len()), (0, 1));
+
+    let missing = proto::IngestRequest {
+        corpus: "x".into(),
+        paths: vec!["/no/such/dump".into()],
+        ..Default::default()
+    };
+    assert_eq!(corpora.ingest(missing).await.unwrap_err().code(), Code::InvalidArgument);
+    let bad_date = proto::IngestRequest {
+        corpus: "x".into(),
+        acquired: "12/03/2024".into(),
+        paths: vec![fixture.display().to_string()],
+        ..Default::default()
+    };
+    assert_eq!(
+        corpora.ingest(bad_date).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let unknown = corpora
+        .watch_job(proto::WatchJobRequest { id: "job-nope".into() })
+        .await;
+    assert_eq!(unknown.unwrap_err().code(), Code::NotFound);
+}

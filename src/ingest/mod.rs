@@ -22,7 +22,7 @@ pub use kind::{Kind, Validity};
 pub use normalize::Region;
 pub use record::{Field, Location, RecordBatch, RecordView, Reject};
 pub use sniff::Format;
-pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, sha256_of};
+pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, disk_size, sha256_of};
 
 use classify::{Vote, decide, kind_from_header};
 use parse::sql::SqlReader;

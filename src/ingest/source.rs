@@ -28,6 +28,17 @@ impl SourceFile {
     }
 }
 
+/// Bytes on disk under a path (a file, or every file of a folder tree), for progress totals.
+pub fn disk_size(path: &Path) -> u64 {
+    walkdir::WalkDir::new(path)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.metadata().ok())
+        .filter(|metadata| metadata.is_file())
+        .map(|metadata| metadata.len())
+        .sum()
+}
+
 /// Progress callback: bytes read from disk.
 pub type OnBytes = Arc<dyn Fn(u64) + Send + Sync>;
 

@@ -7,6 +7,7 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("leakdex_descriptor");
 }
 
+mod jobs;
 mod server;
 
 pub use server::{ServiceState, serve};

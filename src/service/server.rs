@@ -1,7 +1,8 @@
 //! Service implementations. Blocking work (lookups over mmaps, search, catalog files) runs on
 //! tokio's blocking pool; the async side only moves messages.
 
-use super::proto::{self, corpora_server, lookup_server};
+use super::jobs::JobSpec;
+use super::proto::{self, JobPhase, corpora_server, lookup_server};
 use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region, Validity};
 use crate::query::{Index, Query, QueryError, lookup_batch, search};
@@ -9,6 +10,7 @@ use crate::segment::SegmentError;
 use crate::storage::DataDir;
 use std::collections::HashSet;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -26,6 +28,7 @@ const RESPONSE_BUFFER: usize = 2 * MICRO_BATCH;
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
 pub struct ServiceState {
+    jobs: super::jobs::Jobs,
     data: DataDir,
     catalog: FileCatalog,
     region: Region,
@@ -38,6 +41,7 @@ impl ServiceState {
         let index = Index::open(&data, &catalog, &[]).map_err(status)?;
         let stamp = catalog_stamp(&data);
         Ok(Arc::new(ServiceState {
+            jobs: super::jobs::Jobs::default(),
             data,
             catalog,
             region,
@@ -365,8 +369,93 @@ fn catalog_status(error: CatalogError) -> Status {
     status(QueryError::Catalog(error))
 }
 
+type JobStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::Job, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl corpora_server::Corpora for CorporaService {
+    type WatchJobStream = JobStream;
+
+    async fn ingest(&self, request: Request<proto::IngestRequest>) -> Result<Response<proto::Job>, Status> {
+        let request = request.into_inner();
+        let paths: Vec<PathBuf> = request.paths.iter().map(PathBuf::from).collect();
+        if paths.is_empty() {
+            return Err(Status::invalid_argument("no paths to ingest"));
+        }
+        if let Some(missing) = paths.iter().find(|path| !path.exists()) {
+            return Err(Status::invalid_argument(format!(
+                "{} does not exist on the server",
+                missing.display()
+            )));
+        }
+        let spec = job_spec(request, paths)?;
+        Ok(Response::new(self.state.jobs.start(self.state.data.clone(), spec)))
+    }
+
+    async fn upload(&self, request: Request<Streaming<proto::UploadChunk>>) -> Result<Response<proto::Job>, Status> {
+        let mut chunks = request.into_inner();
+        let Some(first) = chunks.message().await? else {
+            return Err(Status::invalid_argument("empty upload"));
+        };
+        let ingest = first
+            .ingest
+            .clone()
+            .ok_or_else(|| Status::invalid_argument("the first message must carry `ingest`"))?;
+        // Only the last path component, so an upload cannot write outside its folder.
+        let name = Path::new(&first.file_name)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .filter(|name| !name.is_empty() && name != "..")
+            .ok_or_else(|| Status::invalid_argument("the first message must carry a file_name"))?;
+        let folder = self
+            .state
+            .data
+            .root()
+            .join("uploads")
+            .join(format!("{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&folder).map_err(|error| Status::internal(error.to_string()))?;
+        let path = folder.join(name);
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        use tokio::io::AsyncWriteExt;
+        file.write_all(&first.data)
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        while let Some(chunk) = chunks.message().await? {
+            file.write_all(&chunk.data)
+                .await
+                .map_err(|error| Status::internal(error.to_string()))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?;
+        let spec = job_spec(ingest, vec![path])?;
+        Ok(Response::new(self.state.jobs.start(self.state.data.clone(), spec)))
+    }
+
+    async fn watch_job(
+        &self,
+        request: Request<proto::WatchJobRequest>,
+    ) -> Result<Response<Self::WatchJobStream>, Status> {
+        let id = request.into_inner().id;
+        let receiver = self
+            .state
+            .jobs
+            .watch(&id)
+            .ok_or_else(|| Status::not_found(format!("no job {id:?}")))?;
+        let updates = tokio_stream::wrappers::WatchStream::new(receiver);
+        // The current state, then every change, ending after the job is done or failed.
+        let stream = futures_util::stream::unfold((updates, false), |(mut updates, finished)| async move {
+            if finished {
+                return None;
+            }
+            let job = updates.next().await?;
+            let terminal = job.phase == JobPhase::Done as i32 || job.phase == JobPhase::Failed as i32;
+            Some((Ok(job), (updates, terminal)))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn list(
         &self,
         _: Request<proto::ListCorporaRequest>,
@@ -418,6 +507,40 @@ impl corpora_server::Corpora for CorporaService {
             segments_removed: removed,
         }))
     }
+}
+
+fn job_spec(request: proto::IngestRequest, paths: Vec<PathBuf>) -> Result<JobSpec, Status> {
+    if request.corpus.trim().is_empty() {
+        return Err(Status::invalid_argument("a corpus name is required"));
+    }
+    let kind = match proto::CorpusKind::try_from(request.kind) {
+        Ok(proto::CorpusKind::Unspecified | proto::CorpusKind::Leak) => CorpusKind::Leak,
+        Ok(proto::CorpusKind::Reference) => CorpusKind::Reference,
+        Ok(proto::CorpusKind::Suspect) => CorpusKind::Suspect,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "unknown corpus kind {}",
+                request.kind
+            )));
+        }
+    };
+    let acquired = (!request.acquired.is_empty()).then_some(request.acquired);
+    if let Some(date) = &acquired
+        && !crate::ingest::normalize::is_iso_date(date)
+    {
+        return Err(Status::invalid_argument(format!(
+            "acquired {date:?} is not a date written YYYY-MM-DD"
+        )));
+    }
+    Ok(JobSpec {
+        corpus: request.corpus,
+        kind,
+        acquired,
+        source: (!request.source.is_empty()).then_some(request.source),
+        paths,
+        force: request.force,
+        skip_text: request.skip_text,
+    })
 }
 
 /// Serves every service on `listener` until `shutdown` resolves; in-flight calls then get

@@ -36,6 +36,12 @@ pub fn normalize_date(raw: &str, out: &mut String) -> Validity {
     Validity::Invalid
 }
 
+/// Whether `text` is a real date written exactly `YYYY-MM-DD` (acquisition dates and the like).
+pub fn is_iso_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' && parse_date(text).is_some()
+}
+
 /// A plausible birth year written alone.
 pub fn parse_year(raw: &str) -> Option<u32> {
     let trimmed = raw.trim();

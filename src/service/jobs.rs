@@ -1,0 +1,146 @@
+//! Ingest jobs run on the blocking pool; their state is published on a watch channel that
+//! `WatchJob` streams from.
+
+use super::proto::{self, JobPhase};
+use crate::catalog::{Corpus, CorpusKind, FileCatalog};
+use crate::ingest::{ScanOptions, disk_size};
+use crate::segment::text::build_text_index;
+use crate::segment::{BuildOptions, build_segment, now_rfc3339};
+use crate::storage::DataDir;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Progress updates are published at most this often.
+const UPDATE_EVERY: Duration = Duration::from_millis(200);
+
+#[derive(Default)]
+pub struct Jobs {
+    jobs: Mutex<HashMap<String, watch::Receiver<proto::Job>>>,
+}
+
+/// What an ingest job needs to know.
+pub struct JobSpec {
+    pub corpus: String,
+    pub kind: CorpusKind,
+    pub acquired: Option<String>,
+    pub source: Option<String>,
+    pub paths: Vec<PathBuf>,
+    pub force: bool,
+    pub skip_text: bool,
+}
+
+impl Jobs {
+    pub fn watch(&self, id: &str) -> Option<watch::Receiver<proto::Job>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Queues an ingest job and returns its first state.
+    pub fn start(&self, data: DataDir, spec: JobSpec) -> proto::Job {
+        let id = format!("job-{:016x}", rand::random::<u64>());
+        let bytes_total: u64 = spec.paths.iter().map(|path| disk_size(path)).sum();
+        let first = proto::Job {
+            id: id.clone(),
+            corpus: spec.corpus.clone(),
+            phase: JobPhase::Queued as i32,
+            bytes_total,
+            ..Default::default()
+        };
+        let (sender, receiver) = watch::channel(first.clone());
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(id, receiver);
+        tokio::task::spawn_blocking(move || run(data, spec, sender));
+        first
+    }
+}
+
+fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>) {
+    let sender = Arc::new(sender);
+    sender.send_modify(|job| job.phase = JobPhase::Reading as i32);
+    let started = Instant::now();
+    let read = Arc::new(AtomicU64::new(0));
+    let last_update = Arc::new(Mutex::new(Instant::now()));
+    let progress = {
+        let (sender, read, last_update) = (sender.clone(), read.clone(), last_update.clone());
+        Arc::new(move |bytes: u64| {
+            let total_read = read.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            let mut last = last_update.lock().unwrap_or_else(|poison| poison.into_inner());
+            if last.elapsed() < UPDATE_EVERY {
+                return;
+            }
+            *last = Instant::now();
+            sender.send_modify(|job| {
+                job.bytes_read = total_read;
+                let rate = total_read as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                job.eta_seconds = if rate > 0.0 {
+                    (job.bytes_total.saturating_sub(total_read) as f64 / rate) as u64
+                } else {
+                    0
+                };
+            });
+        })
+    };
+    let corpus = Corpus {
+        name: spec.corpus,
+        kind: spec.kind,
+        acquired: spec.acquired,
+        source: spec.source,
+        created: now_rfc3339(),
+        segments: Vec::new(),
+    };
+    let options = BuildOptions {
+        scan: ScanOptions {
+            on_bytes: Some(progress),
+            ..ScanOptions::default()
+        },
+        force: spec.force,
+        ..BuildOptions::default()
+    };
+    let catalog = FileCatalog::open(data.root());
+    let report = match build_segment(&data, &catalog, &corpus, &spec.paths, &options) {
+        Ok(report) => report,
+        Err(error) => {
+            sender.send_modify(|job| {
+                job.phase = JobPhase::Failed as i32;
+                job.error = error.to_string();
+            });
+            return;
+        }
+    };
+    sender.send_modify(|job| {
+        job.bytes_read = read.load(Ordering::Relaxed);
+        job.eta_seconds = 0;
+        job.records = report.records;
+        job.rejected = report.rejected;
+        job.segments.clone_from(&report.segments);
+        job.skipped.clone_from(&report.skipped);
+        job.file_errors.clone_from(&report.errors);
+        job.phase = if spec.skip_text {
+            JobPhase::Done
+        } else {
+            JobPhase::TextIndex
+        } as i32;
+    });
+    if spec.skip_text {
+        return;
+    }
+    for id in &report.segments {
+        if let Err(error) = build_text_index(&data, id) {
+            sender.send_modify(|job| {
+                job.phase = JobPhase::Failed as i32;
+                job.error = format!("full-text index: {error}");
+            });
+            return;
+        }
+    }
+    sender.send_modify(|job| job.phase = JobPhase::Done as i32);
+}
