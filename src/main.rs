@@ -1,5 +1,7 @@
 //! The `leakdex` command line.
 
+mod remote;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
@@ -29,6 +31,10 @@ struct Cli {
     /// Data directory (default: $LEAKDEX_DATA_DIR, else ./leakdex-data).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Ask a running `leakdex serve` instead of the local data directory (lookup, search, show,
+    /// corpora), e.g. http://127.0.0.1:7070.
+    #[arg(long, global = true, env = "LEAKDEX_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -217,6 +223,9 @@ fn open_data(data_dir: Option<&Path>) -> Result<(DataDir, FileCatalog), Failure>
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Some(url) = cli.server.as_deref() {
+        return run_remote(url, cli.command);
+    }
     let data_dir = cli.data_dir.as_deref();
     match cli.command {
         Command::Inspect { json, read, paths } => {
@@ -370,19 +379,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, &corpus)?;
             let hits = search(&data, &index, &query, limit)?;
-            if json {
-                for hit in &hits {
-                    println!("{}", serde_json::to_string(hit)?);
-                }
-            } else {
-                for hit in &hits {
-                    println!(
-                        "{:.2}  {}  {}  record {}  line {}  byte {}\n      {}",
-                        hit.score, hit.corpus, hit.file, hit.record, hit.line, hit.offset, hit.snippet
-                    );
-                }
-                println!("{} hits", hits.len());
-            }
+            print_search_hits(&hits, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ReindexText => {
@@ -468,6 +465,119 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn print_search_hits(hits: &[leakdex::query::SearchHit], json: bool) -> Result<(), Failure> {
+    for hit in hits {
+        if json {
+            println!("{}", serde_json::to_string(hit)?);
+        } else {
+            println!(
+                "{:.2}  {}  {}  record {}  line {}  byte {}\n      {}",
+                hit.score, hit.corpus, hit.file, hit.record, hit.line, hit.offset, hit.snippet
+            );
+        }
+    }
+    if !json {
+        println!("{} hits", hits.len());
+    }
+    Ok(())
+}
+
+/// Commands answered by a server; the same output as the local ones.
+fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let channel = remote::connect(url).await?;
+        match command {
+            Command::Lookup {
+                kind,
+                corpus,
+                json,
+                file,
+                region: _,
+                values,
+            } => {
+                let kind = match kind.as_deref() {
+                    None | Some("auto") => None,
+                    Some(name) => Some(name.parse::<Kind>()?),
+                };
+                let reader: Option<Box<dyn BufRead + Send>> = match file {
+                    None => None,
+                    Some(path) if path == Path::new("-") => Some(Box::new(std::io::BufReader::new(std::io::stdin()))),
+                    Some(path) => Some(Box::new(std::io::BufReader::new(
+                        std::fs::File::open(&path).map_err(|error| format!("{}: {error}", path.display()))?,
+                    ))),
+                };
+                let stdout = std::io::stdout();
+                let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+                remote::lookup(channel, values, reader, kind, corpus, json, &mut out).await?;
+                out.flush()?;
+            }
+            Command::Search {
+                json,
+                limit,
+                corpus,
+                query,
+            } => {
+                let hits = remote::search(channel, query, limit, corpus).await?;
+                print_search_hits(&hits, json)?;
+            }
+            Command::Show {
+                corpus,
+                file,
+                record,
+                json,
+            } => {
+                let shown = remote::show(channel, corpus.clone(), file, record).await?;
+                if json {
+                    println!("{}", serde_json::to_string(&shown)?);
+                } else {
+                    println!(
+                        "{corpus}  {}  record {}  line {}  byte {}",
+                        shown["file"].as_str().unwrap_or_default(),
+                        shown["record"],
+                        shown["line"],
+                        shown["offset"]
+                    );
+                    for field in shown["fields"].as_array().into_iter().flatten() {
+                        println!(
+                            "  {:<28} {:<16} {}  ->  {}",
+                            field["name"].as_str().unwrap_or_default(),
+                            field["kind"].as_str().unwrap_or_default(),
+                            field["raw"].as_str().unwrap_or_default(),
+                            field["normalized"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            Command::Corpora { json } => {
+                let corpora = remote::corpora(channel).await?;
+                if json {
+                    println!("{}", serde_json::to_string(&corpora)?);
+                } else {
+                    for corpus in &corpora {
+                        println!(
+                            "{}\t{}\tacquired {}\t{} records\t{} files\t{} segments",
+                            corpus["name"].as_str().unwrap_or_default(),
+                            corpus["kind"].as_str().unwrap_or_default(),
+                            corpus["acquired"].as_str().unwrap_or("-"),
+                            corpus["records"],
+                            corpus["files"].as_array().map_or(0, Vec::len),
+                            corpus["segments"].as_array().map_or(0, Vec::len)
+                        );
+                    }
+                }
+            }
+            _ => {
+                return Err(
+                    "--server works with lookup, search, show and corpora (ingest over gRPC: Corpora.Ingest / Upload)"
+                        .into(),
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

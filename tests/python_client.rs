@@ -246,3 +246,88 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
         assert_eq!(again.id, "x");
     });
 }
+
+#[test]
+fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = leakdex(&data)
+        .args(["ingest", "--corpus", "five", "--acquired", "2023-06-12"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut server = Child(
+        leakdex(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("http://{}", line.trim().strip_prefix("leakdex: serving on ").unwrap());
+    let queries = dir.path().join("queries.txt");
+    std::fs::write(
+        &queries,
+        "9812345678\n+91 98765 43210\n???\nPRIYA.P@yahoo.co.in\n2345 6789 0124\nnobody@nowhere.in\n",
+    )
+    .unwrap();
+    let commands: Vec<Vec<String>> = vec![
+        vec![
+            "lookup".into(),
+            "--json".into(),
+            "--file".into(),
+            queries.display().to_string(),
+        ],
+        vec!["lookup".into(), "--file".into(), queries.display().to_string()],
+        vec![
+            "lookup".into(),
+            "--json".into(),
+            "--kind".into(),
+            "phone".into(),
+            "98123 45678".into(),
+        ],
+        vec!["search".into(), "--json".into(), "name:rahul".into()],
+        vec![
+            "show".into(),
+            "--json".into(),
+            "--corpus".into(),
+            "five".into(),
+            "--file".into(),
+            "legacy.sql".into(),
+            "--record".into(),
+            "2".into(),
+        ],
+        vec!["corpora".into(), "--json".into()],
+        vec!["corpora".into()],
+    ];
+    for command in commands {
+        let local = leakdex(&data).args(&command).output().unwrap();
+        let remote = leakdex(&data)
+            .arg("--server")
+            .arg(&url)
+            .args(&command)
+            .output()
+            .unwrap();
+        assert!(
+            local.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&local.stderr)
+        );
+        assert!(
+            remote.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&remote.stderr)
+        );
+        assert!(!local.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&local.stdout),
+            String::from_utf8_lossy(&remote.stdout),
+            "{command:?}"
+        );
+    }
+}
