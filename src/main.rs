@@ -155,6 +155,9 @@ enum Command {
         /// Seconds in-flight calls get to finish after SIGTERM or Ctrl-C.
         #[arg(long, default_value_t = 10)]
         grace: u64,
+        /// Serve Prometheus metrics at http://ADDR/metrics.
+        #[arg(long)]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Write synthetic corpora with known overlaps.
     Gen {
@@ -449,7 +452,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out, records } => run_demo(&out, records, data_dir),
-        Command::Serve { listen, region, grace } => {
+        Command::Serve {
+            listen,
+            region,
+            grace,
+            metrics_listen,
+        } => {
             let (data, catalog) = open_data(data_dir)?;
             collect_garbage(&data, &catalog)?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -458,6 +466,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     let listener = tokio::net::TcpListener::bind(listen).await?;
                     eprintln!("leakdex: serving on {}", listener.local_addr()?);
                     let state = leakdex::service::ServiceState::open(data, region)?;
+                    if let Some(address) = metrics_listen {
+                        let metrics = std::net::TcpListener::bind(address)?;
+                        eprintln!("leakdex: metrics on http://{}/metrics", metrics.local_addr()?);
+                        leakdex::service::serve_metrics(metrics, state.metrics())?;
+                    }
                     let grace = std::time::Duration::from_secs(grace);
                     leakdex::service::serve(listener, state, shutdown_signal(), grace).await
                 })

@@ -331,3 +331,71 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         );
     }
 }
+
+#[test]
+fn prometheus_metrics_count_calls_lookups_and_hits() {
+    use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = leakdex(&data)
+        .args(["ingest", "--no-text", "--corpus", "five"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut server = Child(
+        leakdex(&data)
+            .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line.trim().strip_prefix("leakdex: serving on ").unwrap().to_string();
+    line.clear();
+    stderr.read_line(&mut line).unwrap();
+    let metrics_url = line
+        .trim()
+        .strip_prefix("leakdex: metrics on http://")
+        .unwrap()
+        .trim_end_matches("/metrics")
+        .to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let requests = (0..300usize).map(|id| LookupRequest {
+            id: id.to_string(),
+            value: if id % 3 == 0 {
+                "9812345678".into()
+            } else {
+                "nobody@nowhere.in".into()
+            },
+            kind: 0,
+            corpora: Vec::new(),
+        });
+        let mut stream = LookupClient::new(channel)
+            .batch_lookup(tokio_stream::iter(requests))
+            .await
+            .unwrap()
+            .into_inner();
+        while stream.message().await.unwrap().is_some() {}
+    });
+    let mut connection = std::net::TcpStream::connect(&metrics_url).unwrap();
+    connection.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    connection.read_to_string(&mut body).unwrap();
+    assert!(body.contains("leakdex_lookups_total 300"), "{body}");
+    // A hundred phones, each in five files.
+    assert!(body.contains("leakdex_hits_total 500"), "{body}");
+    assert!(body.contains("leakdex_requests_total{rpc=\"BatchLookup\"} 1"), "{body}");
+    assert!(body.contains("leakdex_segments 1"), "{body}");
+    assert!(body.contains("leakdex_lookup_batch_seconds_count"), "{body}");
+}

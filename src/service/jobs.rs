@@ -1,6 +1,7 @@
 //! Ingest jobs run on the blocking pool; their state is published on a watch channel that
 //! `WatchJob` streams from.
 
+use super::metrics::Metrics;
 use super::proto::{self, JobPhase};
 use crate::catalog::{Corpus, CorpusKind, FileCatalog};
 use crate::ingest::{ScanOptions, disk_size};
@@ -17,9 +18,9 @@ use tokio::sync::watch;
 /// Progress updates are published at most this often.
 const UPDATE_EVERY: Duration = Duration::from_millis(200);
 
-#[derive(Default)]
 pub struct Jobs {
     jobs: Mutex<HashMap<String, watch::Receiver<proto::Job>>>,
+    metrics: Arc<Metrics>,
 }
 
 /// What an ingest job needs to know.
@@ -34,6 +35,13 @@ pub struct JobSpec {
 }
 
 impl Jobs {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Jobs {
+            jobs: Mutex::new(HashMap::new()),
+            metrics,
+        }
+    }
+
     pub fn watch(&self, id: &str) -> Option<watch::Receiver<proto::Job>> {
         self.jobs
             .lock()
@@ -58,12 +66,17 @@ impl Jobs {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .insert(id, receiver);
-        tokio::task::spawn_blocking(move || run(data, spec, sender));
+        let metrics = self.metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            metrics.jobs_running.inc();
+            run(data, spec, sender, &metrics);
+            metrics.jobs_running.dec();
+        });
         first
     }
 }
 
-fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>) {
+fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics: &Arc<Metrics>) {
     let sender = Arc::new(sender);
     sender.send_modify(|job| job.phase = JobPhase::Reading as i32);
     let started = Instant::now();
@@ -71,7 +84,9 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>) {
     let last_update = Arc::new(Mutex::new(Instant::now()));
     let progress = {
         let (sender, read, last_update) = (sender.clone(), read.clone(), last_update.clone());
+        let metrics = metrics.clone();
         Arc::new(move |bytes: u64| {
+            metrics.job_bytes_read.inc_by(bytes);
             let total_read = read.fetch_add(bytes, Ordering::Relaxed) + bytes;
             let mut last = last_update.lock().unwrap_or_else(|poison| poison.into_inner());
             if last.elapsed() < UPDATE_EVERY {

@@ -8,6 +8,8 @@ pub mod proto {
 }
 
 mod jobs;
+mod metrics;
 mod server;
 
+pub use metrics::{Metrics, serve_metrics};
 pub use server::{ServiceState, serve};

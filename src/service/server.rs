@@ -22,12 +22,15 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// Requests answered together when they arrive together (one sorted pass per batch).
 const MICRO_BATCH: usize = 4096;
-/// Responses buffered per stream before the server stops reading that stream's requests.
+/// Requests queued per stream ahead of the answering task.
+const REQUEST_QUEUE: usize = 64 * 1024;
+/// Responses buffered per stream before the server stops answering that stream's requests.
 const RESPONSE_BUFFER: usize = 2 * MICRO_BATCH;
 
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
 pub struct ServiceState {
+    metrics: Arc<super::metrics::Metrics>,
     jobs: super::jobs::Jobs,
     data: DataDir,
     catalog: FileCatalog,
@@ -40,13 +43,21 @@ impl ServiceState {
         let catalog = FileCatalog::open(data.root());
         let index = Index::open(&data, &catalog, &[]).map_err(status)?;
         let stamp = catalog_stamp(&data);
+        let metrics = Arc::new(super::metrics::Metrics::default());
+        metrics.segments.set(index.segments.len() as i64);
         Ok(Arc::new(ServiceState {
-            jobs: super::jobs::Jobs::default(),
+            jobs: super::jobs::Jobs::new(metrics.clone()),
+            metrics,
             data,
             catalog,
             region,
             index: Mutex::new((stamp, Arc::new(index))),
         }))
+    }
+
+    /// The service's metrics, for `serve_metrics`.
+    pub fn metrics(&self) -> Arc<super::metrics::Metrics> {
+        self.metrics.clone()
     }
 
     /// The current index; reopened (cheaply: manifests and mmaps) if the catalog changed.
@@ -55,6 +66,7 @@ impl ServiceState {
         let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
         if current.0 != stamp {
             let index = Index::open(&self.data, &self.catalog, &[]).map_err(status)?;
+            self.metrics.segments.set(index.segments.len() as i64);
             *current = (stamp, Arc::new(index));
             tracing::info!(
                 segments = current.1.segments.len(),
@@ -128,6 +140,24 @@ fn validity_name(validity: Validity) -> String {
 
 /// Answers one micro-batch of requests.
 fn answer(state: &ServiceState, requests: Vec<proto::LookupRequest>) -> Result<Vec<proto::LookupResponse>, Status> {
+    let started = std::time::Instant::now();
+    let responses = answer_batch(state, requests)?;
+    state.metrics.lookups.inc_by(responses.len() as u64);
+    state
+        .metrics
+        .hits
+        .inc_by(responses.iter().map(|response| response.hits.len() as u64).sum());
+    state
+        .metrics
+        .lookup_batch_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(responses)
+}
+
+fn answer_batch(
+    state: &ServiceState,
+    requests: Vec<proto::LookupRequest>,
+) -> Result<Vec<proto::LookupResponse>, Status> {
     let index = state.index()?;
     let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
     let mut queries = Vec::with_capacity(requests.len());
@@ -200,22 +230,40 @@ impl lookup_server::Lookup for LookupService {
         &self,
         request: Request<Streaming<proto::LookupRequest>>,
     ) -> Result<Response<Self::BatchLookupStream>, Status> {
-        // Whatever has already arrived (up to MICRO_BATCH) is answered together, in one sorted
-        // pass; no timers, so a slow client still gets each answer at once.
-        let mut inbound = futures_util::StreamExt::ready_chunks(request.into_inner(), MICRO_BATCH);
+        self.state.metrics.call("BatchLookup");
+        // A reader task drains the request stream continuously into a bounded queue: h2 counts
+        // small DATA frames left unread against a flood budget and drops the connection when a
+        // client streaming tiny messages (grpcio sends one frame per message) outruns a server
+        // that paused reading while it answered. The queue only fills, and reading only stops,
+        // when the client stops reading answers: then flow control holds it back.
+        let mut inbound = request.into_inner();
+        let (queue_sender, mut queue) = mpsc::channel::<Result<proto::LookupRequest, Status>>(REQUEST_QUEUE);
+        tokio::spawn(async move {
+            while let Some(item) = inbound.next().await {
+                if queue_sender.send(item).await.is_err() {
+                    return;
+                }
+            }
+        });
         let (sender, receiver) = mpsc::channel(RESPONSE_BUFFER);
         let state = self.state.clone();
         tokio::spawn(async move {
-            while let Some(arrived) = inbound.next().await {
-                let mut batch = Vec::with_capacity(arrived.len());
+            // Whatever has already arrived (up to MICRO_BATCH) is answered together, in one
+            // sorted pass; no timers, so a slow client still gets each answer at once.
+            while let Some(first) = queue.recv().await {
+                let mut batch = Vec::with_capacity(MICRO_BATCH);
                 let mut failure = None;
-                for item in arrived {
+                let mut next = Some(first);
+                while let Some(item) = next.take() {
                     match item {
                         Ok(request) => batch.push(request),
                         Err(error) => {
                             failure = Some(error);
                             break;
                         }
+                    }
+                    if batch.len() < MICRO_BATCH {
+                        next = queue.try_recv().ok();
                     }
                 }
                 let worker = state.clone();
@@ -249,6 +297,7 @@ impl lookup_server::Lookup for LookupService {
     }
 
     async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {
+        self.state.metrics.call("Search");
         let request = request.into_inner();
         if request.query.trim().is_empty() {
             return Err(Status::invalid_argument("empty search query"));
@@ -284,6 +333,7 @@ impl lookup_server::Lookup for LookupService {
     }
 
     async fn get_record(&self, request: Request<proto::GetRecordRequest>) -> Result<Response<proto::Record>, Status> {
+        self.state.metrics.call("GetRecord");
         let request = request.into_inner();
         let state = self.state.clone();
         let record = tokio::task::spawn_blocking(move || -> Result<proto::Record, Status> {
@@ -376,6 +426,7 @@ impl corpora_server::Corpora for CorporaService {
     type WatchJobStream = JobStream;
 
     async fn ingest(&self, request: Request<proto::IngestRequest>) -> Result<Response<proto::Job>, Status> {
+        self.state.metrics.call("Ingest");
         let request = request.into_inner();
         let paths: Vec<PathBuf> = request.paths.iter().map(PathBuf::from).collect();
         if paths.is_empty() {
@@ -392,6 +443,7 @@ impl corpora_server::Corpora for CorporaService {
     }
 
     async fn upload(&self, request: Request<Streaming<proto::UploadChunk>>) -> Result<Response<proto::Job>, Status> {
+        self.state.metrics.call("Upload");
         let mut chunks = request.into_inner();
         let Some(first) = chunks.message().await? else {
             return Err(Status::invalid_argument("empty upload"));
@@ -437,6 +489,7 @@ impl corpora_server::Corpora for CorporaService {
         &self,
         request: Request<proto::WatchJobRequest>,
     ) -> Result<Response<Self::WatchJobStream>, Status> {
+        self.state.metrics.call("WatchJob");
         let id = request.into_inner().id;
         let receiver = self
             .state
@@ -460,6 +513,7 @@ impl corpora_server::Corpora for CorporaService {
         &self,
         _: Request<proto::ListCorporaRequest>,
     ) -> Result<Response<proto::ListCorporaResponse>, Status> {
+        self.state.metrics.call("List");
         let state = self.state.clone();
         let corpora = tokio::task::spawn_blocking(move || state.catalog.corpora())
             .await
@@ -471,6 +525,7 @@ impl corpora_server::Corpora for CorporaService {
     }
 
     async fn get(&self, request: Request<proto::GetCorpusRequest>) -> Result<Response<proto::Corpus>, Status> {
+        self.state.metrics.call("Get");
         let name = request.into_inner().name;
         let state = self.state.clone();
         let corpus = tokio::task::spawn_blocking(move || state.catalog.corpus(&name).map(|corpus| (name, corpus)))
@@ -487,6 +542,7 @@ impl corpora_server::Corpora for CorporaService {
         &self,
         request: Request<proto::DeleteCorpusRequest>,
     ) -> Result<Response<proto::DeleteCorpusResponse>, Status> {
+        self.state.metrics.call("Delete");
         let name = request.into_inner().name;
         let state = self.state.clone();
         let removed = tokio::task::spawn_blocking(move || -> Result<u32, Status> {

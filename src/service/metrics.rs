@@ -1,0 +1,92 @@
+//! Prometheus metrics, served as text on a separate HTTP listener (`--metrics-listen`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RpcLabels {
+    pub rpc: String,
+}
+
+/// Everything the service counts.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RpcLabels, Counter>,
+    pub lookups: Counter,
+    pub hits: Counter,
+    pub lookup_batch_seconds: Histogram,
+    pub segments: Gauge,
+    pub jobs_running: Gauge,
+    pub job_bytes_read: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("leakdex");
+        let requests = Family::<RpcLabels, Counter>::default();
+        registry.register("requests", "gRPC calls by method", requests.clone());
+        let lookups = Counter::default();
+        registry.register("lookups", "identifiers looked up", lookups.clone());
+        let hits = Counter::default();
+        registry.register("hits", "hits returned by lookups", hits.clone());
+        let lookup_batch_seconds = Histogram::new(exponential_buckets(0.0001, 4.0, 10));
+        registry.register(
+            "lookup_batch_seconds",
+            "time to answer one micro-batch of lookups",
+            lookup_batch_seconds.clone(),
+        );
+        let segments = Gauge::default();
+        registry.register("segments", "published segments being served", segments.clone());
+        let jobs_running = Gauge::default();
+        registry.register("jobs_running", "ingest jobs in progress", jobs_running.clone());
+        let job_bytes_read = Counter::default();
+        registry.register("job_bytes_read", "bytes read by ingest jobs", job_bytes_read.clone());
+        Metrics {
+            registry,
+            requests,
+            lookups,
+            hits,
+            lookup_batch_seconds,
+            segments,
+            jobs_running,
+            job_bytes_read,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn call(&self, rpc: &str) {
+        self.requests.get_or_create(&RpcLabels { rpc: rpc.to_string() }).inc();
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Serves `GET /metrics` on `listener` from a thread of its own until the process ends.
+pub fn serve_metrics(listener: std::net::TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    let server = tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
+    std::thread::Builder::new().name("metrics".into()).spawn(move || {
+        for request in server.incoming_requests() {
+            let response = if request.url() == "/metrics" {
+                let header = tiny_http::Header::from_bytes("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                    .expect("a valid header");
+                tiny_http::Response::from_string(metrics.render()).with_header(header)
+            } else {
+                tiny_http::Response::from_string("not found: try /metrics\n").with_status_code(404)
+            };
+            let _ = request.respond(response);
+        }
+    })?;
+    Ok(())
+}
