@@ -468,3 +468,58 @@ async fn upload_and_ingest_jobs_run_to_the_end() {
         .await;
     assert_eq!(unknown.unwrap_err().code(), Code::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_keep_answering_while_an_ingest_job_writes() {
+    use proto::JobPhase;
+    let running = start().await;
+    let dumps = running.data.root().join("../dumps");
+    leakdex::synth::generate(&dumps, 60_000, 9).unwrap();
+    let spec = proto::IngestRequest {
+        corpus: "big".into(),
+        paths: vec![dumps.join("shop_orders.jsonl").display().to_string()],
+        ..Default::default()
+    };
+    let job = CorporaClient::new(running.channel.clone())
+        .ingest(spec)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut rounds_during_ingest = 0;
+    loop {
+        let responses = lookup_all(
+            running.channel.clone(),
+            vec![request(0, "9812345678"), request(1, "nobody@nowhere.in")],
+        )
+        .await;
+        assert_eq!(responses[0].hits.len(), 5, "answers stay right while the job writes");
+        assert!(responses[1].hits.is_empty());
+        let state = CorporaClient::new(running.channel.clone())
+            .watch_job(proto::WatchJobRequest { id: job.id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .message()
+            .await
+            .unwrap()
+            .unwrap();
+        if state.phase == JobPhase::Done as i32 {
+            assert_eq!(state.records, 60_000);
+            break;
+        }
+        assert_ne!(state.phase, JobPhase::Failed as i32, "{}", state.error);
+        rounds_during_ingest += 1;
+    }
+    assert!(
+        rounds_during_ingest > 0,
+        "the job ran long enough to overlap with lookups"
+    );
+    // The new corpus is now visible.
+    let person = leakdex::synth::Person::new(9, 60_000 / 4 + 10);
+    let responses = lookup_all(running.channel.clone(), vec![request(0, &person.email)]).await;
+    assert!(
+        responses[0].hits.iter().any(|hit| hit.corpus == "big"),
+        "{:?}",
+        responses[0]
+    );
+}
