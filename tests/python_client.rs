@@ -21,6 +21,27 @@ impl Drop for Child {
     }
 }
 
+/// A `leakdex serve` child on a free port: the child, its address, and its stderr for later lines.
+fn serve_child(data: &Path, extra: &[&str]) -> (Child, String, BufReader<std::process::ChildStderr>) {
+    let mut server = Child(
+        leakdex(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("leakdex: serving on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    (server, address, stderr)
+}
+
 #[test]
 fn python_client_answers_equal_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,21 +70,7 @@ fn python_client_answers_equal_the_cli() {
         .unwrap();
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
 
-    let mut server = Child(
-        leakdex(&data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("leakdex: serving on ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_string();
+    let (_server, address, _) = serve_child(&data, &[]);
 
     let out = dir.path().join("python.jsonl");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/batch_lookup_client.py");
@@ -145,19 +152,8 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
         .status()
         .unwrap();
     assert!(status.success());
-    let mut server = Child(
-        leakdex(&data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let (server, address, _) = serve_child(&data, &[]);
     let pid = server.0.id();
-    let mut line = String::new();
-    BufReader::new(server.0.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().strip_prefix("leakdex: serving on ").unwrap().to_string();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
@@ -258,18 +254,8 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut server = Child(
-        leakdex(&data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = format!("http://{}", line.trim().strip_prefix("leakdex: serving on ").unwrap());
+    let (_server, address, _) = serve_child(&data, &[]);
+    let url = format!("http://{address}");
     let queries = dir.path().join("queries.txt");
     std::fs::write(
         &queries,
@@ -345,17 +331,8 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut server = Child(
-        leakdex(&data)
-            .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let (_server, address, mut stderr) = serve_child(&data, &["--metrics-listen", "127.0.0.1:0"]);
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line.trim().strip_prefix("leakdex: serving on ").unwrap().to_string();
     line.clear();
     stderr.read_line(&mut line).unwrap();
     let metrics_url = line
