@@ -2,6 +2,8 @@
 
 mod remote;
 
+use leakdex::service::proto::CorpusKind as proto_kind;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
@@ -582,12 +584,51 @@ fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
                     }
                 }
             }
-            _ => {
-                return Err(
-                    "--server works with lookup, search, show and corpora (ingest over gRPC: Corpora.Ingest / Upload)"
-                        .into(),
-                );
+            Command::Ingest {
+                corpus,
+                kind,
+                acquired,
+                source,
+                force,
+                no_text,
+                json,
+                paths,
+                ..
+            } => {
+                // The server reads the paths itself: they must be visible to it (same machine or
+                // shared storage), so they are sent absolute.
+                let paths = paths
+                    .iter()
+                    .map(|path| std::fs::canonicalize(path).map(|path| path.display().to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let kind = match kind {
+                    CorpusKind::Leak => proto_kind::Leak,
+                    CorpusKind::Reference => proto_kind::Reference,
+                    CorpusKind::Suspect => proto_kind::Suspect,
+                } as i32;
+                let request = leakdex::service::proto::IngestRequest {
+                    corpus,
+                    kind,
+                    acquired: acquired.unwrap_or_default(),
+                    source: source.unwrap_or_default(),
+                    paths,
+                    force,
+                    skip_text: no_text,
+                };
+                let report = remote::ingest(channel, request).await?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    println!(
+                        "corpus {}: {} records, {} rejected, segments {}",
+                        report["corpus"].as_str().unwrap_or_default(),
+                        report["records"],
+                        report["rejected"],
+                        report["segments"]
+                    );
+                }
             }
+            _ => return Err("--server works with ingest, lookup, search, show and corpora".into()),
         }
         Ok(ExitCode::SUCCESS)
     })

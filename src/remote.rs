@@ -165,6 +165,38 @@ fn write_text(answer: &Value, out: &mut impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Ingests server-side paths through `Corpora.Ingest` and follows the job to its end; returns
+/// the report `ingest --json` prints locally.
+pub async fn ingest(channel: Channel, request: proto::IngestRequest) -> Result<Value, Failure> {
+    let mut corpora = CorporaClient::new(channel);
+    let job = corpora.ingest(request.clone()).await?.into_inner();
+    let mut updates = corpora
+        .watch_job(proto::WatchJobRequest { id: job.id })
+        .await?
+        .into_inner();
+    let mut last = None;
+    while let Some(update) = updates.message().await? {
+        last = Some(update);
+    }
+    let job = last.ok_or("the job ended without a state")?;
+    if job.phase == proto::JobPhase::Failed as i32 {
+        return Err(job.error.into());
+    }
+    let files: Vec<Value> = job
+        .files
+        .into_iter()
+        .map(|file| {
+            json!({"path": file.path, "size": file.size, "sha256": file.sha256, "records": file.records,
+                   "rejected": file.rejected, "format": file.format})
+        })
+        .collect();
+    Ok(
+        json!({"corpus": request.corpus, "records": job.records, "rejected": job.rejected, "files": files,
+              "segments": job.segments, "skipped": job.skipped, "errors": job.file_errors,
+              "text_indexed": !request.skip_text}),
+    )
+}
+
 pub async fn search(
     channel: Channel,
     query: String,

@@ -21,8 +21,9 @@ impl Drop for Child {
     }
 }
 
-/// A `leakdex serve` child on a free port: the child, its address, and its stderr for later lines.
-fn serve_child(data: &Path, extra: &[&str]) -> (Child, String, BufReader<std::process::ChildStderr>) {
+/// A `leakdex serve` child on a free port: the child, its address, and its next `more` lines of
+/// stderr. The rest of stderr is drained on a thread: a server whose stderr is closed fails to log.
+fn serve_child(data: &Path, extra: &[&str], more: usize) -> (Child, String, Vec<String>) {
     let mut server = Child(
         leakdex(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -32,14 +33,18 @@ fn serve_child(data: &Path, extra: &[&str]) -> (Child, String, BufReader<std::pr
             .unwrap(),
     );
     let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line
-        .trim()
+    let mut lines = Vec::new();
+    for _ in 0..=more {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_string());
+    }
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let address = lines[0]
         .strip_prefix("leakdex: serving on ")
-        .unwrap_or_else(|| panic!("{line}"))
+        .unwrap_or_else(|| panic!("{lines:?}"))
         .to_string();
-    (server, address, stderr)
+    (server, address, lines.split_off(1))
 }
 
 #[test]
@@ -70,7 +75,7 @@ fn python_client_answers_equal_the_cli() {
         .unwrap();
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
 
-    let (_server, address, _) = serve_child(&data, &[]);
+    let (_server, address, _) = serve_child(&data, &[], 0);
 
     let out = dir.path().join("python.jsonl");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/batch_lookup_client.py");
@@ -152,7 +157,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
         .status()
         .unwrap();
     assert!(status.success());
-    let (server, address, _) = serve_child(&data, &[]);
+    let (server, address, _) = serve_child(&data, &[], 0);
     let pid = server.0.id();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -254,7 +259,7 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         .status()
         .unwrap();
     assert!(status.success());
-    let (_server, address, _) = serve_child(&data, &[]);
+    let (_server, address, _) = serve_child(&data, &[], 0);
     let url = format!("http://{address}");
     let queries = dir.path().join("queries.txt");
     std::fs::write(
@@ -291,6 +296,28 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         vec!["corpora".into(), "--json".into()],
         vec!["corpora".into()],
     ];
+    // Ingest: the same report but for the corpus name and the new segment's id.
+    let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nasty/malformed.csv");
+    let ingest = |server: Option<&str>, corpus: &str| -> serde_json::Value {
+        let mut command = leakdex(&data);
+        if let Some(url) = server {
+            command.arg("--server").arg(url);
+        }
+        let output = command
+            .args(["ingest", "--json", "--no-text", "--corpus", corpus])
+            .arg(&dump)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let mut report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["segments"].as_array().unwrap().len(), 1);
+        report["corpus"] = serde_json::Value::Null;
+        report["segments"] = serde_json::Value::Null;
+        report
+    };
+    let local_report = ingest(None, "local");
+    assert_eq!(local_report["rejected"], 3);
+    assert_eq!(local_report, ingest(Some(&url), "remote"));
     for command in commands {
         let local = leakdex(&data).args(&command).output().unwrap();
         let remote = leakdex(&data)
@@ -331,12 +358,8 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
         .status()
         .unwrap();
     assert!(status.success());
-    let (_server, address, mut stderr) = serve_child(&data, &["--metrics-listen", "127.0.0.1:0"]);
-    let mut line = String::new();
-    line.clear();
-    stderr.read_line(&mut line).unwrap();
-    let metrics_url = line
-        .trim()
+    let (_server, address, more) = serve_child(&data, &["--metrics-listen", "127.0.0.1:0"], 1);
+    let metrics_url = more[0]
         .strip_prefix("leakdex: metrics on http://")
         .unwrap()
         .trim_end_matches("/metrics")

@@ -139,6 +139,18 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics:
         job.segments.clone_from(&report.segments);
         job.skipped.clone_from(&report.skipped);
         job.file_errors.clone_from(&report.errors);
+        job.files = report
+            .files
+            .iter()
+            .map(|file| proto::SourceFile {
+                path: file.path.clone(),
+                size: file.size,
+                sha256: file.sha256.clone(),
+                records: file.records,
+                rejected: file.rejected,
+                format: file.format.clone(),
+            })
+            .collect();
         job.phase = if spec.skip_text {
             JobPhase::Done
         } else {

@@ -409,6 +409,8 @@ fn corpus_to_proto(corpus: &crate::catalog::Corpus) -> proto::Corpus {
                 sha256: file.sha256.clone(),
                 records: file.records,
                 rejected: file.rejected,
+                // The catalog does not keep formats; segment manifests do.
+                format: String::new(),
             })
             .collect(),
         segments: corpus.published().map(|segment| segment.id.clone()).collect(),
