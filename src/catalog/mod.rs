@@ -3,7 +3,9 @@
 //! lock) and, for clusters, PostgreSQL.
 //!
 //! Contract, for every implementation: an update is all or nothing; a segment is visible to
-//! queries only once `Published`; a `Staged` segment whose builder is gone is garbage.
+//! queries only once `Published`; a `Staged` segment whose builder is gone is garbage. Deleting a
+//! corpus removes it from the catalog first (unpublish), then its files (garbage collection picks
+//! up any a crash left behind), so no `Deleted` state is needed.
 
 mod file;
 
@@ -71,9 +73,9 @@ impl std::str::FromStr for CorpusKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SegmentState {
+    /// Being built; invisible to queries.
     Staged,
     Published,
-    Deleted,
 }
 
 /// A source file as ingested: enough to recognize it again and to prove what was read.

@@ -21,13 +21,6 @@ pub struct SourceFile {
     member: Option<usize>,
 }
 
-impl SourceFile {
-    /// The file as it lies on disk (the archive, for a zip member).
-    pub fn physical(&self) -> &Path {
-        &self.physical
-    }
-}
-
 /// Bytes on disk under a path (a file, or every file of a folder tree), for progress totals.
 pub fn disk_size(path: &Path) -> u64 {
     walkdir::WalkDir::new(path)

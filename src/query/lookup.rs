@@ -4,7 +4,7 @@
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::ingest::classify::value_candidates;
-use crate::ingest::normalize::{Region, is_aadhaar, looks_like_phone, normalize};
+use crate::ingest::normalize::{Region, is_aadhaar, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
 use crate::segment::{INDEXED_KINDS, Segment, SegmentError, fingerprint};
@@ -112,62 +112,63 @@ struct Reading {
 }
 
 fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading>, String> {
+    let reading = |kind: Kind, normalized: String, validity: Validity| Reading {
+        kind,
+        fingerprint: fingerprint(key, kind, &normalized),
+        normalized,
+        validity,
+    };
+    let value = query.value.trim();
+    let mut out = String::new();
+    let mut readings = Vec::new();
     let kinds: Vec<Kind> = match query.kind {
         Some(kind) => vec![kind],
-        None => {
-            // Digits with phone punctuation can only be a phone or an Aadhaar: skip the full
-            // classifier, which is most of a large batch's time.
-            let numeric = query
-                .value
-                .trim()
-                .bytes()
-                .all(|byte| byte.is_ascii_digit() || b" +-().".contains(&byte));
-            let candidates = if numeric {
-                let digits: String = query.value.chars().filter(char::is_ascii_digit).collect();
-                let phone = if looks_like_phone(&query.value, region) {
-                    Kind::Phone.bit()
-                } else {
-                    0
-                };
-                let aadhaar = if is_aadhaar(&digits) { Kind::NationalId.bit() } else { 0 };
-                aadhaar | phone
+        // Digits with phone punctuation can only be a phone or an Aadhaar: skip the full
+        // classifier (most of a large batch's time) and keep the phone as recognized, so it is
+        // normalized once.
+        None if value
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || b" +-().".contains(&byte)) =>
+        {
+            if recognize_phone(value, region, &mut out) == Some(Validity::Valid) {
+                readings.push(reading(Kind::Phone, std::mem::take(&mut out), Validity::Valid));
+            }
+            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+            if is_aadhaar(&digits) {
+                vec![Kind::NationalId]
             } else {
-                value_candidates(&query.value, region)
-            };
-            let mut kinds: Vec<Kind> = INDEXED_KINDS
+                Vec::new()
+            }
+        }
+        None => {
+            let candidates = value_candidates(value, region);
+            INDEXED_KINDS
                 .into_iter()
                 .filter(|kind| candidates & kind.bit() != 0)
-                .collect();
-            let value = query.value.trim();
-            if kinds.is_empty()
-                && (3..=64).contains(&value.len())
-                && value
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte))
-            {
-                kinds.push(Kind::Username);
-            }
-            if kinds.is_empty() {
-                return Err("cannot tell what kind of identifier this is; give its kind".to_string());
-            }
-            kinds
+                .collect()
         }
     };
-    let mut out = String::new();
-    let readings: Vec<Reading> = kinds
-        .into_iter()
-        .filter_map(|kind| {
-            let validity = normalize(kind, &query.value, region, &mut out);
-            (!out.is_empty()).then(|| Reading {
-                kind,
-                fingerprint: fingerprint(key, kind, &out),
-                normalized: out.clone(),
-                validity,
-            })
-        })
-        .collect();
+    // Nothing recognized: a plain token may still be a login name.
+    let username = (3..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte));
+    let kinds = if query.kind.is_none() && readings.is_empty() && kinds.is_empty() && username {
+        vec![Kind::Username]
+    } else {
+        kinds
+    };
+    for kind in kinds {
+        let validity = normalize(kind, &query.value, region, &mut out);
+        if !out.is_empty() {
+            readings.push(reading(kind, std::mem::take(&mut out), validity));
+        }
+    }
     if readings.is_empty() {
-        return Err("empty value".to_string());
+        return Err(match query.kind {
+            Some(_) => "empty value".to_string(),
+            None => "cannot tell what kind of identifier this is; give its kind".to_string(),
+        });
     }
     Ok(readings)
 }

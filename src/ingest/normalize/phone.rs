@@ -59,12 +59,14 @@ pub fn normalize_phone(raw: &str, region: Region, out: &mut String) -> Validity 
 /// Quick shape test used by classification: could this be a phone number in `region`?
 pub fn looks_like_phone(raw: &str, region: Region) -> bool {
     let mut scratch = String::new();
-    normalize_phone_cheap(raw, region, &mut scratch) == Some(Validity::Valid)
+    recognize_phone(raw, region, &mut scratch) == Some(Validity::Valid)
 }
 
-/// Like [`normalize_phone`] but never calls the slow library for numbers the fast path cannot
-/// decide unless they carry an explicit `+` country code. Returns `None` when undecided.
-fn normalize_phone_cheap(raw: &str, region: Region, out: &mut String) -> Option<Validity> {
+/// Like [`normalize_phone`] (writing into `out`, cleared first), but never asks the slow library
+/// about numbers that do not look like phones in `region` (in India: bare digit runs the fast
+/// path does not know, which are IDs and order numbers). `None` when it is not a phone.
+pub fn recognize_phone(raw: &str, region: Region, out: &mut String) -> Option<Validity> {
+    out.clear();
     if region.is_india()
         && let Some(validity) = indian_fast_path(raw, out)
     {
