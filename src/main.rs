@@ -2,16 +2,16 @@
 
 mod remote;
 
-use leakdex::service::proto::CorpusKind as proto_kind;
-
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
+use leakdex::catalog::{Catalog, Corpus, CorpusKind, CorpusSummary, FileCatalog};
 use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
 use leakdex::query::{Answer, Index, Query, lookup_batch, search};
 use leakdex::segment::text::build_text_index;
-use leakdex::segment::{BuildOptions, build_segment, collect_garbage, now_rfc3339};
+use leakdex::segment::{
+    BuildOptions, BuildReport, ShownRecord, build_segment, collect_garbage, delete_corpus, now_rfc3339,
+};
 use leakdex::storage::DataDir;
 use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -282,81 +282,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
                 report.text_indexed = true;
             }
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                for skipped in &report.skipped {
-                    eprintln!(
-                        "skipped {skipped}: already in corpus {} (use --force to ingest again)",
-                        report.corpus
-                    );
-                }
-                for file in &report.files {
-                    println!(
-                        "{}\t{}\t{} records\t{} rejected\tsha256 {}",
-                        file.path, file.format, file.records, file.rejected, file.sha256
-                    );
-                }
-                println!(
-                    "corpus {}: {} records, {} rejected, segments {}",
-                    report.corpus,
-                    report.records,
-                    report.rejected,
-                    report.segments.join(", ")
-                );
-            }
-            for error in &report.errors {
-                eprintln!("leakdex: {error}");
-            }
-            Ok(if report.errors.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            print_ingest_report(&report, json)
         }
         Command::Corpora { json } => {
             let (data, catalog) = open_data(data_dir)?;
             collect_garbage(&data, &catalog)?;
-            let corpora = catalog.corpora()?;
-            if json {
-                let listed: Vec<serde_json::Value> = corpora
-                    .iter()
-                    .map(|corpus| {
-                        serde_json::json!({
-                            "name": corpus.name, "kind": corpus.kind, "acquired": corpus.acquired,
-                            "source": corpus.source, "created": corpus.created, "records": corpus.records(),
-                            "files": corpus.files().collect::<Vec<_>>(),
-                            "segments": corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string(&listed)?);
-            } else {
-                for corpus in &corpora {
-                    println!(
-                        "{}\t{}\tacquired {}\t{} records\t{} files\t{} segments",
-                        corpus.name,
-                        corpus.kind,
-                        corpus.acquired.as_deref().unwrap_or("-"),
-                        corpus.records(),
-                        corpus.files().count(),
-                        corpus.published().count()
-                    );
-                }
-            }
+            let corpora: Vec<CorpusSummary> = catalog.corpora()?.iter().map(Corpus::summary).collect();
+            print_corpora(&corpora, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete { corpus } => {
             let (data, catalog) = open_data(data_dir)?;
-            let segments = catalog.delete_corpus(&corpus)?;
-            for id in &segments {
-                for path in [data.segment_path(id), data.text_path(id)] {
-                    if path.exists() {
-                        std::fs::remove_dir_all(&path)?;
-                    }
-                }
-            }
-            println!("deleted corpus {corpus} ({} segments)", segments.len());
+            let segments = delete_corpus(&data, &catalog, &corpus)?;
+            println!("deleted corpus {corpus} ({segments} segments)");
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup {
@@ -368,12 +306,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             values,
         } => {
             let (data, catalog) = open_data(data_dir)?;
-            let kind = match kind.as_deref() {
-                None | Some("auto") => None,
-                Some(name) => Some(name.parse::<Kind>()?),
-            };
             let index = Index::open(&data, &catalog, &corpus)?;
-            run_lookup(&index, region, kind, file.as_deref(), values, json)
+            run_lookup(
+                &index,
+                region,
+                parse_kind(kind.as_deref())?,
+                file.as_deref(),
+                values,
+                json,
+            )
         }
         Command::Search {
             json,
@@ -404,31 +345,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, std::slice::from_ref(&corpus))?;
-            let found = index
-                .segments
-                .iter()
-                .find_map(|indexed| indexed.segment.find(&file, record).map(|number| (indexed, number)));
-            let Some((indexed, number)) = found else {
+            let Some(shown) = index.show(&corpus, &file, record)? else {
                 return Err(format!("corpus {corpus} has no record {record} in file {file:?}").into());
             };
-            let shown = indexed.segment.show(number)?;
-            if json {
-                println!("{}", serde_json::to_string(&shown)?);
-            } else {
-                println!(
-                    "{corpus}  {}  record {}  line {}  byte {}",
-                    shown.file, shown.record, shown.line, shown.offset
-                );
-                for field in &shown.fields {
-                    println!(
-                        "  {:<28} {:<16} {}  ->  {}",
-                        field.name,
-                        field.kind.as_str(),
-                        field.raw,
-                        field.normalized
-                    );
-                }
-            }
+            print_shown(&corpus, &shown, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { corpus } => {
@@ -499,7 +419,7 @@ fn print_search_hits(hits: &[leakdex::query::SearchHit], json: bool) -> Result<(
     Ok(())
 }
 
-/// Commands answered by a server; the same output as the local ones.
+/// Commands answered by a server; they print through the same functions as the local ones.
 fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -513,21 +433,21 @@ fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
                 region: _,
                 values,
             } => {
-                let kind = match kind.as_deref() {
-                    None | Some("auto") => None,
-                    Some(name) => Some(name.parse::<Kind>()?),
-                };
-                let reader: Option<Box<dyn BufRead + Send>> = match file {
-                    None => None,
-                    Some(path) if path == Path::new("-") => Some(Box::new(std::io::BufReader::new(std::io::stdin()))),
-                    Some(path) => Some(Box::new(std::io::BufReader::new(
-                        std::fs::File::open(&path).map_err(|error| format!("{}: {error}", path.display()))?,
-                    ))),
-                };
                 let stdout = std::io::stdout();
                 let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-                remote::lookup(channel, values, reader, kind, corpus, json, &mut out).await?;
+                let reader = open_queries(file.as_deref())?;
+                remote::lookup(
+                    channel,
+                    values,
+                    reader,
+                    parse_kind(kind.as_deref())?,
+                    corpus,
+                    json,
+                    &mut out,
+                )
+                .await?;
                 out.flush()?;
+                Ok(ExitCode::SUCCESS)
             }
             Command::Search {
                 json,
@@ -535,8 +455,8 @@ fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
                 corpus,
                 query,
             } => {
-                let hits = remote::search(channel, query, limit, corpus).await?;
-                print_search_hits(&hits, json)?;
+                print_search_hits(&remote::search(channel, query, limit, corpus).await?, json)?;
+                Ok(ExitCode::SUCCESS)
             }
             Command::Show {
                 corpus,
@@ -545,44 +465,12 @@ fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
                 json,
             } => {
                 let shown = remote::show(channel, corpus.clone(), file, record).await?;
-                if json {
-                    println!("{}", serde_json::to_string(&shown)?);
-                } else {
-                    println!(
-                        "{corpus}  {}  record {}  line {}  byte {}",
-                        shown["file"].as_str().unwrap_or_default(),
-                        shown["record"],
-                        shown["line"],
-                        shown["offset"]
-                    );
-                    for field in shown["fields"].as_array().into_iter().flatten() {
-                        println!(
-                            "  {:<28} {:<16} {}  ->  {}",
-                            field["name"].as_str().unwrap_or_default(),
-                            field["kind"].as_str().unwrap_or_default(),
-                            field["raw"].as_str().unwrap_or_default(),
-                            field["normalized"].as_str().unwrap_or_default()
-                        );
-                    }
-                }
+                print_shown(&corpus, &shown, json)?;
+                Ok(ExitCode::SUCCESS)
             }
             Command::Corpora { json } => {
-                let corpora = remote::corpora(channel).await?;
-                if json {
-                    println!("{}", serde_json::to_string(&corpora)?);
-                } else {
-                    for corpus in &corpora {
-                        println!(
-                            "{}\t{}\tacquired {}\t{} records\t{} files\t{} segments",
-                            corpus["name"].as_str().unwrap_or_default(),
-                            corpus["kind"].as_str().unwrap_or_default(),
-                            corpus["acquired"].as_str().unwrap_or("-"),
-                            corpus["records"],
-                            corpus["files"].as_array().map_or(0, Vec::len),
-                            corpus["segments"].as_array().map_or(0, Vec::len)
-                        );
-                    }
-                }
+                print_corpora(&remote::corpora(channel).await?, json)?;
+                Ok(ExitCode::SUCCESS)
             }
             Command::Ingest {
                 corpus,
@@ -601,37 +489,124 @@ fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
                     .iter()
                     .map(|path| std::fs::canonicalize(path).map(|path| path.display().to_string()))
                     .collect::<Result<Vec<_>, _>>()?;
-                let kind = match kind {
-                    CorpusKind::Leak => proto_kind::Leak,
-                    CorpusKind::Reference => proto_kind::Reference,
-                    CorpusKind::Suspect => proto_kind::Suspect,
-                } as i32;
                 let request = leakdex::service::proto::IngestRequest {
                     corpus,
-                    kind,
+                    kind: leakdex::service::proto::CorpusKind::from(kind) as i32,
                     acquired: acquired.unwrap_or_default(),
                     source: source.unwrap_or_default(),
                     paths,
                     force,
                     skip_text: no_text,
                 };
-                let report = remote::ingest(channel, request).await?;
-                if json {
-                    println!("{}", serde_json::to_string(&report)?);
-                } else {
-                    println!(
-                        "corpus {}: {} records, {} rejected, segments {}",
-                        report["corpus"].as_str().unwrap_or_default(),
-                        report["records"],
-                        report["rejected"],
-                        report["segments"]
-                    );
-                }
+                print_ingest_report(&remote::ingest(channel, request).await?, json)
             }
-            _ => return Err("--server works with ingest, lookup, search, show and corpora".into()),
+            _ => Err("--server works with ingest, lookup, search, show and corpora".into()),
         }
-        Ok(ExitCode::SUCCESS)
     })
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<Option<Kind>, Failure> {
+    Ok(match kind {
+        None | Some("auto") => None,
+        Some(name) => Some(name.parse::<Kind>()?),
+    })
+}
+
+/// Queries from a file, or standard input for `-`.
+fn open_queries(file: Option<&Path>) -> Result<Option<Box<dyn BufRead + Send>>, Failure> {
+    Ok(match file {
+        None => None,
+        Some(path) if path == Path::new("-") => Some(Box::new(std::io::BufReader::new(std::io::stdin()))),
+        Some(path) => Some(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(path).map_err(|error| format!("{}: {error}", path.display()))?,
+        ))),
+    })
+}
+
+fn print_ingest_report(report: &BuildReport, json: bool) -> Result<ExitCode, Failure> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        for skipped in &report.skipped {
+            eprintln!(
+                "skipped {skipped}: already in corpus {} (use --force to ingest again)",
+                report.corpus
+            );
+        }
+        for file in &report.files {
+            println!(
+                "{}\t{}\t{} records\t{} rejected\tsha256 {}",
+                file.path, file.format, file.records, file.rejected, file.sha256
+            );
+        }
+        println!(
+            "corpus {}: {} records, {} rejected, segments {}",
+            report.corpus,
+            report.records,
+            report.rejected,
+            report.segments.join(", ")
+        );
+    }
+    for error in &report.errors {
+        eprintln!("leakdex: {error}");
+    }
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_corpora(corpora: &[CorpusSummary], json: bool) -> Result<(), Failure> {
+    if json {
+        println!("{}", serde_json::to_string(corpora)?);
+        return Ok(());
+    }
+    for corpus in corpora {
+        println!(
+            "{}\t{}\tacquired {}\t{} records\t{} files\t{} segments",
+            corpus.name,
+            corpus.kind,
+            corpus.acquired.as_deref().unwrap_or("-"),
+            corpus.records,
+            corpus.files.len(),
+            corpus.segments.len()
+        );
+    }
+    Ok(())
+}
+
+fn print_shown(corpus: &str, shown: &ShownRecord, json: bool) -> Result<(), Failure> {
+    if json {
+        println!("{}", serde_json::to_string(shown)?);
+        return Ok(());
+    }
+    println!(
+        "{corpus}  {}  record {}  line {}  byte {}",
+        shown.file, shown.record, shown.line, shown.offset
+    );
+    for field in &shown.fields {
+        println!(
+            "  {:<28} {:<16} {}  ->  {}",
+            field.name,
+            field.kind.as_str(),
+            field.raw,
+            field.normalized
+        );
+    }
+    Ok(())
+}
+
+/// One lookup answer: a JSON line, or text.
+fn write_answer(answer: &Answer, json: bool, out: &mut impl Write) -> Result<(), Failure> {
+    if json {
+        serde_json::to_writer(&mut *out, answer)?;
+        out.write_all(b"\n")?;
+    } else {
+        write_answer_text(answer, out)?;
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -670,24 +645,9 @@ fn run_lookup(
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let emit = |answers: Vec<Answer>, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), Failure> {
-        for answer in answers {
-            if json {
-                serde_json::to_writer(&mut *out, &answer)?;
-                out.write_all(b"\n")?;
-            } else {
-                write_answer_text(&answer, out)?;
-            }
-        }
-        Ok(())
+        answers.iter().try_for_each(|answer| write_answer(answer, json, out))
     };
-    let reader: Option<Box<dyn BufRead>> = match file {
-        None => None,
-        Some(path) if path == Path::new("-") => Some(Box::new(std::io::stdin().lock())),
-        Some(path) => Some(Box::new(std::io::BufReader::with_capacity(
-            1 << 20,
-            std::fs::File::open(path).map_err(|error| format!("{}: {error}", path.display()))?,
-        ))),
-    };
+    let reader = open_queries(file)?;
     let mut batch: Vec<Query> = values.into_iter().map(|value| Query { value, kind }).collect();
     if let Some(reader) = reader {
         for line in reader.lines() {

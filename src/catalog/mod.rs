@@ -108,7 +108,33 @@ pub struct Corpus {
     pub segments: Vec<SegmentEntry>,
 }
 
+/// A corpus as listed to people and clients: its metadata, counts, files and segments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorpusSummary {
+    pub name: String,
+    pub kind: CorpusKind,
+    pub acquired: Option<String>,
+    pub source: Option<String>,
+    pub created: String,
+    pub records: u64,
+    pub files: Vec<FileEntry>,
+    pub segments: Vec<String>,
+}
+
 impl Corpus {
+    pub fn summary(&self) -> CorpusSummary {
+        CorpusSummary {
+            name: self.name.clone(),
+            kind: self.kind,
+            acquired: self.acquired.clone(),
+            source: self.source.clone(),
+            created: self.created.clone(),
+            records: self.records(),
+            files: self.files().cloned().collect(),
+            segments: self.published().map(|segment| segment.id.clone()).collect(),
+        }
+    }
+
     pub fn published(&self) -> impl Iterator<Item = &SegmentEntry> {
         self.segments
             .iter()

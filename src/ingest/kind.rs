@@ -135,6 +135,24 @@ pub enum Validity {
     Invalid,
 }
 
+impl Validity {
+    /// The snake_case name used in JSON and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::Partial => "partial",
+            Validity::Invalid => "invalid",
+        }
+    }
+
+    /// The validity named by [`Validity::as_str`].
+    pub fn from_name(name: &str) -> Option<Validity> {
+        [Validity::Valid, Validity::Partial, Validity::Invalid]
+            .into_iter()
+            .find(|validity| validity.as_str() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

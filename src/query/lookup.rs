@@ -7,7 +7,7 @@ use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, is_aadhaar, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
-use crate::segment::{INDEXED_KINDS, Segment, SegmentError, fingerprint};
+use crate::segment::{INDEXED_KINDS, Segment, SegmentError, ShownRecord, fingerprint};
 use crate::storage::DataDir;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -63,6 +63,18 @@ impl Index {
             segments,
             key: data.key(),
         })
+    }
+}
+
+impl Index {
+    /// Record `ordinal` of `file` in `corpus`, as stored; `None` if the corpus has no such record.
+    pub fn show(&self, corpus: &str, file: &str, ordinal: u64) -> Result<Option<ShownRecord>, QueryError> {
+        for indexed in self.segments.iter().filter(|indexed| indexed.corpus == corpus) {
+            if let Some(number) = indexed.segment.find(file, ordinal) {
+                return Ok(Some(indexed.segment.show(number)?));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -139,6 +139,21 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
     Ok(())
 }
 
+/// Unpublishes a corpus, then removes its segments and their full-text indexes (a crash in
+/// between leaves folders that garbage collection removes). Returns how many segments it had.
+pub fn delete_corpus(data: &DataDir, catalog: &dyn Catalog, name: &str) -> Result<usize, SegmentError> {
+    let segments = catalog.delete_corpus(name)?;
+    for id in &segments {
+        for path in [data.segment_path(id), data.text_path(id)] {
+            // Open mappings stay valid after unlink; new queries no longer see the corpus.
+            if path.exists() {
+                fs::remove_dir_all(&path).map_err(|source| io_error(&path, source))?;
+            }
+        }
+    }
+    Ok(segments.len())
+}
+
 fn io_error(path: &Path, source: io::Error) -> SegmentError {
     SegmentError::Io {
         path: path.display().to_string(),

@@ -7,6 +7,7 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("leakdex_descriptor");
 }
 
+pub mod convert;
 mod jobs;
 mod metrics;
 mod server;

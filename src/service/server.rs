@@ -1,12 +1,13 @@
 //! Service implementations. Blocking work (lookups over mmaps, search, catalog files) runs on
 //! tokio's blocking pool; the async side only moves messages.
 
+use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server};
-use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
-use crate::ingest::{Kind, Region, Validity};
+use crate::catalog::{Catalog, CatalogError, FileCatalog};
+use crate::ingest::Region;
 use crate::query::{Index, Query, QueryError, lookup_batch, search};
-use crate::segment::SegmentError;
+use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::DataDir;
 use std::collections::HashSet;
 use std::future::Future;
@@ -88,54 +89,15 @@ fn status(error: QueryError) -> Status {
     match error {
         QueryError::NoCorpus(name) => Status::not_found(format!("no corpus named {name:?}")),
         QueryError::Search(message) => Status::invalid_argument(format!("bad search query: {message}")),
-        QueryError::Catalog(CatalogError::NoCorpus(name)) => Status::not_found(format!("no corpus named {name:?}")),
+        QueryError::Catalog(CatalogError::NoCorpus(name))
+        | QueryError::Segment(SegmentError::Catalog(CatalogError::NoCorpus(name))) => {
+            Status::not_found(format!("no corpus named {name:?}"))
+        }
         QueryError::Segment(SegmentError::Corrupt { path, message }) => {
             Status::data_loss(format!("segment {path} is corrupt: {message}"))
         }
         other => Status::internal(other.to_string()),
     }
-}
-
-fn kind_to_proto(kind: Kind) -> proto::IdentifierKind {
-    use proto::IdentifierKind as P;
-    match kind {
-        Kind::Phone => P::Phone,
-        Kind::Email => P::Email,
-        Kind::NationalId => P::NationalId,
-        Kind::Pan => P::Pan,
-        Kind::Passport => P::Passport,
-        Kind::VoterId => P::VoterId,
-        Kind::DrivingLicence => P::DrivingLicence,
-        Kind::Name => P::Name,
-        Kind::DateOfBirth => P::DateOfBirth,
-        Kind::BirthYear => P::BirthYear,
-        Kind::Address => P::Address,
-        Kind::District => P::District,
-        Kind::State => P::State,
-        Kind::Pincode => P::Pincode,
-        Kind::Gender => P::Gender,
-        Kind::Username => P::Username,
-        Kind::Password => P::Password,
-        Kind::PasswordHash => P::PasswordHash,
-        Kind::Ip => P::Ip,
-        Kind::Other => P::Other,
-    }
-}
-
-fn kind_from_proto(value: i32) -> Result<Option<Kind>, String> {
-    let kind = proto::IdentifierKind::try_from(value).map_err(|_| format!("unknown identifier kind {value}"))?;
-    Ok(Kind::ALL
-        .into_iter()
-        .find(|candidate| kind_to_proto(*candidate) == kind))
-}
-
-fn validity_name(validity: Validity) -> String {
-    match validity {
-        Validity::Valid => "valid",
-        Validity::Partial => "partial",
-        Validity::Invalid => "invalid",
-    }
-    .to_string()
 }
 
 /// Answers one micro-batch of requests.
@@ -206,10 +168,13 @@ fn answer_batch(
             proto::LookupResponse {
                 id: request.id,
                 normalized: answer.normalized.unwrap_or_default(),
-                kind: answer.kind.map_or(0, |kind| kind_to_proto(kind) as i32),
+                kind: answer.kind.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32),
                 hits,
                 error: String::new(),
-                validity: answer.validity.map(validity_name).unwrap_or_default(),
+                validity: answer
+                    .validity
+                    .map(|validity| validity.as_str().to_string())
+                    .unwrap_or_default(),
             }
         })
         .collect())
@@ -314,18 +279,7 @@ impl lookup_server::Lookup for LookupService {
                 Arc::new(Index::open(&state.data, &state.catalog, &request.corpora).map_err(status)?)
             };
             let hits = search(&state.data, &index, &request.query, limit).map_err(status)?;
-            Ok(hits
-                .into_iter()
-                .map(|hit| proto::SearchHit {
-                    corpus: hit.corpus,
-                    file: hit.file,
-                    record: hit.record,
-                    line: hit.line,
-                    offset: hit.offset,
-                    score: hit.score,
-                    snippet: hit.snippet,
-                })
-                .collect())
+            Ok(hits.into_iter().map(proto::SearchHit::from).collect())
         })
         .await
         .map_err(|join| Status::internal(join.to_string()))??;
@@ -341,42 +295,16 @@ impl lookup_server::Lookup for LookupService {
             if !index.segments.iter().any(|segment| segment.corpus == request.corpus) {
                 return Err(Status::not_found(format!("no corpus named {:?}", request.corpus)));
             }
-            let found = index
-                .segments
-                .iter()
-                .filter(|segment| segment.corpus == request.corpus)
-                .find_map(|segment| {
-                    segment
-                        .segment
-                        .find(&request.file, request.record)
-                        .map(|number| (segment, number))
-                });
-            let Some((segment, number)) = found else {
-                return Err(Status::not_found(format!(
+            match index
+                .show(&request.corpus, &request.file, request.record)
+                .map_err(status)?
+            {
+                Some(shown) => Ok(record_to_proto(request.corpus, shown)),
+                None => Err(Status::not_found(format!(
                     "corpus {} has no record {} in file {:?}",
                     request.corpus, request.record, request.file
-                )));
-            };
-            let shown = segment.segment.show(number).map_err(|error| status(error.into()))?;
-            Ok(proto::Record {
-                corpus: request.corpus,
-                file: shown.file,
-                record: shown.record,
-                line: shown.line,
-                offset: shown.offset,
-                decoded_latin1: shown.decoded_latin1,
-                fields: shown
-                    .fields
-                    .into_iter()
-                    .map(|field| proto::Field {
-                        name: field.name,
-                        kind: kind_to_proto(field.kind) as i32,
-                        raw: field.raw,
-                        normalized: field.normalized,
-                        validity: validity_name(field.validity),
-                    })
-                    .collect(),
-            })
+                ))),
+            }
         })
         .await
         .map_err(|join| Status::internal(join.to_string()))??;
@@ -387,34 +315,6 @@ impl lookup_server::Lookup for LookupService {
 /// `leakdex.v1.Corpora`.
 pub struct CorporaService {
     state: Arc<ServiceState>,
-}
-
-fn corpus_to_proto(corpus: &crate::catalog::Corpus) -> proto::Corpus {
-    proto::Corpus {
-        name: corpus.name.clone(),
-        kind: match corpus.kind {
-            CorpusKind::Leak => proto::CorpusKind::Leak,
-            CorpusKind::Reference => proto::CorpusKind::Reference,
-            CorpusKind::Suspect => proto::CorpusKind::Suspect,
-        } as i32,
-        acquired: corpus.acquired.clone().unwrap_or_default(),
-        source: corpus.source.clone().unwrap_or_default(),
-        created: corpus.created.clone(),
-        records: corpus.records(),
-        files: corpus
-            .files()
-            .map(|file| proto::SourceFile {
-                path: file.path.clone(),
-                size: file.size,
-                sha256: file.sha256.clone(),
-                records: file.records,
-                rejected: file.rejected,
-                // The catalog does not keep formats; segment manifests do.
-                format: String::new(),
-            })
-            .collect(),
-        segments: corpus.published().map(|segment| segment.id.clone()).collect(),
-    }
 }
 
 fn catalog_status(error: CatalogError) -> Status {
@@ -522,7 +422,7 @@ impl corpora_server::Corpora for CorporaService {
             .map_err(|join| Status::internal(join.to_string()))?
             .map_err(catalog_status)?;
         Ok(Response::new(proto::ListCorporaResponse {
-            corpora: corpora.iter().map(corpus_to_proto).collect(),
+            corpora: corpora.iter().map(|corpus| corpus.summary().into()).collect(),
         }))
     }
 
@@ -535,7 +435,7 @@ impl corpora_server::Corpora for CorporaService {
             .map_err(|join| Status::internal(join.to_string()))?
             .map_err(catalog_status)?;
         match corpus {
-            (_, Some(corpus)) => Ok(Response::new(corpus_to_proto(&corpus))),
+            (_, Some(corpus)) => Ok(Response::new(corpus.summary().into())),
             (name, None) => Err(Status::not_found(format!("no corpus named {name:?}"))),
         }
     }
@@ -548,16 +448,8 @@ impl corpora_server::Corpora for CorporaService {
         let name = request.into_inner().name;
         let state = self.state.clone();
         let removed = tokio::task::spawn_blocking(move || -> Result<u32, Status> {
-            let segments = state.catalog.delete_corpus(&name).map_err(catalog_status)?;
-            for id in &segments {
-                for path in [state.data.segment_path(id), state.data.text_path(id)] {
-                    if path.exists() {
-                        // Open mappings stay valid after unlink; new queries no longer see it.
-                        std::fs::remove_dir_all(&path).map_err(|error| Status::internal(error.to_string()))?;
-                    }
-                }
-            }
-            Ok(segments.len() as u32)
+            let removed = delete_corpus(&state.data, &state.catalog, &name).map_err(|error| status(error.into()))?;
+            Ok(removed as u32)
         })
         .await
         .map_err(|join| Status::internal(join.to_string()))??;
@@ -571,17 +463,7 @@ fn job_spec(request: proto::IngestRequest, paths: Vec<PathBuf>) -> Result<JobSpe
     if request.corpus.trim().is_empty() {
         return Err(Status::invalid_argument("a corpus name is required"));
     }
-    let kind = match proto::CorpusKind::try_from(request.kind) {
-        Ok(proto::CorpusKind::Unspecified | proto::CorpusKind::Leak) => CorpusKind::Leak,
-        Ok(proto::CorpusKind::Reference) => CorpusKind::Reference,
-        Ok(proto::CorpusKind::Suspect) => CorpusKind::Suspect,
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "unknown corpus kind {}",
-                request.kind
-            )));
-        }
-    };
+    let kind = corpus_kind_from_proto(request.kind).map_err(Status::invalid_argument)?;
     let acquired = (!request.acquired.is_empty()).then_some(request.acquired);
     if let Some(date) = &acquired
         && !crate::ingest::normalize::is_iso_date(date)

@@ -1,0 +1,248 @@
+//! Conversions between the wire types of `leakdex.v1` and the library's own, in both directions:
+//! the server sends library results, the CLI client turns answers back into them, so both print
+//! through the same code.
+
+use super::proto;
+use crate::catalog::{CorpusKind, CorpusSummary, FileEntry};
+use crate::ingest::{Kind, Validity};
+use crate::query::{Answer, Hit, SearchHit};
+use crate::segment::{ShownField, ShownRecord};
+
+impl From<Kind> for proto::IdentifierKind {
+    fn from(kind: Kind) -> Self {
+        use proto::IdentifierKind as P;
+        match kind {
+            Kind::Phone => P::Phone,
+            Kind::Email => P::Email,
+            Kind::NationalId => P::NationalId,
+            Kind::Pan => P::Pan,
+            Kind::Passport => P::Passport,
+            Kind::VoterId => P::VoterId,
+            Kind::DrivingLicence => P::DrivingLicence,
+            Kind::Name => P::Name,
+            Kind::DateOfBirth => P::DateOfBirth,
+            Kind::BirthYear => P::BirthYear,
+            Kind::Address => P::Address,
+            Kind::District => P::District,
+            Kind::State => P::State,
+            Kind::Pincode => P::Pincode,
+            Kind::Gender => P::Gender,
+            Kind::Username => P::Username,
+            Kind::Password => P::Password,
+            Kind::PasswordHash => P::PasswordHash,
+            Kind::Ip => P::Ip,
+            Kind::Other => P::Other,
+        }
+    }
+}
+
+/// The kind of a wire value: `Ok(None)` for UNSPECIFIED, an error for numbers no kind has.
+pub fn kind_from_proto(value: i32) -> Result<Option<Kind>, String> {
+    let kind = proto::IdentifierKind::try_from(value).map_err(|_| format!("unknown identifier kind {value}"))?;
+    Ok(Kind::ALL
+        .into_iter()
+        .find(|candidate| proto::IdentifierKind::from(*candidate) == kind))
+}
+
+impl From<CorpusKind> for proto::CorpusKind {
+    fn from(kind: CorpusKind) -> Self {
+        match kind {
+            CorpusKind::Leak => proto::CorpusKind::Leak,
+            CorpusKind::Reference => proto::CorpusKind::Reference,
+            CorpusKind::Suspect => proto::CorpusKind::Suspect,
+        }
+    }
+}
+
+/// The corpus kind of a wire value (UNSPECIFIED means a leak).
+pub fn corpus_kind_from_proto(value: i32) -> Result<CorpusKind, String> {
+    match proto::CorpusKind::try_from(value) {
+        Ok(proto::CorpusKind::Unspecified | proto::CorpusKind::Leak) => Ok(CorpusKind::Leak),
+        Ok(proto::CorpusKind::Reference) => Ok(CorpusKind::Reference),
+        Ok(proto::CorpusKind::Suspect) => Ok(CorpusKind::Suspect),
+        Err(_) => Err(format!("unknown corpus kind {value}")),
+    }
+}
+
+impl From<SearchHit> for proto::SearchHit {
+    fn from(hit: SearchHit) -> Self {
+        let SearchHit {
+            corpus,
+            file,
+            record,
+            line,
+            offset,
+            score,
+            snippet,
+        } = hit;
+        proto::SearchHit {
+            corpus,
+            file,
+            record,
+            line,
+            offset,
+            score,
+            snippet,
+        }
+    }
+}
+
+impl From<proto::SearchHit> for SearchHit {
+    fn from(hit: proto::SearchHit) -> Self {
+        let proto::SearchHit {
+            corpus,
+            file,
+            record,
+            line,
+            offset,
+            score,
+            snippet,
+        } = hit;
+        SearchHit {
+            corpus,
+            file,
+            record,
+            line,
+            offset,
+            score,
+            snippet,
+        }
+    }
+}
+
+/// A stored record on the wire, with the corpus it was asked from.
+pub fn record_to_proto(corpus: String, shown: ShownRecord) -> proto::Record {
+    proto::Record {
+        corpus,
+        file: shown.file,
+        record: shown.record,
+        line: shown.line,
+        offset: shown.offset,
+        decoded_latin1: shown.decoded_latin1,
+        fields: shown
+            .fields
+            .into_iter()
+            .map(|field| proto::Field {
+                name: field.name,
+                kind: proto::IdentifierKind::from(field.kind) as i32,
+                raw: field.raw,
+                normalized: field.normalized,
+                validity: field.validity.as_str().to_string(),
+            })
+            .collect(),
+    }
+}
+
+impl From<proto::Record> for ShownRecord {
+    fn from(record: proto::Record) -> Self {
+        ShownRecord {
+            file: record.file,
+            record: record.record,
+            line: record.line,
+            offset: record.offset,
+            decoded_latin1: record.decoded_latin1,
+            fields: record
+                .fields
+                .into_iter()
+                .map(|field| ShownField {
+                    name: field.name,
+                    kind: kind_from_proto(field.kind).ok().flatten().unwrap_or(Kind::Other),
+                    validity: Validity::from_name(&field.validity).unwrap_or(Validity::Invalid),
+                    raw: field.raw,
+                    normalized: field.normalized,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn optional(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+impl From<CorpusSummary> for proto::Corpus {
+    fn from(corpus: CorpusSummary) -> Self {
+        proto::Corpus {
+            name: corpus.name,
+            kind: proto::CorpusKind::from(corpus.kind) as i32,
+            acquired: corpus.acquired.unwrap_or_default(),
+            source: corpus.source.unwrap_or_default(),
+            created: corpus.created,
+            records: corpus.records,
+            files: corpus
+                .files
+                .into_iter()
+                .map(|file| proto::SourceFile {
+                    path: file.path,
+                    size: file.size,
+                    sha256: file.sha256,
+                    records: file.records,
+                    rejected: file.rejected,
+                    // The catalog does not keep formats; segment manifests do.
+                    format: String::new(),
+                })
+                .collect(),
+            segments: corpus.segments,
+        }
+    }
+}
+
+impl From<proto::Corpus> for CorpusSummary {
+    fn from(corpus: proto::Corpus) -> Self {
+        CorpusSummary {
+            name: corpus.name,
+            kind: corpus_kind_from_proto(corpus.kind).unwrap_or(CorpusKind::Leak),
+            acquired: optional(corpus.acquired),
+            source: optional(corpus.source),
+            created: corpus.created,
+            records: corpus.records,
+            files: corpus
+                .files
+                .into_iter()
+                .map(|file| FileEntry {
+                    path: file.path,
+                    size: file.size,
+                    sha256: file.sha256,
+                    records: file.records,
+                    rejected: file.rejected,
+                })
+                .collect(),
+            segments: corpus.segments,
+        }
+    }
+}
+
+/// A lookup answer read back from the wire, borrowing its strings from the response.
+pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse) -> Answer<'a> {
+    if !response.error.is_empty() {
+        return Answer {
+            query,
+            kind: None,
+            normalized: None,
+            validity: None,
+            hits: None,
+            error: Some(response.error.clone()),
+        };
+    }
+    let hits = response
+        .hits
+        .iter()
+        .map(|hit| Hit {
+            corpus: &hit.corpus,
+            file: &hit.file,
+            record: hit.record,
+            line: hit.line,
+            offset: hit.offset,
+            field: &hit.field,
+            acquired: (!hit.acquired.is_empty()).then_some(hit.acquired.as_str()),
+        })
+        .collect();
+    Answer {
+        query,
+        kind: kind_from_proto(response.kind).ok().flatten(),
+        normalized: Some(response.normalized.clone()),
+        validity: Validity::from_name(&response.validity),
+        hits: Some(hits),
+        error: None,
+    }
+}
