@@ -324,7 +324,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, &corpus)?;
-            let hits = search(&data, &index, &query, limit)?;
+            let hits = search(&index, &query, limit, &[])?;
             print_search_hits(&hits, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -830,7 +830,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
         person.name().to_lowercase(),
         person.district.to_lowercase()
     );
-    let hits = search(&data, &index, &query, 5)?;
+    let hits = search(&index, &query, 5, &[])?;
     println!("\nsearch {query}: {} hits", hits.len());
     for hit in &hits {
         println!(

@@ -2,6 +2,7 @@
 //! them out. A batch is normalized in parallel, fingerprinted, sorted once, and merged against
 //! each segment's sorted index in a single forward pass.
 
+use super::search::TextIndex;
 use crate::catalog::{Catalog, CatalogError};
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, is_aadhaar, normalize, recognize_phone};
@@ -29,6 +30,7 @@ pub struct IndexedSegment {
     pub corpus: String,
     pub acquired: Option<String>,
     pub segment: Segment,
+    pub text: TextIndex,
 }
 
 /// The published segments a query runs over.
@@ -56,6 +58,7 @@ impl Index {
                     corpus: corpus.name.clone(),
                     acquired: corpus.acquired.clone(),
                     segment: Segment::open(&data.segment_path(&entry.id))?,
+                    text: TextIndex::new(data.text_path(&entry.id)),
                 });
             }
         }

@@ -4,4 +4,4 @@ mod lookup;
 mod search;
 
 pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch};
-pub use search::{SearchHit, search};
+pub use search::{SearchHit, TextIndex, search};

@@ -5,14 +5,15 @@
 use super::lookup::{Index, QueryError};
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{SegmentError, text::text_field_name};
-use crate::storage::DataDir;
 use regex::Regex;
 use serde::Serialize;
-use std::sync::LazyLock;
+use std::path::PathBuf;
+use std::sync::{LazyLock, OnceLock};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser};
 use tantivy::schema::Value;
-use tantivy::{TantivyDocument, Term};
+use tantivy::tokenizer::TokenizerManager;
+use tantivy::{IndexReader, TantivyDocument, Term};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -33,8 +34,8 @@ fn bad_query(message: String) -> QueryError {
     QueryError::Search(message)
 }
 
-/// Runs `text` over every segment of the index that has a full-text index; best `limit` hits.
-pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result<Vec<SearchHit>, QueryError> {
+/// Parses `text` into a tantivy query (with `word~N` terms as fuzzy term queries).
+fn parse(text: &str) -> Result<Box<dyn Query>, QueryError> {
     let schema = crate::segment::text::schema();
     let field = |name: &str| {
         schema
@@ -46,7 +47,7 @@ pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result
         .map(|kind| field(text_field_name(kind)))
         .collect::<Result<_, _>>()?;
     // Take `word~N` terms out of the text for fuzzy queries.
-    let mut fuzzy_terms = Vec::new();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut rest = String::new();
     let mut last = 0;
     for captures in FUZZY.captures_iter(text) {
@@ -63,48 +64,92 @@ pub fn search(data: &DataDir, index: &Index, text: &str, limit: usize) -> Result
             .get(3)
             .and_then(|digit| digit.as_str().parse().ok())
             .unwrap_or(1);
-        fuzzy_terms.push((fields, word, distance));
+        let alternatives: Vec<(Occur, Box<dyn Query>)> = fields
+            .iter()
+            .map(|field| -> (Occur, Box<dyn Query>) {
+                let term = Term::from_field_text(*field, &word);
+                (Occur::Should, Box::new(FuzzyTermQuery::new(term, distance, true)))
+            })
+            .collect();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
     }
     rest.push_str(&text[last..]);
+    if !rest.trim().is_empty() {
+        let mut parser = QueryParser::new(schema.clone(), default_fields, TokenizerManager::default());
+        parser.set_conjunction_by_default();
+        let parsed = parser
+            .parse_query(&rest)
+            .map_err(|error| bad_query(format!("{error}")))?;
+        clauses.insert(0, (Occur::Must, parsed));
+    }
+    if clauses.is_empty() {
+        return Err(bad_query("empty query".into()));
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// A segment's full-text index, opened on first use and kept: a server answers every search
+/// from the same readers instead of reopening each index per call. It may not exist yet (it is
+/// built after the segment is published); then it is looked for again next time.
+#[derive(Default)]
+pub struct TextIndex {
+    path: PathBuf,
+    opened: OnceLock<(tantivy::Index, IndexReader)>,
+}
+
+impl TextIndex {
+    pub fn new(path: PathBuf) -> Self {
+        TextIndex {
+            path,
+            opened: OnceLock::new(),
+        }
+    }
+
+    fn reader(&self) -> Result<Option<&IndexReader>, QueryError> {
+        if let Some((_, reader)) = self.opened.get() {
+            return Ok(Some(reader));
+        }
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        let index = tantivy::Index::open_in_dir(&self.path).map_err(|error| segment_error(&self.path, error))?;
+        let reader = index.reader().map_err(|error| segment_error(&self.path, error))?;
+        // Another thread may have opened it meanwhile; either copy serves.
+        let _ = self.opened.set((index, reader));
+        Ok(self.opened.get().map(|(_, reader)| reader))
+    }
+}
+
+/// Runs `text` over every segment of the index (of `corpora`, if any are named) that has a
+/// full-text index; best `limit` hits. The query is parsed once: every segment has one schema.
+pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Result<Vec<SearchHit>, QueryError> {
+    if let Some(unknown) = corpora
+        .iter()
+        .find(|name| !index.segments.iter().any(|indexed| &indexed.corpus == *name))
+    {
+        return Err(QueryError::NoCorpus(unknown.clone()));
+    }
+    let query = parse(text)?;
     let mut hits = Vec::new();
-    for indexed in &index.segments {
-        let path = data.text_path(&indexed.segment.manifest.id);
-        if !path.exists() {
+    let record_field = crate::segment::text::schema()
+        .get_field(RECORD_FIELD)
+        .map_err(|_| bad_query(format!("unknown field {RECORD_FIELD:?}")))?;
+    for indexed in index
+        .segments
+        .iter()
+        .filter(|indexed| corpora.is_empty() || corpora.contains(&indexed.corpus))
+    {
+        let Some(reader) = indexed.text.reader()? else {
             tracing::warn!(segment = %indexed.segment.manifest.id, "no full-text index yet; skipped");
             continue;
-        }
-        let tantivy_index = tantivy::Index::open_in_dir(&path).map_err(|error| segment_error(&path, error))?;
-        let mut parser = QueryParser::for_index(&tantivy_index, default_fields.clone());
-        parser.set_conjunction_by_default();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if !rest.trim().is_empty() {
-            let parsed = parser
-                .parse_query(&rest)
-                .map_err(|error| bad_query(format!("{error}")))?;
-            clauses.push((Occur::Must, parsed));
-        }
-        for (fields, word, distance) in &fuzzy_terms {
-            let alternatives: Vec<(Occur, Box<dyn Query>)> = fields
-                .iter()
-                .map(|field| -> (Occur, Box<dyn Query>) {
-                    let term = Term::from_field_text(*field, word);
-                    (Occur::Should, Box::new(FuzzyTermQuery::new(term, *distance, true)))
-                })
-                .collect();
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
-        }
-        if clauses.is_empty() {
-            return Err(bad_query("empty query".into()));
-        }
-        let query = BooleanQuery::new(clauses);
-        let reader = tantivy_index.reader().map_err(|error| segment_error(&path, error))?;
+        };
+        let path = &indexed.text.path;
         let searcher = reader.searcher();
         let top = searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())
-            .map_err(|error| segment_error(&path, error))?;
-        let record_field = field(RECORD_FIELD)?;
+            .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
+            .map_err(|error| segment_error(path, error))?;
         for (score, address) in top {
-            let document: TantivyDocument = searcher.doc(address).map_err(|error| segment_error(&path, error))?;
+            let document: TantivyDocument = searcher.doc(address).map_err(|error| segment_error(path, error))?;
             let Some(record) = document.get_first(record_field).and_then(|value| value.as_u64()) else {
                 continue;
             };

@@ -273,12 +273,9 @@ impl lookup_server::Lookup for LookupService {
         };
         let state = self.state.clone();
         let hits = tokio::task::spawn_blocking(move || -> Result<Vec<proto::SearchHit>, Status> {
-            let index = if request.corpora.is_empty() {
-                state.index()?
-            } else {
-                Arc::new(Index::open(&state.data, &state.catalog, &request.corpora).map_err(status)?)
-            };
-            let hits = search(&state.data, &index, &request.query, limit).map_err(status)?;
+            // The served index and its open text readers; corpora filter, nothing is reopened.
+            let index = state.index()?;
+            let hits = search(&index, &request.query, limit, &request.corpora).map_err(status)?;
             Ok(hits.into_iter().map(proto::SearchHit::from).collect())
         })
         .await
