@@ -8,7 +8,7 @@ use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::query::{Index, Query, lookup_batch};
 use leakdex::segment::hash::{Entry, HashIndex, HashIndexWriter};
-use leakdex::segment::{BuildOptions, build_segment, now_rfc3339};
+use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::storage::DataDir;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::time::Duration;
@@ -101,14 +101,7 @@ fn bench_open(c: &mut Criterion) {
         leakdex::synth::generate(&dumps, records, 1).expect("generate");
         let data = DataDir::open(&dir.path().join("data")).expect("data dir");
         let catalog = FileCatalog::open(data.root());
-        let corpus = Corpus {
-            name: "vaccination".into(),
-            kind: CorpusKind::Leak,
-            acquired: None,
-            source: None,
-            created: now_rfc3339(),
-            segments: Vec::new(),
-        };
+        let corpus = Corpus::new("vaccination", CorpusKind::Leak);
         build_segment(
             &data,
             &catalog,

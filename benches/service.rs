@@ -6,7 +6,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
-use leakdex::segment::{BuildOptions, build_segment, now_rfc3339};
+use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
 use leakdex::service::{ServiceState, serve};
 use leakdex::storage::DataDir;
@@ -31,14 +31,7 @@ fn bench_batch_lookup(c: &mut Criterion) {
     let data = DataDir::open(&dir.path().join("data")).expect("data dir");
     let catalog = FileCatalog::open(data.root());
     for file in ["vaccination.csv", "telecom_kyc.tsv.gz"] {
-        let corpus = Corpus {
-            name: file.split('.').next().unwrap_or(file).to_string(),
-            kind: CorpusKind::Leak,
-            acquired: None,
-            source: None,
-            created: now_rfc3339(),
-            segments: Vec::new(),
-        };
+        let corpus = Corpus::new(file.split('.').next().unwrap_or(file).to_string(), CorpusKind::Leak);
         build_segment(&data, &catalog, &corpus, &[dumps.join(file)], &BuildOptions::default()).expect("ingest");
     }
     let values = leakdex::synth::suspect_phones(records, 1, QUERIES);

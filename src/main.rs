@@ -9,9 +9,7 @@ use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
 use leakdex::query::{Answer, Index, Query, lookup_batch, search};
 use leakdex::segment::text::build_text_index;
-use leakdex::segment::{
-    BuildOptions, BuildReport, ShownRecord, build_segment, collect_garbage, delete_corpus, now_rfc3339,
-};
+use leakdex::segment::{BuildOptions, BuildReport, ShownRecord, build_segment, collect_garbage, delete_corpus};
 use leakdex::storage::DataDir;
 use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -255,12 +253,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let (data, catalog) = open_data(data_dir)?;
             let corpus = Corpus {
-                name: corpus,
-                kind,
                 acquired,
                 source,
-                created: now_rfc3339(),
-                segments: Vec::new(),
+                ..Corpus::new(corpus, kind)
             };
             let (bar, on_bytes) = progress(&paths);
             let scan = ScanOptions {
@@ -748,12 +743,12 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
             .zip(["2021-06-01", "2022-01-15", "2022-09-30", "2023-02-11", "2019-11-20"])
     {
         let meta = Corpus {
-            name: corpus.file.split('.').next().unwrap_or(&corpus.file).to_string(),
-            kind: CorpusKind::Leak,
             acquired: Some(acquired.to_string()),
             source: Some("leakdex gen".to_string()),
-            created: now_rfc3339(),
-            segments: Vec::new(),
+            ..Corpus::new(
+                corpus.file.split('.').next().unwrap_or(&corpus.file).to_string(),
+                CorpusKind::Leak,
+            )
         };
         let started = std::time::Instant::now();
         let report = build_segment(

@@ -3,7 +3,7 @@
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::query::{Index, Query, lookup_batch};
-use leakdex::segment::{BuildOptions, Segment, build_segment, now_rfc3339};
+use leakdex::segment::{BuildOptions, Segment, build_segment};
 use leakdex::storage::DataDir;
 use leakdex::synth::{Corpus as Generated, Person, generate};
 use proptest::prelude::*;
@@ -13,12 +13,8 @@ use std::process::Command;
 
 fn corpus(name: &str) -> Corpus {
     Corpus {
-        name: name.to_string(),
-        kind: CorpusKind::Leak,
         acquired: Some("2023-06-12".into()),
-        source: None,
-        created: now_rfc3339(),
-        segments: Vec::new(),
+        ..Corpus::new(name, CorpusKind::Leak)
     }
 }
 

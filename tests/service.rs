@@ -3,7 +3,7 @@
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::segment::text::build_text_index;
-use leakdex::segment::{BuildOptions, build_segment, now_rfc3339};
+use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::service::proto::corpora_client::CorporaClient;
 use leakdex::service::proto::lookup_client::LookupClient;
 use leakdex::service::proto::{self, IdentifierKind};
@@ -26,12 +26,8 @@ struct Running {
 fn ingest(data: &DataDir, name: &str, path: &Path) {
     let catalog = FileCatalog::open(data.root());
     let corpus = Corpus {
-        name: name.into(),
-        kind: CorpusKind::Leak,
         acquired: Some("2023-06-12".into()),
-        source: None,
-        created: now_rfc3339(),
-        segments: Vec::new(),
+        ..Corpus::new(name, CorpusKind::Leak)
     };
     let report = build_segment(data, &catalog, &corpus, &[path.to_path_buf()], &BuildOptions::default()).unwrap();
     for id in &report.segments {

@@ -9,7 +9,7 @@ pub mod store;
 pub mod text;
 mod writer;
 
-pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, now_rfc3339};
+pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus};
 
 use crate::ingest::{Kind, Validity};
 use crate::storage::{Mapped, map_file};

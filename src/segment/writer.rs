@@ -72,29 +72,6 @@ fn new_segment_id() -> String {
     format!("{millis:013x}-{:016x}", rand::random::<u64>())
 }
 
-pub fn now_rfc3339() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    let days = seconds / 86_400;
-    let (hour, minute, second) = (seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
-}
-
 /// Removes what crashed or abandoned builds left: staging folders and unpublished segment
 /// folders whose builder no longer holds their lock, and their catalog entries.
 pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), SegmentError> {
@@ -485,7 +462,7 @@ impl Builder {
             format_version: FORMAT_VERSION,
             id: id.to_string(),
             corpus: corpus.to_string(),
-            created: now_rfc3339(),
+            created: crate::catalog::now_rfc3339(),
             records,
             rejected,
             entries,

@@ -6,7 +6,7 @@ use super::proto::{self, JobPhase};
 use crate::catalog::{Corpus, CorpusKind, FileCatalog};
 use crate::ingest::{ScanOptions, disk_size};
 use crate::segment::text::build_text_index;
-use crate::segment::{BuildOptions, build_segment, now_rfc3339};
+use crate::segment::{BuildOptions, build_segment};
 use crate::storage::DataDir;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -105,12 +105,9 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics:
         })
     };
     let corpus = Corpus {
-        name: spec.corpus,
-        kind: spec.kind,
         acquired: spec.acquired,
         source: spec.source,
-        created: now_rfc3339(),
-        segments: Vec::new(),
+        ..Corpus::new(spec.corpus, spec.kind)
     };
     let options = BuildOptions {
         scan: ScanOptions {
