@@ -6,8 +6,11 @@
 
 use crate::ingest::kind::Validity;
 
-/// The latest birth year accepted as plausible.
-pub const LATEST_YEAR: u32 = 2026;
+/// The latest plausible birth year: this year (read from the clock once per process).
+pub fn latest_year() -> u32 {
+    static YEAR: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *YEAR.get_or_init(|| u32::try_from(time::OffsetDateTime::now_utc().year()).unwrap_or(u32::MAX))
+}
 const EARLIEST_YEAR: u32 = 1900;
 
 /// A calendar date.
@@ -49,7 +52,7 @@ pub fn parse_year(raw: &str) -> Option<u32> {
         return None;
     }
     let year: u32 = trimmed.parse().ok()?;
-    (EARLIEST_YEAR..=LATEST_YEAR).contains(&year).then_some(year)
+    (EARLIEST_YEAR..=latest_year()).contains(&year).then_some(year)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -155,7 +158,7 @@ fn compact_date(digits: &str) -> Option<Date> {
         month: number(4..6)?,
         day: number(6..8)?,
     };
-    if (EARLIEST_YEAR..=LATEST_YEAR).contains(&year_first.year) && is_real(year_first) {
+    if (EARLIEST_YEAR..=latest_year()).contains(&year_first.year) && is_real(year_first) {
         return Some(year_first);
     }
     Some(Date {
@@ -193,14 +196,14 @@ fn full_year(digits: &str) -> Option<u32> {
     match digits.len() {
         4 => Some(value),
         // Two-digit years: a birth year cannot be in the future.
-        2 if value <= LATEST_YEAR % 100 => Some(2000 + value),
+        2 if value <= latest_year() % 100 => Some(2000 + value),
         2 => Some(1900 + value),
         _ => None,
     }
 }
 
 fn is_real(date: Date) -> bool {
-    if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year) || !(1..=12).contains(&date.month) {
+    if !(EARLIEST_YEAR..=latest_year()).contains(&date.year) || !(1..=12).contains(&date.month) {
         return false;
     }
     let leap = date.year.is_multiple_of(4) && (!date.year.is_multiple_of(100) || date.year.is_multiple_of(400));

@@ -4,7 +4,7 @@
 mod date;
 mod phone;
 
-pub use date::{Date, LATEST_YEAR, is_iso_date, normalize_date, parse_date, parse_year};
+pub use date::{Date, is_iso_date, latest_year, normalize_date, parse_date, parse_year};
 pub use phone::{Region, looks_like_phone, normalize_phone, recognize_phone};
 
 use crate::ingest::kind::{Kind, Validity};
