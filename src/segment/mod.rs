@@ -2,11 +2,14 @@
 //! published by an atomic rename plus a catalog update; it is never modified, only deleted.
 //!
 //! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (see
-//! [`hash`]), `locations.bin`, `records.bin` + `records.idx`, `runs.bin` (see [`store`]).
+//! [`hash`], which also holds the [`blocking`] keys), `locations.bin`, `records.bin` + `records.idx`,
+//! `runs.bin` (see [`store`]), `values.bin` + `values.idx` (see [`values`]).
 
+pub mod blocking;
 pub mod hash;
 pub mod store;
 pub mod text;
+pub mod values;
 mod writer;
 
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus};
@@ -22,7 +25,8 @@ use std::path::{Path, PathBuf};
 use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
 /// On-disk format version written into every manifest.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added the value store and blocking keys.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Kinds whose values go into the hash index (the others are found by full-text search).
 pub const INDEXED_KINDS: [Kind; 11] = [
@@ -100,13 +104,15 @@ pub struct Manifest {
 }
 
 /// Segment files covered by the manifest's checksums.
-pub const DATA_FILES: [&str; 6] = [
+pub const DATA_FILES: [&str; 8] = [
     "hash.idx",
     "hash.dir",
     "locations.bin",
     "records.bin",
     "records.idx",
     "runs.bin",
+    "values.bin",
+    "values.idx",
 ];
 
 /// A published segment, opened by mmap. Opening reads the manifest and maps files: its cost does
@@ -119,6 +125,8 @@ pub struct Segment {
     records: Mapped,
     block_index: Mapped,
     runs: Mapped,
+    values: Mapped,
+    values_index: Mapped,
 }
 
 /// A record as stored, with names resolved.
@@ -170,6 +178,8 @@ impl Segment {
             records: map("records.bin")?,
             block_index: map("records.idx")?,
             runs: map("runs.bin")?,
+            values: map("values.bin")?,
+            values_index: map("values.idx")?,
             manifest,
         };
         // Shapes must agree with the manifest; bytes are checked by `verify`.
@@ -185,6 +195,12 @@ impl Segment {
                 "hash.idx holds {} entries, manifest says {}",
                 segment.hash.len(),
                 segment.manifest.entries
+            )));
+        }
+        if segment.values_index.as_ref().len() != (records + 1) * 8 {
+            return Err(corrupt(format!(
+                "values.idx holds {} bytes for {records} records",
+                segment.values_index.as_ref().len()
             )));
         }
         if segment.block_index.as_ref().len() % BLOCK_INDEX_BYTES != 0 || segment.runs.as_ref().len() % RUN_BYTES != 0 {
@@ -344,6 +360,15 @@ impl Segment {
             decoded_latin1: location.flags & store::FLAG_LATIN1 != 0,
             fields,
         })
+    }
+
+    /// A record's normalized values (cut at [`values::MAX_VALUE_BYTES`]) with their field ids.
+    pub fn values(&self, record: u64) -> impl Iterator<Item = (u32, &str)> {
+        values::decode_record(values::record_bytes(
+            self.values_index.as_ref(),
+            self.values.as_ref(),
+            record,
+        ))
     }
 
     pub fn file_path(&self, file: u32) -> &str {

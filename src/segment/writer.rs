@@ -4,8 +4,10 @@
 //! scan's worker threads without a lock; only appending to the segment's files is serialized.
 //! Memory is bounded by the hash index writer's budget; records and locations stream to disk.
 
+use super::blocking::BlockingFields;
 use super::hash::{Entry, HashIndexWriter};
 use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredLocation, StoredRecordRef};
+use super::values;
 use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, INDEXED_KINDS, Manifest, ManifestFile, SegmentError, fingerprint};
 use crate::catalog::{Catalog, Corpus, FileEntry, SegmentEntry, SegmentState};
 use crate::ingest::{
@@ -258,6 +260,9 @@ struct State {
     blocks: BufWriter<File>,
     blocks_length: u64,
     block_index: BufWriter<File>,
+    values: BufWriter<File>,
+    values_length: u64,
+    values_index: BufWriter<File>,
     runs: Vec<Run>,
     hash: HashIndexWriter,
     errors: Vec<String>,
@@ -269,6 +274,9 @@ struct Encoded {
     records: u64,
     locations: Vec<u8>,
     blocks: Vec<(u64, Vec<u8>)>,
+    /// The value store's bytes and each record's end within them.
+    values: Vec<u8>,
+    value_ends: Vec<u64>,
     /// (fingerprint, record within the batch, field id)
     entries: Vec<(u64, u32, u32)>,
     first_ordinal: u64,
@@ -291,6 +299,9 @@ impl Builder {
                 blocks: create("records.bin")?,
                 blocks_length: 0,
                 block_index: create("records.idx")?,
+                values: create("values.bin")?,
+                values_length: 0,
+                values_index: create("values.idx")?,
                 runs: Vec::new(),
                 hash: HashIndexWriter::new(folder, memory_budget),
                 errors: Vec::new(),
@@ -324,6 +335,9 @@ impl Builder {
         let mut stored = Vec::with_capacity(batch.len());
         let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
         let mut entries = Vec::new();
+        let mut values = Vec::with_capacity(batch.len() * 128);
+        let mut value_ends = Vec::with_capacity(batch.len());
+        let mut blocking_keys = Vec::new();
         for (position, record) in batch.iter().enumerate() {
             let location = record.location();
             let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
@@ -336,11 +350,34 @@ impl Builder {
             };
             locations.extend_from_slice(&stored_location.to_bytes());
             let mut fields = Vec::with_capacity(record.fields().len());
-            for field in record.fields() {
-                let id = field_ids[field.column]
+            let id_of = |field: &crate::ingest::Field<'_>| {
+                field_ids[field.column]
                     .iter()
                     .find(|(kind, _)| *kind == field.kind)
-                    .map_or(0, |(_, id)| *id);
+                    .map_or(0, |(_, id)| *id)
+            };
+            values::encode_record(
+                record
+                    .fields()
+                    .filter(|field| values::worth_keeping(field.kind, field.normalized))
+                    .map(|field| (id_of(&field), field.normalized)),
+                &mut values,
+            );
+            value_ends.push(values.len() as u64);
+            blocking_keys.clear();
+            BlockingFields::new(
+                record
+                    .fields()
+                    .map(|field| (id_of(&field), field.kind, field.validity, field.normalized)),
+            )
+            .keys(&self.key, &mut blocking_keys);
+            entries.extend(
+                blocking_keys
+                    .iter()
+                    .map(|&(fingerprint, field)| (fingerprint, position as u32, field)),
+            );
+            for field in record.fields() {
+                let id = id_of(&field);
                 if INDEXED_KINDS.contains(&field.kind) && !field.normalized.is_empty() {
                     entries.push((
                         fingerprint(&self.key, field.kind, field.normalized),
@@ -366,6 +403,8 @@ impl Builder {
             records: batch.len() as u64,
             locations,
             blocks: store::encode_blocks(&stored)?,
+            values,
+            value_ends,
             entries,
             first_ordinal,
         })
@@ -387,6 +426,15 @@ impl Builder {
             state.blocks_length += bytes.len() as u64;
             first += count;
         }
+        let mut start = 0;
+        for end in &encoded.value_ends {
+            state
+                .values_index
+                .write_all(&(state.values_length + start).to_le_bytes())?;
+            start = *end;
+        }
+        state.values.write_all(&encoded.values)?;
+        state.values_length += encoded.values.len() as u64;
         state
             .hash
             .push(encoded.entries.into_iter().map(|(fingerprint, record, field)| Entry {
@@ -429,6 +477,9 @@ impl Builder {
             blocks,
             blocks_length,
             mut block_index,
+            values,
+            values_length,
+            mut values_index,
             runs,
             hash,
             errors,
@@ -436,7 +487,8 @@ impl Builder {
         } = state;
         block_index.write_all(&records.to_le_bytes())?;
         block_index.write_all(&blocks_length.to_le_bytes())?;
-        for writer in [locations, blocks, block_index] {
+        values_index.write_all(&values_length.to_le_bytes())?;
+        for writer in [locations, blocks, block_index, values, values_index] {
             writer
                 .into_inner()
                 .map_err(io::IntoInnerError::into_error)?

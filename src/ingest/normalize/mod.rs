@@ -3,9 +3,11 @@
 
 mod date;
 mod phone;
+mod skeleton;
 
 pub use date::{Date, is_iso_date, latest_year, normalize_date, parse_date, parse_year};
 pub use phone::{Region, looks_like_phone, normalize_phone, recognize_phone};
+pub use skeleton::name_skeleton;
 
 use crate::ingest::kind::{Kind, Validity};
 use std::borrow::Cow;
