@@ -301,15 +301,85 @@ impl Corpus {
     /// Writes `records` records of this corpus (uncompressed; `generate` gzips the TSV).
     pub fn write(self, out: &mut dyn Write, records: u64, seed: u64) -> io::Result<()> {
         let first = self.first_person(records);
-        let people = (first..first + records).map(|index| Person::new(seed, index));
-        let mut rng = StdRng::seed_from_u64(mix(seed ^ self as u64));
+        let people = (first..first + records).map(|index| (Person::new(seed, index), self.record_rng(seed, index)));
         match self {
-            Corpus::Vaccination => write_vaccination(out, people, &mut rng),
-            Corpus::TelecomKyc => write_telecom(out, people, &mut rng),
-            Corpus::ShopOrders => write_shop(out, people, &mut rng),
-            Corpus::ComboList => write_combo(out, people, &mut rng),
-            Corpus::LegacyPortal => write_sql(out, people, &mut rng),
+            Corpus::Vaccination => write_vaccination(out, people),
+            Corpus::TelecomKyc => write_telecom(out, people),
+            Corpus::ShopOrders => write_shop(out, people),
+            Corpus::ComboList => write_combo(out, people),
+            Corpus::LegacyPortal => write_sql(out, people),
         }
+    }
+
+    /// The randomness of one person's record in this corpus, derived from (seed, corpus, person)
+    /// alone, so a suspect sample can copy a record's corpus-specific values without replaying
+    /// the corpus.
+    fn record_rng(self, seed: u64, index: u64) -> StdRng {
+        StdRng::seed_from_u64(mix(
+            seed ^ (self as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f) ^ index.wrapping_mul(0xe703_7ed1_a0b4_28db),
+        ))
+    }
+
+    /// The 1-based record ordinal of person `index` in this corpus (one record a person, in order).
+    pub fn ordinal_of(self, records: u64, index: u64) -> Option<u64> {
+        let first = self.first_person(records);
+        (first..first + records).contains(&index).then(|| index - first + 1)
+    }
+}
+
+/// The values of a vaccination record that are not the person's own.
+struct VaccinationExtras {
+    quoted_name: bool,
+    masked_id: bool,
+    vaccine: &'static str,
+    dose: (u32, u32),
+}
+
+impl VaccinationExtras {
+    fn draw(rng: &mut StdRng) -> VaccinationExtras {
+        VaccinationExtras {
+            quoted_name: rng.random_bool(0.05),
+            masked_id: !rng.random_bool(0.8),
+            vaccine: if rng.random_bool(0.7) { "COVISHIELD" } else { "COVAXIN" },
+            dose: (rng.random_range(1..=12), rng.random_range(1..=28)),
+        }
+    }
+
+    fn id(&self, person: &Person) -> String {
+        if self.masked_id {
+            format!("XXXXXXXX{}", &person.aadhaar[8..])
+        } else {
+            spaced_aadhaar(&person.aadhaar)
+        }
+    }
+}
+
+/// The values of a telecom record that are not the person's own.
+struct TelecomExtras {
+    titled: bool,
+    father: &'static str,
+    activation: (u32, u32, u32),
+}
+
+impl TelecomExtras {
+    fn draw(rng: &mut StdRng) -> TelecomExtras {
+        TelecomExtras {
+            titled: rng.random_bool(0.3),
+            father: MALE.choose(rng).unwrap_or(&"Ramesh"),
+            activation: (
+                rng.random_range(10..=23),
+                rng.random_range(1..=12),
+                rng.random_range(1..=28),
+            ),
+        }
+    }
+
+    fn father_name(&self, person: &Person) -> String {
+        format!("{} {}", self.father.to_uppercase(), person.last.to_uppercase())
+    }
+
+    fn address(person: &Person) -> String {
+        format!("{}, {} - {}", person.house, person.district, person.pincode)
     }
 }
 
@@ -317,74 +387,69 @@ fn spaced_aadhaar(aadhaar: &str) -> String {
     format!("{} {} {}", &aadhaar[..4], &aadhaar[4..8], &aadhaar[8..])
 }
 
-fn write_vaccination(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+fn write_vaccination(out: &mut dyn Write, people: impl Iterator<Item = (Person, StdRng)>) -> io::Result<()> {
     writeln!(
         out,
         "beneficiary_reference_id,name,gender,birth_year,mobile_number,photo_id_type,photo_id_number,district,state,pincode,vaccine,dose1_date"
     )?;
-    for person in people {
-        let name = if rng.random_bool(0.05) {
+    for (person, mut rng) in people {
+        let extras = VaccinationExtras::draw(&mut rng);
+        let name = if extras.quoted_name {
             format!("\"{}, {}\"", person.last, person.first)
         } else {
             person.name()
         };
-        let id = if rng.random_bool(0.8) {
-            spaced_aadhaar(&person.aadhaar)
-        } else {
-            format!("XXXXXXXX{}", &person.aadhaar[8..])
-        };
-        let vaccine = if rng.random_bool(0.7) { "COVISHIELD" } else { "COVAXIN" };
         writeln!(
             out,
-            "{},{name},{},{},{},Aadhaar Card,{id},{},{},{},{vaccine},2021-{:02}-{:02}",
+            "{},{name},{},{},{},Aadhaar Card,{},{},{},{},{},2021-{:02}-{:02}",
             10_000_000_000_000u64 + person.index,
             if person.male { "Male" } else { "Female" },
             person.birth.0,
             person.mobile,
+            extras.id(&person),
             person.district,
             person.state,
             person.pincode,
-            rng.random_range(1..=12),
-            rng.random_range(1..=28),
+            extras.vaccine,
+            extras.dose.0,
+            extras.dose.1,
         )?;
     }
     Ok(())
 }
 
-fn write_telecom(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+fn write_telecom(out: &mut dyn Write, people: impl Iterator<Item = (Person, StdRng)>) -> io::Result<()> {
     writeln!(
         out,
         "msisdn\tsubscriber_name\tfather_name\tdob\taadhaar_no\taddress\tcircle\tactivation_date"
     )?;
-    for person in people {
+    for (person, mut rng) in people {
+        let extras = TelecomExtras::draw(&mut rng);
         let honorific = if person.male { "SHRI " } else { "SMT " };
-        let title = if rng.random_bool(0.3) { honorific } else { "" };
-        let father = MALE.choose(rng).unwrap_or(&"Ramesh");
+        let title = if extras.titled { honorific } else { "" };
         writeln!(
             out,
-            "91{}\t{title}{}\t{} {}\t{:02}/{:02}/{}\t{}\t{}, {} - {}\t{}\t20{:02}-{:02}-{:02}",
+            "91{}\t{title}{}\t{}\t{:02}/{:02}/{}\t{}\t{}\t{}\t20{:02}-{:02}-{:02}",
             person.mobile,
             person.name().to_uppercase(),
-            father.to_uppercase(),
-            person.last.to_uppercase(),
+            extras.father_name(&person),
             person.birth.2,
             person.birth.1,
             person.birth.0,
             person.aadhaar,
-            person.house,
-            person.district,
-            person.pincode,
+            TelecomExtras::address(&person),
             person.state,
-            rng.random_range(10..=23),
-            rng.random_range(1..=12),
-            rng.random_range(1..=28),
+            extras.activation.0,
+            extras.activation.1,
+            extras.activation.2,
         )?;
     }
     Ok(())
 }
 
-fn write_shop(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
-    for person in people {
+fn write_shop(out: &mut dyn Write, people: impl Iterator<Item = (Person, StdRng)>) -> io::Result<()> {
+    for (person, mut rng) in people {
+        let rng = &mut rng;
         let mobile = &person.mobile;
         let phone = match rng.random_range(0..4) {
             0 => format!("+91 {} {}", &mobile[..5], &mobile[5..]),
@@ -413,8 +478,8 @@ fn write_shop(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &m
     Ok(())
 }
 
-fn write_combo(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
-    for person in people {
+fn write_combo(out: &mut dyn Write, people: impl Iterator<Item = (Person, StdRng)>) -> io::Result<()> {
+    for (person, mut rng) in people {
         let password = if rng.random_bool(0.05) {
             format!("{}:{}", person.password, person.first)
         } else {
@@ -429,7 +494,7 @@ fn sql_quote(text: &str) -> String {
     text.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
-fn write_sql(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mut StdRng) -> io::Result<()> {
+fn write_sql(out: &mut dyn Write, people: impl Iterator<Item = (Person, StdRng)>) -> io::Result<()> {
     writeln!(
         out,
         "-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)\n--\n-- Host: localhost    Database: legacy_portal\n"
@@ -441,7 +506,7 @@ fn write_sql(out: &mut dyn Write, people: impl Iterator<Item = Person>, rng: &mu
     )?;
     writeln!(out, "LOCK TABLES `users` WRITE;")?;
     let mut in_statement = 0;
-    for (position, person) in people.enumerate() {
+    for (position, (person, mut rng)) in people.enumerate() {
         if in_statement == 0 {
             write!(out, "INSERT INTO `users` VALUES ")?;
         } else {
@@ -597,6 +662,221 @@ pub fn suspect_phones(records: u64, seed: u64, count: usize) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// What of a person a suspect record shows, to say where it can be found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shown {
+    Phone,
+    Email,
+    NationalId,
+    Pan,
+    Name,
+    BirthYear,
+    BirthDate,
+}
+
+/// One record of a generated suspect sample, with the truth about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuspectRecord {
+    /// (field, value) as the sample shows them: renamed, reformatted, some dropped.
+    pub fields: Vec<(&'static str, String)>,
+    /// The record it was copied from: (corpus, 1-based ordinal); `None` when fabricated.
+    pub source: Option<(Corpus, u64)>,
+    pub person: u64,
+    pub shows: Vec<Shown>,
+}
+
+impl SuspectRecord {
+    /// Whether `corpus` holds this record's person under something the record shows (an
+    /// identifier, or a name with the date of birth the corpus keeps).
+    pub fn findable_in(&self, corpus: Corpus, records: u64) -> bool {
+        if self.source.is_none() || corpus.ordinal_of(records, self.person).is_none() {
+            return false;
+        }
+        let shows = |what| self.shows.contains(&what);
+        match corpus {
+            Corpus::Vaccination => shows(Shown::Phone) || shows(Shown::NationalId),
+            Corpus::TelecomKyc => {
+                shows(Shown::Phone) || shows(Shown::NationalId) || shows(Shown::Name) && shows(Shown::BirthDate)
+            }
+            Corpus::ShopOrders => shows(Shown::Phone) || shows(Shown::Email),
+            Corpus::ComboList => shows(Shown::Email),
+            Corpus::LegacyPortal => {
+                shows(Shown::Phone)
+                    || shows(Shown::Email)
+                    || shows(Shown::Pan)
+                    || shows(Shown::Name) && shows(Shown::BirthDate)
+            }
+        }
+    }
+}
+
+/// Romanizations that sources disagree on.
+const VARIANTS: &[(&str, &str)] = &[
+    ("Mohammed", "Mohd"),
+    ("Lakshmi", "Laxmi"),
+    ("Pooja", "Puja"),
+    ("Deepak", "Dipak"),
+    ("Deepika", "Dipika"),
+    ("Srinivas", "Shreenivas"),
+    ("Ayesha", "Aisha"),
+    ("Kavita", "Kavitha"),
+    ("Geeta", "Gita"),
+    ("Jyoti", "Jyothi"),
+    ("Chatterjee", "Chatterji"),
+    ("Banerjee", "Banerji"),
+    ("Mukherjee", "Mukherji"),
+    ("D'Souza", "Dsouza"),
+    ("Venkatesh", "Venkatesha"),
+];
+
+fn variant(word: &str) -> &str {
+    VARIANTS
+        .iter()
+        .find(|(from, _)| *from == word)
+        .map_or(word, |(_, to)| to)
+}
+
+/// A name as a bot might print it: upper case, words swapped, an initial, another romanization.
+fn reformat_name(person: &Person, rng: &mut StdRng) -> String {
+    let (first, last) = (variant(person.first), variant(person.last));
+    match rng.random_range(0..10) {
+        0 | 1 => person.name().to_uppercase(),
+        2 => format!("{last} {first}"),
+        3 => format!("{}. {last}", &first[..1]),
+        4 | 5 => format!("{first} {last}"),
+        _ => person.name(),
+    }
+}
+
+fn reformat_phone(mobile: &str, rng: &mut StdRng) -> String {
+    match rng.random_range(0..4) {
+        0 => format!("+91 {} {}", &mobile[..5], &mobile[5..]),
+        1 => format!("0{}-{}", &mobile[..5], &mobile[5..]),
+        2 => format!("91-{mobile}"),
+        _ => mobile.to_string(),
+    }
+}
+
+fn reformat_date((year, month, day): (u32, u32, u32), rng: &mut StdRng) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match rng.random_range(0..3) {
+        0 => format!("{day:02}-{month:02}-{year}"),
+        1 => format!("{day} {} {year}", MONTHS[month as usize - 1]),
+        _ => format!("{year}-{month:02}-{day:02}"),
+    }
+}
+
+/// A bot-style suspect sample of `count` records with known truth: 45% copied from the
+/// vaccination corpus and 45% from the telecom corpus (renamed fields, reformatted values,
+/// dropped fields), 5% from the legacy portal, 5% fabricated (people no corpus holds).
+pub fn suspect_records(records: u64, seed: u64, count: usize) -> Vec<SuspectRecord> {
+    let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x0b07_5a3b));
+    let records = records.max(1);
+    (0..count)
+        .map(|_| {
+            let draw = rng.random_range(0..100);
+            let (corpus, index) = match draw {
+                0..45 => (Some(Corpus::Vaccination), rng.random_range(0..records)),
+                45..90 => (Some(Corpus::TelecomKyc), records / 2 + rng.random_range(0..records)),
+                90..95 => (Some(Corpus::LegacyPortal), records * 3 / 4 + rng.random_range(0..records)),
+                // Past every corpus window: nobody generated holds it.
+                _ => (None, records * 4 + rng.random_range(0..records)),
+            };
+            let person = Person::new(seed, index);
+            let mut fields: Vec<(&'static str, String)> = vec![("name", reformat_name(&person, &mut rng))];
+            let mut shows = vec![Shown::Name];
+            let keep_phone = rng.random_bool(0.9);
+            if keep_phone {
+                fields.push(("mobile", reformat_phone(&person.mobile, &mut rng)));
+                shows.push(Shown::Phone);
+            }
+            match corpus {
+                Some(Corpus::Vaccination) | None => {
+                    let extras = VaccinationExtras::draw(&mut Corpus::Vaccination.record_rng(seed, index));
+                    fields.push(("yob", person.birth.0.to_string()));
+                    shows.push(Shown::BirthYear);
+                    let id = if rng.random_bool(0.3) {
+                        format!("XXXX XXXX {}", &person.aadhaar[8..])
+                    } else {
+                        extras.id(&person)
+                    };
+                    fields.push(("id_number", id));
+                    shows.push(Shown::NationalId);
+                    if rng.random_bool(0.6) {
+                        fields.push(("district", person.district.to_string()));
+                    }
+                    if rng.random_bool(0.5) {
+                        fields.push(("vaccine", extras.vaccine.to_string()));
+                    }
+                    if rng.random_bool(0.4) {
+                        fields.push(("gender", if person.male { "M" } else { "F" }.to_string()));
+                    }
+                }
+                Some(Corpus::TelecomKyc) => {
+                    let extras = TelecomExtras::draw(&mut Corpus::TelecomKyc.record_rng(seed, index));
+                    fields.push(("dob", reformat_date(person.birth, &mut rng)));
+                    shows.push(Shown::BirthDate);
+                    // Without a phone, half keep the ID: the rest show only a name, a date, an address.
+                    if keep_phone || rng.random_bool(0.5) {
+                        let id = if rng.random_bool(0.3) {
+                            format!("XXXX XXXX {}", &person.aadhaar[8..])
+                        } else {
+                            spaced_aadhaar(&person.aadhaar)
+                        };
+                        fields.push(("id_number", id));
+                        shows.push(Shown::NationalId);
+                    }
+                    if rng.random_bool(0.4) {
+                        fields.push(("father", extras.father_name(&person)));
+                    }
+                    if !keep_phone || rng.random_bool(0.4) {
+                        fields.push(("address", TelecomExtras::address(&person)));
+                    }
+                    if rng.random_bool(0.3) {
+                        fields.push(("circle", person.state.to_string()));
+                    }
+                }
+                Some(_) => {
+                    fields.push(("dob", reformat_date(person.birth, &mut rng)));
+                    shows.push(Shown::BirthDate);
+                    if rng.random_bool(0.6) {
+                        fields.push(("email", person.email.clone()));
+                        shows.push(Shown::Email);
+                    }
+                    if rng.random_bool(0.5) {
+                        fields.push(("pan", person.pan.clone()));
+                        shows.push(Shown::Pan);
+                    }
+                }
+            }
+            SuspectRecord {
+                source: corpus.and_then(|corpus| corpus.ordinal_of(records, index).map(|ordinal| (corpus, ordinal))),
+                person: index,
+                fields,
+                shows,
+            }
+        })
+        .collect()
+}
+
+/// Writes a suspect sample as JSON Lines, one object per record, fields in order.
+pub fn write_suspects(path: &Path, suspects: &[SuspectRecord]) -> io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    for suspect in suspects {
+        let object: serde_json::Map<String, serde_json::Value> = suspect
+            .fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), serde_json::Value::String(value.clone())))
+            .collect();
+        serde_json::to_writer(&mut out, &object)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
 }
 
 #[cfg(test)]
