@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod ingest;
 pub mod inspect;
 pub mod query;
+pub mod report;
 pub mod segment;
 pub mod service;
 pub mod storage;

@@ -7,6 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, CorpusSummary, FileCatalog};
 use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
+use leakdex::query::provenance::{Report, attribute};
+use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_suspects, suspects_of_corpus};
 use leakdex::query::{Answer, Index, Query, lookup_batch, search};
 use leakdex::segment::text::build_text_index;
 use leakdex::segment::{BuildOptions, BuildReport, ShownRecord, build_segment, collect_garbage, delete_corpus};
@@ -129,6 +131,29 @@ enum Command {
     },
     /// Build missing full-text indexes of published segments.
     ReindexText,
+    /// Match a suspect set's records to the indexed corpora and attribute the set: which corpus
+    /// it was most likely copied from, with the evidence. Verdict first.
+    Provenance {
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Write a self-contained HTML report here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Write each suspect record's matches, best first, as JSON Lines in input order.
+        #[arg(long)]
+        records: Option<PathBuf>,
+        /// Attribute an ingested corpus (of kind suspect) instead of files.
+        #[arg(long, conflicts_with = "paths")]
+        corpus: Option<String>,
+        /// Lowest match score (0 to 1) that counts as found.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f64,
+        #[command(flatten)]
+        read: ReadOptions,
+        #[arg(required_unless_present = "corpus")]
+        paths: Vec<PathBuf>,
+    },
     /// Print a record as stored, to check a hit against its source.
     Show {
         #[arg(long)]
@@ -168,6 +193,11 @@ enum Command {
         records: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also write a bot-style suspect sample of this many records drawn from the corpora,
+        /// as FILE (JSON Lines) and its truth as FILE.truth.jsonl (not inside --out, so that
+        /// ingesting the corpora does not ingest the sample).
+        #[arg(long, value_names = ["COUNT", "FILE"], num_args = 2)]
+        suspects: Option<Vec<String>>,
     },
     /// Generate corpora and a suspect sample, ingest them, look the sample up, report.
     Demo {
@@ -361,14 +391,70 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        Command::Gen { out, records, seed } => {
+        Command::Gen {
+            out,
+            records,
+            seed,
+            suspects,
+        } => {
             let manifest = leakdex::synth::generate(&out, records, seed)?;
             for corpus in &manifest.corpora {
                 println!("{}\t{} records", out.join(&corpus.file).display(), corpus.records);
             }
+            if let Some([count, file]) = suspects.as_deref() {
+                let count: usize = count.parse().map_err(|_| format!("{count:?} is not a record count"))?;
+                let sample = leakdex::synth::suspect_records(records, seed, count);
+                let path = PathBuf::from(file);
+                leakdex::synth::write_suspects(&path, &sample)?;
+                let mut truth = BufWriter::new(std::fs::File::create(format!("{file}.truth.jsonl"))?);
+                for suspect in &sample {
+                    serde_json::to_writer(&mut truth, suspect)?;
+                    truth.write_all(b"\n")?;
+                }
+                truth.flush()?;
+                println!("{}\t{count} suspect records", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out, records } => run_demo(&out, records, data_dir),
+        Command::Provenance {
+            json,
+            html,
+            records,
+            corpus,
+            threshold,
+            read,
+            paths,
+        } => {
+            let (data, catalog) = open_data(data_dir)?;
+            let index = Index::open(&data, &catalog, &[])?;
+            let (suspects, problems) = match &corpus {
+                Some(name) => (suspects_of_corpus(&index, name)?, Vec::new()),
+                None => read_suspects(
+                    &paths,
+                    &ScanOptions {
+                        format: read.format,
+                        region: read.region,
+                        ..ScanOptions::default()
+                    },
+                ),
+            };
+            let options = MatchOptions {
+                threshold,
+                limit: usize::MAX,
+                ..MatchOptions::default()
+            };
+            let matches = match_records(&index, &suspects, &options)?;
+            let report = attribute(&index, &suspects, &matches, problems);
+            if let Some(path) = &records {
+                write_record_matches(path, &matches)?;
+            }
+            if let Some(path) = &html {
+                std::fs::write(path, leakdex::report::render_html(&report))?;
+            }
+            print_provenance(&report, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             listen,
             region,
@@ -395,6 +481,80 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Matches listed per suspect record, in input order.
+const MATCHES_LISTED: usize = 5;
+
+fn write_record_matches(path: &Path, matches: &[Vec<RecordMatch<'_>>]) -> Result<(), Failure> {
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    for (position, list) in matches.iter().enumerate() {
+        let line = serde_json::json!({
+            "record": position + 1,
+            "matches": &list[..list.len().min(MATCHES_LISTED)],
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_provenance(report: &Report, json: bool) -> Result<(), Failure> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "VERDICT\n  {}\n", report.verdict)?;
+    writeln!(
+        out,
+        "{} suspect records: {} matched, {} found nowhere\n",
+        report.records, report.matched, report.unmatched
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:<10} {:<11} {:>22} {:>9} {:>16} {:>7}  schema overlap",
+        "corpus", "kind", "acquired", "containment (95% CI)", "exclusive", "best match for", "agree"
+    )?;
+    for corpus in &report.corpora {
+        writeln!(
+            out,
+            "{:<24} {:<10} {:<11} {:>6.1}% ({:>5.1}–{:>5.1}%) {:>8.1}% {:>15.1}% {:>7.1}  {}",
+            corpus.corpus,
+            corpus.kind.to_string(),
+            corpus.acquired.as_deref().unwrap_or("-"),
+            corpus.containment * 100.0,
+            corpus.ci95[0] * 100.0,
+            corpus.ci95[1] * 100.0,
+            corpus.exclusive * 100.0,
+            corpus.ranked_first_share * 100.0,
+            corpus.agreeing_fields,
+            corpus.schema_overlap.join(", ")
+        )?;
+    }
+    for hit in &report.canaries {
+        writeln!(
+            out,
+            "CANARY {} (copy {}): suspect {}:{} matches canary record {}",
+            hit.canary, hit.copy, hit.suspect_file, hit.suspect_line, hit.canary_record
+        )?;
+    }
+    if !report.unmatched_records.is_empty() {
+        let listed: Vec<String> = report
+            .unmatched_records
+            .iter()
+            .take(10)
+            .map(|unmatched| format!("{}:{}", unmatched.file, unmatched.line))
+            .collect();
+        writeln!(out, "\nfound nowhere (first {}): {}", listed.len(), listed.join(" "))?;
+    }
+    for problem in &report.problems {
+        writeln!(out, "unreadable: {problem}")?;
+    }
+    Ok(())
 }
 
 fn print_search_hits(hits: &[leakdex::query::SearchHit], json: bool) -> Result<(), Failure> {

@@ -675,6 +675,8 @@ pub enum Shown {
     Name,
     BirthYear,
     BirthDate,
+    /// An address with its postcode.
+    Address,
 }
 
 /// One record of a generated suspect sample, with the truth about it.
@@ -690,14 +692,18 @@ pub struct SuspectRecord {
 
 impl SuspectRecord {
     /// Whether `corpus` holds this record's person under something the record shows (an
-    /// identifier, or a name with the date of birth the corpus keeps).
+    /// identifier, or a name with the date of birth, or birth year and postcode, the corpus keeps).
     pub fn findable_in(&self, corpus: Corpus, records: u64) -> bool {
         if self.source.is_none() || corpus.ordinal_of(records, self.person).is_none() {
             return false;
         }
         let shows = |what| self.shows.contains(&what);
         match corpus {
-            Corpus::Vaccination => shows(Shown::Phone) || shows(Shown::NationalId),
+            Corpus::Vaccination => {
+                shows(Shown::Phone)
+                    || shows(Shown::NationalId)
+                    || shows(Shown::Name) && shows(Shown::Address) && (shows(Shown::BirthDate) || shows(Shown::BirthYear))
+            }
             Corpus::TelecomKyc => {
                 shows(Shown::Phone) || shows(Shown::NationalId) || shows(Shown::Name) && shows(Shown::BirthDate)
             }
@@ -836,6 +842,7 @@ pub fn suspect_records(records: u64, seed: u64, count: usize) -> Vec<SuspectReco
                     }
                     if !keep_phone || rng.random_bool(0.4) {
                         fields.push(("address", TelecomExtras::address(&person)));
+                        shows.push(Shown::Address);
                     }
                     if rng.random_bool(0.3) {
                         fields.push(("circle", person.state.to_string()));

@@ -43,6 +43,8 @@ pub enum CorpusKind {
     Reference,
     /// A sample under investigation.
     Suspect,
+    /// Records planted in one distributed copy of a source system; meeting one names that copy.
+    Canary,
 }
 
 impl std::fmt::Display for CorpusKind {
@@ -51,6 +53,7 @@ impl std::fmt::Display for CorpusKind {
             CorpusKind::Leak => "leak",
             CorpusKind::Reference => "reference",
             CorpusKind::Suspect => "suspect",
+            CorpusKind::Canary => "canary",
         })
     }
 }
@@ -63,8 +66,9 @@ impl std::str::FromStr for CorpusKind {
             "leak" => Ok(CorpusKind::Leak),
             "reference" => Ok(CorpusKind::Reference),
             "suspect" => Ok(CorpusKind::Suspect),
+            "canary" => Ok(CorpusKind::Canary),
             _ => Err(format!(
-                "unknown corpus kind {s:?} (expected leak, reference or suspect)"
+                "unknown corpus kind {s:?} (expected leak, reference, suspect or canary)"
             )),
         }
     }

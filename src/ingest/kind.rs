@@ -136,6 +136,23 @@ pub enum Validity {
 }
 
 impl Validity {
+    /// The one-byte code stored in segments.
+    pub fn code(self) -> u8 {
+        match self {
+            Validity::Valid => 0,
+            Validity::Partial => 1,
+            Validity::Invalid => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Validity {
+        match code {
+            0 => Validity::Valid,
+            1 => Validity::Partial,
+            _ => Validity::Invalid,
+        }
+    }
+
     /// The snake_case name used in JSON and on the wire.
     pub fn as_str(self) -> &'static str {
         match self {

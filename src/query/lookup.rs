@@ -3,7 +3,7 @@
 //! each segment's sorted index in a single forward pass.
 
 use super::search::TextIndex;
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::{Catalog, CatalogError, CorpusKind};
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, is_aadhaar, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
@@ -28,7 +28,10 @@ pub enum QueryError {
 /// A published segment with its corpus's name and acquisition date.
 pub struct IndexedSegment {
     pub corpus: String,
+    pub kind: CorpusKind,
     pub acquired: Option<String>,
+    /// Custody notes; for a canary corpus, the copy its records were planted in.
+    pub source: Option<String>,
     pub segment: Segment,
     pub text: TextIndex,
 }
@@ -56,7 +59,9 @@ impl Index {
             for entry in corpus.published() {
                 segments.push(IndexedSegment {
                     corpus: corpus.name.clone(),
+                    kind: corpus.kind,
                     acquired: corpus.acquired.clone(),
+                    source: corpus.source.clone(),
                     segment: Segment::open(&data.segment_path(&entry.id))?,
                     text: TextIndex::new(data.text_path(&entry.id)),
                 });
@@ -70,6 +75,11 @@ impl Index {
 }
 
 impl Index {
+    /// The data directory's fingerprint key.
+    pub(crate) fn key(&self) -> [u8; 16] {
+        self.key
+    }
+
     /// Record `ordinal` of `file` in `corpus`, as stored; `None` if the corpus has no such record.
     pub fn show(&self, corpus: &str, file: &str, ordinal: u64) -> Result<Option<ShownRecord>, QueryError> {
         for indexed in self.segments.iter().filter(|indexed| indexed.corpus == corpus) {

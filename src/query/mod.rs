@@ -1,6 +1,9 @@
-//! Queries over published segments: batch lookup of identifiers, and record display.
+//! Queries over published segments: batch lookup of identifiers, record display, full-text
+//! search, record matching and attribution of a suspect set.
 
 mod lookup;
+pub mod r#match;
+pub mod provenance;
 mod search;
 
 pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch};

@@ -342,11 +342,7 @@ impl Segment {
                 ShownField {
                     name: info.map_or_else(|| format!("field{}", field.field), |info| info.name.clone()),
                     kind: info.map_or(Kind::Other, |info| info.kind),
-                    validity: match field.validity {
-                        0 => Validity::Valid,
-                        1 => Validity::Partial,
-                        _ => Validity::Invalid,
-                    },
+                    validity: Validity::from_code(field.validity),
                     normalized: field.normalized.unwrap_or_else(|| field.raw.clone()),
                     raw: field.raw,
                 }
@@ -363,7 +359,7 @@ impl Segment {
     }
 
     /// A record's normalized values (cut at [`values::MAX_VALUE_BYTES`]) with their field ids.
-    pub fn values(&self, record: u64) -> impl Iterator<Item = (u32, &str)> {
+    pub fn values(&self, record: u64) -> impl Iterator<Item = (u32, Validity, &str)> {
         values::decode_record(values::record_bytes(
             self.values_index.as_ref(),
             self.values.as_ref(),

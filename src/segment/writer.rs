@@ -11,7 +11,7 @@ use super::values;
 use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, INDEXED_KINDS, Manifest, ManifestFile, SegmentError, fingerprint};
 use crate::catalog::{Catalog, Corpus, FileEntry, SegmentEntry, SegmentState};
 use crate::ingest::{
-    Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,
+    Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
 };
 use crate::storage::{DataDir, sync_dir, write_atomic};
 use rayon::prelude::*;
@@ -360,7 +360,7 @@ impl Builder {
                 record
                     .fields()
                     .filter(|field| values::worth_keeping(field.kind, field.normalized))
-                    .map(|field| (id_of(&field), field.normalized)),
+                    .map(|field| (id_of(&field), field.validity, field.normalized)),
                 &mut values,
             );
             value_ends.push(values.len() as u64);
@@ -387,11 +387,7 @@ impl Builder {
                 }
                 fields.push(StoredFieldRef {
                     field: id,
-                    validity: match field.validity {
-                        Validity::Valid => 0,
-                        Validity::Partial => 1,
-                        Validity::Invalid => 2,
-                    },
+                    validity: field.validity.code(),
                     raw: field.raw,
                     normalized: (field.normalized != field.raw).then_some(field.normalized),
                 });

@@ -50,6 +50,7 @@ impl From<CorpusKind> for proto::CorpusKind {
             CorpusKind::Leak => proto::CorpusKind::Leak,
             CorpusKind::Reference => proto::CorpusKind::Reference,
             CorpusKind::Suspect => proto::CorpusKind::Suspect,
+            CorpusKind::Canary => proto::CorpusKind::Canary,
         }
     }
 }
@@ -60,6 +61,7 @@ pub fn corpus_kind_from_proto(value: i32) -> Result<CorpusKind, String> {
         Ok(proto::CorpusKind::Unspecified | proto::CorpusKind::Leak) => Ok(CorpusKind::Leak),
         Ok(proto::CorpusKind::Reference) => Ok(CorpusKind::Reference),
         Ok(proto::CorpusKind::Suspect) => Ok(CorpusKind::Suspect),
+        Ok(proto::CorpusKind::Canary) => Ok(CorpusKind::Canary),
         Err(_) => Err(format!("unknown corpus kind {value}")),
     }
 }

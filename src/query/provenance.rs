@@ -1,0 +1,390 @@
+//! Attribution of a whole suspect set: which known corpus it was most likely copied from, with
+//! the evidence: per corpus the containment (share of suspect records found there) with its 95%
+//! confidence interval, exclusive containment, how often it holds a record's best match, field
+//! agreement and schema overlap; canary records met; records found nowhere; a verdict in words.
+
+use super::lookup::Index;
+use super::r#match::{RecordMatch, Suspect};
+use crate::catalog::CorpusKind;
+use crate::ingest::Kind;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// 1.96: the normal quantile of a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+/// Examples of matched records kept for the report.
+const EXAMPLES: usize = 12;
+/// Unmatched records listed by location.
+const UNMATCHED_LISTED: usize = 50;
+
+/// Wilson score interval of a proportion at 95%: unlike the normal approximation it stays inside
+/// [0, 1] and is honest for small samples and for proportions near 0 or 1.
+pub fn wilson_interval(successes: usize, trials: usize) -> [f64; 2] {
+    if trials == 0 {
+        return [0.0, 1.0];
+    }
+    let n = trials as f64;
+    let p = successes as f64 / n;
+    let z2 = Z95 * Z95;
+    let denominator = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    [(center - half).max(0.0), (center + half).min(1.0)]
+}
+
+/// What one known corpus explains of the suspect set.
+#[derive(Clone, Debug, Serialize)]
+pub struct CorpusAttribution {
+    pub corpus: String,
+    pub kind: CorpusKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acquired: Option<String>,
+    /// Share of suspect records with a match in this corpus.
+    pub containment: f64,
+    pub ci95: [f64; 2],
+    /// Share of suspect records matched here and in no other corpus.
+    pub exclusive: f64,
+    pub matched: usize,
+    /// Suspect records whose best match is here.
+    pub ranked_first: usize,
+    pub ranked_first_share: f64,
+    pub ranked_first_ci95: [f64; 2],
+    /// Mean number of suspect fields that agree with the best match here, over matched records.
+    pub agreeing_fields: f64,
+    /// Suspect fields whose kind this corpus holds.
+    pub schema_overlap: Vec<String>,
+}
+
+/// A canary record met: conclusive evidence of which copy leaked.
+#[derive(Clone, Debug, Serialize)]
+pub struct CanaryHit {
+    pub canary: String,
+    /// The distributed copy the canary was planted in.
+    pub copy: String,
+    pub suspect_file: String,
+    pub suspect_line: u64,
+    pub canary_record: u64,
+    pub score: f64,
+}
+
+/// Suspect records found in both corpora.
+#[derive(Clone, Debug, Serialize)]
+pub struct Overlap {
+    pub a: String,
+    pub b: String,
+    pub records: usize,
+}
+
+/// A matched suspect record beside its best source record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Example {
+    pub suspect_file: String,
+    pub suspect_line: u64,
+    pub suspect: Vec<(String, String)>,
+    pub corpus: String,
+    pub file: String,
+    pub record: u64,
+    pub line: u64,
+    pub score: f64,
+    pub agreeing: Vec<String>,
+    pub disagreeing: Vec<String>,
+    pub source: Vec<(String, String)>,
+}
+
+/// A suspect record by location.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordRef {
+    pub record: usize,
+    pub file: String,
+    pub line: u64,
+}
+
+/// The attribution report of a suspect set.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub records: usize,
+    pub matched: usize,
+    pub unmatched: usize,
+    /// Known corpora, most likely source first.
+    pub corpora: Vec<CorpusAttribution>,
+    pub canaries: Vec<CanaryHit>,
+    pub verdict: String,
+    /// Corpora by acquisition date (undated last): who held these records first.
+    pub timeline: Vec<String>,
+    pub overlaps: Vec<Overlap>,
+    /// Best match scores of matched records in ten bins of width 0.1.
+    pub score_histogram: [usize; 10],
+    pub unmatched_records: Vec<RecordRef>,
+    pub examples: Vec<Example>,
+    /// Suspect input that could not be read (file:line: why).
+    pub problems: Vec<String>,
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// Builds the report from each suspect's matches (all of them, best first).
+pub fn attribute(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>], problems: Vec<String>) -> Report {
+    let records = suspects.len();
+    let mut canaries = Vec::new();
+    let mut per_corpus: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new(); // matched, exclusive, first, agreeing
+    let mut pairs: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut histogram = [0usize; 10];
+    let mut matched = 0;
+    let mut unmatched_records = Vec::new();
+    for (position, (suspect, list)) in suspects.iter().zip(matches).enumerate() {
+        let known: Vec<&RecordMatch<'_>> = list
+            .iter()
+            .filter(|found| index.segments[found.segment].kind != CorpusKind::Canary)
+            .collect();
+        for found in list.iter().filter(|found| index.segments[found.segment].kind == CorpusKind::Canary) {
+            let indexed = &index.segments[found.segment];
+            canaries.push(CanaryHit {
+                canary: found.corpus.to_string(),
+                copy: indexed.source.clone().unwrap_or_else(|| found.corpus.to_string()),
+                suspect_file: suspect.file.clone(),
+                suspect_line: suspect.location.line,
+                canary_record: found.record,
+                score: found.score,
+            });
+        }
+        let Some(best) = known.first() else {
+            if unmatched_records.len() < UNMATCHED_LISTED {
+                unmatched_records.push(RecordRef {
+                    record: position + 1,
+                    file: suspect.file.clone(),
+                    line: suspect.location.line,
+                });
+            }
+            continue;
+        };
+        matched += 1;
+        histogram[((best.score * 10.0) as usize).min(9)] += 1;
+        let corpora: BTreeSet<&str> = known.iter().map(|found| found.corpus).collect();
+        for corpus in &corpora {
+            let entry = per_corpus.entry(corpus).or_default();
+            entry.0 += 1;
+            if corpora.len() == 1 {
+                entry.1 += 1;
+            }
+            // Agreement with this corpus's best match for the record.
+            if let Some(found) = known.iter().find(|found| found.corpus == *corpus) {
+                entry.3 += found.agreeing.len();
+            }
+        }
+        per_corpus.entry(best.corpus).or_default().2 += 1;
+        let corpora: Vec<&str> = corpora.into_iter().collect();
+        for (i, a) in corpora.iter().enumerate() {
+            for b in &corpora[i + 1..] {
+                *pairs.entry((a, b)).or_default() += 1;
+            }
+        }
+    }
+    let suspect_kinds: Vec<(String, Kind)> = {
+        let mut seen: Vec<(String, Kind)> = Vec::new();
+        for field in suspects.iter().flat_map(|suspect| &suspect.fields) {
+            if !seen.iter().any(|(name, _)| *name == field.name) {
+                seen.push((field.name.clone(), field.kind));
+            }
+        }
+        seen
+    };
+    let share = |count: usize| if records == 0 { 0.0 } else { count as f64 / records as f64 };
+    let mut corpora: Vec<CorpusAttribution> = Vec::new();
+    for indexed in &index.segments {
+        if matches!(indexed.kind, CorpusKind::Canary | CorpusKind::Suspect)
+            || corpora.iter().any(|known| known.corpus == indexed.corpus)
+        {
+            continue;
+        }
+        let (found, exclusive, first, agreeing) = per_corpus.get(indexed.corpus.as_str()).copied().unwrap_or_default();
+        let kinds: BTreeSet<Kind> = index
+            .segments
+            .iter()
+            .filter(|other| other.corpus == indexed.corpus)
+            .flat_map(|other| other.segment.manifest.fields.iter().map(|field| field.kind))
+            .collect();
+        corpora.push(CorpusAttribution {
+            corpus: indexed.corpus.clone(),
+            kind: indexed.kind,
+            acquired: indexed.acquired.clone(),
+            containment: share(found),
+            ci95: wilson_interval(found, records),
+            exclusive: share(exclusive),
+            matched: found,
+            ranked_first: first,
+            ranked_first_share: share(first),
+            ranked_first_ci95: wilson_interval(first, records),
+            agreeing_fields: if found == 0 { 0.0 } else { agreeing as f64 / found as f64 },
+            schema_overlap: suspect_kinds
+                .iter()
+                .filter(|(_, kind)| kinds.contains(kind) || *kind == Kind::BirthYear && kinds.contains(&Kind::DateOfBirth))
+                .map(|(name, _)| name.clone())
+                .collect(),
+        });
+    }
+    corpora.sort_by(|a, b| b.ranked_first.cmp(&a.ranked_first).then(b.matched.cmp(&a.matched)));
+    let mut timeline: Vec<&CorpusAttribution> = corpora.iter().filter(|corpus| corpus.matched > 0).collect();
+    timeline.sort_by(|a, b| match (&a.acquired, &b.acquired) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.corpus.cmp(&b.corpus),
+    });
+    let timeline = timeline.into_iter().map(|corpus| corpus.corpus.clone()).collect();
+    let examples = examples(index, suspects, matches);
+    let mut report = Report {
+        records,
+        matched,
+        unmatched: records - matched,
+        corpora,
+        canaries,
+        verdict: String::new(),
+        timeline,
+        overlaps: pairs
+            .into_iter()
+            .map(|((a, b), records)| Overlap {
+                a: a.to_string(),
+                b: b.to_string(),
+                records,
+            })
+            .collect(),
+        score_histogram: histogram,
+        unmatched_records,
+        examples,
+        problems,
+    };
+    report.verdict = verdict(&report);
+    report
+}
+
+/// Matched records beside their best source, spread over the corpora that rank first.
+fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>]) -> Vec<Example> {
+    let mut chosen: Vec<Example> = Vec::new();
+    let mut per_corpus: BTreeMap<&str, usize> = BTreeMap::new();
+    for (suspect, list) in suspects.iter().zip(matches) {
+        let Some(best) = list.first() else { continue };
+        let taken = per_corpus.entry(best.corpus).or_default();
+        if *taken >= EXAMPLES / 2 || chosen.len() >= EXAMPLES {
+            continue;
+        }
+        let Ok(shown) = index.segments[best.segment].segment.show(best.record_number) else {
+            continue;
+        };
+        *taken += 1;
+        chosen.push(Example {
+            suspect_file: suspect.file.clone(),
+            suspect_line: suspect.location.line,
+            suspect: suspect.fields.iter().map(|field| (field.name.clone(), field.raw.clone())).collect(),
+            corpus: best.corpus.to_string(),
+            file: best.file.to_string(),
+            record: best.record,
+            line: best.line,
+            score: best.score,
+            agreeing: best.agreeing.clone(),
+            disagreeing: best.disagreeing.clone(),
+            source: shown.fields.into_iter().map(|field| (field.name, field.raw)).collect(),
+        });
+    }
+    chosen
+}
+
+/// The verdict in plain words: canaries first, then the most likely source with its evidence and
+/// uncertainty, then what is found nowhere.
+fn verdict(report: &Report) -> String {
+    let mut words = Vec::new();
+    if let Some(canary) = report.canaries.first() {
+        let copies: BTreeSet<&str> = report.canaries.iter().map(|hit| hit.copy.as_str()).collect();
+        words.push(format!(
+            "CANARY: {} suspect record(s) match canary records planted in {} (first at {}:{}); this is conclusive evidence of which copy leaked.",
+            report.canaries.len(),
+            copies.into_iter().collect::<Vec<_>>().join(", "),
+            canary.suspect_file,
+            canary.suspect_line
+        ));
+    }
+    if report.records == 0 {
+        words.push("The suspect set holds no readable records.".to_string());
+        return words.join(" ");
+    }
+    let matched_share = report.matched as f64 / report.records as f64;
+    let ranked: Vec<&CorpusAttribution> = report.corpora.iter().filter(|corpus| corpus.ranked_first > 0).collect();
+    match ranked.as_slice() {
+        [] => words.push(format!(
+            "None of the {} suspect records matches an indexed record: the set is fabricated, or copied from a source that is not indexed.",
+            report.records
+        )),
+        [first, rest @ ..] => {
+            let second = rest.first();
+            let mixed = second.is_some_and(|second| second.ranked_first * 4 >= first.ranked_first);
+            let others = |skip: usize| -> String {
+                report
+                    .corpora
+                    .iter()
+                    .filter(|corpus| corpus.matched > 0)
+                    .skip(skip)
+                    .take(3)
+                    .map(|corpus| format!("{} holds {}", corpus.corpus, percent(corpus.containment)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if let (true, Some(second)) = (mixed, second) {
+                words.push(format!(
+                    "The set combines several sources: {} is the best match for {} of records (95% CI {}–{}) and {} for {} ({}–{}).",
+                    first.corpus,
+                    percent(first.ranked_first_share),
+                    percent(first.ranked_first_ci95[0]),
+                    percent(first.ranked_first_ci95[1]),
+                    second.corpus,
+                    percent(second.ranked_first_share),
+                    percent(second.ranked_first_ci95[0]),
+                    percent(second.ranked_first_ci95[1]),
+                ));
+            } else {
+                words.push(format!(
+                    "Most likely source: {}. It is the best match for {} of the {} suspect records (95% CI {}–{}) and contains {} ({}–{}), {} of them found in no other corpus; on matched records {:.1} fields agree on average.",
+                    first.corpus,
+                    percent(first.ranked_first_share),
+                    report.records,
+                    percent(first.ranked_first_ci95[0]),
+                    percent(first.ranked_first_ci95[1]),
+                    percent(first.containment),
+                    percent(first.ci95[0]),
+                    percent(first.ci95[1]),
+                    percent(first.exclusive),
+                    first.agreeing_fields,
+                ));
+            }
+            let rest = others(if mixed { 2 } else { 1 });
+            if !rest.is_empty() {
+                words.push(format!("Also holding these records: {rest}."));
+            }
+        }
+    }
+    if report.unmatched > 0 {
+        words.push(format!(
+            "{} of records ({}) are found in no indexed corpus: fabricated, or from a source not yet indexed.",
+            percent(1.0 - matched_share),
+            report.unmatched
+        ));
+    }
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_matches_known_values() {
+        // Reference values from the closed form (Wilson 1927), as R's prop.test without continuity correction.
+        let [low, high] = wilson_interval(50, 100);
+        assert!((low - 0.4038).abs() < 1e-3 && (high - 0.5962).abs() < 1e-3, "{low} {high}");
+        let [low, high] = wilson_interval(0, 20);
+        assert!(low == 0.0 && (high - 0.1611).abs() < 1e-3, "{high}");
+        let [low, high] = wilson_interval(20, 20);
+        assert!((low - 0.8389).abs() < 1e-3 && high == 1.0, "{low}");
+        assert_eq!(wilson_interval(0, 0), [0.0, 1.0]);
+    }
+}
