@@ -61,7 +61,11 @@ pub fn render_html(report: &Report) -> String {
     score_chart(&mut html, report);
     examples(&mut html, report);
     if !report.unmatched_records.is_empty() {
-        let _ = write!(html, "<h2>Records found nowhere (first {})</h2><p>", report.unmatched_records.len());
+        let _ = write!(
+            html,
+            "<h2>Records found nowhere (first {})</h2><p>",
+            report.unmatched_records.len()
+        );
         for unmatched in &report.unmatched_records {
             let _ = write!(html, "{}:{} ", escape(&unmatched.file), unmatched.line);
         }
@@ -80,7 +84,11 @@ pub fn render_html(report: &Report) -> String {
 
 /// Horizontal bars of containment per corpus with the 95% interval as a whisker.
 fn containment_chart(html: &mut String, report: &Report) {
-    let corpora: Vec<_> = report.corpora.iter().filter(|corpus| corpus.matched > 0 || corpus.ranked_first > 0).collect();
+    let corpora: Vec<_> = report
+        .corpora
+        .iter()
+        .filter(|corpus| corpus.matched > 0 || corpus.ranked_first > 0)
+        .collect();
     let (label, width, row) = (190.0, 460.0, 26.0);
     let height = row * corpora.len().max(1) as f64 + 30.0;
     let _ = write!(
@@ -147,7 +155,11 @@ fn corpus_table(html: &mut String, report: &Report) {
     }
     html.push_str("</table>");
     if !report.timeline.is_empty() {
-        let _ = write!(html, "<p>By acquisition date: {}</p>", escape(&report.timeline.join(" → ")));
+        let _ = write!(
+            html,
+            "<p>By acquisition date: {}</p>",
+            escape(&report.timeline.join(" → "))
+        );
     }
 }
 
@@ -164,12 +176,22 @@ fn overlap_table(html: &mut String, report: &Report) {
         let _ = write!(html, "<th>{}</th>", escape(name));
     }
     html.push_str("</tr>");
-    let most = report.overlaps.iter().map(|overlap| overlap.records).max().unwrap_or(1).max(1);
+    let most = report
+        .overlaps
+        .iter()
+        .map(|overlap| overlap.records)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     for a in &names {
         let _ = write!(html, "<tr><th>{}</th>", escape(a));
         for b in &names {
             let records = if a == b {
-                report.corpora.iter().find(|corpus| corpus.corpus == *a).map_or(0, |corpus| corpus.matched)
+                report
+                    .corpora
+                    .iter()
+                    .find(|corpus| corpus.corpus == *a)
+                    .map_or(0, |corpus| corpus.matched)
             } else {
                 report
                     .overlaps
@@ -178,7 +200,10 @@ fn overlap_table(html: &mut String, report: &Report) {
                     .map_or(0, |overlap| overlap.records)
             };
             let shade = 255 - (records.min(most) * 120 / most) as u8;
-            let _ = write!(html, "<td class=\"num\" style=\"background:rgb({shade},{shade},255)\">{records}</td>");
+            let _ = write!(
+                html,
+                "<td class=\"num\" style=\"background:rgb({shade},{shade},255)\">{records}</td>"
+            );
         }
         html.push_str("</tr>");
     }

@@ -315,9 +315,9 @@ impl Corpus {
     /// alone, so a suspect sample can copy a record's corpus-specific values without replaying
     /// the corpus.
     fn record_rng(self, seed: u64, index: u64) -> StdRng {
-        StdRng::seed_from_u64(mix(
-            seed ^ (self as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f) ^ index.wrapping_mul(0xe703_7ed1_a0b4_28db),
-        ))
+        StdRng::seed_from_u64(mix(seed
+            ^ (self as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f)
+            ^ index.wrapping_mul(0xe703_7ed1_a0b4_28db)))
     }
 
     /// The 1-based record ordinal of person `index` in this corpus (one record a person, in order).
@@ -702,7 +702,9 @@ impl SuspectRecord {
             Corpus::Vaccination => {
                 shows(Shown::Phone)
                     || shows(Shown::NationalId)
-                    || shows(Shown::Name) && shows(Shown::Address) && (shows(Shown::BirthDate) || shows(Shown::BirthYear))
+                    || shows(Shown::Name)
+                        && shows(Shown::Address)
+                        && (shows(Shown::BirthDate) || shows(Shown::BirthYear))
             }
             Corpus::TelecomKyc => {
                 shows(Shown::Phone) || shows(Shown::NationalId) || shows(Shown::Name) && shows(Shown::BirthDate)
@@ -789,7 +791,10 @@ pub fn suspect_records(records: u64, seed: u64, count: usize) -> Vec<SuspectReco
             let (corpus, index) = match draw {
                 0..45 => (Some(Corpus::Vaccination), rng.random_range(0..records)),
                 45..90 => (Some(Corpus::TelecomKyc), records / 2 + rng.random_range(0..records)),
-                90..95 => (Some(Corpus::LegacyPortal), records * 3 / 4 + rng.random_range(0..records)),
+                90..95 => (
+                    Some(Corpus::LegacyPortal),
+                    records * 3 / 4 + rng.random_range(0..records),
+                ),
                 // Past every corpus window: nobody generated holds it.
                 _ => (None, records * 4 + rng.random_range(0..records)),
             };

@@ -1,6 +1,7 @@
 //! The index: ingest into segments, then lookup, show, verify, delete; crash safety.
 
-use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
+use crate::common::{corpus, corpus_name, indexed_corpora};
+use leakdex::catalog::{Catalog, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::query::{Index, Query, lookup_batch};
 use leakdex::segment::{BuildOptions, Segment, build_segment};
@@ -10,37 +11,6 @@ use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn corpus(name: &str) -> Corpus {
-    Corpus {
-        acquired: Some("2023-06-12".into()),
-        ..Corpus::new(name, CorpusKind::Leak)
-    }
-}
-
-fn corpus_name(generated: Generated) -> &'static str {
-    generated.file_name().split('.').next().unwrap()
-}
-
-/// Generates `records` per corpus and ingests each into its own corpus.
-fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (DataDir, FileCatalog) {
-    generate(&dir.join("dumps"), records, 11).unwrap();
-    let data = DataDir::open(&dir.join("data")).unwrap();
-    let catalog = FileCatalog::open(data.root());
-    for generated in Generated::ALL {
-        let report = build_segment(
-            &data,
-            &catalog,
-            &corpus(corpus_name(generated)),
-            &[dir.join("dumps").join(generated.file_name())],
-            options,
-        )
-        .unwrap();
-        assert_eq!(report.records, records, "{generated:?}");
-        assert!(report.errors.is_empty(), "{:?}", report.errors);
-    }
-    (data, catalog)
-}
 
 /// An answer with owned strings (answers borrow from the index they came from).
 struct Found {

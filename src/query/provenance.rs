@@ -125,7 +125,12 @@ fn percent(share: f64) -> String {
 }
 
 /// Builds the report from each suspect's matches (all of them, best first).
-pub fn attribute(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>], problems: Vec<String>) -> Report {
+pub fn attribute(
+    index: &Index,
+    suspects: &[Suspect],
+    matches: &[Vec<RecordMatch<'_>>],
+    problems: Vec<String>,
+) -> Report {
     let records = suspects.len();
     let mut canaries = Vec::new();
     let mut per_corpus: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new(); // matched, exclusive, first, agreeing
@@ -138,7 +143,10 @@ pub fn attribute(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch
             .iter()
             .filter(|found| index.segments[found.segment].kind != CorpusKind::Canary)
             .collect();
-        for found in list.iter().filter(|found| index.segments[found.segment].kind == CorpusKind::Canary) {
+        for found in list
+            .iter()
+            .filter(|found| index.segments[found.segment].kind == CorpusKind::Canary)
+        {
             let indexed = &index.segments[found.segment];
             canaries.push(CanaryHit {
                 canary: found.corpus.to_string(),
@@ -190,7 +198,13 @@ pub fn attribute(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch
         }
         seen
     };
-    let share = |count: usize| if records == 0 { 0.0 } else { count as f64 / records as f64 };
+    let share = |count: usize| {
+        if records == 0 {
+            0.0
+        } else {
+            count as f64 / records as f64
+        }
+    };
     let mut corpora: Vec<CorpusAttribution> = Vec::new();
     for indexed in &index.segments {
         if matches!(indexed.kind, CorpusKind::Canary | CorpusKind::Suspect)
@@ -216,10 +230,16 @@ pub fn attribute(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch
             ranked_first: first,
             ranked_first_share: share(first),
             ranked_first_ci95: wilson_interval(first, records),
-            agreeing_fields: if found == 0 { 0.0 } else { agreeing as f64 / found as f64 },
+            agreeing_fields: if found == 0 {
+                0.0
+            } else {
+                agreeing as f64 / found as f64
+            },
             schema_overlap: suspect_kinds
                 .iter()
-                .filter(|(_, kind)| kinds.contains(kind) || *kind == Kind::BirthYear && kinds.contains(&Kind::DateOfBirth))
+                .filter(|(_, kind)| {
+                    kinds.contains(kind) || *kind == Kind::BirthYear && kinds.contains(&Kind::DateOfBirth)
+                })
                 .map(|(name, _)| name.clone())
                 .collect(),
         });
@@ -276,7 +296,11 @@ fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>
         chosen.push(Example {
             suspect_file: suspect.file.clone(),
             suspect_line: suspect.location.line,
-            suspect: suspect.fields.iter().map(|field| (field.name.clone(), field.raw.clone())).collect(),
+            suspect: suspect
+                .fields
+                .iter()
+                .map(|field| (field.name.clone(), field.raw.clone()))
+                .collect(),
             corpus: best.corpus.to_string(),
             file: best.file.to_string(),
             record: best.record,
@@ -380,7 +404,10 @@ mod tests {
     fn wilson_interval_matches_known_values() {
         // Reference values from the closed form (Wilson 1927), as R's prop.test without continuity correction.
         let [low, high] = wilson_interval(50, 100);
-        assert!((low - 0.4038).abs() < 1e-3 && (high - 0.5962).abs() < 1e-3, "{low} {high}");
+        assert!(
+            (low - 0.4038).abs() < 1e-3 && (high - 0.5962).abs() < 1e-3,
+            "{low} {high}"
+        );
         let [low, high] = wilson_interval(0, 20);
         assert!(low == 0.0 && (high - 0.1611).abs() < 1e-3, "{high}");
         let [low, high] = wilson_interval(20, 20);

@@ -106,7 +106,7 @@ impl<'a> BlockingFields<'a> {
             let mut skeleton = String::new();
             for word in name.split(' ').filter(|word| word.chars().count() >= 2) {
                 name_skeleton(word, &mut skeleton);
-                if skeleton.len() >= 2 && !skeletons.contains(&skeleton) && skeletons.len() < MAX_NAME_WORDS {
+                if !skeleton.is_empty() && !skeletons.contains(&skeleton) && skeletons.len() < MAX_NAME_WORDS {
                     skeletons.push(skeleton.clone());
                 }
             }

@@ -78,10 +78,14 @@ mod tests {
         let long = "ग".repeat(60);
         let mut bytes = Vec::new();
         let mut index = vec![0u64];
-        encode_record(
-            [(0, "+919812345678"), (3, ""), (70_000, "dropped"), (2, long.as_str())].into_iter(),
-            &mut bytes,
-        );
+        let valid = Validity::Valid;
+        let values = [
+            (0, valid, "+919812345678"),
+            (3, valid, ""),
+            (70_000, valid, "dropped"),
+            (2, Validity::Partial, long.as_str()),
+        ];
+        encode_record(values.into_iter(), &mut bytes);
         index.push(bytes.len() as u64);
         encode_record(std::iter::empty(), &mut bytes);
         index.push(bytes.len() as u64);

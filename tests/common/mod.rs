@@ -1,8 +1,12 @@
 //! Helpers shared by the integration tests.
 
+use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::{
     Error, FileInfo, FileSummary, Format, Kind, Location, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,
 };
+use leakdex::segment::{BuildOptions, build_segment};
+use leakdex::storage::DataDir;
+use leakdex::synth::{Corpus as Generated, generate};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -123,4 +127,35 @@ pub fn position_of(text: &str, needle: &str) -> (u64, u64) {
     let offset = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in text"));
     let line = text[..offset].matches('\n').count() + 1;
     (offset as u64, line as u64)
+}
+
+pub fn corpus(name: &str) -> Corpus {
+    Corpus {
+        acquired: Some("2023-06-12".into()),
+        ..Corpus::new(name, CorpusKind::Leak)
+    }
+}
+
+pub fn corpus_name(generated: Generated) -> &'static str {
+    generated.file_name().split('.').next().unwrap()
+}
+
+/// Generates `records` per corpus (seed 11) and ingests each into its own corpus.
+pub fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (DataDir, FileCatalog) {
+    generate(&dir.join("dumps"), records, 11).unwrap();
+    let data = DataDir::open(&dir.join("data")).unwrap();
+    let catalog = FileCatalog::open(data.root());
+    for generated in Generated::ALL {
+        let report = build_segment(
+            &data,
+            &catalog,
+            &corpus(corpus_name(generated)),
+            &[dir.join("dumps").join(generated.file_name())],
+            options,
+        )
+        .unwrap();
+        assert_eq!(report.records, records, "{generated:?}");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+    }
+    (data, catalog)
 }

@@ -141,7 +141,8 @@ pub fn match_records<'a>(
         .flat_map_iter(|(position, suspect)| {
             let mut keys = Vec::new();
             candidate_keys(suspect, &key, &mut keys);
-            keys.into_iter().map(move |(fingerprint, _)| (fingerprint, position as u32))
+            keys.into_iter()
+                .map(move |(fingerprint, _)| (fingerprint, position as u32))
         })
         .collect();
     probes.par_sort_unstable();
@@ -155,10 +156,9 @@ pub fn match_records<'a>(
         .filter(|(_, indexed)| indexed.kind != CorpusKind::Suspect)
         .flat_map_iter(|(segment, indexed)| {
             let mut hits = Vec::new();
-            indexed
-                .segment
-                .hash
-                .probe_sorted(&probes, |suspect, entry| hits.push((suspect, segment as u32, entry.record)));
+            indexed.segment.hash.probe_sorted(&probes, |suspect, entry| {
+                hits.push((suspect, segment as u32, entry.record))
+            });
             hits
         })
         .collect();
@@ -219,7 +219,7 @@ fn score_candidates<'a>(
             );
             let evidence = score::compare(&prepared, &values);
             let score = probability(evidence.weight);
-            if score < options.threshold {
+            if score < options.threshold || !evidence.anchored {
                 return None;
             }
             let location = segment.location(u64::from(record));
@@ -269,7 +269,10 @@ fn break_ties(mut matches: Vec<Vec<RecordMatch<'_>>>) -> Vec<Vec<RecordMatch<'_>
     for list in matches.iter_mut() {
         if tied(list) {
             let top = rank_key(&list[0]);
-            let end = list.iter().take_while(|found| (rank_key(found) - top).abs() < 1e-9).count();
+            let end = list
+                .iter()
+                .take_while(|found| (rank_key(found) - top).abs() < 1e-9)
+                .count();
             list[..end].sort_by_key(|found| std::cmp::Reverse(votes.get(found.corpus).copied().unwrap_or(0)));
         }
     }

@@ -18,12 +18,19 @@ pub struct Evidence {
     pub disagreeing: Vec<u16>,
     /// Share of the suspect's field kinds that the candidate record has too.
     pub mirror: f64,
+    /// Whether the agreement identifies a person: a unique identifier agrees, or the name and a
+    /// date, postcode, address or masked ID do. Small agreements that add up (a birth year, a
+    /// district, a common value) never make a match on their own.
+    pub anchored: bool,
 }
 
 /// Name similarity at or above which names agree.
 const NAME_AGREE: f64 = 0.88;
 /// Name similarity below which names disagree.
 const NAME_DISAGREE: f64 = 0.6;
+
+/// Bits for a masked national ID whose last four digits agree.
+const MASKED_ID_AGREE: f64 = 3.0;
 
 /// A candidate record's values by kind: (kind, normalized value).
 pub type Values<'a> = [(Kind, &'a str)];
@@ -45,7 +52,11 @@ pub fn name_similarity(suspect: &[String], candidate: &str) -> f64 {
             .map(|other| {
                 if word.chars().count() == 1 || other.chars().count() == 1 {
                     // An initial stands for any word that starts with it.
-                    let (short, long) = if word.len() <= other.len() { (word.as_str(), *other) } else { (*other, word.as_str()) };
+                    let (short, long) = if word.len() <= other.len() {
+                        (word.as_str(), *other)
+                    } else {
+                        (*other, word.as_str())
+                    };
                     return if long.starts_with(short) { 0.95 } else { 0.0 };
                 }
                 name_skeleton(word, &mut skeleton_a);
@@ -57,6 +68,9 @@ pub fn name_similarity(suspect: &[String], candidate: &str) -> f64 {
         total += best;
     }
     let by_words = total / suspect.len() as f64;
+    if suspect.len() == words.len() {
+        return by_words;
+    }
     // Spacing differences (`Rahul Kumar` against `rahulkumar`): compare the names run together.
     let joined_suspect: String = suspect.concat();
     let joined_candidate: String = words.concat();
@@ -65,7 +79,9 @@ pub fn name_similarity(suspect: &[String], candidate: &str) -> f64 {
 
 fn year_of(kind: Kind, value: &str) -> Option<&str> {
     match kind {
-        Kind::BirthYear | Kind::DateOfBirth if value.len() >= 4 && value.as_bytes()[..4].iter().all(u8::is_ascii_digit) => {
+        Kind::BirthYear | Kind::DateOfBirth
+            if value.len() >= 4 && value.as_bytes()[..4].iter().all(u8::is_ascii_digit) =>
+        {
             Some(&value[..4])
         }
         _ => None,
@@ -106,8 +122,14 @@ enum Outcome {
 /// Compares every field of the suspect with the candidate's values.
 pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
     let mut evidence = Evidence::default();
-    let of_kind = |kind: Kind| candidate.iter().filter(move |(other, _)| *other == kind).map(|(_, value)| *value);
+    let of_kind = |kind: Kind| {
+        candidate
+            .iter()
+            .filter(move |(other, _)| *other == kind)
+            .map(|(_, value)| *value)
+    };
     let mut first_name = true;
+    let (mut identifier, mut name, mut corroborated) = (false, false, false);
     for (position, field) in suspect.fields.iter().enumerate() {
         let value = field.value.as_str();
         let exact = |kind: Kind, agree: f64, disagree: f64| {
@@ -118,7 +140,11 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
                 }
                 seen = true;
             }
-            if seen { Outcome::Disagree(disagree) } else { Outcome::Unknown }
+            if seen {
+                Outcome::Disagree(disagree)
+            } else {
+                Outcome::Unknown
+            }
         };
         let outcome = match field.kind {
             Kind::Phone => exact(Kind::Phone, 8.0, 6.0),
@@ -132,9 +158,13 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
                 for other in of_kind(Kind::NationalId) {
                     let other_full = other.bytes().all(|byte| byte.is_ascii_digit());
                     if full && other_full {
-                        outcome = if other == value { Outcome::Agree(8.0) } else { Outcome::Disagree(6.0) };
+                        outcome = if other == value {
+                            Outcome::Agree(8.0)
+                        } else {
+                            Outcome::Disagree(6.0)
+                        };
                     } else if tail.is_some() && tail == id_last_four(other) {
-                        outcome = Outcome::Agree(3.0);
+                        outcome = Outcome::Agree(MASKED_ID_AGREE);
                     } else {
                         outcome = Outcome::Disagree(3.0);
                     }
@@ -148,13 +178,14 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
                 let words = if first_name { &suspect.name_words } else { &field.words };
                 let best = of_kind(Kind::Name)
                     .map(|other| name_similarity(words, other))
-                    .fold(None, |best: Option<f64>, similarity| Some(best.map_or(similarity, |known| known.max(similarity))));
+                    .fold(None, |best: Option<f64>, similarity| {
+                        Some(best.map_or(similarity, |known| known.max(similarity)))
+                    });
                 let full_words = words.iter().filter(|word| word.chars().count() > 1).count();
                 let agree = if full_words >= 2 { 4.0 } else { 2.0 };
                 let outcome = match best {
                     None => Outcome::Unknown,
                     Some(similarity) if similarity >= NAME_AGREE => Outcome::Agree(agree),
-                    Some(similarity) if similarity >= 0.75 => Outcome::Agree(1.0),
                     // A second name (a father's) that finds no partner says nothing.
                     Some(similarity) if similarity < NAME_DISAGREE && first_name => Outcome::Disagree(4.0),
                     Some(_) => Outcome::Unknown,
@@ -166,13 +197,21 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
                 let mut outcome = Outcome::Unknown;
                 for other in of_kind(Kind::DateOfBirth) {
                     if other.len() == 10 {
-                        outcome = if other == value { Outcome::Agree(6.0) } else { Outcome::Disagree(4.0) };
+                        outcome = if other == value {
+                            Outcome::Agree(6.0)
+                        } else {
+                            Outcome::Disagree(4.0)
+                        };
                         break;
                     }
                 }
                 if matches!(outcome, Outcome::Unknown) {
                     if let Some(year) = candidate.iter().find_map(|(kind, other)| year_of(*kind, other)) {
-                        outcome = if year == &value[..4] { Outcome::Agree(2.0) } else { Outcome::Disagree(3.0) };
+                        outcome = if year == &value[..4] {
+                            Outcome::Agree(2.0)
+                        } else {
+                            Outcome::Disagree(3.0)
+                        };
                     }
                 }
                 outcome
@@ -209,13 +248,22 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
                 }
             }
             Kind::Address => {
-                let best = of_kind(Kind::Address).map(|other| word_overlap(value, other)).fold(None, |best: Option<f64>, overlap| {
-                    Some(best.map_or(overlap, |known| known.max(overlap)))
-                });
+                let best = of_kind(Kind::Address)
+                    .map(|other| word_overlap(value, other))
+                    .fold(None, |best: Option<f64>, overlap| {
+                        Some(best.map_or(overlap, |known| known.max(overlap)))
+                    });
                 match best {
                     Some(overlap) if overlap >= 0.6 => Outcome::Agree(3.0),
-                    Some(overlap) if overlap < 0.2 => Outcome::Disagree(1.0),
-                    _ => Outcome::Unknown,
+                    Some(overlap) if overlap < 0.2 => Outcome::Disagree(3.0),
+                    Some(_) => Outcome::Unknown,
+                    // No address to compare with: its postcode and district may still be kept
+                    // in fields of their own.
+                    None => match (pincode_in(value), of_kind(Kind::Pincode).next()) {
+                        (Some(pincode), Some(other)) if pincode == other => Outcome::Agree(3.0),
+                        (Some(_), Some(_)) => Outcome::Disagree(1.5),
+                        _ => Outcome::Unknown,
+                    },
                 }
             }
             Kind::Gender => exact(Kind::Gender, 0.5, 2.0),
@@ -223,7 +271,7 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
             // only their presence is evidence: which field holds them differs between sources.
             _ => {
                 if candidate.iter().any(|(_, other)| *other == value) {
-                    Outcome::Agree(1.5)
+                    Outcome::Agree(0.5)
                 } else {
                     Outcome::Unknown
                 }
@@ -233,6 +281,17 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
             Outcome::Agree(weight) => {
                 evidence.weight += weight;
                 evidence.agreeing.push(position as u16);
+                match field.kind {
+                    Kind::Phone | Kind::Email | Kind::Pan | Kind::Passport | Kind::VoterId | Kind::DrivingLicence => {
+                        identifier = true;
+                    }
+                    Kind::NationalId if weight > MASKED_ID_AGREE => identifier = true,
+                    Kind::Name => name = true,
+                    Kind::NationalId | Kind::DateOfBirth | Kind::BirthYear | Kind::Pincode | Kind::Address => {
+                        corroborated = true;
+                    }
+                    _ => {}
+                }
             }
             Outcome::Disagree(weight) => {
                 evidence.weight -= weight;
@@ -241,9 +300,13 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
             Outcome::Unknown => {}
         }
     }
+    evidence.anchored = identifier || name && corroborated;
     let kinds = &suspect.kinds;
     if !kinds.is_empty() {
-        let shared = kinds.iter().filter(|kind| candidate.iter().any(|(other, _)| other == *kind)).count();
+        let shared = kinds
+            .iter()
+            .filter(|kind| candidate.iter().any(|(other, _)| other == *kind))
+            .count();
         evidence.mirror = shared as f64 / kinds.len() as f64;
     }
     evidence

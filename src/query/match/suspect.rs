@@ -34,7 +34,11 @@ impl SuspectField {
             value: value.to_string(),
             raw: raw.to_string(),
             words: if kind == Kind::Name {
-                value.split(' ').filter(|word| !word.is_empty()).map(str::to_string).collect()
+                value
+                    .split(' ')
+                    .filter(|word| !word.is_empty())
+                    .map(str::to_string)
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -59,7 +63,10 @@ struct Collector {
 
 impl Collector {
     fn problem(&self, text: String) {
-        self.problems.lock().unwrap_or_else(|poison| poison.into_inner()).push(text);
+        self.problems
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(text);
     }
 }
 
@@ -105,19 +112,29 @@ pub fn read_suspects(inputs: &[PathBuf], options: &ScanOptions) -> (Vec<Suspect>
         collector.unreadable(&path, error);
     }
     crate::ingest::scan_files(&files, options, &collector);
-    let mut by_file = collector.files.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    let mut by_file = collector
+        .files
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
     let suspects = files
         .iter()
         .filter_map(|file| by_file.remove(&file.path))
         .flatten()
         .collect();
-    let problems = collector.problems.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    let problems = collector
+        .problems
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
     (suspects, problems)
 }
 
 /// The records of an ingested corpus, as suspects (values as normalized and stored).
 pub fn suspects_of_corpus(index: &Index, corpus: &str) -> Result<Vec<Suspect>, QueryError> {
-    let segments: Vec<_> = index.segments.iter().filter(|indexed| indexed.corpus == corpus).collect();
+    let segments: Vec<_> = index
+        .segments
+        .iter()
+        .filter(|indexed| indexed.corpus == corpus)
+        .collect();
     if segments.is_empty() {
         return Err(QueryError::NoCorpus(corpus.to_string()));
     }
