@@ -1,6 +1,6 @@
 //! The index: ingest into segments, then lookup, show, verify, delete; crash safety.
 
-use crate::common::{corpus, corpus_name, indexed_corpora};
+use crate::common::{corpus, corpus_name, indexed_corpora, leakdex};
 use leakdex::catalog::{Catalog, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::query::{Index, Query, lookup_batch};
@@ -10,7 +10,6 @@ use leakdex::synth::{Corpus as Generated, Person, generate};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// An answer with owned strings (answers borrow from the index they came from).
 struct Found {
@@ -169,12 +168,6 @@ fn altered_segments_are_detected() {
         .expect("truncated locations must not open")
         .to_string();
     assert!(error.contains("locations.bin"), "{error}");
-}
-
-fn leakdex(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_leakdex"));
-    command.arg("--data-dir").arg(data);
-    command
 }
 
 fn corpora_json(data: &Path) -> serde_json::Value {

@@ -4,6 +4,7 @@ mod common;
 mod formats;
 mod index;
 mod properties;
+mod provenance;
 mod python_client;
 mod scale;
 mod service;

@@ -159,3 +159,10 @@ pub fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (Dat
     }
     (data, catalog)
 }
+
+/// The `leakdex` binary with `--data-dir data`.
+pub fn leakdex(data: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leakdex"));
+    command.arg("--data-dir").arg(data);
+    command
+}

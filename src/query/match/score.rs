@@ -205,14 +205,14 @@ pub fn compare(suspect: &Prepared, candidate: &Values<'_>) -> Evidence {
                         break;
                     }
                 }
-                if matches!(outcome, Outcome::Unknown) {
-                    if let Some(year) = candidate.iter().find_map(|(kind, other)| year_of(*kind, other)) {
-                        outcome = if year == &value[..4] {
-                            Outcome::Agree(2.0)
-                        } else {
-                            Outcome::Disagree(3.0)
-                        };
-                    }
+                if matches!(outcome, Outcome::Unknown)
+                    && let Some(year) = candidate.iter().find_map(|(kind, other)| year_of(*kind, other))
+                {
+                    outcome = if year == &value[..4] {
+                        Outcome::Agree(2.0)
+                    } else {
+                        Outcome::Disagree(3.0)
+                    };
                 }
                 outcome
             }

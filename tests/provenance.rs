@@ -1,0 +1,292 @@
+//! Provenance: matching suspect records to their sources, attribution of a suspect set, canaries,
+//! and the report in JSON, JSON Lines and HTML.
+
+use crate::common::{indexed_corpora, leakdex};
+use leakdex::ingest::ScanOptions;
+use leakdex::query::Index;
+use leakdex::query::r#match::{MatchOptions, match_records, read_suspects};
+use leakdex::query::provenance::attribute;
+use leakdex::segment::BuildOptions;
+use leakdex::synth::{Corpus as Generated, Person, suspect_records, write_suspects};
+use std::path::Path;
+
+const RECORDS: u64 = 20_000;
+const SEED: u64 = 11;
+
+fn all_matches() -> MatchOptions {
+    MatchOptions {
+        limit: usize::MAX,
+        ..MatchOptions::default()
+    }
+}
+
+fn corpus_of(generated: Generated) -> &'static str {
+    generated.file_name().split('.').next().unwrap()
+}
+
+/// Writes suspect records given as JSON objects, one per line.
+fn write_lines(path: &Path, lines: &[serde_json::Value]) {
+    let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), RECORDS, &BuildOptions::default());
+    let truth = suspect_records(RECORDS, SEED, 4000);
+    let sample = dir.path().join("suspects.jsonl");
+    write_suspects(&sample, &truth).unwrap();
+    let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(suspects.len(), truth.len());
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let matches = match_records(&index, &suspects, &all_matches()).unwrap();
+    let report = attribute(&index, &suspects, &matches, problems);
+
+    let (mut sourced, mut among, mut first, mut fabricated, mut left_alone) = (0, 0, 0, 0, 0);
+    for (suspect, found) in truth.iter().zip(&matches) {
+        let Some((corpus, ordinal)) = suspect.source else {
+            fabricated += 1;
+            left_alone += usize::from(found.is_empty());
+            continue;
+        };
+        sourced += 1;
+        let position = found
+            .iter()
+            .position(|candidate| candidate.corpus == corpus_of(corpus) && candidate.record == ordinal);
+        among += usize::from(position.is_some());
+        first += usize::from(position == Some(0));
+    }
+    let share = |count: usize, of: usize| count as f64 / of as f64;
+    assert!(
+        share(among, sourced) >= 0.995,
+        "true source among matches for {among} of {sourced}"
+    );
+    assert!(
+        share(first, sourced) >= 0.95,
+        "true source ranked first for {first} of {sourced}"
+    );
+    assert!(
+        fabricated > 100 && share(left_alone, fabricated) >= 0.995,
+        "{left_alone} of {fabricated} fabricated left unmatched"
+    );
+
+    assert_eq!(report.records, truth.len());
+    assert_eq!(report.matched + report.unmatched, report.records);
+    for generated in Generated::ALL {
+        let expected = share(
+            truth
+                .iter()
+                .filter(|suspect| suspect.findable_in(generated, RECORDS))
+                .count(),
+            truth.len(),
+        );
+        let attributed = report
+            .corpora
+            .iter()
+            .find(|corpus| corpus.corpus == corpus_of(generated))
+            .unwrap();
+        assert!(
+            (attributed.containment - expected).abs() <= 0.01,
+            "{generated:?}: containment {} against truth {expected}",
+            attributed.containment
+        );
+        assert!(attributed.ci95[0] <= attributed.containment && attributed.containment <= attributed.ci95[1]);
+        assert!(attributed.exclusive <= attributed.containment);
+    }
+    // A sample copied half from each of two sources: the verdict names both, first.
+    let top: Vec<&str> = report
+        .corpora
+        .iter()
+        .take(2)
+        .map(|corpus| corpus.corpus.as_str())
+        .collect();
+    assert!(top.contains(&"vaccination") && top.contains(&"telecom_kyc"), "{top:?}");
+    assert!(
+        report.verdict.contains("vaccination") && report.verdict.contains("telecom_kyc"),
+        "{}",
+        report.verdict
+    );
+    assert!(
+        report.verdict.contains("found in no indexed corpus"),
+        "{}",
+        report.verdict
+    );
+}
+
+#[test]
+fn records_match_without_strong_identifiers_with_masked_ids_and_other_writings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());
+    let records = 2_000;
+    let telecom = Person::new(SEED, records / 2 + 40);
+    let vaccination = Person::new(SEED, 17);
+    // A first name the sources romanize in more than one way.
+    let lakshmi = (0..records / 2)
+        .map(|index| Person::new(SEED, index))
+        .find(|person| person.first == "Lakshmi")
+        .expect("a Lakshmi in the vaccination window");
+    let fabricated_phone = Person::new(SEED, records * 9).mobile;
+    let (year, month, day) = telecom.birth;
+    let lines = [
+        // 1: name (words swapped, upper case), date in another writing, address; no identifier.
+        serde_json::json!({
+            "full name": format!("{} {}", telecom.last, telecom.first).to_uppercase(),
+            "birth date": format!("{day} {} {year}", ["Jan","Feb","Mar","Apr","May","Jun","Jul","Aug","Sep","Oct","Nov","Dec"][month as usize - 1]),
+            "addr": format!("{}, {} - {}", telecom.house, telecom.district, telecom.pincode),
+        }),
+        // 2: an initial, a birth year and a masked ID; no phone.
+        serde_json::json!({
+            "name": format!("{}. {}", &vaccination.first[..1], vaccination.last),
+            "yob": vaccination.birth.0.to_string(),
+            "aadhaar": format!("XXXX XXXX {}", &vaccination.aadhaar[8..]),
+        }),
+        // 3: another romanization of the first name, and the phone written another way.
+        serde_json::json!({
+            "name": format!("Laxmi {}", lakshmi.last),
+            "mobile": format!("+91 {}-{}", &lakshmi.mobile[..5], &lakshmi.mobile[5..]),
+        }),
+        // 4: a real person's name, birth year and district with a phone nobody has.
+        serde_json::json!({
+            "name": vaccination.name(),
+            "yob": vaccination.birth.0.to_string(),
+            "district": vaccination.district,
+            "mobile": fabricated_phone,
+        }),
+        // 5: a real phone with another person's name and date of birth.
+        serde_json::json!({
+            "name": "Zorawar Kapoor",
+            "dob": "1931-01-01",
+            "mobile": telecom.mobile,
+        }),
+    ];
+    let sample = dir.path().join("handmade.jsonl");
+    write_lines(&sample, &lines);
+    let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let matches = match_records(&index, &suspects, &all_matches()).unwrap();
+
+    let best = |position: usize| matches[position].first().map(|found| (found.corpus, found.record));
+    assert_eq!(
+        best(0),
+        Some(("telecom_kyc", telecom.index - records / 2 + 1)),
+        "{:?}",
+        matches[0]
+    );
+    assert!(matches[0][0].agreeing.contains(&"full name".to_string()));
+    assert!(matches[0][0].agreeing.contains(&"birth date".to_string()));
+    assert_eq!(
+        best(1),
+        Some(("vaccination", vaccination.index + 1)),
+        "{:?}",
+        matches[1]
+    );
+    assert!(matches[1][0].agreeing.contains(&"aadhaar".to_string()));
+    let found = &matches[2][0];
+    assert_eq!(
+        (found.corpus, found.record),
+        ("vaccination", lakshmi.index + 1),
+        "{:?}",
+        matches[2]
+    );
+    assert!(
+        found.agreeing.contains(&"name".to_string()) && found.disagreeing.is_empty(),
+        "{found:?}"
+    );
+    assert!(matches[3].is_empty(), "fabricated record matched: {:?}", matches[3]);
+    assert!(
+        matches[4].is_empty(),
+        "a phone with another person's details matched: {:?}",
+        matches[4]
+    );
+    // Every match lies at the line and offset it names.
+    for found in matches.iter().flatten() {
+        let shown = index.show(found.corpus, found.file, found.record).unwrap().unwrap();
+        assert_eq!((shown.line, shown.offset), (found.line, found.offset));
+    }
+}
+
+#[test]
+fn provenance_command_writes_report_records_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());
+    let sample = dir.path().join("sample.jsonl");
+    write_suspects(&sample, &suspect_records(2_000, SEED, 300)).unwrap();
+    let (records, html) = (dir.path().join("matches.jsonl"), dir.path().join("report.html"));
+    let output = leakdex(data.root())
+        .arg("provenance")
+        .arg("--json")
+        .arg("--records")
+        .arg(&records)
+        .arg("--html")
+        .arg(&html)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["records"], 300);
+    assert_eq!(
+        report["matched"].as_u64().unwrap() + report["unmatched"].as_u64().unwrap(),
+        300
+    );
+    let corpora = report["corpora"].as_array().unwrap();
+    assert_eq!(corpora.len(), 5);
+    for corpus in corpora {
+        for key in ["corpus", "containment", "ci95", "exclusive", "matched"] {
+            assert!(!corpus[key].is_null(), "{key} missing in {corpus}");
+        }
+    }
+    assert!(report["canaries"].as_array().unwrap().is_empty());
+    assert!(report["verdict"].as_str().unwrap().len() > 40);
+
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 300);
+    for (position, line) in lines.iter().enumerate() {
+        assert_eq!(line["record"], position as u64 + 1);
+        let scores: Vec<f64> = line["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|found| found["score"].as_f64().unwrap())
+            .collect();
+        assert!(
+            scores.windows(2).all(|pair| pair[0] >= pair[1]) || scores.len() < 2,
+            "{line}"
+        );
+        for found in line["matches"].as_array().unwrap() {
+            for key in ["corpus", "file", "record", "line", "score", "agreeing", "disagreeing"] {
+                assert!(!found[key].is_null(), "{key} missing in {found}");
+            }
+        }
+    }
+    let matched_lines = lines
+        .iter()
+        .filter(|line| !line["matches"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(matched_lines as u64, report["matched"].as_u64().unwrap());
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    let verdict_at = page.find("id=\"verdict\"").expect("verdict");
+    for chart in [
+        "id=\"containment-chart\"",
+        "id=\"overlap\"",
+        "id=\"score-chart\"",
+        "id=\"examples\"",
+    ] {
+        let at = page.find(chart).unwrap_or_else(|| panic!("{chart} missing"));
+        assert!(verdict_at < at, "the verdict must come before {chart}");
+    }
+    for external in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(
+            !page.contains(external),
+            "the report must be self-contained: {external}"
+        );
+    }
+}
