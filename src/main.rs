@@ -131,6 +131,10 @@ enum Command {
     },
     /// Build missing full-text indexes of published segments.
     ReindexText,
+    /// Canary records: planted in one distributed copy of a source system, so that meeting one
+    /// names the copy that leaked.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
     /// Match a suspect set's records to the indexed corpora and attribute the set: which corpus
     /// it was most likely copied from, with the evidence. Verdict first.
     Provenance {
@@ -206,6 +210,26 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         records: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum CanaryCommand {
+    /// Register the records of FILE as canaries planted in the copy SOURCE; every later ingest
+    /// and provenance run that meets one reports it first.
+    Add {
+        /// The distributed copy the records were planted in (e.g. `state-health-dept-2023`).
+        #[arg(long)]
+        source: String,
+        /// Corpus name for the canaries (default: canary-SOURCE).
+        #[arg(long)]
+        corpus: Option<String>,
+        #[command(flatten)]
+        read: ReadOptions,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// The registered canary corpora and the copies they were planted in.
+    List,
 }
 
 fn parse_date(text: &str) -> Result<String, String> {
@@ -417,6 +441,50 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out, records } => run_demo(&out, records, data_dir),
+        Command::Canary(CanaryCommand::Add {
+            source,
+            corpus,
+            read,
+            paths,
+        }) => {
+            let (data, catalog) = open_data(data_dir)?;
+            let corpus = Corpus {
+                source: Some(source.clone()),
+                ..Corpus::new(corpus.unwrap_or_else(|| format!("canary-{source}")), CorpusKind::Canary)
+            };
+            let scan = ScanOptions {
+                format: read.format,
+                region: read.region,
+                ..ScanOptions::default()
+            };
+            let report = build_segment(
+                &data,
+                &catalog,
+                &corpus,
+                &paths,
+                &BuildOptions {
+                    scan,
+                    ..BuildOptions::default()
+                },
+            )?;
+            print_ingest_report(&report, false)
+        }
+        Command::Canary(CanaryCommand::List) => {
+            let (_, catalog) = open_data(data_dir)?;
+            for corpus in catalog
+                .corpora()?
+                .iter()
+                .filter(|corpus| corpus.kind == CorpusKind::Canary)
+            {
+                println!(
+                    "{}\tplanted in {}\t{} records",
+                    corpus.name,
+                    corpus.source.as_deref().unwrap_or("?"),
+                    corpus.summary().records
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Provenance {
             json,
             html,
@@ -680,6 +748,10 @@ fn open_queries(file: Option<&Path>) -> Result<Option<Box<dyn BufRead + Send>>, 
 }
 
 fn print_ingest_report(report: &BuildReport, json: bool) -> Result<ExitCode, Failure> {
+    // First, whatever the output format: a canary names the copy that leaked.
+    for meeting in &report.canaries {
+        eprintln!("CANARY: {meeting}");
+    }
     if json {
         println!("{}", serde_json::to_string(report)?);
     } else {

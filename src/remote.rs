@@ -140,5 +140,6 @@ pub async fn ingest(channel: Channel, request: proto::IngestRequest) -> Result<B
         skipped: job.skipped,
         errors: job.file_errors,
         text_indexed: !request.skip_text,
+        canaries: job.canaries.into_iter().map(Into::into).collect(),
     })
 }

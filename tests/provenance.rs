@@ -290,3 +290,107 @@ fn provenance_command_writes_report_records_and_html() {
         );
     }
 }
+
+#[test]
+fn canaries_are_reported_first_by_ingest_and_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 1_000, &BuildOptions::default());
+    // Three people nobody else holds, planted in copy B of the portal.
+    let planted: Vec<Person> = (0..3).map(|offset| Person::new(SEED, 50_000 + offset)).collect();
+    let canary_file = dir.path().join("planted.csv");
+    let mut csv = String::from("name,mobile,email,birth_year\n");
+    for person in &planted {
+        csv.push_str(&format!(
+            "{},{},{},{}\n",
+            person.name(),
+            person.mobile,
+            person.email,
+            person.birth.0
+        ));
+    }
+    std::fs::write(&canary_file, csv).unwrap();
+    let output = leakdex(data.root())
+        .args(["canary", "add", "--source", "portal-copy-B"])
+        .arg(&canary_file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let listed = leakdex(data.root()).args(["canary", "list"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("canary-portal-copy-B\tplanted in portal-copy-B\t3 records")
+    );
+
+    // A dump that carries one planted record among others: ingest names the copy.
+    let dump = dir.path().join("forum_dump.csv");
+    std::fs::write(
+        &dump,
+        format!(
+            "full_name,phone\nAsha Rao,9812300011\n{},+91 {}\n",
+            planted[1].name(),
+            planted[1].mobile
+        ),
+    )
+    .unwrap();
+    let output = leakdex(data.root())
+        .args(["ingest", "--no-text", "--json", "--corpus", "forum_dump"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.starts_with("CANARY: canary canary-portal-copy-B (planted in copy portal-copy-B): its phone is in forum_dump.csv record 2 line 3")),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let canaries = report["canaries"].as_array().unwrap();
+    assert_eq!(canaries.len(), 1, "{report}");
+    assert_eq!(
+        (canaries[0]["record"].as_u64(), canaries[0]["line"].as_u64()),
+        (Some(2), Some(3))
+    );
+    // A dump without planted records meets none.
+    let clean = leakdex(data.root())
+        .args(["ingest", "--no-text", "--json", "--corpus", "clean_dump"])
+        .arg(dir.path().join("dumps/combo_list.txt"))
+        .output()
+        .unwrap();
+    let clean: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    assert!(clean["canaries"].as_array().unwrap().is_empty(), "{clean}");
+
+    // A suspect sample with a planted record: the report leads with it.
+    let sample = dir.path().join("sample.jsonl");
+    let mut lines: Vec<serde_json::Value> = suspect_records(1_000, SEED, 40)
+        .into_iter()
+        .map(|suspect| {
+            serde_json::Value::Object(
+                suspect
+                    .fields
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value.into()))
+                    .collect(),
+            )
+        })
+        .collect();
+    lines.push(serde_json::json!({"name": planted[2].name(), "mobile": planted[2].mobile, "yob": planted[2].birth.0.to_string()}));
+    write_lines(&sample, &lines);
+    let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let matches = match_records(&index, &suspects, &all_matches()).unwrap();
+    let report = attribute(&index, &suspects, &matches, problems);
+    assert_eq!(report.canaries.len(), 1, "{:?}", report.canaries);
+    assert_eq!(report.canaries[0].copy, "portal-copy-B");
+    assert_eq!(report.canaries[0].suspect_line, 41);
+    assert!(report.verdict.starts_with("CANARY"), "{}", report.verdict);
+    // Canary corpora are evidence, not sources.
+    assert!(
+        report
+            .corpora
+            .iter()
+            .all(|corpus| !corpus.corpus.starts_with("canary-"))
+    );
+    let page = leakdex::report::render_html(&report);
+    assert!(page.find("class=\"canary\"").unwrap() < page.find("id=\"verdict\"").unwrap());
+}

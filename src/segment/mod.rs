@@ -6,6 +6,7 @@
 //! `runs.bin` (see [`store`]), `values.bin` + `values.idx` (see [`values`]).
 
 pub mod blocking;
+pub mod canary;
 pub mod hash;
 pub mod store;
 pub mod text;

@@ -9,7 +9,7 @@ use super::hash::{Entry, HashIndexWriter};
 use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredLocation, StoredRecordRef};
 use super::values;
 use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, INDEXED_KINDS, Manifest, ManifestFile, SegmentError, fingerprint};
-use crate::catalog::{Catalog, Corpus, FileEntry, SegmentEntry, SegmentState};
+use crate::catalog::{Catalog, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
 };
@@ -56,6 +56,8 @@ pub struct BuildReport {
     pub errors: Vec<String>,
     /// Whether the full-text index of the new segments was built too.
     pub text_indexed: bool,
+    /// Canary identifiers the new records hold: conclusive evidence of which copy leaked.
+    pub canaries: Vec<super::canary::CanaryMeeting>,
 }
 
 /// Crash points for tests: `LEAKDEX_FAILPOINT=NAME` aborts the process there.
@@ -239,6 +241,12 @@ pub fn build_segment(
     drop(lock);
     tracing::info!(corpus = %corpus.name, segment = %id, records = manifest.records, "segment published");
     report.segments.push(id);
+    if corpus.kind != CorpusKind::Canary {
+        report.canaries = super::canary::canaries_met(data, catalog, &report.segments)?;
+        for meeting in &report.canaries {
+            tracing::warn!(corpus = %corpus.name, canary = %meeting.canary, copy = %meeting.copy, "canary met: {meeting}");
+        }
+    }
     Ok(report)
 }
 

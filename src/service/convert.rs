@@ -6,6 +6,7 @@ use super::proto;
 use crate::catalog::{CorpusKind, CorpusSummary, FileEntry};
 use crate::ingest::{Kind, Validity};
 use crate::query::{Answer, Hit, SearchHit};
+use crate::segment::canary::CanaryMeeting;
 use crate::segment::{ShownField, ShownRecord};
 
 impl From<Kind> for proto::IdentifierKind {
@@ -246,5 +247,31 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
         validity: Validity::from_name(&response.validity),
         hits: Some(hits),
         error: None,
+    }
+}
+
+impl From<&CanaryMeeting> for proto::CanaryMeeting {
+    fn from(meeting: &CanaryMeeting) -> Self {
+        proto::CanaryMeeting {
+            canary: meeting.canary.clone(),
+            copy: meeting.copy.clone(),
+            kind: meeting.kind.as_str().to_string(),
+            file: meeting.file.clone(),
+            record: meeting.record,
+            line: meeting.line,
+        }
+    }
+}
+
+impl From<proto::CanaryMeeting> for CanaryMeeting {
+    fn from(meeting: proto::CanaryMeeting) -> Self {
+        CanaryMeeting {
+            canary: meeting.canary,
+            copy: meeting.copy,
+            kind: meeting.kind.parse().unwrap_or(Kind::Other),
+            file: meeting.file,
+            record: meeting.record,
+            line: meeting.line,
+        }
     }
 }

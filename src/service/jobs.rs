@@ -136,6 +136,7 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics:
         job.segments.clone_from(&report.segments);
         job.skipped.clone_from(&report.skipped);
         job.file_errors.clone_from(&report.errors);
+        job.canaries = report.canaries.iter().map(proto::CanaryMeeting::from).collect();
         job.files = report
             .files
             .iter()

@@ -1,0 +1,109 @@
+//! Canaries: records planted in one distributed copy of a source system, ingested as a corpus of
+//! kind `canary` whose `source` names the copy. Meeting one in a newly ingested dump is conclusive
+//! evidence of which copy leaked, so every ingest checks for them.
+
+use super::{Segment, SegmentError, fingerprint};
+use crate::catalog::{Catalog, CorpusKind};
+use crate::ingest::{Kind, Validity};
+use crate::storage::DataDir;
+use serde::Serialize;
+
+/// Kinds whose exact value identifies a planted record.
+const IDENTIFYING: [Kind; 7] = [
+    Kind::Phone,
+    Kind::Email,
+    Kind::NationalId,
+    Kind::Pan,
+    Kind::Passport,
+    Kind::VoterId,
+    Kind::DrivingLicence,
+];
+
+/// A canary identifier found in another corpus.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CanaryMeeting {
+    pub canary: String,
+    /// The copy of the source system the canary was planted in.
+    pub copy: String,
+    pub kind: Kind,
+    /// Where the identifier was found.
+    pub file: String,
+    pub record: u64,
+    pub line: u64,
+}
+
+impl std::fmt::Display for CanaryMeeting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "canary {} (planted in copy {}): its {} is in {} record {} line {}",
+            self.canary,
+            self.copy,
+            self.kind.as_str(),
+            self.file,
+            self.record,
+            self.line
+        )
+    }
+}
+
+/// A canary identifier's corpus, copy and kind.
+type Owner = (String, Option<String>, Kind);
+
+/// Every identifier of the canary corpora as sorted (fingerprint, owner) probes, and the owners.
+fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<(Vec<(u64, u32)>, Vec<Owner>), SegmentError> {
+    let key = data.key();
+    let mut owners = Vec::new();
+    let mut probes = Vec::new();
+    for corpus in catalog
+        .corpora()?
+        .iter()
+        .filter(|corpus| corpus.kind == CorpusKind::Canary)
+    {
+        for entry in corpus.published() {
+            let segment = Segment::open(&data.segment_path(&entry.id))?;
+            for record in 0..segment.manifest.records {
+                for (field, validity, value) in segment.values(record) {
+                    let Some(info) = segment.field(field) else { continue };
+                    if validity == Validity::Valid && IDENTIFYING.contains(&info.kind) {
+                        probes.push((fingerprint(&key, info.kind, value), owners.len() as u32));
+                        owners.push((corpus.name.clone(), corpus.source.clone(), info.kind));
+                    }
+                }
+            }
+        }
+    }
+    probes.sort_unstable();
+    Ok((probes, owners))
+}
+
+/// The canary identifiers that the given published segments hold.
+pub fn canaries_met(
+    data: &DataDir,
+    catalog: &dyn Catalog,
+    segments: &[String],
+) -> Result<Vec<CanaryMeeting>, SegmentError> {
+    let (probes, owners) = canary_fingerprints(data, catalog)?;
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut met = Vec::new();
+    for id in segments {
+        let segment = Segment::open(&data.segment_path(id))?;
+        segment.hash.probe_sorted(&probes, |owner, entry| {
+            let (canary, copy, kind) = &owners[owner as usize];
+            let location = segment.location(u64::from(entry.record));
+            met.push(CanaryMeeting {
+                canary: canary.clone(),
+                copy: copy.clone().unwrap_or_else(|| canary.clone()),
+                kind: *kind,
+                file: segment.file_path(location.file).to_string(),
+                record: location.ordinal,
+                line: location.line,
+            });
+        });
+    }
+    met.sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
+    met.dedup();
+    Ok(met)
+}
