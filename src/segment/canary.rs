@@ -47,11 +47,14 @@ impl std::fmt::Display for CanaryMeeting {
     }
 }
 
-/// A canary identifier's corpus, copy and kind.
-type Owner = (String, Option<String>, Kind);
+/// Every identifier of the canary corpora: sorted (fingerprint, owner) probes, and per owner
+/// the canary corpus, its copy and the identifier's kind.
+struct CanaryProbes {
+    probes: Vec<(u64, u32)>,
+    owners: Vec<(String, Option<String>, Kind)>,
+}
 
-/// Every identifier of the canary corpora as sorted (fingerprint, owner) probes, and the owners.
-fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<(Vec<(u64, u32)>, Vec<Owner>), SegmentError> {
+fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<CanaryProbes, SegmentError> {
     let key = data.key();
     let mut owners = Vec::new();
     let mut probes = Vec::new();
@@ -74,7 +77,7 @@ fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<(Vec<(u6
         }
     }
     probes.sort_unstable();
-    Ok((probes, owners))
+    Ok(CanaryProbes { probes, owners })
 }
 
 /// The canary identifiers that the given published segments hold.
@@ -83,7 +86,7 @@ pub fn canaries_met(
     catalog: &dyn Catalog,
     segments: &[String],
 ) -> Result<Vec<CanaryMeeting>, SegmentError> {
-    let (probes, owners) = canary_fingerprints(data, catalog)?;
+    let CanaryProbes { probes, owners } = canary_fingerprints(data, catalog)?;
     if probes.is_empty() {
         return Ok(Vec::new());
     }
