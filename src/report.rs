@@ -1,5 +1,5 @@
-//! The provenance report as one self-contained HTML file: no scripts or fonts fetched, charts
-//! drawn as inline SVG, so it opens offline in any browser and can be attached to a case file.
+//! The provenance report as one self-contained HTML file: nothing fetched, charts drawn as inline
+//! SVG, so it opens offline in any browser and can be attached to a case file.
 //! Verdict first, then containment per corpus with its interval, the overlap between corpora,
 //! the distribution of match scores, and examples of suspect records beside their sources.
 
@@ -78,9 +78,16 @@ pub fn render_html(report: &Report) -> String {
         }
         html.push_str("</ul>");
     }
+    html.push_str(SELF_CHECK);
     html.push_str("</body></html>\n");
     html
 }
+
+/// Marks each chart that the browser laid out with a visible size (`data-rendered="yes"`) and
+/// says on the console if one did not, so a headless browser can check the report.
+const SELF_CHECK: &str = "<script>addEventListener('load',function(){document.querySelectorAll('svg').forEach(function(chart){\
+var box=chart.getBBox();var ok=box.width>0&&box.height>0&&chart.querySelectorAll('rect').length>0;\
+chart.setAttribute('data-rendered',ok?'yes':'no');if(!ok){console.error('chart '+chart.id+' did not render');}});});</script>";
 
 /// Horizontal bars of containment per corpus with the 95% interval as a whisker.
 fn containment_chart(html: &mut String, report: &Report) {
@@ -154,11 +161,18 @@ fn corpus_table(html: &mut String, report: &Report) {
         );
     }
     html.push_str("</table>");
-    if !report.timeline.is_empty() {
+    if report.timeline.is_empty() {
+        html.push_str("<p>No corpus holding these records has an acquisition date.</p>");
+    } else {
+        let dated: Vec<String> = report
+            .timeline
+            .iter()
+            .map(|(date, corpus)| format!("{corpus} ({date})"))
+            .collect();
         let _ = write!(
             html,
-            "<p>By acquisition date: {}</p>",
-            escape(&report.timeline.join(" → "))
+            "<p>Held first to last, by acquisition date: {}</p>",
+            escape(&dated.join(" → "))
         );
     }
 }

@@ -394,3 +394,77 @@ fn canaries_are_reported_first_by_ingest_and_provenance() {
     let page = leakdex::report::render_html(&report);
     assert!(page.find("class=\"canary\"").unwrap() < page.find("id=\"verdict\"").unwrap());
 }
+
+/// Debian's Chromium, installed by `.ci/run`; `LEAKDEX_CHROMIUM` names another binary.
+fn chromium() -> std::path::PathBuf {
+    let path: std::path::PathBuf =
+        std::env::var_os("LEAKDEX_CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), Into::into);
+    assert!(
+        Path::new(&path).exists(),
+        "{} not found: install Debian's chromium (apt-get install chromium, as .ci/run does) or set LEAKDEX_CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn html_report_renders_its_charts_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _catalog) = indexed_corpora(dir.path(), 1_000, &BuildOptions::default());
+    let sample = dir.path().join("sample.jsonl");
+    write_suspects(&sample, &suspect_records(1_000, SEED, 200)).unwrap();
+    let html = dir.path().join("report.html");
+    let output = leakdex(data.root())
+        .arg("provenance")
+        .arg("--html")
+        .arg(&html)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = std::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("chromium-profile").display()
+        ))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stderr);
+    // Page errors and console messages reach the log as CONSOLE lines.
+    let page_errors: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("CONSOLE") || line.contains("Uncaught"))
+        .collect();
+    assert!(page_errors.is_empty(), "the report logged errors: {page_errors:?}");
+    assert!(dom.contains("id=\"verdict\""), "{dom}");
+    for chart in ["containment-chart", "score-chart"] {
+        let tag = dom
+            .split("<svg")
+            .find(|tag| tag.contains(&format!("id=\"{chart}\"")))
+            .unwrap_or_else(|| panic!("{chart} missing from the rendered page"));
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(tag.contains("data-rendered=\"yes\""), "{chart} not drawn: {tag}");
+    }
+    assert!(dom.contains("id=\"overlap\"") && dom.contains("id=\"examples\""));
+}

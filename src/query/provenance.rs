@@ -109,8 +109,9 @@ pub struct Report {
     pub corpora: Vec<CorpusAttribution>,
     pub canaries: Vec<CanaryHit>,
     pub verdict: String,
-    /// Corpora by acquisition date (undated last): who held these records first.
-    pub timeline: Vec<String>,
+    /// Corpora holding suspect records, by acquisition date (undated ones left out): who held
+    /// these records first. (date, corpus).
+    pub timeline: Vec<(String, String)>,
     pub overlaps: Vec<Overlap>,
     /// Best match scores of matched records in ten bins of width 0.1.
     pub score_histogram: [usize; 10],
@@ -213,12 +214,13 @@ pub fn attribute(
             continue;
         }
         let (found, exclusive, first, agreeing) = per_corpus.get(indexed.corpus.as_str()).copied().unwrap_or_default();
-        let kinds: BTreeSet<Kind> = index
+        let fields = index
             .segments
             .iter()
             .filter(|other| other.corpus == indexed.corpus)
-            .flat_map(|other| other.segment.manifest.fields.iter().map(|field| field.kind))
-            .collect();
+            .flat_map(|other| other.segment.manifest.fields.iter());
+        let kinds: BTreeSet<Kind> = fields.clone().map(|field| field.kind).collect();
+        let names: BTreeSet<String> = fields.map(|field| field.name.to_lowercase()).collect();
         corpora.push(CorpusAttribution {
             corpus: indexed.corpus.clone(),
             kind: indexed.kind,
@@ -237,22 +239,23 @@ pub fn attribute(
             },
             schema_overlap: suspect_kinds
                 .iter()
-                .filter(|(_, kind)| {
-                    kinds.contains(kind) || *kind == Kind::BirthYear && kinds.contains(&Kind::DateOfBirth)
+                .filter(|(name, kind)| match kind {
+                    // Unclassified fields say nothing by kind: the corpus must have one of that name.
+                    Kind::Other => names.contains(&name.to_lowercase()),
+                    Kind::BirthYear => kinds.contains(kind) || kinds.contains(&Kind::DateOfBirth),
+                    _ => kinds.contains(kind),
                 })
                 .map(|(name, _)| name.clone())
                 .collect(),
         });
     }
     corpora.sort_by(|a, b| b.ranked_first.cmp(&a.ranked_first).then(b.matched.cmp(&a.matched)));
-    let mut timeline: Vec<&CorpusAttribution> = corpora.iter().filter(|corpus| corpus.matched > 0).collect();
-    timeline.sort_by(|a, b| match (&a.acquired, &b.acquired) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.corpus.cmp(&b.corpus),
-    });
-    let timeline = timeline.into_iter().map(|corpus| corpus.corpus.clone()).collect();
+    let mut timeline: Vec<(String, String)> = corpora
+        .iter()
+        .filter(|corpus| corpus.matched > 0)
+        .filter_map(|corpus| Some((corpus.acquired.clone()?, corpus.corpus.clone())))
+        .collect();
+    timeline.sort();
     let examples = examples(index, suspects, matches);
     let mut report = Report {
         records,
