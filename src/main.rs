@@ -203,7 +203,8 @@ enum Command {
         #[arg(long, value_names = ["COUNT", "FILE"], num_args = 2)]
         suspects: Option<Vec<String>>,
     },
-    /// Generate corpora and a suspect sample, ingest them, look the sample up, report.
+    /// Generate corpora and suspect samples, ingest them, look the phones up, search, and end
+    /// with the provenance report of a bot-style sample, verdict first.
     Demo {
         #[arg(long, default_value = "leakdex-demo")]
         out: PathBuf,
@@ -1065,11 +1066,35 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
             hit.score, hit.corpus, hit.file, hit.record, hit.snippet
         );
     }
+    // The question leakdex exists for: a bot's records, copied from somewhere. Where from?
+    let suspects_path = out.join("suspect_records.jsonl");
+    leakdex::synth::write_suspects(&suspects_path, &leakdex::synth::suspect_records(records, 1, 2000))?;
+    let started = std::time::Instant::now();
+    let (suspects, problems) = read_suspects(std::slice::from_ref(&suspects_path), &ScanOptions::default());
+    let options = MatchOptions {
+        limit: usize::MAX,
+        ..MatchOptions::default()
+    };
+    let matches = match_records(&index, &suspects, &options)?;
+    let report = attribute(&index, &suspects, &matches, problems);
+    let elapsed = started.elapsed();
+    let html = out.join("provenance.html");
+    std::fs::write(&html, leakdex::report::render_html(&report))?;
     println!(
-        "\ndata directory: {} (try: leakdex --data-dir {} lookup --file {})",
+        "\nprovenance of {} bot-style suspect records ({}) in {:.1} ms; HTML report: {}\n",
+        suspects.len(),
+        suspects_path.display(),
+        elapsed.as_secs_f64() * 1000.0,
+        html.display()
+    );
+    print_provenance(&report, false)?;
+    println!(
+        "\ndata directory: {} (try: leakdex --data-dir {} lookup --file {}; leakdex --data-dir {} provenance {})",
         data_root.display(),
         data_root.display(),
-        sample_path.display()
+        sample_path.display(),
+        data_root.display(),
+        suspects_path.display()
     );
     Ok(ExitCode::SUCCESS)
 }
