@@ -5,7 +5,11 @@ use prost::Message;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/leakdex/v1/lookup.proto", "proto/leakdex/v1/corpora.proto"];
+    let files = [
+        "proto/leakdex/v1/lookup.proto",
+        "proto/leakdex/v1/corpora.proto",
+        "proto/leakdex/v1/provenance.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

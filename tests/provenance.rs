@@ -468,3 +468,188 @@ fn html_report_renders_its_charts_in_headless_chromium() {
     }
     assert!(dom.contains("id=\"overlap\"") && dom.contains("id=\"examples\""));
 }
+
+fn to_proto(fields: &[(&'static str, String)]) -> leakdex::service::proto::SuspectRecord {
+    leakdex::service::proto::SuspectRecord {
+        fields: fields
+            .iter()
+            .map(|(name, value)| leakdex::service::proto::SuspectField {
+                name: name.to_string(),
+                value: value.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provenance_service_matches_streams_and_attributes_sets_like_the_library() {
+    use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
+    use tonic::Code;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());
+    let truth = suspect_records(2_000, SEED, 500);
+    let sample = dir.path().join("sample.jsonl");
+    write_suspects(&sample, &truth).unwrap();
+    // The library's answers, to compare with.
+    let (suspects, _) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let expected = match_records(&index, &suspects, &all_matches()).unwrap();
+    let expected_report = attribute(&index, &suspects, &expected, Vec::new());
+    // The same sample ingested as a suspect corpus.
+    let suspect_corpus = leakdex::catalog::Corpus::new("bot_sample", leakdex::catalog::CorpusKind::Suspect);
+    leakdex::segment::build_segment(
+        &data,
+        &catalog,
+        &suspect_corpus,
+        std::slice::from_ref(&sample),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        leakdex::service::serve(listener, state, shutdown, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    });
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ProvenanceClient::new(channel);
+
+    // Match: one response per request, in order, equal to the library's best matches.
+    let mut requests: Vec<proto::MatchRequest> = truth
+        .iter()
+        .enumerate()
+        .map(|(position, suspect)| proto::MatchRequest {
+            id: format!("r{position}"),
+            record: Some(to_proto(&suspect.fields)),
+            threshold: 0.0,
+            limit: 3,
+        })
+        .collect();
+    requests.push(proto::MatchRequest {
+        id: "empty".into(),
+        record: None,
+        threshold: 0.0,
+        limit: 0,
+    });
+    requests.push(proto::MatchRequest {
+        id: "bad".into(),
+        record: Some(to_proto(&truth[0].fields)),
+        threshold: 1.5,
+        limit: 0,
+    });
+    let count = requests.len();
+    let mut responses = client.r#match(tokio_stream::iter(requests)).await.unwrap().into_inner();
+    let mut answered = Vec::new();
+    while let Some(response) = responses.message().await.unwrap() {
+        answered.push(response);
+    }
+    assert_eq!(answered.len(), count);
+    let mut agreeing_best = 0;
+    for (position, (response, wanted)) in answered.iter().zip(&expected).enumerate() {
+        assert_eq!(response.id, format!("r{position}"));
+        assert!(response.error.is_empty(), "{}", response.error);
+        assert!(response.matches.len() <= 3);
+        assert_eq!(response.matches.is_empty(), wanted.is_empty(), "record {position}");
+        if let (Some(got), Some(want)) = (response.matches.first(), wanted.first()) {
+            agreeing_best += usize::from(got.corpus == want.corpus && got.record == want.record);
+        }
+    }
+    // Ties between equally good sources are broken by the batch's majority, and the service
+    // matches in micro-batches: allow a few records to differ there.
+    assert!(
+        agreeing_best * 100 >= expected.iter().filter(|list| !list.is_empty()).count() * 98,
+        "{agreeing_best}"
+    );
+    assert_eq!(answered[count - 2].id, "empty");
+    assert!(
+        answered[count - 2].error.contains("no field"),
+        "{}",
+        answered[count - 2].error
+    );
+    assert!(
+        answered[count - 1].error.contains("threshold"),
+        "{}",
+        answered[count - 1].error
+    );
+
+    // Attribute a stream of records: the library's report.
+    let batches: Vec<proto::AttributeRequest> = truth
+        .chunks(128)
+        .enumerate()
+        .map(|(position, chunk)| proto::AttributeRequest {
+            input: Some(Input::Records(proto::SuspectBatch {
+                records: chunk.iter().map(|suspect| to_proto(&suspect.fields)).collect(),
+            })),
+            html: position == 0,
+            threshold: 0.0,
+        })
+        .collect();
+    let report = client
+        .attribute(tokio_stream::iter(batches))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.records, 500);
+    assert_eq!(report.matched as usize, expected_report.matched);
+    assert_eq!(report.corpora.len(), expected_report.corpora.len());
+    for (got, want) in report.corpora.iter().zip(&expected_report.corpora) {
+        assert_eq!((&got.corpus, got.matched as usize), (&want.corpus, want.matched));
+        assert!(got.ci95_low <= got.containment && got.containment <= got.ci95_high);
+    }
+    assert!(report.html.contains("id=\"verdict\""));
+
+    // Attribute the ingested suspect corpus.
+    let by_corpus = client
+        .attribute(tokio_stream::iter([proto::AttributeRequest {
+            input: Some(Input::SuspectCorpus("bot_sample".into())),
+            html: false,
+            threshold: 0.0,
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_corpus.records, 500);
+    assert!(by_corpus.html.is_empty());
+    assert!(by_corpus.corpora.iter().all(|corpus| corpus.corpus != "bot_sample"));
+    let difference = (by_corpus.matched as i64 - report.matched as i64).abs();
+    assert!(difference <= 5, "{} against {}", by_corpus.matched, report.matched);
+
+    // Errors a caller can act on.
+    let one = |input: Input| {
+        tokio_stream::iter([proto::AttributeRequest {
+            input: Some(input),
+            html: false,
+            threshold: 0.0,
+        }])
+    };
+    let error = client
+        .attribute(one(Input::SuspectCorpus("nope".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::NotFound, "{error}");
+    let error = client
+        .attribute(one(Input::SuspectCorpus("vaccination".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::FailedPrecondition, "{error}");
+    let error = client
+        .attribute(tokio_stream::iter(Vec::<proto::AttributeRequest>::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::InvalidArgument, "{error}");
+
+    let _ = stop.send(());
+    server.await.unwrap();
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-/// One input file, possibly a member of a zip archive.
+/// One input file, possibly a member of a zip archive, or bytes received over the network.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     /// Path relative to the input root it was found under (`archive.zip/inner/file.csv` for a
@@ -19,6 +19,20 @@ pub struct SourceFile {
     pub size: u64,
     physical: PathBuf,
     member: Option<usize>,
+    memory: Option<Arc<[u8]>>,
+}
+
+impl SourceFile {
+    /// Bytes held in memory, read as a file named `name` (records sent to a service).
+    pub fn in_memory(name: &str, bytes: Arc<[u8]>) -> SourceFile {
+        SourceFile {
+            path: name.to_string(),
+            size: bytes.len() as u64,
+            physical: PathBuf::new(),
+            member: None,
+            memory: Some(bytes),
+        }
+    }
 }
 
 /// Bytes on disk under a path (a file, or every file of a folder tree), for progress totals.
@@ -88,6 +102,7 @@ fn add_file(path: &Path, name: String, size: u64, files: &mut Vec<SourceFile>, e
             size,
             physical: path.to_path_buf(),
             member: None,
+            memory: None,
         });
         return;
     }
@@ -140,6 +155,7 @@ fn add_file(path: &Path, name: String, size: u64, files: &mut Vec<SourceFile>, e
             size: entry.compressed_size(),
             physical: path.to_path_buf(),
             member: Some(index),
+            memory: None,
         });
     }
 }
@@ -167,6 +183,9 @@ pub(crate) type DigestSlot = Arc<Mutex<Option<String>>>;
 
 /// The stored bytes of a file: the file itself, or a zip member's uncompressed bytes.
 fn open_stored(file: &SourceFile) -> Result<Box<dyn Read + Send>, Error> {
+    if let Some(bytes) = &file.memory {
+        return Ok(Box::new(io::Cursor::new(Arc::clone(bytes))));
+    }
     Ok(match file.member {
         None => Box::new(File::open(&file.physical).map_err(|source| Error::io(&file.path, source))?),
         Some(index) => Box::new(ZipMemberReader::spawn(file.physical.clone(), index)),

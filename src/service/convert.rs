@@ -5,6 +5,7 @@
 use super::proto;
 use crate::catalog::{CorpusKind, CorpusSummary, FileEntry};
 use crate::ingest::{Kind, Validity};
+use crate::query::provenance::Report;
 use crate::query::{Answer, Hit, SearchHit};
 use crate::segment::canary::CanaryMeeting;
 use crate::segment::{ShownField, ShownRecord};
@@ -272,6 +273,78 @@ impl From<proto::CanaryMeeting> for CanaryMeeting {
             file: meeting.file,
             record: meeting.record,
             line: meeting.line,
+        }
+    }
+}
+
+impl From<&Report> for proto::AttributionReport {
+    fn from(report: &Report) -> Self {
+        proto::AttributionReport {
+            records: report.records as u64,
+            matched: report.matched as u64,
+            unmatched: report.unmatched as u64,
+            corpora: report
+                .corpora
+                .iter()
+                .map(|corpus| proto::CorpusAttribution {
+                    corpus: corpus.corpus.clone(),
+                    kind: proto::CorpusKind::from(corpus.kind) as i32,
+                    acquired: corpus.acquired.clone().unwrap_or_default(),
+                    containment: corpus.containment,
+                    ci95_low: corpus.ci95[0],
+                    ci95_high: corpus.ci95[1],
+                    exclusive: corpus.exclusive,
+                    matched: corpus.matched as u64,
+                    ranked_first: corpus.ranked_first as u64,
+                    ranked_first_share: corpus.ranked_first_share,
+                    ranked_first_ci95_low: corpus.ranked_first_ci95[0],
+                    ranked_first_ci95_high: corpus.ranked_first_ci95[1],
+                    agreeing_fields: corpus.agreeing_fields,
+                    schema_overlap: corpus.schema_overlap.clone(),
+                })
+                .collect(),
+            canaries: report
+                .canaries
+                .iter()
+                .map(|hit| proto::CanaryHit {
+                    canary: hit.canary.clone(),
+                    copy: hit.copy.clone(),
+                    suspect_file: hit.suspect_file.clone(),
+                    suspect_line: hit.suspect_line,
+                    canary_record: hit.canary_record,
+                    score: hit.score,
+                })
+                .collect(),
+            verdict: report.verdict.clone(),
+            timeline: report
+                .timeline
+                .iter()
+                .map(|(acquired, corpus)| proto::DatedCorpus {
+                    acquired: acquired.clone(),
+                    corpus: corpus.clone(),
+                })
+                .collect(),
+            overlaps: report
+                .overlaps
+                .iter()
+                .map(|overlap| proto::CorpusOverlap {
+                    a: overlap.a.clone(),
+                    b: overlap.b.clone(),
+                    records: overlap.records as u64,
+                })
+                .collect(),
+            score_histogram: report.score_histogram.iter().map(|&count| count as u64).collect(),
+            unmatched_records: report
+                .unmatched_records
+                .iter()
+                .map(|unmatched| proto::SuspectRef {
+                    record: unmatched.record as u64,
+                    file: unmatched.file.clone(),
+                    line: unmatched.line,
+                })
+                .collect(),
+            problems: report.problems.clone(),
+            html: String::new(),
         }
     }
 }

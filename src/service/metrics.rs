@@ -23,6 +23,7 @@ pub struct Metrics {
     pub segments: Gauge,
     pub jobs_running: Gauge,
     pub job_bytes_read: Counter,
+    pub matched_records: Counter,
 }
 
 impl Default for Metrics {
@@ -46,6 +47,12 @@ impl Default for Metrics {
         registry.register("jobs_running", "ingest jobs in progress", jobs_running.clone());
         let job_bytes_read = Counter::default();
         registry.register("job_bytes_read", "bytes read by ingest jobs", job_bytes_read.clone());
+        let matched_records = Counter::default();
+        registry.register(
+            "matched_records",
+            "suspect records matched by Match and Attribute",
+            matched_records.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -55,6 +62,7 @@ impl Default for Metrics {
             segments,
             jobs_running,
             job_bytes_read,
+            matched_records,
         }
     }
 }

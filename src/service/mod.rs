@@ -1,4 +1,5 @@
-//! The gRPC service: `leakdex.v1.Lookup` and `leakdex.v1.Corpora`, with health and reflection.
+//! The gRPC service: `leakdex.v1.Lookup`, `leakdex.v1.Corpora` and `leakdex.v1.Provenance`, with
+//! health and reflection.
 
 pub mod proto {
     #![allow(clippy::all, missing_docs)]
@@ -10,6 +11,7 @@ pub mod proto {
 pub mod convert;
 mod jobs;
 mod metrics;
+mod provenance;
 mod server;
 
 pub use metrics::{Metrics, serve_metrics};

@@ -3,7 +3,8 @@
 
 use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
-use super::proto::{self, JobPhase, corpora_server, lookup_server};
+use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
+use super::provenance::ProvenanceService;
 use crate::catalog::{Catalog, CatalogError, FileCatalog};
 use crate::ingest::Region;
 use crate::query::{Index, Query, QueryError, lookup_batch, search};
@@ -31,7 +32,7 @@ const RESPONSE_BUFFER: usize = 2 * MICRO_BATCH;
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
 pub struct ServiceState {
-    metrics: Arc<super::metrics::Metrics>,
+    pub(super) metrics: Arc<super::metrics::Metrics>,
     jobs: super::jobs::Jobs,
     data: DataDir,
     catalog: FileCatalog,
@@ -62,7 +63,7 @@ impl ServiceState {
     }
 
     /// The current index; reopened (cheaply: manifests and mmaps) if the catalog changed.
-    fn index(&self) -> Result<Arc<Index>, Status> {
+    pub(super) fn index(&self) -> Result<Arc<Index>, Status> {
         let stamp = catalog_stamp(&self.data);
         let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
         if current.0 != stamp {
@@ -85,7 +86,7 @@ fn catalog_stamp(data: &DataDir) -> Option<SystemTime> {
 }
 
 /// The one place errors become gRPC statuses.
-fn status(error: QueryError) -> Status {
+pub(super) fn status(error: QueryError) -> Status {
     match error {
         QueryError::NoCorpus(name) => Status::not_found(format!("no corpus named {name:?}")),
         QueryError::Search(message) => Status::invalid_argument(format!("bad search query: {message}")),
@@ -495,6 +496,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<corpora_server::CorporaServer<CorporaService>>()
         .await;
+    health_reporter
+        .set_serving::<provenance_server::ProvenanceServer<ProvenanceService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -516,7 +520,10 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(lookup_server::LookupServer::new(LookupService { state: state.clone() }))
-        .add_service(corpora_server::CorporaServer::new(CorporaService { state }))
+        .add_service(corpora_server::CorporaServer::new(CorporaService {
+            state: state.clone(),
+        }))
+        .add_service(provenance_server::ProvenanceServer::new(ProvenanceService { state }))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
     tokio::pin!(server);
     tokio::select! {

@@ -11,7 +11,7 @@ mod score;
 mod suspect;
 
 pub use score::{Evidence, name_similarity};
-pub use suspect::{Suspect, SuspectField, read_suspects, suspects_of_corpus};
+pub use suspect::{Suspect, SuspectField, read_suspects, suspects_from_fields, suspects_of_corpus};
 
 use super::lookup::{Index, QueryError};
 use crate::catalog::CorpusKind;

@@ -128,6 +128,41 @@ pub fn read_suspects(inputs: &[PathBuf], options: &ScanOptions) -> (Vec<Suspect>
     (suspects, problems)
 }
 
+/// Suspect records given as (field name, value) pairs, as a service receives them; read by the
+/// ingest front end like a JSON Lines file, so names and values are classified as in any dump.
+/// A suspect's `location.ordinal` is its 1-based position in `records`; records without a
+/// readable field produce no suspect.
+pub fn suspects_from_fields(records: &[Vec<(String, String)>], options: &ScanOptions) -> (Vec<Suspect>, Vec<String>) {
+    let mut lines = Vec::new();
+    for record in records {
+        let object: serde_json::Map<String, serde_json::Value> = record
+            .iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone())))
+            .collect();
+        // Writing a map of strings cannot fail.
+        let _ = serde_json::to_writer(&mut lines, &object);
+        lines.push(b'\n');
+    }
+    let file = SourceFile::in_memory("request", lines.into());
+    let collector = Collector::default();
+    let options = ScanOptions {
+        format: Some(crate::ingest::Format::JsonLines),
+        ..options.clone()
+    };
+    crate::ingest::scan_files(std::slice::from_ref(&file), &options, &collector);
+    let mut by_file = collector
+        .files
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let suspects = by_file.remove(&file.path).unwrap_or_default();
+    let problems = collector
+        .problems
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    (suspects, problems)
+}
+
 /// The records of an ingested corpus, as suspects (values as normalized and stored).
 pub fn suspects_of_corpus(index: &Index, corpus: &str) -> Result<Vec<Suspect>, QueryError> {
     let segments: Vec<_> = index
