@@ -2,22 +2,11 @@
 //! kind `canary` whose `source` names the copy. Meeting one in a newly ingested dump is conclusive
 //! evidence of which copy leaked, so every ingest checks for them.
 
-use super::{Segment, SegmentError, fingerprint};
+use super::{IDENTIFYING_KINDS, Segment, SegmentError, fingerprint};
 use crate::catalog::{Catalog, CorpusKind};
 use crate::ingest::{Kind, Validity};
 use crate::storage::DataDir;
 use serde::Serialize;
-
-/// Kinds whose exact value identifies a planted record.
-const IDENTIFYING: [Kind; 7] = [
-    Kind::Phone,
-    Kind::Email,
-    Kind::NationalId,
-    Kind::Pan,
-    Kind::Passport,
-    Kind::VoterId,
-    Kind::DrivingLicence,
-];
 
 /// A canary identifier found in another corpus.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -68,7 +57,7 @@ fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<CanaryPr
             for record in 0..segment.manifest.records {
                 for (field, validity, value) in segment.values(record) {
                     let Some(info) = segment.field(field) else { continue };
-                    if validity == Validity::Valid && IDENTIFYING.contains(&info.kind) {
+                    if validity == Validity::Valid && IDENTIFYING_KINDS.contains(&info.kind) {
                         probes.push((fingerprint(&key, info.kind, value), owners.len() as u32));
                         owners.push((corpus.name.clone(), corpus.source.clone(), info.kind));
                     }

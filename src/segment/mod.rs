@@ -44,6 +44,18 @@ pub const INDEXED_KINDS: [Kind; 11] = [
     Kind::Name,
 ];
 
+/// Kinds whose exact value identifies one person (or one planted record): they find match
+/// candidates and canaries.
+pub const IDENTIFYING_KINDS: [Kind; 7] = [
+    Kind::Phone,
+    Kind::Email,
+    Kind::NationalId,
+    Kind::Pan,
+    Kind::Passport,
+    Kind::VoterId,
+    Kind::DrivingLicence,
+];
+
 /// Keyed 64-bit fingerprint of (kind, normalized value): SipHash-1-3, a keyed PRF, so an index
 /// file without the data directory's key does not let anyone test candidate phone numbers.
 /// The kind enters by name, so reordering the enum never changes fingerprints.

@@ -1,22 +1,18 @@
 //! `leakdex.v1.Provenance`: record matching as a stream, and attribution of a whole suspect set.
 
 use super::proto::{self, attribute_request, provenance_server};
-use super::server::{ServiceState, status};
+use super::server::{ServiceState, micro_batched, status};
 use crate::catalog::CorpusKind;
 use crate::query::Index;
 use crate::query::r#match::{MatchOptions, RecordMatch, match_records, suspects_from_fields, suspects_of_corpus};
 use crate::query::provenance::attribute;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Records matched together when they arrive together.
 const MICRO_BATCH: usize = 1024;
-/// Requests queued per stream ahead of the matching task.
-const REQUEST_QUEUE: usize = 8 * 1024;
 /// Most records one Attribute call holds in memory.
 const MAX_ATTRIBUTED: usize = 5_000_000;
 /// Matches returned per record when the request does not say.
@@ -131,63 +127,11 @@ impl provenance_server::Provenance for ProvenanceService {
         request: Request<Streaming<proto::MatchRequest>>,
     ) -> Result<Response<Self::MatchStream>, Status> {
         self.state.metrics.call("Match");
-        // As in BatchLookup: a reader task keeps draining the request stream into a bounded
-        // queue, and whatever has arrived is matched together.
-        let mut inbound = request.into_inner();
-        let (queue_sender, mut queue) = mpsc::channel::<Result<proto::MatchRequest, Status>>(REQUEST_QUEUE);
-        tokio::spawn(async move {
-            while let Some(item) = inbound.next().await {
-                if queue_sender.send(item).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let (sender, receiver) = mpsc::channel(2 * MICRO_BATCH);
         let state = self.state.clone();
-        tokio::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut batch = Vec::with_capacity(MICRO_BATCH);
-                let mut failure = None;
-                let mut next = Some(first);
-                while let Some(item) = next.take() {
-                    match item {
-                        Ok(request) => batch.push(request),
-                        Err(error) => {
-                            failure = Some(error);
-                            break;
-                        }
-                    }
-                    if batch.len() < MICRO_BATCH {
-                        next = queue.try_recv().ok();
-                    }
-                }
-                let worker = state.clone();
-                let responses = match tokio::task::spawn_blocking(move || match_batch(&worker, batch)).await {
-                    Ok(Ok(responses)) => responses,
-                    Ok(Err(status)) => {
-                        let _ = sender.send(Err(status)).await;
-                        return;
-                    }
-                    Err(join) => {
-                        let _ = sender
-                            .send(Err(Status::internal(format!("matching failed: {join}"))))
-                            .await;
-                        return;
-                    }
-                };
-                for response in responses {
-                    // A closed channel means the client went away or cancelled: stop working.
-                    if sender.send(Ok(response)).await.is_err() {
-                        return;
-                    }
-                }
-                if let Some(status) = failure {
-                    let _ = sender.send(Err(status)).await;
-                    return;
-                }
-            }
+        let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
+            match_batch(&state, batch)
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        Ok(Response::new(Box::pin(responses)))
     }
 
     async fn attribute(

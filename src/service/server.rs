@@ -26,8 +26,6 @@ use tonic::{Request, Response, Status, Streaming};
 const MICRO_BATCH: usize = 4096;
 /// Requests queued per stream ahead of the answering task.
 const REQUEST_QUEUE: usize = 64 * 1024;
-/// Responses buffered per stream before the server stops answering that stream's requests.
-const RESPONSE_BUFFER: usize = 2 * MICRO_BATCH;
 
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
@@ -181,6 +179,80 @@ fn answer_batch(
         .collect())
 }
 
+/// Answers a request stream in micro-batches: whatever has arrived (up to `batch_size`) is
+/// answered together by `answer` on the blocking pool, responses in request order.
+///
+/// A reader task drains the request stream continuously into a bounded queue: h2 counts small
+/// DATA frames left unread against a flood budget and drops the connection when a client
+/// streaming tiny messages (grpcio sends one frame per message) outruns a server that paused
+/// reading while it answered. The queue only fills, and reading only stops, when the client stops
+/// reading answers: then flow control holds it back. No timers, so a slow client still gets each
+/// answer at once; a cancelled stream stops the work.
+pub(super) fn micro_batched<Req, Resp>(
+    mut inbound: Streaming<Req>,
+    batch_size: usize,
+    answer: impl Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
+) -> ReceiverStream<Result<Resp, Status>>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+{
+    let (queue_sender, mut queue) = mpsc::channel::<Result<Req, Status>>(REQUEST_QUEUE.max(batch_size));
+    tokio::spawn(async move {
+        while let Some(item) = inbound.next().await {
+            if queue_sender.send(item).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (sender, receiver) = mpsc::channel(2 * batch_size);
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Some(first) = queue.recv().await {
+            let mut batch = Vec::with_capacity(batch_size);
+            let mut failure = None;
+            let mut next = Some(first);
+            while let Some(item) = next.take() {
+                match item {
+                    Ok(request) => batch.push(request),
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                }
+                if batch.len() < batch_size {
+                    next = queue.try_recv().ok();
+                }
+            }
+            let worker = answer.clone();
+            let responses = match tokio::task::spawn_blocking(move || worker(batch)).await {
+                Ok(Ok(responses)) => responses,
+                Ok(Err(status)) => {
+                    let _ = sender.send(Err(status)).await;
+                    return;
+                }
+                Err(join) => {
+                    let _ = sender
+                        .send(Err(Status::internal(format!("answering failed: {join}"))))
+                        .await;
+                    return;
+                }
+            };
+            for response in responses {
+                // A closed channel means the client went away or cancelled: stop working.
+                if sender.send(Ok(response)).await.is_err() {
+                    return;
+                }
+            }
+            if let Some(status) = failure {
+                let _ = sender.send(Err(status)).await;
+                return;
+            }
+        }
+    });
+    ReceiverStream::new(receiver)
+}
+
 /// `leakdex.v1.Lookup`.
 pub struct LookupService {
     state: Arc<ServiceState>,
@@ -197,69 +269,9 @@ impl lookup_server::Lookup for LookupService {
         request: Request<Streaming<proto::LookupRequest>>,
     ) -> Result<Response<Self::BatchLookupStream>, Status> {
         self.state.metrics.call("BatchLookup");
-        // A reader task drains the request stream continuously into a bounded queue: h2 counts
-        // small DATA frames left unread against a flood budget and drops the connection when a
-        // client streaming tiny messages (grpcio sends one frame per message) outruns a server
-        // that paused reading while it answered. The queue only fills, and reading only stops,
-        // when the client stops reading answers: then flow control holds it back.
-        let mut inbound = request.into_inner();
-        let (queue_sender, mut queue) = mpsc::channel::<Result<proto::LookupRequest, Status>>(REQUEST_QUEUE);
-        tokio::spawn(async move {
-            while let Some(item) = inbound.next().await {
-                if queue_sender.send(item).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let (sender, receiver) = mpsc::channel(RESPONSE_BUFFER);
         let state = self.state.clone();
-        tokio::spawn(async move {
-            // Whatever has already arrived (up to MICRO_BATCH) is answered together, in one
-            // sorted pass; no timers, so a slow client still gets each answer at once.
-            while let Some(first) = queue.recv().await {
-                let mut batch = Vec::with_capacity(MICRO_BATCH);
-                let mut failure = None;
-                let mut next = Some(first);
-                while let Some(item) = next.take() {
-                    match item {
-                        Ok(request) => batch.push(request),
-                        Err(error) => {
-                            failure = Some(error);
-                            break;
-                        }
-                    }
-                    if batch.len() < MICRO_BATCH {
-                        next = queue.try_recv().ok();
-                    }
-                }
-                let worker = state.clone();
-                let answered = tokio::task::spawn_blocking(move || answer(&worker, batch)).await;
-                let responses = match answered {
-                    Ok(Ok(responses)) => responses,
-                    Ok(Err(status)) => {
-                        let _ = sender.send(Err(status)).await;
-                        return;
-                    }
-                    Err(join) => {
-                        let _ = sender
-                            .send(Err(Status::internal(format!("lookup failed: {join}"))))
-                            .await;
-                        return;
-                    }
-                };
-                for response in responses {
-                    // A closed channel means the client went away or cancelled: stop working.
-                    if sender.send(Ok(response)).await.is_err() {
-                        return;
-                    }
-                }
-                if let Some(status) = failure {
-                    let _ = sender.send(Err(status)).await;
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| answer(&state, batch));
+        Ok(Response::new(Box::pin(responses)))
     }
 
     async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {

@@ -17,21 +17,10 @@ use super::lookup::{Index, QueryError};
 use crate::catalog::CorpusKind;
 use crate::ingest::{Kind, Validity};
 use crate::segment::blocking::BlockingFields;
-use crate::segment::fingerprint;
+use crate::segment::{IDENTIFYING_KINDS, fingerprint};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// Kinds whose exact value finds candidates.
-const STRONG_KINDS: [Kind; 7] = [
-    Kind::Phone,
-    Kind::Email,
-    Kind::NationalId,
-    Kind::Pan,
-    Kind::Passport,
-    Kind::VoterId,
-    Kind::DrivingLicence,
-];
 
 /// Evidence (bits) at which a candidate scores 0.5.
 const PRIOR_BITS: f64 = 6.0;
@@ -114,7 +103,7 @@ fn probability(bits: f64) -> f64 {
 /// The keys that find candidates for a suspect record, as fingerprints.
 fn candidate_keys(suspect: &Suspect, key: &[u8; 16], out: &mut Vec<(u64, u32)>) {
     for field in &suspect.fields {
-        if STRONG_KINDS.contains(&field.kind) && field.validity == Validity::Valid {
+        if IDENTIFYING_KINDS.contains(&field.kind) && field.validity == Validity::Valid {
             out.push((fingerprint(key, field.kind, &field.value), 0));
         }
     }
