@@ -11,6 +11,7 @@
 //! assert_eq!((out.as_str(), validity), ("+919812345678", Validity::Valid));
 //! ```
 
+pub mod access;
 pub mod catalog;
 pub mod ingest;
 pub mod inspect;

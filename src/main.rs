@@ -4,6 +4,7 @@ mod remote;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use leakdex::access::audit::{AuditLog, Request as AuditRequest};
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, CorpusSummary, FileCatalog};
 use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
@@ -11,7 +12,10 @@ use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_sus
 use leakdex::query::provenance::{Report, attribute};
 use leakdex::query::{Answer, Index, Query, lookup_batch, search};
 use leakdex::segment::text::build_text_index;
-use leakdex::segment::{BuildOptions, BuildReport, ShownRecord, build_segment, collect_garbage, delete_corpus};
+use leakdex::segment::{
+    BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, build_segment, collect_garbage, delete_corpus,
+    fingerprint,
+};
 use leakdex::storage::DataDir;
 use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -131,6 +135,9 @@ enum Command {
     },
     /// Build missing full-text indexes of published segments.
     ReindexText,
+    /// The audit log: who asked what, when, with how many hits.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Canary records: planted in one distributed copy of a source system, so that meeting one
     /// names the copy that leaked.
     #[command(subcommand)]
@@ -210,6 +217,25 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value_t = 20_000)]
         records: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the log's hash chain; names every edited, deleted, inserted or reordered entry.
+    Verify,
+    /// Print entries, filtered by principal and time.
+    Show {
+        #[arg(long)]
+        principal: Option<String>,
+        /// From this time on (YYYY-MM-DD or RFC 3339, UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this time (a date includes the whole day).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -326,6 +352,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             let mut report = build_segment(&data, &catalog, &corpus, &paths, &options)?;
             bar.finish_and_clear();
+            audit_local(
+                &data,
+                "Ingest",
+                report.files.len(),
+                report.records as usize,
+                &[(Kind::Other, corpus.name.as_str())],
+            )?;
             if !no_text {
                 for id in &report.segments {
                     build_text_index(&data, id)?;
@@ -344,6 +377,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Delete { corpus } => {
             let (data, catalog) = open_data(data_dir)?;
             let segments = delete_corpus(&data, &catalog, &corpus)?;
+            audit_local(&data, "Delete", 1, segments, &[(Kind::Other, corpus.as_str())])?;
             println!("deleted corpus {corpus} ({segments} segments)");
             Ok(ExitCode::SUCCESS)
         }
@@ -358,6 +392,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, &corpus)?;
             run_lookup(
+                &data,
                 &index,
                 region,
                 parse_kind(kind.as_deref())?,
@@ -375,6 +410,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, &corpus)?;
             let hits = search(&index, &query, limit, &[])?;
+            audit_local(&data, "Search", 1, hits.len(), &[(Kind::Other, query.as_str())])?;
             print_search_hits(&hits, json)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -395,7 +431,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, std::slice::from_ref(&corpus))?;
-            let Some(shown) = index.show(&corpus, &file, record)? else {
+            let shown = index.show(&corpus, &file, record)?;
+            let address = format!("{corpus}\u{1f}{file}\u{1f}{record}");
+            audit_local(
+                &data,
+                "GetRecord",
+                1,
+                usize::from(shown.is_some()),
+                &[(Kind::Other, address.as_str())],
+            )?;
+            let Some(shown) = shown else {
                 return Err(format!("corpus {corpus} has no record {record} in file {file:?}").into());
             };
             print_shown(&corpus, &shown, json)?;
@@ -468,7 +513,68 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     ..BuildOptions::default()
                 },
             )?;
+            audit_local(
+                &data,
+                "CanaryAdd",
+                report.files.len(),
+                report.records as usize,
+                &[(Kind::Other, corpus.name.as_str())],
+            )?;
             print_ingest_report(&report, false)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let (data, _) = open_data(data_dir)?;
+            match AuditLog::new(&data).verify()? {
+                Ok(entries) => {
+                    println!("ok: {entries} entries, chain intact");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for problem in &problems {
+                        println!("TAMPERED {problem}");
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Show {
+            principal,
+            since,
+            until,
+            json,
+        }) => {
+            let (data, _) = open_data(data_dir)?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            for entry in AuditLog::new(&data).entries()? {
+                let body = &entry.body;
+                let wanted = principal.as_ref().is_none_or(|principal| &body.principal == principal)
+                    && since.as_ref().is_none_or(|since| body.time.as_str() >= since.as_str())
+                    && until.as_ref().is_none_or(|until| {
+                        body.time.as_str() <= until.as_str() || body.time.starts_with(until.as_str())
+                    });
+                if !wanted {
+                    continue;
+                }
+                if json {
+                    serde_json::to_writer(&mut out, &entry)?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}\tqueries {}\thits {}\tasked {}",
+                        body.seq,
+                        body.time,
+                        body.principal,
+                        body.role,
+                        body.rpc,
+                        body.queries,
+                        body.hits,
+                        body.asked.len()
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Canary(CanaryCommand::List) => {
             let (_, catalog) = open_data(data_dir)?;
@@ -515,6 +621,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             let matches = match_records(&index, &suspects, &options)?;
             let report = attribute(&index, &suspects, &matches, problems);
+            let asked: Vec<(Kind, &str)> = suspects
+                .iter()
+                .flat_map(|suspect| &suspect.fields)
+                .filter(|field| IDENTIFYING_KINDS.contains(&field.kind))
+                .map(|field| (field.kind, field.value.as_str()))
+                .collect();
+            audit_local(&data, "Attribute", suspects.len(), report.matched, &asked)?;
             if let Some(path) = &records {
                 write_record_matches(path, &matches)?;
             }
@@ -550,6 +663,21 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Puts a local command's request on the record (before its answer is shown).
+fn audit_local(data: &DataDir, rpc: &str, queries: usize, hits: usize, asked: &[(Kind, &str)]) -> Result<(), Failure> {
+    let request = AuditRequest {
+        queries: queries as u64,
+        hits: hits as u64,
+        asked: asked
+            .iter()
+            .map(|(kind, value)| fingerprint(&data.key(), *kind, value))
+            .collect(),
+        ..AuditRequest::local(rpc)
+    };
+    AuditLog::new(data).append(&request)?;
+    Ok(())
 }
 
 /// Matches listed per suspect record, in input order.
@@ -863,6 +991,7 @@ async fn shutdown_signal() {
 const LOOKUP_BATCH: usize = 1 << 18;
 
 fn run_lookup(
+    data: &DataDir,
     index: &Index,
     region: Region,
     kind: Option<Kind>,
@@ -872,7 +1001,10 @@ fn run_lookup(
 ) -> Result<ExitCode, Failure> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let audit = AuditLog::new(data);
+    // Every batch is on the record before it is shown.
     let emit = |answers: Vec<Answer>, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), Failure> {
+        audit.append(&AuditRequest::local("Lookup").with_answers(&data.key(), &answers))?;
         answers.iter().try_for_each(|answer| write_answer(answer, json, out))
     };
     let reader = open_queries(file)?;

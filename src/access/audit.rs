@@ -1,0 +1,415 @@
+//! The audit log: every request on the record — principal, role, call, time, number of queries and
+//! hits, and keyed fingerprints of what was asked (never the values) — in an append-only file in
+//! which each entry holds the hash of the one before, so an edited, deleted, inserted or reordered
+//! entry breaks the chain at the place it happened.
+//!
+//! `DATA/audit.log`: one JSON object per line. `DATA/audit.head`: the sequence number and hash of
+//! the last entry, so deleting entries from the end is detected too. Appends from every process
+//! (server and command line) are serialized by an exclusive lock on `DATA/audit.lock`.
+
+use crate::storage::{DataDir, write_atomic};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+/// The hash before the first entry.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("audit log {path}: {message}")]
+    Damaged { path: String, message: String },
+}
+
+/// What a request did, as the audit log keeps it.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub principal: String,
+    pub role: String,
+    pub rpc: String,
+    pub queries: u64,
+    pub hits: u64,
+    /// Keyed fingerprints of the identifiers asked about.
+    pub asked: Vec<u64>,
+}
+
+impl Request {
+    /// A request answered by the command line on the data directory itself: its principal is the
+    /// operating-system user, its role the directory's owner.
+    pub fn local(rpc: &str) -> Request {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        Request {
+            principal: format!("local:{user}"),
+            role: "owner".into(),
+            rpc: rpc.into(),
+            ..Request::default()
+        }
+    }
+
+    /// Records a batch of lookup answers: how many, their hits, and what was asked.
+    pub fn with_answers(mut self, key: &[u8; 16], answers: &[crate::query::Answer<'_>]) -> Request {
+        self.queries += answers.len() as u64;
+        for answer in answers {
+            self.hits += answer.hits.as_ref().map_or(0, |hits| hits.len() as u64);
+            self.asked.push(match (answer.kind, &answer.normalized) {
+                (Some(kind), Some(normalized)) => crate::segment::fingerprint(key, kind, normalized),
+                // Unreadable values are fingerprinted as written.
+                _ => crate::segment::fingerprint(key, crate::ingest::Kind::Other, answer.query),
+            });
+        }
+        self
+    }
+}
+
+/// The hashed part of an entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Body {
+    pub seq: u64,
+    pub time: String,
+    pub principal: String,
+    pub role: String,
+    pub rpc: String,
+    pub queries: u64,
+    pub hits: u64,
+    /// Keyed fingerprints (hex) of the identifiers asked about.
+    pub asked: Vec<String>,
+    /// Hash of the previous entry.
+    pub prev: String,
+}
+
+/// One line of the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(flatten)]
+    pub body: Body,
+    /// SHA-256 of `prev` and this entry's body.
+    pub hash: String,
+}
+
+fn hash_of(body: &Body) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(body.prev.as_bytes());
+    hasher.update(b"\n");
+    // Serializing a struct of strings and integers cannot fail.
+    hasher.update(serde_json::to_vec(body).unwrap_or_default());
+    hex::encode(hasher.finalize())
+}
+
+/// A break in the chain, naming the entry where it shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tampering {
+    /// 1-based line of the log (0: the log as a whole).
+    pub line: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for Tampering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// The audit log of a data directory.
+pub struct AuditLog {
+    log: PathBuf,
+    head: PathBuf,
+    lock: PathBuf,
+}
+
+impl AuditLog {
+    pub fn new(data: &DataDir) -> AuditLog {
+        AuditLog {
+            log: data.root().join("audit.log"),
+            head: data.root().join("audit.head"),
+            lock: data.root().join("audit.lock"),
+        }
+    }
+
+    fn io(&self, source: io::Error) -> AuditError {
+        AuditError::Io {
+            path: self.log.display().to_string(),
+            source,
+        }
+    }
+
+    /// (sequence number, hash) of the last entry.
+    fn head(&self) -> Result<(u64, String), AuditError> {
+        match std::fs::read_to_string(&self.head) {
+            Ok(text) => {
+                let (seq, hash) = text.trim().split_once(' ').unwrap_or(("", ""));
+                let seq = seq.parse().map_err(|_| AuditError::Damaged {
+                    path: self.head.display().to_string(),
+                    message: format!("unreadable head {:?}", text.trim()),
+                })?;
+                Ok((seq, hash.to_string()))
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok((0, GENESIS.to_string())),
+            Err(source) => Err(self.io(source)),
+        }
+    }
+
+    /// Appends one entry for `request` and makes it durable before returning.
+    pub fn append(&self, request: &Request) -> Result<Entry, AuditError> {
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock)
+            .map_err(|source| self.io(source))?;
+        lock.lock().map_err(|source| self.io(source))?;
+        let (seq, prev) = self.head()?;
+        let body = Body {
+            seq: seq + 1,
+            time: crate::catalog::now_rfc3339(),
+            principal: request.principal.clone(),
+            role: request.role.clone(),
+            rpc: request.rpc.clone(),
+            queries: request.queries,
+            hits: request.hits,
+            asked: request
+                .asked
+                .iter()
+                .map(|fingerprint| format!("{fingerprint:016x}"))
+                .collect(),
+            prev,
+        };
+        let entry = Entry {
+            hash: hash_of(&body),
+            body,
+        };
+        let mut line = serde_json::to_vec(&entry).map_err(|error| self.io(io::Error::other(error)))?;
+        line.push(b'\n');
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        // What was asked, and by whom, is for the owner's eyes only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut log = options.open(&self.log).map_err(|source| self.io(source))?;
+        log.write_all(&line).map_err(|source| self.io(source))?;
+        log.sync_data().map_err(|source| self.io(source))?;
+        write_atomic(&self.head, format!("{} {}\n", entry.body.seq, entry.hash).as_bytes())
+            .map_err(|source| self.io(source))?;
+        Ok(entry)
+    }
+
+    /// Every entry, in log order; lines that are not entries are errors.
+    pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
+        let file = match File::open(&self.log) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(self.io(source)),
+        };
+        let mut entries = Vec::new();
+        for (number, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|source| self.io(source))?;
+            entries.push(serde_json::from_str(&line).map_err(|error| AuditError::Damaged {
+                path: self.log.display().to_string(),
+                message: format!("line {}: not an audit entry ({error})", number + 1),
+            })?);
+        }
+        Ok(entries)
+    }
+
+    /// Checks the whole chain; returns the number of entries, or every break found.
+    pub fn verify(&self) -> Result<Result<u64, Vec<Tampering>>, AuditError> {
+        let file = match File::open(&self.log) {
+            Ok(file) => Some(file),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => return Err(self.io(source)),
+        };
+        let mut problems = Vec::new();
+        let (mut expected_seq, mut previous_hash) = (1u64, GENESIS.to_string());
+        let mut line_number = 0u64;
+        for line in file.map(|file| BufReader::new(file).lines()).into_iter().flatten() {
+            line_number += 1;
+            let line = line.map_err(|source| self.io(source))?;
+            let problem = |message: String| Tampering {
+                line: line_number,
+                message,
+            };
+            let entry: Entry = match serde_json::from_str(&line) {
+                Ok(entry) => entry,
+                Err(error) => {
+                    problems.push(problem(format!("not an audit entry ({error})")));
+                    continue;
+                }
+            };
+            let seq = entry.body.seq;
+            if hash_of(&entry.body) != entry.hash {
+                problems.push(problem(format!(
+                    "entry {seq} was edited: its hash does not match its content"
+                )));
+            }
+            if seq < expected_seq {
+                problems.push(problem(format!(
+                    "entry {seq} comes after entry {}: entries were reordered or one was inserted",
+                    expected_seq - 1
+                )));
+            } else if seq > expected_seq {
+                problems.push(problem(format!(
+                    "entries {expected_seq} to {} are missing: deleted before entry {seq}",
+                    seq - 1
+                )));
+            } else if entry.body.prev != previous_hash {
+                problems.push(problem(format!(
+                    "entry {seq} does not follow the entry before it: that entry was edited or replaced"
+                )));
+            }
+            expected_seq = seq + 1;
+            previous_hash = entry.hash;
+        }
+        let (head_seq, head_hash) = self.head()?;
+        if head_seq + 1 != expected_seq || (head_seq > 0 && head_hash != previous_hash) {
+            problems.push(Tampering {
+                line: line_number,
+                message: format!(
+                    "the log ends at entry {} but {} entries were written: entries were deleted from the end or the head was altered",
+                    expected_seq - 1,
+                    head_seq
+                ),
+            });
+        }
+        Ok(if problems.is_empty() {
+            Ok(line_number)
+        } else {
+            Err(problems)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logged(count: u64) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let log = AuditLog::new(&data);
+        for number in 0..count {
+            log.append(&Request {
+                principal: format!("agency-{}", number % 2),
+                role: "partner".into(),
+                rpc: "BatchLookup".into(),
+                queries: number,
+                hits: number / 2,
+                asked: vec![number, number * 7],
+            })
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    fn lines(log: &AuditLog) -> Vec<String> {
+        std::fs::read_to_string(&log.log)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn rewrite(log: &AuditLog, lines: &[String]) {
+        std::fs::write(
+            &log.log,
+            lines.iter().map(|line| format!("{line}\n")).collect::<String>(),
+        )
+        .unwrap();
+    }
+
+    fn broken_at(log: &AuditLog) -> Vec<(u64, String)> {
+        match log.verify().unwrap() {
+            Ok(count) => panic!("tampering not detected ({count} entries)"),
+            Err(problems) => problems
+                .into_iter()
+                .map(|problem| (problem.line, problem.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_intact_log_verifies_and_keeps_no_raw_values() {
+        let (_dir, log) = logged(5);
+        assert_eq!(log.verify().unwrap(), Ok(5));
+        let entries = log.entries().unwrap();
+        assert_eq!(entries.len(), 5);
+        assert_eq!(
+            entries[4].body.asked,
+            vec![format!("{:016x}", 4), format!("{:016x}", 28)]
+        );
+        assert_eq!(entries[1].body.prev, entries[0].hash);
+    }
+
+    #[test]
+    fn every_kind_of_tampering_is_detected_and_named() {
+        // Edited: a hit count lowered.
+        let (_dir, log) = logged(5);
+        let mut edited = lines(&log);
+        edited[2] = edited[2].replace("\"hits\":1", "\"hits\":0");
+        rewrite(&log, &edited);
+        let problems = broken_at(&log);
+        assert_eq!(problems[0].0, 3, "{problems:?}");
+        assert!(problems[0].1.contains("entry 3 was edited"), "{problems:?}");
+
+        // Edited with its hash recomputed: the next entry no longer follows it.
+        let (_dir, log) = logged(5);
+        let mut entries = log.entries().unwrap();
+        entries[1].body.principal = "someone-else".into();
+        entries[1].hash = hash_of(&entries[1].body);
+        rewrite(
+            &log,
+            &entries
+                .iter()
+                .map(|entry| serde_json::to_string(entry).unwrap())
+                .collect::<Vec<_>>(),
+        );
+        let problems = broken_at(&log);
+        assert_eq!(problems[0].0, 3, "{problems:?}");
+        assert!(problems[0].1.contains("entry 3 does not follow"), "{problems:?}");
+
+        // Deleted from the middle.
+        let (_dir, log) = logged(5);
+        let mut deleted = lines(&log);
+        deleted.remove(1);
+        rewrite(&log, &deleted);
+        let problems = broken_at(&log);
+        assert!(problems[0].1.contains("entries 2 to 2 are missing"), "{problems:?}");
+
+        // Deleted from the end.
+        let (_dir, log) = logged(5);
+        let mut truncated = lines(&log);
+        truncated.pop();
+        rewrite(&log, &truncated);
+        let problems = broken_at(&log);
+        assert!(problems[0].1.contains("deleted from the end"), "{problems:?}");
+
+        // Inserted: a copy of an entry placed again.
+        let (_dir, log) = logged(5);
+        let mut inserted = lines(&log);
+        inserted.insert(3, inserted[1].clone());
+        rewrite(&log, &inserted);
+        let problems = broken_at(&log);
+        assert_eq!(problems[0].0, 4, "{problems:?}");
+        assert!(problems[0].1.contains("reordered or one was inserted"), "{problems:?}");
+
+        // Reordered: two entries swapped.
+        let (_dir, log) = logged(5);
+        let mut swapped = lines(&log);
+        swapped.swap(1, 2);
+        rewrite(&log, &swapped);
+        let problems = broken_at(&log);
+        assert_eq!(problems[0].0, 2, "{problems:?}");
+        assert!(
+            problems.iter().any(|problem| problem.1.contains("reordered")),
+            "{problems:?}"
+        );
+    }
+}
