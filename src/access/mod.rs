@@ -1,3 +1,6 @@
-//! Who may read what, and the record of who asked: the audit log.
+//! Who may read what, and the record of who asked: roles, bearer tokens, redaction, the audit log.
 
 pub mod audit;
+pub mod redact;
+pub mod role;
+pub mod token;

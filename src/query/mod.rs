@@ -7,4 +7,4 @@ pub mod provenance;
 mod search;
 
 pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch};
-pub use search::{SearchHit, TextIndex, search};
+pub use search::{SearchHit, TextIndex, search, snippet_of};

@@ -4,7 +4,7 @@
 
 use super::lookup::{Index, QueryError};
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
-use crate::segment::{SegmentError, text::text_field_name};
+use crate::segment::{SegmentError, ShownField, text::text_field_name};
 use regex::Regex;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -154,17 +154,7 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
                 continue;
             };
             let shown = indexed.segment.show(record)?;
-            let mut snippet = String::new();
-            for field in &shown.fields {
-                if snippet.len() > 160 {
-                    snippet.push('…');
-                    break;
-                }
-                if !snippet.is_empty() {
-                    snippet.push_str("; ");
-                }
-                snippet.push_str(&format!("{}: {}", field.name, field.raw));
-            }
+            let snippet = snippet_of(&shown.fields);
             hits.push(SearchHit {
                 corpus: indexed.corpus.clone(),
                 file: shown.file,
@@ -183,6 +173,24 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
     });
     hits.truncate(limit);
     Ok(hits)
+}
+
+/// A record's fields as `name: value; …`, cut after about 160 bytes.
+pub fn snippet_of(fields: &[ShownField]) -> String {
+    let mut snippet = String::new();
+    for field in fields {
+        if snippet.len() > 160 {
+            snippet.push('…');
+            break;
+        }
+        if !snippet.is_empty() {
+            snippet.push_str("; ");
+        }
+        snippet.push_str(&field.name);
+        snippet.push_str(": ");
+        snippet.push_str(&field.raw);
+    }
+    snippet
 }
 
 fn segment_error(path: &std::path::Path, error: tantivy::TantivyError) -> QueryError {

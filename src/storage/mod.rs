@@ -133,13 +133,31 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync the
 /// folder. Readers see the old content or the new, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, OpenOptions::new().write(true).create(true).truncate(true))
+}
+
+/// [`write_atomic`] for secrets: the file is readable by its owner only, from its first byte.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    write_atomic_with(path, bytes, &options)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], options: &OpenOptions) -> io::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let temporary = folder.join(format!(
         ".{}.tmp",
         path.file_name()
             .map_or_else(|| "file".into(), |name| name.to_string_lossy())
     ));
-    let mut file = File::create(&temporary)?;
+    // A temporary left by a crash may have other permissions: start afresh.
+    let _ = fs::remove_file(&temporary);
+    let mut file = options.open(&temporary)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&temporary, path)?;

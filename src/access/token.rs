@@ -1,0 +1,201 @@
+//! Bearer tokens. `leakdex token create` prints a token once; only its SHA-256 is kept, in
+//! `DATA/tokens.json` (mode 0600). Revocation takes effect at the server's next call.
+
+use super::role::Role;
+use crate::storage::{DataDir, write_private};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+
+/// Prefix of every token, so a leaked one is recognizable (secret scanners, logs).
+const PREFIX: &str = "ldx_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token store {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("token store {path} is damaged: {message}")]
+    Damaged { path: String, message: String },
+    #[error("no token with id or name {0:?}")]
+    NoToken(String),
+    #[error("a token named {0:?} already exists: revoke it or choose another name")]
+    Exists(String),
+}
+
+/// A token as stored: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEntry {
+    pub id: String,
+    /// The principal: who holds it (an agency's service, a person).
+    pub name: String,
+    pub role: Role,
+    /// SHA-256 (hex) of the token.
+    pub sha256: String,
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<String>,
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The token store of a data directory.
+pub struct TokenStore {
+    path: PathBuf,
+    lock: PathBuf,
+}
+
+impl TokenStore {
+    pub fn new(data: &DataDir) -> TokenStore {
+        TokenStore {
+            path: data.root().join("tokens.json"),
+            lock: data.root().join("tokens.lock"),
+        }
+    }
+
+    fn io(&self, source: io::Error) -> TokenError {
+        TokenError::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Every token ever issued, revoked ones included.
+    pub fn list(&self) -> Result<Vec<TokenEntry>, TokenError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| TokenError::Damaged {
+                path: self.path.display().to_string(),
+                message: error.to_string(),
+            }),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(source) => Err(self.io(source)),
+        }
+    }
+
+    /// Changes the store under an exclusive lock.
+    fn update<T>(&self, change: impl FnOnce(&mut Vec<TokenEntry>) -> Result<T, TokenError>) -> Result<T, TokenError> {
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock)
+            .map_err(|source| self.io(source))?;
+        lock.lock().map_err(|source| self.io(source))?;
+        let mut entries = self.list()?;
+        let result = change(&mut entries)?;
+        let json = serde_json::to_vec_pretty(&entries).map_err(|error| self.io(io::Error::other(error)))?;
+        write_private(&self.path, &json).map_err(|source| self.io(source))?;
+        Ok(result)
+    }
+
+    /// Issues a token for `name` with `role`; returns its entry and the token, shown only now.
+    pub fn create(&self, name: &str, role: Role) -> Result<(TokenEntry, String), TokenError> {
+        let secret: [u8; 24] = rand::random();
+        let token = format!("{PREFIX}{}", hex::encode(secret));
+        self.update(|entries| {
+            if entries
+                .iter()
+                .any(|entry| entry.name == name && entry.revoked.is_none())
+            {
+                return Err(TokenError::Exists(name.to_string()));
+            }
+            let entry = TokenEntry {
+                id: format!("t{:04}", entries.len() + 1),
+                name: name.to_string(),
+                role,
+                sha256: digest(&token),
+                created: crate::catalog::now_rfc3339(),
+                revoked: None,
+            };
+            entries.push(entry.clone());
+            Ok((entry, token))
+        })
+    }
+
+    /// Revokes the live tokens with this id or name; returns how many.
+    pub fn revoke(&self, id_or_name: &str) -> Result<usize, TokenError> {
+        self.update(|entries| {
+            let now = crate::catalog::now_rfc3339();
+            let mut revoked = 0;
+            for entry in entries
+                .iter_mut()
+                .filter(|entry| (entry.id == id_or_name || entry.name == id_or_name) && entry.revoked.is_none())
+            {
+                entry.revoked = Some(now.clone());
+                revoked += 1;
+            }
+            if revoked == 0 {
+                return Err(TokenError::NoToken(id_or_name.to_string()));
+            }
+            Ok(revoked)
+        })
+    }
+}
+
+/// The live tokens, for checking presented ones.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    live: Vec<TokenEntry>,
+}
+
+impl Tokens {
+    pub fn new(entries: Vec<TokenEntry>) -> Tokens {
+        Tokens {
+            live: entries.into_iter().filter(|entry| entry.revoked.is_none()).collect(),
+        }
+    }
+
+    /// The entry of a presented token, if it is live.
+    pub fn check(&self, token: &str) -> Option<&TokenEntry> {
+        if !token.starts_with(PREFIX) {
+            return None;
+        }
+        let presented = digest(token);
+        self.live.iter().find(|entry| entry.sha256 == presented)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_revocable() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let store = TokenStore::new(&data);
+        let (entry, token) = store.create("cert-in-partner", Role::Partner).unwrap();
+        assert!(token.starts_with("ldx_") && token.len() == 52);
+        assert!(matches!(
+            store.create("cert-in-partner", Role::Analyst),
+            Err(TokenError::Exists(_))
+        ));
+        let stored = std::fs::read_to_string(data.root().join("tokens.json")).unwrap();
+        assert!(!stored.contains(&token[4..]), "the token itself is never stored");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(data.root().join("tokens.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let tokens = Tokens::new(store.list().unwrap());
+        assert_eq!(
+            tokens.check(&token).map(|found| (&found.name, found.role)),
+            Some((&entry.name, Role::Partner))
+        );
+        assert!(tokens.check("ldx_000").is_none() && tokens.check(&token[1..]).is_none());
+        assert_eq!(store.revoke("cert-in-partner").unwrap(), 1);
+        assert!(Tokens::new(store.list().unwrap()).check(&token).is_none());
+        assert!(matches!(store.revoke("cert-in-partner"), Err(TokenError::NoToken(_))));
+    }
+}
