@@ -4,14 +4,16 @@
 //! `cargo bench --bench service`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use leakdex::access::role::Role;
+use leakdex::access::token::TokenStore;
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::segment::{BuildOptions, build_segment};
+use leakdex::service::client::connect;
 use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
 use leakdex::service::{ServiceState, serve};
 use leakdex::storage::DataDir;
 use std::time::Duration;
-use tonic::transport::Channel;
 
 /// Answers and records are many small allocations; mimalloc serves them much faster than glibc's
 /// allocator across threads.
@@ -36,14 +38,15 @@ fn bench_batch_lookup(c: &mut Criterion) {
     }
     let values = leakdex::synth::suspect_phones(records, 1, QUERIES);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let channel: Channel = runtime.block_on(async {
+    let (_, token) = TokenStore::new(&data)
+        .create("bench", Role::Investigator)
+        .expect("token");
+    let channel = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let state = ServiceState::open(data.clone(), Region::INDIA).expect("state");
         tokio::spawn(serve(listener, state, std::future::pending(), Duration::from_secs(1)));
-        Channel::from_shared(format!("http://{address}"))
-            .expect("uri")
-            .connect()
+        connect(&format!("http://{address}"), Some(&token))
             .await
             .expect("connect")
     });

@@ -5,6 +5,8 @@ mod remote;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakdex::access::audit::{AuditLog, Request as AuditRequest};
+use leakdex::access::role::Role;
+use leakdex::access::token::TokenStore;
 use leakdex::catalog::{Catalog, Corpus, CorpusKind, CorpusSummary, FileCatalog};
 use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
@@ -41,6 +43,9 @@ struct Cli {
     /// corpora), e.g. http://127.0.0.1:7070.
     #[arg(long, global = true, env = "LEAKDEX_SERVER")]
     server: Option<String>,
+    /// Bearer token for --server (issued with `leakdex token create`).
+    #[arg(long, global = true, env = "LEAKDEX_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -135,6 +140,9 @@ enum Command {
     },
     /// Build missing full-text indexes of published segments.
     ReindexText,
+    /// Bearer tokens for the gRPC service: each names a principal and its role.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The audit log: who asked what, when, with how many hits.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -218,6 +226,23 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         records: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token; it is printed once and only its SHA-256 is kept.
+    Create {
+        /// Who holds it (an agency's service, a person).
+        #[arg(long)]
+        name: String,
+        /// admin, ingest, investigator, analyst or partner.
+        #[arg(long)]
+        role: Role,
+    },
+    /// Issued tokens (never the tokens themselves).
+    List,
+    /// Revoke by id or name; takes effect at the server's next call.
+    Revoke { id_or_name: String },
 }
 
 #[derive(Subcommand)]
@@ -308,7 +333,7 @@ fn open_data(data_dir: Option<&Path>) -> Result<(DataDir, FileCatalog), Failure>
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Some(url) = cli.server.as_deref() {
-        return run_remote(url, cli.command);
+        return run_remote(url, cli.token.as_deref(), cli.command);
     }
     let data_dir = cli.data_dir.as_deref();
     match cli.command {
@@ -521,6 +546,40 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 &[(Kind::Other, corpus.name.as_str())],
             )?;
             print_ingest_report(&report, false)
+        }
+        Command::Token(TokenCommand::Create { name, role }) => {
+            let (data, _) = open_data(data_dir)?;
+            let (entry, token) = TokenStore::new(&data).create(&name, role)?;
+            audit_local(&data, "TokenCreate", 1, 0, &[(Kind::Other, entry.name.as_str())])?;
+            eprintln!(
+                "token {} for {} ({}); shown once, store it now:",
+                entry.id, entry.name, entry.role
+            );
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::List) => {
+            let (data, _) = open_data(data_dir)?;
+            for entry in TokenStore::new(&data).list()? {
+                println!(
+                    "{}\t{}\t{}\tcreated {}\t{}",
+                    entry.id,
+                    entry.name,
+                    entry.role,
+                    entry.created,
+                    entry
+                        .revoked
+                        .map_or_else(|| "live".to_string(), |when| format!("revoked {when}"))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Revoke { id_or_name }) => {
+            let (data, _) = open_data(data_dir)?;
+            let revoked = TokenStore::new(&data).revoke(&id_or_name)?;
+            audit_local(&data, "TokenRevoke", 1, revoked, &[(Kind::Other, id_or_name.as_str())])?;
+            println!("revoked {revoked} token(s) of {id_or_name}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify) => {
             let (data, _) = open_data(data_dir)?;
@@ -772,10 +831,12 @@ fn print_search_hits(hits: &[leakdex::query::SearchHit], json: bool) -> Result<(
 }
 
 /// Commands answered by a server; they print through the same functions as the local ones.
-fn run_remote(url: &str, command: Command) -> Result<ExitCode, Failure> {
+fn run_remote(url: &str, token: Option<&str>, command: Command) -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let channel = remote::connect(url).await?;
+        let channel = remote::connect(url, token)
+            .await
+            .map_err(|error| -> Failure { error.to_string().into() })?;
         match command {
             Command::Lookup {
                 kind,

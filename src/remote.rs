@@ -6,24 +6,17 @@ use leakdex::ingest::Kind;
 use leakdex::query::SearchHit;
 use leakdex::segment::ManifestFile;
 use leakdex::segment::{BuildReport, ShownRecord};
+use leakdex::service::client::Connection;
+pub use leakdex::service::client::connect;
 use leakdex::service::convert::answer_from_proto;
 use leakdex::service::proto::{self, corpora_client::CorporaClient, lookup_client::LookupClient};
 use std::io::{BufRead, Write};
-use tonic::transport::Channel;
 
 type Failure = Box<dyn std::error::Error>;
 
-pub async fn connect(url: &str) -> Result<Channel, Failure> {
-    let channel = Channel::from_shared(url.to_string())?
-        .connect()
-        .await
-        .map_err(|error| format!("{url}: {error}"))?;
-    Ok(channel)
-}
-
 /// Streams every query through `BatchLookup` and prints the answers as `lookup` does locally.
 pub async fn lookup(
-    channel: Channel,
+    channel: Connection,
     values: Vec<String>,
     reader: Option<Box<dyn BufRead + Send>>,
     kind: Option<Kind>,
@@ -72,7 +65,7 @@ pub async fn lookup(
 }
 
 pub async fn search(
-    channel: Channel,
+    channel: Connection,
     query: String,
     limit: usize,
     corpora: Vec<String>,
@@ -86,7 +79,7 @@ pub async fn search(
     Ok(response.hits.into_iter().map(SearchHit::from).collect())
 }
 
-pub async fn show(channel: Channel, corpus: String, file: String, record: u64) -> Result<ShownRecord, Failure> {
+pub async fn show(channel: Connection, corpus: String, file: String, record: u64) -> Result<ShownRecord, Failure> {
     let request = proto::GetRecordRequest { corpus, file, record };
     Ok(LookupClient::new(channel)
         .get_record(request)
@@ -95,7 +88,7 @@ pub async fn show(channel: Channel, corpus: String, file: String, record: u64) -
         .into())
 }
 
-pub async fn corpora(channel: Channel) -> Result<Vec<CorpusSummary>, Failure> {
+pub async fn corpora(channel: Connection) -> Result<Vec<CorpusSummary>, Failure> {
     let listed = CorporaClient::new(channel)
         .list(proto::ListCorporaRequest {})
         .await?
@@ -105,7 +98,7 @@ pub async fn corpora(channel: Channel) -> Result<Vec<CorpusSummary>, Failure> {
 
 /// Ingests server-side paths through `Corpora.Ingest` and follows the job to its end; returns
 /// the report a local ingest makes.
-pub async fn ingest(channel: Channel, request: proto::IngestRequest) -> Result<BuildReport, Failure> {
+pub async fn ingest(channel: Connection, request: proto::IngestRequest) -> Result<BuildReport, Failure> {
     let mut corpora = CorporaClient::new(channel);
     let job = corpora.ingest(request.clone()).await?.into_inner();
     let mut updates = corpora

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (see Cargo.toml), modules per area, helpers in `common`.
 
+mod access;
 mod audit;
 mod common;
 mod formats;

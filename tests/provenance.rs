@@ -519,9 +519,10 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
             .await
             .unwrap();
     });
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect()
+    let (_, token) = leakdex::access::token::TokenStore::new(&data)
+        .create("investigator", leakdex::access::role::Role::Investigator)
+        .unwrap();
+    let channel = leakdex::service::client::connect(&format!("http://{address}"), Some(&token))
         .await
         .unwrap();
     let mut client = ProvenanceClient::new(channel);

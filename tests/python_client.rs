@@ -1,6 +1,7 @@
 //! Another agency's Python client (stubs generated from `proto/` with grpcio-tools, installed by
 //! `.ci/run`) streams 100k lookups through `leakdex serve`; its answers must equal the CLI's.
 
+use leakdex::service::client::connect;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -47,6 +48,16 @@ fn serve_child(data: &Path, extra: &[&str], more: usize) -> (Child, String, Vec<
     (server, address, lines.split_off(1))
 }
 
+/// Issues a token with the CLI, as an operator would.
+fn issue_token(data: &Path, name: &str, role: &str) -> String {
+    let output = leakdex(data)
+        .args(["token", "create", "--name", name, "--role", role])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
 #[test]
 fn python_client_answers_equal_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,12 +86,14 @@ fn python_client_answers_equal_the_cli() {
         .unwrap();
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
 
+    let partner = issue_token(&data, "another-agency", "investigator");
     let (_server, address, _) = serve_child(&data, &[], 0);
 
     let out = dir.path().join("python.jsonl");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/batch_lookup_client.py");
     let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
     let python = Command::new("python3")
+        .env("LEAKDEX_TOKEN", &partner)
         .arg(&script)
         .arg(&address)
         .arg(&proto)
@@ -157,15 +170,12 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
         .status()
         .unwrap();
     assert!(status.success());
+    let token = issue_token(&data, "batch-job", "investigator");
     let (server, address, _) = serve_child(&data, &[], 0);
     let pid = server.0.id();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = connect(&format!("http://{address}"), Some(&token)).await.unwrap();
         // Warm up first: numbering-plan tables, thread pools and index pages are paid once.
         let warm = (0..10_000usize).map(|id| LookupRequest {
             id: id.to_string(),
@@ -225,11 +235,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
         drop(cancelled);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         // Another client, on its own connection, is served as before.
-        let fresh = tonic::transport::Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let fresh = connect(&format!("http://{address}"), Some(&token)).await.unwrap();
         let again = LookupClient::new(fresh)
             .batch_lookup(tokio_stream::iter(vec![LookupRequest {
                 id: "x".into(),
@@ -259,6 +265,8 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         .status()
         .unwrap();
     assert!(status.success());
+    let investigator = issue_token(&data, "investigator", "investigator");
+    let ingester = issue_token(&data, "ingest-job", "ingest");
     let (_server, address, _) = serve_child(&data, &[], 0);
     let url = format!("http://{address}");
     let queries = dir.path().join("queries.txt");
@@ -301,7 +309,7 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
     let ingest = |server: Option<&str>, corpus: &str| -> serde_json::Value {
         let mut command = leakdex(&data);
         if let Some(url) = server {
-            command.arg("--server").arg(url);
+            command.arg("--server").arg(url).env("LEAKDEX_TOKEN", &ingester);
         }
         let output = command
             .args(["ingest", "--json", "--no-text", "--corpus", corpus])
@@ -323,6 +331,8 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         let remote = leakdex(&data)
             .arg("--server")
             .arg(&url)
+            .arg("--token")
+            .arg(&investigator)
             .args(&command)
             .output()
             .unwrap();
@@ -358,6 +368,7 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
         .status()
         .unwrap();
     assert!(status.success());
+    let token = issue_token(&data, "investigator", "investigator");
     let (_server, address, more) = serve_child(&data, &["--metrics-listen", "127.0.0.1:0"], 1);
     let metrics_url = more[0]
         .strip_prefix("leakdex: metrics on http://")
@@ -366,11 +377,7 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
         .to_string();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = connect(&format!("http://{address}"), Some(&token)).await.unwrap();
         let requests = (0..300usize).map(|id| LookupRequest {
             id: id.to_string(),
             value: if id % 3 == 0 {

@@ -1,9 +1,12 @@
 //! The gRPC service, served in-process on 127.0.0.1:0 and called through generated clients.
 
+use leakdex::access::role::Role;
+use leakdex::access::token::TokenStore;
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::segment::text::build_text_index;
 use leakdex::segment::{BuildOptions, build_segment};
+use leakdex::service::client::{Connection, connect};
 use leakdex::service::proto::corpora_client::CorporaClient;
 use leakdex::service::proto::lookup_client::LookupClient;
 use leakdex::service::proto::{self, IdentifierKind};
@@ -13,10 +16,12 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tonic::Code;
-use tonic::transport::Channel;
 
 struct Running {
-    channel: Channel,
+    /// An investigator's connection.
+    channel: Connection,
+    /// An admin's connection (corpora, ingest, deletion).
+    admin: Connection,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     data: DataDir,
@@ -53,13 +58,15 @@ async fn start() -> Running {
         };
         serve(listener, state, shutdown, Duration::from_secs(5)).await.unwrap();
     });
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let url = format!("http://{address}");
+    let tokens = TokenStore::new(&data);
+    let (_, investigator) = tokens.create("investigator", Role::Investigator).unwrap();
+    let (_, admin) = tokens.create("admin", Role::Admin).unwrap();
+    let channel = connect(&url, Some(&investigator)).await.unwrap();
+    let admin = connect(&url, Some(&admin)).await.unwrap();
     Running {
         channel,
+        admin,
         stop: Some(stop),
         server,
         data,
@@ -76,7 +83,7 @@ fn request(id: usize, value: &str) -> proto::LookupRequest {
     }
 }
 
-async fn lookup_all(channel: Channel, requests: Vec<proto::LookupRequest>) -> Vec<proto::LookupResponse> {
+async fn lookup_all(channel: Connection, requests: Vec<proto::LookupRequest>) -> Vec<proto::LookupResponse> {
     let mut client = LookupClient::new(channel);
     let mut stream = client
         .batch_lookup(tokio_stream::iter(requests))
@@ -218,7 +225,7 @@ async fn search_get_record_and_corpora() {
         .await;
     assert_eq!(absent.unwrap_err().code(), Code::NotFound);
 
-    let mut corpora = CorporaClient::new(running.channel.clone());
+    let mut corpora = CorporaClient::new(running.admin.clone());
     let listed = corpora.list(proto::ListCorporaRequest {}).await.unwrap().into_inner();
     assert_eq!(listed.corpora.len(), 1);
     assert_eq!(listed.corpora[0].records, 27);
@@ -361,7 +368,7 @@ fn async_stream_of(count: usize) -> impl tokio_stream::Stream<Item = proto::Look
     })
 }
 
-async fn watch_to_end(channel: Channel, id: &str) -> Vec<proto::Job> {
+async fn watch_to_end(channel: Connection, id: &str) -> Vec<proto::Job> {
     let mut corpora = CorporaClient::new(channel);
     let mut stream = corpora
         .watch_job(proto::WatchJobRequest { id: id.into() })
@@ -379,7 +386,7 @@ async fn watch_to_end(channel: Channel, id: &str) -> Vec<proto::Job> {
 async fn upload_and_ingest_jobs_run_to_the_end() {
     use proto::JobPhase;
     let running = start().await;
-    let mut corpora = CorporaClient::new(running.channel.clone());
+    let mut corpora = CorporaClient::new(running.admin.clone());
     // Upload a dump in three pieces.
     let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nasty/headerless.psv")).unwrap();
     let third = bytes.len() / 3;
@@ -407,7 +414,7 @@ async fn upload_and_ingest_jobs_run_to_the_end() {
     ];
     let job = corpora.upload(tokio_stream::iter(chunks)).await.unwrap().into_inner();
     assert_eq!(job.corpus, "uploaded");
-    let states = watch_to_end(running.channel.clone(), &job.id).await;
+    let states = watch_to_end(running.admin.clone(), &job.id).await;
     let last = states.last().unwrap();
     assert_eq!(last.phase, JobPhase::Done as i32, "{last:?}");
     assert_eq!((last.records, last.rejected, last.segments.len()), (3, 0, 1));
@@ -437,10 +444,10 @@ async fn upload_and_ingest_jobs_run_to_the_end() {
         ..Default::default()
     };
     let job = corpora.ingest(spec.clone()).await.unwrap().into_inner();
-    let done = watch_to_end(running.channel.clone(), &job.id).await.pop().unwrap();
+    let done = watch_to_end(running.admin.clone(), &job.id).await.pop().unwrap();
     assert_eq!((done.phase, done.records), (JobPhase::Done as i32, 2));
     let job = corpora.ingest(spec).await.unwrap().into_inner();
-    let again = watch_to_end(running.channel.clone(), &job.id).await.pop().unwrap();
+    let again = watch_to_end(running.admin.clone(), &job.id).await.pop().unwrap();
     assert_eq!((again.records, again.skipped.len()), (0, 1));
 
     let missing = proto::IngestRequest {
@@ -476,7 +483,7 @@ async fn lookups_keep_answering_while_an_ingest_job_writes() {
         paths: vec![dumps.join("shop_orders.jsonl").display().to_string()],
         ..Default::default()
     };
-    let job = CorporaClient::new(running.channel.clone())
+    let job = CorporaClient::new(running.admin.clone())
         .ingest(spec)
         .await
         .unwrap()
@@ -490,7 +497,7 @@ async fn lookups_keep_answering_while_an_ingest_job_writes() {
         .await;
         assert_eq!(responses[0].hits.len(), 5, "answers stay right while the job writes");
         assert!(responses[1].hits.is_empty());
-        let state = CorporaClient::new(running.channel.clone())
+        let state = CorporaClient::new(running.admin.clone())
             .watch_job(proto::WatchJobRequest { id: job.id.clone() })
             .await
             .unwrap()

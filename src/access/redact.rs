@@ -2,6 +2,7 @@
 //! for every response path (lookup, search, show, match, provenance, reports).
 
 use crate::ingest::Kind;
+use crate::query::provenance::Report;
 use crate::segment::ShownRecord;
 use crate::segment::blocking::pincode_in;
 
@@ -78,6 +79,16 @@ pub fn redact_record(record: &mut ShownRecord) {
     for field in &mut record.fields {
         field.normalized = redact(field.kind, &field.normalized);
         field.raw.clone_from(&field.normalized);
+    }
+}
+
+/// A provenance report's example records, redacted: suspect values keep their field names but are
+/// masked by their recognized kind, source records as [`redact_record`] does.
+pub fn redact_examples(report: &mut Report) {
+    for example in &mut report.examples {
+        for (_, value) in example.suspect.iter_mut().chain(example.source.iter_mut()) {
+            *value = "[redacted]".to_string();
+        }
     }
 }
 

@@ -8,6 +8,8 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("leakdex_descriptor");
 }
 
+mod auth;
+pub mod client;
 pub mod convert;
 mod jobs;
 mod metrics;

@@ -1,11 +1,17 @@
 //! `leakdex.v1.Provenance`: record matching as a stream, and attribution of a whole suspect set.
 
+use super::auth::Principal;
 use super::proto::{self, attribute_request, provenance_server};
 use super::server::{ServiceState, micro_batched, status};
+use crate::access::redact::redact_examples;
+use crate::access::role::Rpc;
 use crate::catalog::CorpusKind;
 use crate::query::Index;
-use crate::query::r#match::{MatchOptions, RecordMatch, match_records, suspects_from_fields, suspects_of_corpus};
+use crate::query::r#match::{
+    MatchOptions, RecordMatch, Suspect, match_records, suspects_from_fields, suspects_of_corpus,
+};
 use crate::query::provenance::attribute;
+use crate::segment::IDENTIFYING_KINDS;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio_stream::StreamExt;
@@ -61,7 +67,11 @@ fn match_to_proto(index: &Index, found: &RecordMatch<'_>) -> proto::RecordMatch 
 }
 
 /// Matches one micro-batch of requests; answers in request order.
-fn match_batch(state: &ServiceState, requests: Vec<proto::MatchRequest>) -> Result<Vec<proto::MatchResponse>, Status> {
+fn match_batch(
+    state: &ServiceState,
+    principal: &Principal,
+    requests: Vec<proto::MatchRequest>,
+) -> Result<Vec<proto::MatchResponse>, Status> {
     let index = state.index()?;
     let mut responses: Vec<proto::MatchResponse> = Vec::with_capacity(requests.len());
     let mut records = Vec::with_capacity(requests.len());
@@ -112,8 +122,26 @@ fn match_batch(state: &ServiceState, requests: Vec<proto::MatchRequest>) -> Resu
             .map(|found| match_to_proto(&index, found))
             .collect();
     }
+    let matched = responses.iter().filter(|response| !response.matches.is_empty()).count();
+    state.record(
+        principal,
+        Rpc::Match,
+        responses.len(),
+        matched,
+        asked_of(state, &suspects),
+    )?;
     state.metrics.matched_records.inc_by(responses.len() as u64);
     Ok(responses)
+}
+
+/// Fingerprints of the identifiers of suspect records, for the audit log.
+fn asked_of(state: &ServiceState, suspects: &[Suspect]) -> Vec<u64> {
+    suspects
+        .iter()
+        .flat_map(|suspect| &suspect.fields)
+        .filter(|field| IDENTIFYING_KINDS.contains(&field.kind))
+        .map(|field| state.fingerprint(field.kind, &field.value))
+        .collect()
 }
 
 type MatchStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::MatchResponse, Status>> + Send>>;
@@ -126,10 +154,10 @@ impl provenance_server::Provenance for ProvenanceService {
         &self,
         request: Request<Streaming<proto::MatchRequest>>,
     ) -> Result<Response<Self::MatchStream>, Status> {
-        self.state.metrics.call("Match");
+        let principal = self.state.authorize(&request, Rpc::Match)?;
         let state = self.state.clone();
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            match_batch(&state, batch)
+            match_batch(&state, &principal, batch)
         });
         Ok(Response::new(Box::pin(responses)))
     }
@@ -138,7 +166,7 @@ impl provenance_server::Provenance for ProvenanceService {
         &self,
         request: Request<Streaming<proto::AttributeRequest>>,
     ) -> Result<Response<proto::AttributionReport>, Status> {
-        self.state.metrics.call("Attribute");
+        let principal = self.state.authorize(&request, Rpc::Attribute)?;
         let mut inbound = request.into_inner();
         let mut corpus = None;
         let mut records: Vec<Vec<(String, String)>> = Vec::new();
@@ -205,8 +233,13 @@ impl provenance_server::Provenance for ProvenanceService {
                 ..MatchOptions::default()
             };
             let matches = match_records(&index, &suspects, &options).map_err(status)?;
-            let report = attribute(&index, &suspects, &matches, problems);
+            let mut report = attribute(&index, &suspects, &matches, problems);
+            let asked = asked_of(&state, &suspects);
+            state.record(&principal, Rpc::Attribute, report.records, report.matched, asked)?;
             state.metrics.matched_records.inc_by(report.records as u64);
+            if !principal.role.sees_contents() {
+                redact_examples(&mut report);
+            }
             let rendered = if html {
                 crate::report::render_html(&report)
             } else {

@@ -1,13 +1,17 @@
 //! Service implementations. Blocking work (lookups over mmaps, search, catalog files) runs on
 //! tokio's blocking pool; the async side only moves messages.
 
+use super::auth::{Authenticator, Principal};
 use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
+use crate::access::audit::{AuditLog, Request as AuditRequest};
+use crate::access::redact::redact_record;
+use crate::access::role::Rpc;
 use crate::catalog::{Catalog, CatalogError, FileCatalog};
-use crate::ingest::Region;
-use crate::query::{Index, Query, QueryError, lookup_batch, search};
+use crate::ingest::{Kind, Region};
+use crate::query::{Index, Query, QueryError, lookup_batch, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::DataDir;
 use std::collections::HashSet;
@@ -20,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Requests answered together when they arrive together (one sorted pass per batch).
@@ -31,6 +36,8 @@ const REQUEST_QUEUE: usize = 64 * 1024;
 /// the catalog changes so new segments become visible without a restart.
 pub struct ServiceState {
     pub(super) metrics: Arc<super::metrics::Metrics>,
+    auth: Authenticator,
+    audit: AuditLog,
     jobs: super::jobs::Jobs,
     data: DataDir,
     catalog: FileCatalog,
@@ -46,6 +53,8 @@ impl ServiceState {
         let metrics = Arc::new(super::metrics::Metrics::default());
         metrics.segments.set(index.segments.len() as i64);
         Ok(Arc::new(ServiceState {
+            auth: Authenticator::new(&data),
+            audit: AuditLog::new(&data),
             jobs: super::jobs::Jobs::new(metrics.clone()),
             metrics,
             data,
@@ -53,6 +62,41 @@ impl ServiceState {
             region,
             index: Mutex::new((stamp, Arc::new(index))),
         }))
+    }
+
+    /// The caller of `request`, if its role may make the call `rpc`; counts the call.
+    pub(super) fn authorize<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Principal, Status> {
+        self.metrics.call(rpc.as_str());
+        self.auth.authorize(request.metadata(), rpc)
+    }
+
+    /// Puts an answered call on the record. Blocking (the entry is fsynced): call it where
+    /// blocking is allowed. A call that cannot be recorded is not answered.
+    pub(super) fn record(
+        &self,
+        principal: &Principal,
+        rpc: Rpc,
+        queries: usize,
+        hits: usize,
+        asked: Vec<u64>,
+    ) -> Result<(), Status> {
+        let request = AuditRequest {
+            principal: principal.name.clone(),
+            role: principal.role.as_str().to_string(),
+            rpc: rpc.as_str().to_string(),
+            queries: queries as u64,
+            hits: hits as u64,
+            asked,
+        };
+        self.audit.append(&request).map(|_| ()).map_err(|error| {
+            tracing::error!(%error, "audit log unavailable; refusing to answer");
+            Status::unavailable("the audit log cannot be written; the call was not answered")
+        })
+    }
+
+    /// The keyed fingerprint of a value asked about, for the audit log.
+    pub(super) fn fingerprint(&self, kind: Kind, value: &str) -> u64 {
+        crate::segment::fingerprint(&self.data.key(), kind, value)
     }
 
     /// The service's metrics, for `serve_metrics`.
@@ -99,15 +143,22 @@ pub(super) fn status(error: QueryError) -> Status {
     }
 }
 
-/// Answers one micro-batch of requests.
-fn answer(state: &ServiceState, requests: Vec<proto::LookupRequest>) -> Result<Vec<proto::LookupResponse>, Status> {
+/// Answers one micro-batch of requests, on the record.
+fn answer(
+    state: &ServiceState,
+    principal: &Principal,
+    requests: Vec<proto::LookupRequest>,
+) -> Result<Vec<proto::LookupResponse>, Status> {
     let started = std::time::Instant::now();
-    let responses = answer_batch(state, requests)?;
+    let (responses, asked) = answer_batch(state, principal, requests)?;
+    let hits: u64 = responses
+        .iter()
+        .flat_map(|response| &response.hits)
+        .map(|hit| hit.count.max(1))
+        .sum();
+    state.record(principal, Rpc::BatchLookup, responses.len(), hits as usize, asked)?;
     state.metrics.lookups.inc_by(responses.len() as u64);
-    state
-        .metrics
-        .hits
-        .inc_by(responses.iter().map(|response| response.hits.len() as u64).sum());
+    state.metrics.hits.inc_by(hits);
     state
         .metrics
         .lookup_batch_seconds
@@ -115,10 +166,12 @@ fn answer(state: &ServiceState, requests: Vec<proto::LookupRequest>) -> Result<V
     Ok(responses)
 }
 
+/// The responses, and the fingerprints of what was asked for the audit log.
 fn answer_batch(
     state: &ServiceState,
+    principal: &Principal,
     requests: Vec<proto::LookupRequest>,
-) -> Result<Vec<proto::LookupResponse>, Status> {
+) -> Result<(Vec<proto::LookupResponse>, Vec<u64>), Status> {
     let index = state.index()?;
     let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
     let mut queries = Vec::with_capacity(requests.len());
@@ -137,7 +190,9 @@ fn answer_batch(
         });
     }
     let answers = lookup_batch(&index, state.region, &queries);
-    Ok(requests
+    let asked = AuditRequest::default().with_answers(&state.data.key(), &answers).asked;
+    let locations = principal.role.sees_locations();
+    let responses = requests
         .into_iter()
         .zip(answers)
         .zip(problems)
@@ -149,12 +204,12 @@ fn answer_batch(
                     ..Default::default()
                 };
             }
-            let hits = answer
-                .hits
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|hit| request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus))
-                .map(|hit| proto::Hit {
+            let hits =
+                answer.hits.unwrap_or_default().into_iter().filter(|hit| {
+                    request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus)
+                });
+            let hits = if locations {
+                hits.map(|hit| proto::Hit {
                     corpus: hit.corpus.to_string(),
                     file: hit.file.to_string(),
                     record: hit.record,
@@ -162,8 +217,25 @@ fn answer_batch(
                     offset: hit.offset,
                     field: hit.field.to_string(),
                     acquired: hit.acquired.unwrap_or_default().to_string(),
+                    count: 1,
                 })
-                .collect();
+                .collect()
+            } else {
+                // Corpus names, counts and acquisition dates only.
+                let mut per_corpus: Vec<proto::Hit> = Vec::new();
+                for hit in hits {
+                    match per_corpus.iter_mut().find(|known| known.corpus == hit.corpus) {
+                        Some(known) => known.count += 1,
+                        None => per_corpus.push(proto::Hit {
+                            corpus: hit.corpus.to_string(),
+                            acquired: hit.acquired.unwrap_or_default().to_string(),
+                            count: 1,
+                            ..Default::default()
+                        }),
+                    }
+                }
+                per_corpus
+            };
             proto::LookupResponse {
                 id: request.id,
                 normalized: answer.normalized.unwrap_or_default(),
@@ -176,7 +248,8 @@ fn answer_batch(
                     .unwrap_or_default(),
             }
         })
-        .collect())
+        .collect();
+    Ok((responses, asked))
 }
 
 /// Answers a request stream in micro-batches: whatever has arrived (up to `batch_size`) is
@@ -268,14 +341,16 @@ impl lookup_server::Lookup for LookupService {
         &self,
         request: Request<Streaming<proto::LookupRequest>>,
     ) -> Result<Response<Self::BatchLookupStream>, Status> {
-        self.state.metrics.call("BatchLookup");
+        let principal = self.state.authorize(&request, Rpc::BatchLookup)?;
         let state = self.state.clone();
-        let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| answer(&state, batch));
+        let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
+            answer(&state, &principal, batch)
+        });
         Ok(Response::new(Box::pin(responses)))
     }
 
     async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {
-        self.state.metrics.call("Search");
+        let principal = self.state.authorize(&request, Rpc::Search)?;
         let request = request.into_inner();
         if request.query.trim().is_empty() {
             return Err(Status::invalid_argument("empty search query"));
@@ -288,7 +363,21 @@ impl lookup_server::Lookup for LookupService {
         let hits = tokio::task::spawn_blocking(move || -> Result<Vec<proto::SearchHit>, Status> {
             // The served index and its open text readers; corpora filter, nothing is reopened.
             let index = state.index()?;
-            let hits = search(&index, &request.query, limit, &request.corpora).map_err(status)?;
+            let mut hits = search(&index, &request.query, limit, &request.corpora).map_err(status)?;
+            if !principal.role.sees_contents() {
+                for hit in &mut hits {
+                    let mut shown = index.show(&hit.corpus, &hit.file, hit.record).map_err(status)?;
+                    hit.snippet = shown
+                        .as_mut()
+                        .map(|shown| {
+                            redact_record(shown);
+                            snippet_of(&shown.fields)
+                        })
+                        .unwrap_or_default();
+                }
+            }
+            let asked = vec![state.fingerprint(Kind::Other, &request.query)];
+            state.record(&principal, Rpc::Search, 1, hits.len(), asked)?;
             Ok(hits.into_iter().map(proto::SearchHit::from).collect())
         })
         .await
@@ -297,7 +386,7 @@ impl lookup_server::Lookup for LookupService {
     }
 
     async fn get_record(&self, request: Request<proto::GetRecordRequest>) -> Result<Response<proto::Record>, Status> {
-        self.state.metrics.call("GetRecord");
+        let principal = self.state.authorize(&request, Rpc::GetRecord)?;
         let request = request.into_inner();
         let state = self.state.clone();
         let record = tokio::task::spawn_blocking(move || -> Result<proto::Record, Status> {
@@ -305,11 +394,19 @@ impl lookup_server::Lookup for LookupService {
             if !index.segments.iter().any(|segment| segment.corpus == request.corpus) {
                 return Err(Status::not_found(format!("no corpus named {:?}", request.corpus)));
             }
-            match index
+            let shown = index
                 .show(&request.corpus, &request.file, request.record)
-                .map_err(status)?
-            {
-                Some(shown) => Ok(record_to_proto(request.corpus, shown)),
+                .map_err(status)?;
+            let address = format!("{}\u{1f}{}\u{1f}{}", request.corpus, request.file, request.record);
+            let asked = vec![state.fingerprint(Kind::Other, &address)];
+            state.record(&principal, Rpc::GetRecord, 1, usize::from(shown.is_some()), asked)?;
+            match shown {
+                Some(mut shown) => {
+                    if !principal.role.sees_contents() {
+                        redact_record(&mut shown);
+                    }
+                    Ok(record_to_proto(request.corpus, shown))
+                }
                 None => Err(Status::not_found(format!(
                     "corpus {} has no record {} in file {:?}",
                     request.corpus, request.record, request.file
@@ -338,7 +435,7 @@ impl corpora_server::Corpora for CorporaService {
     type WatchJobStream = JobStream;
 
     async fn ingest(&self, request: Request<proto::IngestRequest>) -> Result<Response<proto::Job>, Status> {
-        self.state.metrics.call("Ingest");
+        let principal = self.state.authorize(&request, Rpc::Ingest)?;
         let request = request.into_inner();
         let paths: Vec<PathBuf> = request.paths.iter().map(PathBuf::from).collect();
         if paths.is_empty() {
@@ -351,11 +448,13 @@ impl corpora_server::Corpora for CorporaService {
             )));
         }
         let spec = job_spec(request, paths)?;
+        let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
+        self.state.record(&principal, Rpc::Ingest, spec.paths.len(), 0, asked)?;
         Ok(Response::new(self.state.jobs.start(self.state.data.clone(), spec)))
     }
 
     async fn upload(&self, request: Request<Streaming<proto::UploadChunk>>) -> Result<Response<proto::Job>, Status> {
-        self.state.metrics.call("Upload");
+        let principal = self.state.authorize(&request, Rpc::Upload)?;
         let mut chunks = request.into_inner();
         let Some(first) = chunks.message().await? else {
             return Err(Status::invalid_argument("empty upload"));
@@ -394,6 +493,8 @@ impl corpora_server::Corpora for CorporaService {
             .await
             .map_err(|error| Status::internal(error.to_string()))?;
         let spec = job_spec(ingest, vec![path])?;
+        let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
+        self.state.record(&principal, Rpc::Upload, 1, 0, asked)?;
         Ok(Response::new(self.state.jobs.start(self.state.data.clone(), spec)))
     }
 
@@ -401,8 +502,15 @@ impl corpora_server::Corpora for CorporaService {
         &self,
         request: Request<proto::WatchJobRequest>,
     ) -> Result<Response<Self::WatchJobStream>, Status> {
-        self.state.metrics.call("WatchJob");
+        let principal = self.state.authorize(&request, Rpc::WatchJob)?;
         let id = request.into_inner().id;
+        self.state.record(
+            &principal,
+            Rpc::WatchJob,
+            1,
+            0,
+            vec![self.state.fingerprint(Kind::Other, &id)],
+        )?;
         let receiver = self
             .state
             .jobs
@@ -423,9 +531,10 @@ impl corpora_server::Corpora for CorporaService {
 
     async fn list(
         &self,
-        _: Request<proto::ListCorporaRequest>,
+        request: Request<proto::ListCorporaRequest>,
     ) -> Result<Response<proto::ListCorporaResponse>, Status> {
-        self.state.metrics.call("List");
+        let principal = self.state.authorize(&request, Rpc::ListCorpora)?;
+        self.state.record(&principal, Rpc::ListCorpora, 1, 0, Vec::new())?;
         let state = self.state.clone();
         let corpora = tokio::task::spawn_blocking(move || state.catalog.corpora())
             .await
@@ -437,8 +546,15 @@ impl corpora_server::Corpora for CorporaService {
     }
 
     async fn get(&self, request: Request<proto::GetCorpusRequest>) -> Result<Response<proto::Corpus>, Status> {
-        self.state.metrics.call("Get");
+        let principal = self.state.authorize(&request, Rpc::GetCorpus)?;
         let name = request.into_inner().name;
+        self.state.record(
+            &principal,
+            Rpc::GetCorpus,
+            1,
+            0,
+            vec![self.state.fingerprint(Kind::Other, &name)],
+        )?;
         let state = self.state.clone();
         let corpus = tokio::task::spawn_blocking(move || state.catalog.corpus(&name).map(|corpus| (name, corpus)))
             .await
@@ -454,8 +570,15 @@ impl corpora_server::Corpora for CorporaService {
         &self,
         request: Request<proto::DeleteCorpusRequest>,
     ) -> Result<Response<proto::DeleteCorpusResponse>, Status> {
-        self.state.metrics.call("Delete");
+        let principal = self.state.authorize(&request, Rpc::DeleteCorpus)?;
         let name = request.into_inner().name;
+        self.state.record(
+            &principal,
+            Rpc::DeleteCorpus,
+            1,
+            0,
+            vec![self.state.fingerprint(Kind::Other, &name)],
+        )?;
         let state = self.state.clone();
         let removed = tokio::task::spawn_blocking(move || -> Result<u32, Status> {
             let removed = delete_corpus(&state.data, &state.catalog, &name).map_err(|error| status(error.into()))?;
@@ -527,10 +650,18 @@ pub async fn serve(
         tracing::info!("shutting down: no new connections; in-flight calls may finish");
         let _ = stopped_sender.send(());
     };
+    // Health stays open to probes; reflection and every leakdex call need credentials.
+    let authenticated = {
+        let state = state.clone();
+        move |request: Request<()>| -> Result<Request<()>, Status> {
+            state.authorize(&request, Rpc::Reflection)?;
+            Ok(request)
+        }
+    };
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(InterceptedService::new(reflection_v1, authenticated.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, authenticated))
         .add_service(lookup_server::LookupServer::new(LookupService { state: state.clone() }))
         .add_service(corpora_server::CorporaServer::new(CorporaService {
             state: state.clone(),

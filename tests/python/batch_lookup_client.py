@@ -4,10 +4,14 @@ Stubs are generated from leakdex's proto/ with grpcio-tools; every query of a fi
 BatchLookup stream; answers are written as JSON lines. A second check uses nothing but server
 reflection (v1alpha, the only version grpcio-reflection speaks) to find and call the service.
 
-usage: batch_lookup_client.py ADDRESS PROTO_DIR QUERIES OUT
+The bearer token comes from LEAKDEX_TOKEN. Call credentials need a channel that grpc considers
+secure: local credentials (plaintext, loopback only) here; TLS credentials across a network.
+
+usage: LEAKDEX_TOKEN=... batch_lookup_client.py ADDRESS PROTO_DIR QUERIES OUT
 """
 
 import json
+import os
 import sys
 import tempfile
 
@@ -73,7 +77,11 @@ def main(address, proto_dir, queries_path, out_path):
     lookup_pb2, lookup_pb2_grpc = generated_stubs(proto_dir)
     with open(queries_path, encoding="utf-8") as queries:
         values = [line.rstrip("\n") for line in queries if line.strip()]
-    channel = grpc.insecure_channel(address)
+    credentials = grpc.composite_channel_credentials(
+        grpc.local_channel_credentials(grpc.LocalConnectionType.LOCAL_TCP),
+        grpc.access_token_call_credentials(os.environ["LEAKDEX_TOKEN"]),
+    )
+    channel = grpc.secure_channel(address, credentials)
     stub = lookup_pb2_grpc.LookupStub(channel)
 
     def requests():

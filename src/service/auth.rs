@@ -1,0 +1,86 @@
+//! Authentication and authorization of every call: a bearer token (`authorization: Bearer …`)
+//! names the principal and its role; the role decides, default deny, which calls it may make.
+
+use crate::access::role::{Role, Rpc};
+use crate::access::token::{TokenStore, Tokens};
+use crate::storage::DataDir;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+/// Who is calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Checks presented credentials against the token store, reread when it changes so that a
+/// revocation takes effect at the next call.
+pub struct Authenticator {
+    store: TokenStore,
+    path: std::path::PathBuf,
+    cached: Mutex<(Option<SystemTime>, Arc<Tokens>)>,
+}
+
+impl Authenticator {
+    pub fn new(data: &DataDir) -> Authenticator {
+        Authenticator {
+            store: TokenStore::new(data),
+            path: data.root().join("tokens.json"),
+            cached: Mutex::new((None, Arc::new(Tokens::default()))),
+        }
+    }
+
+    fn tokens(&self) -> Result<Arc<Tokens>, Status> {
+        let stamp = std::fs::metadata(&self.path)
+            .and_then(|metadata| metadata.modified())
+            .ok();
+        let mut cached = self.cached.lock().unwrap_or_else(|poison| poison.into_inner());
+        if cached.0 != stamp || stamp.is_none() {
+            let entries = self
+                .store
+                .list()
+                .map_err(|error| Status::internal(format!("token store: {error}")))?;
+            *cached = (stamp, Arc::new(Tokens::new(entries)));
+        }
+        Ok(cached.1.clone())
+    }
+
+    /// The principal of a call, from its bearer token.
+    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+        let Some(header) = metadata.get("authorization") else {
+            return Err(Status::unauthenticated(
+                "no credentials: send `authorization: Bearer TOKEN` (issued with `leakdex token create`)",
+            ));
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| Status::unauthenticated("the authorization header must be `Bearer TOKEN`"))?;
+        let tokens = self.tokens()?;
+        let entry = tokens
+            .check(token.trim())
+            .ok_or_else(|| Status::unauthenticated("unknown or revoked token"))?;
+        Ok(Principal {
+            name: entry.name.clone(),
+            role: entry.role,
+        })
+    }
+
+    /// The principal of a call it may make.
+    pub fn authorize(&self, metadata: &MetadataMap, rpc: Rpc) -> Result<Principal, Status> {
+        let principal = self.authenticate(metadata)?;
+        if !principal.role.may(rpc) {
+            tracing::warn!(principal = %principal.name, role = %principal.role, rpc = rpc.as_str(), "call refused by role");
+            return Err(Status::permission_denied(format!(
+                "role {} may not call {}",
+                principal.role,
+                rpc.as_str()
+            )));
+        }
+        Ok(principal)
+    }
+}

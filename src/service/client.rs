@@ -1,0 +1,40 @@
+//! Connecting to a leakdex server from Rust: a channel whose calls carry a bearer token.
+
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// Adds `authorization: Bearer TOKEN` to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    pub fn new(token: Option<&str>) -> Result<Bearer, Box<dyn std::error::Error + Send + Sync>> {
+        let value = token
+            .map(|token| format!("Bearer {}", token.trim()).parse::<MetadataValue<Ascii>>())
+            .transpose()
+            .map_err(|_| "the token has characters a header cannot carry")?;
+        Ok(Bearer(value))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A connection to the server whose calls carry the token.
+pub type Connection = InterceptedService<Channel, Bearer>;
+
+/// Connects to `url` (`http://host:port`); every call carries `token` if given.
+pub async fn connect(url: &str, token: Option<&str>) -> Result<Connection, Box<dyn std::error::Error + Send + Sync>> {
+    let channel = Channel::from_shared(url.to_string())?
+        .connect()
+        .await
+        .map_err(|error| format!("{url}: {error}"))?;
+    Ok(InterceptedService::new(channel, Bearer::new(token)?))
+}

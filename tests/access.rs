@@ -1,0 +1,341 @@
+//! Every call with no credentials, a revoked token and each role: allowed calls answer with what
+//! the role may see, the others are refused with the right code.
+
+use crate::common::indexed_corpora;
+use leakdex::access::role::Role;
+use leakdex::access::token::TokenStore;
+use leakdex::segment::BuildOptions;
+use leakdex::segment::text::build_text_index;
+use leakdex::service::client::{Connection, connect};
+use leakdex::service::proto::{
+    self, corpora_client::CorporaClient, lookup_client::LookupClient, provenance_client::ProvenanceClient,
+};
+use leakdex::synth::Person;
+use tonic::Code;
+
+fn code<T>(result: Result<T, tonic::Status>) -> Code {
+    result.map_or_else(|status| status.code(), |_| Code::Ok)
+}
+
+/// The code of every call, in a fixed order, made with `connection`.
+async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)> {
+    let mut lookup = LookupClient::new(connection.clone());
+    let mut corpora = CorporaClient::new(connection.clone());
+    let mut provenance = ProvenanceClient::new(connection.clone());
+    let one_lookup = || {
+        tokio_stream::iter([proto::LookupRequest {
+            id: "1".into(),
+            value: phone.to_string(),
+            ..Default::default()
+        }])
+    };
+    let record = proto::SuspectRecord {
+        fields: vec![proto::SuspectField {
+            name: "mobile".into(),
+            value: phone.to_string(),
+        }],
+    };
+    let mut results = vec![
+        ("BatchLookup", code(lookup.batch_lookup(one_lookup()).await)),
+        (
+            "Search",
+            code(
+                lookup
+                    .search(proto::SearchRequest {
+                        query: "name:rahul".into(),
+                        limit: 3,
+                        corpora: Vec::new(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "GetRecord",
+            code(
+                lookup
+                    .get_record(proto::GetRecordRequest {
+                        corpus: "vaccination".into(),
+                        file: "vaccination.csv".into(),
+                        record: 3,
+                    })
+                    .await,
+            ),
+        ),
+        ("List", code(corpora.list(proto::ListCorporaRequest {}).await)),
+        (
+            "Get",
+            code(
+                corpora
+                    .get(proto::GetCorpusRequest {
+                        name: "vaccination".into(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "Ingest",
+            code(
+                corpora
+                    .ingest(proto::IngestRequest {
+                        corpus: "new".into(),
+                        paths: vec!["/nonexistent/dump.csv".into()],
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "Upload",
+            code(
+                corpora
+                    .upload(tokio_stream::iter(Vec::<proto::UploadChunk>::new()))
+                    .await,
+            ),
+        ),
+        (
+            "WatchJob",
+            code(corpora.watch_job(proto::WatchJobRequest { id: "nope".into() }).await),
+        ),
+        (
+            "Delete",
+            code(corpora.delete(proto::DeleteCorpusRequest { name: "nope".into() }).await),
+        ),
+        (
+            "Match",
+            code(
+                provenance
+                    .r#match(tokio_stream::iter([proto::MatchRequest {
+                        id: "1".into(),
+                        record: Some(record.clone()),
+                        ..Default::default()
+                    }]))
+                    .await,
+            ),
+        ),
+        (
+            "Attribute",
+            code(
+                provenance
+                    .attribute(tokio_stream::iter([proto::AttributeRequest {
+                        input: Some(proto::attribute_request::Input::Records(proto::SuspectBatch {
+                            records: vec![record],
+                        })),
+                        ..Default::default()
+                    }]))
+                    .await,
+            ),
+        ),
+    ];
+    let mut reflection =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(connection.clone());
+    let listed = reflection
+        .server_reflection_info(tokio_stream::iter([
+            tonic_reflection::pb::v1::ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(
+                    tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(String::new()),
+                ),
+            },
+        ]))
+        .await;
+    let reflected = match listed {
+        Ok(response) => code(response.into_inner().message().await),
+        Err(status) => status.code(),
+    };
+    results.push(("Reflection", reflected));
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 300, &BuildOptions::default());
+    for corpus in leakdex::catalog::Catalog::corpora(&catalog).unwrap() {
+        for segment in corpus.published() {
+            build_text_index(&data, &segment.id).unwrap();
+        }
+    }
+    let store = TokenStore::new(&data);
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        tokens.push((role, store.create(role.as_str(), role).unwrap().1));
+    }
+    let (_, revoked) = store.create("former-partner", Role::Partner).unwrap();
+    store.revoke("former-partner").unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        leakdex::service::serve(listener, state, shutdown, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    });
+    // In the vaccination, telecom and shop windows.
+    let person = Person::new(11, 200);
+    let phone = person.mobile.clone();
+
+    // No credentials, a revoked token, a made-up token: every call is refused as unauthenticated.
+    for token in [None, Some(revoked.as_str()), Some("ldx_0123456789abcdef")] {
+        let connection = connect(&url, token).await.unwrap();
+        for (rpc, code) in codes(&connection, &phone).await {
+            assert_eq!(code, Code::Unauthenticated, "{rpc} with {token:?}");
+        }
+    }
+    // Each role: allowed calls get past authorization (some then fail on their made-up
+    // arguments, with the argument's code); the others are refused.
+    let allowed_codes = [
+        ("BatchLookup", Code::Ok),
+        ("Search", Code::Ok),
+        ("GetRecord", Code::Ok),
+        ("List", Code::Ok),
+        ("Get", Code::Ok),
+        ("Ingest", Code::InvalidArgument),
+        ("Upload", Code::InvalidArgument),
+        ("WatchJob", Code::NotFound),
+        ("Delete", Code::NotFound),
+        ("Match", Code::Ok),
+        ("Attribute", Code::Ok),
+        ("Reflection", Code::Ok),
+    ];
+    for (role, token) in &tokens {
+        let connection = connect(&url, Some(token)).await.unwrap();
+        for (rpc, code) in codes(&connection, &phone).await {
+            let allowed = match rpc {
+                "BatchLookup" => leakdex::access::role::Rpc::BatchLookup,
+                "Search" => leakdex::access::role::Rpc::Search,
+                "GetRecord" => leakdex::access::role::Rpc::GetRecord,
+                "List" => leakdex::access::role::Rpc::ListCorpora,
+                "Get" => leakdex::access::role::Rpc::GetCorpus,
+                "Ingest" => leakdex::access::role::Rpc::Ingest,
+                "Upload" => leakdex::access::role::Rpc::Upload,
+                "WatchJob" => leakdex::access::role::Rpc::WatchJob,
+                "Delete" => leakdex::access::role::Rpc::DeleteCorpus,
+                "Match" => leakdex::access::role::Rpc::Match,
+                "Attribute" => leakdex::access::role::Rpc::Attribute,
+                _ => leakdex::access::role::Rpc::Reflection,
+            };
+            let expected = if role.may(allowed) {
+                allowed_codes.iter().find(|(name, _)| *name == rpc).unwrap().1
+            } else {
+                Code::PermissionDenied
+            };
+            assert_eq!(code, expected, "{rpc} as {role}");
+        }
+    }
+    // The matrix itself, spelled out for the roles the issue names.
+    let may = |role: Role, rpc| role.may(rpc);
+    use leakdex::access::role::Rpc;
+    assert!(may(Role::Admin, Rpc::DeleteCorpus) && !may(Role::Admin, Rpc::BatchLookup));
+    assert!(may(Role::Ingest, Rpc::Ingest) && !may(Role::Ingest, Rpc::DeleteCorpus) && !may(Role::Ingest, Rpc::Search));
+    assert!(may(Role::Investigator, Rpc::GetRecord) && !may(Role::Investigator, Rpc::Ingest));
+    assert!(may(Role::Analyst, Rpc::Attribute) && !may(Role::Analyst, Rpc::DeleteCorpus));
+    assert!(
+        may(Role::Partner, Rpc::BatchLookup) && !may(Role::Partner, Rpc::Search) && !may(Role::Partner, Rpc::GetRecord)
+    );
+
+    // What each role sees.
+    let as_role = |role: Role| {
+        let token = tokens.iter().find(|(known, _)| *known == role).unwrap().1.clone();
+        let url = url.clone();
+        async move { connect(&url, Some(&token)).await.unwrap() }
+    };
+    let lookup_as = |connection: Connection| {
+        let phone = phone.clone();
+        async move {
+            let mut stream = LookupClient::new(connection)
+                .batch_lookup(tokio_stream::iter([proto::LookupRequest {
+                    id: "1".into(),
+                    value: phone,
+                    ..Default::default()
+                }]))
+                .await
+                .unwrap()
+                .into_inner();
+            stream.message().await.unwrap().unwrap()
+        }
+    };
+    let full = lookup_as(as_role(Role::Investigator).await).await;
+    assert!(full.hits.len() >= 2, "{full:?}");
+    assert!(full.hits.iter().all(|hit| !hit.file.is_empty() && hit.record > 0));
+    let partner = lookup_as(as_role(Role::Partner).await).await;
+    let corpora: Vec<&str> = partner.hits.iter().map(|hit| hit.corpus.as_str()).collect();
+    assert!(corpora.contains(&"vaccination"), "{partner:?}");
+    for hit in &partner.hits {
+        assert!(
+            hit.file.is_empty() && hit.record == 0 && hit.line == 0 && hit.offset == 0 && hit.field.is_empty(),
+            "{hit:?}"
+        );
+        assert!(hit.count >= 1 && !hit.acquired.is_empty(), "{hit:?}");
+    }
+    assert_eq!(
+        partner.hits.iter().map(|hit| hit.count).sum::<u64>(),
+        full.hits.len() as u64
+    );
+    let record_as = |connection: Connection| async move {
+        LookupClient::new(connection)
+            .get_record(proto::GetRecordRequest {
+                corpus: "vaccination".into(),
+                file: "vaccination.csv".into(),
+                record: 3,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let value_of = |record: &proto::Record, name: &str| {
+        record
+            .fields
+            .iter()
+            .find(|field| field.name == name)
+            .map(|field| field.raw.clone())
+            .unwrap()
+    };
+    let full = record_as(as_role(Role::Investigator).await).await;
+    let redacted = record_as(as_role(Role::Analyst).await).await;
+    let third = Person::new(11, 2);
+    assert_eq!(value_of(&full, "mobile_number"), third.mobile);
+    assert_eq!(
+        value_of(&redacted, "mobile_number"),
+        format!("+91 {}XXXXX{}", &third.mobile[..2], &third.mobile[7..])
+    );
+    assert!(value_of(&full, "name").contains(third.first));
+    assert!(!value_of(&redacted, "name").contains(third.first), "{redacted:?}");
+    assert_eq!(
+        value_of(&redacted, "district"),
+        value_of(&full, "district").to_lowercase()
+    );
+    let query = format!("name:\"{}\"", third.name().to_lowercase());
+    let search_as = |connection: Connection| {
+        let query = query.clone();
+        async move {
+            LookupClient::new(connection)
+                .search(proto::SearchRequest {
+                    query,
+                    limit: 5,
+                    corpora: vec!["vaccination".into()],
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .hits
+        }
+    };
+    let full = search_as(as_role(Role::Investigator).await).await;
+    let redacted = search_as(as_role(Role::Analyst).await).await;
+    assert!(!full.is_empty() && full[0].snippet.contains(third.first), "{full:?}");
+    assert_eq!(full.len(), redacted.len());
+    assert!(
+        redacted
+            .iter()
+            .all(|hit| !hit.snippet.contains(third.first) && !hit.snippet.contains(&third.mobile)),
+        "{redacted:?}"
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap();
+}
