@@ -339,3 +339,86 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     let _ = stop.send(());
     server.await.unwrap();
 }
+
+async fn lookups(connection: &Connection, values: Vec<String>) -> Result<Vec<proto::LookupResponse>, tonic::Status> {
+    let requests = values.into_iter().enumerate().map(|(id, value)| proto::LookupRequest {
+        id: id.to_string(),
+        value,
+        ..Default::default()
+    });
+    let mut stream = LookupClient::new(connection.clone())
+        .batch_lookup(tokio_stream::iter(requests.collect::<Vec<_>>()))
+        .await?
+        .into_inner();
+    let mut answers = Vec::new();
+    while let Some(answer) = stream.message().await? {
+        answers.push(answer);
+    }
+    Ok(answers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_quotas_and_enumeration_throttling_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _catalog) = indexed_corpora(dir.path(), 300, &BuildOptions::default());
+    std::fs::write(
+        data.root().join("limits.json"),
+        r#"{"partner": {"per_second": 0.001, "burst": 50, "daily_lookups": 1000, "daily_hits": 1000},
+            "analyst": {"per_second": 1000000, "burst": 1000000, "daily_lookups": 30, "daily_hits": 1000}}"#,
+    )
+    .unwrap();
+    let store = TokenStore::new(&data);
+    let (_, partner) = store.create("partner", Role::Partner).unwrap();
+    let (_, analyst) = store.create("analyst", Role::Analyst).unwrap();
+    let (_, investigator) = store.create("investigator", Role::Investigator).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        leakdex::service::serve(listener, state, shutdown, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    });
+    let phones: Vec<String> = (0..40).map(|index| Person::new(11, index).mobile).collect();
+
+    // Rate: a burst of 50, then nothing refills.
+    let partner = connect(&url, Some(&partner)).await.unwrap();
+    assert_eq!(lookups(&partner, phones.clone()).await.unwrap().len(), 40);
+    let refused = lookups(&partner, phones[..20].to_vec()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+    assert!(refused.message().contains("rate limit"), "{refused}");
+    // Daily quota of lookups.
+    let analyst = connect(&url, Some(&analyst)).await.unwrap();
+    assert_eq!(lookups(&analyst, phones[..30].to_vec()).await.unwrap().len(), 30);
+    let refused = lookups(&analyst, phones[..1].to_vec()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.message().contains("daily quota"), "{refused}");
+
+    // Enumeration: sweeping a range of consecutive numbers is caught, throttled and logged.
+    let investigator = connect(&url, Some(&investigator)).await.unwrap();
+    assert!(
+        lookups(&investigator, phones.clone()).await.is_ok(),
+        "real, scattered numbers are fine"
+    );
+    let sweep: Vec<String> = (0..300u64)
+        .map(|offset| format!("98123{:05}", 40_000 + offset))
+        .collect();
+    let refused = lookups(&investigator, sweep).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+    assert!(refused.message().contains("enumeration"), "{refused}");
+    let after = lookups(&investigator, phones[..1].to_vec()).await.unwrap_err();
+    assert!(after.message().contains("throttled"), "{after}");
+    let log = leakdex::access::audit::AuditLog::new(&data).entries().unwrap();
+    assert!(
+        log.iter()
+            .any(|entry| entry.body.rpc == "EnumerationDetected" && entry.body.principal == "investigator"),
+        "the sweep is on the record"
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap();
+}

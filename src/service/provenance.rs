@@ -72,6 +72,7 @@ fn match_batch(
     principal: &Principal,
     requests: Vec<proto::MatchRequest>,
 ) -> Result<Vec<proto::MatchResponse>, Status> {
+    state.admit(principal, requests.len())?;
     let index = state.index()?;
     let mut responses: Vec<proto::MatchResponse> = Vec::with_capacity(requests.len());
     let mut records = Vec::with_capacity(requests.len());
@@ -202,6 +203,7 @@ impl provenance_server::Provenance for ProvenanceService {
             }
         }
         let (html, threshold) = settings.ok_or_else(|| Status::invalid_argument("no request message"))?;
+        self.state.admit(&principal, records.len().max(1))?;
         if corpus.is_none() && records.is_empty() {
             return Err(Status::invalid_argument("no suspect records and no suspect_corpus"));
         }

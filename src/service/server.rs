@@ -7,6 +7,7 @@ use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
 use crate::access::audit::{AuditLog, Request as AuditRequest};
+use crate::access::limits::Limiter;
 use crate::access::redact::redact_record;
 use crate::access::role::Rpc;
 use crate::catalog::{Catalog, CatalogError, FileCatalog};
@@ -38,6 +39,7 @@ pub struct ServiceState {
     pub(super) metrics: Arc<super::metrics::Metrics>,
     auth: Authenticator,
     audit: AuditLog,
+    limiter: Limiter,
     jobs: super::jobs::Jobs,
     data: DataDir,
     catalog: FileCatalog,
@@ -55,6 +57,7 @@ impl ServiceState {
         Ok(Arc::new(ServiceState {
             auth: Authenticator::new(&data),
             audit: AuditLog::new(&data),
+            limiter: Limiter::configured(&data).map_err(Status::invalid_argument)?,
             jobs: super::jobs::Jobs::new(metrics.clone()),
             metrics,
             data,
@@ -68,6 +71,38 @@ impl ServiceState {
     pub(super) fn authorize<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Principal, Status> {
         self.metrics.call(rpc.as_str());
         self.auth.authorize(request.metadata(), rpc)
+    }
+
+    /// Admits `lookups` lookups by the principal under its role's rate limit and quotas.
+    pub(super) fn admit(&self, principal: &Principal, lookups: usize) -> Result<(), Status> {
+        self.limiter
+            .admit(&principal.name, principal.role, lookups as u64)
+            .map_err(|refusal| {
+                tracing::warn!(principal = %principal.name, role = %principal.role, %refusal, "call refused by limits");
+                Status::resource_exhausted(refusal.to_string())
+            })
+    }
+
+    /// Counts an answered call's hits against the quota and watches the numbers asked about for
+    /// a sweep; a sweep is logged, put on the record, and the call refused.
+    pub(super) fn account(&self, principal: &Principal, hits: usize, numbers: Vec<u64>) -> Result<(), Status> {
+        self.limiter.count_hits(&principal.name, hits as u64);
+        if !self.limiter.watch(&principal.name, numbers.into_iter()) {
+            return Ok(());
+        }
+        tracing::warn!(principal = %principal.name, role = %principal.role, "enumeration detected: consecutive identifiers swept; throttled");
+        let event = AuditRequest {
+            principal: principal.name.clone(),
+            role: principal.role.as_str().to_string(),
+            rpc: "EnumerationDetected".to_string(),
+            ..AuditRequest::default()
+        };
+        self.audit
+            .append(&event)
+            .map_err(|error| Status::unavailable(format!("the audit log cannot be written: {error}")))?;
+        Err(Status::resource_exhausted(
+            "throttled: the calls swept consecutive identifiers (enumeration); this is on the record",
+        ))
     }
 
     /// Puts an answered call on the record. Blocking (the entry is fsynced): call it where
@@ -150,13 +185,15 @@ fn answer(
     requests: Vec<proto::LookupRequest>,
 ) -> Result<Vec<proto::LookupResponse>, Status> {
     let started = std::time::Instant::now();
-    let (responses, asked) = answer_batch(state, principal, requests)?;
+    state.admit(principal, requests.len())?;
+    let (responses, asked, numbers) = answer_batch(state, principal, requests)?;
     let hits: u64 = responses
         .iter()
         .flat_map(|response| &response.hits)
         .map(|hit| hit.count.max(1))
         .sum();
     state.record(principal, Rpc::BatchLookup, responses.len(), hits as usize, asked)?;
+    state.account(principal, hits as usize, numbers)?;
     state.metrics.lookups.inc_by(responses.len() as u64);
     state.metrics.hits.inc_by(hits);
     state
@@ -166,12 +203,15 @@ fn answer(
     Ok(responses)
 }
 
-/// The responses, and the fingerprints of what was asked for the audit log.
+/// The responses, the fingerprints of what was asked (for the audit log), and the phones and
+/// IDs asked about as numbers (for enumeration detection).
+type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<u64>);
+
 fn answer_batch(
     state: &ServiceState,
     principal: &Principal,
     requests: Vec<proto::LookupRequest>,
-) -> Result<(Vec<proto::LookupResponse>, Vec<u64>), Status> {
+) -> Result<Answered, Status> {
     let index = state.index()?;
     let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
     let mut queries = Vec::with_capacity(requests.len());
@@ -191,6 +231,11 @@ fn answer_batch(
     }
     let answers = lookup_batch(&index, state.region, &queries);
     let asked = AuditRequest::default().with_answers(&state.data.key(), &answers).asked;
+    let numbers = answers
+        .iter()
+        .filter(|answer| matches!(answer.kind, Some(Kind::Phone | Kind::NationalId)))
+        .filter_map(|answer| answer.normalized.as_deref()?.trim_start_matches('+').parse().ok())
+        .collect();
     let locations = principal.role.sees_locations();
     let responses = requests
         .into_iter()
@@ -249,7 +294,7 @@ fn answer_batch(
             }
         })
         .collect();
-    Ok((responses, asked))
+    Ok((responses, asked, numbers))
 }
 
 /// Answers a request stream in micro-batches: whatever has arrived (up to `batch_size`) is
@@ -351,6 +396,7 @@ impl lookup_server::Lookup for LookupService {
 
     async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {
         let principal = self.state.authorize(&request, Rpc::Search)?;
+        self.state.admit(&principal, 1)?;
         let request = request.into_inner();
         if request.query.trim().is_empty() {
             return Err(Status::invalid_argument("empty search query"));
@@ -387,6 +433,7 @@ impl lookup_server::Lookup for LookupService {
 
     async fn get_record(&self, request: Request<proto::GetRecordRequest>) -> Result<Response<proto::Record>, Status> {
         let principal = self.state.authorize(&request, Rpc::GetRecord)?;
+        self.state.admit(&principal, 1)?;
         let request = request.into_inner();
         let state = self.state.clone();
         let record = tokio::task::spawn_blocking(move || -> Result<proto::Record, Status> {
