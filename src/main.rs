@@ -46,6 +46,14 @@ struct Cli {
     /// Bearer token for --server (issued with `leakdex token create`).
     #[arg(long, global = true, env = "LEAKDEX_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// For an https:// server: the CA that signed its certificate (PEM).
+    #[arg(long, global = true)]
+    ca: Option<PathBuf>,
+    /// For mutual TLS: this client's certificate and key (PEM).
+    #[arg(long, global = true, requires = "key")]
+    cert: Option<PathBuf>,
+    #[arg(long, global = true, requires = "cert")]
+    key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -202,6 +210,19 @@ enum Command {
         /// Serve Prometheus metrics at http://ADDR/metrics.
         #[arg(long)]
         metrics_listen: Option<std::net::SocketAddr>,
+        /// Serve over TLS with this certificate chain (PEM)...
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// ...and its private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Accept client certificates signed by this CA (PEM): mutual TLS. A certificate's common
+        /// name is its principal, which needs a live entry (`leakdex token create --name CN`).
+        #[arg(long, requires = "tls_cert")]
+        client_ca: Option<PathBuf>,
+        /// Listen beyond loopback without TLS. Tokens then cross the network in the clear.
+        #[arg(long)]
+        insecure: bool,
     },
     /// Write synthetic corpora with known overlaps.
     Gen {
@@ -333,7 +354,18 @@ fn open_data(data_dir: Option<&Path>) -> Result<(DataDir, FileCatalog), Failure>
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Some(url) = cli.server.as_deref() {
-        return run_remote(url, cli.token.as_deref(), cli.command);
+        let tls = match &cli.ca {
+            Some(ca) => Some(leakdex::service::client::ClientTls {
+                ca: std::fs::read(ca)?,
+                identity: match (&cli.cert, &cli.key) {
+                    (Some(cert), Some(key)) => Some((std::fs::read(cert)?, std::fs::read(key)?)),
+                    _ => None,
+                },
+                domain: None,
+            }),
+            None => None,
+        };
+        return run_remote(url, cli.token.as_deref(), tls, cli.command);
     }
     let data_dir = cli.data_dir.as_deref();
     match cli.command {
@@ -701,7 +733,36 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             region,
             grace,
             metrics_listen,
+            tls_cert,
+            tls_key,
+            client_ca,
+            insecure,
         } => {
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => {
+                    let identity = tonic::transport::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
+                    let mut config = tonic::transport::ServerTlsConfig::new().identity(identity);
+                    if let Some(ca) = &client_ca {
+                        config = config
+                            .client_ca_root(tonic::transport::Certificate::from_pem(std::fs::read(ca)?))
+                            // Clients without a certificate may still present a token.
+                            .client_auth_optional(true);
+                    }
+                    Some(config)
+                }
+                _ => None,
+            };
+            if tls.is_none() && !listen.ip().is_loopback() {
+                if !insecure {
+                    return Err(format!(
+                        "refusing to listen on {listen} without TLS: bearer tokens and answers would cross the network in the clear. \
+                         Give --tls-cert and --tls-key (and --client-ca for mutual TLS), or --insecure to accept the risk"
+                    )
+                    .into());
+                }
+                tracing::error!(%listen, "INSECURE: serving beyond loopback without TLS; tokens and answers cross the network in the clear");
+                eprintln!("leakdex: INSECURE: serving on {listen} without TLS (--insecure)");
+            }
             let (data, catalog) = open_data(data_dir)?;
             collect_garbage(&data, &catalog)?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -716,7 +777,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         leakdex::service::serve_metrics(metrics, state.metrics())?;
                     }
                     let grace = std::time::Duration::from_secs(grace);
-                    leakdex::service::serve(listener, state, shutdown_signal(), grace).await
+                    leakdex::service::serve_tls(listener, state, shutdown_signal(), grace, tls).await
                 })
                 .map_err(|error| -> Failure { error.to_string().into() })?;
             Ok(ExitCode::SUCCESS)
@@ -831,12 +892,19 @@ fn print_search_hits(hits: &[leakdex::query::SearchHit], json: bool) -> Result<(
 }
 
 /// Commands answered by a server; they print through the same functions as the local ones.
-fn run_remote(url: &str, token: Option<&str>, command: Command) -> Result<ExitCode, Failure> {
+fn run_remote(
+    url: &str,
+    token: Option<&str>,
+    tls: Option<leakdex::service::client::ClientTls>,
+    command: Command,
+) -> Result<ExitCode, Failure> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let channel = remote::connect(url, token)
-            .await
-            .map_err(|error| -> Failure { error.to_string().into() })?;
+        let connected = match &tls {
+            Some(tls) => leakdex::service::client::connect_tls(url, token, tls).await,
+            None => remote::connect(url, token).await,
+        };
+        let channel = connected.map_err(|error| -> Failure { error.to_string().into() })?;
         match command {
             Command::Lookup {
                 kind,

@@ -422,3 +422,146 @@ async fn rate_limits_quotas_and_enumeration_throttling_act() {
     let _ = stop.send(());
     server.await.unwrap();
 }
+
+/// A CA, and certificates it signs: (certificate PEM, key PEM).
+struct TestCa {
+    params: rcgen::CertificateParams,
+    key: rcgen::KeyPair,
+    pem: String,
+}
+
+impl TestCa {
+    fn new(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        let pem = params.self_signed(&key).unwrap().pem();
+        TestCa { params, key, pem }
+    }
+
+    fn sign(&self, common_name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_names_the_principal_by_its_certificate() {
+    use leakdex::service::client::{ClientTls, connect_tls};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _catalog) = indexed_corpora(dir.path(), 300, &BuildOptions::default());
+    let ca = TestCa::new("leakdex test CA");
+    let (server_cert, server_key) = ca.sign("localhost");
+    let (partner_cert, partner_key) = ca.sign("cert-in-partner");
+    let (stranger_cert, stranger_key) = ca.sign("nobody-registered");
+    let rogue = TestCa::new("rogue CA");
+    let (rogue_cert, rogue_key) = rogue.sign("cert-in-partner");
+    let store = TokenStore::new(&data);
+    // The certificate's principal holds an entry; its token is never used.
+    store.create("cert-in-partner", Role::Partner).unwrap();
+    let (_, investigator) = store.create("investigator", Role::Investigator).unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
+    let tls = tonic::transport::ServerTlsConfig::new()
+        .identity(tonic::transport::Identity::from_pem(&server_cert, &server_key))
+        .client_ca_root(tonic::transport::Certificate::from_pem(&ca.pem))
+        .client_auth_optional(true);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        leakdex::service::serve_tls(listener, state, shutdown, std::time::Duration::from_secs(5), Some(tls))
+            .await
+            .unwrap();
+    });
+    let client = |identity: Option<(&String, &String)>| ClientTls {
+        ca: ca.pem.clone().into_bytes(),
+        identity: identity.map(|(cert, key)| (cert.clone().into_bytes(), key.clone().into_bytes())),
+        domain: Some("localhost".into()),
+    };
+    let phone = Person::new(11, 200).mobile;
+
+    // A partner's certificate: partner answers, partner refusals.
+    let partner = connect_tls(&url, None, &client(Some((&partner_cert, &partner_key))))
+        .await
+        .unwrap();
+    let answers = lookups(&partner, vec![phone.clone()]).await.unwrap();
+    assert!(!answers[0].hits.is_empty() && answers[0].hits.iter().all(|hit| hit.file.is_empty() && hit.count > 0));
+    let denied = LookupClient::new(partner.clone())
+        .search(proto::SearchRequest {
+            query: "name:rahul".into(),
+            limit: 1,
+            corpora: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    // TLS without a certificate: a token still works; nothing at all is refused.
+    let with_token = connect_tls(&url, Some(&investigator), &client(None)).await.unwrap();
+    assert!(lookups(&with_token, vec![phone.clone()]).await.unwrap()[0].hits[0].record > 0);
+    let bare = connect_tls(&url, None, &client(None)).await.unwrap();
+    assert_eq!(
+        lookups(&bare, vec![phone.clone()]).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    // A certificate naming no registered principal.
+    let stranger = connect_tls(&url, None, &client(Some((&stranger_cert, &stranger_key))))
+        .await
+        .unwrap();
+    assert_eq!(
+        lookups(&stranger, vec![phone.clone()]).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    // A certificate from another CA does not get through the handshake.
+    let rogue_client = connect_tls(&url, None, &client(Some((&rogue_cert, &rogue_key)))).await;
+    let refused = match rogue_client {
+        Err(_) => true,
+        Ok(connection) => lookups(&connection, vec![phone.clone()]).await.is_err(),
+    };
+    assert!(refused, "a certificate of a foreign CA was accepted");
+    // Revoking the principal revokes its certificate.
+    store.revoke("cert-in-partner").unwrap();
+    assert_eq!(
+        lookups(&partner, vec![phone]).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap();
+}
+
+#[test]
+fn serve_refuses_to_listen_beyond_loopback_without_tls_unless_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::common::leakdex(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0 without TLS"),
+        "{stderr}"
+    );
+    let mut insecure = crate::common::leakdex(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0", "--insecure"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(insecure.stderr.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = insecure.kill();
+    let _ = insecure.wait();
+    assert!(first.contains("INSECURE"), "{first}");
+}

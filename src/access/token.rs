@@ -152,6 +152,11 @@ impl Tokens {
         }
     }
 
+    /// The live entry of a principal by name (a client certificate's common name).
+    pub fn named(&self, name: &str) -> Option<&TokenEntry> {
+        self.live.iter().find(|entry| entry.name == name)
+    }
+
     /// The entry of a presented token, if it is live.
     pub fn check(&self, token: &str) -> Option<&TokenEntry> {
         if !token.starts_with(PREFIX) {

@@ -1,5 +1,6 @@
-//! Authentication and authorization of every call: a bearer token (`authorization: Bearer …`)
-//! names the principal and its role; the role decides, default deny, which calls it may make.
+//! Authentication and authorization of every call: a bearer token (`authorization: Bearer …`) or
+//! a client certificate (mTLS) names the principal and its role; the role decides, default deny,
+//! which calls it may make.
 
 use crate::access::role::{Role, Rpc};
 use crate::access::token::{TokenStore, Tokens};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
+use tonic::transport::CertificateDer;
 
 /// Who is calling.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,11 +50,19 @@ impl Authenticator {
         Ok(cached.1.clone())
     }
 
-    /// The principal of a call, from its bearer token.
-    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+    /// The principal of a call: from its bearer token, else from its client certificate (whose
+    /// subject common name must be a principal with a live entry in the token store).
+    pub fn authenticate(
+        &self,
+        metadata: &MetadataMap,
+        certificates: Option<&[CertificateDer<'_>]>,
+    ) -> Result<Principal, Status> {
         let Some(header) = metadata.get("authorization") else {
+            if let Some(certificate) = certificates.and_then(|chain| chain.first()) {
+                return self.certificate_principal(certificate);
+            }
             return Err(Status::unauthenticated(
-                "no credentials: send `authorization: Bearer TOKEN` (issued with `leakdex token create`)",
+                "no credentials: send `authorization: Bearer TOKEN` (issued with `leakdex token create`) or a client certificate",
             ));
         };
         let token = header
@@ -70,9 +80,36 @@ impl Authenticator {
         })
     }
 
+    fn certificate_principal(&self, certificate: &CertificateDer<'_>) -> Result<Principal, Status> {
+        let (_, parsed) = x509_parser::parse_x509_certificate(certificate.as_ref())
+            .map_err(|_| Status::unauthenticated("the client certificate cannot be read"))?;
+        let name = parsed
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|name| name.as_str().ok())
+            .ok_or_else(|| Status::unauthenticated("the client certificate has no common name"))?
+            .to_string();
+        let tokens = self.tokens()?;
+        let entry = tokens.named(&name).ok_or_else(|| {
+            Status::unauthenticated(format!(
+                "client certificate {name:?} names no live principal (`leakdex token create --name {name}` registers one)"
+            ))
+        })?;
+        Ok(Principal {
+            name: entry.name.clone(),
+            role: entry.role,
+        })
+    }
+
     /// The principal of a call it may make.
-    pub fn authorize(&self, metadata: &MetadataMap, rpc: Rpc) -> Result<Principal, Status> {
-        let principal = self.authenticate(metadata)?;
+    pub fn authorize(
+        &self,
+        metadata: &MetadataMap,
+        certificates: Option<&[CertificateDer<'_>]>,
+        rpc: Rpc,
+    ) -> Result<Principal, Status> {
+        let principal = self.authenticate(metadata, certificates)?;
         if !principal.role.may(rpc) {
             tracing::warn!(principal = %principal.name, role = %principal.role, rpc = rpc.as_str(), "call refused by role");
             return Err(Status::permission_denied(format!(

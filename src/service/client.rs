@@ -2,7 +2,7 @@
 
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 /// Adds `authorization: Bearer TOKEN` to every call.
 #[derive(Clone)]
@@ -29,6 +29,37 @@ impl tonic::service::Interceptor for Bearer {
 
 /// A connection to the server whose calls carry the token.
 pub type Connection = InterceptedService<Channel, Bearer>;
+
+/// TLS settings of a client: the CA that signed the server's certificate and, for mutual TLS,
+/// the client's own certificate and key (PEM).
+#[derive(Clone, Debug, Default)]
+pub struct ClientTls {
+    pub ca: Vec<u8>,
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// The name the server's certificate is for, when the URL's host is not it.
+    pub domain: Option<String>,
+}
+
+/// Connects to `url` (`https://host:port`) over TLS; calls carry `token` if given.
+pub async fn connect_tls(
+    url: &str,
+    token: Option<&str>,
+    tls: &ClientTls,
+) -> Result<Connection, Box<dyn std::error::Error + Send + Sync>> {
+    let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&tls.ca));
+    if let Some((certificate, key)) = &tls.identity {
+        config = config.identity(Identity::from_pem(certificate, key));
+    }
+    if let Some(domain) = &tls.domain {
+        config = config.domain_name(domain.clone());
+    }
+    let channel = Channel::from_shared(url.to_string())?
+        .tls_config(config)?
+        .connect()
+        .await
+        .map_err(|error| format!("{url}: {error}"))?;
+    Ok(InterceptedService::new(channel, Bearer::new(token)?))
+}
 
 /// Connects to `url` (`http://host:port`); every call carries `token` if given.
 pub async fn connect(url: &str, token: Option<&str>) -> Result<Connection, Box<dyn std::error::Error + Send + Sync>> {

@@ -17,4 +17,4 @@ mod provenance;
 mod server;
 
 pub use metrics::{Metrics, serve_metrics};
-pub use server::{ServiceState, serve};
+pub use server::{ServiceState, serve, serve_tls};

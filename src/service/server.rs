@@ -70,7 +70,9 @@ impl ServiceState {
     /// The caller of `request`, if its role may make the call `rpc`; counts the call.
     pub(super) fn authorize<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Principal, Status> {
         self.metrics.call(rpc.as_str());
-        self.auth.authorize(request.metadata(), rpc)
+        let certificates = request.peer_certs();
+        self.auth
+            .authorize(request.metadata(), certificates.as_deref().map(Vec::as_slice), rpc)
     }
 
     /// Admits `lookups` lookups by the principal under its role's rate limit and quotas.
@@ -671,6 +673,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    serve_tls(listener, state, shutdown, grace, None).await
+}
+
+/// [`serve`] over TLS when `tls` is given (with a client CA, clients may authenticate by
+/// certificate: mutual TLS).
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: Arc<ServiceState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<lookup_server::LookupServer<LookupService>>()
@@ -705,7 +719,11 @@ pub async fn serve(
             Ok(request)
         }
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .add_service(health_service)
         .add_service(InterceptedService::new(reflection_v1, authenticated.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, authenticated))
