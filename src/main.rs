@@ -136,6 +136,15 @@ enum Command {
         region: Region,
         values: Vec<String>,
     },
+    /// A private lookup: sends only the first 5 hex characters of the identifier's SHA-256 and
+    /// checks the answer here (with --server, the server never learns the identifier).
+    RangeLookup {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value = "IN")]
+        region: Region,
+        value: String,
+    },
     /// Full-text and fielded search: `name:"rahul sharma" district:pune`, `name:rahul~1`.
     Search {
         #[arg(long)]
@@ -544,6 +553,17 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out, records } => run_demo(&out, records, data_dir),
+        Command::RangeLookup { kind, region, value } => {
+            let (kind, normalized, prefix, suffix) = range_query(kind.as_deref(), region, &value)?;
+            let (data, catalog) = open_data(data_dir)?;
+            let index = Index::open(&data, &catalog, &[])?;
+            let entries = leakdex::query::range::range_lookup(&index, &prefix)?;
+            audit_local(&data, "RangeLookup", 1, 0, &[(Kind::Other, prefix.as_str())])?;
+            let entries: Vec<(String, Vec<String>)> =
+                entries.into_iter().map(|entry| (entry.suffix, entry.corpora)).collect();
+            print_range(kind, &normalized, &prefix, &suffix, &entries);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Canary(CanaryCommand::Add {
             source,
             corpus,
@@ -785,6 +805,31 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
+/// The kind, normalized value and hash prefix and suffix of a private lookup's value.
+fn range_query(kind: Option<&str>, region: Region, value: &str) -> Result<(Kind, String, String, String), Failure> {
+    let query = Query {
+        value: value.to_string(),
+        kind: parse_kind(kind)?,
+    };
+    let (kind, normalized) = leakdex::query::normalize_query(&query, region)?;
+    let (prefix, suffix) = leakdex::query::range::hash_parts(&normalized);
+    Ok((kind, normalized, prefix, suffix))
+}
+
+/// Checks a range answer against the value's own hash.
+fn print_range(kind: Kind, normalized: &str, prefix: &str, suffix: &str, entries: &[(String, Vec<String>)]) {
+    let found = entries.iter().find(|(other, _)| other == suffix);
+    println!(
+        "{} {normalized}: sent prefix {prefix}, received {} entries",
+        kind.as_str(),
+        entries.len()
+    );
+    match found {
+        Some((_, corpora)) if !corpora.is_empty() => println!("found in {}", corpora.join(", ")),
+        _ => println!("not found"),
+    }
+}
+
 /// Puts a local command's request on the record (before its answer is shown).
 fn audit_local(data: &DataDir, rpc: &str, queries: usize, hits: usize, asked: &[(Kind, &str)]) -> Result<(), Failure> {
     let request = AuditRequest {
@@ -937,6 +982,12 @@ fn run_remote(
                 query,
             } => {
                 print_search_hits(&remote::search(channel, query, limit, corpus).await?, json)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::RangeLookup { kind, region, value } => {
+                let (kind, normalized, prefix, suffix) = range_query(kind.as_deref(), region, &value)?;
+                let entries = remote::range_lookup(channel, prefix.clone()).await?;
+                print_range(kind, &normalized, &prefix, &suffix, &entries);
                 Ok(ExitCode::SUCCESS)
             }
             Command::Show {

@@ -136,3 +136,16 @@ pub async fn ingest(channel: Connection, request: proto::IngestRequest) -> Resul
         canaries: job.canaries.into_iter().map(Into::into).collect(),
     })
 }
+
+/// A private lookup: only `prefix` leaves this machine. (suffix, corpora) of every entry.
+pub async fn range_lookup(channel: Connection, prefix: String) -> Result<Vec<(String, Vec<String>)>, Failure> {
+    let response = LookupClient::new(channel)
+        .range_lookup(proto::RangeLookupRequest { prefix })
+        .await?
+        .into_inner();
+    Ok(response
+        .entries
+        .into_iter()
+        .map(|entry| (entry.suffix, entry.corpora))
+        .collect())
+}

@@ -35,8 +35,13 @@ async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)
             value: phone.to_string(),
         }],
     };
+    let prefix = leakdex::query::range::hash_parts(&format!("+91{phone}")).0;
     let mut results = vec![
         ("BatchLookup", code(lookup.batch_lookup(one_lookup()).await)),
+        (
+            "RangeLookup",
+            code(lookup.range_lookup(proto::RangeLookupRequest { prefix }).await),
+        ),
         (
             "Search",
             code(
@@ -190,6 +195,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     // arguments, with the argument's code); the others are refused.
     let allowed_codes = [
         ("BatchLookup", Code::Ok),
+        ("RangeLookup", Code::Ok),
         ("Search", Code::Ok),
         ("GetRecord", Code::Ok),
         ("List", Code::Ok),
@@ -207,6 +213,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         for (rpc, code) in codes(&connection, &phone).await {
             let allowed = match rpc {
                 "BatchLookup" => leakdex::access::role::Rpc::BatchLookup,
+                "RangeLookup" => leakdex::access::role::Rpc::RangeLookup,
                 "Search" => leakdex::access::role::Rpc::Search,
                 "GetRecord" => leakdex::access::role::Rpc::GetRecord,
                 "List" => leakdex::access::role::Rpc::ListCorpora,
@@ -237,6 +244,54 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     assert!(
         may(Role::Partner, Rpc::BatchLookup) && !may(Role::Partner, Rpc::Search) && !may(Role::Partner, Rpc::GetRecord)
     );
+
+    // Private lookups: the partner sends a hash prefix and finds its own suffix in a padded answer.
+    let range = |value: String| {
+        let url = url.clone();
+        let token = tokens
+            .iter()
+            .find(|(known, _)| *known == Role::Partner)
+            .unwrap()
+            .1
+            .clone();
+        async move {
+            let (prefix, suffix) = leakdex::query::range::hash_parts(&value);
+            let connection = connect(&url, Some(&token)).await.unwrap();
+            let entries = LookupClient::new(connection)
+                .range_lookup(proto::RangeLookupRequest { prefix })
+                .await
+                .unwrap()
+                .into_inner()
+                .entries;
+            (suffix, entries)
+        }
+    };
+    let (suffix, entries) = range(format!("+91{phone}")).await;
+    assert_eq!(entries.len() % leakdex::query::range::BUCKET, 0);
+    assert!(!entries.is_empty());
+    let mine = entries
+        .iter()
+        .find(|entry| entry.suffix == suffix)
+        .expect("the asked phone is in the answer");
+    assert!(mine.corpora.contains(&"vaccination".to_string()), "{mine:?}");
+    assert!(
+        entries.iter().filter(|entry| entry.corpora.is_empty()).count() >= leakdex::query::range::BUCKET - 8,
+        "decoys pad the answer"
+    );
+    let absent = Person::new(11, 9_999_999).mobile;
+    let (suffix, entries) = range(format!("+91{absent}")).await;
+    assert_eq!(entries.len(), leakdex::query::range::BUCKET);
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry.suffix != suffix || entry.corpora.is_empty())
+    );
+    let partner_token = &tokens.iter().find(|(known, _)| *known == Role::Partner).unwrap().1;
+    let bad = LookupClient::new(connect(&url, Some(partner_token)).await.unwrap())
+        .range_lookup(proto::RangeLookupRequest { prefix: "xyz".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
 
     // What each role sees.
     let as_role = |role: Role| {
@@ -564,4 +619,101 @@ fn serve_refuses_to_listen_beyond_loopback_without_tls_unless_insecure() {
     let _ = insecure.kill();
     let _ = insecure.wait();
     assert!(first.contains("INSECURE"), "{first}");
+}
+
+#[test]
+fn logs_of_a_full_run_hold_no_identifier_or_record_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _catalog) = indexed_corpora(dir.path(), 300, &BuildOptions::default());
+    let (_, token) = TokenStore::new(&data)
+        .create("investigator", Role::Investigator)
+        .unwrap();
+    let log_path = dir.path().join("server.log");
+    let mut server = crate::common::leakdex(data.root())
+        .env("LEAKDEX_LOG", "debug")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let address = (0..200)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            let log = std::fs::read_to_string(&log_path).ok()?;
+            let line = log.lines().find(|line| line.starts_with("leakdex: serving on "))?;
+            Some(line.trim_start_matches("leakdex: serving on ").to_string())
+        })
+        .expect("the server started");
+    let person = Person::new(11, 200);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let connection = connect(&format!("http://{address}"), Some(&token)).await.unwrap();
+        let answers = lookups(
+            &connection,
+            vec![person.mobile.clone(), person.email.clone(), "garbage value!".into()],
+        )
+        .await
+        .unwrap();
+        assert!(!answers[0].hits.is_empty());
+        let mut lookup = LookupClient::new(connection.clone());
+        let _ = lookup
+            .search(proto::SearchRequest {
+                query: format!("name:\"{}\"", person.name().to_lowercase()),
+                limit: 5,
+                corpora: Vec::new(),
+            })
+            .await;
+        lookup
+            .get_record(proto::GetRecordRequest {
+                corpus: "vaccination".into(),
+                file: "vaccination.csv".into(),
+                record: 201,
+            })
+            .await
+            .unwrap();
+        let record = proto::SuspectRecord {
+            fields: vec![
+                proto::SuspectField {
+                    name: "name".into(),
+                    value: person.name(),
+                },
+                proto::SuspectField {
+                    name: "mobile".into(),
+                    value: person.mobile.clone(),
+                },
+            ],
+        };
+        let mut matches = ProvenanceClient::new(connection.clone())
+            .r#match(tokio_stream::iter([proto::MatchRequest {
+                id: "1".into(),
+                record: Some(record),
+                ..Default::default()
+            }]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!matches.message().await.unwrap().unwrap().matches.is_empty());
+        // A refused call logs too.
+        let refused = connect(&format!("http://{address}"), Some("ldx_wrong")).await.unwrap();
+        assert!(lookups(&refused, vec![person.mobile.clone()]).await.is_err());
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap().to_lowercase();
+    assert!(
+        log.contains("debug") || log.contains("info"),
+        "the server logged: {log}"
+    );
+    for secret in [
+        person.mobile.as_str(),
+        &person.email,
+        &person.aadhaar,
+        &person.name().to_lowercase(),
+        &person.house.to_lowercase(),
+        &token[4..],
+    ] {
+        assert!(
+            !log.contains(&secret.to_lowercase()),
+            "{secret:?} appears in the server log"
+        );
+    }
 }

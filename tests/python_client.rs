@@ -143,6 +143,10 @@ fn python_client_answers_equal_the_cli() {
     }
     assert!(with_hits > 80_000, "the sample is mostly real numbers: {with_hits}");
     assert!(summary["reflection_hits"].as_u64().unwrap() > 0);
+    assert_eq!(
+        summary["range_found"], true,
+        "the private lookup found the known identifier"
+    );
 }
 
 /// Peak and current resident memory of a process, in KiB.

@@ -23,6 +23,8 @@ pub enum QueryError {
     NoCorpus(String),
     #[error("bad search query: {0}")]
     Search(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// A published segment with its corpus's name and acquisition date.
@@ -196,6 +198,14 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading
         });
     }
     Ok(readings)
+}
+
+/// A query's kind and normalized value as a lookup reads it (its first reading), or why it cannot
+/// be read: what a caller hashes for a private lookup.
+pub fn normalize_query(query: &Query, region: Region) -> Result<(Kind, String), String> {
+    let mut readings = readings(query, &[0; 16], region)?;
+    let first = readings.swap_remove(0);
+    Ok((first.kind, first.normalized))
 }
 
 /// Looks up a batch of queries; answers come back in query order.

@@ -4,7 +4,8 @@
 mod lookup;
 pub mod r#match;
 pub mod provenance;
+pub mod range;
 mod search;
 
-pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch};
+pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch, normalize_query};
 pub use search::{SearchHit, TextIndex, search, snippet_of};

@@ -59,6 +59,8 @@ pub fn directory_bits(entries: u64) -> u32 {
 /// Collects entries within a memory budget, spilling sorted runs to disk, and writes the index.
 pub struct HashIndexWriter {
     folder: PathBuf,
+    /// File stem: `NAME.idx`, `NAME.dir`.
+    name: &'static str,
     entries: Vec<Entry>,
     budget_entries: usize,
     runs: Vec<PathBuf>,
@@ -66,8 +68,14 @@ pub struct HashIndexWriter {
 
 impl HashIndexWriter {
     pub fn new(folder: &Path, memory_budget: usize) -> Self {
+        Self::named(folder, "hash", memory_budget)
+    }
+
+    /// A writer of `NAME.idx` and `NAME.dir`.
+    pub fn named(folder: &Path, name: &'static str, memory_budget: usize) -> Self {
         HashIndexWriter {
             folder: folder.to_path_buf(),
+            name,
             entries: Vec::new(),
             budget_entries: (memory_budget / std::mem::size_of::<Entry>()).max(1024),
             runs: Vec::new(),
@@ -89,7 +97,7 @@ impl HashIndexWriter {
 
     fn spill(&mut self) -> io::Result<()> {
         self.entries.par_sort_unstable();
-        let path = self.folder.join(format!("run-{}.tmp", self.runs.len()));
+        let path = self.folder.join(format!("{}-run-{}.tmp", self.name, self.runs.len()));
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
         for entry in self.entries.drain(..) {
             out.write_all(&entry.to_bytes())?;
@@ -100,7 +108,7 @@ impl HashIndexWriter {
         Ok(())
     }
 
-    /// Writes `hash.idx` and `hash.dir` into the folder; returns (entries, directory bits).
+    /// Writes `NAME.idx` and `NAME.dir` into the folder; returns (entries, directory bits).
     pub fn finish(mut self) -> io::Result<(u64, u32)> {
         self.entries.par_sort_unstable();
         let total = self.entries.len() as u64
@@ -110,7 +118,8 @@ impl HashIndexWriter {
                 .map(|run| std::fs::metadata(run).map(|m| m.len() / ENTRY_BYTES as u64))
                 .sum::<io::Result<u64>>()?;
         let bits = directory_bits(total);
-        let mut index = BufWriter::with_capacity(1 << 20, File::create(self.folder.join("hash.idx"))?);
+        let mut index =
+            BufWriter::with_capacity(1 << 20, File::create(self.folder.join(format!("{}.idx", self.name)))?);
         let mut directory = DirectoryWriter::new(bits);
         let mut write = |entry: Entry| -> io::Result<()> {
             directory.add(entry.fingerprint);
@@ -127,7 +136,7 @@ impl HashIndexWriter {
             }
         }
         index.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-        let mut dir_file = BufWriter::new(File::create(self.folder.join("hash.dir"))?);
+        let mut dir_file = BufWriter::new(File::create(self.folder.join(format!("{}.dir", self.name)))?);
         for start in directory.finish() {
             dir_file.write_all(&start.to_le_bytes())?;
         }
@@ -276,6 +285,15 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
         (start..end)
             .map(move |index| self.entry(index))
             .filter(move |entry| entry.fingerprint == fingerprint)
+    }
+
+    /// Every entry with a fingerprint in `low..high`, in order.
+    pub fn range(&self, low: u64, high: u64) -> impl Iterator<Item = Entry> + '_ {
+        let start = (self.start(bucket_of(low, self.bits)) as usize).min(self.len());
+        (start..self.len())
+            .map(move |index| self.entry(index))
+            .skip_while(move |entry| entry.fingerprint < low)
+            .take_while(move |entry| entry.fingerprint < high)
     }
 
     /// Answers a batch sorted by fingerprint: calls `hit(query position, entry)` for every match.

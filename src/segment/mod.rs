@@ -3,7 +3,8 @@
 //!
 //! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (see
 //! [`hash`], which also holds the [`blocking`] keys), `locations.bin`, `records.bin` + `records.idx`,
-//! `runs.bin` (see [`store`]), `values.bin` + `values.idx` (see [`values`]).
+//! `runs.bin` (see [`store`]), `values.bin` + `values.idx` (see [`values`]), `range.idx` +
+//! `range.dir` (SHA-256 prefixes of identifying values for private lookups, laid out as [`hash`]).
 
 pub mod blocking;
 pub mod canary;
@@ -13,7 +14,7 @@ pub mod text;
 pub mod values;
 mod writer;
 
-pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus};
+pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, range_key};
 
 use crate::ingest::{Kind, Validity};
 use crate::storage::{Mapped, map_file};
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
 /// On-disk format version written into every manifest.
-/// Version 2 added the value store and blocking keys.
+/// Version 2 added the value store, blocking keys and the private-lookup index.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// Kinds whose values go into the hash index (the others are found by full-text search).
@@ -110,6 +111,9 @@ pub struct Manifest {
     pub rejected: u64,
     pub entries: u64,
     pub directory_bits: u32,
+    /// Entries and directory bits of the private-lookup index (`range.idx`, `range.dir`).
+    pub range_entries: u64,
+    pub range_bits: u32,
     pub fields: Vec<FieldInfo>,
     pub files: Vec<ManifestFile>,
     /// SHA-256 of every other file of the segment.
@@ -117,7 +121,7 @@ pub struct Manifest {
 }
 
 /// Segment files covered by the manifest's checksums.
-pub const DATA_FILES: [&str; 8] = [
+pub const DATA_FILES: [&str; 10] = [
     "hash.idx",
     "hash.dir",
     "locations.bin",
@@ -126,6 +130,8 @@ pub const DATA_FILES: [&str; 8] = [
     "runs.bin",
     "values.bin",
     "values.idx",
+    "range.idx",
+    "range.dir",
 ];
 
 /// A published segment, opened by mmap. Opening reads the manifest and maps files: its cost does
@@ -134,6 +140,8 @@ pub struct Segment {
     pub path: PathBuf,
     pub manifest: Manifest,
     pub hash: HashIndex,
+    /// SHA-256 prefixes of identifying values, for private (k-anonymous) lookups.
+    pub range: HashIndex,
     locations: Mapped,
     records: Mapped,
     block_index: Mapped,
@@ -184,9 +192,12 @@ impl Segment {
         let map = |name: &str| map_file(&path.join(name)).map_err(io);
         let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits)
             .map_err(|error| corrupt(error.to_string()))?;
+        let range = HashIndex::new(map("range.idx")?, map("range.dir")?, manifest.range_bits)
+            .map_err(|error| corrupt(format!("range index: {error}")))?;
         let segment = Segment {
             path: path.to_path_buf(),
             hash,
+            range,
             locations: map("locations.bin")?,
             records: map("records.bin")?,
             block_index: map("records.idx")?,

@@ -8,7 +8,10 @@ use super::blocking::BlockingFields;
 use super::hash::{Entry, HashIndexWriter};
 use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredLocation, StoredRecordRef};
 use super::values;
-use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, INDEXED_KINDS, Manifest, ManifestFile, SegmentError, fingerprint};
+use super::{
+    DATA_FILES, FORMAT_VERSION, FieldInfo, IDENTIFYING_KINDS, INDEXED_KINDS, Manifest, ManifestFile, SegmentError,
+    fingerprint,
+};
 use crate::catalog::{Catalog, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
@@ -250,6 +253,13 @@ pub fn build_segment(
     Ok(report)
 }
 
+/// The private-lookup key of an identifier: the first 8 bytes of the SHA-256 of its normalized
+/// value, big-endian, so that a hex prefix of the hash is a prefix of the key's bits.
+pub fn range_key(normalized: &str) -> u64 {
+    let digest = Sha256::digest(normalized.as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
 /// Receives the scan's batches and writes the segment's files.
 struct Builder {
     folder: PathBuf,
@@ -273,6 +283,7 @@ struct State {
     values_index: BufWriter<File>,
     runs: Vec<Run>,
     hash: HashIndexWriter,
+    range: HashIndexWriter,
     errors: Vec<String>,
     failure: Option<io::Error>,
 }
@@ -287,6 +298,8 @@ struct Encoded {
     value_ends: Vec<u64>,
     /// (fingerprint, record within the batch, field id)
     entries: Vec<(u64, u32, u32)>,
+    /// (SHA-256 prefix, record within the batch, field id) of identifying values.
+    range_entries: Vec<(u64, u32, u32)>,
     first_ordinal: u64,
 }
 
@@ -312,6 +325,7 @@ impl Builder {
                 values_index: create("values.idx")?,
                 runs: Vec::new(),
                 hash: HashIndexWriter::new(folder, memory_budget),
+                range: HashIndexWriter::named(folder, "range", memory_budget / 4),
                 errors: Vec::new(),
                 failure: None,
             }),
@@ -346,6 +360,7 @@ impl Builder {
         let mut values = Vec::with_capacity(batch.len() * 128);
         let mut value_ends = Vec::with_capacity(batch.len());
         let mut blocking_keys = Vec::new();
+        let mut range_entries = Vec::new();
         for (position, record) in batch.iter().enumerate() {
             let location = record.location();
             let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
@@ -386,6 +401,9 @@ impl Builder {
             );
             for field in record.fields() {
                 let id = id_of(&field);
+                if IDENTIFYING_KINDS.contains(&field.kind) && field.validity == crate::ingest::Validity::Valid {
+                    range_entries.push((range_key(field.normalized), position as u32, id));
+                }
                 if INDEXED_KINDS.contains(&field.kind) && !field.normalized.is_empty() {
                     entries.push((
                         fingerprint(&self.key, field.kind, field.normalized),
@@ -410,6 +428,7 @@ impl Builder {
             values,
             value_ends,
             entries,
+            range_entries,
             first_ordinal,
         })
     }
@@ -439,13 +458,13 @@ impl Builder {
         }
         state.values.write_all(&encoded.values)?;
         state.values_length += encoded.values.len() as u64;
-        state
-            .hash
-            .push(encoded.entries.into_iter().map(|(fingerprint, record, field)| Entry {
-                fingerprint,
-                record: (base + u64::from(record)) as u32,
-                field,
-            }))?;
+        let to_entry = |(fingerprint, record, field): (u64, u32, u32)| Entry {
+            fingerprint,
+            record: (base + u64::from(record)) as u32,
+            field,
+        };
+        state.hash.push(encoded.entries.into_iter().map(to_entry))?;
+        state.range.push(encoded.range_entries.into_iter().map(to_entry))?;
         match state.runs.last_mut() {
             Some(run)
                 if run.file == file
@@ -486,6 +505,7 @@ impl Builder {
             mut values_index,
             runs,
             hash,
+            range,
             errors,
             ..
         } = state;
@@ -507,6 +527,7 @@ impl Builder {
             .map_err(io::IntoInnerError::into_error)?
             .sync_all()?;
         let (entries, directory_bits) = hash.finish()?;
+        let (range_entries, range_bits) = range.finish()?;
         let checksums: BTreeMap<String, String> = DATA_FILES
             .par_iter()
             .map(|name| {
@@ -523,6 +544,8 @@ impl Builder {
             rejected,
             entries,
             directory_bits,
+            range_entries,
+            range_bits,
             fields,
             files: files.into_iter().filter(|file| !file.sha256.is_empty()).collect(),
             checksums,

@@ -12,6 +12,7 @@ use crate::access::redact::redact_record;
 use crate::access::role::Rpc;
 use crate::catalog::{Catalog, CatalogError, FileCatalog};
 use crate::ingest::{Kind, Region};
+use crate::query::range::range_lookup;
 use crate::query::{Index, Query, QueryError, lookup_batch, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::DataDir;
@@ -169,6 +170,7 @@ pub(super) fn status(error: QueryError) -> Status {
     match error {
         QueryError::NoCorpus(name) => Status::not_found(format!("no corpus named {name:?}")),
         QueryError::Search(message) => Status::invalid_argument(format!("bad search query: {message}")),
+        QueryError::Invalid(message) => Status::invalid_argument(message),
         QueryError::Catalog(CatalogError::NoCorpus(name))
         | QueryError::Segment(SegmentError::Catalog(CatalogError::NoCorpus(name))) => {
             Status::not_found(format!("no corpus named {name:?}"))
@@ -431,6 +433,39 @@ impl lookup_server::Lookup for LookupService {
         .await
         .map_err(|join| Status::internal(join.to_string()))??;
         Ok(Response::new(proto::SearchResponse { hits }))
+    }
+
+    async fn range_lookup(
+        &self,
+        request: Request<proto::RangeLookupRequest>,
+    ) -> Result<Response<proto::RangeLookupResponse>, Status> {
+        let principal = self.state.authorize(&request, Rpc::RangeLookup)?;
+        self.state.admit(&principal, 1)?;
+        let prefix = request.into_inner().prefix.to_ascii_lowercase();
+        let state = self.state.clone();
+        let entries = tokio::task::spawn_blocking(move || -> Result<Vec<proto::RangeEntry>, Status> {
+            let index = state.index()?;
+            let entries = range_lookup(&index, &prefix).map_err(status)?;
+            let real = entries.iter().filter(|entry| !entry.corpora.is_empty()).count();
+            // What was asked is a prefix shared by thousands of identifiers: it is the record.
+            state.record(
+                &principal,
+                Rpc::RangeLookup,
+                1,
+                real,
+                vec![state.fingerprint(Kind::Other, &prefix)],
+            )?;
+            Ok(entries
+                .into_iter()
+                .map(|entry| proto::RangeEntry {
+                    suffix: entry.suffix,
+                    corpora: entry.corpora,
+                })
+                .collect())
+        })
+        .await
+        .map_err(|join| Status::internal(join.to_string()))??;
+        Ok(Response::new(proto::RangeLookupResponse { entries }))
     }
 
     async fn get_record(&self, request: Request<proto::GetRecordRequest>) -> Result<Response<proto::Record>, Status> {

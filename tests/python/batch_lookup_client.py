@@ -10,6 +10,7 @@ secure: local credentials (plaintext, loopback only) here; TLS credentials acros
 usage: LEAKDEX_TOKEN=... batch_lookup_client.py ADDRESS PROTO_DIR QUERIES OUT
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -73,6 +74,18 @@ def reflection_only(channel, value):
     return responses[0]
 
 
+def private_lookup(stub, lookup_pb2, found):
+    """Asks for a known identifier by the first 5 hex characters of its SHA-256 only, and finds it
+    in the padded answer by the rest of its hash."""
+    normalized, corpora = found
+    digest = hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+    answer = stub.RangeLookup(lookup_pb2.RangeLookupRequest(prefix=digest[:5]))
+    if len(answer.entries) % 64 != 0:
+        raise SystemExit(f"range answer of {len(answer.entries)} entries is not padded")
+    mine = [entry for entry in answer.entries if entry.suffix == digest[5:16]]
+    return len(mine) == 1 and sorted(mine[0].corpora) == corpora
+
+
 def main(address, proto_dir, queries_path, out_path):
     lookup_pb2, lookup_pb2_grpc = generated_stubs(proto_dir)
     with open(queries_path, encoding="utf-8") as queries:
@@ -89,6 +102,7 @@ def main(address, proto_dir, queries_path, out_path):
             yield lookup_pb2.LookupRequest(id=str(position), value=value)
 
     answered = 0
+    found = None
     with open(out_path, "w", encoding="utf-8") as out:
         for response in stub.BatchLookup(requests()):
             if response.id != str(answered):
@@ -98,12 +112,14 @@ def main(address, proto_dir, queries_path, out_path):
                 record = {"query": values[answered], "error": response.error}
             else:
                 record["normalized"] = response.normalized
+                if found is None and response.hits:
+                    found = (response.normalized, sorted({hit.corpus for hit in response.hits}))
             out.write(json.dumps(record) + "\n")
             answered += 1
     if answered != len(values):
         raise SystemExit(f"{answered} answers for {len(values)} queries")
     reflected = reflection_only(channel, values[0])
-    print(json.dumps({"answered": answered, "reflection_hits": len(reflected.hits)}))
+    print(json.dumps({"answered": answered, "reflection_hits": len(reflected.hits), "range_found": private_lookup(stub, lookup_pb2, found)}))
 
 
 if __name__ == "__main__":
