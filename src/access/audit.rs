@@ -7,7 +7,7 @@
 //! the last entry, so deleting entries from the end is detected too. Appends from every process
 //! (server and command line) are serialized by an exclusive lock on `DATA/audit.lock`.
 
-use crate::storage::{DataDir, write_atomic};
+use crate::storage::DataDir;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -158,6 +158,18 @@ impl AuditLog {
         }
     }
 
+    /// Overwrites the head in place: a fixed-width record far smaller than a disk sector, so one
+    /// write and one sync replace it whole (a rename would cost two more syncs per entry).
+    fn write_head(&self, seq: u64, hash: &str) -> io::Result<()> {
+        let mut head = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.head)?;
+        head.write_all(format!("{seq:020} {hash}\n").as_bytes())?;
+        head.sync_data()
+    }
+
     /// Appends one entry for `request` and makes it durable before returning.
     pub fn append(&self, request: &Request) -> Result<Entry, AuditError> {
         let lock = File::options()
@@ -197,7 +209,7 @@ impl AuditLog {
         let mut log = options.open(&self.log).map_err(|source| self.io(source))?;
         log.write_all(&line).map_err(|source| self.io(source))?;
         log.sync_data().map_err(|source| self.io(source))?;
-        write_atomic(&self.head, format!("{} {}\n", entry.body.seq, entry.hash).as_bytes())
+        self.write_head(entry.body.seq, &entry.hash)
             .map_err(|source| self.io(source))?;
         Ok(entry)
     }
