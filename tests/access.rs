@@ -168,18 +168,8 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     let (_, revoked) = store.create("former-partner", Role::Partner).unwrap();
     store.revoke("former-partner").unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        leakdex::service::serve(listener, state, shutdown, std::time::Duration::from_secs(5))
-            .await
-            .unwrap();
-    });
+    let served = crate::common::Served::start(&data, None).await;
+    let url = served.url.clone();
     // In the vaccination, telecom and shop windows.
     let person = Person::new(11, 200);
     let phone = person.mobile.clone();
@@ -391,8 +381,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         "{redacted:?}"
     );
 
-    let _ = stop.send(());
-    server.await.unwrap();
+    served.stop().await;
 }
 
 async fn lookups(connection: &Connection, values: Vec<String>) -> Result<Vec<proto::LookupResponse>, tonic::Status> {
@@ -426,18 +415,8 @@ async fn rate_limits_quotas_and_enumeration_throttling_act() {
     let (_, partner) = store.create("partner", Role::Partner).unwrap();
     let (_, analyst) = store.create("analyst", Role::Analyst).unwrap();
     let (_, investigator) = store.create("investigator", Role::Investigator).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        leakdex::service::serve(listener, state, shutdown, std::time::Duration::from_secs(5))
-            .await
-            .unwrap();
-    });
+    let served = crate::common::Served::start(&data, None).await;
+    let url = served.url.clone();
     let phones: Vec<String> = (0..40).map(|index| Person::new(11, index).mobile).collect();
 
     // Rate: a burst of 50, then nothing refills.
@@ -474,8 +453,7 @@ async fn rate_limits_quotas_and_enumeration_throttling_act() {
         "the sweep is on the record"
     );
 
-    let _ = stop.send(());
-    server.await.unwrap();
+    served.stop().await;
 }
 
 /// A CA, and certificates it signs: (certificate PEM, key PEM).
@@ -520,22 +498,12 @@ async fn mutual_tls_names_the_principal_by_its_certificate() {
     store.create("cert-in-partner", Role::Partner).unwrap();
     let (_, investigator) = store.create("investigator", Role::Investigator).unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}", listener.local_addr().unwrap());
-    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
     let tls = tonic::transport::ServerTlsConfig::new()
         .identity(tonic::transport::Identity::from_pem(&server_cert, &server_key))
         .client_ca_root(tonic::transport::Certificate::from_pem(&ca.pem))
         .client_auth_optional(true);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        leakdex::service::serve_tls(listener, state, shutdown, std::time::Duration::from_secs(5), Some(tls))
-            .await
-            .unwrap();
-    });
+    let served = crate::common::Served::start(&data, Some(tls)).await;
+    let url = served.url.clone();
     let client = |identity: Option<(&String, &String)>| ClientTls {
         ca: ca.pem.clone().into_bytes(),
         identity: identity.map(|(cert, key)| (cert.clone().into_bytes(), key.clone().into_bytes())),
@@ -588,8 +556,7 @@ async fn mutual_tls_names_the_principal_by_its_certificate() {
         Code::Unauthenticated
     );
 
-    let _ = stop.send(());
-    server.await.unwrap();
+    served.stop().await;
 }
 
 #[test]

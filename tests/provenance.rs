@@ -507,18 +507,8 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
     )
     .unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        leakdex::service::serve(listener, state, shutdown, std::time::Duration::from_secs(5))
-            .await
-            .unwrap();
-    });
+    let served = crate::common::Served::start(&data, None).await;
+    let address = served.url.trim_start_matches("http://").to_string();
     let (_, token) = leakdex::access::token::TokenStore::new(&data)
         .create("investigator", leakdex::access::role::Role::Investigator)
         .unwrap();
@@ -651,6 +641,5 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
         .unwrap_err();
     assert_eq!(error.code(), Code::InvalidArgument, "{error}");
 
-    let _ = stop.send(());
-    server.await.unwrap();
+    served.stop().await;
 }

@@ -166,3 +166,35 @@ pub fn leakdex(data: &Path) -> std::process::Command {
     command.arg("--data-dir").arg(data);
     command
 }
+
+/// `leakdex serve` in-process on 127.0.0.1:0 (over TLS when given), until [`Served::stop`].
+pub struct Served {
+    pub url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    pub async fn start(data: &DataDir, tls: Option<tonic::transport::ServerTlsConfig>) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            leakdex::service::serve_tls(listener, state, shutdown, std::time::Duration::from_secs(5), tls)
+                .await
+                .unwrap();
+        });
+        Served { url, stop, server }
+    }
+
+    /// Shuts the server down and waits for it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap();
+    }
+}
