@@ -166,6 +166,18 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         tokens.push((role, store.create(role.as_str(), role).unwrap().1));
     }
     let (_, revoked) = store.create("former-partner", Role::Partner).unwrap();
+    // A canary planted with the phone looked up below (as if that record were a planted one).
+    let planted = dir.path().join("planted.csv");
+    std::fs::write(
+        &planted,
+        format!("name,mobile\nPlanted Person,{}\n", Person::new(11, 200).mobile),
+    )
+    .unwrap();
+    let canary = leakdex::catalog::Corpus {
+        source: Some("copy-b".into()),
+        ..leakdex::catalog::Corpus::new("canary-copy-b", leakdex::catalog::CorpusKind::Canary)
+    };
+    leakdex::segment::build_segment(&data, &catalog, &canary, &[planted], &BuildOptions::default()).unwrap();
     store.revoke("former-partner").unwrap();
 
     let served = crate::common::Served::start(&data, None).await;
@@ -307,9 +319,17 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     let full = lookup_as(as_role(Role::Investigator).await).await;
     assert!(full.hits.len() >= 2, "{full:?}");
     assert!(full.hits.iter().all(|hit| !hit.file.is_empty() && hit.record > 0));
+    assert!(
+        full.hits.iter().any(|hit| hit.corpus == "canary-copy-b"),
+        "investigators see canaries"
+    );
     let partner = lookup_as(as_role(Role::Partner).await).await;
     let corpora: Vec<&str> = partner.hits.iter().map(|hit| hit.corpus.as_str()).collect();
     assert!(corpora.contains(&"vaccination"), "{partner:?}");
+    assert!(
+        !corpora.contains(&"canary-copy-b"),
+        "a partner must not learn which identifiers are canaries"
+    );
     for hit in &partner.hits {
         assert!(
             hit.file.is_empty() && hit.record == 0 && hit.line == 0 && hit.offset == 0 && hit.field.is_empty(),
@@ -319,7 +339,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     }
     assert_eq!(
         partner.hits.iter().map(|hit| hit.count).sum::<u64>(),
-        full.hits.len() as u64
+        full.hits.len() as u64 - 1
     );
     let record_as = |connection: Connection| async move {
         LookupClient::new(connection)

@@ -241,6 +241,12 @@ fn answer_batch(
         .filter_map(|answer| answer.normalized.as_deref()?.trim_start_matches('+').parse().ok())
         .collect();
     let locations = principal.role.sees_locations();
+    let canaries: HashSet<&str> = index
+        .segments
+        .iter()
+        .filter(|indexed| indexed.kind == crate::catalog::CorpusKind::Canary)
+        .map(|indexed| indexed.corpus.as_str())
+        .collect();
     let responses = requests
         .into_iter()
         .zip(answers)
@@ -253,10 +259,12 @@ fn answer_batch(
                     ..Default::default()
                 };
             }
-            let hits =
-                answer.hits.unwrap_or_default().into_iter().filter(|hit| {
-                    request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus)
-                });
+            let hits = answer.hits.unwrap_or_default().into_iter().filter(|hit| {
+                (request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus))
+                    // Which identifiers are planted canaries is for investigators only: anyone
+                    // else could otherwise probe them and learn to avoid them.
+                    && (principal.role.sees_contents() || !canaries.contains(hit.corpus))
+            });
             let hits = if locations {
                 hits.map(|hit| proto::Hit {
                     corpus: hit.corpus.to_string(),
