@@ -283,6 +283,8 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     let absent = Person::new(11, 9_999_999).mobile;
     let (suffix, entries) = range(format!("+91{absent}")).await;
     assert_eq!(entries.len(), leakdex::query::range::BUCKET);
+    // The same decoys every time: comparing answers must not tell real entries from decoys.
+    assert_eq!(range(format!("+91{absent}")).await.1, entries);
     assert!(
         entries
             .iter()
