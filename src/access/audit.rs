@@ -7,7 +7,7 @@
 //! the last entry, so deleting entries from the end is detected too. Appends from every process
 //! (server and command line) are serialized by an exclusive lock on `DATA/audit.lock`.
 
-use crate::storage::DataDir;
+use crate::storage::{DataDir, lock_file};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -61,11 +61,12 @@ impl Request {
         self.queries += answers.len() as u64;
         for answer in answers {
             self.hits += answer.hits.as_ref().map_or(0, |hits| hits.len() as u64);
-            self.asked.push(match (answer.kind, &answer.normalized) {
-                (Some(kind), Some(normalized)) => crate::segment::fingerprint(key, kind, normalized),
-                // Unreadable values are fingerprinted as written.
-                _ => crate::segment::fingerprint(key, crate::ingest::Kind::Other, answer.query),
-            });
+            // The lookup's own fingerprint; values it could not read are fingerprinted as written.
+            self.asked.push(
+                answer
+                    .fingerprint
+                    .unwrap_or_else(|| crate::segment::fingerprint(key, crate::ingest::Kind::Other, answer.query)),
+            );
         }
         self
     }
@@ -172,13 +173,7 @@ impl AuditLog {
 
     /// Appends one entry for `request` and makes it durable before returning.
     pub fn append(&self, request: &Request) -> Result<Entry, AuditError> {
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock)
-            .map_err(|source| self.io(source))?;
-        lock.lock().map_err(|source| self.io(source))?;
+        let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
         let (seq, prev) = self.head()?;
         let body = Body {
             seq: seq + 1,

@@ -82,8 +82,8 @@ pub fn redact_record(record: &mut ShownRecord) {
     }
 }
 
-/// A provenance report's example records, redacted: suspect values keep their field names but are
-/// masked by their recognized kind, source records as [`redact_record`] does.
+/// A provenance report's example records, redacted: every value, suspect's and source's, is
+/// replaced (an example shows which fields agree; its values are record contents).
 pub fn redact_examples(report: &mut Report) {
     for example in &mut report.examples {
         for (_, value) in example.suspect.iter_mut().chain(example.source.iter_mut()) {

@@ -2,10 +2,9 @@
 //! `DATA/tokens.json` (mode 0600). Revocation takes effect at the server's next call.
 
 use super::role::Role;
-use crate::storage::{DataDir, write_private};
+use crate::storage::{DataDir, lock_file, write_private};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 
@@ -81,13 +80,7 @@ impl TokenStore {
 
     /// Changes the store under an exclusive lock.
     fn update<T>(&self, change: impl FnOnce(&mut Vec<TokenEntry>) -> Result<T, TokenError>) -> Result<T, TokenError> {
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock)
-            .map_err(|source| self.io(source))?;
-        lock.lock().map_err(|source| self.io(source))?;
+        let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
         let mut entries = self.list()?;
         let result = change(&mut entries)?;
         let json = serde_json::to_vec_pretty(&entries).map_err(|error| self.io(io::Error::other(error)))?;

@@ -5,7 +5,7 @@
 use super::{Catalog, CatalogError, Corpus, SegmentEntry, SegmentState};
 use crate::storage::write_atomic;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -35,14 +35,7 @@ impl FileCatalog {
     }
 
     fn lock(&self, exclusive: bool) -> Result<File, CatalogError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock)
-            .map_err(|source| self.io(source))?;
-        if exclusive { file.lock() } else { file.lock_shared() }.map_err(|source| self.io(source))?;
-        Ok(file)
+        crate::storage::lock_file(&self.lock, exclusive).map_err(|source| self.io(source))
     }
 
     fn read(&self) -> Result<State, CatalogError> {

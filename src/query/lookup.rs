@@ -128,6 +128,10 @@ pub struct Answer<'a> {
     pub hits: Option<Vec<Hit<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The keyed fingerprint the lookup probed with (for the audit log, so it is not computed
+    /// twice); absent for errors and for answers read back from the wire.
+    #[serde(skip)]
+    pub fingerprint: Option<u64>,
 }
 
 /// The readings of a query: one per candidate kind.
@@ -281,6 +285,7 @@ pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) 
                 validity: None,
                 hits: None,
                 error: Some(error),
+                fingerprint: None,
             },
             Ok(mut readings) => {
                 // The first reading that found something names the kind; hits of other readings
@@ -309,6 +314,7 @@ pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) 
                     validity: Some(chosen.validity),
                     hits: Some(hits),
                     error: None,
+                    fingerprint: Some(chosen.fingerprint),
                 }
             }
         })

@@ -226,6 +226,7 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
             validity: None,
             hits: None,
             error: Some(response.error.clone()),
+            fingerprint: None,
         };
     }
     let hits = response
@@ -248,6 +249,7 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
         validity: Validity::from_name(&response.validity),
         hits: Some(hits),
         error: None,
+        fingerprint: None,
     }
 }
 

@@ -125,6 +125,18 @@ fn create_key(path: &Path) -> Result<[u8; 16], StorageError> {
     Ok(key)
 }
 
+/// Takes an advisory lock on `path` (created if missing), held until the returned file is
+/// dropped: exclusive to change what it guards, shared to read it. Serializes leakdex processes.
+pub fn lock_file(path: &Path, exclusive: bool) -> io::Result<File> {
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    if exclusive {
+        file.lock()?;
+    } else {
+        file.lock_shared()?;
+    }
+    Ok(file)
+}
+
 /// Makes a rename or a new file in `dir` durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
