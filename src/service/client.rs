@@ -64,6 +64,8 @@ pub async fn connect_tls(
 /// Connects to `url` (`http://host:port`); every call carries `token` if given.
 pub async fn connect(url: &str, token: Option<&str>) -> Result<Connection, Box<dyn std::error::Error + Send + Sync>> {
     let channel = Channel::from_shared(url.to_string())?
+        .initial_stream_window_size(4 << 20)
+        .initial_connection_window_size(8 << 20)
         .connect()
         .await
         .map_err(|error| format!("{url}: {error}"))?;

@@ -33,6 +33,11 @@ use tonic::{Request, Response, Status, Streaming};
 const MICRO_BATCH: usize = 4096;
 /// Requests queued per stream ahead of the answering task.
 const REQUEST_QUEUE: usize = 64 * 1024;
+/// HTTP/2 flow-control windows. h2's 64 KiB default stalls a batch stream on every round trip
+/// of WINDOW_UPDATE frames; a few MiB keep loopback and LAN streams flowing while still bounding
+/// what one connection can make the server buffer.
+const STREAM_WINDOW: u32 = 4 << 20;
+const CONNECTION_WINDOW: u32 = 8 << 20;
 
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
@@ -318,69 +323,86 @@ fn answer_batch(
 /// reading while it answered. The queue only fills, and reading only stops, when the client stops
 /// reading answers: then flow control holds it back. No timers, so a slow client still gets each
 /// answer at once; a cancelled stream stops the work.
+///
+/// Requests cross to the answering task, and answers to the response stream, a batch at a time
+/// rather than one by one: a million-request stream would otherwise pay two channel hand-offs
+/// (and often two wake-ups) per request, and answering batch n+1 would wait until batch n had
+/// been handed over answer by answer.
 pub(super) fn micro_batched<Req, Resp>(
     mut inbound: Streaming<Req>,
     batch_size: usize,
     answer: impl Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
-) -> ReceiverStream<Result<Resp, Status>>
+) -> impl tokio_stream::Stream<Item = Result<Resp, Status>> + Send + 'static
 where
     Req: Send + 'static,
     Resp: Send + 'static,
 {
-    let (queue_sender, mut queue) = mpsc::channel::<Result<Req, Status>>(REQUEST_QUEUE.max(batch_size));
+    // One batch waits in the channel while the reader fills the next (at most REQUEST_QUEUE).
+    let (batch_sender, mut batches) = mpsc::channel::<Result<Vec<Req>, Status>>(1);
     tokio::spawn(async move {
-        while let Some(item) = inbound.next().await {
-            if queue_sender.send(item).await.is_err() {
-                return;
+        let mut pending: Vec<Req> = Vec::new();
+        let mut ended = false;
+        loop {
+            tokio::select! {
+                biased;
+                item = inbound.next(), if !ended && pending.len() < REQUEST_QUEUE.max(batch_size) => match item {
+                    Some(Ok(request)) => pending.push(request),
+                    Some(Err(status)) => {
+                        // Answer what came before the broken message, then report it.
+                        if !pending.is_empty() && batch_sender.send(Ok(pending)).await.is_err() {
+                            return;
+                        }
+                        let _ = batch_sender.send(Err(status)).await;
+                        return;
+                    }
+                    None => ended = true,
+                },
+                permit = batch_sender.reserve(), if !pending.is_empty() => match permit {
+                    Ok(permit) => permit.send(Ok(std::mem::take(&mut pending))),
+                    // The answering task stopped: the client went away.
+                    Err(_) => return,
+                },
+                else => return,
             }
         }
     });
-    let (sender, receiver) = mpsc::channel(2 * batch_size);
+    let (sender, receiver) = mpsc::channel::<Result<Vec<Resp>, Status>>(2);
     let answer = Arc::new(answer);
     tokio::spawn(async move {
-        while let Some(first) = queue.recv().await {
-            let mut batch = Vec::with_capacity(batch_size);
-            let mut failure = None;
-            let mut next = Some(first);
-            while let Some(item) = next.take() {
-                match item {
-                    Ok(request) => batch.push(request),
-                    Err(error) => {
-                        failure = Some(error);
-                        break;
-                    }
-                }
-                if batch.len() < batch_size {
-                    next = queue.try_recv().ok();
-                }
-            }
-            let worker = answer.clone();
-            let responses = match tokio::task::spawn_blocking(move || worker(batch)).await {
-                Ok(Ok(responses)) => responses,
-                Ok(Err(status)) => {
+        while let Some(arrived) = batches.recv().await {
+            let requests = match arrived {
+                Ok(requests) => requests,
+                Err(status) => {
                     let _ = sender.send(Err(status)).await;
                     return;
                 }
-                Err(join) => {
-                    let _ = sender
-                        .send(Err(Status::internal(format!("answering failed: {join}"))))
-                        .await;
-                    return;
-                }
             };
-            for response in responses {
+            let mut requests = requests.into_iter();
+            loop {
+                let batch: Vec<Req> = requests.by_ref().take(batch_size).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let worker = answer.clone();
+                let answered = match tokio::task::spawn_blocking(move || worker(batch)).await {
+                    Ok(answered) => answered,
+                    Err(join) => Err(Status::internal(format!("answering failed: {join}"))),
+                };
+                let failed = answered.is_err();
                 // A closed channel means the client went away or cancelled: stop working.
-                if sender.send(Ok(response)).await.is_err() {
+                if sender.send(answered).await.is_err() || failed {
                     return;
                 }
-            }
-            if let Some(status) = failure {
-                let _ = sender.send(Err(status)).await;
-                return;
             }
         }
     });
-    ReceiverStream::new(receiver)
+    futures_util::StreamExt::flat_map(ReceiverStream::new(receiver), |answered| {
+        let (answers, failure) = match answered {
+            Ok(answers) => (answers, None),
+            Err(status) => (Vec::new(), Some(status)),
+        };
+        futures_util::stream::iter(answers.into_iter().map(Ok).chain(failure.map(Err)))
+    })
 }
 
 /// `leakdex.v1.Lookup`.
@@ -762,7 +784,9 @@ pub async fn serve_tls(
             Ok(request)
         }
     };
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = tonic::transport::Server::builder()
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
