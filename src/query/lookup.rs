@@ -8,6 +8,7 @@ use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, is_aadhaar, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
+use crate::segment::store::StoredLocation;
 use crate::segment::{INDEXED_KINDS, Segment, SegmentError, ShownRecord, fingerprint};
 use crate::storage::DataDir;
 use rayon::prelude::*;
@@ -273,6 +274,16 @@ pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) 
             *first = Some(first.map_or(reading, |known| known.min(reading)));
         }
     }
+    // Each hit's location is a likely cache miss in a large segment: read them all in one
+    // branch-free pass, so the misses overlap, before the answers are assembled.
+    let locations: Vec<StoredLocation> = placed
+        .iter()
+        .map(|&(segment_index, entry)| {
+            index.segments[segment_index as usize]
+                .segment
+                .location(u64::from(entry.record))
+        })
+        .collect();
     queries
         .par_iter()
         .zip(prepared)
@@ -291,11 +302,12 @@ pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) 
                 // The first reading that found something names the kind; hits of other readings
                 // (a value that is both an Aadhaar and a phone) are evidence too and are kept.
                 let chosen = readings.swap_remove(usize::from(first_reading[position].unwrap_or(0)));
-                let hits = placed[starts[position]..starts[position + 1]]
+                let range = starts[position]..starts[position + 1];
+                let hits = placed[range.clone()]
                     .iter()
-                    .map(|&(segment_index, entry)| {
+                    .zip(&locations[range])
+                    .map(|(&(segment_index, entry), location)| {
                         let indexed = &index.segments[segment_index as usize];
-                        let location = indexed.segment.location(u64::from(entry.record));
                         Hit {
                             corpus: &indexed.corpus,
                             file: indexed.segment.file_path(location.file),

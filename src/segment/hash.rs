@@ -297,34 +297,45 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
     }
 
     /// Answers a batch sorted by fingerprint: calls `hit(query position, entry)` for every match.
+    ///
+    /// Three passes rather than one. A batch of a few thousand is sparse in an index of millions,
+    /// so nearly every probe misses the cache twice (directory, then bucket). In one pass each
+    /// probe's loads hang off a mispredicted compare-and-branch, so the misses come one at a
+    /// time; the first two passes only load, with no branch on what was loaded, so the CPU keeps
+    /// many misses in flight, and the scan that follows hits the cache.
     pub fn probe_sorted(&self, sorted: &[(u64, u32)], mut hit: impl FnMut(u32, Entry)) {
         debug_assert!(sorted.windows(2).all(|pair| pair[0].0 <= pair[1].0));
-        let mut previous: Option<(u64, usize, usize)> = None;
-        for &(fingerprint, query) in sorted {
-            // Repeated queries reuse the previous range.
-            let (start, end) = match previous {
-                Some((last, start, end)) if last == fingerprint => (start, end),
-                _ => {
-                    let bucket = bucket_of(fingerprint, self.bits);
-                    let (start, end) = (
-                        self.start(bucket) as usize,
-                        (self.start(bucket + 1) as usize).min(self.len()),
-                    );
-                    (start.min(end), end)
-                }
-            };
-            previous = Some((fingerprint, start, end));
-            for index in start..end {
-                let entry = self.entry(index);
-                if entry.fingerprint == fingerprint {
-                    hit(query, entry);
-                } else if entry.fingerprint > fingerprint {
-                    break;
+        let len = self.len();
+        let entries = self.entries.as_ref();
+        // Chunks small enough that what the first passes load is still cached for the scan.
+        let mut buckets: Vec<(usize, usize)> = Vec::with_capacity(PROBE_CHUNK);
+        for chunk in sorted.chunks(PROBE_CHUNK) {
+            buckets.clear();
+            buckets.extend(chunk.iter().map(|&(fingerprint, _)| {
+                let bucket = bucket_of(fingerprint, self.bits);
+                let end = (self.start(bucket + 1) as usize).min(len);
+                ((self.start(bucket) as usize).min(end), end)
+            }));
+            let touched = buckets.iter().fold(0u8, |folded, &(start, _)| {
+                folded ^ entries.get(start * ENTRY_BYTES).copied().unwrap_or_default()
+            });
+            std::hint::black_box(touched);
+            for (&(fingerprint, query), &(start, end)) in chunk.iter().zip(&buckets) {
+                for index in start..end {
+                    let entry = self.entry(index);
+                    if entry.fingerprint == fingerprint {
+                        hit(query, entry);
+                    } else if entry.fingerprint > fingerprint {
+                        break;
+                    }
                 }
             }
         }
     }
 }
+
+/// Probes per pass of [`HashIndex::probe_sorted`].
+const PROBE_CHUNK: usize = 1024;
 
 #[cfg(test)]
 mod tests {
