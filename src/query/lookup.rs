@@ -165,8 +165,9 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading
             if recognize_phone(value, region, &mut out) == Some(Validity::Valid) {
                 readings.push(reading(Kind::Phone, std::mem::take(&mut out), Validity::Valid));
             }
-            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-            if is_aadhaar(&digits) {
+            // An Aadhaar has twelve digits: most values (phones) are ruled out without copying.
+            let twelve_digits = value.bytes().filter(u8::is_ascii_digit).count() == 12;
+            if twelve_digits && is_aadhaar(&value.chars().filter(char::is_ascii_digit).collect::<String>()) {
                 vec![Kind::NationalId]
             } else {
                 Vec::new()

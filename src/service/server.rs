@@ -31,8 +31,11 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// Requests answered together when they arrive together (one sorted pass per batch).
 const MICRO_BATCH: usize = 4096;
-/// Requests queued per stream ahead of the answering task.
-const REQUEST_QUEUE: usize = 64 * 1024;
+/// Requests a stream's reader gathers while the answering task is busy; as many again wait in
+/// the hand-off to it, and as many in its backlog.
+const REQUEST_QUEUE: usize = 16 * 1024;
+/// Micro-batches of one stream being answered at once.
+const ANSWERS_IN_FLIGHT: usize = 2;
 /// HTTP/2 flow-control windows. h2's 64 KiB default stalls a batch stream on every round trip
 /// of WINDOW_UPDATE frames; a few MiB keep loopback and LAN streams flowing while still bounding
 /// what one connection can make the server buffer.
@@ -246,7 +249,8 @@ fn answer_batch(
         .filter_map(|answer| answer.normalized.as_deref()?.trim_start_matches('+').parse().ok())
         .collect();
     let locations = principal.role.sees_locations();
-    let canaries: HashSet<&str> = index
+    // A handful at most: a scan beats hashing every hit's corpus name.
+    let canaries: Vec<&str> = index
         .segments
         .iter()
         .filter(|indexed| indexed.kind == crate::catalog::CorpusKind::Canary)
@@ -268,7 +272,7 @@ fn answer_batch(
                 (request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus))
                     // Which identifiers are planted canaries is for investigators only: anyone
                     // else could otherwise probe them and learn to avoid them.
-                    && (principal.role.sees_contents() || !canaries.contains(hit.corpus))
+                    && (principal.role.sees_contents() || !canaries.contains(&hit.corpus))
             });
             let hits = if locations {
                 hits.map(|hit| proto::Hit {
@@ -366,34 +370,45 @@ where
             }
         }
     });
-    let (sender, receiver) = mpsc::channel::<Result<Vec<Resp>, Status>>(2);
+    let (sender, receiver) = mpsc::channel::<Result<Vec<Resp>, Status>>(1);
     let answer = Arc::new(answer);
     tokio::spawn(async move {
-        while let Some(arrived) = batches.recv().await {
-            let requests = match arrived {
-                Ok(requests) => requests,
-                Err(status) => {
-                    let _ = sender.send(Err(status)).await;
-                    return;
-                }
-            };
-            let mut requests = requests.into_iter();
-            loop {
-                let batch: Vec<Req> = requests.by_ref().take(batch_size).collect();
+        let mut backlog = Vec::new().into_iter();
+        // Answered in request order, but the next batch starts while one is still being answered
+        // (often waiting on the audit log's fsync), so the CPU is not left idle meanwhile.
+        let mut in_flight = futures_util::stream::FuturesOrdered::new();
+        let mut broken = None;
+        let mut drained = false;
+        loop {
+            while in_flight.len() < ANSWERS_IN_FLIGHT {
+                let batch: Vec<Req> = backlog.by_ref().take(batch_size).collect();
                 if batch.is_empty() {
                     break;
                 }
                 let worker = answer.clone();
-                let answered = match tokio::task::spawn_blocking(move || worker(batch)).await {
-                    Ok(answered) => answered,
-                    Err(join) => Err(Status::internal(format!("answering failed: {join}"))),
-                };
-                let failed = answered.is_err();
-                // A closed channel means the client went away or cancelled: stop working.
-                if sender.send(answered).await.is_err() || failed {
-                    return;
-                }
+                in_flight.push_back(tokio::task::spawn_blocking(move || worker(batch)));
             }
+            tokio::select! {
+                biased;
+                Some(joined) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
+                    let answered = joined.unwrap_or_else(|join| Err(Status::internal(format!("answering failed: {join}"))));
+                    let failed = answered.is_err();
+                    // A closed channel means the client went away or cancelled: stop working.
+                    if sender.send(answered).await.is_err() || failed {
+                        return;
+                    }
+                }
+                arrived = batches.recv(), if !drained && broken.is_none() && backlog.len() == 0 => match arrived {
+                    Some(Ok(requests)) => backlog = requests.into_iter(),
+                    // Reported after the answers to what came before it.
+                    Some(Err(status)) => broken = Some(status),
+                    None => drained = true,
+                },
+                else => break,
+            }
+        }
+        if let Some(status) = broken {
+            let _ = sender.send(Err(status)).await;
         }
     });
     futures_util::StreamExt::flat_map(ReceiverStream::new(receiver), |answered| {
