@@ -82,10 +82,32 @@ pub struct Body {
     pub rpc: String,
     pub queries: u64,
     pub hits: u64,
-    /// Keyed fingerprints (hex) of the identifiers asked about.
-    pub asked: Vec<String>,
+    /// Keyed fingerprints of the identifiers asked about.
+    pub asked: Vec<Asked>,
     /// Hash of the previous entry.
     pub prev: String,
+}
+
+/// The keyed fingerprint of something asked about, written as 16 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asked(pub u64);
+
+impl Serialize for Asked {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A batch's entry holds thousands: written from the stack, not a String each.
+        let mut digits = [0u8; 16];
+        hex::encode_to_slice(self.0.to_be_bytes(), &mut digits).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(std::str::from_utf8(&digits).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for Asked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let digits = String::deserialize(deserializer)?;
+        u64::from_str_radix(&digits, 16)
+            .map(Asked)
+            .map_err(|_| serde::de::Error::custom(format!("fingerprint {digits:?} is not 16 hex digits")))
+    }
 }
 
 /// One line of the log.
@@ -98,12 +120,29 @@ pub struct Entry {
 }
 
 fn hash_of(body: &Body) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(body.prev.as_bytes());
-    hasher.update(b"\n");
     // Serializing a struct of strings and integers cannot fail.
-    hasher.update(serde_json::to_vec(body).unwrap_or_default());
+    hash_of_json(&body.prev, &serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// The hash of a body already serialized.
+fn hash_of_json(prev: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
     hex::encode(hasher.finalize())
+}
+
+/// An entry's line (without the newline) from its body's JSON and its hash, as serializing the
+/// [`Entry`] would write it, without serializing the body a second time.
+fn entry_line(body: &[u8], hash: &str) -> Vec<u8> {
+    debug_assert_eq!(body.last(), Some(&b'}'));
+    let mut line = Vec::with_capacity(body.len() + hash.len() + 12);
+    line.extend_from_slice(&body[..body.len() - 1]);
+    line.extend_from_slice(b",\"hash\":\"");
+    line.extend_from_slice(hash.as_bytes());
+    line.extend_from_slice(b"\"}");
+    line
 }
 
 /// A break in the chain, naming the entry where it shows.
@@ -183,19 +222,14 @@ impl AuditLog {
             rpc: request.rpc.clone(),
             queries: request.queries,
             hits: request.hits,
-            asked: request
-                .asked
-                .iter()
-                .map(|fingerprint| format!("{fingerprint:016x}"))
-                .collect(),
+            asked: request.asked.iter().copied().map(Asked).collect(),
             prev,
         };
-        let entry = Entry {
-            hash: hash_of(&body),
-            body,
-        };
-        let mut line = serde_json::to_vec(&entry).map_err(|error| self.io(io::Error::other(error)))?;
+        let json = serde_json::to_vec(&body).map_err(|error| self.io(io::Error::other(error)))?;
+        let hash = hash_of_json(&body.prev, &json);
+        let mut line = entry_line(&json, &hash);
         line.push(b'\n');
+        let entry = Entry { hash, body };
         let mut options = OpenOptions::new();
         options.create(true).append(true);
         // What was asked, and by whom, is for the owner's eyes only.
@@ -348,9 +382,13 @@ mod tests {
         assert_eq!(log.verify().unwrap(), Ok(5));
         let entries = log.entries().unwrap();
         assert_eq!(entries.len(), 5);
-        assert_eq!(
-            entries[4].body.asked,
-            vec![format!("{:016x}", 4), format!("{:016x}", 28)]
+        assert_eq!(entries[4].body.asked, vec![Asked(4), Asked(28)]);
+        // Written as the entry serializes, fingerprints as hex.
+        let last = lines(&log).pop().unwrap();
+        assert_eq!(last.as_bytes(), serde_json::to_vec(&entries[4]).unwrap());
+        assert!(
+            last.contains(r#""asked":["0000000000000004","000000000000001c"]"#),
+            "{last}"
         );
         assert_eq!(entries[1].body.prev, entries[0].hash);
     }

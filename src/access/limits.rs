@@ -8,7 +8,7 @@
 use super::role::Role;
 use crate::storage::DataDir;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -211,8 +211,9 @@ impl Limiter {
             }
             state.recent.push_back(number);
         }
-        let distinct: BTreeSet<u64> = state.recent.iter().copied().collect();
-        let sorted: Vec<u64> = distinct.into_iter().collect();
+        let mut sorted: Vec<u64> = state.recent.iter().copied().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
         let consecutive = sorted
             .iter()
             .enumerate()
