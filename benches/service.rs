@@ -8,6 +8,7 @@ use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
+use leakdex::query::{Query, lookup_batch};
 use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::service::client::connect;
 use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
@@ -89,6 +90,24 @@ fn bench_batch_lookup(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         );
+    });
+    // The same lookups in process, in the service's micro-batches: what the index costs of the
+    // above, the rest being gRPC, auth, audit and the client.
+    let index = leakdex::query::Index::open(&data, &catalog, &[]).expect("index");
+    let queries: Vec<Query> = values
+        .iter()
+        .map(|value| Query {
+            value: value.clone(),
+            kind: None,
+        })
+        .collect();
+    group.bench_function("lookup_batch_1M_phones_in_4096s_in_process", |bencher| {
+        bencher.iter(|| {
+            queries
+                .chunks(4096)
+                .map(|batch| lookup_batch(&index, Region::INDIA, batch).len())
+                .sum::<usize>()
+        });
     });
     group.finish();
 }

@@ -222,13 +222,13 @@ type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<u64>);
 fn answer_batch(
     state: &ServiceState,
     principal: &Principal,
-    requests: Vec<proto::LookupRequest>,
+    mut requests: Vec<proto::LookupRequest>,
 ) -> Result<Answered, Status> {
     let index = state.index()?;
     let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
     let mut queries = Vec::with_capacity(requests.len());
     let mut problems: Vec<Option<String>> = Vec::with_capacity(requests.len());
-    for request in &requests {
+    for request in &mut requests {
         let kind = kind_from_proto(request.kind);
         let unknown = request.corpora.iter().find(|corpus| !known.contains(corpus.as_str()));
         problems.push(match (&kind, unknown) {
@@ -237,7 +237,8 @@ fn answer_batch(
             _ => None,
         });
         queries.push(Query {
-            value: request.value.clone(),
+            // The response does not repeat the value: it moves rather than copies.
+            value: std::mem::take(&mut request.value),
             kind: kind.unwrap_or(None),
         });
     }
