@@ -16,16 +16,18 @@ use crate::query::range::range_lookup;
 use crate::query::{Index, Query, QueryError, lookup_batch, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::DataDir;
+use futures_util::stream::FuturesOrdered;
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -35,7 +37,7 @@ const MICRO_BATCH: usize = 4096;
 /// the hand-off to it, and as many in its backlog.
 const REQUEST_QUEUE: usize = 16 * 1024;
 /// Micro-batches of one stream being answered at once.
-const ANSWERS_IN_FLIGHT: usize = 2;
+const ANSWERS_IN_FLIGHT: usize = 3;
 /// HTTP/2 flow-control windows. h2's 64 KiB default stalls a batch stream on every round trip
 /// of WINDOW_UPDATE frames; a few MiB keep loopback and LAN streams flowing while still bounding
 /// what one connection can make the server buffer.
@@ -329,10 +331,11 @@ fn answer_batch(
 /// reading answers: then flow control holds it back. No timers, so a slow client still gets each
 /// answer at once; a cancelled stream stops the work.
 ///
-/// Requests cross to the answering task, and answers to the response stream, a batch at a time
-/// rather than one by one: a million-request stream would otherwise pay two channel hand-offs
-/// (and often two wake-ups) per request, and answering batch n+1 would wait until batch n had
-/// been handed over answer by answer.
+/// Requests cross to the answering side a batch at a time rather than one by one (a
+/// million-request stream would otherwise pay a channel hand-off, and often a wake-up, per
+/// request). Answering is driven by the response stream itself ([`Answering`]): up to
+/// [`ANSWERS_IN_FLIGHT`] batches are answered at once while earlier answers are sent, and none
+/// is started while the client is not reading, so a stalled stream holds a few batches at most.
 pub(super) fn micro_batched<Req, Resp>(
     mut inbound: Streaming<Req>,
     batch_size: usize,
@@ -343,7 +346,7 @@ where
     Resp: Send + 'static,
 {
     // One batch waits in the channel while the reader fills the next (at most REQUEST_QUEUE).
-    let (batch_sender, mut batches) = mpsc::channel::<Result<Vec<Req>, Status>>(1);
+    let (batch_sender, batches) = mpsc::channel::<Result<Vec<Req>, Status>>(1);
     tokio::spawn(async move {
         let mut pending: Vec<Req> = Vec::new();
         let mut ended = false;
@@ -371,54 +374,101 @@ where
             }
         }
     });
-    let (sender, receiver) = mpsc::channel::<Result<Vec<Resp>, Status>>(1);
-    let answer = Arc::new(answer);
-    tokio::spawn(async move {
-        let mut backlog = Vec::new().into_iter();
-        // Answered in request order, but the next batch starts while one is still being answered
-        // (often waiting on the audit log's fsync), so the CPU is not left idle meanwhile.
-        let mut in_flight = futures_util::stream::FuturesOrdered::new();
-        let mut broken = None;
-        let mut drained = false;
+    Answering {
+        batches,
+        backlog: Vec::new().into_iter(),
+        in_flight: FuturesOrdered::new(),
+        current: Vec::new().into_iter(),
+        broken: None,
+        drained: false,
+        finished: false,
+        answer: Arc::new(answer),
+        batch_size,
+    }
+}
+
+/// The response stream of [`micro_batched`]: answers batches as it is polled for responses.
+struct Answering<Req, Resp, F> {
+    batches: mpsc::Receiver<Result<Vec<Req>, Status>>,
+    /// Requests received and not yet being answered.
+    backlog: std::vec::IntoIter<Req>,
+    /// Batches being answered, in request order.
+    in_flight: FuturesOrdered<tokio::task::JoinHandle<Result<Vec<Resp>, Status>>>,
+    /// Answers being sent.
+    current: std::vec::IntoIter<Resp>,
+    /// A request that could not be read: reported after the answers to those before it.
+    broken: Option<Status>,
+    /// No more requests will arrive.
+    drained: bool,
+    finished: bool,
+    answer: Arc<F>,
+    batch_size: usize,
+}
+
+// Nothing in it is pinned in place (the futures in flight are boxed by tokio), so it may move.
+impl<Req, Resp, F> Unpin for Answering<Req, Resp, F> {}
+
+impl<Req, Resp, F> tokio_stream::Stream for Answering<Req, Resp, F>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    F: Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
+{
+    type Item = Result<Resp, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
         loop {
-            while in_flight.len() < ANSWERS_IN_FLIGHT {
-                let batch: Vec<Req> = backlog.by_ref().take(batch_size).collect();
-                if batch.is_empty() {
-                    break;
-                }
-                let worker = answer.clone();
-                in_flight.push_back(tokio::task::spawn_blocking(move || worker(batch)));
+            if let Some(response) = this.current.next() {
+                return Poll::Ready(Some(Ok(response)));
             }
-            tokio::select! {
-                biased;
-                Some(joined) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
-                    let answered = joined.unwrap_or_else(|join| Err(Status::internal(format!("answering failed: {join}"))));
-                    let failed = answered.is_err();
-                    // A closed channel means the client went away or cancelled: stop working.
-                    if sender.send(answered).await.is_err() || failed {
-                        return;
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            // Start answering what has arrived, up to the batches allowed in flight.
+            while this.in_flight.len() < ANSWERS_IN_FLIGHT {
+                if this.backlog.len() == 0 {
+                    if this.drained {
+                        break;
                     }
+                    match this.batches.poll_recv(context) {
+                        Poll::Ready(Some(Ok(requests))) => this.backlog = requests.into_iter(),
+                        Poll::Ready(Some(Err(status))) => {
+                            this.broken = Some(status);
+                            this.drained = true;
+                        }
+                        Poll::Ready(None) => this.drained = true,
+                        Poll::Pending => break,
+                    }
+                    continue;
                 }
-                arrived = batches.recv(), if !drained && broken.is_none() && backlog.len() == 0 => match arrived {
-                    Some(Ok(requests)) => backlog = requests.into_iter(),
-                    // Reported after the answers to what came before it.
-                    Some(Err(status)) => broken = Some(status),
-                    None => drained = true,
+                let batch: Vec<Req> = this.backlog.by_ref().take(this.batch_size).collect();
+                let worker = this.answer.clone();
+                this.in_flight
+                    .push_back(tokio::task::spawn_blocking(move || worker(batch)));
+            }
+            match futures_util::StreamExt::poll_next_unpin(&mut this.in_flight, context) {
+                Poll::Ready(Some(joined)) => match joined {
+                    Ok(Ok(answers)) => this.current = answers.into_iter(),
+                    Ok(Err(status)) => {
+                        this.finished = true;
+                        return Poll::Ready(Some(Err(status)));
+                    }
+                    Err(join) => {
+                        this.finished = true;
+                        return Poll::Ready(Some(Err(Status::internal(format!("answering failed: {join}")))));
+                    }
                 },
-                else => break,
+                // Nothing in flight: either everything is answered, or the next requests have
+                // not arrived yet (the channel will wake this stream).
+                Poll::Ready(None) if this.drained => {
+                    this.finished = true;
+                    return Poll::Ready(this.broken.take().map(Err));
+                }
+                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
             }
         }
-        if let Some(status) = broken {
-            let _ = sender.send(Err(status)).await;
-        }
-    });
-    futures_util::StreamExt::flat_map(ReceiverStream::new(receiver), |answered| {
-        let (answers, failure) = match answered {
-            Ok(answers) => (answers, None),
-            Err(status) => (Vec::new(), Some(status)),
-        };
-        futures_util::stream::iter(answers.into_iter().map(Ok).chain(failure.map(Err)))
-    })
+    }
 }
 
 /// `leakdex.v1.Lookup`.
