@@ -59,6 +59,53 @@ fn issue_token(data: &Path, name: &str, role: &str) -> String {
 }
 
 #[test]
+fn the_readme_grpcurl_examples_run_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = leakdex(&data)
+        .args(["ingest", "--corpus", "five"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let token = issue_token(&data, "readme", "investigator");
+    let (_server, address, _) = serve_child(&data, &[], 0);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = Command::new("python3")
+        .arg(root.join("tests/python/readme_grpcurl.py"))
+        .arg(root.join("README.md"))
+        .arg(&address)
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert!(
+        python.status.success(),
+        "a README example failed: {}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let calls: Vec<serde_json::Value> = String::from_utf8(python.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let methods: Vec<&str> = calls.iter().map(|call| call["method"].as_str().unwrap()).collect();
+    assert_eq!(
+        methods,
+        [
+            "leakdex.v1.Lookup/BatchLookup",
+            "leakdex.v1.Lookup/Search",
+            "leakdex.v1.Corpora/List",
+            "leakdex.v1.Provenance/Match"
+        ]
+    );
+    let lookup = &calls[0]["responses"][0];
+    assert_eq!(lookup["normalized"], "+919812345678");
+    assert_eq!(lookup["hits"].as_array().unwrap().len(), 5, "{lookup}");
+    assert_eq!(calls[2]["responses"][0]["corpora"][0]["name"], "five");
+    assert_eq!(calls[3]["responses"][0]["id"], "1");
+}
+
+#[test]
 fn python_client_answers_equal_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
