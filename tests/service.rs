@@ -526,3 +526,44 @@ async fn lookups_keep_answering_while_an_ingest_job_writes() {
         responses[0]
     );
 }
+
+/// A request as the wire sees it, with fields that need not be valid UTF-8.
+#[derive(Clone, PartialEq, prost::Message)]
+struct LooseRequest {
+    #[prost(bytes = "vec", tag = "1")]
+    id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_message_mid_stream_ends_it_after_the_answers_before_it() {
+    let running = start().await;
+    let loose = |id: &[u8]| LooseRequest {
+        id: id.to_vec(),
+        value: b"9812345678".to_vec(),
+    };
+    // The third message's id is not UTF-8: the server cannot read it as a LookupRequest.
+    let requests = vec![loose(b"0"), loose(b"1"), loose(&[0xff, 0xfe]), loose(b"3")];
+    let mut grpc = tonic::client::Grpc::new(running.channel.clone());
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<LooseRequest, proto::LookupResponse>::default();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/leakdex.v1.Lookup/BatchLookup");
+    let mut stream = grpc
+        .streaming(tonic::Request::new(tokio_stream::iter(requests)), path, codec)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut answered = Vec::new();
+    let failure = loop {
+        match stream.message().await {
+            Ok(Some(response)) => answered.push(response.id),
+            Ok(None) => panic!("the stream ended without reporting the broken message"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(answered, ["0", "1"], "the answers before it, in order, and none after");
+    assert_eq!(failure.code(), Code::Internal, "{failure:?}");
+    assert!(failure.message().contains("decode"), "{failure:?}");
+    drop(running.stop);
+}
