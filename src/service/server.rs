@@ -367,7 +367,7 @@ where
                 },
                 permit = batch_sender.reserve(), if !pending.is_empty() => match permit {
                     Ok(permit) => permit.send(Ok(std::mem::take(&mut pending))),
-                    // The answering task stopped: the client went away.
+                    // The response stream was dropped: the client went away or cancelled.
                     Err(_) => return,
                 },
                 else => return,
