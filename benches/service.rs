@@ -94,13 +94,7 @@ fn bench_batch_lookup(c: &mut Criterion) {
     // The same lookups in process, in the service's micro-batches: what the index costs of the
     // above, the rest being gRPC, auth, audit and the client.
     let index = leakdex::query::Index::open(&data, &catalog, &[]).expect("index");
-    let queries: Vec<Query> = values
-        .iter()
-        .map(|value| Query {
-            value: value.clone(),
-            kind: None,
-        })
-        .collect();
+    let queries = Query::detected(&values);
     group.bench_function("lookup_batch_1M_phones_in_4096s_in_process", |bencher| {
         bencher.iter(|| {
             queries

@@ -1321,13 +1321,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
     std::fs::write(&sample_path, sample.join("\n"))?;
     let index = Index::open(&data, &catalog, &[])?;
     let started = std::time::Instant::now();
-    let queries: Vec<Query> = sample
-        .iter()
-        .map(|value| Query {
-            value: value.clone(),
-            kind: None,
-        })
-        .collect();
+    let queries = Query::detected(&sample);
     let answers = lookup_batch(&index, Region::INDIA, &queries);
     let elapsed = started.elapsed();
     let found = answers

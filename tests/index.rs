@@ -30,13 +30,7 @@ struct FoundHit {
 
 fn lookup(data: &DataDir, catalog: &FileCatalog, values: &[String]) -> Vec<Found> {
     let index = Index::open(data, catalog, &[]).unwrap();
-    let queries: Vec<Query> = values
-        .iter()
-        .map(|value| Query {
-            value: value.clone(),
-            kind: None,
-        })
-        .collect();
+    let queries = Query::detected(values);
     lookup_batch(&index, Region::INDIA, &queries)
         .into_iter()
         .map(|answer| Found {

@@ -48,6 +48,18 @@ fn serve_child(data: &Path, extra: &[&str], more: usize) -> (Child, String, Vec<
     (server, address, lines.split_off(1))
 }
 
+/// Ingests the fixture corpus `five` with the CLI (extra `options`, such as `--no-text`).
+fn ingest_five(data: &Path, options: &[&str]) {
+    let status = leakdex(data)
+        .args(["ingest", "--corpus", "five"])
+        .args(options)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// Issues a token with the CLI, as an operator would.
 fn issue_token(data: &Path, name: &str, role: &str) -> String {
     let output = leakdex(data)
@@ -62,12 +74,7 @@ fn issue_token(data: &Path, name: &str, role: &str) -> String {
 fn the_readme_grpcurl_examples_run_as_written() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let status = leakdex(&data)
-        .args(["ingest", "--corpus", "five"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ingest_five(&data, &[]);
     let token = issue_token(&data, "readme", "investigator");
     let (_server, address, _) = serve_child(&data, &[], 0);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -215,12 +222,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
     use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let status = leakdex(&data)
-        .args(["ingest", "--no-text", "--corpus", "five"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ingest_five(&data, &["--no-text"]);
     let token = issue_token(&data, "batch-job", "investigator");
     let (server, address, _) = serve_child(&data, &[], 0);
     let pid = server.0.id();
@@ -309,13 +311,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
 fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let status = leakdex(&data)
-        .args(["ingest", "--corpus", "five", "--acquired", "2023-06-12"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ingest_five(&data, &["--acquired", "2023-06-12"]);
     let investigator = issue_token(&data, "investigator", "investigator");
     let ingester = issue_token(&data, "ingest-job", "ingest");
     let (_server, address, _) = serve_child(&data, &[], 0);
@@ -412,13 +408,7 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let status = leakdex(&data)
-        .args(["ingest", "--no-text", "--corpus", "five"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ingest_five(&data, &["--no-text"]);
     let token = issue_token(&data, "investigator", "investigator");
     let (_server, address, more) = serve_child(&data, &["--metrics-listen", "127.0.0.1:0"], 1);
     let metrics_url = more[0]

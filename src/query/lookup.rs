@@ -101,6 +101,19 @@ pub struct Query {
     pub kind: Option<Kind>,
 }
 
+impl Query {
+    /// Queries for `values` whose kinds are recognized from their shape.
+    pub fn detected<S: AsRef<str>>(values: &[S]) -> Vec<Query> {
+        values
+            .iter()
+            .map(|value| Query {
+                value: value.as_ref().to_string(),
+                kind: None,
+            })
+            .collect()
+    }
+}
+
 /// Where an identifier was found. Strings are borrowed from the index: a batch of millions of
 /// hits allocates none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
