@@ -1336,7 +1336,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
     );
     let mut per_corpus: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for answer in &answers {
-        let mut corpora: Vec<&str> = answer.hits.iter().flatten().map(|hit| hit.corpus).collect();
+        let mut corpora: Vec<&str> = answer.hits.iter().flatten().map(|hit| hit.corpus.as_ref()).collect();
         corpora.dedup();
         for corpus in corpora {
             *per_corpus.entry(corpus).or_default() += 1;

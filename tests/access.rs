@@ -326,7 +326,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         "investigators see canaries"
     );
     let partner = lookup_as(as_role(Role::Partner).await).await;
-    let corpora: Vec<&str> = partner.hits.iter().map(|hit| hit.corpus.as_str()).collect();
+    let corpora: Vec<&str> = partner.hits.iter().map(|hit| hit.corpus.as_ref()).collect();
     assert!(corpora.contains(&"vaccination"), "{partner:?}");
     assert!(
         !corpora.contains(&"canary-copy-b"),

@@ -117,14 +117,14 @@ async fn batch_lookup_streams_answers_in_order_with_locations() {
     assert_eq!(phone.normalized, "+919812345678");
     assert_eq!(phone.kind, IdentifierKind::Phone as i32);
     assert_eq!(phone.validity, "valid");
-    let files: std::collections::BTreeSet<&str> = phone.hits.iter().map(|hit| hit.file.as_str()).collect();
+    let files: std::collections::BTreeSet<&str> = phone.hits.iter().map(|hit| hit.file.as_ref()).collect();
     assert_eq!(
         files,
         ["combo.txt", "kyc.tsv", "legacy.sql", "orders.jsonl", "users.csv"].into()
     );
     let users = phone.hits.iter().find(|hit| hit.file == "users.csv").unwrap();
     assert_eq!(
-        (users.record, users.line, users.offset, users.field.as_str()),
+        (users.record, users.line, users.offset, users.field.as_ref()),
         (1, 2, 43, "mobile")
     );
     assert_eq!(users.acquired, "2023-06-12");
@@ -247,7 +247,7 @@ async fn search_get_record_and_corpora() {
     );
     let responses = lookup_all(running.channel.clone(), vec![request(0, "anil.k@rediffmail.com")]).await;
     let corpora_hit: std::collections::BTreeSet<&str> =
-        responses[0].hits.iter().map(|hit| hit.corpus.as_str()).collect();
+        responses[0].hits.iter().map(|hit| hit.corpus.as_ref()).collect();
     assert_eq!(corpora_hit, ["five", "more"].into());
     let removed = corpora
         .delete(proto::DeleteCorpusRequest { name: "more".into() })
@@ -431,7 +431,7 @@ async fn upload_and_ingest_jobs_run_to_the_end() {
         .find(|hit| hit.corpus == "uploaded")
         .expect("the upload is searchable");
     assert_eq!(
-        (hit.file.as_str(), hit.acquired.as_str()),
+        (hit.file.as_ref(), hit.acquired.as_ref()),
         ("headerless.psv", "2024-01-02")
     );
 

@@ -2,6 +2,7 @@
 //! them out. A batch is normalized in parallel, fingerprinted, sorted once, and merged against
 //! each segment's sorted index in a single forward pass.
 
+use super::names::{Name, intern, intern_all};
 use super::search::TextIndex;
 use crate::catalog::{Catalog, CatalogError, CorpusKind};
 use crate::ingest::classify::value_candidates;
@@ -37,7 +38,32 @@ pub struct IndexedSegment {
     pub source: Option<String>,
     pub segment: Segment,
     pub text: TextIndex,
+    names: SegmentNames,
 }
+
+/// What the hits of a segment name, interned once when it is opened.
+struct SegmentNames {
+    corpus: Name,
+    acquired: Option<Name>,
+    files: Vec<Name>,
+    fields: Vec<Name>,
+}
+
+impl SegmentNames {
+    fn of(corpus: &str, acquired: Option<&str>, segment: &Segment) -> SegmentNames {
+        SegmentNames {
+            corpus: intern(corpus),
+            acquired: acquired.map(intern),
+            files: intern_all(segment.manifest.files.iter().map(|file| file.path.as_str())),
+            fields: intern_all(segment.manifest.fields.iter().map(|field| field.name.as_str())),
+        }
+    }
+}
+
+/// The file path of an unknown file number (as [`Segment::file_path`] has it) and the field
+/// name of an unknown field number.
+static UNKNOWN_FILE: Name = Name::Borrowed("?");
+static UNKNOWN_FIELD: Name = Name::Borrowed("");
 
 /// The published segments a query runs over.
 pub struct Index {
@@ -60,12 +86,14 @@ impl Index {
             .filter(|corpus| corpora.is_empty() || corpora.contains(&corpus.name))
         {
             for entry in corpus.published() {
+                let segment = Segment::open(&data.segment_path(&entry.id))?;
                 segments.push(IndexedSegment {
                     corpus: corpus.name.clone(),
                     kind: corpus.kind,
                     acquired: corpus.acquired.clone(),
                     source: corpus.source.clone(),
-                    segment: Segment::open(&data.segment_path(&entry.id))?,
+                    names: SegmentNames::of(&corpus.name, corpus.acquired.as_deref(), &segment),
+                    segment,
                     text: TextIndex::new(data.text_path(&entry.id)),
                 });
             }
@@ -114,18 +142,18 @@ impl Query {
     }
 }
 
-/// Where an identifier was found. Strings are borrowed from the index: a batch of millions of
-/// hits allocates none.
+/// Where an identifier was found. Names are borrowed from the index, and are mostly interned
+/// (so a served answer copies them for free): a batch of millions of hits allocates none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Hit<'a> {
-    pub corpus: &'a str,
-    pub file: &'a str,
+    pub corpus: &'a Name,
+    pub file: &'a Name,
     pub record: u64,
     pub line: u64,
     pub offset: u64,
-    pub field: &'a str,
+    pub field: &'a Name,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub acquired: Option<&'a str>,
+    pub acquired: Option<&'a Name>,
 }
 
 /// The answer to one query, in the order the queries came.
@@ -322,14 +350,15 @@ pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) 
                     .zip(&locations[range])
                     .map(|(&(segment_index, entry), location)| {
                         let indexed = &index.segments[segment_index as usize];
+                        let names = &indexed.names;
                         Hit {
-                            corpus: &indexed.corpus,
-                            file: indexed.segment.file_path(location.file),
+                            corpus: &names.corpus,
+                            file: names.files.get(location.file as usize).unwrap_or(&UNKNOWN_FILE),
                             record: location.ordinal,
                             line: location.line,
                             offset: location.offset,
-                            field: indexed.segment.field(entry.field).map_or("", |info| info.name.as_str()),
-                            acquired: indexed.acquired.as_deref(),
+                            field: names.fields.get(entry.field as usize).unwrap_or(&UNKNOWN_FIELD),
+                            acquired: names.acquired.as_ref(),
                         }
                     })
                     .collect();

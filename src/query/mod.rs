@@ -3,6 +3,7 @@
 
 mod lookup;
 pub mod r#match;
+pub mod names;
 pub mod provenance;
 pub mod range;
 mod search;

@@ -239,7 +239,7 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
             line: hit.line,
             offset: hit.offset,
             field: &hit.field,
-            acquired: (!hit.acquired.is_empty()).then_some(hit.acquired.as_str()),
+            acquired: (!hit.acquired.is_empty()).then_some(&hit.acquired),
         })
         .collect();
     Answer {

@@ -4,6 +4,7 @@
 pub mod proto {
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("leakdex.v1");
+    pub use super::hit::Hit;
     /// Encoded descriptors of every leakdex.v1 file, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("leakdex_descriptor");
 }
@@ -11,6 +12,7 @@ pub mod proto {
 mod auth;
 pub mod client;
 pub mod convert;
+mod hit;
 mod jobs;
 mod metrics;
 mod provenance;

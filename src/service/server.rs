@@ -275,17 +275,17 @@ fn answer_batch(
                 (request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus))
                     // Which identifiers are planted canaries is for investigators only: anyone
                     // else could otherwise probe them and learn to avoid them.
-                    && (principal.role.sees_contents() || !canaries.contains(&hit.corpus))
+                    && (principal.role.sees_contents() || !canaries.contains(&hit.corpus.as_ref()))
             });
             let hits = if locations {
                 hits.map(|hit| proto::Hit {
-                    corpus: hit.corpus.to_string(),
-                    file: hit.file.to_string(),
+                    corpus: hit.corpus.clone(),
+                    file: hit.file.clone(),
                     record: hit.record,
                     line: hit.line,
                     offset: hit.offset,
-                    field: hit.field.to_string(),
-                    acquired: hit.acquired.unwrap_or_default().to_string(),
+                    field: hit.field.clone(),
+                    acquired: hit.acquired.cloned().unwrap_or_default(),
                     count: 1,
                 })
                 .collect()
@@ -293,11 +293,11 @@ fn answer_batch(
                 // Corpus names, counts and acquisition dates only.
                 let mut per_corpus: Vec<proto::Hit> = Vec::new();
                 for hit in hits {
-                    match per_corpus.iter_mut().find(|known| known.corpus == hit.corpus) {
+                    match per_corpus.iter_mut().find(|known| known.corpus == *hit.corpus) {
                         Some(known) => known.count += 1,
                         None => per_corpus.push(proto::Hit {
-                            corpus: hit.corpus.to_string(),
-                            acquired: hit.acquired.unwrap_or_default().to_string(),
+                            corpus: hit.corpus.clone(),
+                            acquired: hit.acquired.cloned().unwrap_or_default(),
                             count: 1,
                             ..Default::default()
                         }),
