@@ -14,6 +14,7 @@ use crate::segment::{INDEXED_KINDS, Segment, SegmentError, ShownRecord, fingerpr
 use crate::storage::DataDir;
 use rayon::prelude::*;
 use serde::Serialize;
+use smallvec::{SmallVec, smallvec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -184,7 +185,11 @@ struct Reading {
     fingerprint: u64,
 }
 
-fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading>, String> {
+/// Most values have one reading, a few two (a twelve-digit number that is a phone and an
+/// Aadhaar): kept inline, so a batch of millions allocates none for them.
+type Readings = SmallVec<[Reading; 2]>;
+
+fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, String> {
     let reading = |kind: Kind, normalized: String, validity: Validity| Reading {
         kind,
         fingerprint: fingerprint(key, kind, &normalized),
@@ -193,9 +198,9 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading
     };
     let value = query.value.trim();
     let mut out = String::new();
-    let mut readings = Vec::new();
-    let kinds: Vec<Kind> = match query.kind {
-        Some(kind) => vec![kind],
+    let mut readings = Readings::new();
+    let kinds: SmallVec<[Kind; 4]> = match query.kind {
+        Some(kind) => smallvec![kind],
         // Digits with phone punctuation can only be a phone or an Aadhaar: skip the full
         // classifier (most of a large batch's time) and keep the phone as recognized, so it is
         // normalized once.
@@ -209,9 +214,9 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading
             // An Aadhaar has twelve digits: most values (phones) are ruled out without copying.
             let twelve_digits = value.bytes().filter(u8::is_ascii_digit).count() == 12;
             if twelve_digits && is_aadhaar(&value.chars().filter(char::is_ascii_digit).collect::<String>()) {
-                vec![Kind::NationalId]
+                smallvec![Kind::NationalId]
             } else {
-                Vec::new()
+                SmallVec::new()
             }
         }
         None => {
@@ -228,7 +233,7 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Vec<Reading
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte));
     let kinds = if query.kind.is_none() && readings.is_empty() && kinds.is_empty() && username {
-        vec![Kind::Username]
+        smallvec![Kind::Username]
     } else {
         kinds
     };
@@ -257,7 +262,7 @@ pub fn normalize_query(query: &Query, region: Region) -> Result<(Kind, String), 
 
 /// Looks up a batch of queries; answers come back in query order.
 pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) -> Vec<Answer<'a>> {
-    let prepared: Vec<Result<Vec<Reading>, String>> = queries
+    let prepared: Vec<Result<Readings, String>> = queries
         .par_iter()
         .map(|query| readings(query, &index.key, region))
         .collect();
