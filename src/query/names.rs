@@ -55,6 +55,42 @@ pub fn intern(name: &str) -> Name {
     intern_all([name]).swap_remove(0)
 }
 
+/// Slots of a thread's cache of names met recently (a power of two).
+const RECENT: usize = 256;
+
+thread_local! {
+    static RECENTLY_MET: std::cell::RefCell<[&'static str; RECENT]> = const { std::cell::RefCell::new([""; RECENT]) };
+}
+
+/// A name read off the wire, or `None` if it is not UTF-8. A client decoding millions of hits
+/// meets the same few names again and again: a thread-local cache finds them with one compare,
+/// so only names not met before are checked, interned (or copied past the bound) and allocated.
+pub fn decoded(bytes: &[u8]) -> Option<Name> {
+    if bytes.is_empty() {
+        return Some(Name::Borrowed(""));
+    }
+    let slot = recent_slot(bytes);
+    let known = RECENTLY_MET.with_borrow(|recent| recent[slot]);
+    if known.as_bytes() == bytes {
+        return Some(Name::Borrowed(known));
+    }
+    let name = intern(std::str::from_utf8(bytes).ok()?);
+    if let Name::Borrowed(kept) = name {
+        RECENTLY_MET.with_borrow_mut(|recent| recent[slot] = kept);
+    }
+    Some(name)
+}
+
+/// A cheap hash of a name's length and its first and last eight bytes (names differ there: a
+/// corpus, a file's directory or extension, a field).
+fn recent_slot(bytes: &[u8]) -> usize {
+    let word = |part: &[u8]| part.iter().fold(0u64, |word, &byte| word << 8 | u64::from(byte));
+    let head = word(&bytes[..bytes.len().min(8)]);
+    let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
+    let mixed = (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 56) as usize % RECENT
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +106,25 @@ mod tests {
         assert!(std::ptr::eq(first, second), "the same name is kept once");
         let all = intern_all(["tests/names/a", "tests/names/b", "tests/names/a"]);
         assert_eq!(all, ["tests/names/a", "tests/names/b", "tests/names/a"]);
+    }
+
+    #[test]
+    fn decoded_names_are_shared_and_bad_ones_refused() {
+        let first = decoded(b"tests/names/decoded/telecom_kyc.tsv.gz").unwrap();
+        let again = decoded(b"tests/names/decoded/telecom_kyc.tsv.gz").unwrap();
+        let (Cow::Borrowed(first), Cow::Borrowed(again)) = (first, again) else {
+            panic!("decoded names are interned");
+        };
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(first, "tests/names/decoded/telecom_kyc.tsv.gz");
+        // Names that may share a cache slot still come back as themselves.
+        for number in 0..2 * RECENT {
+            let name = format!("tests/names/decoded/{number}.csv");
+            assert_eq!(decoded(name.as_bytes()).unwrap(), name);
+            assert_eq!(decoded(name.as_bytes()).unwrap(), name);
+        }
+        assert_eq!(decoded(b"").unwrap(), "");
+        assert_eq!(decoded(b"\xff\xfe"), None);
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! `leakdex.v1.Hit` by hand. prost would generate `String` fields, one allocation per name per
-//! hit: a served million-lookup batch with five hits each made fifteen million of them, a tenth of
-//! the server's CPU. Here the names are [`Name`]s, interned pointers copied from the index; a
-//! client still decodes owned strings. The wire format is the generated one's (a test compares).
+//! hit: a served million-lookup batch with five hits each made fifteen million of them, on the
+//! server to send and on the client to read. Here the names are [`Name`]s: the server copies
+//! interned pointers from the index, and a client decoding a name it has met before gets the
+//! interned one back. The wire format is the generated one's (a property test compares).
 
-use crate::query::names::Name;
+use crate::query::names::{self, Name};
 use prost::bytes::{Buf, BufMut};
-use prost::encoding::{DecodeContext, WireType, encode_key, encode_varint, encoded_len_varint, key_len, skip_field};
+use prost::encoding::{
+    DecodeContext, WireType, check_wire_type, decode_varint, encode_key, encode_varint, encoded_len_varint, key_len,
+    skip_field,
+};
 use prost::{DecodeError, encoding};
 
 /// Where an identifier was found (see `proto/leakdex/v1/lookup.proto` for each field).
@@ -34,6 +38,31 @@ fn name_len(tag: u32, name: &str) -> usize {
         0 => 0,
         len => key_len(tag) + encoded_len_varint(len as u64) + len,
     }
+}
+
+/// Reads a name as `string::merge` would, but a name met before comes from the interner: a client
+/// reading millions of hits allocates for the few distinct names, not once per hit.
+fn merge_name(
+    wire_type: WireType,
+    name: &mut Name,
+    buf: &mut impl Buf,
+    context: DecodeContext,
+) -> Result<(), DecodeError> {
+    check_wire_type(WireType::LengthDelimited, wire_type)?;
+    let mut chunk = buf.chunk();
+    let available = chunk.len();
+    let read = decode_varint(&mut chunk).ok().and_then(|len| {
+        let header = available - chunk.len();
+        let bytes = chunk.get(..usize::try_from(len).ok()?)?;
+        Some((header + bytes.len(), names::decoded(bytes)?))
+    });
+    if let Some((consumed, decoded)) = read {
+        *name = decoded;
+        buf.advance(consumed);
+        return Ok(());
+    }
+    // Split across chunks, cut short or not UTF-8: prost reads it and says what is wrong.
+    encoding::string::merge(wire_type, name.to_mut(), buf, context)
 }
 
 fn encode_number(tag: u32, number: u64, buf: &mut impl BufMut) {
@@ -69,14 +98,8 @@ impl prost::Message for Hit {
         context: DecodeContext,
     ) -> Result<(), DecodeError> {
         let (merged, field) = match tag {
-            1 => (
-                encoding::string::merge(wire_type, self.corpus.to_mut(), buf, context),
-                "corpus",
-            ),
-            2 => (
-                encoding::string::merge(wire_type, self.file.to_mut(), buf, context),
-                "file",
-            ),
+            1 => (merge_name(wire_type, &mut self.corpus, buf, context), "corpus"),
+            2 => (merge_name(wire_type, &mut self.file, buf, context), "file"),
             3 => (
                 encoding::uint64::merge(wire_type, &mut self.record, buf, context),
                 "record",
@@ -86,14 +109,8 @@ impl prost::Message for Hit {
                 encoding::uint64::merge(wire_type, &mut self.offset, buf, context),
                 "offset",
             ),
-            6 => (
-                encoding::string::merge(wire_type, self.field.to_mut(), buf, context),
-                "field",
-            ),
-            7 => (
-                encoding::string::merge(wire_type, self.acquired.to_mut(), buf, context),
-                "acquired",
-            ),
+            6 => (merge_name(wire_type, &mut self.field, buf, context), "field"),
+            7 => (merge_name(wire_type, &mut self.acquired, buf, context), "acquired"),
             8 => (
                 encoding::uint64::merge(wire_type, &mut self.count, buf, context),
                 "count",
@@ -127,6 +144,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use prost::Message;
+    use prost::bytes::Buf;
 
     /// What prost generates for `leakdex.v1.Hit`.
     #[derive(Clone, PartialEq, prost::Message)]
@@ -200,6 +218,25 @@ mod tests {
 
         let broken = [1 << 3 | 2, 2, 0xff, 0xfe];
         let error = Hit::decode(broken.as_slice()).unwrap_err().to_string();
+        assert!(error.contains("Hit.corpus") && error.contains("UTF-8"), "{error}");
+        let short = [1 << 3 | 2, 9, b'a'];
+        let error = Hit::decode(short.as_slice()).unwrap_err().to_string();
         assert!(error.contains("Hit.corpus"), "{error}");
+    }
+
+    #[test]
+    fn a_name_split_across_buffers_is_read_whole() {
+        let hit = Hit {
+            corpus: Name::Borrowed("vaccination"),
+            file: Name::Owned("district/pune.csv".into()),
+            record: 12,
+            field: Name::Borrowed("mobile"),
+            ..Hit::default()
+        };
+        let bytes = hit.encode_to_vec();
+        for split in 0..bytes.len() {
+            let (head, tail) = bytes.split_at(split);
+            assert_eq!(Hit::decode(head.chain(tail)).unwrap(), hit, "split at {split}");
+        }
     }
 }
