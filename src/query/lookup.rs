@@ -61,9 +61,9 @@ impl SegmentNames {
     }
 }
 
-/// The file path of an unknown file number (as [`Segment::file_path`] has it) and the field
-/// name of an unknown field number.
+/// The path of a file number the segment does not know, as [`Segment::file_path`] has it.
 static UNKNOWN_FILE: Name = Name::Borrowed("?");
+/// The name of a field number the segment does not know.
 static UNKNOWN_FIELD: Name = Name::Borrowed("");
 
 /// The published segments a query runs over.
