@@ -61,15 +61,18 @@ impl Request {
         self.queries += answers.len() as u64;
         for answer in answers {
             self.hits += answer.hits.as_ref().map_or(0, |hits| hits.len() as u64);
-            // The lookup's own fingerprint; values it could not read are fingerprinted as written.
-            self.asked.push(
-                answer
-                    .fingerprint
-                    .unwrap_or_else(|| crate::segment::fingerprint(key, crate::ingest::Kind::Other, answer.query)),
-            );
+            self.asked.push(asked(key, answer));
         }
         self
     }
+}
+
+/// What the log keeps of one lookup's question: the lookup's own fingerprint, or for a value it
+/// could not read, the value's as written.
+pub fn asked<H>(key: &[u8; 16], answer: &crate::query::Answer<'_, H>) -> u64 {
+    answer
+        .fingerprint
+        .unwrap_or_else(|| crate::segment::fingerprint(key, crate::ingest::Kind::Other, answer.query))
 }
 
 /// The hashed part of an entry.

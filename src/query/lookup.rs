@@ -157,9 +157,10 @@ pub struct Hit<'a> {
     pub acquired: Option<&'a Name>,
 }
 
-/// The answer to one query, in the order the queries came.
+/// The answer to one query, in the order the queries came; its hits are a `Vec`, or for
+/// [`lookup_batch_with`] the [`Hits`] still to be read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Answer<'a> {
+pub struct Answer<'a, H = Vec<Hit<'a>>> {
     pub query: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
@@ -168,7 +169,7 @@ pub struct Answer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validity: Option<Validity>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hits: Option<Vec<Hit<'a>>>,
+    pub hits: Option<H>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The keyed fingerprint the lookup probed with (for the audit log, so it is not computed
@@ -176,6 +177,53 @@ pub struct Answer<'a> {
     #[serde(skip)]
     pub fingerprint: Option<u64>,
 }
+
+impl<'a, H> Answer<'a, H> {
+    /// The same answer with its hits turned into `G`.
+    pub fn with_hits<G>(self, hits: impl FnOnce(H) -> G) -> Answer<'a, G> {
+        Answer {
+            query: self.query,
+            kind: self.kind,
+            normalized: self.normalized,
+            validity: self.validity,
+            hits: self.hits.map(hits),
+            error: self.error,
+            fingerprint: self.fingerprint,
+        }
+    }
+}
+
+/// The hits of one answer of [`lookup_batch_with`], read from the batch as they are iterated.
+pub struct Hits<'a, 'b> {
+    index: &'a Index,
+    placed: std::slice::Iter<'b, (u32, Entry)>,
+    locations: std::slice::Iter<'b, StoredLocation>,
+}
+
+impl<'a> Iterator for Hits<'a, '_> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        let &(segment_index, entry) = self.placed.next()?;
+        let location = self.locations.next()?;
+        let names = &self.index.segments[segment_index as usize].names;
+        Some(Hit {
+            corpus: &names.corpus,
+            file: names.files.get(location.file as usize).unwrap_or(&UNKNOWN_FILE),
+            record: location.ordinal,
+            line: location.line,
+            offset: location.offset,
+            field: names.fields.get(entry.field as usize).unwrap_or(&UNKNOWN_FIELD),
+            acquired: names.acquired.as_ref(),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.placed.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Hits<'_, '_> {}
 
 /// The readings of a query: one per candidate kind.
 struct Reading {
@@ -262,6 +310,18 @@ pub fn normalize_query(query: &Query, region: Region) -> Result<(Kind, String), 
 
 /// Looks up a batch of queries; answers come back in query order.
 pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) -> Vec<Answer<'a>> {
+    lookup_batch_with(index, region, queries, |_, answer| answer.with_hits(Iterator::collect))
+}
+
+/// [`lookup_batch`], each answer handed to `answer` (with the query's position) as it is made,
+/// its hits still unread: a caller that turns answers into something else (the server, into
+/// responses) does so in parallel, with no `Vec` of hits per query in between.
+pub fn lookup_batch_with<'a, T: Send>(
+    index: &'a Index,
+    region: Region,
+    queries: &'a [Query],
+    answer: impl for<'b> Fn(usize, Answer<'a, Hits<'a, 'b>>) -> T + Sync,
+) -> Vec<T> {
     let prepared: Vec<Result<Readings, String>> = queries
         .par_iter()
         .map(|query| readings(query, &index.key, region))
@@ -336,46 +396,39 @@ pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) 
         .zip(prepared)
         .enumerate()
         .map(|(position, (query, readings))| match readings {
-            Err(error) => Answer {
-                query: &query.value,
-                kind: None,
-                normalized: None,
-                validity: None,
-                hits: None,
-                error: Some(error),
-                fingerprint: None,
-            },
+            Err(error) => answer(
+                position,
+                Answer {
+                    query: &query.value,
+                    kind: None,
+                    normalized: None,
+                    validity: None,
+                    hits: None,
+                    error: Some(error),
+                    fingerprint: None,
+                },
+            ),
             Ok(mut readings) => {
                 // The first reading that found something names the kind; hits of other readings
                 // (a value that is both an Aadhaar and a phone) are evidence too and are kept.
                 let chosen = readings.swap_remove(usize::from(first_reading[position].unwrap_or(0)));
                 let range = starts[position]..starts[position + 1];
-                let hits = placed[range.clone()]
-                    .iter()
-                    .zip(&locations[range])
-                    .map(|(&(segment_index, entry), location)| {
-                        let indexed = &index.segments[segment_index as usize];
-                        let names = &indexed.names;
-                        Hit {
-                            corpus: &names.corpus,
-                            file: names.files.get(location.file as usize).unwrap_or(&UNKNOWN_FILE),
-                            record: location.ordinal,
-                            line: location.line,
-                            offset: location.offset,
-                            field: names.fields.get(entry.field as usize).unwrap_or(&UNKNOWN_FIELD),
-                            acquired: names.acquired.as_ref(),
-                        }
-                    })
-                    .collect();
-                Answer {
-                    query: &query.value,
-                    kind: Some(chosen.kind),
-                    normalized: Some(chosen.normalized),
-                    validity: Some(chosen.validity),
-                    hits: Some(hits),
-                    error: None,
-                    fingerprint: Some(chosen.fingerprint),
-                }
+                answer(
+                    position,
+                    Answer {
+                        query: &query.value,
+                        kind: Some(chosen.kind),
+                        normalized: Some(chosen.normalized),
+                        validity: Some(chosen.validity),
+                        hits: Some(Hits {
+                            index,
+                            placed: placed[range.clone()].iter(),
+                            locations: locations[range].iter(),
+                        }),
+                        error: None,
+                        fingerprint: Some(chosen.fingerprint),
+                    },
+                )
             }
         })
         .collect()

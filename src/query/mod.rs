@@ -8,5 +8,7 @@ pub mod provenance;
 pub mod range;
 mod search;
 
-pub use lookup::{Answer, Hit, Index, IndexedSegment, Query, QueryError, lookup_batch, normalize_query};
+pub use lookup::{
+    Answer, Hit, Hits, Index, IndexedSegment, Query, QueryError, lookup_batch, lookup_batch_with, normalize_query,
+};
 pub use search::{SearchHit, TextIndex, search, snippet_of};

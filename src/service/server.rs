@@ -6,14 +6,14 @@ use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
-use crate::access::audit::{AuditLog, Request as AuditRequest};
+use crate::access::audit::{self, AuditLog, Request as AuditRequest};
 use crate::access::limits::Limiter;
 use crate::access::redact::redact_record;
 use crate::access::role::Rpc;
 use crate::catalog::{Catalog, CatalogError, FileCatalog};
 use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
-use crate::query::{Index, Query, QueryError, lookup_batch, search, snippet_of};
+use crate::query::{Index, Query, QueryError, lookup_batch_with, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::DataDir;
 use futures_util::stream::FuturesOrdered;
@@ -244,13 +244,6 @@ fn answer_batch(
             kind: kind.unwrap_or(None),
         });
     }
-    let answers = lookup_batch(&index, state.region, &queries);
-    let asked = AuditRequest::default().with_answers(&state.data.key(), &answers).asked;
-    let numbers = answers
-        .iter()
-        .filter(|answer| matches!(answer.kind, Some(Kind::Phone | Kind::NationalId)))
-        .filter_map(|answer| answer.normalized.as_deref()?.trim_start_matches('+').parse().ok())
-        .collect();
     let locations = principal.role.sees_locations();
     // A handful at most: a scan beats hashing every hit's corpus name.
     let canaries: Vec<&str> = index
@@ -259,65 +252,78 @@ fn answer_batch(
         .filter(|indexed| indexed.kind == crate::catalog::CorpusKind::Canary)
         .map(|indexed| indexed.corpus.as_str())
         .collect();
-    let responses = requests
-        .into_iter()
-        .zip(answers)
-        .zip(problems)
-        .map(|((request, answer), problem)| {
-            if let Some(error) = problem.or(answer.error) {
-                return proto::LookupResponse {
-                    id: request.id,
-                    error,
-                    ..Default::default()
-                };
-            }
-            let hits = answer.hits.unwrap_or_default().into_iter().filter(|hit| {
-                (request.corpora.is_empty() || request.corpora.iter().any(|corpus| corpus == hit.corpus))
-                    // Which identifiers are planted canaries is for investigators only: anyone
-                    // else could otherwise probe them and learn to avoid them.
-                    && (principal.role.sees_contents() || !canaries.contains(&hit.corpus.as_ref()))
-            });
-            let hits = if locations {
-                hits.map(|hit| proto::Hit {
-                    corpus: hit.corpus.clone(),
-                    file: hit.file.clone(),
-                    record: hit.record,
-                    line: hit.line,
-                    offset: hit.offset,
-                    field: hit.field.clone(),
-                    acquired: hit.acquired.cloned().unwrap_or_default(),
-                    count: 1,
-                })
-                .collect()
-            } else {
-                // Corpus names, counts and acquisition dates only.
-                let mut per_corpus: Vec<proto::Hit> = Vec::new();
-                for hit in hits {
-                    match per_corpus.iter_mut().find(|known| known.corpus == *hit.corpus) {
-                        Some(known) => known.count += 1,
-                        None => per_corpus.push(proto::Hit {
-                            corpus: hit.corpus.clone(),
-                            acquired: hit.acquired.cloned().unwrap_or_default(),
-                            count: 1,
-                            ..Default::default()
-                        }),
-                    }
-                }
-                per_corpus
+    let key = state.data.key();
+    // Responses are made on the lookup's threads, each as its answer is ready; their ids are
+    // moved in below, in order.
+    let answered = lookup_batch_with(&index, state.region, &queries, |position, answer| {
+        let asked = audit::asked(&key, &answer);
+        let number: Option<u64> = matches!(answer.kind, Some(Kind::Phone | Kind::NationalId))
+            .then(|| answer.normalized.as_deref()?.trim_start_matches('+').parse().ok())
+            .flatten();
+        if let Some(error) = problems[position].clone().or(answer.error) {
+            let response = proto::LookupResponse {
+                error,
+                ..Default::default()
             };
-            proto::LookupResponse {
-                id: request.id,
-                normalized: answer.normalized.unwrap_or_default(),
-                kind: answer.kind.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32),
-                hits,
-                error: String::new(),
-                validity: answer
-                    .validity
-                    .map(|validity| validity.as_str().to_string())
-                    .unwrap_or_default(),
+            return (response, asked, number);
+        }
+        let wanted = &requests[position].corpora;
+        let hits = answer.hits.into_iter().flatten().filter(|hit| {
+            (wanted.is_empty() || wanted.iter().any(|corpus| corpus == hit.corpus))
+                // Which identifiers are planted canaries is for investigators only: anyone
+                // else could otherwise probe them and learn to avoid them.
+                && (principal.role.sees_contents() || !canaries.contains(&hit.corpus.as_ref()))
+        });
+        let hits = if locations {
+            hits.map(|hit| proto::Hit {
+                corpus: hit.corpus.clone(),
+                file: hit.file.clone(),
+                record: hit.record,
+                line: hit.line,
+                offset: hit.offset,
+                field: hit.field.clone(),
+                acquired: hit.acquired.cloned().unwrap_or_default(),
+                count: 1,
+            })
+            .collect()
+        } else {
+            // Corpus names, counts and acquisition dates only.
+            let mut per_corpus: Vec<proto::Hit> = Vec::new();
+            for hit in hits {
+                match per_corpus.iter_mut().find(|known| known.corpus == *hit.corpus) {
+                    Some(known) => known.count += 1,
+                    None => per_corpus.push(proto::Hit {
+                        corpus: hit.corpus.clone(),
+                        acquired: hit.acquired.cloned().unwrap_or_default(),
+                        count: 1,
+                        ..Default::default()
+                    }),
+                }
             }
-        })
-        .collect();
+            per_corpus
+        };
+        let response = proto::LookupResponse {
+            id: String::new(),
+            normalized: answer.normalized.unwrap_or_default(),
+            kind: answer.kind.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32),
+            hits,
+            error: String::new(),
+            validity: answer
+                .validity
+                .map(|validity| validity.as_str().to_string())
+                .unwrap_or_default(),
+        };
+        (response, asked, number)
+    });
+    let mut responses = Vec::with_capacity(answered.len());
+    let mut asked = Vec::with_capacity(answered.len());
+    let mut numbers = Vec::new();
+    for ((mut response, fingerprint, number), request) in answered.into_iter().zip(requests) {
+        response.id = request.id;
+        responses.push(response);
+        asked.push(fingerprint);
+        numbers.extend(number);
+    }
     Ok((responses, asked, numbers))
 }
 
