@@ -3,6 +3,7 @@
 
 use super::{Chunk, ChunkParser, Cut, decode};
 use crate::ingest::record::RawBatch;
+use std::io::Read;
 
 /// A quoted field still open after this many bytes is taken to be a stray quote: the record is
 /// rejected and parsing resumes on the next line, so one bad quote cannot swallow a file.
@@ -88,11 +89,24 @@ impl ChunkParser for DelimitedParser {
         let mut batch = RawBatch::for_chunk(chunk);
         batch.columns = self.columns.clone();
         let expected = self.columns.len();
+        // The csv crate drops a UTF-8 byte-order mark at the start of what it reads, and it cannot
+        // be told not to. The file's own mark is gone before parsing, so one here is data (U+FEFF
+        // opening a record), which a chunk boundary must not erase: a blank line read first keeps
+        // it, and positions are taken back by that line.
+        let shifted = u64::from(chunk.data.starts_with(b"\xef\xbb\xbf"));
+        let blank: &[u8] = if shifted == 1 { b"\n" } else { b"" };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(chunk.data.as_slice());
+            .from_reader(blank.chain(chunk.data.as_slice()));
+        // A position in the chunk; one before the blank line is the chunk's start.
+        let unshift = |position: &csv::Position| {
+            (
+                position.line().saturating_sub(shifted).max(1),
+                position.byte().saturating_sub(shifted),
+            )
+        };
         let mut record = csv::ByteRecord::new();
         let mut first = true;
         loop {
@@ -100,9 +114,7 @@ impl ChunkParser for DelimitedParser {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(error) => {
-                    let (line, offset) = error
-                        .position()
-                        .map_or((1, 0), |position| (position.line(), position.byte()));
+                    let (line, offset) = error.position().map_or((1, 0), unshift);
                     batch.reject(line, offset, format!("unreadable record: {error}"));
                     break;
                 }
@@ -111,7 +123,7 @@ impl ChunkParser for DelimitedParser {
             // The csv crate places a record where the previous one's terminator began to be
             // read: at the `\n` of a CRLF, or before blank lines. Evidence must point at the
             // record's first byte, so step over line terminators.
-            let (mut line, mut offset) = (position.line(), position.byte());
+            let (mut line, mut offset) = unshift(position);
             while let Some(&byte @ (b'\r' | b'\n')) = chunk.data.get(offset as usize) {
                 line += u64::from(byte == b'\n');
                 offset += 1;
@@ -199,6 +211,25 @@ mod tests {
             .map(|record| (record.line, record.offset))
             .collect();
         assert_eq!(starts, [(1, 0), (2, 5), (4, 12), (7, 18)]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_opening_a_chunk_is_data() {
+        // U+FEFF is three bytes in UTF-8; a chunk may start right at one in the middle of a file.
+        let batch = parse(
+            "\u{feff}Rahul,9812345678\r\n\u{feff}Priya,9876543210\nx\n".as_bytes(),
+            2,
+            false,
+        );
+        assert_eq!(values(&batch, 0), ["\u{feff}Rahul", "9812345678"]);
+        assert_eq!(values(&batch, 1), ["\u{feff}Priya", "9876543210"]);
+        let starts: Vec<(u64, u64)> = batch
+            .records
+            .iter()
+            .map(|record| (record.line, record.offset))
+            .collect();
+        assert_eq!(starts, [(1, 0), (2, 21)]);
+        assert_eq!((batch.rejects[0].line, batch.rejects[0].offset), (3, 41));
     }
 
     #[test]
