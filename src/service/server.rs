@@ -268,6 +268,7 @@ fn answer_batch(
             return (response, asked, number);
         }
         let wanted = &requests[position].corpora;
+        let found = answer.hits.as_ref().map_or(0, ExactSizeIterator::len);
         let hits = answer.hits.into_iter().flatten().filter(|hit| {
             (wanted.is_empty() || wanted.iter().any(|corpus| corpus == hit.corpus))
                 // Which identifiers are planted canaries is for investigators only: anyone
@@ -275,7 +276,9 @@ fn answer_batch(
                 && (principal.role.sees_contents() || !canaries.contains(&hit.corpus.as_ref()))
         });
         let hits = if locations {
-            hits.map(|hit| proto::Hit {
+            // Sized for every hit found: a filtered iterator would grow the Vec as it goes.
+            let mut shown = Vec::with_capacity(found);
+            shown.extend(hits.map(|hit| proto::Hit {
                 corpus: hit.corpus.clone(),
                 file: hit.file.clone(),
                 record: hit.record,
@@ -284,8 +287,8 @@ fn answer_batch(
                 field: hit.field.clone(),
                 acquired: hit.acquired.cloned().unwrap_or_default(),
                 count: 1,
-            })
-            .collect()
+            }));
+            shown
         } else {
             // Corpus names, counts and acquisition dates only.
             let mut per_corpus: Vec<proto::Hit> = Vec::new();
