@@ -102,23 +102,16 @@ impl<R: Read> SqlReader<R> {
                     batch.arena.truncate(marks.2);
                     batch.rejects.truncate(marks.3);
                     if self.eof {
+                        // Point at the statement itself, not at blanks or comments before it; or
+                        // at the comment that never ends, whatever chunk boundaries came before.
+                        let mut lexer = Lexer::new(&self.buffer[self.start..], true, self.line, self.offset);
+                        let comment_open = lexer.skip_blank().is_err();
                         let reason = match self.mode {
                             Mode::Copy(_) => "COPY data not terminated by \\.",
+                            _ if comment_open => "comment not terminated (/* without */)",
                             _ => "statement not terminated (unbalanced quote or missing ';')",
                         };
-                        // Point at the statement itself, not at blanks or comments before it.
-                        let mut lexer = Lexer::new(&self.buffer[self.start..], true, self.line, self.offset);
-                        let first_visible = lexer
-                            .input
-                            .iter()
-                            .position(|byte| !byte.is_ascii_whitespace())
-                            .unwrap_or(0);
-                        let statement_start = if lexer.skip_blank().is_ok() {
-                            lexer.position
-                        } else {
-                            first_visible
-                        };
-                        let (line, offset) = lexer.locate(statement_start);
+                        let (line, offset) = lexer.locate(lexer.position);
                         batch.reject(line, offset, reason);
                         let rest = self.buffer.len() - self.start;
                         self.advance(rest);
@@ -287,6 +280,9 @@ impl<'a> Lexer<'a> {
                     Some(end) => self.position += end + 4,
                     None => return Err(()),
                 }
+            } else if !self.eof && matches!(rest, b"-" | b"/") {
+                // The buffer ends in the first half of what may open a comment.
+                return Err(());
             } else {
                 return Ok(());
             }
@@ -997,7 +993,8 @@ mod tests {
 
     #[test]
     fn read_size_never_changes_the_result() {
-        let dumps: [&[u8]; 4] = [
+        let dumps: [&[u8]; 5] = [
+            b"CREATE TABLE t (a int);\n/* note */\n/* cut",
             b"\t;INSERT INTO t VALUES (),(\"\"\t,;,;\"\"\"\"\"\"\"\"\"\"|\"",
             b"\\\"\"\"\xe9\"\\.\n\xe9,,CREATE TABLE t (a int, b text);\n/*",
             b"CREATE TABLE t (a int, b text);\nINSERT INTO t VALUES (1,'x'),(2,'y\\'z');\nINSERT INTO t VALUES (3,'unterminated",
@@ -1013,6 +1010,19 @@ mod tests {
                     String::from_utf8_lossy(dump)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn an_unterminated_comment_is_reported_where_it_opens() {
+        let dump = b"CREATE TABLE t (a int);\n/* note */\n/* cut";
+        for block in [1, 5, 1 << 20] {
+            let (_, rejects) = read(dump, block);
+            assert_eq!(
+                rejects,
+                [(3, 35, "comment not terminated (/* without */)".to_string())],
+                "block {block}"
+            );
         }
     }
 
