@@ -70,10 +70,9 @@ pub async fn connect(url: &str, token: Option<&str>) -> Result<Connection, Box<d
     Ok(InterceptedService::new(channel, Bearer::new(token)?))
 }
 
-/// The server at `url`, with HTTP/2 windows of a few MiB: h2's 64 KiB default stalls a batch
-/// stream's answers on every round trip of WINDOW_UPDATE frames.
+/// The server at `url`, with the same HTTP/2 windows as the server's.
 fn endpoint(url: &str) -> Result<Endpoint, tonic::codegen::http::uri::InvalidUri> {
     Ok(Channel::from_shared(url.to_string())?
-        .initial_stream_window_size(4 << 20)
-        .initial_connection_window_size(8 << 20))
+        .initial_stream_window_size(super::STREAM_WINDOW)
+        .initial_connection_window_size(super::CONNECTION_WINDOW))
 }

@@ -19,4 +19,10 @@ mod provenance;
 mod server;
 
 pub use metrics::{Metrics, serve_metrics};
+
+/// HTTP/2 flow-control windows, of the server and of the client alike. h2's 64 KiB default stalls
+/// a batch stream on every round trip of WINDOW_UPDATE frames; a few MiB keep loopback and LAN
+/// streams flowing while still bounding what one connection can make the other side buffer.
+const STREAM_WINDOW: u32 = 4 << 20;
+const CONNECTION_WINDOW: u32 = 8 << 20;
 pub use server::{ServiceState, serve, serve_tls};

@@ -38,11 +38,6 @@ const MICRO_BATCH: usize = 4096;
 const REQUEST_QUEUE: usize = 16 * 1024;
 /// Micro-batches of one stream being answered at once.
 const ANSWERS_IN_FLIGHT: usize = 3;
-/// HTTP/2 flow-control windows. h2's 64 KiB default stalls a batch stream on every round trip
-/// of WINDOW_UPDATE frames; a few MiB keep loopback and LAN streams flowing while still bounding
-/// what one connection can make the server buffer.
-const STREAM_WINDOW: u32 = 4 << 20;
-const CONNECTION_WINDOW: u32 = 8 << 20;
 
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
@@ -860,8 +855,8 @@ pub async fn serve_tls(
         }
     };
     let mut builder = tonic::transport::Server::builder()
-        .initial_stream_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONNECTION_WINDOW);
+        .initial_stream_window_size(super::STREAM_WINDOW)
+        .initial_connection_window_size(super::CONNECTION_WINDOW);
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
