@@ -1,15 +1,28 @@
 //! Another agency's Python client (stubs generated from `proto/` with grpcio-tools, installed by
 //! `.ci/run`) streams 100k lookups through `leakdex serve`; its answers must equal the CLI's.
 
+use crate::common::{data as fixture, leakdex};
 use leakdex::service::client::connect;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn leakdex(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_leakdex"));
-    command.arg("--data-dir").arg(data);
+/// `python3` running `tests/python/{script}`.
+fn python(script: &str) -> Command {
+    let mut command = Command::new("python3");
+    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script));
     command
+}
+
+/// What `command` printed; it must succeed (what failed and its stderr otherwise).
+fn stdout_of(command: &mut Command, what: &str) -> Vec<u8> {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
 
 /// Kills the server child even when an assertion fails.
@@ -58,7 +71,7 @@ fn ingest_five(data: &Path, options: &[&str]) {
     let status = leakdex(data)
         .args(["ingest", "--corpus", "five"])
         .args(options)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five"))
+        .arg(fixture("five"))
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -82,20 +95,12 @@ fn the_readme_grpcurl_examples_run_as_written() {
     ingest_five(&data, &[]);
     let token = issue_token(&data, "readme", "investigator");
     let (_server, address, _) = serve_child(&data, &[], 0);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = Command::new("python3")
-        .arg(root.join("tests/python/readme_grpcurl.py"))
-        .arg(root.join("README.md"))
-        .arg(&address)
-        .arg(&token)
-        .output()
-        .unwrap();
-    assert!(
-        python.status.success(),
-        "a README example failed: {}",
-        String::from_utf8_lossy(&python.stderr)
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let printed = stdout_of(
+        python("readme_grpcurl.py").arg(readme).arg(&address).arg(&token),
+        "a README example",
     );
-    let calls: Vec<serde_json::Value> = String::from_utf8(python.stdout)
+    let calls: Vec<serde_json::Value> = String::from_utf8(printed)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -149,23 +154,17 @@ fn python_client_answers_equal_the_cli() {
     let (_server, address, _) = serve_child(&data, &[], 0);
 
     let out = dir.path().join("python.jsonl");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/batch_lookup_client.py");
     let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
-    let python = Command::new("python3")
-        .env("LEAKDEX_TOKEN", &partner)
-        .arg(&script)
-        .arg(&address)
-        .arg(&proto)
-        .arg(&queries)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        python.status.success(),
-        "python client failed: {}",
-        String::from_utf8_lossy(&python.stderr)
+    let printed = stdout_of(
+        python("batch_lookup_client.py")
+            .env("LEAKDEX_TOKEN", &partner)
+            .arg(&address)
+            .arg(&proto)
+            .arg(&queries)
+            .arg(&out),
+        "python client",
     );
-    let summary: serde_json::Value = serde_json::from_slice(&python.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&printed).unwrap();
     assert_eq!(summary["answered"], 100_000);
 
     let expected: Vec<serde_json::Value> = String::from_utf8(cli.stdout)
@@ -363,7 +362,7 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
         vec!["corpora".into()],
     ];
     // Ingest: the same report but for the corpus name and the new segment's id.
-    let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nasty/malformed.csv");
+    let dump = fixture("nasty/malformed.csv");
     let ingest = |server: Option<&str>, corpus: &str| -> serde_json::Value {
         let mut command = leakdex(&data);
         if let Some(url) = server {
