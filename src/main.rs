@@ -216,17 +216,27 @@ enum Command {
         /// Seconds in-flight calls get to finish after SIGTERM or Ctrl-C.
         #[arg(long, default_value_t = 10)]
         grace: u64,
-        /// Serve Prometheus metrics at http://ADDR/metrics.
+        /// Serve Prometheus metrics at http://ADDR/metrics, to bearer tokens of the monitor or
+        /// admin role. Plain HTTP: beyond loopback only with --insecure.
         #[arg(long)]
         metrics_listen: Option<std::net::SocketAddr>,
+        /// A folder whose files `Corpora.Ingest` may read by server path (repeatable). None by
+        /// default: callers upload. Symbolic links are resolved and must stay inside; the data
+        /// directory is never readable this way.
+        #[arg(long, env = "LEAKDEX_INGEST_ROOTS", value_delimiter = ',')]
+        ingest_root: Vec<PathBuf>,
+        /// Largest upload accepted, in bytes.
+        #[arg(long, default_value_t = 16 << 30)]
+        max_upload_bytes: u64,
         /// Serve over TLS with this certificate chain (PEM)...
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
         /// ...and its private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Accept client certificates signed by this CA (PEM): mutual TLS. A certificate's common
-        /// name is its principal, which needs a live entry (`leakdex token create --name CN`).
+        /// Accept client certificates signed by this CA (PEM): mutual TLS. A certificate must be
+        /// registered to a principal (`leakdex token create --name NAME --role ROLE
+        /// --certificate CERT.pem`); the names inside it are not trusted.
         #[arg(long, requires = "tls_cert")]
         client_ca: Option<PathBuf>,
         /// Listen beyond loopback without TLS. Tokens then cross the network in the clear.
@@ -265,20 +275,34 @@ enum TokenCommand {
         /// Who holds it (an agency's service, a person).
         #[arg(long)]
         name: String,
-        /// admin, ingest, investigator, analyst or partner.
+        /// admin, ingest, investigator, analyst, partner or monitor.
         #[arg(long)]
         role: Role,
+        /// Register this client certificate (PEM) for the principal instead of printing a
+        /// token: mutual TLS then names the principal by the certificate's SHA-256, never by
+        /// the names inside it.
+        #[arg(long)]
+        certificate: Option<PathBuf>,
     },
     /// Issued tokens (never the tokens themselves).
     List,
-    /// Revoke by id or name; takes effect at the server's next call.
+    /// Revoke by id or name; takes effect at the server's next call, and on open streams
+    /// before their next batch.
     Revoke { id_or_name: String },
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the log's hash chain; names every edited, deleted, inserted or reordered entry.
-    Verify,
+    /// Check the log's keyed hash chain; names every edited, deleted, inserted or reordered
+    /// entry.
+    Verify {
+        /// An anchor printed earlier by `audit anchor` and kept off this machine: the log must
+        /// still hold that entry, unchanged.
+        #[arg(long)]
+        anchor: Option<String>,
+    },
+    /// Print the last entry's sequence number and hash (SEQ:HASH) to keep off this machine.
+    Anchor,
     /// Print entries, filtered by principal and time.
     Show {
         #[arg(long)]
@@ -599,7 +623,30 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             )?;
             print_ingest_report(&report, false)
         }
-        Command::Token(TokenCommand::Create { name, role }) => {
+        Command::Token(TokenCommand::Create {
+            name,
+            role,
+            certificate: Some(certificate),
+        }) => {
+            let (data, _) = open_data(data_dir)?;
+            let pem = std::fs::read(&certificate).map_err(|error| format!("{}: {error}", certificate.display()))?;
+            let der = leakdex::access::token::certificate_der(&pem)
+                .map_err(|error| format!("{}: {error}", certificate.display()))?;
+            let entry = TokenStore::new(&data).register_certificate(&name, role, &der)?;
+            audit_local(&data, "TokenCreate", 1, 0, &[(Kind::Other, entry.name.as_str())])?;
+            println!(
+                "certificate sha256:{} registered for {} ({})",
+                entry.certificate.unwrap_or_default(),
+                entry.name,
+                entry.role
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create {
+            name,
+            role,
+            certificate: None,
+        }) => {
             let (data, _) = open_data(data_dir)?;
             let (entry, token) = TokenStore::new(&data).create(&name, role)?;
             audit_local(&data, "TokenCreate", 1, 0, &[(Kind::Other, entry.name.as_str())])?;
@@ -633,9 +680,17 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             println!("revoked {revoked} token(s) of {id_or_name}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Anchor) => {
             let (data, _) = open_data(data_dir)?;
-            match AuditLog::new(&data).verify()? {
+            println!("{}", AuditLog::new(&data).anchor()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { anchor }) => {
+            let (data, _) = open_data(data_dir)?;
+            let anchor = anchor
+                .map(|text| text.parse::<leakdex::access::audit::Anchor>())
+                .transpose()?;
+            match AuditLog::new(&data).verify_anchored(anchor.as_ref())? {
                 Ok(entries) => {
                     println!("ok: {entries} entries, chain intact");
                     Ok(ExitCode::SUCCESS)
@@ -671,17 +726,24 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     serde_json::to_writer(&mut out, &entry)?;
                     writeln!(out)?;
                 } else {
+                    // Names come from callers (a certificate, a token's holder): control characters
+                    // are shown escaped, never sent to the terminal.
                     writeln!(
                         out,
-                        "{}\t{}\t{}\t{}\t{}\tqueries {}\thits {}\tasked {}",
+                        "{}\t{}\t{}\t{}\t{}\tqueries {}\thits {}\tasked {}{}",
                         body.seq,
                         body.time,
-                        body.principal,
-                        body.role,
-                        body.rpc,
+                        body.principal.escape_debug(),
+                        body.role.escape_debug(),
+                        body.rpc.escape_debug(),
                         body.queries,
                         body.hits,
-                        body.asked.len()
+                        body.asked.len(),
+                        if body.outcome.is_empty() {
+                            String::new()
+                        } else {
+                            format!("\trefused {}", body.outcome.escape_debug())
+                        }
                     )?;
                 }
             }
@@ -753,11 +815,26 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             region,
             grace,
             metrics_listen,
+            ingest_root,
+            max_upload_bytes,
             tls_cert,
             tls_key,
             client_ca,
             insecure,
         } => {
+            if let Some(address) = metrics_listen
+                && !address.ip().is_loopback()
+            {
+                if !insecure {
+                    return Err(format!(
+                        "refusing to serve metrics on {address} beyond loopback: the endpoint is plain HTTP and its bearer token would cross the network in the clear. \
+                         Serve it on loopback behind a TLS proxy, or give --insecure to accept the risk"
+                    )
+                    .into());
+                }
+                tracing::error!(%address, "INSECURE: serving metrics beyond loopback over plain HTTP");
+                eprintln!("leakdex: INSECURE: serving metrics on {address} over plain HTTP (--insecure)");
+            }
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => {
                     let identity = tonic::transport::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
@@ -790,11 +867,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 .block_on(async move {
                     let listener = tokio::net::TcpListener::bind(listen).await?;
                     eprintln!("leakdex: serving on {}", listener.local_addr()?);
-                    let state = leakdex::service::ServiceState::open(data, region)?;
+                    let policy = leakdex::service::ServerPolicy {
+                        ingest_roots: ingest_root,
+                        max_upload_bytes,
+                    };
+                    let state = leakdex::service::ServiceState::open_with(data, region, policy)?;
                     if let Some(address) = metrics_listen {
                         let metrics = std::net::TcpListener::bind(address)?;
                         eprintln!("leakdex: metrics on http://{}/metrics", metrics.local_addr()?);
-                        leakdex::service::serve_metrics(metrics, state.metrics())?;
+                        leakdex::service::serve_metrics(metrics, state.clone())?;
                     }
                     let grace = std::time::Duration::from_secs(grace);
                     leakdex::service::serve_tls(listener, state, shutdown_signal(), grace, tls).await

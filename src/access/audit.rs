@@ -3,16 +3,25 @@
 //! which each entry holds the hash of the one before, so an edited, deleted, inserted or reordered
 //! entry breaks the chain at the place it happened.
 //!
+//! The chain is keyed: each hash is an HMAC-SHA-256 (RFC 2104) under a secret kept outside the
+//! log (`DATA/audit.key`, or the file `$LEAKDEX_AUDIT_KEY_FILE` names), so whoever can write the
+//! log but not read the key cannot re-chain an edited log. Against whoever holds the key too, an
+//! anchor (`audit anchor`: the sequence number and hash of the last entry) stored off the machine
+//! is checked by `audit verify --anchor`.
+//!
 //! `DATA/audit.log`: one JSON object per line. `DATA/audit.head`: the sequence number and hash of
-//! the last entry, so deleting entries from the end is detected too. Appends from every process
-//! (server and command line) are serialized by an exclusive lock on `DATA/audit.lock`.
+//! the last entry, with their own HMAC, so deleting entries from the end is detected too. Appends
+//! from every process (server and command line) are serialized by an exclusive lock on
+//! `DATA/audit.lock`. Every file is owner-only.
 
-use crate::storage::{DataDir, lock_file};
+use crate::storage::{DataDir, lock_file, write_private};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// The hash before the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,6 +36,8 @@ pub enum AuditError {
     },
     #[error("audit log {path}: {message}")]
     Damaged { path: String, message: String },
+    #[error("audit anchor {0:?} is not SEQ:HASH (as `leakdex audit anchor` prints it)")]
+    BadAnchor(String),
 }
 
 /// What a request did, as the audit log keeps it.
@@ -39,6 +50,9 @@ pub struct Request {
     pub hits: u64,
     /// Keyed fingerprints of the identifiers asked about.
     pub asked: Vec<u64>,
+    /// Empty for an answered call; else the gRPC code it was refused with
+    /// (`PERMISSION_DENIED`, `RESOURCE_EXHAUSTED`, …).
+    pub outcome: String,
 }
 
 impl Request {
@@ -87,6 +101,9 @@ pub struct Body {
     pub hits: u64,
     /// Keyed fingerprints of the identifiers asked about.
     pub asked: Vec<Asked>,
+    /// Empty for an answered call; else the code it was refused with.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub outcome: String,
     /// Hash of the previous entry.
     pub prev: String,
 }
@@ -118,22 +135,68 @@ impl<'de> Deserialize<'de> for Asked {
 pub struct Entry {
     #[serde(flatten)]
     pub body: Body,
-    /// SHA-256 of `prev` and this entry's body.
+    /// HMAC-SHA-256, under the audit key, of `prev` and this entry's body.
     pub hash: String,
 }
 
-fn hash_of(body: &Body) -> String {
+/// The audit chain's secret.
+type AuditKey = [u8; 32];
+
+fn hash_of(key: &AuditKey, body: &Body) -> String {
     // Serializing a struct of strings and integers cannot fail.
-    hash_of_json(&body.prev, &serde_json::to_vec(body).unwrap_or_default())
+    hash_of_json(key, &body.prev, &serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// HMAC-SHA-256 of the parts, each followed by a newline.
+fn mac(key: &AuditKey, parts: &[&[u8]]) -> String {
+    // An HMAC takes a key of any length: this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(part);
+        mac.update(b"\n");
+    }
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The hash of a body already serialized.
-fn hash_of_json(prev: &str, body: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(body);
-    hex::encode(hasher.finalize())
+fn hash_of_json(key: &AuditKey, prev: &str, body: &[u8]) -> String {
+    mac(key, &[prev.as_bytes(), body])
+}
+
+/// The MAC of the head record: without the key, a head cannot be moved back to match a log
+/// cut short.
+fn head_mac(key: &AuditKey, seq: u64, hash: &str) -> String {
+    mac(key, &[b"head", seq.to_string().as_bytes(), hash.as_bytes()])
+}
+
+/// A point of the chain kept off the machine: entry `seq` has hash `hash`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = AuditError;
+
+    fn from_str(text: &str) -> Result<Anchor, AuditError> {
+        let bad = || AuditError::BadAnchor(text.to_string());
+        let (seq, hash) = text.trim().split_once(':').ok_or_else(bad)?;
+        let hash = hash.to_ascii_lowercase();
+        if hash.len() != 64 || !hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(Anchor {
+            seq: seq.parse().map_err(|_| bad())?,
+            hash,
+        })
+    }
 }
 
 /// An entry's line (without the newline) from its body's JSON and its hash, as serializing the
@@ -167,15 +230,50 @@ pub struct AuditLog {
     log: PathBuf,
     head: PathBuf,
     lock: PathBuf,
+    key_path: PathBuf,
+    key: OnceLock<AuditKey>,
 }
 
 impl AuditLog {
+    /// The log of `data`, keyed by `$LEAKDEX_AUDIT_KEY_FILE` if set, else `DATA/audit.key`.
     pub fn new(data: &DataDir) -> AuditLog {
         AuditLog {
             log: data.root().join("audit.log"),
             head: data.root().join("audit.head"),
             lock: data.root().join("audit.lock"),
+            key_path: std::env::var_os("LEAKDEX_AUDIT_KEY_FILE")
+                .map_or_else(|| data.root().join("audit.key"), PathBuf::from),
+            key: OnceLock::new(),
         }
+    }
+
+    /// The chain's key, created (owner-only) when the log is first written.
+    fn key(&self) -> Result<AuditKey, AuditError> {
+        if let Some(key) = self.key.get() {
+            return Ok(*key);
+        }
+        let key_error = |message: &str| AuditError::Damaged {
+            path: self.key_path.display().to_string(),
+            message: message.to_string(),
+        };
+        let key: AuditKey = match std::fs::read_to_string(&self.key_path) {
+            Ok(text) => hex::decode(text.trim())
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| key_error("the audit key is not 64 hex digits"))?,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                if std::fs::metadata(&self.log).is_ok() {
+                    return Err(key_error(
+                        "the audit key is missing but the log exists: without it the chain cannot be checked or continued",
+                    ));
+                }
+                let key: AuditKey = rand::random();
+                write_private(&self.key_path, hex::encode(key).as_bytes()).map_err(|source| self.io(source))?;
+                key
+            }
+            Err(source) => return Err(self.io(source)),
+        };
+        Ok(*self.key.get_or_init(|| key))
     }
 
     fn io(&self, source: io::Error) -> AuditError {
@@ -185,16 +283,27 @@ impl AuditLog {
         }
     }
 
-    /// (sequence number, hash) of the last entry.
-    fn head(&self) -> Result<(u64, String), AuditError> {
+    /// (sequence number, hash) of the last entry, its MAC checked.
+    fn head(&self, key: &AuditKey) -> Result<(u64, String), AuditError> {
+        let damaged = |message: String| AuditError::Damaged {
+            path: self.head.display().to_string(),
+            message,
+        };
         match std::fs::read_to_string(&self.head) {
             Ok(text) => {
-                let (seq, hash) = text.trim().split_once(' ').unwrap_or(("", ""));
-                let seq = seq.parse().map_err(|_| AuditError::Damaged {
-                    path: self.head.display().to_string(),
-                    message: format!("unreadable head {:?}", text.trim()),
-                })?;
-                Ok((seq, hash.to_string()))
+                let mut parts = text.split_whitespace();
+                let (seq, hash, mac) = (parts.next(), parts.next(), parts.next());
+                let seq: u64 = seq
+                    .and_then(|seq| seq.parse().ok())
+                    .ok_or_else(|| damaged(format!("unreadable head {:?}", text.trim())))?;
+                let hash = hash.unwrap_or_default().to_string();
+                if mac != Some(head_mac(key, seq, &hash).as_str()) {
+                    return Err(damaged(
+                        "the head was altered: its MAC does not match (entries may have been deleted from the end)"
+                            .into(),
+                    ));
+                }
+                Ok((seq, hash))
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok((0, GENESIS.to_string())),
             Err(source) => Err(self.io(source)),
@@ -203,20 +312,29 @@ impl AuditLog {
 
     /// Overwrites the head in place: a fixed-width record far smaller than a disk sector, so one
     /// write and one sync replace it whole (a rename would cost two more syncs per entry).
-    fn write_head(&self, seq: u64, hash: &str) -> io::Result<()> {
-        let mut head = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.head)?;
-        head.write_all(format!("{seq:020} {hash}\n").as_bytes())?;
+    fn write_head(&self, key: &AuditKey, seq: u64, hash: &str) -> io::Result<()> {
+        let mut options = File::options();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut head = options.open(&self.head)?;
+        head.write_all(format!("{seq:020} {hash} {}\n", head_mac(key, seq, hash)).as_bytes())?;
         head.sync_data()
+    }
+
+    /// The last entry's sequence number and hash, to keep off the machine and give to
+    /// [`AuditLog::verify_anchored`] later.
+    pub fn anchor(&self) -> Result<Anchor, AuditError> {
+        let key = self.key()?;
+        let (seq, hash) = self.head(&key)?;
+        Ok(Anchor { seq, hash })
     }
 
     /// Appends one entry for `request` and makes it durable before returning.
     pub fn append(&self, request: &Request) -> Result<Entry, AuditError> {
+        let key = self.key()?;
         let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
-        let (seq, prev) = self.head()?;
+        let (seq, prev) = self.head(&key)?;
         let body = Body {
             seq: seq + 1,
             time: crate::catalog::now_rfc3339(),
@@ -226,10 +344,11 @@ impl AuditLog {
             queries: request.queries,
             hits: request.hits,
             asked: request.asked.iter().copied().map(Asked).collect(),
+            outcome: request.outcome.clone(),
             prev,
         };
         let json = serde_json::to_vec(&body).map_err(|error| self.io(io::Error::other(error)))?;
-        let hash = hash_of_json(&body.prev, &json);
+        let hash = hash_of_json(&key, &body.prev, &json);
         let mut line = entry_line(&json, &hash);
         line.push(b'\n');
         let entry = Entry { hash, body };
@@ -241,7 +360,7 @@ impl AuditLog {
         let mut log = options.open(&self.log).map_err(|source| self.io(source))?;
         log.write_all(&line).map_err(|source| self.io(source))?;
         log.sync_data().map_err(|source| self.io(source))?;
-        self.write_head(entry.body.seq, &entry.hash)
+        self.write_head(&key, entry.body.seq, &entry.hash)
             .map_err(|source| self.io(source))?;
         Ok(entry)
     }
@@ -266,6 +385,14 @@ impl AuditLog {
 
     /// Checks the whole chain; returns the number of entries, or every break found.
     pub fn verify(&self) -> Result<Result<u64, Vec<Tampering>>, AuditError> {
+        self.verify_anchored(None)
+    }
+
+    /// [`AuditLog::verify`], and checks that the log still holds the entry `anchor` names,
+    /// unchanged: a log cut back before it, or re-chained by someone holding the key, fails.
+    pub fn verify_anchored(&self, anchor: Option<&Anchor>) -> Result<Result<u64, Vec<Tampering>>, AuditError> {
+        let key = self.key()?;
+        let mut anchored = false;
         let file = match File::open(&self.log) {
             Ok(file) => Some(file),
             Err(error) if error.kind() == io::ErrorKind::NotFound => None,
@@ -289,7 +416,12 @@ impl AuditLog {
                 }
             };
             let seq = entry.body.seq;
-            if hash_of(&entry.body) != entry.hash {
+            if let Some(anchor) = anchor
+                && anchor.seq == seq
+            {
+                anchored = anchor.hash == entry.hash;
+            }
+            if hash_of(&key, &entry.body) != entry.hash {
                 problems.push(problem(format!(
                     "entry {seq} was edited: its hash does not match its content"
                 )));
@@ -312,7 +444,25 @@ impl AuditLog {
             expected_seq = seq + 1;
             previous_hash = entry.hash;
         }
-        let (head_seq, head_hash) = self.head()?;
+        if let Some(anchor) = anchor
+            && !anchored
+        {
+            problems.push(Tampering {
+                line: 0,
+                message: format!(
+                    "the log no longer holds entry {} with the anchored hash: it was cut back or rewritten",
+                    anchor.seq
+                ),
+            });
+        }
+        let (head_seq, head_hash) = match self.head(&key) {
+            Ok(head) => head,
+            Err(AuditError::Damaged { message, .. }) => {
+                problems.push(Tampering { line: 0, message });
+                return Ok(Err(problems));
+            }
+            Err(error) => return Err(error),
+        };
         if head_seq + 1 != expected_seq || (head_seq > 0 && head_hash != previous_hash) {
             problems.push(Tampering {
                 line: line_number,
@@ -347,6 +497,11 @@ mod tests {
                 queries: number,
                 hits: number / 2,
                 asked: vec![number, number * 7],
+                outcome: if number == 3 {
+                    "PERMISSION_DENIED".into()
+                } else {
+                    String::new()
+                },
             })
             .unwrap();
         }
@@ -411,7 +566,7 @@ mod tests {
         let (_dir, log) = logged(5);
         let mut entries = log.entries().unwrap();
         entries[1].body.principal = "someone-else".into();
-        entries[1].hash = hash_of(&entries[1].body);
+        entries[1].hash = hash_of(&log.key().unwrap(), &entries[1].body);
         rewrite(
             &log,
             &entries
@@ -459,5 +614,84 @@ mod tests {
             problems.iter().any(|problem| problem.1.contains("reordered")),
             "{problems:?}"
         );
+    }
+
+    /// The log's entries re-chained under `key` from the first, with `edit` applied to each.
+    fn rechained(log: &AuditLog, key: &AuditKey, edit: impl Fn(&mut Body)) -> Vec<String> {
+        let mut prev = GENESIS.to_string();
+        log.entries()
+            .unwrap()
+            .into_iter()
+            .map(|mut entry| {
+                edit(&mut entry.body);
+                entry.body.prev = prev.clone();
+                entry.hash = hash_of(key, &entry.body);
+                prev = entry.hash.clone();
+                serde_json::to_string(&entry).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refusals_are_kept_and_the_files_are_private() {
+        let (_dir, log) = logged(5);
+        let entries = log.entries().unwrap();
+        assert_eq!(entries[3].body.outcome, "PERMISSION_DENIED");
+        assert!(lines(&log)[3].contains(r#""outcome":"PERMISSION_DENIED""#));
+        assert!(
+            !lines(&log)[2].contains("outcome"),
+            "an answered call writes no outcome"
+        );
+        #[cfg(unix)]
+        for path in [&log.log, &log.head, &log.key_path] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn a_log_cut_short_or_rechained_without_the_key_does_not_verify() {
+        // The tail cut and the head rewritten to match, as the head was written before it had
+        // a MAC.
+        let (_dir, log) = logged(5);
+        let mut truncated = lines(&log);
+        truncated.pop();
+        rewrite(&log, &truncated);
+        let last = log.entries().unwrap().pop().unwrap();
+        std::fs::write(&log.head, format!("{:020} {}\n", last.body.seq, last.hash)).unwrap();
+        let problems = broken_at(&log);
+        assert!(problems[0].1.contains("head was altered"), "{problems:?}");
+
+        // The whole log re-chained, an entry edited, under a key that is not the log's.
+        let (_dir, log) = logged(5);
+        let forged = rechained(&log, &[7; 32], |body| {
+            if body.seq == 2 {
+                body.hits = 0;
+            }
+        });
+        rewrite(&log, &forged);
+        let problems = broken_at(&log);
+        assert_eq!(problems[0].0, 1, "{problems:?}");
+        assert!(problems[0].1.contains("entry 1 was edited"), "{problems:?}");
+    }
+
+    #[test]
+    fn an_anchor_kept_elsewhere_catches_what_the_key_holder_rewrites() {
+        let (_dir, log) = logged(5);
+        let anchor = log.anchor().unwrap();
+        assert_eq!(anchor.seq, 5);
+        assert_eq!(anchor.to_string().parse::<Anchor>().unwrap(), anchor);
+        assert!("5:abc".parse::<Anchor>().is_err());
+        assert_eq!(log.verify_anchored(Some(&anchor)).unwrap(), Ok(5));
+        // Whoever holds the key re-chains an edited log and writes a head that matches: the
+        // chain verifies, the anchor does not.
+        let key = log.key().unwrap();
+        let forged = rechained(&log, &key, |body| body.principal = "someone-else".into());
+        rewrite(&log, &forged);
+        log.write_head(&key, 5, &log.entries().unwrap()[4].hash).unwrap();
+        assert_eq!(log.verify().unwrap(), Ok(5));
+        let problems = log.verify_anchored(Some(&anchor)).unwrap().unwrap_err();
+        assert!(problems[0].message.contains("no longer holds entry 5"), "{problems:?}");
     }
 }

@@ -1,43 +1,61 @@
-//! Rate limits, daily quotas and enumeration detection, per principal, configured per role.
+//! Rate limits, daily quotas and sweep detection, per principal, configured per role, kept
+//! across restarts.
 //!
-//! A token bucket bounds lookups per second; daily quotas bound lookups and hits; a sweep of
-//! consecutive phone numbers or IDs (the way a bot harvests a numbering range) throttles the
-//! principal for a while. Limits come from `DATA/limits.json` (a role name to [`RoleLimits`]),
-//! else the defaults below.
+//! A token bucket bounds lookups per second; daily quotas bound lookups and hits; private
+//! (hash-prefix) lookups have an hourly budget of their own, since a server cannot tell which
+//! identifier a prefix stands for; and a sweep of the identifier space (the way a bot harvests a
+//! numbering range) throttles the principal for a while. Every path that answers about an
+//! identifier (BatchLookup, Match, Attribute, Search terms) feeds the same detector.
+//!
+//! Limits come from `DATA/limits.json` (a role name to [`RoleLimits`]), else the defaults below.
+//! The counters live in `DATA/limits.state`, saved within a second of changing and at once when a
+//! principal is throttled, so a restart does not forgive a sweep or a spent quota.
 
 use super::role::Role;
-use crate::storage::DataDir;
+use crate::ingest::Kind;
+use crate::storage::{DataDir, write_private};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// What a role may do per principal.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoleLimits {
-    /// Lookups (identifiers or records asked about) per second, sustained.
+    /// Lookups (identifiers or records asked about, and the cost of searches) per second,
+    /// sustained.
     pub per_second: f64,
     /// Lookups allowed at once above the sustained rate.
     pub burst: f64,
     pub daily_lookups: u64,
     pub daily_hits: u64,
+    /// Private (hash-prefix) lookups per rolling hour.
+    #[serde(default = "default_range_per_hour")]
+    pub range_per_hour: u64,
+}
+
+fn default_range_per_hour() -> u64 {
+    600
 }
 
 impl RoleLimits {
     pub fn default_for(role: Role) -> RoleLimits {
-        let (per_second, burst, daily_lookups, daily_hits) = match role {
+        let (per_second, burst, daily_lookups, daily_hits, range_per_hour) = match role {
             // Another agency's service: steady, bounded.
-            Role::Partner => (1_000.0, 10_000.0, 1_000_000, 2_000_000),
-            Role::Analyst => (2_000.0, 20_000.0, 2_000_000, 5_000_000),
+            Role::Partner => (1_000.0, 10_000.0, 1_000_000, 2_000_000, 600),
+            Role::Analyst => (2_000.0, 20_000.0, 2_000_000, 5_000_000, 600),
             // Batch jobs over seized dumps: millions of identifiers at a time.
-            Role::Investigator => (2_000_000.0, 4_000_000.0, 200_000_000, 1_000_000_000),
-            Role::Admin | Role::Ingest => (100.0, 1_000.0, 100_000, 100_000),
+            Role::Investigator => (2_000_000.0, 4_000_000.0, 200_000_000, 1_000_000_000, 100_000),
+            Role::Admin | Role::Ingest | Role::Monitor => (100.0, 1_000.0, 100_000, 100_000, 100),
         };
         RoleLimits {
             per_second,
             burst,
             daily_lookups,
             daily_hits,
+            range_per_hour,
         }
     }
 }
@@ -54,7 +72,10 @@ pub enum Refusal {
     DailyHits {
         quota: u64,
     },
-    /// Throttled after a sweep of consecutive identifiers.
+    RangeLookups {
+        per_hour: u64,
+    },
+    /// Throttled after a sweep of the identifier space.
     Enumeration {
         seconds_left: u64,
     },
@@ -68,55 +89,184 @@ impl std::fmt::Display for Refusal {
             }
             Refusal::DailyLookups { quota } => write!(f, "daily quota of {quota} lookups used up"),
             Refusal::DailyHits { quota } => write!(f, "daily quota of {quota} hits used up"),
+            Refusal::RangeLookups { per_hour } => write!(
+                f,
+                "at most {per_hour} private lookups per hour; use BatchLookup for bulk work"
+            ),
             Refusal::Enumeration { seconds_left } => write!(
                 f,
-                "throttled for {seconds_left} more seconds: the calls swept consecutive identifiers (enumeration)"
+                "throttled for {seconds_left} more seconds: the calls swept a range of identifiers (enumeration)"
             ),
         }
     }
 }
 
-/// Identifiers remembered per principal for enumeration detection.
-const WINDOW: usize = 4096;
-/// Identifiers with a neighbour at most this far away count as consecutive.
-const NEIGHBOUR: u64 = 3;
-/// A window with this many consecutive identifiers is a sweep.
-const SWEEP: usize = 100;
 /// How long a sweeping principal is throttled.
 const THROTTLE: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug)]
+/// An identifier asked about, as a point of its numbering space: phones by their digits (with
+/// the country code), Aadhaar numbers by their first eleven digits (the twelfth is a Verhoeff
+/// check digit, so consecutive numbers differ in the eleventh).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Numbered {
+    space: u8,
+    number: u64,
+}
+
+impl Numbered {
+    /// The point of a normalized phone (`+919812345678`) or Aadhaar number; `None` for any
+    /// other kind or value.
+    pub fn of(kind: Kind, normalized: &str) -> Option<Numbered> {
+        match kind {
+            Kind::Phone => Some(Numbered {
+                space: 0,
+                number: normalized.strip_prefix('+')?.parse().ok()?,
+            }),
+            Kind::NationalId if normalized.len() == 12 => Some(Numbered {
+                space: 1,
+                number: normalized.parse::<u64>().ok()? / 10,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Sweep detection by density: the distinct identifiers asked in each block of the numbering
+/// space, at two scales, over a window that halves every [`DECAY`]. A bot walking a range, at
+/// any stride up to 16 (small blocks) or 64 (large blocks), in passes, or hidden among random
+/// decoys, fills its blocks; lookups spread over the space (a seized dump, an agency's
+/// caseload) put a handful in each. Counters are indexed by a hash of the block, in fixed tables,
+/// so memory per principal is bounded (about 0.7 MiB) whatever it asks.
+#[derive(Clone, Serialize, Deserialize)]
+struct Density {
+    /// Distinct identifiers per small block (2^10 numbers), saturating.
+    small: Vec<u8>,
+    /// Distinct identifiers per large block (2^16 numbers), saturating.
+    large: Vec<u16>,
+    /// Which identifiers were counted in this window (a Bloom filter); rebuilt, not saved.
+    #[serde(skip)]
+    seen: Vec<u64>,
+    /// Seconds since the epoch of the last halving.
+    decayed: u64,
+}
+
+const SLOTS: usize = 1 << 16;
+const SMALL_SHIFT: u32 = 10;
+const LARGE_SHIFT: u32 = 16;
+/// Distinct identifiers in one small block (of 1,024) that make a sweep: 4.7% of it.
+const SWEEP_SMALL: u8 = 48;
+/// Distinct identifiers in one large block (of 65,536) that make a sweep: 1.2% of it.
+const SWEEP_LARGE: u16 = 768;
+/// Bits of the Bloom filter: at 1,000 lookups a second for a whole window, about 0.7% of new
+/// identifiers are taken for repeats and not counted.
+const SEEN_BITS: usize = 1 << 22;
+const DECAY: Duration = Duration::from_secs(5 * 60);
+
+/// A 64-bit mix (splitmix64's finalizer): spreads blocks and identifiers over the tables.
+fn mix(mut value: u64) -> u64 {
+    value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    value ^ (value >> 31)
+}
+
+impl Density {
+    fn new(now: u64) -> Density {
+        Density {
+            small: vec![0; SLOTS],
+            large: vec![0; SLOTS],
+            seen: vec![0; SEEN_BITS / 64],
+            decayed: now,
+        }
+    }
+
+    /// Halves the counters once per [`DECAY`] elapsed and forgets which identifiers were seen.
+    fn decay(&mut self, now: u64) {
+        if self.seen.len() != SEEN_BITS / 64 {
+            self.seen = vec![0; SEEN_BITS / 64];
+        }
+        let periods = now.saturating_sub(self.decayed) / DECAY.as_secs();
+        if periods == 0 {
+            return;
+        }
+        let shift = periods.min(16) as u32;
+        self.small
+            .iter_mut()
+            .for_each(|count| *count = count.checked_shr(shift).unwrap_or(0));
+        self.large
+            .iter_mut()
+            .for_each(|count| *count = count.checked_shr(shift).unwrap_or(0));
+        self.seen.iter_mut().for_each(|bits| *bits = 0);
+        self.decayed += periods * DECAY.as_secs();
+    }
+
+    /// Counts one identifier; returns whether its blocks now hold a sweep.
+    fn count(&mut self, point: Numbered) -> bool {
+        let tag = u64::from(point.space) << 56;
+        let hash = mix(point.number ^ tag);
+        let bits = [hash, hash.rotate_left(21), hash.rotate_left(42)].map(|bits| bits as usize % SEEN_BITS);
+        if bits.iter().all(|bit| self.seen[bit / 64] & (1 << (bit % 64)) != 0) {
+            return false;
+        }
+        for bit in bits {
+            self.seen[bit / 64] |= 1 << (bit % 64);
+        }
+        let small = &mut self.small[mix(tag | 1 << 48 | point.number >> SMALL_SHIFT) as usize % SLOTS];
+        *small = small.saturating_add(1);
+        let large = &mut self.large[mix(tag | 2 << 48 | point.number >> LARGE_SHIFT) as usize % SLOTS];
+        *large = large.saturating_add(1);
+        *small >= SWEEP_SMALL || *large >= SWEEP_LARGE
+    }
+}
+
+#[derive(Serialize, Deserialize)]
 struct PrincipalState {
     tokens: f64,
+    #[serde(skip, default = "Instant::now")]
     refilled: Instant,
     day: u64,
     lookups_today: u64,
     hits_today: u64,
-    recent: VecDeque<u64>,
-    throttled_until: Option<Instant>,
+    /// Private lookups in the current hour: (hour since the epoch, count).
+    range_hour: (u64, u64),
+    /// Seconds since the epoch until which the principal is throttled.
+    throttled_until: Option<u64>,
+    density: Option<Box<Density>>,
 }
 
 /// The limiter of a server.
 pub struct Limiter {
     limits: HashMap<Role, RoleLimits>,
     state: Mutex<HashMap<String, PrincipalState>>,
+    /// Where the counters are kept; `None` keeps them in memory only.
+    path: Option<PathBuf>,
+    changed: AtomicBool,
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 fn today() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() / 86_400)
+    now_seconds() / 86_400
 }
 
 impl Limiter {
+    /// A limiter with these limits whose counters live in memory only.
     pub fn new(limits: HashMap<Role, RoleLimits>) -> Limiter {
         Limiter {
             limits,
             state: Mutex::new(HashMap::new()),
+            path: None,
+            changed: AtomicBool::new(false),
         }
     }
 
-    /// The limits of `DATA/limits.json`, with defaults for roles it does not name.
+    /// The limits of `DATA/limits.json`, with defaults for roles it does not name, and the
+    /// counters saved in `DATA/limits.state`.
+    ///
+    /// Errors: either file unreadable or malformed, naming it.
     pub fn configured(data: &DataDir) -> Result<Limiter, String> {
         let path = data.root().join("limits.json");
         let mut limits: HashMap<Role, RoleLimits> = Role::ALL
@@ -132,7 +282,39 @@ impl Limiter {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => return Err(format!("{}: {error}", path.display())),
         }
-        Ok(Limiter::new(limits))
+        let state_path = data.root().join("limits.state");
+        let state = match std::fs::read(&state_path) {
+            Ok(bytes) => zstd::decode_all(bytes.as_slice())
+                .map_err(|error| error.to_string())
+                .and_then(|plain| postcard::from_bytes(&plain).map_err(|error| error.to_string()))
+                .map_err(|error| format!("{}: {error}", state_path.display()))?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+            Err(error) => return Err(format!("{}: {error}", state_path.display())),
+        };
+        Ok(Limiter {
+            limits,
+            state: Mutex::new(state),
+            path: Some(state_path),
+            changed: AtomicBool::new(false),
+        })
+    }
+
+    /// Writes the counters if they changed since the last save (atomically, owner-only).
+    ///
+    /// Errors: the state file cannot be written.
+    pub fn save(&self) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        if !self.changed.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let plain = {
+            let states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+            postcard::to_stdvec(&*states).map_err(std::io::Error::other)?
+        };
+        let packed = zstd::encode_all(plain.as_slice(), 3)?;
+        write_private(path, &packed).inspect_err(|_| self.changed.store(true, Ordering::Release))
     }
 
     fn limits(&self, role: Role) -> RoleLimits {
@@ -142,93 +324,119 @@ impl Limiter {
             .unwrap_or_else(|| RoleLimits::default_for(role))
     }
 
+    /// Runs `change` on the principal's counters (created full for a new principal).
+    fn with_state<T>(&self, principal: &str, role: Role, change: impl FnOnce(&mut PrincipalState) -> T) -> T {
+        let burst = self.limits(role).burst;
+        let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+        let state = states.entry(principal.to_string()).or_insert_with(|| PrincipalState {
+            tokens: burst,
+            refilled: Instant::now(),
+            day: today(),
+            lookups_today: 0,
+            hits_today: 0,
+            range_hour: (0, 0),
+            throttled_until: None,
+            density: None,
+        });
+        self.changed.store(true, Ordering::Release);
+        change(state)
+    }
+
     /// Admits `lookups` lookups by `principal`, or says why not.
     pub fn admit(&self, principal: &str, role: Role, lookups: u64) -> Result<(), Refusal> {
         let limits = self.limits(role);
         let now = Instant::now();
-        let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
-        let state = states.entry(principal.to_string()).or_insert_with(|| PrincipalState {
-            tokens: limits.burst,
-            refilled: now,
-            day: today(),
-            lookups_today: 0,
-            hits_today: 0,
-            recent: VecDeque::new(),
-            throttled_until: None,
-        });
-        if let Some(until) = state.throttled_until {
-            if until > now {
-                return Err(Refusal::Enumeration {
-                    seconds_left: (until - now).as_secs().max(1),
+        self.with_state(principal, role, |state| {
+            throttled(state)?;
+            if state.day != today() {
+                (state.day, state.lookups_today, state.hits_today) = (today(), 0, 0);
+            }
+            if state.hits_today >= limits.daily_hits {
+                return Err(Refusal::DailyHits {
+                    quota: limits.daily_hits,
                 });
             }
-            state.throttled_until = None;
-        }
-        if state.day != today() {
-            (state.day, state.lookups_today, state.hits_today) = (today(), 0, 0);
-        }
-        if state.hits_today >= limits.daily_hits {
-            return Err(Refusal::DailyHits {
-                quota: limits.daily_hits,
-            });
-        }
-        if state.lookups_today + lookups > limits.daily_lookups {
-            return Err(Refusal::DailyLookups {
-                quota: limits.daily_lookups,
-            });
-        }
-        let elapsed = now.duration_since(state.refilled).as_secs_f64();
-        state.tokens = (state.tokens + elapsed * limits.per_second).min(limits.burst.max(lookups as f64));
-        state.refilled = now;
-        if state.tokens < lookups as f64 {
-            return Err(Refusal::Rate {
-                per_second: limits.per_second as u64,
-            });
-        }
-        state.tokens -= lookups as f64;
-        state.lookups_today += lookups;
-        Ok(())
+            if state.lookups_today + lookups > limits.daily_lookups {
+                return Err(Refusal::DailyLookups {
+                    quota: limits.daily_lookups,
+                });
+            }
+            let elapsed = now.duration_since(state.refilled).as_secs_f64();
+            state.tokens = (state.tokens + elapsed * limits.per_second).min(limits.burst.max(lookups as f64));
+            state.refilled = now;
+            if state.tokens < lookups as f64 {
+                return Err(Refusal::Rate {
+                    per_second: limits.per_second as u64,
+                });
+            }
+            state.tokens -= lookups as f64;
+            state.lookups_today += lookups;
+            Ok(())
+        })
+    }
+
+    /// Admits one private (hash-prefix) lookup against the hourly budget and the rate limit.
+    pub fn admit_range(&self, principal: &str, role: Role) -> Result<(), Refusal> {
+        let per_hour = self.limits(role).range_per_hour;
+        self.with_state(principal, role, |state| {
+            throttled(state)?;
+            let hour = now_seconds() / 3600;
+            if state.range_hour.0 != hour {
+                state.range_hour = (hour, 0);
+            }
+            if state.range_hour.1 >= per_hour {
+                return Err(Refusal::RangeLookups { per_hour });
+            }
+            state.range_hour.1 += 1;
+            Ok(())
+        })?;
+        self.admit(principal, role, 1)
     }
 
     /// Counts the hits of an answered call against the daily quota.
-    pub fn count_hits(&self, principal: &str, hits: u64) {
-        let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
-        if let Some(state) = states.get_mut(principal) {
-            state.hits_today += hits;
-        }
+    pub fn count_hits(&self, principal: &str, role: Role, hits: u64) {
+        self.with_state(principal, role, |state| state.hits_today += hits);
     }
 
-    /// Watches the numeric identifiers (phones, IDs as numbers) a principal asked about; a sweep
-    /// of consecutive ones throttles it. Returns whether this call completed a sweep.
-    pub fn watch(&self, principal: &str, numbers: impl Iterator<Item = u64>) -> bool {
-        let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
-        let Some(state) = states.get_mut(principal) else {
+    /// Watches the identifiers a principal asked about; a sweep throttles it. Returns whether
+    /// this call completed a sweep.
+    pub fn watch(&self, principal: &str, role: Role, points: impl Iterator<Item = Numbered>) -> bool {
+        let now = now_seconds();
+        let mut points = points.peekable();
+        if points.peek().is_none() {
             return false;
-        };
-        for number in numbers {
-            if state.recent.len() == WINDOW {
-                state.recent.pop_front();
+        }
+        let swept = self.with_state(principal, role, |state| {
+            let density = state.density.get_or_insert_with(|| Box::new(Density::new(now)));
+            density.decay(now);
+            let mut swept = false;
+            for point in points {
+                swept |= density.count(point);
             }
-            state.recent.push_back(number);
+            if swept {
+                state.throttled_until = Some(now + THROTTLE.as_secs());
+                state.density = None;
+            }
+            swept
+        });
+        if swept && let Err(error) = self.save() {
+            tracing::error!(%error, "the limiter's state cannot be saved");
         }
-        let mut sorted: Vec<u64> = state.recent.iter().copied().collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let consecutive = sorted
-            .iter()
-            .enumerate()
-            .filter(|(position, number)| {
-                let before = position.checked_sub(1).map(|previous| **number - sorted[previous]);
-                let after = sorted.get(position + 1).map(|next| next - **number);
-                before.is_some_and(|gap| gap <= NEIGHBOUR) || after.is_some_and(|gap| gap <= NEIGHBOUR)
-            })
-            .count();
-        if consecutive >= SWEEP {
-            state.throttled_until = Some(Instant::now() + THROTTLE);
-            state.recent.clear();
-            return true;
+        swept
+    }
+}
+
+fn throttled(state: &mut PrincipalState) -> Result<(), Refusal> {
+    let now = now_seconds();
+    match state.throttled_until {
+        Some(until) if until > now => Err(Refusal::Enumeration {
+            seconds_left: (until - now).max(1),
+        }),
+        Some(_) => {
+            state.throttled_until = None;
+            Ok(())
         }
-        false
+        None => Ok(()),
     }
 }
 
@@ -236,16 +444,36 @@ impl Limiter {
 mod tests {
     use super::*;
 
-    fn limiter(per_second: f64, burst: f64, daily_lookups: u64, daily_hits: u64) -> Limiter {
-        Limiter::new(HashMap::from([(
+    fn limits(per_second: f64, burst: f64, daily_lookups: u64, daily_hits: u64) -> HashMap<Role, RoleLimits> {
+        HashMap::from([(
             Role::Partner,
             RoleLimits {
                 per_second,
                 burst,
                 daily_lookups,
                 daily_hits,
+                range_per_hour: 5,
             },
-        )]))
+        )])
+    }
+
+    fn limiter(per_second: f64, burst: f64, daily_lookups: u64, daily_hits: u64) -> Limiter {
+        Limiter::new(limits(per_second, burst, daily_lookups, daily_hits))
+    }
+
+    fn phones(numbers: impl Iterator<Item = u64>) -> impl Iterator<Item = Numbered> {
+        numbers.map(|number| Numbered { space: 0, number })
+    }
+
+    /// A xorshift stream of numbers in [base, base + span).
+    fn random(seed: u64, base: u64, span: u64) -> impl Iterator<Item = u64> {
+        let mut state = seed;
+        std::iter::repeat_with(move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            base + state % span
+        })
     }
 
     #[test]
@@ -265,39 +493,110 @@ mod tests {
             quota.admit("a", Role::Partner, 51),
             Err(Refusal::DailyLookups { quota: 150 })
         );
-        quota.count_hits("a", 50);
+        quota.count_hits("a", Role::Partner, 50);
         assert_eq!(
             quota.admit("a", Role::Partner, 1),
             Err(Refusal::DailyHits { quota: 50 })
         );
+        // Private lookups have an hourly budget of their own.
+        let range = limiter(1e9, 1e9, u64::MAX, u64::MAX);
+        for _ in 0..5 {
+            assert_eq!(range.admit_range("a", Role::Partner), Ok(()));
+        }
+        assert_eq!(
+            range.admit_range("a", Role::Partner),
+            Err(Refusal::RangeLookups { per_hour: 5 })
+        );
+        assert_eq!(range.admit("a", Role::Partner, 1), Ok(()));
     }
 
     #[test]
-    fn sweeping_consecutive_numbers_throttles_and_random_ones_do_not() {
+    fn spread_out_and_repeated_lookups_are_not_a_sweep() {
         let limits = limiter(1e9, 1e9, u64::MAX, u64::MAX);
-        limits.admit("bot", Role::Partner, 1).unwrap();
-        limits.admit("agency", Role::Partner, 1).unwrap();
-        // Random numbers, and one number asked many times, are not a sweep.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let random = (0..3000).map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            9_000_000_000 + state % 1_000_000_000
-        });
-        assert!(!limits.watch("agency", random));
-        assert!(!limits.watch("agency", std::iter::repeat_n(9_812_345_678, 5000)));
-        assert_eq!(limits.admit("agency", Role::Partner, 1), Ok(()));
-        // A bot walking a range, a few at a time, is caught and throttled.
-        let mut caught = false;
-        for start in (0..200).step_by(20) {
-            caught |= limits.watch("bot", (start..start + 20).map(|offset| 9_812_300_000 + offset));
-        }
-        assert!(caught);
-        assert!(matches!(
-            limits.admit("bot", Role::Partner, 1),
-            Err(Refusal::Enumeration { .. })
+        // 300,000 random Indian mobiles (a window's worth at 1,000 a second), a regional dump
+        // of 100,000 numbers within 10^8, and one number asked many times.
+        assert!(!limits.watch(
+            "agency",
+            Role::Partner,
+            phones(random(7, 916_000_000_000, 4_000_000_000).take(300_000))
+        ));
+        assert!(!limits.watch(
+            "region",
+            Role::Partner,
+            phones(random(9, 919_800_000_000, 100_000_000).take(100_000))
+        ));
+        assert!(!limits.watch(
+            "agency",
+            Role::Partner,
+            phones(std::iter::repeat_n(919_812_345_678, 5000))
         ));
         assert_eq!(limits.admit("agency", Role::Partner, 1), Ok(()));
+        assert_eq!(limits.admit("region", Role::Partner, 1), Ok(()));
+    }
+
+    #[test]
+    fn sweeps_are_caught_at_any_small_stride_in_passes_and_among_decoys() {
+        let caught_after = |name: &str, numbers: Vec<u64>| -> Option<usize> {
+            let limits = limiter(1e9, 1e9, u64::MAX, u64::MAX);
+            for (asked, chunk) in numbers.chunks(20).enumerate() {
+                if limits.watch(name, Role::Partner, phones(chunk.iter().copied())) {
+                    assert!(matches!(
+                        limits.admit(name, Role::Partner, 1),
+                        Err(Refusal::Enumeration { .. })
+                    ));
+                    return Some((asked + 1) * 20);
+                }
+            }
+            None
+        };
+        let base = 919_812_300_000u64;
+        // Consecutive; stride 4 in four passes over 40,000 numbers; stride 50.
+        assert!(caught_after("walk", (base..base + 1000).collect()).is_some_and(|asked| asked <= 100));
+        let passes: Vec<u64> = (0..4)
+            .flat_map(|pass| (0..10_000).map(move |step| base + pass + 4 * step))
+            .collect();
+        assert!(caught_after("stride", passes).is_some_and(|asked| asked <= 400));
+        assert!(caught_after("wide", (0..3000).map(|step| base + 50 * step).collect()).is_some());
+        // One real number among 44 random decoys, 3,000 consecutive real ones.
+        let mut decoys = random(3, 916_000_000_000, 4_000_000_000);
+        let hidden: Vec<u64> = (0..3000)
+            .flat_map(|step| std::iter::once(base + step).chain(decoys.by_ref().take(44).collect::<Vec<_>>()))
+            .collect();
+        assert!(caught_after("hidden", hidden).is_some_and(|asked| asked <= 45 * 100));
+        // Consecutive valid Aadhaar numbers: one in ten 12-digit numbers.
+        let limits = limiter(1e9, 1e9, u64::MAX, u64::MAX);
+        let aadhaar: Vec<Numbered> = (234_567_890_000u64..234_567_900_000)
+            .map(|number| number.to_string())
+            .filter(|digits| crate::ingest::normalize::is_aadhaar(digits))
+            .filter_map(|digits| Numbered::of(Kind::NationalId, &digits))
+            .collect();
+        let caught = aadhaar
+            .chunks(10)
+            .position(|chunk| limits.watch("ids", Role::Partner, chunk.iter().copied()));
+        assert!(caught.is_some_and(|chunks| chunks * 10 <= 60), "{caught:?}");
+    }
+
+    #[test]
+    fn counters_and_throttles_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        std::fs::write(
+            data.root().join("limits.json"),
+            serde_json::to_vec(&limits(1e9, 1e9, 100, u64::MAX)).unwrap(),
+        )
+        .unwrap();
+        let first = Limiter::configured(&data).unwrap();
+        assert_eq!(first.admit("quota", Role::Partner, 90), Ok(()));
+        assert!(first.watch("bot", Role::Partner, phones(919_812_300_000..919_812_300_100)));
+        first.save().unwrap();
+        let second = Limiter::configured(&data).unwrap();
+        assert_eq!(
+            second.admit("quota", Role::Partner, 20),
+            Err(Refusal::DailyLookups { quota: 100 })
+        );
+        assert!(matches!(
+            second.admit("bot", Role::Partner, 1),
+            Err(Refusal::Enumeration { .. })
+        ));
     }
 }

@@ -82,14 +82,24 @@ pub fn redact_record(record: &mut ShownRecord) {
     }
 }
 
-/// A provenance report's example records, redacted: every value, suspect's and source's, is
-/// replaced (an example shows which fields agree; its values are record contents).
-pub fn redact_examples(report: &mut Report) {
+/// A provenance report as a role that does not see record contents gets it: every value of the
+/// example records, suspect's and source's, is replaced, and so is everything that tells how
+/// well single fields agreed (examples' agreeing and disagreeing fields and scores, the mean
+/// agreeing fields, the score histogram). With a report on one guessed record, those confirm
+/// a redacted value field by field.
+pub fn redact_report(report: &mut Report) {
     for example in &mut report.examples {
         for (_, value) in example.suspect.iter_mut().chain(example.source.iter_mut()) {
             *value = "[redacted]".to_string();
         }
+        example.agreeing.clear();
+        example.disagreeing.clear();
+        example.score = 0.0;
     }
+    for corpus in &mut report.corpora {
+        corpus.agreeing_fields = 0.0;
+    }
+    report.score_histogram = [0; 10];
 }
 
 #[cfg(test)]

@@ -39,10 +39,31 @@ pub struct TokenEntry {
     pub created: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<String>,
+    /// SHA-256 (hex) of the DER of the client certificate registered for this principal, if
+    /// any: mutual TLS maps a certificate to a principal by this fingerprint alone, never by
+    /// the names it carries (any certificate the CA signed could claim any name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
-fn digest(token: &str) -> String {
+/// SHA-256 (hex) of a token, as the store keeps it.
+pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The DER bytes of the first certificate in a PEM file.
+///
+/// Errors: no readable `CERTIFICATE` block.
+pub fn certificate_der(pem: &[u8]) -> Result<Vec<u8>, String> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem)
+        .map(|der| der.to_vec())
+        .map_err(|error| format!("no readable certificate: {error}"))
+}
+
+/// SHA-256 (hex) of a certificate's DER bytes: how a registered certificate is recognized.
+pub fn certificate_fingerprint(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
 }
 
 /// The token store of a data directory.
@@ -90,14 +111,30 @@ impl TokenStore {
 
     /// Issues a token for `name` with `role`; returns its entry and the token, shown only now.
     pub fn create(&self, name: &str, role: Role) -> Result<(TokenEntry, String), TokenError> {
+        self.issue(name, role, None)
+    }
+
+    /// Registers the client certificate `der` (DER bytes) as principal `name` with `role`.
+    /// Refuses a certificate already registered to a live principal: one certificate, one
+    /// principal. The entry's bearer token is drawn but never shown.
+    pub fn register_certificate(&self, name: &str, role: Role, der: &[u8]) -> Result<TokenEntry, TokenError> {
+        self.issue(name, role, Some(certificate_fingerprint(der)))
+            .map(|(entry, _)| entry)
+    }
+
+    fn issue(&self, name: &str, role: Role, certificate: Option<String>) -> Result<(TokenEntry, String), TokenError> {
         let secret: [u8; 24] = rand::random();
         let token = format!("{PREFIX}{}", hex::encode(secret));
         self.update(|entries| {
-            if entries
-                .iter()
-                .any(|entry| entry.name == name && entry.revoked.is_none())
+            let live = entries.iter().filter(|entry| entry.revoked.is_none());
+            if let Some(taken) = live.clone().find(|entry| entry.name == name) {
+                return Err(TokenError::Exists(taken.name.clone()));
+            }
+            if let Some(taken) = live
+                .clone()
+                .find(|entry| certificate.is_some() && entry.certificate == certificate)
             {
-                return Err(TokenError::Exists(name.to_string()));
+                return Err(TokenError::Exists(format!("{} (same certificate)", taken.name)));
             }
             let entry = TokenEntry {
                 id: format!("t{:04}", entries.len() + 1),
@@ -106,6 +143,7 @@ impl TokenStore {
                 sha256: digest(&token),
                 created: crate::catalog::now_rfc3339(),
                 revoked: None,
+                certificate,
             };
             entries.push(entry.clone());
             Ok((entry, token))
@@ -145,9 +183,16 @@ impl Tokens {
         }
     }
 
-    /// The live entry of a principal by name (a client certificate's common name).
-    pub fn named(&self, name: &str) -> Option<&TokenEntry> {
-        self.live.iter().find(|entry| entry.name == name)
+    /// The live entry a client certificate (DER) was registered to.
+    pub fn certified(&self, fingerprint: &str) -> Option<&TokenEntry> {
+        self.live
+            .iter()
+            .find(|entry| entry.certificate.as_deref() == Some(fingerprint))
+    }
+
+    /// The live entry whose token has this SHA-256 (hex), as [`TokenEntry::sha256`] keeps it.
+    pub fn by_digest(&self, sha256: &str) -> Option<&TokenEntry> {
+        self.live.iter().find(|entry| entry.sha256 == sha256)
     }
 
     /// The entry of a presented token, if it is live.
@@ -155,8 +200,7 @@ impl Tokens {
         if !token.starts_with(PREFIX) {
             return None;
         }
-        let presented = digest(token);
-        self.live.iter().find(|entry| entry.sha256 == presented)
+        self.by_digest(&digest(token))
     }
 }
 

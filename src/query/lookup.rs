@@ -74,6 +74,9 @@ pub struct Index {
 
 impl Index {
     /// Opens every published segment (of the named corpora, if any are named).
+    ///
+    /// Errors: [`QueryError::NoCorpus`] for a name the catalog does not hold; catalog and
+    /// segment errors.
     pub fn open(data: &DataDir, catalog: &dyn Catalog, corpora: &[String]) -> Result<Index, QueryError> {
         let all = catalog.corpora()?;
         for name in corpora {
@@ -81,11 +84,20 @@ impl Index {
                 return Err(QueryError::NoCorpus(name.clone()));
             }
         }
+        Index::open_where(data, &all, |corpus| {
+            corpora.is_empty() || corpora.contains(&corpus.name)
+        })
+    }
+
+    /// Opens the published segments of the corpora among `all` that `keep` accepts (a server
+    /// opens one index without canary corpora for the roles that must not learn of them).
+    pub fn open_where(
+        data: &DataDir,
+        all: &[crate::catalog::Corpus],
+        keep: impl Fn(&crate::catalog::Corpus) -> bool,
+    ) -> Result<Index, QueryError> {
         let mut segments = Vec::new();
-        for corpus in all
-            .iter()
-            .filter(|corpus| corpora.is_empty() || corpora.contains(&corpus.name))
-        {
+        for corpus in all.iter().filter(|corpus| keep(corpus)) {
             for entry in corpus.published() {
                 let segment = Segment::open(&data.segment_path(&entry.id))?;
                 segments.push(IndexedSegment {

@@ -3,6 +3,7 @@
 //! operator, so `word~N` terms are taken out and made fuzzy term queries).
 
 use super::lookup::{Index, QueryError};
+use crate::ingest::Kind;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{SegmentError, ShownField, text::text_field_name};
 use regex::Regex;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{LazyLock, OnceLock};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser};
+use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
 use tantivy::schema::Value;
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{IndexReader, TantivyDocument, Term};
@@ -32,6 +34,137 @@ static FUZZY: LazyLock<Regex> =
 
 fn bad_query(message: String) -> QueryError {
     QueryError::Search(message)
+}
+
+/// Longest query accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 2048;
+/// Deepest nesting of parentheses accepted. tantivy's query grammar recurses once per level:
+/// 3,000 levels overflow a thread's stack and abort the process, so depth is checked before
+/// the text reaches it.
+pub const MAX_DEPTH: usize = 16;
+/// Most words, phrases and other leaves in one query.
+pub const MAX_CLAUSES: usize = 64;
+/// Most fuzzy terms in one query: each walks a Levenshtein automaton over a whole term
+/// dictionary (1,000 of them cost 13 s of CPU).
+pub const MAX_FUZZY: usize = 4;
+/// What one fuzzy term is charged, in lookups, against the caller's limits.
+pub const FUZZY_COST: u64 = 25;
+
+/// What a query may use. [`SearchScope::Restricted`] is for roles that do not see record
+/// contents: words and phrases only. Ranges (`name:[a TO m]`, bisected, rebuild a redacted
+/// value), sets, regular expressions, prefixes and `*` are refused, as is any clause on the
+/// `record` field (which pins a query to one record), and fuzzy terms are allowed only on
+/// fields that do not identify a person on their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchScope {
+    Full,
+    Restricted,
+}
+
+/// Kinds a restricted query may search fuzzily.
+const FUZZY_FOR_RESTRICTED: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
+
+/// Checks `text` against the bounds and against what `scope` allows, without running it.
+/// Returns the query's cost in lookups: one per leaf, [`FUZZY_COST`] per fuzzy term.
+///
+/// Errors: [`QueryError::Search`] naming the bound or feature, and the byte position for
+/// nesting.
+pub fn check_query(text: &str, scope: SearchScope) -> Result<u64, QueryError> {
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(bad_query(format!(
+            "the query is {} bytes; at most {MAX_QUERY_BYTES}",
+            text.len()
+        )));
+    }
+    // Inside quotes too: an unterminated quote must not hide brackets from this count.
+    let mut depth = 0usize;
+    for (position, character) in text.char_indices() {
+        match character {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(bad_query(format!(
+                        "brackets nest more than {MAX_DEPTH} deep at byte {position}"
+                    )));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut fuzzy = 0usize;
+    let mut rest = String::with_capacity(text.len());
+    let mut last = 0;
+    for captures in FUZZY.captures_iter(text) {
+        fuzzy += 1;
+        if fuzzy > MAX_FUZZY {
+            return Err(bad_query(format!("more than {MAX_FUZZY} fuzzy terms")));
+        }
+        let whole = captures.get(0).map_or(0..0, |found| found.range());
+        rest.push_str(&text[last..whole.start]);
+        rest.push(' ');
+        last = whole.end;
+        if scope == SearchScope::Restricted {
+            let allowed = captures.get(1).is_some_and(|field| {
+                FUZZY_FOR_RESTRICTED
+                    .iter()
+                    .any(|kind| text_field_name(*kind) == field.as_str())
+            });
+            if !allowed {
+                return Err(bad_query(format!(
+                    "fuzzy terms are allowed to this role only on {}",
+                    FUZZY_FOR_RESTRICTED.map(text_field_name).join(", ")
+                )));
+            }
+        }
+    }
+    rest.push_str(&text[last..]);
+    let mut leaves = 0usize;
+    // Text the grammar cannot read is reported by the parser that runs it, with its message.
+    if !rest.trim().is_empty()
+        && let Ok(ast) = tantivy::query_grammar::parse_query(&rest)
+    {
+        check_ast(&ast, scope, &mut leaves)?;
+    }
+    if leaves + fuzzy > MAX_CLAUSES {
+        return Err(bad_query(format!(
+            "{} words and phrases; at most {MAX_CLAUSES}",
+            leaves + fuzzy
+        )));
+    }
+    Ok((leaves as u64).max(1) + fuzzy as u64 * FUZZY_COST)
+}
+
+fn check_ast(ast: &UserInputAst, scope: SearchScope, leaves: &mut usize) -> Result<(), QueryError> {
+    match ast {
+        UserInputAst::Clause(clauses) => clauses
+            .iter()
+            .try_for_each(|(_, clause)| check_ast(clause, scope, leaves)),
+        UserInputAst::Boost(inner, _) => check_ast(inner, scope, leaves),
+        UserInputAst::Leaf(leaf) => {
+            *leaves += 1;
+            if scope == SearchScope::Full {
+                return Ok(());
+            }
+            let refused = match leaf.as_ref() {
+                UserInputLeaf::Literal(literal) if literal.field_name.as_deref() == Some(RECORD_FIELD) => {
+                    Some("a query pinned to a record number")
+                }
+                UserInputLeaf::Literal(literal) if literal.prefix => Some("a prefix query"),
+                UserInputLeaf::Literal(_) => None,
+                UserInputLeaf::Range { .. } => Some("a range query"),
+                UserInputLeaf::Set { .. } => Some("a set query"),
+                UserInputLeaf::Regex { .. } => Some("a regular expression"),
+                UserInputLeaf::Exists { .. } | UserInputLeaf::All => Some("a query for every value"),
+            };
+            match refused {
+                Some(feature) => Err(bad_query(format!(
+                    "{feature} is not available to roles that do not see record contents"
+                ))),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 /// Parses `text` into a tantivy query (with `word~N` terms as fuzzy term queries).
@@ -129,6 +262,7 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
     {
         return Err(QueryError::NoCorpus(unknown.clone()));
     }
+    check_query(text, SearchScope::Full)?;
     let query = parse(text)?;
     let mut hits = Vec::new();
     let record_field = crate::segment::text::schema()

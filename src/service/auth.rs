@@ -3,7 +3,7 @@
 //! which calls it may make.
 
 use crate::access::role::{Role, Rpc};
-use crate::access::token::{TokenStore, Tokens};
+use crate::access::token::{TokenStore, Tokens, certificate_fingerprint, digest};
 use crate::storage::DataDir;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -16,6 +16,28 @@ use tonic::transport::CertificateDer;
 pub struct Principal {
     pub name: String,
     pub role: Role,
+    /// What it presented, so a long call can be checked again ([`Authenticator::recheck`]).
+    credential: Credential,
+}
+
+/// A presented credential, as the token store recognizes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Credential {
+    /// SHA-256 (hex) of a bearer token.
+    Token(String),
+    /// SHA-256 (hex) of a client certificate's DER.
+    Certificate(String),
+}
+
+impl Principal {
+    /// The principal of refused calls that named none.
+    pub fn unauthenticated() -> Principal {
+        Principal {
+            name: "unauthenticated".into(),
+            role: Role::Partner,
+            credential: Credential::Token(String::new()),
+        }
+    }
 }
 
 /// Checks presented credentials against the token store, reread when it changes so that a
@@ -70,36 +92,44 @@ impl Authenticator {
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| Status::unauthenticated("the authorization header must be `Bearer TOKEN`"))?;
+        let token = token.trim();
+        if !token.starts_with("ldx_") {
+            return Err(Status::unauthenticated("unknown or revoked token"));
+        }
+        self.principal(Credential::Token(digest(token)))
+    }
+
+    /// The live principal holding `credential` now.
+    fn principal(&self, credential: Credential) -> Result<Principal, Status> {
         let tokens = self.tokens()?;
-        let entry = tokens
-            .check(token.trim())
-            .ok_or_else(|| Status::unauthenticated("unknown or revoked token"))?;
+        let entry = match &credential {
+            Credential::Token(sha256) => tokens
+                .by_digest(sha256)
+                .ok_or_else(|| Status::unauthenticated("unknown or revoked token"))?,
+            Credential::Certificate(fingerprint) => tokens.certified(fingerprint).ok_or_else(|| {
+                Status::unauthenticated(format!(
+                    "client certificate sha256:{fingerprint} is registered to no live principal (`leakdex token create --name NAME --role ROLE --certificate CERT.pem` registers it)"
+                ))
+            })?,
+        };
         Ok(Principal {
             name: entry.name.clone(),
             role: entry.role,
+            credential,
         })
     }
 
+    /// A client certificate names its principal by its fingerprint alone: the names inside it
+    /// are whatever the CA signed, and a CA that signs for other purposes could sign any.
     fn certificate_principal(&self, certificate: &CertificateDer<'_>) -> Result<Principal, Status> {
-        let (_, parsed) = x509_parser::parse_x509_certificate(certificate.as_ref())
-            .map_err(|_| Status::unauthenticated("the client certificate cannot be read"))?;
-        let name = parsed
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|name| name.as_str().ok())
-            .ok_or_else(|| Status::unauthenticated("the client certificate has no common name"))?
-            .to_string();
-        let tokens = self.tokens()?;
-        let entry = tokens.named(&name).ok_or_else(|| {
-            Status::unauthenticated(format!(
-                "client certificate {name:?} names no live principal (`leakdex token create --name {name}` registers one)"
-            ))
-        })?;
-        Ok(Principal {
-            name: entry.name.clone(),
-            role: entry.role,
-        })
+        self.principal(Credential::Certificate(certificate_fingerprint(certificate.as_ref())))
+    }
+
+    /// The principal of a call in progress, as the token store has it now: a stream checks
+    /// again before each micro-batch, so a revocation or a role change reaches it at once.
+    pub fn recheck(&self, principal: &Principal, rpc: Rpc) -> Result<Principal, Status> {
+        let current = self.principal(principal.credential.clone())?;
+        permitted(current, rpc)
     }
 
     /// The principal of a call it may make.
@@ -109,15 +139,18 @@ impl Authenticator {
         certificates: Option<&[CertificateDer<'_>]>,
         rpc: Rpc,
     ) -> Result<Principal, Status> {
-        let principal = self.authenticate(metadata, certificates)?;
-        if !principal.role.may(rpc) {
-            tracing::warn!(principal = %principal.name, role = %principal.role, rpc = rpc.as_str(), "call refused by role");
-            return Err(Status::permission_denied(format!(
-                "role {} may not call {}",
-                principal.role,
-                rpc.as_str()
-            )));
-        }
-        Ok(principal)
+        permitted(self.authenticate(metadata, certificates)?, rpc)
     }
+}
+
+fn permitted(principal: Principal, rpc: Rpc) -> Result<Principal, Status> {
+    if !principal.role.may(rpc) {
+        tracing::warn!(principal = %principal.name, role = %principal.role, rpc = rpc.as_str(), "call refused by role");
+        return Err(Status::permission_denied(format!(
+            "role {} may not call {}",
+            principal.role,
+            rpc.as_str()
+        )));
+    }
+    Ok(principal)
 }

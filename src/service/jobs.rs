@@ -19,17 +19,22 @@ use tokio::sync::watch;
 const UPDATE_EVERY: Duration = Duration::from_millis(200);
 
 pub struct Jobs {
-    jobs: Mutex<HashMap<String, watch::Receiver<proto::Job>>>,
+    /// Each job's owner (the principal that started it) and state.
+    jobs: Mutex<HashMap<String, (String, watch::Receiver<proto::Job>)>>,
     metrics: Arc<Metrics>,
 }
 
 /// What an ingest job needs to know.
 pub struct JobSpec {
+    /// The principal that started it: only it (and admins) may watch it.
+    pub owner: String,
     pub corpus: String,
     pub kind: CorpusKind,
     pub acquired: Option<String>,
     pub source: Option<String>,
     pub paths: Vec<PathBuf>,
+    /// The upload folder the job reads, removed when the job ends.
+    pub upload: Option<PathBuf>,
     pub force: bool,
     pub skip_text: bool,
 }
@@ -42,7 +47,8 @@ impl Jobs {
         }
     }
 
-    pub fn watch(&self, id: &str) -> Option<watch::Receiver<proto::Job>> {
+    /// The owner and state of job `id`.
+    pub fn watch(&self, id: &str) -> Option<(String, watch::Receiver<proto::Job>)> {
         self.jobs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -65,11 +71,18 @@ impl Jobs {
         self.jobs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .insert(id, receiver);
+            .insert(id, (spec.owner.clone(), receiver));
         let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
             metrics.jobs_running.inc();
+            let upload = spec.upload.clone();
             run(data, spec, sender, &metrics);
+            // Its records are in the segment now (with the file's SHA-256): the copy goes.
+            if let Some(folder) = upload
+                && let Err(error) = std::fs::remove_dir_all(&folder)
+            {
+                tracing::warn!(%error, "an upload folder could not be removed");
+            }
             metrics.jobs_running.dec();
         });
         first

@@ -1,5 +1,7 @@
 //! Prometheus metrics, served as text on a separate HTTP listener (`--metrics-listen`).
 
+use super::ServiceState;
+use crate::access::role::Rpc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -81,15 +83,29 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on `listener` from a thread of its own until the process ends.
-pub fn serve_metrics(listener: std::net::TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
+/// Serves `GET /metrics` on `listener` from a thread of its own until the process ends. Every
+/// request needs `Authorization: Bearer TOKEN` of a role that may read metrics (monitor or
+/// admin); a refusal is put on the record like any other.
+pub fn serve_metrics(listener: std::net::TcpListener, state: Arc<ServiceState>) -> std::io::Result<()> {
     let server = tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
     std::thread::Builder::new().name("metrics".into()).spawn(move || {
         for request in server.incoming_requests() {
-            let response = if request.url() == "/metrics" {
+            let authorization = request
+                .headers()
+                .iter()
+                .find(|header| header.field.equiv("Authorization"))
+                .map(|header| header.value.as_str().to_string());
+            let response = if let Err(refusal) = state.authorize_header(authorization.as_deref(), Rpc::Metrics) {
+                let code = if refusal.code() == tonic::Code::PermissionDenied {
+                    403
+                } else {
+                    401
+                };
+                tiny_http::Response::from_string(format!("{}\n", refusal.message())).with_status_code(code)
+            } else if request.url() == "/metrics" {
                 let header = tiny_http::Header::from_bytes("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                     .expect("a valid header");
-                tiny_http::Response::from_string(metrics.render()).with_header(header)
+                tiny_http::Response::from_string(state.metrics().render()).with_header(header)
             } else {
                 tiny_http::Response::from_string("not found: try /metrics\n").with_status_code(404)
             };

@@ -3,8 +3,9 @@
 use super::auth::Principal;
 use super::proto::{self, attribute_request, provenance_server};
 use super::server::{ServiceState, micro_batched, status};
-use crate::access::redact::redact_examples;
-use crate::access::role::Rpc;
+use crate::access::limits::Numbered;
+use crate::access::redact::redact_report;
+use crate::access::role::{Role, Rpc};
 use crate::catalog::CorpusKind;
 use crate::query::Index;
 use crate::query::r#match::{
@@ -21,6 +22,8 @@ use tonic::{Request, Response, Status, Streaming};
 const MICRO_BATCH: usize = 1024;
 /// Most records one Attribute call holds in memory.
 const MAX_ATTRIBUTED: usize = 5_000_000;
+/// Most encoded bytes of records one Attribute call holds in memory.
+const MAX_ATTRIBUTED_BYTES: usize = 512 << 20;
 /// Matches returned per record when the request does not say.
 const DEFAULT_LIMIT: usize = 5;
 
@@ -50,20 +53,47 @@ fn threshold_of(requested: f64) -> Result<f64, Status> {
     }
 }
 
-fn match_to_proto(index: &Index, found: &RecordMatch<'_>) -> proto::RecordMatch {
+/// A match as `role` may see it. A role that does not see record contents gets where the
+/// record is, never how well each field agreed nor the score: with those, guessed records
+/// rebuild a redacted one field by field (a birth date in about 300 calls).
+fn match_to_proto(index: &Index, found: &RecordMatch<'_>, role: Role) -> proto::RecordMatch {
     let indexed = &index.segments[found.segment];
+    let detail = role.sees_contents();
     proto::RecordMatch {
         corpus: found.corpus.to_string(),
         file: found.file.to_string(),
         record: found.record,
         line: found.line,
         offset: found.offset,
-        score: found.score,
-        agreeing: found.agreeing.clone(),
-        disagreeing: found.disagreeing.clone(),
+        score: if detail { found.score } else { 0.0 },
+        agreeing: if detail { found.agreeing.clone() } else { Vec::new() },
+        disagreeing: if detail { found.disagreeing.clone() } else { Vec::new() },
         acquired: indexed.acquired.clone().unwrap_or_default(),
         canary: indexed.kind == CorpusKind::Canary,
     }
+}
+
+/// What matching these records is charged, in lookups: one per field with a value (each is a
+/// guess at a record's content).
+fn guesses<'a>(records: impl Iterator<Item = &'a Vec<(String, String)>>) -> u64 {
+    records
+        .map(|fields| {
+            fields
+                .iter()
+                .filter(|(_, value)| !value.trim().is_empty())
+                .count()
+                .max(1) as u64
+        })
+        .sum()
+}
+
+/// The phones and Aadhaar numbers of suspect records, for sweep detection.
+fn points_of(suspects: &[Suspect]) -> Vec<Numbered> {
+    suspects
+        .iter()
+        .flat_map(|suspect| &suspect.fields)
+        .filter_map(|field| Numbered::of(field.kind, &field.value))
+        .collect()
 }
 
 /// Matches one micro-batch of requests; answers in request order.
@@ -72,8 +102,8 @@ fn match_batch(
     principal: &Principal,
     requests: Vec<proto::MatchRequest>,
 ) -> Result<Vec<proto::MatchResponse>, Status> {
-    state.admit(principal, requests.len())?;
-    let index = state.index()?;
+    let principal = &state.recheck(principal, Rpc::Match)?;
+    let index = state.index_for(principal.role)?;
     let mut responses: Vec<proto::MatchResponse> = Vec::with_capacity(requests.len());
     let mut records = Vec::with_capacity(requests.len());
     let mut settings = Vec::with_capacity(requests.len());
@@ -85,7 +115,13 @@ fn match_batch(
             (_, false) => "the record has no field with a value".to_string(),
             _ => String::new(),
         };
-        settings.push((threshold.unwrap_or(1.0), request.limit));
+        // A role that sees no contents cannot lower the threshold to learn of weak matches.
+        let floor = if principal.role.sees_contents() {
+            0.0
+        } else {
+            MatchOptions::default().threshold
+        };
+        settings.push((threshold.unwrap_or(1.0).max(floor), request.limit));
         records.push(fields);
         responses.push(proto::MatchResponse {
             id: request.id,
@@ -93,6 +129,7 @@ fn match_batch(
             error,
         });
     }
+    state.admit(principal, guesses(records.iter()))?;
     let (suspects, _) = suspects_from_fields(&records, &crate::ingest::ScanOptions::default());
     let lowest = settings.iter().map(|(threshold, _)| *threshold).fold(1.0, f64::min);
     let options = MatchOptions {
@@ -114,13 +151,13 @@ fn match_batch(
         }
         let limit = match *limit {
             0 => DEFAULT_LIMIT,
-            limit => limit as usize,
+            limit => (limit as usize).min(principal.role.max_results()),
         };
         response.matches = found
             .iter()
             .filter(|found| found.score >= *threshold)
             .take(limit)
-            .map(|found| match_to_proto(&index, found))
+            .map(|found| match_to_proto(&index, found, principal.role))
             .collect();
     }
     let matched = responses.iter().filter(|response| !response.matches.is_empty()).count();
@@ -131,6 +168,7 @@ fn match_batch(
         matched,
         asked_of(state, &suspects),
     )?;
+    state.account(principal, matched, points_of(&suspects))?;
     state.metrics.matched_records.inc_by(responses.len() as u64);
     Ok(responses)
 }
@@ -158,7 +196,8 @@ impl provenance_server::Provenance for ProvenanceService {
         let principal = self.state.authorize(&request, Rpc::Match)?;
         let state = self.state.clone();
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            match_batch(&state, &principal, batch)
+            let matched = match_batch(&state, &principal, batch);
+            state.settle(&principal, Rpc::Match, matched)
         });
         Ok(Response::new(Box::pin(responses)))
     }
@@ -168,12 +207,31 @@ impl provenance_server::Provenance for ProvenanceService {
         request: Request<Streaming<proto::AttributeRequest>>,
     ) -> Result<Response<proto::AttributionReport>, Status> {
         let principal = self.state.authorize(&request, Rpc::Attribute)?;
-        let mut inbound = request.into_inner();
+        let report = self.attribute_records(&principal, request.into_inner()).await;
+        let report = self.state.settle(&principal, Rpc::Attribute, report)?;
+        Ok(Response::new(report))
+    }
+}
+
+impl ProvenanceService {
+    /// Reads an Attribute stream and builds its report, as `principal` may see it.
+    async fn attribute_records(
+        &self,
+        principal: &Principal,
+        mut inbound: Streaming<proto::AttributeRequest>,
+    ) -> Result<proto::AttributionReport, Status> {
         let mut corpus = None;
         let mut records: Vec<Vec<(String, String)>> = Vec::new();
         let mut settings = None;
+        let mut received = 0usize;
         while let Some(message) = inbound.next().await {
             let message = message?;
+            received += prost::Message::encoded_len(&message);
+            if received > MAX_ATTRIBUTED_BYTES {
+                return Err(Status::resource_exhausted(format!(
+                    "at most {MAX_ATTRIBUTED_BYTES} bytes of records per Attribute call: ingest the set as a suspect corpus and attribute that"
+                )));
+            }
             if settings.is_none() {
                 settings = Some((message.html, threshold_of(message.threshold)?));
             }
@@ -203,13 +261,19 @@ impl provenance_server::Provenance for ProvenanceService {
             }
         }
         let (html, threshold) = settings.ok_or_else(|| Status::invalid_argument("no request message"))?;
-        self.state.admit(&principal, records.len().max(1))?;
+        let threshold = if principal.role.sees_contents() {
+            threshold
+        } else {
+            threshold.max(MatchOptions::default().threshold)
+        };
+        self.state.admit(principal, guesses(records.iter()))?;
         if corpus.is_none() && records.is_empty() {
             return Err(Status::invalid_argument("no suspect records and no suspect_corpus"));
         }
         let state = self.state.clone();
-        let report = tokio::task::spawn_blocking(move || -> Result<proto::AttributionReport, Status> {
-            let index = state.index()?;
+        let principal = principal.clone();
+        tokio::task::spawn_blocking(move || -> Result<proto::AttributionReport, Status> {
+            let index = state.index_for(principal.role)?;
             let (suspects, problems) = match &corpus {
                 Some(name) => {
                     let kind = index
@@ -238,9 +302,12 @@ impl provenance_server::Provenance for ProvenanceService {
             let mut report = attribute(&index, &suspects, &matches, problems);
             let asked = asked_of(&state, &suspects);
             state.record(&principal, Rpc::Attribute, report.records, report.matched, asked)?;
+            if corpus.is_none() {
+                state.account(&principal, report.matched, points_of(&suspects))?;
+            }
             state.metrics.matched_records.inc_by(report.records as u64);
             if !principal.role.sees_contents() {
-                redact_examples(&mut report);
+                redact_report(&mut report);
             }
             let rendered = if html {
                 crate::report::render_html(&report)
@@ -253,7 +320,6 @@ impl provenance_server::Provenance for ProvenanceService {
             })
         })
         .await
-        .map_err(|join| Status::internal(join.to_string()))??;
-        Ok(Response::new(report))
+        .map_err(|join| Status::internal(join.to_string()))?
     }
 }

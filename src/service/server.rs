@@ -7,13 +7,13 @@ use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
 use crate::access::audit::{self, AuditLog, Request as AuditRequest};
-use crate::access::limits::Limiter;
+use crate::access::limits::{Limiter, Numbered};
 use crate::access::redact::redact_record;
-use crate::access::role::Rpc;
-use crate::catalog::{Catalog, CatalogError, FileCatalog};
+use crate::access::role::{Role, Rpc};
+use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
-use crate::query::{Index, Query, QueryError, lookup_batch_with, search, snippet_of};
+use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::DataDir;
 use futures_util::stream::FuturesOrdered;
@@ -38,6 +38,43 @@ const MICRO_BATCH: usize = 4096;
 const REQUEST_QUEUE: usize = 16 * 1024;
 /// Micro-batches of one stream being answered at once.
 const ANSWERS_IN_FLIGHT: usize = 3;
+/// Encoded bytes of requests a stream's reader holds before it stops reading. With the
+/// hand-off, the backlog and the batches in flight, a stream whose client sends large messages
+/// and reads no answers makes the server hold about 4 × this plus 3 × [`MAX_BATCH_BYTES`].
+const MAX_PENDING_BYTES: usize = 8 << 20;
+/// Encoded bytes of requests in one micro-batch.
+const MAX_BATCH_BYTES: usize = 4 << 20;
+/// Largest LookupRequest accepted (a value and a few corpus names need far less).
+pub const MAX_LOOKUP_MESSAGE: usize = 64 << 10;
+
+/// What a server allows beyond the role matrix.
+#[derive(Clone, Debug)]
+pub struct ServerPolicy {
+    /// Folders under which `Corpora.Ingest` may read files already on the server. None by
+    /// default: callers upload instead. The data directory is never readable this way.
+    pub ingest_roots: Vec<PathBuf>,
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for ServerPolicy {
+    fn default() -> Self {
+        ServerPolicy {
+            ingest_roots: Vec::new(),
+            max_upload_bytes: 16 << 30,
+        }
+    }
+}
+
+/// The indexes a server answers from, reopened together when the catalog changes.
+struct Served {
+    stamp: Option<SystemTime>,
+    /// Every published corpus: for the roles that see canaries.
+    full: Arc<Index>,
+    /// Every published corpus but canaries: for every other role, so that no path (lookups,
+    /// corpus filters, search, records, matches, reports) can reveal one.
+    public: Arc<Index>,
+}
 
 /// What the services share: the data directory, its catalog, and the open index, reopened when
 /// the catalog changes so new segments become visible without a restart.
@@ -45,60 +82,133 @@ pub struct ServiceState {
     pub(super) metrics: Arc<super::metrics::Metrics>,
     auth: Authenticator,
     audit: AuditLog,
-    limiter: Limiter,
+    limiter: Arc<Limiter>,
     jobs: super::jobs::Jobs,
     data: DataDir,
     catalog: FileCatalog,
     region: Region,
-    index: Mutex<(Option<SystemTime>, Arc<Index>)>,
+    policy: ServerPolicy,
+    index: Mutex<Served>,
 }
 
+/// How often the limiter's counters are saved when they changed.
+const SAVE_LIMITS_EVERY: Duration = Duration::from_secs(1);
+
 impl ServiceState {
+    /// The state of a server with the default [`ServerPolicy`].
     pub fn open(data: DataDir, region: Region) -> Result<Arc<ServiceState>, Status> {
+        ServiceState::open_with(data, region, ServerPolicy::default())
+    }
+
+    /// The state of a server over `data`: its catalog, index, tokens, audit log and limits.
+    /// Uploads left by a previous run (whose jobs died with it) are removed.
+    ///
+    /// Errors: INVALID_ARGUMENT for a malformed `limits.json` or an ingest root that does not
+    /// exist; the index's errors.
+    pub fn open_with(data: DataDir, region: Region, policy: ServerPolicy) -> Result<Arc<ServiceState>, Status> {
         let catalog = FileCatalog::open(data.root());
-        let index = Index::open(&data, &catalog, &[]).map_err(status)?;
-        let stamp = catalog_stamp(&data);
         let metrics = Arc::new(super::metrics::Metrics::default());
-        metrics.segments.set(index.segments.len() as i64);
+        let served = open_served(&data, &catalog)?;
+        metrics.segments.set(served.full.segments.len() as i64);
+        let ingest_roots = policy
+            .ingest_roots
+            .iter()
+            .map(|root| {
+                root.canonicalize()
+                    .map_err(|error| Status::invalid_argument(format!("ingest root {}: {error}", root.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let _ = std::fs::remove_dir_all(data.root().join("uploads"));
+        let limiter = Arc::new(Limiter::configured(&data).map_err(Status::invalid_argument)?);
+        save_limits_while_served(Arc::downgrade(&limiter));
         Ok(Arc::new(ServiceState {
             auth: Authenticator::new(&data),
             audit: AuditLog::new(&data),
-            limiter: Limiter::configured(&data).map_err(Status::invalid_argument)?,
+            limiter,
             jobs: super::jobs::Jobs::new(metrics.clone()),
             metrics,
             data,
             catalog,
             region,
-            index: Mutex::new((stamp, Arc::new(index))),
+            policy: ServerPolicy { ingest_roots, ..policy },
+            index: Mutex::new(served),
         }))
     }
 
-    /// The caller of `request`, if its role may make the call `rpc`; counts the call.
+    /// The caller of `request`, if its role may make the call `rpc`; counts the call. A refusal
+    /// is put on the record.
     pub(super) fn authorize<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Principal, Status> {
         self.metrics.call(rpc.as_str());
         let certificates = request.peer_certs();
+        let certificates = certificates.as_deref().map(Vec::as_slice);
         self.auth
-            .authorize(request.metadata(), certificates.as_deref().map(Vec::as_slice), rpc)
-    }
-
-    /// Admits `lookups` lookups by the principal under its role's rate limit and quotas.
-    pub(super) fn admit(&self, principal: &Principal, lookups: usize) -> Result<(), Status> {
-        self.limiter
-            .admit(&principal.name, principal.role, lookups as u64)
-            .map_err(|refusal| {
-                tracing::warn!(principal = %principal.name, role = %principal.role, %refusal, "call refused by limits");
-                Status::resource_exhausted(refusal.to_string())
+            .authorize(request.metadata(), certificates, rpc)
+            .inspect_err(|refusal| {
+                let caller = self
+                    .auth
+                    .authenticate(request.metadata(), certificates)
+                    .unwrap_or_else(|_| Principal::unauthenticated());
+                self.refused(&caller, rpc, refusal);
             })
     }
 
-    /// Counts an answered call's hits against the quota and watches the numbers asked about for
-    /// a sweep; a sweep is logged, put on the record, and the call refused.
-    pub(super) fn account(&self, principal: &Principal, hits: usize, numbers: Vec<u64>) -> Result<(), Status> {
-        self.limiter.count_hits(&principal.name, hits as u64);
-        if !self.limiter.watch(&principal.name, numbers.into_iter()) {
+    /// The principal of a plain HTTP request (the metrics endpoint) by its `Authorization`
+    /// header, if its role may make `rpc`; a refusal is put on the record.
+    pub(super) fn authorize_header(&self, authorization: Option<&str>, rpc: Rpc) -> Result<Principal, Status> {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        if let Some(value) = authorization.and_then(|value| value.parse().ok()) {
+            metadata.insert("authorization", value);
+        }
+        self.auth.authorize(&metadata, None, rpc).inspect_err(|refusal| {
+            let caller = self
+                .auth
+                .authenticate(&metadata, None)
+                .unwrap_or_else(|_| Principal::unauthenticated());
+            self.refused(&caller, rpc, refusal);
+        })
+    }
+
+    /// The principal of a call in progress as the token store has it now (see
+    /// [`Authenticator::recheck`]).
+    pub(super) fn recheck(&self, principal: &Principal, rpc: Rpc) -> Result<Principal, Status> {
+        self.auth.recheck(principal, rpc)
+    }
+
+    /// Puts a refused or failed call on the record with its code. The call is refused
+    /// already: if the log cannot be written, that is logged.
+    pub(super) fn refused(&self, principal: &Principal, rpc: Rpc, refusal: &Status) {
+        let entry = AuditRequest {
+            principal: principal.name.clone(),
+            role: principal.role.as_str().to_string(),
+            rpc: rpc.as_str().to_string(),
+            outcome: format!("{:?}", refusal.code()),
+            ..AuditRequest::default()
+        };
+        if let Err(error) = self.audit.append(&entry) {
+            tracing::error!(%error, "audit log unavailable: a refusal is not on the record");
+        }
+    }
+
+    /// `result`, with a failure put on the record (answers are recorded where they are made).
+    pub(super) fn settle<T>(&self, principal: &Principal, rpc: Rpc, result: Result<T, Status>) -> Result<T, Status> {
+        result.inspect_err(|refusal| self.refused(principal, rpc, refusal))
+    }
+
+    /// Admits `lookups` lookups by the principal under its role's rate limit and quotas.
+    pub(super) fn admit(&self, principal: &Principal, lookups: u64) -> Result<(), Status> {
+        self.limiter
+            .admit(&principal.name, principal.role, lookups)
+            .map_err(|refusal| limited(principal, &refusal))
+    }
+
+    /// Counts an answered call's hits against the quota and watches the identifiers asked
+    /// about for a sweep; a sweep is logged, put on the record, and the call refused.
+    pub(super) fn account(&self, principal: &Principal, hits: usize, points: Vec<Numbered>) -> Result<(), Status> {
+        self.limiter.count_hits(&principal.name, principal.role, hits as u64);
+        if !self.limiter.watch(&principal.name, principal.role, points.into_iter()) {
             return Ok(());
         }
-        tracing::warn!(principal = %principal.name, role = %principal.role, "enumeration detected: consecutive identifiers swept; throttled");
+        tracing::warn!(principal = %principal.name, role = %principal.role, "enumeration detected: a range of identifiers swept; throttled");
         let event = AuditRequest {
             principal: principal.name.clone(),
             role: principal.role.as_str().to_string(),
@@ -109,8 +219,26 @@ impl ServiceState {
             .append(&event)
             .map_err(|error| Status::unavailable(format!("the audit log cannot be written: {error}")))?;
         Err(Status::resource_exhausted(
-            "throttled: the calls swept consecutive identifiers (enumeration); this is on the record",
+            "throttled: the calls swept a range of identifiers (enumeration); this is on the record",
         ))
+    }
+
+    /// The phones and Aadhaar numbers written in free text (a search query), as points for
+    /// sweep detection.
+    pub(super) fn points_in_text(&self, text: &str) -> Vec<Numbered> {
+        let mut normalized = String::new();
+        text.split(|character: char| !(character.is_ascii_digit() || character == '+'))
+            .filter(|word| word.len() >= 10)
+            .filter_map(|word| {
+                if crate::ingest::normalize::is_aadhaar(word) {
+                    return Numbered::of(Kind::NationalId, word);
+                }
+                let validity = crate::ingest::normalize::normalize(Kind::Phone, word, self.region, &mut normalized);
+                (validity == crate::ingest::Validity::Valid)
+                    .then(|| Numbered::of(Kind::Phone, &normalized))
+                    .flatten()
+            })
+            .collect()
     }
 
     /// Puts an answered call on the record. Blocking (the entry is fsynced): call it where
@@ -130,6 +258,7 @@ impl ServiceState {
             queries: queries as u64,
             hits: hits as u64,
             asked,
+            outcome: String::new(),
         };
         self.audit.append(&request).map(|_| ()).map_err(|error| {
             tracing::error!(%error, "audit log unavailable; refusing to answer");
@@ -142,26 +271,105 @@ impl ServiceState {
         crate::segment::fingerprint(&self.data.key(), kind, value)
     }
 
-    /// The service's metrics, for `serve_metrics`.
+    /// The service's metrics.
     pub fn metrics(&self) -> Arc<super::metrics::Metrics> {
         self.metrics.clone()
     }
 
-    /// The current index; reopened (cheaply: manifests and mmaps) if the catalog changed.
-    pub(super) fn index(&self) -> Result<Arc<Index>, Status> {
+    /// The index `role` answers from (without canary corpora unless it sees them); reopened
+    /// (cheaply: manifests and mmaps) if the catalog changed.
+    pub(super) fn index_for(&self, role: Role) -> Result<Arc<Index>, Status> {
         let stamp = catalog_stamp(&self.data);
         let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
-        if current.0 != stamp {
-            let index = Index::open(&self.data, &self.catalog, &[]).map_err(status)?;
-            self.metrics.segments.set(index.segments.len() as i64);
-            *current = (stamp, Arc::new(index));
+        if current.stamp != stamp {
+            *current = open_served(&self.data, &self.catalog)?;
+            self.metrics.segments.set(current.full.segments.len() as i64);
             tracing::info!(
-                segments = current.1.segments.len(),
+                segments = current.full.segments.len(),
                 "index reopened after a catalog change"
             );
         }
-        Ok(current.1.clone())
+        Ok(if role.sees_canaries() {
+            current.full.clone()
+        } else {
+            current.public.clone()
+        })
     }
+
+    /// The files a server path names, if the policy lets `Corpora.Ingest` read it: resolved
+    /// (symbolic links too) under an ingest root and outside the data directory. The error
+    /// says the same for a path that does not exist and one that is not allowed, and echoes
+    /// only what the caller sent.
+    fn confined(&self, asked: &str) -> Result<PathBuf, Status> {
+        let refused = || {
+            Status::permission_denied(format!(
+                "{asked:?} is not a readable path under this server's ingest roots (see `leakdex serve --ingest-root`); upload the file instead"
+            ))
+        };
+        if self.policy.ingest_roots.is_empty() {
+            return Err(Status::permission_denied(
+                "this server reads no server-side paths (no --ingest-root): upload the files instead",
+            ));
+        }
+        let resolved = Path::new(asked).canonicalize().map_err(|_| refused())?;
+        let data = self.data.root().canonicalize().map_err(|_| refused())?;
+        let allowed = self.policy.ingest_roots.iter().any(|root| resolved.starts_with(root))
+            && !resolved.starts_with(&data)
+            && !data.starts_with(&resolved);
+        if !allowed {
+            return Err(refused());
+        }
+        // A folder is read recursively: no link inside it may lead out.
+        for entry in walkdir::WalkDir::new(&resolved).follow_links(true) {
+            let entry = entry.map_err(|_| refused())?;
+            let target = entry.path().canonicalize().map_err(|_| refused())?;
+            if !self.policy.ingest_roots.iter().any(|root| target.starts_with(root)) || target.starts_with(&data) {
+                return Err(refused());
+            }
+        }
+        Ok(resolved)
+    }
+}
+
+impl Drop for ServiceState {
+    fn drop(&mut self) {
+        if let Err(error) = self.limiter.save() {
+            tracing::error!(%error, "the limiter's state cannot be saved");
+        }
+    }
+}
+
+/// Maps a limiter's refusal to its status, logged.
+fn limited(principal: &Principal, refusal: &crate::access::limits::Refusal) -> Status {
+    tracing::warn!(principal = %principal.name, role = %principal.role, %refusal, "call refused by limits");
+    Status::resource_exhausted(refusal.to_string())
+}
+
+fn open_served(data: &DataDir, catalog: &FileCatalog) -> Result<Served, Status> {
+    let stamp = catalog_stamp(data);
+    let all = catalog.corpora().map_err(catalog_status)?;
+    let full = Index::open_where(data, &all, |_| true).map_err(status)?;
+    let public = Index::open_where(data, &all, |corpus| corpus.kind != CorpusKind::Canary).map_err(status)?;
+    Ok(Served {
+        stamp,
+        full: Arc::new(full),
+        public: Arc::new(public),
+    })
+}
+
+/// Saves the limiter's counters every [`SAVE_LIMITS_EVERY`] while the server holds it.
+fn save_limits_while_served(limiter: std::sync::Weak<Limiter>) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(SAVE_LIMITS_EVERY);
+            let Some(limiter) = limiter.upgrade() else {
+                return;
+            };
+            if let Err(error) = limiter.save() {
+                tracing::error!(%error, "the limiter's state cannot be saved");
+            }
+        }
+    });
 }
 
 fn catalog_stamp(data: &DataDir) -> Option<SystemTime> {
@@ -187,22 +395,24 @@ pub(super) fn status(error: QueryError) -> Status {
     }
 }
 
-/// Answers one micro-batch of requests, on the record.
+/// Answers one micro-batch of requests, on the record. The principal is checked again first:
+/// a token revoked, or a role changed, while the stream is open takes effect here.
 fn answer(
     state: &ServiceState,
     principal: &Principal,
     requests: Vec<proto::LookupRequest>,
 ) -> Result<Vec<proto::LookupResponse>, Status> {
     let started = std::time::Instant::now();
-    state.admit(principal, requests.len())?;
-    let (responses, asked, numbers) = answer_batch(state, principal, requests)?;
+    let principal = &state.recheck(principal, Rpc::BatchLookup)?;
+    state.admit(principal, requests.len() as u64)?;
+    let (responses, asked, points) = answer_batch(state, principal, requests)?;
     let hits: u64 = responses
         .iter()
         .flat_map(|response| &response.hits)
         .map(|hit| hit.count.max(1))
         .sum();
     state.record(principal, Rpc::BatchLookup, responses.len(), hits as usize, asked)?;
-    state.account(principal, hits as usize, numbers)?;
+    state.account(principal, hits as usize, points)?;
     state.metrics.lookups.inc_by(responses.len() as u64);
     state.metrics.hits.inc_by(hits);
     state
@@ -213,15 +423,15 @@ fn answer(
 }
 
 /// The responses, the fingerprints of what was asked (for the audit log), and the phones and
-/// IDs asked about as numbers (for enumeration detection).
-type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<u64>);
+/// IDs asked about (for sweep detection).
+type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<Numbered>);
 
 fn answer_batch(
     state: &ServiceState,
     principal: &Principal,
     mut requests: Vec<proto::LookupRequest>,
 ) -> Result<Answered, Status> {
-    let index = state.index()?;
+    let index = state.index_for(principal.role)?;
     let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
     let mut queries = Vec::with_capacity(requests.len());
     let mut problems: Vec<Option<String>> = Vec::with_capacity(requests.len());
@@ -240,21 +450,15 @@ fn answer_batch(
         });
     }
     let locations = principal.role.sees_locations();
-    // A handful at most: a scan beats hashing every hit's corpus name.
-    let canaries: Vec<&str> = index
-        .segments
-        .iter()
-        .filter(|indexed| indexed.kind == crate::catalog::CorpusKind::Canary)
-        .map(|indexed| indexed.corpus.as_str())
-        .collect();
     let key = state.data.key();
     // Responses are made on the lookup's threads, each as its answer is ready; their ids are
     // moved in below, in order.
     let answered = lookup_batch_with(&index, state.region, &queries, |position, answer| {
         let asked = audit::asked(&key, &answer);
-        let number: Option<u64> = matches!(answer.kind, Some(Kind::Phone | Kind::NationalId))
-            .then(|| answer.normalized.as_deref()?.trim_start_matches('+').parse().ok())
-            .flatten();
+        let number = answer
+            .kind
+            .zip(answer.normalized.as_deref())
+            .and_then(|(kind, normalized)| Numbered::of(kind, normalized));
         if let Some(error) = problems[position].clone().or(answer.error) {
             let response = proto::LookupResponse {
                 error,
@@ -264,12 +468,11 @@ fn answer_batch(
         }
         let wanted = &requests[position].corpora;
         let found = answer.hits.as_ref().map_or(0, ExactSizeIterator::len);
-        let hits = answer.hits.into_iter().flatten().filter(|hit| {
-            (wanted.is_empty() || wanted.iter().any(|corpus| corpus == hit.corpus))
-                // Which identifiers are planted canaries is for investigators only: anyone
-                // else could otherwise probe them and learn to avoid them.
-                && (principal.role.sees_contents() || !canaries.contains(&hit.corpus.as_ref()))
-        });
+        let hits = answer
+            .hits
+            .into_iter()
+            .flatten()
+            .filter(|hit| wanted.is_empty() || wanted.iter().any(|corpus| corpus == hit.corpus));
         let hits = if locations {
             // Sized for every hit found: a filtered iterator would grow the Vec as it goes.
             let mut shown = Vec::with_capacity(found);
@@ -346,19 +549,25 @@ pub(super) fn micro_batched<Req, Resp>(
     answer: impl Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
 ) -> impl tokio_stream::Stream<Item = Result<Resp, Status>> + Send + 'static
 where
-    Req: Send + 'static,
+    Req: prost::Message + Send + 'static,
     Resp: Send + 'static,
 {
-    // One batch waits in the channel while the reader fills the next (at most REQUEST_QUEUE).
+    // One batch waits in the channel while the reader fills the next (at most REQUEST_QUEUE
+    // requests and MAX_PENDING_BYTES).
     let (batch_sender, batches) = mpsc::channel::<Result<Vec<Req>, Status>>(1);
     tokio::spawn(async move {
         let mut pending: Vec<Req> = Vec::new();
+        let mut pending_bytes = 0usize;
         let mut ended = false;
         loop {
+            let room = pending.len() < REQUEST_QUEUE.max(batch_size) && pending_bytes < MAX_PENDING_BYTES;
             tokio::select! {
                 biased;
-                item = inbound.next(), if !ended && pending.len() < REQUEST_QUEUE.max(batch_size) => match item {
-                    Some(Ok(request)) => pending.push(request),
+                item = inbound.next(), if !ended && room => match item {
+                    Some(Ok(request)) => {
+                        pending_bytes += request.encoded_len();
+                        pending.push(request);
+                    }
                     Some(Err(status)) => {
                         // Answer what came before the broken message, then report it.
                         if !pending.is_empty() && batch_sender.send(Ok(pending)).await.is_err() {
@@ -370,7 +579,10 @@ where
                     None => ended = true,
                 },
                 permit = batch_sender.reserve(), if !pending.is_empty() => match permit {
-                    Ok(permit) => permit.send(Ok(std::mem::take(&mut pending))),
+                    Ok(permit) => {
+                        pending_bytes = 0;
+                        permit.send(Ok(std::mem::take(&mut pending)));
+                    }
                     // The response stream was dropped: the client went away or cancelled.
                     Err(_) => return,
                 },
@@ -414,7 +626,7 @@ impl<Req, Resp, F> Unpin for Answering<Req, Resp, F> {}
 
 impl<Req, Resp, F> tokio_stream::Stream for Answering<Req, Resp, F>
 where
-    Req: Send + 'static,
+    Req: prost::Message + Send + 'static,
     Resp: Send + 'static,
     F: Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
 {
@@ -446,7 +658,15 @@ where
                     }
                     continue;
                 }
-                let batch: Vec<Req> = this.backlog.by_ref().take(this.batch_size).collect();
+                let mut batch: Vec<Req> = Vec::new();
+                let mut bytes = 0;
+                while batch.len() < this.batch_size && bytes < MAX_BATCH_BYTES {
+                    let Some(request) = this.backlog.next() else {
+                        break;
+                    };
+                    bytes += request.encoded_len();
+                    batch.push(request);
+                }
                 let worker = this.answer.clone();
                 this.in_flight
                     .push_back(tokio::task::spawn_blocking(move || worker(batch)));
@@ -493,26 +713,30 @@ impl lookup_server::Lookup for LookupService {
         let principal = self.state.authorize(&request, Rpc::BatchLookup)?;
         let state = self.state.clone();
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            answer(&state, &principal, batch)
+            let answered = answer(&state, &principal, batch);
+            state.settle(&principal, Rpc::BatchLookup, answered)
         });
         Ok(Response::new(Box::pin(responses)))
     }
 
     async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {
         let principal = self.state.authorize(&request, Rpc::Search)?;
-        self.state.admit(&principal, 1)?;
         let request = request.into_inner();
-        if request.query.trim().is_empty() {
-            return Err(Status::invalid_argument("empty search query"));
-        }
-        let limit = match request.limit {
-            0 => 20,
-            limit => limit.min(1000) as usize,
-        };
         let state = self.state.clone();
+        let searcher = principal.clone();
         let hits = tokio::task::spawn_blocking(move || -> Result<Vec<proto::SearchHit>, Status> {
-            // The served index and its open text readers; corpora filter, nothing is reopened.
-            let index = state.index()?;
+            let principal = searcher;
+            if request.query.trim().is_empty() {
+                return Err(Status::invalid_argument("empty search query"));
+            }
+            // Bounds and role checks before the query is parsed or run; its cost is charged.
+            let cost = check_query(&request.query, principal.role.search_scope()).map_err(status)?;
+            state.admit(&principal, cost)?;
+            let limit = match request.limit {
+                0 => 20,
+                limit => (limit as usize).min(principal.role.max_results()),
+            };
+            let index = state.index_for(principal.role)?;
             let mut hits = search(&index, &request.query, limit, &request.corpora).map_err(status)?;
             if !principal.role.sees_contents() {
                 for hit in &mut hits {
@@ -528,10 +752,13 @@ impl lookup_server::Lookup for LookupService {
             }
             let asked = vec![state.fingerprint(Kind::Other, &request.query)];
             state.record(&principal, Rpc::Search, 1, hits.len(), asked)?;
+            state.account(&principal, hits.len(), state.points_in_text(&request.query))?;
             Ok(hits.into_iter().map(proto::SearchHit::from).collect())
         })
         .await
-        .map_err(|join| Status::internal(join.to_string()))??;
+        .map_err(|join| Status::internal(join.to_string()))
+        .and_then(|answered| answered);
+        let hits = self.state.settle(&principal, Rpc::Search, hits)?;
         Ok(Response::new(proto::SearchResponse { hits }))
     }
 
@@ -540,11 +767,18 @@ impl lookup_server::Lookup for LookupService {
         request: Request<proto::RangeLookupRequest>,
     ) -> Result<Response<proto::RangeLookupResponse>, Status> {
         let principal = self.state.authorize(&request, Rpc::RangeLookup)?;
-        self.state.admit(&principal, 1)?;
         let prefix = request.into_inner().prefix.to_ascii_lowercase();
         let state = self.state.clone();
+        let asker = principal.clone();
         let entries = tokio::task::spawn_blocking(move || -> Result<Vec<proto::RangeEntry>, Status> {
-            let index = state.index()?;
+            let principal = asker;
+            // A prefix stands for thousands of identifiers and the server cannot tell which one
+            // is meant, so sweeps cannot be seen here: private lookups have an hourly budget.
+            state
+                .limiter
+                .admit_range(&principal.name, principal.role)
+                .map_err(|refusal| limited(&principal, &refusal))?;
+            let index = state.index_for(principal.role)?;
             let entries = range_lookup(&index, &prefix).map_err(status)?;
             let real = entries.iter().filter(|entry| !entry.corpora.is_empty()).count();
             // What was asked is a prefix shared by thousands of identifiers: it is the record.
@@ -564,41 +798,46 @@ impl lookup_server::Lookup for LookupService {
                 .collect())
         })
         .await
-        .map_err(|join| Status::internal(join.to_string()))??;
+        .map_err(|join| Status::internal(join.to_string()))
+        .and_then(|answered| answered);
+        let entries = self.state.settle(&principal, Rpc::RangeLookup, entries)?;
         Ok(Response::new(proto::RangeLookupResponse { entries }))
     }
 
     async fn get_record(&self, request: Request<proto::GetRecordRequest>) -> Result<Response<proto::Record>, Status> {
         let principal = self.state.authorize(&request, Rpc::GetRecord)?;
-        self.state.admit(&principal, 1)?;
         let request = request.into_inner();
         let state = self.state.clone();
+        let asker = principal.clone();
         let record = tokio::task::spawn_blocking(move || -> Result<proto::Record, Status> {
-            let index = state.index()?;
+            let principal = asker;
+            state.admit(&principal, 1)?;
+            let index = state.index_for(principal.role)?;
+            let absent = || {
+                Status::not_found(format!(
+                    "corpus {:?} has no record {} in file {:?}",
+                    request.corpus, request.record, request.file
+                ))
+            };
             if !index.segments.iter().any(|segment| segment.corpus == request.corpus) {
-                return Err(Status::not_found(format!("no corpus named {:?}", request.corpus)));
+                return Err(absent());
             }
-            let shown = index
+            let mut shown = index
                 .show(&request.corpus, &request.file, request.record)
-                .map_err(status)?;
+                .map_err(status)?
+                .ok_or_else(absent)?;
             let address = format!("{}\u{1f}{}\u{1f}{}", request.corpus, request.file, request.record);
             let asked = vec![state.fingerprint(Kind::Other, &address)];
-            state.record(&principal, Rpc::GetRecord, 1, usize::from(shown.is_some()), asked)?;
-            match shown {
-                Some(mut shown) => {
-                    if !principal.role.sees_contents() {
-                        redact_record(&mut shown);
-                    }
-                    Ok(record_to_proto(request.corpus, shown))
-                }
-                None => Err(Status::not_found(format!(
-                    "corpus {} has no record {} in file {:?}",
-                    request.corpus, request.record, request.file
-                ))),
+            state.record(&principal, Rpc::GetRecord, 1, 1, asked)?;
+            if !principal.role.sees_contents() {
+                redact_record(&mut shown);
             }
+            Ok(record_to_proto(request.corpus, shown))
         })
         .await
-        .map_err(|join| Status::internal(join.to_string()))??;
+        .map_err(|join| Status::internal(join.to_string()))
+        .and_then(|answered| answered);
+        let record = self.state.settle(&principal, Rpc::GetRecord, record)?;
         Ok(Response::new(record))
     }
 }
@@ -621,65 +860,33 @@ impl corpora_server::Corpora for CorporaService {
     async fn ingest(&self, request: Request<proto::IngestRequest>) -> Result<Response<proto::Job>, Status> {
         let principal = self.state.authorize(&request, Rpc::Ingest)?;
         let request = request.into_inner();
-        let paths: Vec<PathBuf> = request.paths.iter().map(PathBuf::from).collect();
-        if paths.is_empty() {
-            return Err(Status::invalid_argument("no paths to ingest"));
-        }
-        if let Some(missing) = paths.iter().find(|path| !path.exists()) {
-            return Err(Status::invalid_argument(format!(
-                "{} does not exist on the server",
-                missing.display()
-            )));
-        }
-        let spec = job_spec(request, paths)?;
-        let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
-        self.state.record(&principal, Rpc::Ingest, spec.paths.len(), 0, asked)?;
-        Ok(Response::new(self.state.jobs.start(self.state.data.clone(), spec)))
+        let state = self.state.clone();
+        let asker = principal.clone();
+        let job = tokio::task::spawn_blocking(move || -> Result<proto::Job, Status> {
+            let principal = asker;
+            if request.paths.is_empty() {
+                return Err(Status::invalid_argument("no paths to ingest"));
+            }
+            let paths = request
+                .paths
+                .iter()
+                .map(|path| state.confined(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            let spec = job_spec(&principal, request, paths, None)?;
+            let asked = vec![state.fingerprint(Kind::Other, &spec.corpus)];
+            state.record(&principal, Rpc::Ingest, spec.paths.len(), 0, asked)?;
+            Ok(state.jobs.start(state.data.clone(), spec))
+        })
+        .await
+        .map_err(|join| Status::internal(join.to_string()))
+        .and_then(|answered| answered);
+        Ok(Response::new(self.state.settle(&principal, Rpc::Ingest, job)?))
     }
 
     async fn upload(&self, request: Request<Streaming<proto::UploadChunk>>) -> Result<Response<proto::Job>, Status> {
         let principal = self.state.authorize(&request, Rpc::Upload)?;
-        let mut chunks = request.into_inner();
-        let Some(first) = chunks.message().await? else {
-            return Err(Status::invalid_argument("empty upload"));
-        };
-        let ingest = first
-            .ingest
-            .clone()
-            .ok_or_else(|| Status::invalid_argument("the first message must carry `ingest`"))?;
-        // Only the last path component, so an upload cannot write outside its folder.
-        let name = Path::new(&first.file_name)
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .filter(|name| !name.is_empty() && name != "..")
-            .ok_or_else(|| Status::invalid_argument("the first message must carry a file_name"))?;
-        let folder = self
-            .state
-            .data
-            .root()
-            .join("uploads")
-            .join(format!("{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&folder).map_err(|error| Status::internal(error.to_string()))?;
-        let path = folder.join(name);
-        let mut file = tokio::fs::File::create(&path)
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?;
-        use tokio::io::AsyncWriteExt;
-        file.write_all(&first.data)
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?;
-        while let Some(chunk) = chunks.message().await? {
-            file.write_all(&chunk.data)
-                .await
-                .map_err(|error| Status::internal(error.to_string()))?;
-        }
-        file.sync_all()
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?;
-        let spec = job_spec(ingest, vec![path])?;
-        let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
-        self.state.record(&principal, Rpc::Upload, 1, 0, asked)?;
-        Ok(Response::new(self.state.jobs.start(self.state.data.clone(), spec)))
+        let uploaded = self.receive_upload(&principal, request.into_inner()).await;
+        Ok(Response::new(self.state.settle(&principal, Rpc::Upload, uploaded)?))
     }
 
     async fn watch_job(
@@ -688,6 +895,15 @@ impl corpora_server::Corpora for CorporaService {
     ) -> Result<Response<Self::WatchJobStream>, Status> {
         let principal = self.state.authorize(&request, Rpc::WatchJob)?;
         let id = request.into_inner().id;
+        // Another principal's job is as absent as one that never was (admins see every job).
+        let receiver = self
+            .state
+            .jobs
+            .watch(&id)
+            .filter(|(owner, _)| *owner == principal.name || principal.role == Role::Admin)
+            .map(|(_, receiver)| receiver)
+            .ok_or_else(|| Status::not_found(format!("no job {id:?}")));
+        let receiver = self.state.settle(&principal, Rpc::WatchJob, receiver)?;
         self.state.record(
             &principal,
             Rpc::WatchJob,
@@ -695,18 +911,18 @@ impl corpora_server::Corpora for CorporaService {
             0,
             vec![self.state.fingerprint(Kind::Other, &id)],
         )?;
-        let receiver = self
-            .state
-            .jobs
-            .watch(&id)
-            .ok_or_else(|| Status::not_found(format!("no job {id:?}")))?;
+        let sees_canaries = principal.role.sees_canaries();
         let updates = tokio_stream::wrappers::WatchStream::new(receiver);
         // The current state, then every change, ending after the job is done or failed.
-        let stream = futures_util::stream::unfold((updates, false), |(mut updates, finished)| async move {
+        let stream = futures_util::stream::unfold((updates, false), move |(mut updates, finished)| async move {
             if finished {
                 return None;
             }
-            let job = updates.next().await?;
+            let mut job = updates.next().await?;
+            if !sees_canaries {
+                // Which records are planted canaries is not for whoever ingests.
+                job.canaries.clear();
+            }
             let terminal = job.phase == JobPhase::Done as i32 || job.phase == JobPhase::Failed as i32;
             Some((Ok(job), (updates, terminal)))
         });
@@ -725,13 +941,30 @@ impl corpora_server::Corpora for CorporaService {
             .map_err(|join| Status::internal(join.to_string()))?
             .map_err(catalog_status)?;
         Ok(Response::new(proto::ListCorporaResponse {
-            corpora: corpora.iter().map(|corpus| corpus.summary().into()).collect(),
+            corpora: corpora
+                .iter()
+                .filter(|corpus| principal.role.sees_canaries() || corpus.kind != CorpusKind::Canary)
+                .map(|corpus| corpus.summary().into())
+                .collect(),
         }))
     }
 
     async fn get(&self, request: Request<proto::GetCorpusRequest>) -> Result<Response<proto::Corpus>, Status> {
         let principal = self.state.authorize(&request, Rpc::GetCorpus)?;
         let name = request.into_inner().name;
+        let state = self.state.clone();
+        let role = principal.role;
+        let corpus = tokio::task::spawn_blocking(move || state.catalog.corpus(&name).map(|corpus| (name, corpus)))
+            .await
+            .map_err(|join| Status::internal(join.to_string()))
+            .and_then(|read| read.map_err(catalog_status))
+            .and_then(|(name, corpus)| {
+                corpus
+                    .filter(|corpus| role.sees_canaries() || corpus.kind != CorpusKind::Canary)
+                    .map(|corpus| (name.clone(), corpus))
+                    .ok_or_else(|| Status::not_found(format!("no corpus named {name:?}")))
+            });
+        let (name, corpus) = self.state.settle(&principal, Rpc::GetCorpus, corpus)?;
         self.state.record(
             &principal,
             Rpc::GetCorpus,
@@ -739,15 +972,7 @@ impl corpora_server::Corpora for CorporaService {
             0,
             vec![self.state.fingerprint(Kind::Other, &name)],
         )?;
-        let state = self.state.clone();
-        let corpus = tokio::task::spawn_blocking(move || state.catalog.corpus(&name).map(|corpus| (name, corpus)))
-            .await
-            .map_err(|join| Status::internal(join.to_string()))?
-            .map_err(catalog_status)?;
-        match corpus {
-            (_, Some(corpus)) => Ok(Response::new(corpus.summary().into())),
-            (name, None) => Err(Status::not_found(format!("no corpus named {name:?}"))),
-        }
+        Ok(Response::new(corpus.summary().into()))
     }
 
     async fn delete(
@@ -769,18 +994,107 @@ impl corpora_server::Corpora for CorporaService {
             Ok(removed as u32)
         })
         .await
-        .map_err(|join| Status::internal(join.to_string()))??;
+        .map_err(|join| Status::internal(join.to_string()))
+        .and_then(|removed| removed);
+        let removed = self.state.settle(&principal, Rpc::DeleteCorpus, removed)?;
         Ok(Response::new(proto::DeleteCorpusResponse {
             segments_removed: removed,
         }))
     }
 }
 
-fn job_spec(request: proto::IngestRequest, paths: Vec<PathBuf>) -> Result<JobSpec, Status> {
+impl CorporaService {
+    /// Writes an upload to its own folder under `DATA/uploads` (owner-only, at most
+    /// [`ServerPolicy::max_upload_bytes`]) and starts its ingest job, which removes the folder
+    /// when it ends. A refused or broken upload leaves nothing behind.
+    async fn receive_upload(
+        &self,
+        principal: &Principal,
+        mut chunks: Streaming<proto::UploadChunk>,
+    ) -> Result<proto::Job, Status> {
+        let Some(first) = chunks.message().await? else {
+            return Err(Status::invalid_argument("empty upload"));
+        };
+        let ingest = first
+            .ingest
+            .clone()
+            .ok_or_else(|| Status::invalid_argument("the first message must carry `ingest`"))?;
+        // Only the last path component, so an upload cannot write outside its folder.
+        let name = Path::new(&first.file_name)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .filter(|name| !name.is_empty() && name != "..")
+            .ok_or_else(|| Status::invalid_argument("the first message must carry a file_name"))?;
+        let folder = self
+            .state
+            .data
+            .root()
+            .join("uploads")
+            .join(format!("{:016x}", rand::random::<u64>()));
+        let written = self.write_upload(&folder, &name, first.data, &mut chunks).await;
+        let started = written.and_then(|path| {
+            let spec = job_spec(principal, ingest, vec![path], Some(folder.clone()))?;
+            let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
+            self.state.record(principal, Rpc::Upload, 1, 0, asked)?;
+            Ok(self.state.jobs.start(self.state.data.clone(), spec))
+        });
+        if started.is_err() {
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+        started
+    }
+
+    async fn write_upload(
+        &self,
+        folder: &Path,
+        name: &str,
+        first: Vec<u8>,
+        chunks: &mut Streaming<proto::UploadChunk>,
+    ) -> Result<PathBuf, Status> {
+        use tokio::io::AsyncWriteExt;
+        let internal = |error: std::io::Error| Status::internal(format!("the upload cannot be stored: {error}"));
+        tokio::fs::create_dir_all(folder).await.map_err(internal)?;
+        let path = folder.join(name);
+        let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
+        let limit = self.state.policy.max_upload_bytes;
+        let mut received = first.len() as u64;
+        let mut data = first;
+        loop {
+            if received > limit {
+                return Err(Status::resource_exhausted(format!(
+                    "the upload is larger than this server's limit of {limit} bytes"
+                )));
+            }
+            file.write_all(&data).await.map_err(internal)?;
+            let Some(chunk) = chunks.message().await? else {
+                break;
+            };
+            received += chunk.data.len() as u64;
+            data = chunk.data;
+        }
+        file.sync_all().await.map_err(internal)?;
+        Ok(path)
+    }
+}
+
+/// An ingest job's specification from its request. Only admins plant canaries: a canary
+/// corpus's verdicts are "conclusive", so whoever can create one can forge one.
+fn job_spec(
+    principal: &Principal,
+    request: proto::IngestRequest,
+    paths: Vec<PathBuf>,
+    upload: Option<PathBuf>,
+) -> Result<JobSpec, Status> {
     if request.corpus.trim().is_empty() {
         return Err(Status::invalid_argument("a corpus name is required"));
     }
     let kind = corpus_kind_from_proto(request.kind).map_err(Status::invalid_argument)?;
+    if kind == CorpusKind::Canary && principal.role != Role::Admin {
+        return Err(Status::permission_denied(format!(
+            "role {} may not create canary corpora",
+            principal.role
+        )));
+    }
     let acquired = (!request.acquired.is_empty()).then_some(request.acquired);
     if let Some(date) = &acquired
         && !crate::ingest::normalize::is_iso_date(date)
@@ -790,11 +1104,13 @@ fn job_spec(request: proto::IngestRequest, paths: Vec<PathBuf>) -> Result<JobSpe
         )));
     }
     Ok(JobSpec {
+        owner: principal.name.clone(),
         corpus: request.corpus,
         kind,
         acquired,
         source: (!request.source.is_empty()).then_some(request.source),
         paths,
+        upload,
         force: request.force,
         skip_text: request.skip_text,
     })
@@ -864,7 +1180,10 @@ pub async fn serve_tls(
         .add_service(health_service)
         .add_service(InterceptedService::new(reflection_v1, authenticated.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, authenticated))
-        .add_service(lookup_server::LookupServer::new(LookupService { state: state.clone() }))
+        .add_service(
+            lookup_server::LookupServer::new(LookupService { state: state.clone() })
+                .max_decoding_message_size(MAX_LOOKUP_MESSAGE),
+        )
         .add_service(corpora_server::CorporaServer::new(CorporaService {
             state: state.clone(),
         }))

@@ -29,6 +29,10 @@ pub enum StorageError {
     },
     #[error("{path}: fingerprint key is damaged (expected 32 hex digits)")]
     BadKey { path: String },
+    #[error(
+        "{path} is open to other users (mode {mode:o}); everything under a data directory must be owner-only: `chmod -R go= {root}`"
+    )]
+    Exposed { path: String, mode: u32, root: String },
 }
 
 impl StorageError {
@@ -53,16 +57,27 @@ impl DataDir {
         std::env::var_os("LEAKDEX_DATA_DIR").map_or_else(|| PathBuf::from("leakdex-data"), PathBuf::from)
     }
 
-    /// Opens the data directory, creating it and its secret key on first use.
+    /// Opens the data directory, creating it (mode 0700) and its secret key on first use.
+    ///
+    /// The directory holds leaked personal data: everything in it must be owner-only. Opening
+    /// sets the process's file-creation mask to 077, so every file written afterwards is, and
+    /// refuses a directory where any folder or file (to three levels down) is open to group or
+    /// others.
+    ///
+    /// Errors: [`StorageError::Exposed`] naming the first such path and the command that fixes
+    /// it; I/O errors naming the path; [`StorageError::BadKey`].
     pub fn open(root: &Path) -> Result<DataDir, StorageError> {
+        owner_only_from_now_on();
+        tighten_if_empty(root)?;
         for folder in [
             root.to_path_buf(),
             root.join("staging"),
             root.join("segments"),
             root.join("text"),
         ] {
-            fs::create_dir_all(&folder).map_err(|source| StorageError::io(&folder, source))?;
+            create_private_dir(&folder)?;
         }
+        check_owner_only(root)?;
         let key_path = root.join("key");
         let key = match fs::read_to_string(&key_path) {
             Ok(text) => parse_key(&text).ok_or_else(|| StorageError::BadKey {
@@ -102,6 +117,66 @@ impl DataDir {
     pub fn segments(&self) -> PathBuf {
         self.root.join("segments")
     }
+}
+
+/// Sets the process's file-creation mask so that files and folders it creates are its owner's
+/// alone (a mask is process-wide; leakdex never wants anything else).
+fn owner_only_from_now_on() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the calling process's mask and cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// An empty folder given as a data directory (made by `mkdir`, or a temporary one) holds
+/// nothing yet: it is made owner-only rather than refused.
+fn tighten_if_empty(root: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    if let Ok(mut entries) = fs::read_dir(root)
+        && entries.next().is_none()
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+            .map_err(|source| StorageError::io(root, source))?;
+    }
+    Ok(())
+}
+
+fn create_private_dir(folder: &Path) -> Result<(), StorageError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(folder)
+        .map_err(|source| StorageError::io(folder, source))
+}
+
+/// Refuses a data directory with anything open to group or others, to three levels down
+/// (`segments/ID/FILE`, `text/ID/FILE`): a check of a few thousand entries at most.
+fn check_owner_only(root: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    for entry in walkdir::WalkDir::new(root).max_depth(3) {
+        use std::os::unix::fs::PermissionsExt;
+        let entry = entry.map_err(|error| StorageError::io(root, io::Error::other(error.to_string())))?;
+        // A symbolic link's own mode means nothing; what it points to is checked where it lives.
+        if entry.path_is_symlink() {
+            continue;
+        }
+        let metadata = entry
+            .metadata()
+            .map_err(|error| StorageError::io(entry.path(), io::Error::other(error.to_string())))?;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StorageError::Exposed {
+                path: entry.path().display().to_string(),
+                mode,
+                root: root.display().to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_key(text: &str) -> Option<[u8; 16]> {
@@ -194,6 +269,38 @@ mod tests {
         }
         fs::write(dir.path().join("key"), "not hex").unwrap();
         assert!(matches!(DataDir::open(dir.path()), Err(StorageError::BadKey { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn everything_is_owner_only_and_an_exposed_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        let data = DataDir::open(&root).unwrap();
+        let segment = data.segment_path("s1");
+        fs::create_dir_all(&segment).unwrap();
+        fs::write(segment.join("values.bin"), b"+919812345678").unwrap();
+        for path in [
+            root.clone(),
+            data.segments(),
+            segment.clone(),
+            segment.join("values.bin"),
+        ] {
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", path.display());
+        }
+        DataDir::open(&root).unwrap();
+        // A file made readable by others (as wave 1 left every segment) is named, with the fix.
+        fs::set_permissions(segment.join("values.bin"), fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = DataDir::open(&root).unwrap_err().to_string();
+        assert!(
+            refused.contains("values.bin") && refused.contains("644") && refused.contains("chmod -R go="),
+            "{refused}"
+        );
+        fs::set_permissions(segment.join("values.bin"), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(matches!(DataDir::open(&root), Err(StorageError::Exposed { .. })));
     }
 
     #[test]
