@@ -324,7 +324,7 @@ fn the_cli_through_a_server_prints_what_the_local_cli_prints() {
     ingest_five(&data, &["--acquired", "2023-06-12"]);
     let investigator = issue_token(&data, "investigator", "investigator");
     let ingester = issue_token(&data, "ingest-job", "ingest");
-    let (_server, address, _) = serve_child(&data, &[], 0);
+    let (_server, address, _) = serve_child(&data, &["--ingest-root", fixture("").to_str().unwrap()], 0);
     let url = format!("http://{address}");
     let queries = dir.path().join("queries.txt");
     std::fs::write(
@@ -420,6 +420,7 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
     let data = dir.path().join("data");
     ingest_five(&data, &["--no-text"]);
     let token = issue_token(&data, "investigator", "investigator");
+    let monitor = issue_token(&data, "prometheus", "monitor");
     let (_server, address, more) = serve_child(&data, &["--metrics-listen", "127.0.0.1:0"], 1);
     let metrics_url = more[0]
         .strip_prefix("leakdex: metrics on http://")
@@ -446,10 +447,22 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
             .into_inner();
         while stream.message().await.unwrap().is_some() {}
     });
-    let mut connection = std::net::TcpStream::connect(&metrics_url).unwrap();
-    connection.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-    let mut body = String::new();
-    connection.read_to_string(&mut body).unwrap();
+    let scrape = |token: Option<&str>| {
+        let mut connection = std::net::TcpStream::connect(&metrics_url).unwrap();
+        let authorization = token.map_or_else(String::new, |token| format!("Authorization: Bearer {token}\r\n"));
+        write!(connection, "GET /metrics HTTP/1.0\r\n{authorization}\r\n").unwrap();
+        let mut body = String::new();
+        connection.read_to_string(&mut body).unwrap();
+        body
+    };
+    // The metrics endpoint is not open to anyone: no token, or a token of a data role.
+    assert!(scrape(None).starts_with("HTTP/1.0 401"), "{}", scrape(None));
+    assert!(
+        scrape(Some(&token)).starts_with("HTTP/1.0 403"),
+        "{}",
+        scrape(Some(&token))
+    );
+    let body = scrape(Some(&monitor));
     assert!(body.contains("leakdex_lookups_total 300"), "{body}");
     // A hundred phones, each in five files.
     assert!(body.contains("leakdex_hits_total 500"), "{body}");

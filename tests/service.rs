@@ -50,7 +50,16 @@ async fn start() -> Running {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let state = ServiceState::open(data.clone(), Region::INDIA).unwrap();
+    // Server paths are read under the fixtures and the test's own folder only.
+    let policy = leakdex::service::ServerPolicy {
+        ingest_roots: vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data"),
+            dir.path().join("dumps"),
+        ],
+        ..Default::default()
+    };
+    std::fs::create_dir_all(dir.path().join("dumps")).unwrap();
+    let state = ServiceState::open_with(data.clone(), Region::INDIA, policy).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let shutdown = async {
@@ -455,7 +464,10 @@ async fn upload_and_ingest_jobs_run_to_the_end() {
         paths: vec!["/no/such/dump".into()],
         ..Default::default()
     };
-    assert_eq!(corpora.ingest(missing).await.unwrap_err().code(), Code::InvalidArgument);
+    assert_eq!(
+        corpora.ingest(missing).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
     let bad_date = proto::IngestRequest {
         corpus: "x".into(),
         acquired: "12/03/2024".into(),

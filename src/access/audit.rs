@@ -256,6 +256,9 @@ impl AuditLog {
             path: self.key_path.display().to_string(),
             message: message.to_string(),
         };
+        // Made under the log's lock: two first appends (threads, or the server and the command
+        // line) must not each make a key of their own.
+        let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
         let key: AuditKey = match std::fs::read_to_string(&self.key_path) {
             Ok(text) => hex::decode(text.trim())
                 .ok()

@@ -8,7 +8,7 @@ use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_ser
 use super::provenance::ProvenanceService;
 use crate::access::audit::{self, AuditLog, Request as AuditRequest};
 use crate::access::limits::{Limiter, Numbered};
-use crate::access::redact::redact_record;
+use crate::access::redact::{redact_field_name, redact_record};
 use crate::access::role::{Role, Rpc};
 use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region};
@@ -450,6 +450,7 @@ fn answer_batch(
         });
     }
     let locations = principal.role.sees_locations();
+    let contents = principal.role.sees_contents();
     let key = state.data.key();
     // Responses are made on the lookup's threads, each as its answer is ready; their ids are
     // moved in below, in order.
@@ -482,7 +483,12 @@ fn answer_batch(
                 record: hit.record,
                 line: hit.line,
                 offset: hit.offset,
-                field: hit.field.clone(),
+                // A field's name can itself be an identifier (a dump keyed by phone number).
+                field: if contents {
+                    hit.field.clone()
+                } else {
+                    std::borrow::Cow::Owned(redact_field_name(&hit.field))
+                },
                 acquired: hit.acquired.cloned().unwrap_or_default(),
                 count: 1,
             }));
