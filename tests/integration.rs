@@ -1,6 +1,7 @@
 //! Integration tests: one binary (see Cargo.toml), modules per area, helpers in `common`.
 
 mod access;
+mod attacks;
 mod audit;
 mod common;
 mod formats;

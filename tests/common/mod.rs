@@ -176,10 +176,20 @@ pub struct Served {
 
 impl Served {
     pub async fn start(data: &DataDir, tls: Option<tonic::transport::ServerTlsConfig>) -> Served {
+        Served::start_with(data, tls, leakdex::service::ServerPolicy::default()).await
+    }
+
+    /// [`Served::start`] with a policy (ingest roots, upload limit).
+    pub async fn start_with(
+        data: &DataDir,
+        tls: Option<tonic::transport::ServerTlsConfig>,
+        policy: leakdex::service::ServerPolicy,
+    ) -> Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr().unwrap());
-        let state = leakdex::service::ServiceState::open(data.clone(), leakdex::ingest::Region::INDIA).unwrap();
+        let state =
+            leakdex::service::ServiceState::open_with(data.clone(), leakdex::ingest::Region::INDIA, policy).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let shutdown = async {
