@@ -463,11 +463,10 @@ async fn rate_limits_quotas_and_enumeration_throttling_act() {
     let sweep: Vec<String> = (0..300u64)
         .map(|offset| format!("98123{:05}", 40_000 + offset))
         .collect();
-    let refused = lookups(&investigator, sweep).await.unwrap_err();
-    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
-    assert!(refused.message().contains("enumeration"), "{refused}");
-    let after = lookups(&investigator, phones[..1].to_vec()).await.unwrap_err();
-    assert!(after.message().contains("throttled"), "{after}");
+    // An investigator checks seized dumps, which can hold a numbering range densely: the sweep
+    // is put on the record, not refused (other roles are throttled: see attacks.rs).
+    assert_eq!(lookups(&investigator, sweep).await.unwrap().len(), 300);
+    assert!(lookups(&investigator, phones[..1].to_vec()).await.is_ok());
     let log = leakdex::access::audit::AuditLog::new(&data).entries().unwrap();
     assert!(
         log.iter()

@@ -737,3 +737,206 @@ async fn limits_survive_a_restart_and_refusals_are_audited() {
     assert_eq!(scene.outcomes("unauthenticated", "Search"), ["Unauthenticated"]);
     assert!(AuditLog::new(&scene.data).verify().unwrap().is_ok());
 }
+
+/// One call of the public API with arbitrary arguments.
+#[derive(Clone, Debug)]
+enum Call {
+    Search(String, u32),
+    Lookup(Vec<(String, i32, Vec<String>)>),
+    Range(String),
+    Record(String, String, u64),
+    Match(Vec<(String, String)>, f64, u32),
+    Attribute(Vec<(String, String)>, f64),
+    List,
+    Get(String),
+    Delete(String),
+    Ingest(Vec<String>, i32),
+    Upload(String, Vec<u8>, String),
+    Watch(String),
+}
+
+fn calls() -> impl proptest::strategy::Strategy<Value = Call> {
+    use proptest::prelude::*;
+    let text = "[a-z0-9()\\[\\]{}\":~*^+ \\-.'/\\\\]{0,48}";
+    let query = prop_oneof![
+        4 => text.prop_map(String::from),
+        1 => (1..6000usize, "[a-z]{1,8}").prop_map(|(depth, word)| format!("{}{word}{}", "(".repeat(depth), ")".repeat(depth))),
+        1 => (1..6000usize).prop_map(|depth| "(".repeat(depth)),
+        1 => (1..400usize).prop_map(|terms| (0..terms).map(|n| format!("name:w{n}~2")).collect::<Vec<_>>().join(" ")),
+        1 => (1..300usize).prop_map(|depth| format!("{}name:[a TO m]{}", "NOT (".repeat(depth), ")".repeat(depth))),
+    ];
+    let fields = proptest::collection::vec((text.prop_map(String::from), text.prop_map(String::from)), 0..6);
+    prop_oneof![
+        (query, any::<u32>()).prop_map(|(query, limit)| Call::Search(query, limit)),
+        proptest::collection::vec(
+            (
+                text.prop_map(String::from),
+                -2..30i32,
+                proptest::collection::vec("[a-z-]{0,12}", 0..3)
+            ),
+            1..20
+        )
+        .prop_map(Call::Lookup),
+        "[0-9a-zA-Z]{0,12}".prop_map(Call::Range),
+        ("[a-z-]{0,12}", text, any::<u64>()).prop_map(|(corpus, file, record)| Call::Record(corpus, file, record)),
+        (fields.clone(), -1.0..2.0f64, any::<u32>())
+            .prop_map(|(fields, threshold, limit)| Call::Match(fields, threshold, limit)),
+        (fields, -1.0..2.0f64).prop_map(|(fields, threshold)| Call::Attribute(fields, threshold)),
+        Just(Call::List),
+        text.prop_map(Call::Get),
+        "[a-z]{12,20}".prop_map(Call::Delete),
+        (proptest::collection::vec(text.prop_map(String::from), 0..3), -1..6i32)
+            .prop_map(|(paths, kind)| Call::Ingest(paths, kind)),
+        (text, proptest::collection::vec(any::<u8>(), 0..256), "[a-z]{0,8}")
+            .prop_map(|(name, data, corpus)| Call::Upload(name, data, corpus)),
+        text.prop_map(Call::Watch),
+    ]
+}
+
+/// Makes `call`; its status code, or OK.
+async fn make(connection: &Connection, call: Call) -> Code {
+    let mut lookup = LookupClient::new(connection.clone());
+    let mut corpora = CorporaClient::new(connection.clone());
+    let record = |fields: Vec<(String, String)>| proto::SuspectRecord {
+        fields: fields
+            .into_iter()
+            .map(|(name, value)| proto::SuspectField { name, value })
+            .collect(),
+    };
+    match call {
+        Call::Search(query, limit) => code(
+            lookup
+                .search(proto::SearchRequest {
+                    query,
+                    limit,
+                    corpora: Vec::new(),
+                })
+                .await,
+        ),
+        Call::Lookup(values) => {
+            let requests: Vec<_> = values
+                .into_iter()
+                .map(|(value, kind, corpora)| proto::LookupRequest {
+                    id: String::new(),
+                    value,
+                    kind,
+                    corpora,
+                })
+                .collect();
+            match lookup.batch_lookup(tokio_stream::iter(requests)).await {
+                Ok(response) => {
+                    let mut stream = response.into_inner();
+                    loop {
+                        match stream.message().await {
+                            Ok(Some(_)) => {}
+                            Ok(None) => return Code::Ok,
+                            Err(status) => return status.code(),
+                        }
+                    }
+                }
+                Err(status) => status.code(),
+            }
+        }
+        Call::Range(prefix) => code(lookup.range_lookup(proto::RangeLookupRequest { prefix }).await),
+        Call::Record(corpus, file, record) => code(
+            lookup
+                .get_record(proto::GetRecordRequest { corpus, file, record })
+                .await,
+        ),
+        Call::Match(fields, threshold, limit) => {
+            let request = proto::MatchRequest {
+                id: "1".into(),
+                record: Some(record(fields)),
+                threshold,
+                limit,
+            };
+            match ProvenanceClient::new(connection.clone())
+                .r#match(tokio_stream::iter([request]))
+                .await
+            {
+                Ok(response) => code(response.into_inner().message().await),
+                Err(status) => status.code(),
+            }
+        }
+        Call::Attribute(fields, threshold) => code(
+            ProvenanceClient::new(connection.clone())
+                .attribute(tokio_stream::iter([proto::AttributeRequest {
+                    input: Some(proto::attribute_request::Input::Records(proto::SuspectBatch {
+                        records: vec![record(fields)],
+                    })),
+                    threshold,
+                    ..Default::default()
+                }]))
+                .await,
+        ),
+        Call::List => code(corpora.list(proto::ListCorporaRequest {}).await),
+        Call::Get(name) => code(corpora.get(proto::GetCorpusRequest { name }).await),
+        Call::Delete(name) => code(corpora.delete(proto::DeleteCorpusRequest { name }).await),
+        Call::Ingest(paths, kind) => code(
+            corpora
+                .ingest(proto::IngestRequest {
+                    corpus: "random".into(),
+                    kind,
+                    paths,
+                    skip_text: true,
+                    ..Default::default()
+                })
+                .await,
+        ),
+        Call::Upload(file_name, data, corpus) => code(
+            corpora
+                .upload(tokio_stream::iter([proto::UploadChunk {
+                    ingest: Some(proto::IngestRequest {
+                        corpus,
+                        skip_text: true,
+                        ..Default::default()
+                    }),
+                    file_name,
+                    data,
+                }]))
+                .await,
+        ),
+        Call::Watch(id) => code(corpora.watch_job(proto::WatchJobRequest { id }).await),
+    }
+}
+
+/// Random and deeply nested queries and random messages, at every RPC, from every role: the
+/// server never dies, and every call is on the record.
+#[test]
+fn random_calls_never_stop_the_server_and_every_call_is_audited() {
+    use proptest::test_runner::{Config, TestRunner};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let scene = runtime.block_on(Scene::new(ServerPolicy::default(), None));
+    let connections: Vec<(String, Connection)> = runtime.block_on(async {
+        let mut connections = Vec::new();
+        for role in Role::ALL {
+            connections.push((role.to_string(), scene.connect(role.as_str()).await));
+        }
+        connections
+    });
+    let admin = connections.iter().find(|(name, _)| name == "admin").unwrap().1.clone();
+    let log = AuditLog::new(&scene.data);
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (0..connections.len(), calls());
+    runner
+        .run(&strategy, |(caller, call)| {
+            let (name, connection) = &connections[caller];
+            let before = log.entries().unwrap().len();
+            let outcome = runtime.block_on(make(connection, call.clone()));
+            let after = log.entries().unwrap();
+            let recorded = after[before..].iter().any(|entry| &entry.body.principal == name);
+            proptest::prop_assert!(recorded, "{call:?} as {name} ({outcome:?}) is not on the record");
+            let alive = runtime.block_on(CorporaClient::new(admin.clone()).list(proto::ListCorporaRequest {}));
+            proptest::prop_assert!(alive.is_ok(), "the server stopped answering after {call:?}: {alive:?}");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        log.verify().unwrap().map_err(|problems| problems.len()),
+        Ok(log.entries().unwrap().len() as u64)
+    );
+}

@@ -34,10 +34,19 @@ pub struct RoleLimits {
     /// Private (hash-prefix) lookups per rolling hour.
     #[serde(default = "default_range_per_hour")]
     pub range_per_hour: u64,
+    /// Whether a sweep throttles the principal, or is only put on the record. Investigators
+    /// check seized dumps, which can hold an operator's numbering range densely: their sweeps
+    /// are recorded, not refused.
+    #[serde(default = "default_throttle_sweeps")]
+    pub throttle_sweeps: bool,
 }
 
 fn default_range_per_hour() -> u64 {
     600
+}
+
+fn default_throttle_sweeps() -> bool {
+    true
 }
 
 impl RoleLimits {
@@ -56,8 +65,20 @@ impl RoleLimits {
             daily_lookups,
             daily_hits,
             range_per_hour,
+            throttle_sweeps: role != Role::Investigator,
         }
     }
+}
+
+/// What a call's identifiers did to sweep detection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// No block of the numbering space filled.
+    None,
+    /// A sweep, recorded but not refused (the role's [`RoleLimits::throttle_sweeps`] is off).
+    Noted,
+    /// A sweep: the principal is throttled.
+    Throttled,
 }
 
 /// Why a call was refused.
@@ -398,14 +419,15 @@ impl Limiter {
         self.with_state(principal, role, |state| state.hits_today += hits);
     }
 
-    /// Watches the identifiers a principal asked about; a sweep throttles it. Returns whether
-    /// this call completed a sweep.
-    pub fn watch(&self, principal: &str, role: Role, points: impl Iterator<Item = Numbered>) -> bool {
+    /// Watches the identifiers a principal asked about; a sweep throttles it (or, for a role
+    /// that is not throttled, is only reported). Returns what this call did.
+    pub fn watch(&self, principal: &str, role: Role, points: impl Iterator<Item = Numbered>) -> Sweep {
         let now = now_seconds();
         let mut points = points.peekable();
         if points.peek().is_none() {
-            return false;
+            return Sweep::None;
         }
+        let throttle = self.limits(role).throttle_sweeps;
         let swept = self.with_state(principal, role, |state| {
             let density = state.density.get_or_insert_with(|| Box::new(Density::new(now)));
             density.decay(now);
@@ -414,15 +436,23 @@ impl Limiter {
                 swept |= density.count(point);
             }
             if swept {
-                state.throttled_until = Some(now + THROTTLE.as_secs());
+                if throttle {
+                    state.throttled_until = Some(now + THROTTLE.as_secs());
+                }
                 state.density = None;
             }
             swept
         });
-        if swept && let Err(error) = self.save() {
-            tracing::error!(%error, "the limiter's state cannot be saved");
+        match (swept, throttle) {
+            (false, _) => Sweep::None,
+            (true, false) => Sweep::Noted,
+            (true, true) => {
+                if let Err(error) = self.save() {
+                    tracing::error!(%error, "the limiter's state cannot be saved");
+                }
+                Sweep::Throttled
+            }
         }
-        swept
     }
 }
 
@@ -453,6 +483,7 @@ mod tests {
                 daily_lookups,
                 daily_hits,
                 range_per_hour: 5,
+                throttle_sweeps: true,
             },
         )])
     }
@@ -515,21 +546,30 @@ mod tests {
         let limits = limiter(1e9, 1e9, u64::MAX, u64::MAX);
         // 300,000 random Indian mobiles (a window's worth at 1,000 a second), a regional dump
         // of 100,000 numbers within 10^8, and one number asked many times.
-        assert!(!limits.watch(
-            "agency",
-            Role::Partner,
-            phones(random(7, 916_000_000_000, 4_000_000_000).take(300_000))
-        ));
-        assert!(!limits.watch(
-            "region",
-            Role::Partner,
-            phones(random(9, 919_800_000_000, 100_000_000).take(100_000))
-        ));
-        assert!(!limits.watch(
-            "agency",
-            Role::Partner,
-            phones(std::iter::repeat_n(919_812_345_678, 5000))
-        ));
+        assert_eq!(
+            limits.watch(
+                "agency",
+                Role::Partner,
+                phones(random(7, 916_000_000_000, 4_000_000_000).take(300_000))
+            ),
+            Sweep::None
+        );
+        assert_eq!(
+            limits.watch(
+                "region",
+                Role::Partner,
+                phones(random(9, 919_800_000_000, 100_000_000).take(100_000))
+            ),
+            Sweep::None
+        );
+        assert_eq!(
+            limits.watch(
+                "agency",
+                Role::Partner,
+                phones(std::iter::repeat_n(919_812_345_678, 5000))
+            ),
+            Sweep::None
+        );
         assert_eq!(limits.admit("agency", Role::Partner, 1), Ok(()));
         assert_eq!(limits.admit("region", Role::Partner, 1), Ok(()));
     }
@@ -539,7 +579,7 @@ mod tests {
         let caught_after = |name: &str, numbers: Vec<u64>| -> Option<usize> {
             let limits = limiter(1e9, 1e9, u64::MAX, u64::MAX);
             for (asked, chunk) in numbers.chunks(20).enumerate() {
-                if limits.watch(name, Role::Partner, phones(chunk.iter().copied())) {
+                if limits.watch(name, Role::Partner, phones(chunk.iter().copied())) == Sweep::Throttled {
                     assert!(matches!(
                         limits.admit(name, Role::Partner, 1),
                         Err(Refusal::Enumeration { .. })
@@ -572,8 +612,20 @@ mod tests {
             .collect();
         let caught = aadhaar
             .chunks(10)
-            .position(|chunk| limits.watch("ids", Role::Partner, chunk.iter().copied()));
+            .position(|chunk| limits.watch("ids", Role::Partner, chunk.iter().copied()) == Sweep::Throttled);
         assert!(caught.is_some_and(|chunks| chunks * 10 <= 60), "{caught:?}");
+        // An investigator's sweep is reported, not refused.
+        let limits = Limiter::new(HashMap::from([(
+            Role::Investigator,
+            RoleLimits::default_for(Role::Investigator),
+        )]));
+        let noted = limits.watch(
+            "seized-dump",
+            Role::Investigator,
+            phones(919_812_300_000..919_812_300_100),
+        );
+        assert_eq!(noted, Sweep::Noted);
+        assert_eq!(limits.admit("seized-dump", Role::Investigator, 1), Ok(()));
     }
 
     #[test]
@@ -587,7 +639,10 @@ mod tests {
         .unwrap();
         let first = Limiter::configured(&data).unwrap();
         assert_eq!(first.admit("quota", Role::Partner, 90), Ok(()));
-        assert!(first.watch("bot", Role::Partner, phones(919_812_300_000..919_812_300_100)));
+        assert_eq!(
+            first.watch("bot", Role::Partner, phones(919_812_300_000..919_812_300_100)),
+            Sweep::Throttled
+        );
         first.save().unwrap();
         let second = Limiter::configured(&data).unwrap();
         assert_eq!(

@@ -7,7 +7,7 @@ use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
 use crate::access::audit::{self, AuditLog, Request as AuditRequest};
-use crate::access::limits::{Limiter, Numbered};
+use crate::access::limits::{Limiter, Numbered, Sweep};
 use crate::access::redact::{redact_field_name, redact_record};
 use crate::access::role::{Role, Rpc};
 use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
@@ -205,10 +205,11 @@ impl ServiceState {
     /// about for a sweep; a sweep is logged, put on the record, and the call refused.
     pub(super) fn account(&self, principal: &Principal, hits: usize, points: Vec<Numbered>) -> Result<(), Status> {
         self.limiter.count_hits(&principal.name, principal.role, hits as u64);
-        if !self.limiter.watch(&principal.name, principal.role, points.into_iter()) {
+        let sweep = self.limiter.watch(&principal.name, principal.role, points.into_iter());
+        if sweep == Sweep::None {
             return Ok(());
         }
-        tracing::warn!(principal = %principal.name, role = %principal.role, "enumeration detected: a range of identifiers swept; throttled");
+        tracing::warn!(principal = %principal.name, role = %principal.role, ?sweep, "enumeration detected: a range of identifiers swept");
         let event = AuditRequest {
             principal: principal.name.clone(),
             role: principal.role.as_str().to_string(),
@@ -218,6 +219,9 @@ impl ServiceState {
         self.audit
             .append(&event)
             .map_err(|error| Status::unavailable(format!("the audit log cannot be written: {error}")))?;
+        if sweep == Sweep::Noted {
+            return Ok(());
+        }
         Err(Status::resource_exhausted(
             "throttled: the calls swept a range of identifiers (enumeration); this is on the record",
         ))
