@@ -607,6 +607,14 @@ fn serve_refuses_to_listen_beyond_loopback_without_tls_unless_insecure() {
         stderr.contains("refusing to listen on 0.0.0.0:0 without TLS"),
         "{stderr}"
     );
+    // The metrics endpoint (plain HTTP, a bearer token) follows the same rule.
+    let output = crate::common::leakdex(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refusing to serve metrics on 0.0.0.0:0"), "{stderr}");
     let mut insecure = crate::common::leakdex(dir.path())
         .args(["serve", "--listen", "0.0.0.0:0", "--insecure"])
         .stderr(std::process::Stdio::piped())

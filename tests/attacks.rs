@@ -77,7 +77,14 @@ impl Scene {
             acquired: Some("2023-06-12".into()),
             ..Corpus::new("people", CorpusKind::Leak)
         };
-        let report = build_segment(&data, &catalog, &leak, &[clean.clone()], &BuildOptions::default()).unwrap();
+        let report = build_segment(
+            &data,
+            &catalog,
+            &leak,
+            std::slice::from_ref(&clean),
+            &BuildOptions::default(),
+        )
+        .unwrap();
         assert_eq!(report.records, PEOPLE + 1, "{:?}", report.errors);
         for id in &report.segments {
             build_text_index(&data, id).unwrap();
@@ -938,5 +945,26 @@ fn random_calls_never_stop_the_server_and_every_call_is_audited() {
     assert_eq!(
         log.verify().unwrap().map_err(|problems| problems.len()),
         Ok(log.entries().unwrap().len() as u64)
+    );
+}
+
+/// Kind 9: a principal's name is shown escaped by `audit show`, never sent to the terminal raw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_show_escapes_what_callers_named() {
+    let scene = Scene::new(ServerPolicy::default(), None).await;
+    let name = "partner\u{1b}[2J\u{1b}]0;owned\u{7}";
+    let token = TokenStore::new(&scene.data).create(name, Role::Partner).unwrap().1;
+    let connection = connect(&scene.url(), Some(&token)).await.unwrap();
+    assert_eq!(code(search(&connection, "rahul", 1).await), Code::PermissionDenied);
+    let output = crate::common::leakdex(scene.data.root())
+        .args(["audit", "show"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let shown = String::from_utf8(output.stdout).unwrap();
+    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
+    assert!(
+        shown.contains("partner\\u{1b}[2J") && shown.contains("refused PermissionDenied"),
+        "{shown}"
     );
 }

@@ -29,17 +29,6 @@ enum Credential {
     Certificate(String),
 }
 
-impl Principal {
-    /// The principal of refused calls that named none.
-    pub fn unauthenticated() -> Principal {
-        Principal {
-            name: "unauthenticated".into(),
-            role: Role::Partner,
-            credential: Credential::Token(String::new()),
-        }
-    }
-}
-
 /// Checks presented credentials against the token store, reread when it changes so that a
 /// revocation takes effect at the next call.
 pub struct Authenticator {

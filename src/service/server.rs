@@ -144,11 +144,8 @@ impl ServiceState {
         self.auth
             .authorize(request.metadata(), certificates, rpc)
             .inspect_err(|refusal| {
-                let caller = self
-                    .auth
-                    .authenticate(request.metadata(), certificates)
-                    .unwrap_or_else(|_| Principal::unauthenticated());
-                self.refused(&caller, rpc, refusal);
+                let caller = self.auth.authenticate(request.metadata(), certificates).ok();
+                self.refused(caller.as_ref(), rpc, refusal);
             })
     }
 
@@ -160,11 +157,8 @@ impl ServiceState {
             metadata.insert("authorization", value);
         }
         self.auth.authorize(&metadata, None, rpc).inspect_err(|refusal| {
-            let caller = self
-                .auth
-                .authenticate(&metadata, None)
-                .unwrap_or_else(|_| Principal::unauthenticated());
-            self.refused(&caller, rpc, refusal);
+            let caller = self.auth.authenticate(&metadata, None).ok();
+            self.refused(caller.as_ref(), rpc, refusal);
         })
     }
 
@@ -174,12 +168,13 @@ impl ServiceState {
         self.auth.recheck(principal, rpc)
     }
 
-    /// Puts a refused or failed call on the record with its code. The call is refused
-    /// already: if the log cannot be written, that is logged.
-    pub(super) fn refused(&self, principal: &Principal, rpc: Rpc, refusal: &Status) {
+    /// Puts a refused or failed call on the record with its code, as made by `principal`
+    /// (`unauthenticated`, with no role, when it named none). The call is refused already: if
+    /// the log cannot be written, that is logged.
+    pub(super) fn refused(&self, principal: Option<&Principal>, rpc: Rpc, refusal: &Status) {
         let entry = AuditRequest {
-            principal: principal.name.clone(),
-            role: principal.role.as_str().to_string(),
+            principal: principal.map_or_else(|| "unauthenticated".to_string(), |principal| principal.name.clone()),
+            role: principal.map_or("", |principal| principal.role.as_str()).to_string(),
             rpc: rpc.as_str().to_string(),
             outcome: format!("{:?}", refusal.code()),
             ..AuditRequest::default()
@@ -191,7 +186,7 @@ impl ServiceState {
 
     /// `result`, with a failure put on the record (answers are recorded where they are made).
     pub(super) fn settle<T>(&self, principal: &Principal, rpc: Rpc, result: Result<T, Status>) -> Result<T, Status> {
-        result.inspect_err(|refusal| self.refused(principal, rpc, refusal))
+        result.inspect_err(|refusal| self.refused(Some(principal), rpc, refusal))
     }
 
     /// Admits `lookups` lookups by the principal under its role's rate limit and quotas.
@@ -491,7 +486,7 @@ fn answer_batch(
                 field: if contents {
                     hit.field.clone()
                 } else {
-                    std::borrow::Cow::Owned(redact_field_name(&hit.field))
+                    std::borrow::Cow::Owned(redact_field_name(hit.field))
                 },
                 acquired: hit.acquired.cloned().unwrap_or_default(),
                 count: 1,
@@ -921,20 +916,31 @@ impl corpora_server::Corpora for CorporaService {
             0,
             vec![self.state.fingerprint(Kind::Other, &id)],
         )?;
-        let sees_canaries = principal.role.sees_canaries();
         let updates = tokio_stream::wrappers::WatchStream::new(receiver);
-        // The current state, then every change, ending after the job is done or failed.
-        let stream = futures_util::stream::unfold((updates, false), move |(mut updates, finished)| async move {
-            if finished {
-                return None;
+        let state = self.state.clone();
+        // The current state, then every change, ending after the job is done or failed; the
+        // watcher is checked again before each (a revoked token stops watching).
+        let stream = futures_util::stream::unfold((updates, false), move |(mut updates, finished)| {
+            let (state, principal) = (state.clone(), principal.clone());
+            async move {
+                if finished {
+                    return None;
+                }
+                let mut job = updates.next().await?;
+                let principal = match state.recheck(&principal, Rpc::WatchJob) {
+                    Ok(principal) => principal,
+                    Err(refusal) => {
+                        state.refused(Some(&principal), Rpc::WatchJob, &refusal);
+                        return Some((Err(refusal), (updates, true)));
+                    }
+                };
+                if !principal.role.sees_canaries() {
+                    // Which records are planted canaries is not for whoever ingests.
+                    job.canaries.clear();
+                }
+                let terminal = job.phase == JobPhase::Done as i32 || job.phase == JobPhase::Failed as i32;
+                Some((Ok(job), (updates, terminal)))
             }
-            let mut job = updates.next().await?;
-            if !sees_canaries {
-                // Which records are planted canaries is not for whoever ingests.
-                job.canaries.clear();
-            }
-            let terminal = job.phase == JobPhase::Done as i32 || job.phase == JobPhase::Failed as i32;
-            Some((Ok(job), (updates, terminal)))
         });
         Ok(Response::new(Box::pin(stream)))
     }
@@ -1041,17 +1047,15 @@ impl CorporaService {
             .root()
             .join("uploads")
             .join(format!("{:016x}", rand::random::<u64>()));
-        let written = self.write_upload(&folder, &name, first.data, &mut chunks).await;
-        let started = written.and_then(|path| {
-            let spec = job_spec(principal, ingest, vec![path], Some(folder.clone()))?;
-            let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
-            self.state.record(principal, Rpc::Upload, 1, 0, asked)?;
-            Ok(self.state.jobs.start(self.state.data.clone(), spec))
-        });
-        if started.is_err() {
-            let _ = std::fs::remove_dir_all(&folder);
-        }
-        started
+        // Removed if anything fails, the client goes away mid-upload (this future is dropped),
+        // or the job never starts; the job removes it once it has started.
+        let mut guard = UploadFolder(Some(folder.clone()));
+        let path = self.write_upload(&folder, &name, first.data, &mut chunks).await?;
+        let spec = job_spec(principal, ingest, vec![path], Some(folder))?;
+        let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
+        self.state.record(principal, Rpc::Upload, 1, 0, asked)?;
+        guard.0 = None;
+        Ok(self.state.jobs.start(self.state.data.clone(), spec))
     }
 
     async fn write_upload(
@@ -1084,6 +1088,17 @@ impl CorporaService {
         }
         file.sync_all().await.map_err(internal)?;
         Ok(path)
+    }
+}
+
+/// An upload's folder, removed when dropped unless handed to its job.
+struct UploadFolder(Option<PathBuf>);
+
+impl Drop for UploadFolder {
+    fn drop(&mut self) {
+        if let Some(folder) = self.0.take() {
+            let _ = std::fs::remove_dir_all(folder);
+        }
     }
 }
 
