@@ -1,7 +1,7 @@
 //! Every call with no credentials, a revoked token and each role: allowed calls answer with what
 //! the role may see, the others are refused with the right code.
 
-use crate::common::indexed_corpora;
+use crate::common::{indexed_corpora, lookups};
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
 use leakdex::segment::BuildOptions;
@@ -404,23 +404,6 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     );
 
     served.stop().await;
-}
-
-async fn lookups(connection: &Connection, values: Vec<String>) -> Result<Vec<proto::LookupResponse>, tonic::Status> {
-    let requests = values.into_iter().enumerate().map(|(id, value)| proto::LookupRequest {
-        id: id.to_string(),
-        value,
-        ..Default::default()
-    });
-    let mut stream = LookupClient::new(connection.clone())
-        .batch_lookup(tokio_stream::iter(requests.collect::<Vec<_>>()))
-        .await?
-        .into_inner();
-    let mut answers = Vec::new();
-    while let Some(answer) = stream.message().await? {
-        answers.push(answer);
-    }
-    Ok(answers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! The attacks of issue 17, made as a hostile partner, a curious analyst, a stolen-token holder
 //! and an outsider would make them against an in-process server: each must now get nothing.
 
-use crate::common::Served;
+use crate::common::{Served, drain, lookups};
 use leakdex::access::audit::AuditLog;
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
@@ -165,28 +165,6 @@ async fn search(connection: &Connection, query: &str, limit: u32) -> Result<Vec<
         .map(|response| response.into_inner().hits)
 }
 
-/// Every answer of a BatchLookup stream of `values`, or the status it ended with.
-async fn lookups(connection: &Connection, values: Vec<String>) -> Result<Vec<proto::LookupResponse>, tonic::Status> {
-    let requests: Vec<_> = values
-        .into_iter()
-        .enumerate()
-        .map(|(id, value)| proto::LookupRequest {
-            id: id.to_string(),
-            value,
-            ..Default::default()
-        })
-        .collect();
-    let mut stream = LookupClient::new(connection.clone())
-        .batch_lookup(tokio_stream::iter(requests))
-        .await?
-        .into_inner();
-    let mut answers = Vec::new();
-    while let Some(answer) = stream.message().await? {
-        answers.push(answer);
-    }
-    Ok(answers)
-}
-
 fn suspect(fields: &[(&str, &str)]) -> proto::SuspectRecord {
     proto::SuspectRecord {
         fields: fields
@@ -214,15 +192,11 @@ async fn matches(
             limit: 0,
         })
         .collect();
-    let mut stream = ProvenanceClient::new(connection.clone())
+    let stream = ProvenanceClient::new(connection.clone())
         .r#match(tokio_stream::iter(requests))
         .await?
         .into_inner();
-    let mut answers = Vec::new();
-    while let Some(answer) = stream.message().await? {
-        answers.push(answer);
-    }
-    Ok(answers)
+    drain(stream).await
 }
 
 async fn attribute(connection: &Connection, records: Vec<proto::SuspectRecord>) -> proto::AttributionReport {
@@ -515,15 +489,9 @@ async fn every_path_sweeps_into_one_detector_and_hides_canaries() {
             let connection = connect(&url, Some(&token)).await.unwrap();
             let mut client = CorporaClient::new(connection);
             let job = client.upload(tokio_stream::iter([chunk])).await?.into_inner();
-            let mut updates = client
-                .watch_job(proto::WatchJobRequest { id: job.id })
-                .await?
-                .into_inner();
-            let mut last = None;
-            while let Some(update) = updates.message().await? {
-                last = Some(update);
-            }
-            Ok::<_, tonic::Status>(last.unwrap())
+            let updates = client.watch_job(proto::WatchJobRequest { id: job.id }).await?;
+            let mut states = drain(updates.into_inner()).await?;
+            Ok::<_, tonic::Status>(states.pop().unwrap())
         }
     };
     let forged = upload("forged", proto::CorpusKind::Canary, scene.token("ingest")).await;

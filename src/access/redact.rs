@@ -9,8 +9,8 @@ use crate::ingest::Kind;
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, gender_code, parse_year};
 use crate::query::provenance::Report;
-use crate::segment::ShownRecord;
 use crate::segment::blocking::pincode_in;
+use crate::segment::{IDENTIFYING_KINDS, ShownRecord};
 
 /// Keeps the first `keep_start` and last `keep_end` characters, masks the others with `X`.
 fn mask(value: &str, keep_start: usize, keep_end: usize) -> String {
@@ -88,22 +88,15 @@ fn shown_if(plain: bool, value: &str) -> String {
     if plain { value.to_string() } else { REDACTED.to_string() }
 }
 
-/// Kinds that identify a person when they turn up where a label does not expect them.
-const REVEALING: [Kind; 8] = [
-    Kind::Phone,
-    Kind::Email,
-    Kind::NationalId,
-    Kind::Pan,
-    Kind::Passport,
-    Kind::VoterId,
-    Kind::DrivingLicence,
-    Kind::Name,
-];
-
 /// The identifying kind a piece of text reads as, if any.
 fn revealed(text: &str) -> Option<Kind> {
     let candidates = value_candidates(text, Region::INDIA);
-    REVEALING.into_iter().find(|kind| candidates & kind.bit() != 0)
+    // What identifies a person alone, and names: neither may show where a label does not
+    // expect it.
+    IDENTIFYING_KINDS
+        .into_iter()
+        .chain([Kind::Name])
+        .find(|kind| candidates & kind.bit() != 0)
 }
 
 /// A field's name as shown: a part of it that is itself an identifier (`+919811122334.name`,

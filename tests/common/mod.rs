@@ -208,3 +208,34 @@ impl Served {
         self.server.await.unwrap();
     }
 }
+
+/// Every message of a response stream, or the status it ended with.
+pub async fn drain<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, tonic::Status> {
+    let mut messages = Vec::new();
+    while let Some(message) = stream.message().await? {
+        messages.push(message);
+    }
+    Ok(messages)
+}
+
+/// The answers of one BatchLookup stream of `values` (ids are their positions).
+pub async fn lookups(
+    connection: &leakdex::service::client::Connection,
+    values: Vec<String>,
+) -> Result<Vec<leakdex::service::proto::LookupResponse>, tonic::Status> {
+    use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
+    let requests: Vec<_> = values
+        .into_iter()
+        .enumerate()
+        .map(|(id, value)| LookupRequest {
+            id: id.to_string(),
+            value,
+            ..Default::default()
+        })
+        .collect();
+    let stream = LookupClient::new(connection.clone())
+        .batch_lookup(tokio_stream::iter(requests))
+        .await?
+        .into_inner();
+    drain(stream).await
+}
