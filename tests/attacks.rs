@@ -71,6 +71,12 @@ impl Scene {
             ),
         )
         .unwrap();
+        // A file named by the phone it is about.
+        std::fs::write(
+            clean.join("contacts_9822233344.csv"),
+            "name,mobile\nMeena Iyer,9822233344\n",
+        )
+        .unwrap();
         let data = DataDir::open(&dir.path().join("data")).unwrap();
         let catalog = FileCatalog::open(data.root());
         let leak = Corpus {
@@ -85,7 +91,7 @@ impl Scene {
             &BuildOptions::default(),
         )
         .unwrap();
-        assert_eq!(report.records, PEOPLE + 1, "{:?}", report.errors);
+        assert_eq!(report.records, PEOPLE + 2, "{:?}", report.errors);
         for id in &report.segments {
             build_text_index(&data, id).unwrap();
         }
@@ -242,6 +248,11 @@ async fn queries_cannot_rebuild_what_redaction_hides() {
         "aadhaar:23456789~2",
         "98123~1",
         "*",
+        // An identifier beside any other clause pins one person's record; boosts rank guesses.
+        "mobile:9812345678 AND dob:1985",
+        "9812345678 1985",
+        "+mobile:9812345678 dob:1985 dob:1986",
+        "name:rahul^4 name:asha",
     ] {
         let refused = search(&analyst, query, 10).await;
         assert_eq!(code(refused), Code::InvalidArgument, "{query}");
@@ -257,7 +268,14 @@ async fn queries_cannot_rebuild_what_redaction_hides() {
     assert!(!search(&analyst, &words, 10).await.unwrap().is_empty());
     let fuzzy = format!("name:{}~1", person.first.to_lowercase());
     assert!(!search(&analyst, &fuzzy, 10).await.unwrap().is_empty());
-    assert!(search(&analyst, "people", 1000).await.unwrap().len() <= 100);
+    let broad = search(&analyst, &format!("name:{}", person.last.to_lowercase()), 1000)
+        .await
+        .unwrap();
+    assert!(!broad.is_empty() && broad.len() <= 100);
+    assert!(
+        broad.iter().all(|hit| hit.score == 0.0),
+        "no scores: their ranking is an oracle"
+    );
 
     // Match and Attribute with a guessed record: where it is, never which fields agreed.
     let (year, month, day) = person.birth;
@@ -290,6 +308,7 @@ async fn queries_cannot_rebuild_what_redaction_hides() {
         report.corpora.iter().all(|corpus| corpus.agreeing_fields == 0.0),
         "{report:?}"
     );
+    assert!(!report.verdict.contains("agree"), "{}", report.verdict);
     assert!(report.score_histogram.iter().all(|bin| *bin == 0), "{report:?}");
 
     // A masked phone leaves more completions than an analyst's lookups in a month.
@@ -328,8 +347,21 @@ async fn redaction_reads_values_not_labels() {
         );
     }
     // An ordinary record keeps what the role may see: state, gender, a locality.
-    let shown = get_record(&analyst, "people.csv", 3).await.unwrap();
+    // A file named by a phone: its name is redacted too, and that name is how the record is read.
+    let answers = lookups(&analyst, vec!["9822233344".into()]).await.unwrap();
+    let hit = &answers[0].hits[0];
+    assert_eq!(hit.file, "contacts_XXXXXXXX44.csv");
+    let record = get_record(&analyst, &hit.file, hit.record).await.unwrap();
+    assert_eq!(record.file, "contacts_XXXXXXXX44.csv");
+    assert!(!format!("{record:?}").contains("22233"), "{record:?}");
+    // A name is no identifier: guessed from a list, its locations would pin records.
     let person = Person::new(SEED, 2);
+    let named = lookups(&analyst, vec![person.name()]).await.unwrap();
+    assert!(
+        named[0].hits.iter().all(|hit| hit.file.is_empty() && hit.record == 0),
+        "{named:?}"
+    );
+    let shown = get_record(&analyst, "people.csv", 3).await.unwrap();
     let value = |name: &str| {
         shown
             .fields
@@ -389,6 +421,21 @@ async fn every_path_sweeps_into_one_detector_and_hides_canaries() {
         .map(|step| suspect(&[("mobile", &format!("98441{step:05}"))]))
         .collect();
     assert_eq!(code(matches(&analyst, records, 0.0).await), Code::ResourceExhausted);
+    // Reading a corpus record after record.
+    let analyst_3 = TokenStore::new(&scene.data)
+        .create("analyst-3", Role::Analyst)
+        .unwrap()
+        .1;
+    let analyst_3 = connect(&scene.url(), Some(&analyst_3)).await.unwrap();
+    let mut read = 0;
+    let refused = loop {
+        match get_record(&analyst_3, "people.csv", read + 1).await {
+            Ok(_) => read += 1,
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(read < 100, "{read} records read in order before the sweep was seen");
     // Private lookups: a prefix stands for thousands of numbers, so they have an hourly budget.
     let range = LookupClient::new(scene.connect("partner-2").await);
     let mut refused = None;
@@ -496,6 +543,15 @@ async fn every_path_sweeps_into_one_detector_and_hides_canaries() {
     };
     let forged = upload("forged", proto::CorpusKind::Canary, scene.token("ingest")).await;
     assert_eq!(code(forged), Code::PermissionDenied);
+    // A name taken by a canary says no more than a name taken by any corpus.
+    let taken = upload("canary-copy-b", proto::CorpusKind::Leak, scene.token("ingest"))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::FailedPrecondition);
+    assert!(
+        !taken.message().replace("canary-copy-b", "X").contains("canary"),
+        "{taken:?}"
+    );
     let job = upload("copy-1", proto::CorpusKind::Leak, scene.token("ingest"))
         .await
         .unwrap();

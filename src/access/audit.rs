@@ -23,6 +23,10 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+/// Bytes read from the end of the log to find its last entry: a lookup micro-batch's entry (4,096
+/// fingerprints) is about 80 KB.
+const TAIL: u64 = 1 << 20;
+
 /// The hash before the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -325,6 +329,25 @@ impl AuditLog {
         head.sync_data()
     }
 
+    /// The log's last line as an entry, if it is one (read from the end: at most [`TAIL`]
+    /// bytes, more than any entry holds).
+    fn last_entry(&self) -> Result<Option<Entry>, AuditError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = match File::open(&self.log) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(self.io(source)),
+        };
+        let length = file.metadata().map_err(|source| self.io(source))?.len();
+        file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
+            .map_err(|source| self.io(source))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).map_err(|source| self.io(source))?;
+        let text = tail.strip_suffix(b"\n").unwrap_or(&tail);
+        let line = text.rsplit(|byte| *byte == b'\n').next().unwrap_or_default();
+        Ok(serde_json::from_slice(line).ok())
+    }
+
     /// The last entry's sequence number and hash, to keep off the machine and give to
     /// [`AuditLog::verify_anchored`] later.
     pub fn anchor(&self) -> Result<Anchor, AuditError> {
@@ -337,7 +360,18 @@ impl AuditLog {
     pub fn append(&self, request: &Request) -> Result<Entry, AuditError> {
         let key = self.key()?;
         let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
-        let (seq, prev) = self.head(&key)?;
+        let (mut seq, mut prev) = self.head(&key)?;
+        if let Some(last) = self.last_entry()?
+            && last.body.seq == seq + 1
+            && last.body.prev == prev
+            && hash_of(&key, &last.body) == last.hash
+        {
+            // A process stopped after writing an entry and before its head: the head catches
+            // up, rather than the next entry reusing the sequence number.
+            self.write_head(&key, last.body.seq, &last.hash)
+                .map_err(|source| self.io(source))?;
+            (seq, prev) = (last.body.seq, last.hash);
+        }
         let body = Body {
             seq: seq + 1,
             time: crate::catalog::now_rfc3339(),
@@ -677,6 +711,25 @@ mod tests {
         let problems = broken_at(&log);
         assert_eq!(problems[0].0, 1, "{problems:?}");
         assert!(problems[0].1.contains("entry 1 was edited"), "{problems:?}");
+    }
+
+    #[test]
+    fn an_entry_written_without_its_head_is_taken_up_by_the_next_append() {
+        let (_dir, log) = logged(3);
+        let head = std::fs::read(&log.head).unwrap();
+        log.append(&Request::local("Lookup")).unwrap();
+        // As if the process had stopped between the entry's write and the head's.
+        std::fs::write(&log.head, &head).unwrap();
+        let next = log.append(&Request::local("Search")).unwrap();
+        assert_eq!(next.body.seq, 5);
+        assert_eq!(log.verify().unwrap(), Ok(5));
+        assert_eq!(
+            log.anchor().unwrap(),
+            Anchor {
+                seq: 5,
+                hash: next.hash
+            }
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! (hash-prefix) lookups have an hourly budget of their own, since a server cannot tell which
 //! identifier a prefix stands for; and a sweep of the identifier space (the way a bot harvests a
 //! numbering range) throttles the principal for a while. Every path that answers about an
-//! identifier (BatchLookup, Match, Attribute, Search terms) feeds the same detector.
+//! identifier (BatchLookup, Match, Attribute, phones and IDs in Search queries) and GetRecord's
+//! record numbers feed the same detector; RangeLookup, which cannot be watched, has its budget.
 //!
 //! Limits come from `DATA/limits.json` (a role name to [`RoleLimits`]), else the defaults below.
 //! The counters live in `DATA/limits.state`, saved within a second of changing and at once when a
@@ -150,6 +151,19 @@ impl Numbered {
             _ => None,
         }
     }
+
+    /// The point of record `record` of a corpus's file: records read one number after another
+    /// fill a block like consecutive phones do. Each file is a numbering space of its own (a
+    /// keyless hash of its corpus and name: only block membership matters here).
+    pub fn record(corpus: &str, file: &str, record: u64) -> Numbered {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&(corpus, file), &mut hasher);
+        let file_space = std::hash::Hasher::finish(&hasher) & 0xff_ffff;
+        Numbered {
+            space: 2,
+            number: file_space << 40 | (record & 0xff_ffff_ffff),
+        }
+    }
 }
 
 /// Sweep detection by density: the distinct identifiers asked in each block of the numbering
@@ -157,16 +171,17 @@ impl Numbered {
 /// any stride up to 16 (small blocks) or 64 (large blocks), in passes, or hidden among random
 /// decoys, fills its blocks; lookups spread over the space (a seized dump, an agency's
 /// caseload) put a handful in each. Counters are indexed by a hash of the block, in fixed tables,
-/// so memory per principal is bounded (about 0.7 MiB) whatever it asks.
+/// so memory per principal is bounded (about 1.2 MiB) whatever it asks.
 #[derive(Clone, Serialize, Deserialize)]
 struct Density {
     /// Distinct identifiers per small block (2^10 numbers), saturating.
     small: Vec<u8>,
     /// Distinct identifiers per large block (2^16 numbers), saturating.
     large: Vec<u16>,
-    /// Which identifiers were counted in this window (a Bloom filter); rebuilt, not saved.
+    /// Which identifiers were counted in this window and the one before (two Bloom filters),
+    /// so a list asked again every few minutes is not counted again; rebuilt, not saved.
     #[serde(skip)]
-    seen: Vec<u64>,
+    seen: [Vec<u64>; 2],
     /// Seconds since the epoch of the last halving.
     decayed: u64,
 }
@@ -178,7 +193,7 @@ const LARGE_SHIFT: u32 = 16;
 const SWEEP_SMALL: u8 = 48;
 /// Distinct identifiers in one large block (of 65,536) that make a sweep: 1.2% of it.
 const SWEEP_LARGE: u16 = 768;
-/// Bits of the Bloom filter: at 1,000 lookups a second for a whole window, about 0.7% of new
+/// Bits of each Bloom filter: at 1,000 lookups a second for two whole windows, about 1% of new
 /// identifiers are taken for repeats and not counted.
 const SEEN_BITS: usize = 1 << 22;
 const DECAY: Duration = Duration::from_secs(5 * 60);
@@ -195,15 +210,17 @@ impl Density {
         Density {
             small: vec![0; SLOTS],
             large: vec![0; SLOTS],
-            seen: vec![0; SEEN_BITS / 64],
+            seen: [vec![0; SEEN_BITS / 64], vec![0; SEEN_BITS / 64]],
             decayed: now,
         }
     }
 
     /// Halves the counters once per [`DECAY`] elapsed and forgets which identifiers were seen.
     fn decay(&mut self, now: u64) {
-        if self.seen.len() != SEEN_BITS / 64 {
-            self.seen = vec![0; SEEN_BITS / 64];
+        for window in &mut self.seen {
+            if window.len() != SEEN_BITS / 64 {
+                *window = vec![0; SEEN_BITS / 64];
+            }
         }
         let periods = now.saturating_sub(self.decayed) / DECAY.as_secs();
         if periods == 0 {
@@ -216,7 +233,12 @@ impl Density {
         self.large
             .iter_mut()
             .for_each(|count| *count = count.checked_shr(shift).unwrap_or(0));
-        self.seen.iter_mut().for_each(|bits| *bits = 0);
+        let [current, previous] = &mut self.seen;
+        std::mem::swap(current, previous);
+        current.iter_mut().for_each(|bits| *bits = 0);
+        if periods > 1 {
+            previous.iter_mut().for_each(|bits| *bits = 0);
+        }
         self.decayed += periods * DECAY.as_secs();
     }
 
@@ -225,11 +247,17 @@ impl Density {
         let tag = u64::from(point.space) << 56;
         let hash = mix(point.number ^ tag);
         let bits = [hash, hash.rotate_left(21), hash.rotate_left(42)].map(|bits| bits as usize % SEEN_BITS);
-        if bits.iter().all(|bit| self.seen[bit / 64] & (1 << (bit % 64)) != 0) {
+        let seen_in = |window: &Vec<u64>| bits.iter().all(|bit| window[bit / 64] & (1 << (bit % 64)) != 0);
+        if seen_in(&self.seen[0]) {
             return false;
         }
+        // Asked in the window before: carried into this one, not counted again.
+        let repeated = seen_in(&self.seen[1]);
         for bit in bits {
-            self.seen[bit / 64] |= 1 << (bit % 64);
+            self.seen[0][bit / 64] |= 1 << (bit % 64);
+        }
+        if repeated {
+            return false;
         }
         let small = &mut self.small[mix(tag | 1 << 48 | point.number >> SMALL_SHIFT) as usize % SLOTS];
         *small = small.saturating_add(1);
@@ -296,9 +324,22 @@ impl Limiter {
             .collect();
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let configured: HashMap<Role, RoleLimits> =
-                    serde_json::from_slice(&bytes).map_err(|error| format!("{}: {error}", path.display()))?;
-                limits.extend(configured);
+                // A role's entry overrides the fields it names; the others keep the role's
+                // defaults (not the serde defaults, which know no role).
+                let bad = |error: serde_json::Error| format!("{}: {error}", path.display());
+                let configured: HashMap<Role, serde_json::Map<String, serde_json::Value>> =
+                    serde_json::from_slice(&bytes).map_err(bad)?;
+                for (role, fields) in configured {
+                    let mut merged = match serde_json::to_value(RoleLimits::default_for(role)).map_err(bad)? {
+                        serde_json::Value::Object(map) => map,
+                        _ => serde_json::Map::new(),
+                    };
+                    merged.extend(fields);
+                    limits.insert(
+                        role,
+                        serde_json::from_value(serde_json::Value::Object(merged)).map_err(bad)?,
+                    );
+                }
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => return Err(format!("{}: {error}", path.display())),
@@ -399,19 +440,25 @@ impl Limiter {
     /// Admits one private (hash-prefix) lookup against the hourly budget and the rate limit.
     pub fn admit_range(&self, principal: &str, role: Role) -> Result<(), Refusal> {
         let per_hour = self.limits(role).range_per_hour;
+        let hour = now_seconds() / 3600;
+        let spent = |state: &PrincipalState| {
+            if state.range_hour.0 == hour {
+                state.range_hour.1
+            } else {
+                0
+            }
+        };
         self.with_state(principal, role, |state| {
             throttled(state)?;
-            let hour = now_seconds() / 3600;
-            if state.range_hour.0 != hour {
-                state.range_hour = (hour, 0);
-            }
-            if state.range_hour.1 >= per_hour {
+            if spent(state) >= per_hour {
                 return Err(Refusal::RangeLookups { per_hour });
             }
-            state.range_hour.1 += 1;
             Ok(())
         })?;
-        self.admit(principal, role, 1)
+        // Spent only once the call is admitted by the rate and quotas as well.
+        self.admit(principal, role, 1)?;
+        self.with_state(principal, role, |state| state.range_hour = (hour, spent(state) + 1));
+        Ok(())
     }
 
     /// Counts the hits of an answered call against the daily quota.
@@ -626,6 +673,37 @@ mod tests {
         );
         assert_eq!(noted, Sweep::Noted);
         assert_eq!(limits.admit("seized-dump", Role::Investigator, 1), Ok(()));
+    }
+
+    #[test]
+    fn a_list_asked_again_every_window_is_not_a_sweep() {
+        let mut density = Density::new(0);
+        let list: Vec<Numbered> = phones((0..40).map(|step| 919_812_300_000 + 7 * step)).collect();
+        for window in 0..12u64 {
+            density.decay(window * DECAY.as_secs());
+            for point in &list {
+                assert!(!density.count(*point), "window {window}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_partial_role_entry_keeps_the_role_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        std::fs::write(
+            data.root().join("limits.json"),
+            r#"{"investigator": {"per_second": 5.0}}"#,
+        )
+        .unwrap();
+        let limiter = Limiter::configured(&data).unwrap();
+        let limits = limiter.limits(Role::Investigator);
+        assert_eq!(limits.per_second, 5.0);
+        assert!(!limits.throttle_sweeps);
+        assert_eq!(
+            limits.range_per_hour,
+            RoleLimits::default_for(Role::Investigator).range_per_hour
+        );
     }
 
     #[test]

@@ -62,8 +62,14 @@ pub fn redact(kind: Kind, value: &str) -> String {
             .collect::<Vec<_>>()
             .join(" "),
         Kind::Address => locality(value).unwrap_or_else(|| REDACTED.to_string()),
-        Kind::Pincode => mask(value, 3, 0),
-        Kind::DateOfBirth => value.chars().take(4).collect(),
+        Kind::Pincode => shown_if(
+            value.len() == 6 && value.bytes().all(|byte| byte.is_ascii_digit()),
+            &mask(value, 3, 0),
+        ),
+        // The year of a date read as one; anything else in the column is not shown.
+        Kind::DateOfBirth => parse_year(value)
+            .or_else(|| crate::ingest::normalize::parse_date(value).map(|date| date.year))
+            .map_or_else(|| REDACTED.to_string(), |year| format!("{year:04}")),
         Kind::BirthYear => shown_if(parse_year(value).is_some(), value),
         Kind::Gender => shown_if(gender_code(value).is_some(), value),
         Kind::State => shown_if(is_state(value), value),
@@ -74,10 +80,11 @@ pub fn redact(kind: Kind, value: &str) -> String {
         },
         Kind::Pan | Kind::Passport | Kind::VoterId | Kind::DrivingLicence => mask(value, 0, 3),
         Kind::Username => format!("{}***", value.chars().next().unwrap_or('*')),
-        Kind::Ip => value
-            .split('.')
-            .next()
-            .map_or_else(String::new, |first| format!("{first}.x.x.x")),
+        // The first octet of an IPv4 address; nothing of anything else.
+        Kind::Ip => match value.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(address)) => format!("{}.x.x.x", address.octets()[0]),
+            _ => REDACTED.to_string(),
+        },
         Kind::Password | Kind::PasswordHash | Kind::Other => REDACTED.to_string(),
     }
 }
@@ -99,11 +106,53 @@ fn revealed(text: &str) -> Option<Kind> {
         .find(|kind| candidates & kind.bit() != 0)
 }
 
-/// A field's name as shown: a part of it that is itself an identifier (`+919811122334.name`,
-/// `users[rahul@example.com]`) is redacted as the kind it reads as. Parts are what brackets,
-/// slashes and quotes delimit, then, if a part is no identifier whole, its dot-separated steps
-/// (so an email's dots stay inside it).
+/// A field's (or a file's) name as shown: a part of it that is itself an identifier
+/// (`+919811122334.name`, `users[rahul@example.com]`) is redacted as the kind it reads as. Parts
+/// are what brackets, slashes and quotes delimit, then, if a part is no identifier whole, its
+/// dot-separated steps (so an email's dots stay inside it). Whatever the delimiters, any email
+/// left and any run of five or more digits (`contacts_9811122334`; not a year) is masked too.
 pub fn redact_field_name(name: &str) -> String {
+    mask_embedded(&redact_parts(name))
+}
+
+static EMBEDDED_EMAIL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"[^\s@\[\]/"'(){}:,;]+@[^\s@\[\]/"'(){}:,;]+"#).expect("email pattern")
+});
+
+/// Masks emails and runs of five or more digits (any script) inside `text`, keeping a run's
+/// last two digits.
+fn mask_embedded(text: &str) -> String {
+    let emails = EMBEDDED_EMAIL.replace_all(text, |found: &regex::Captures<'_>| {
+        let email = &found[0];
+        if email.contains("***@") {
+            email.to_string()
+        } else {
+            redact(Kind::Email, email)
+        }
+    });
+    let characters: Vec<char> = emails.chars().collect();
+    let mut shown = String::with_capacity(emails.len());
+    let mut start = 0;
+    while start < characters.len() {
+        let end = characters[start..]
+            .iter()
+            .position(|character| !character.is_numeric())
+            .map_or(characters.len(), |length| start + length);
+        if end == start {
+            shown.push(characters[start]);
+            start += 1;
+            continue;
+        }
+        for (position, digit) in characters[start..end].iter().enumerate() {
+            let masked = end - start >= 5 && position + 2 < end - start;
+            shown.push(if masked { 'X' } else { *digit });
+        }
+        start = end;
+    }
+    shown
+}
+
+fn redact_parts(name: &str) -> String {
     const DELIMITERS: [char; 5] = ['[', ']', '/', '"', '\''];
     let redact_part = |part: &str| revealed(part).map(|kind| redact(kind, part));
     let mut shown = String::with_capacity(name.len());
@@ -224,6 +273,7 @@ fn looks_like_place(value: &str) -> bool {
 /// A record with every value redacted; raw values are replaced by the redacted normalized ones,
 /// since a raw writing can carry what normalization would mask.
 pub fn redact_record(record: &mut ShownRecord) {
+    record.file = redact_field_name(&record.file);
     for field in &mut record.fields {
         field.name = redact_field_name(&field.name);
         field.normalized = redact(field.kind, &field.normalized);
@@ -238,9 +288,11 @@ pub fn redact_record(record: &mut ShownRecord) {
 /// a redacted value field by field.
 pub fn redact_report(report: &mut Report) {
     for example in &mut report.examples {
-        for (_, value) in example.suspect.iter_mut().chain(example.source.iter_mut()) {
+        for (name, value) in example.suspect.iter_mut().chain(example.source.iter_mut()) {
+            *name = redact_field_name(name);
             *value = "[redacted]".to_string();
         }
+        example.file = redact_field_name(&example.file);
         example.agreeing.clear();
         example.disagreeing.clear();
         example.score = 0.0;
@@ -249,6 +301,7 @@ pub fn redact_report(report: &mut Report) {
         corpus.agreeing_fields = 0.0;
     }
     report.score_histogram = [0; 10];
+    report.verdict = crate::query::provenance::verdict(report);
 }
 
 #[cfg(test)]
@@ -301,6 +354,16 @@ mod tests {
             "users[r***@example.com].dob"
         );
         assert_eq!(redact_field_name("by_pan/ABCPS1234K"), "by_pan/XXXXXXX34K");
+        assert_eq!(
+            redact_field_name("contacts_9811122334_name"),
+            "contacts_XXXXXXXX34_name"
+        );
+        assert_eq!(redact_field_name("phone: 98111 22334"), "phone: XXX11 XXX34");
+        assert_eq!(
+            redact_field_name("owner(rahul.s@example.com)"),
+            "owner(r***@example.com)"
+        );
+        assert_eq!(redact_field_name("dumps/2023/orders.csv"), "dumps/2023/orders.csv");
         // Over-redacted rather than under: the whole step reads as a name.
         assert_eq!(redact_field_name("rahul kumar sharma.dob"), "R. K. S.");
     }

@@ -50,6 +50,10 @@ pub struct ScanOptions {
     pub on_bytes: Option<OnBytes>,
     /// Compute the SHA-256 of every file's stored bytes (into [`FileSummary::sha256`]).
     pub hash_files: bool,
+    /// Follow symbolic links inside folders. A server reading paths a caller named turns this
+    /// off: a link put inside an ingest root after the path was checked is then reported as
+    /// unreadable instead of read.
+    pub follow_links: bool,
 }
 
 impl Default for ScanOptions {
@@ -60,6 +64,7 @@ impl Default for ScanOptions {
             chunk_bytes: 1 << 20,
             on_bytes: None,
             hash_files: false,
+            follow_links: true,
         }
     }
 }
@@ -101,7 +106,7 @@ pub trait RecordSink: Sync {
 
 /// Reads every file under `inputs` into `sink`.
 pub fn scan(inputs: &[PathBuf], options: &ScanOptions, sink: &dyn RecordSink) {
-    let (files, errors) = source::discover(inputs);
+    let (files, errors) = source::discover(inputs, options.follow_links);
     for (path, error) in errors {
         sink.unreadable(&path, error);
     }

@@ -50,13 +50,19 @@ pub fn disk_size(path: &Path) -> u64 {
 pub type OnBytes = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// Lists every file under the inputs, recursively, in a stable order. Paths that cannot be read
-/// are returned as errors beside the files that can.
-pub fn discover(inputs: &[PathBuf]) -> (Vec<SourceFile>, Vec<(String, Error)>) {
+/// are returned as errors beside the files that can. Without `follow_links`, a symbolic link met
+/// inside a folder (or given as an input) is an error, never read.
+pub fn discover(inputs: &[PathBuf], follow_links: bool) -> (Vec<SourceFile>, Vec<(String, Error)>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
         let display = input.display().to_string();
-        let metadata = match std::fs::metadata(input) {
+        let metadata = if follow_links {
+            std::fs::metadata(input)
+        } else {
+            std::fs::symlink_metadata(input)
+        };
+        let metadata = match metadata {
             Ok(metadata) => metadata,
             Err(source) => {
                 errors.push((display.clone(), Error::io(&display, source)));
@@ -70,9 +76,25 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<SourceFile>, Vec<(String, Error)>) {
             add_file(input, name, metadata.len(), &mut files, &mut errors);
             continue;
         }
-        let walker = walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name();
+        if metadata.is_symlink() {
+            errors.push((
+                display.clone(),
+                Error::io(&display, io::Error::other("a symbolic link: not followed")),
+            ));
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(input)
+            .follow_links(follow_links)
+            .sort_by_file_name();
         for entry in walker {
             match entry {
+                Ok(entry) if entry.path_is_symlink() && !follow_links => {
+                    let path = entry.path().display().to_string();
+                    errors.push((
+                        path.clone(),
+                        Error::io(&path, io::Error::other("a symbolic link: not followed")),
+                    ));
+                }
                 Ok(entry) if entry.file_type().is_file() => {
                     let relative = entry.path().strip_prefix(input).unwrap_or(entry.path());
                     let name = relative.to_string_lossy().replace('\\', "/");

@@ -319,7 +319,10 @@ fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>
 
 /// The verdict in plain words: canaries first, then the most likely source with its evidence and
 /// uncertainty, then what is found nowhere.
-fn verdict(report: &Report) -> String {
+///
+/// Written from the report as it stands: a report redacted for a role that sees no contents
+/// (no field agreement) gets a verdict without it.
+pub fn verdict(report: &Report) -> String {
     let mut words = Vec::new();
     if let Some(canary) = report.canaries.first() {
         let copies: BTreeSet<&str> = report.canaries.iter().map(|hit| hit.copy.as_str()).collect();
@@ -370,7 +373,7 @@ fn verdict(report: &Report) -> String {
                 ));
             } else {
                 words.push(format!(
-                    "Most likely source: {}. It is the best match for {} of the {} suspect records (95% CI {}–{}) and contains {} ({}–{}), {} of them found in no other corpus; on matched records {:.1} fields agree on average.",
+                    "Most likely source: {}. It is the best match for {} of the {} suspect records (95% CI {}–{}) and contains {} ({}–{}), {} of them found in no other corpus{}.",
                     first.corpus,
                     percent(first.ranked_first_share),
                     report.records,
@@ -380,7 +383,11 @@ fn verdict(report: &Report) -> String {
                     percent(first.ci95[0]),
                     percent(first.ci95[1]),
                     percent(first.exclusive),
-                    first.agreeing_fields,
+                    if first.agreeing_fields > 0.0 {
+                        format!("; on matched records {:.1} fields agree on average", first.agreeing_fields)
+                    } else {
+                        String::new()
+                    },
                 ));
             }
             let rest = others(if mixed { 2 } else { 1 });

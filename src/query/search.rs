@@ -3,7 +3,9 @@
 //! operator, so `word~N` terms are taken out and made fuzzy term queries).
 
 use super::lookup::{Index, QueryError};
-use crate::ingest::Kind;
+use crate::ingest::classify::value_candidates;
+use crate::ingest::{Kind, Region};
+use crate::segment::IDENTIFYING_KINDS;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{SegmentError, ShownField, text::text_field_name};
 use regex::Regex;
@@ -119,13 +121,21 @@ pub fn check_query(text: &str, scope: SearchScope) -> Result<u64, QueryError> {
         }
     }
     rest.push_str(&text[last..]);
-    let mut leaves = 0usize;
+    let mut leaves = Leaves::default();
     // Text the grammar cannot read is reported by the parser that runs it, with its message.
     if !rest.trim().is_empty()
         && let Ok(ast) = tantivy::query_grammar::parse_query(&rest)
     {
         check_ast(&ast, scope, &mut leaves)?;
     }
+    // An identifier finds one person: beside it, any other clause is a guess at that person's
+    // record, confirmed by whether the record comes back (a lookup answers the identifier alone).
+    if scope == SearchScope::Restricted && leaves.identifying > 0 && leaves.count + fuzzy > 1 {
+        return Err(bad_query(
+            "a query that names an identifier (phone, email, ID) and anything else is not available to roles that do not see record contents: look the identifier up instead".into(),
+        ));
+    }
+    let leaves = leaves.count;
     if leaves + fuzzy > MAX_CLAUSES {
         return Err(bad_query(format!(
             "{} words and phrases; at most {MAX_CLAUSES}",
@@ -135,16 +145,38 @@ pub fn check_query(text: &str, scope: SearchScope) -> Result<u64, QueryError> {
     Ok((leaves as u64).max(1) + fuzzy as u64 * FUZZY_COST)
 }
 
-fn check_ast(ast: &UserInputAst, scope: SearchScope, leaves: &mut usize) -> Result<(), QueryError> {
+/// What [`check_ast`] counts.
+#[derive(Default)]
+struct Leaves {
+    count: usize,
+    /// Leaves on an identifying field, or unfielded words that read as an identifier.
+    identifying: usize,
+}
+
+fn check_ast(ast: &UserInputAst, scope: SearchScope, leaves: &mut Leaves) -> Result<(), QueryError> {
     match ast {
         UserInputAst::Clause(clauses) => clauses
             .iter()
             .try_for_each(|(_, clause)| check_ast(clause, scope, leaves)),
+        // A boost changes only the ranking, and the ranking of guesses is an oracle.
+        UserInputAst::Boost(..) if scope == SearchScope::Restricted => Err(bad_query(
+            "boosts are not available to roles that do not see record contents".into(),
+        )),
         UserInputAst::Boost(inner, _) => check_ast(inner, scope, leaves),
         UserInputAst::Leaf(leaf) => {
-            *leaves += 1;
+            leaves.count += 1;
             if scope == SearchScope::Full {
                 return Ok(());
+            }
+            if let UserInputLeaf::Literal(literal) = leaf.as_ref() {
+                let identifying = match literal.field_name.as_deref() {
+                    Some(field) => IDENTIFYING_KINDS.iter().any(|kind| text_field_name(*kind) == field),
+                    None => {
+                        let candidates = value_candidates(&literal.phrase, Region::INDIA);
+                        IDENTIFYING_KINDS.iter().any(|kind| candidates & kind.bit() != 0)
+                    }
+                };
+                leaves.identifying += usize::from(identifying);
             }
             let refused = match leaf.as_ref() {
                 UserInputLeaf::Literal(literal) if literal.field_name.as_deref() == Some(RECORD_FIELD) => {

@@ -159,7 +159,7 @@ pub fn build_segment(
         corpus: corpus.name.clone(),
         ..BuildReport::default()
     };
-    let (found, unreadable) = crate::ingest::discover(inputs);
+    let (found, unreadable) = crate::ingest::discover(inputs, options.scan.follow_links);
     report
         .errors
         .extend(unreadable.into_iter().map(|(_, error)| error.to_string()));

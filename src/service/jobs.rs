@@ -125,6 +125,9 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics:
     let options = BuildOptions {
         scan: ScanOptions {
             on_bytes: Some(progress),
+            // The paths were checked against the ingest roots when the job was asked for; a
+            // link made inside a root since then is not followed out of it.
+            follow_links: false,
             ..ScanOptions::default()
         },
         force: spec.force,

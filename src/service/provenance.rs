@@ -4,7 +4,7 @@ use super::auth::Principal;
 use super::proto::{self, attribute_request, provenance_server};
 use super::server::{ServiceState, micro_batched, status};
 use crate::access::limits::Numbered;
-use crate::access::redact::redact_report;
+use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
 use crate::catalog::CorpusKind;
 use crate::query::Index;
@@ -61,7 +61,11 @@ fn match_to_proto(index: &Index, found: &RecordMatch<'_>, role: Role) -> proto::
     let detail = role.sees_contents();
     proto::RecordMatch {
         corpus: found.corpus.to_string(),
-        file: found.file.to_string(),
+        file: if detail {
+            found.file.to_string()
+        } else {
+            redact_field_name(found.file)
+        },
         record: found.record,
         line: found.line,
         offset: found.offset,
@@ -195,10 +199,12 @@ impl provenance_server::Provenance for ProvenanceService {
     ) -> Result<Response<Self::MatchStream>, Status> {
         let principal = self.state.authorize(&request, Rpc::Match)?;
         let state = self.state.clone();
+        let matching = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            let matched = match_batch(&state, &principal, batch);
-            state.settle(&principal, Rpc::Match, matched)
+            match_batch(&matching.0, &matching.1, batch)
         });
+        // Every failure is on the record: a refused batch, and a message that cannot be read.
+        let responses = responses.map(move |matched| state.settle(&principal, Rpc::Match, matched));
         Ok(Response::new(Box::pin(responses)))
     }
 
@@ -250,7 +256,11 @@ impl ProvenanceService {
                             "send either one suspect_corpus or records, not both",
                         ));
                     }
+                    let arrived = records.len();
                     records.extend(batch.records.into_iter().map(|record| fields_of(Some(record))));
+                    // Charged as the records arrive: a caller over its limits is stopped before
+                    // the server holds them all.
+                    self.state.admit(principal, guesses(records[arrived..].iter()))?;
                     if records.len() > MAX_ATTRIBUTED {
                         return Err(Status::resource_exhausted(format!(
                             "at most {MAX_ATTRIBUTED} records per Attribute call: ingest the set as a suspect corpus and attribute that"
@@ -266,12 +276,15 @@ impl ProvenanceService {
         } else {
             threshold.max(MatchOptions::default().threshold)
         };
-        self.state.admit(principal, guesses(records.iter()))?;
+        // The principal as it is now: a token revoked while the records streamed in ends here.
+        let principal = self.state.recheck(principal, Rpc::Attribute)?;
+        if corpus.is_some() {
+            self.state.admit(&principal, 1)?;
+        }
         if corpus.is_none() && records.is_empty() {
             return Err(Status::invalid_argument("no suspect records and no suspect_corpus"));
         }
         let state = self.state.clone();
-        let principal = principal.clone();
         tokio::task::spawn_blocking(move || -> Result<proto::AttributionReport, Status> {
             let index = state.index_for(principal.role)?;
             let (suspects, problems) = match &corpus {
@@ -302,9 +315,7 @@ impl ProvenanceService {
             let mut report = attribute(&index, &suspects, &matches, problems);
             let asked = asked_of(&state, &suspects);
             state.record(&principal, Rpc::Attribute, report.records, report.matched, asked)?;
-            if corpus.is_none() {
-                state.account(&principal, report.matched, points_of(&suspects))?;
-            }
+            state.account(&principal, report.matched, points_of(&suspects))?;
             state.metrics.matched_records.inc_by(report.records as u64);
             if !principal.role.sees_contents() {
                 redact_report(&mut report);

@@ -38,12 +38,16 @@ const MICRO_BATCH: usize = 4096;
 const REQUEST_QUEUE: usize = 16 * 1024;
 /// Micro-batches of one stream being answered at once.
 const ANSWERS_IN_FLIGHT: usize = 3;
-/// Encoded bytes of requests a stream's reader holds before it stops reading. With the
-/// hand-off, the backlog and the batches in flight, a stream whose client sends large messages
-/// and reads no answers makes the server hold about 4 × this plus 3 × [`MAX_BATCH_BYTES`].
+/// Bytes of requests (encoded, plus [`DECODED_OVERHEAD`] each) a stream's reader holds before it
+/// stops reading. With the hand-off, the backlog and the batches in flight, a stream whose client
+/// sends large messages and reads no answers makes the server hold about 3 × this plus
+/// 3 × [`MAX_BATCH_BYTES`], and one message being decoded.
 const MAX_PENDING_BYTES: usize = 8 << 20;
 /// Encoded bytes of requests in one micro-batch.
 const MAX_BATCH_BYTES: usize = 4 << 20;
+/// What a request is counted as holding beyond its encoded bytes: a decoded message's strings
+/// and vectors cost their headers even when empty (24 bytes each on 64-bit targets).
+const DECODED_OVERHEAD: usize = 128;
 /// Largest LookupRequest accepted (a value and a few corpus names need far less).
 pub const MAX_LOOKUP_MESSAGE: usize = 64 << 10;
 
@@ -179,7 +183,7 @@ impl ServiceState {
             outcome: format!("{:?}", refusal.code()),
             ..AuditRequest::default()
         };
-        if let Err(error) = self.audit.append(&entry) {
+        if let Err(error) = blocking(|| self.audit.append(&entry)) {
             tracing::error!(%error, "audit log unavailable: a refusal is not on the record");
         }
     }
@@ -259,7 +263,7 @@ impl ServiceState {
             asked,
             outcome: String::new(),
         };
-        self.audit.append(&request).map(|_| ()).map_err(|error| {
+        blocking(|| self.audit.append(&request)).map(|_| ()).map_err(|error| {
             tracing::error!(%error, "audit log unavailable; refusing to answer");
             Status::unavailable("the audit log cannot be written; the call was not answered")
         })
@@ -293,6 +297,22 @@ impl ServiceState {
         } else {
             current.public.clone()
         })
+    }
+
+    /// Refuses a job into an existing corpus of another kind. Only admins learn which kind: a
+    /// name taken by a canary corpus must not tell anyone else that a canary is there.
+    fn check_corpus_kind(&self, principal: &Principal, spec: &JobSpec) -> Result<(), Status> {
+        let existing = self.catalog.corpus(&spec.corpus).map_err(catalog_status)?;
+        match existing {
+            Some(corpus) if corpus.kind != spec.kind => {
+                Err(Status::failed_precondition(if principal.role == Role::Admin {
+                    format!("corpus {:?} exists with kind {}", spec.corpus, corpus.kind)
+                } else {
+                    format!("corpus {:?} exists with another kind: choose another name", spec.corpus)
+                }))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The files a server path names, if the policy lets `Corpora.Ingest` read it: resolved
@@ -335,6 +355,18 @@ impl Drop for ServiceState {
         if let Err(error) = self.limiter.save() {
             tracing::error!(%error, "the limiter's state cannot be saved");
         }
+    }
+}
+
+/// Runs blocking work (an audit entry's fsync) wherever the caller is: on a runtime worker,
+/// tokio first hands the worker's other tasks to another thread, so a flood of refused calls
+/// does not stall the calls being answered.
+fn blocking<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
@@ -473,16 +505,24 @@ fn answer_batch(
             .into_iter()
             .flatten()
             .filter(|hit| wanted.is_empty() || wanted.iter().any(|corpus| corpus == hit.corpus));
-        let hits = if locations {
+        // A name, username or password hash is no identifier: guessed from a dictionary, its
+        // locations would pin redacted records. Roles without contents learn counts for them.
+        let guessable = matches!(answer.kind, Some(Kind::Name | Kind::Username | Kind::PasswordHash));
+        let hits = if locations && (contents || !guessable) {
             // Sized for every hit found: a filtered iterator would grow the Vec as it goes.
             let mut shown = Vec::with_capacity(found);
             shown.extend(hits.map(|hit| proto::Hit {
                 corpus: hit.corpus.clone(),
-                file: hit.file.clone(),
+                // Names of fields and files can themselves be identifiers (a dump keyed by
+                // phone number, a file per person).
+                file: if contents {
+                    hit.file.clone()
+                } else {
+                    std::borrow::Cow::Owned(redact_field_name(hit.file))
+                },
                 record: hit.record,
                 line: hit.line,
                 offset: hit.offset,
-                // A field's name can itself be an identifier (a dump keyed by phone number).
                 field: if contents {
                     hit.field.clone()
                 } else {
@@ -570,7 +610,7 @@ where
                 biased;
                 item = inbound.next(), if !ended && room => match item {
                     Some(Ok(request)) => {
-                        pending_bytes += request.encoded_len();
+                        pending_bytes += request.encoded_len() + DECODED_OVERHEAD;
                         pending.push(request);
                     }
                     Some(Err(status)) => {
@@ -669,7 +709,7 @@ where
                     let Some(request) = this.backlog.next() else {
                         break;
                     };
-                    bytes += request.encoded_len();
+                    bytes += request.encoded_len() + DECODED_OVERHEAD;
                     batch.push(request);
                 }
                 let worker = this.answer.clone();
@@ -717,10 +757,12 @@ impl lookup_server::Lookup for LookupService {
     ) -> Result<Response<Self::BatchLookupStream>, Status> {
         let principal = self.state.authorize(&request, Rpc::BatchLookup)?;
         let state = self.state.clone();
+        let answering = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            let answered = answer(&state, &principal, batch);
-            state.settle(&principal, Rpc::BatchLookup, answered)
+            answer(&answering.0, &answering.1, batch)
         });
+        // Every failure is on the record: a refused batch, and a message that cannot be read.
+        let responses = responses.map(move |answered| state.settle(&principal, Rpc::BatchLookup, answered));
         Ok(Response::new(Box::pin(responses)))
     }
 
@@ -746,6 +788,8 @@ impl lookup_server::Lookup for LookupService {
             if !principal.role.sees_contents() {
                 for hit in &mut hits {
                     let mut shown = index.show(&hit.corpus, &hit.file, hit.record).map_err(status)?;
+                    hit.file = redact_field_name(&hit.file);
+                    hit.score = 0.0;
                     hit.snippet = shown
                         .as_mut()
                         .map(|shown| {
@@ -754,6 +798,10 @@ impl lookup_server::Lookup for LookupService {
                         })
                         .unwrap_or_default();
                 }
+            }
+            if !principal.role.sees_contents() {
+                // Scores are withheld; the order is the records' own.
+                hits.sort_by(|a, b| (&a.corpus, &a.file, a.record).cmp(&(&b.corpus, &b.file, b.record)));
             }
             let asked = vec![state.fingerprint(Kind::Other, &request.query)];
             state.record(&principal, Rpc::Search, 1, hits.len(), asked)?;
@@ -794,6 +842,7 @@ impl lookup_server::Lookup for LookupService {
                 real,
                 vec![state.fingerprint(Kind::Other, &prefix)],
             )?;
+            state.account(&principal, real, Vec::new())?;
             Ok(entries
                 .into_iter()
                 .map(|entry| proto::RangeEntry {
@@ -827,13 +876,30 @@ impl lookup_server::Lookup for LookupService {
             if !index.segments.iter().any(|segment| segment.corpus == request.corpus) {
                 return Err(absent());
             }
+            // A role that sees no contents knows files by their redacted names.
+            let file = if principal.role.sees_contents() {
+                request.file.clone()
+            } else {
+                index
+                    .segments
+                    .iter()
+                    .filter(|segment| segment.corpus == request.corpus)
+                    .flat_map(|segment| &segment.segment.manifest.files)
+                    .map(|file| file.path.as_str())
+                    .find(|path| redact_field_name(path) == request.file)
+                    .ok_or_else(absent)?
+                    .to_string()
+            };
             let mut shown = index
-                .show(&request.corpus, &request.file, request.record)
+                .show(&request.corpus, &file, request.record)
                 .map_err(status)?
                 .ok_or_else(absent)?;
             let address = format!("{}\u{1f}{}\u{1f}{}", request.corpus, request.file, request.record);
             let asked = vec![state.fingerprint(Kind::Other, &address)];
             state.record(&principal, Rpc::GetRecord, 1, 1, asked)?;
+            // Reading records one number after another dumps a corpus: the same detector.
+            let point = Numbered::record(&request.corpus, &file, request.record);
+            state.account(&principal, 1, vec![point])?;
             if !principal.role.sees_contents() {
                 redact_record(&mut shown);
             }
@@ -878,6 +944,7 @@ impl corpora_server::Corpora for CorporaService {
                 .map(|path| state.confined(path))
                 .collect::<Result<Vec<_>, _>>()?;
             let spec = job_spec(&principal, request, paths, None)?;
+            state.check_corpus_kind(&principal, &spec)?;
             let asked = vec![state.fingerprint(Kind::Other, &spec.corpus)];
             state.record(&principal, Rpc::Ingest, spec.paths.len(), 0, asked)?;
             Ok(state.jobs.start(state.data.clone(), spec))
@@ -1051,7 +1118,11 @@ impl CorporaService {
         // or the job never starts; the job removes it once it has started.
         let mut guard = UploadFolder(Some(folder.clone()));
         let path = self.write_upload(&folder, &name, first.data, &mut chunks).await?;
+        // The principal as it is now: a token revoked during a long upload starts no job.
+        let principal = &self.state.recheck(principal, Rpc::Upload)?;
         let spec = job_spec(principal, ingest, vec![path], Some(folder))?;
+        // A small read of the catalog, as the call's audit entry is a small write.
+        self.state.check_corpus_kind(principal, &spec)?;
         let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
         self.state.record(principal, Rpc::Upload, 1, 0, asked)?;
         guard.0 = None;

@@ -160,7 +160,8 @@ fn check_owner_only(root: &Path) -> Result<(), StorageError> {
     for entry in walkdir::WalkDir::new(root).max_depth(3) {
         use std::os::unix::fs::PermissionsExt;
         let entry = entry.map_err(|error| StorageError::io(root, io::Error::other(error.to_string())))?;
-        // A symbolic link's own mode means nothing; what it points to is checked where it lives.
+        // A symbolic link's own mode means nothing. leakdex makes none here; what one put here
+        // by hand points to is outside this check.
         if entry.path_is_symlink() {
             continue;
         }

@@ -106,7 +106,7 @@ impl RecordSink for Collector {
 /// Reads suspect records from files or folders, in file order then record order; also returns
 /// what could not be read (file and line, and why).
 pub fn read_suspects(inputs: &[PathBuf], options: &ScanOptions) -> (Vec<Suspect>, Vec<String>) {
-    let (files, unreadable) = crate::ingest::discover(inputs);
+    let (files, unreadable) = crate::ingest::discover(inputs, options.follow_links);
     let collector = Collector::default();
     for (path, error) in unreadable {
         collector.unreadable(&path, error);
