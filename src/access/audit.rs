@@ -22,6 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes read from the end of the log to find its last entry: a lookup micro-batch's entry (4,096
 /// fingerprints) is about 80 KB.
@@ -236,6 +237,9 @@ pub struct AuditLog {
     lock: PathBuf,
     key_path: PathBuf,
     key: OnceLock<AuditKey>,
+    /// The log's length after this process's last append, with its head written (`u64::MAX`:
+    /// none yet).
+    left_at: AtomicU64,
 }
 
 impl AuditLog {
@@ -248,6 +252,7 @@ impl AuditLog {
             key_path: std::env::var_os("LEAKDEX_AUDIT_KEY_FILE")
                 .map_or_else(|| data.root().join("audit.key"), PathBuf::from),
             key: OnceLock::new(),
+            left_at: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -329,8 +334,9 @@ impl AuditLog {
         head.sync_data()
     }
 
-    /// The log's last line as an entry, if it is one (read from the end: at most [`TAIL`]
-    /// bytes, more than any entry holds).
+    /// The log's last line as an entry, if it is one and the log is not as this process left
+    /// it (then nothing can have happened since its own last append). Read from the end: at
+    /// most [`TAIL`] bytes, more than any entry holds.
     fn last_entry(&self) -> Result<Option<Entry>, AuditError> {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = match File::open(&self.log) {
@@ -339,6 +345,9 @@ impl AuditLog {
             Err(source) => return Err(self.io(source)),
         };
         let length = file.metadata().map_err(|source| self.io(source))?.len();
+        if length == self.left_at.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
             .map_err(|source| self.io(source))?;
         let mut tail = Vec::new();
@@ -399,6 +408,9 @@ impl AuditLog {
         log.sync_data().map_err(|source| self.io(source))?;
         self.write_head(&key, entry.body.seq, &entry.hash)
             .map_err(|source| self.io(source))?;
+        if let Ok(metadata) = log.metadata() {
+            self.left_at.store(metadata.len(), Ordering::Release);
+        }
         Ok(entry)
     }
 
@@ -715,11 +727,13 @@ mod tests {
 
     #[test]
     fn an_entry_written_without_its_head_is_taken_up_by_the_next_append() {
-        let (_dir, log) = logged(3);
+        let (dir, log) = logged(3);
         let head = std::fs::read(&log.head).unwrap();
         log.append(&Request::local("Lookup")).unwrap();
-        // As if the process had stopped between the entry's write and the head's.
+        // As if the process had stopped between the entry's write and the head's, and another
+        // had started.
         std::fs::write(&log.head, &head).unwrap();
+        let log = AuditLog::new(&DataDir::open(dir.path()).unwrap());
         let next = log.append(&Request::local("Search")).unwrap();
         assert_eq!(next.body.seq, 5);
         assert_eq!(log.verify().unwrap(), Ok(5));
