@@ -9,5 +9,6 @@ mod index;
 mod properties;
 mod provenance;
 mod python_client;
+mod real_dumps;
 mod scale;
 mod service;

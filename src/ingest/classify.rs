@@ -330,7 +330,8 @@ fn split_words(name: &str) -> Vec<String> {
 
 /// The set of kinds a single value could be, as a bit set over [`Kind::bit`].
 pub fn value_candidates(raw: &str, region: Region) -> u32 {
-    let value = raw.trim();
+    let folded = crate::ingest::normalize::fold_digits(raw);
+    let value = crate::ingest::normalize::strip_zero_fraction(&folded).trim();
     if value.is_empty() {
         return 0;
     }

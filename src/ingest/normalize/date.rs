@@ -35,8 +35,35 @@ pub fn normalize_date(raw: &str, out: &mut String) -> Validity {
         let _ = write!(out, "{year:04}");
         return Validity::Partial;
     }
+    if let Some(date) = excel_serial(trimmed) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        );
+        return Validity::Valid;
+    }
     out.push_str(trimmed);
     Validity::Invalid
+}
+
+/// A date of birth saved by a spreadsheet as its serial day number (Excel's and LibreOffice's
+/// 1900 date system: day 1 is 1900-01-01, counted from 1899-12-30 because Excel keeps Lotus
+/// 1-2-3's leap day 1900-02-29). Five digits only, 10000 to 80000 (1927-05-18 to 2119-01-10):
+/// in a date-of-birth column nothing else is written that way.
+fn excel_serial(text: &str) -> Option<time::Date> {
+    if text.len() != 5 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let days: i64 = text.parse().ok()?;
+    if !(10_000..=80_000).contains(&days) {
+        return None;
+    }
+    let epoch = time::Date::from_calendar_date(1899, time::Month::December, 30).ok()?;
+    epoch.checked_add(time::Duration::days(days))
 }
 
 /// Whether `text` is a real date written exactly `YYYY-MM-DD` (acquisition dates and the like).
@@ -280,5 +307,21 @@ mod tests {
     fn bare_year_is_partial() {
         assert_eq!(iso("1987"), ("1987".to_string(), Validity::Partial));
         assert_eq!(parse_year("1850"), None);
+    }
+
+    #[test]
+    fn spreadsheet_serial_days_are_dates_of_birth() {
+        let mut out = String::new();
+        assert_eq!(normalize_date("32944", &mut out), Validity::Valid);
+        assert_eq!(out, "1990-03-12");
+        assert_eq!(normalize_date("31232", &mut out), Validity::Valid);
+        assert_eq!(out, "1985-07-04");
+        // Day 1 is 1900-01-01 in Excel's system; short and long numbers are not serials.
+        assert_eq!(
+            excel_serial("36526").map(|date| date.to_string()),
+            Some("2000-01-01".into())
+        );
+        assert_eq!(normalize_date("9999", &mut out), Validity::Invalid);
+        assert_eq!(normalize_date("123456", &mut out), Validity::Invalid);
     }
 }

@@ -14,9 +14,55 @@ use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// Writes the canonical form of `raw`, read as `kind`, into `out` (cleared first).
+/// `raw` with every Unicode decimal digit (Devanagari `९`, full-width `９`, Arabic-Indic `٩`,
+/// any script of category Nd) written as its ASCII digit, and full-width ASCII forms (`＋`,
+/// U+FF01–FF5E) and the ideographic space as their ASCII selves. Borrowed, after one scan, when
+/// `raw` is ASCII.
+pub fn fold_digits(raw: &str) -> Cow<'_, str> {
+    use dec_from_char::DecimalExtended;
+    if raw.is_ascii() {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(
+        raw.chars()
+            .map(|character| match character {
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(character as u32 - 0xfee0).unwrap_or(character),
+                '\u{3000}' => ' ',
+                _ => character.normalize_decimal().unwrap_or(character),
+            })
+            .collect(),
+    )
+}
+
+/// `raw` without the zero fraction a spreadsheet or pandas gives an integer column
+/// (`9812345670.0`, `500001.0`); any other value as it is. A non-zero fraction is kept: such a
+/// value is not an identifier.
+pub fn strip_zero_fraction(raw: &str) -> &str {
+    let trimmed = raw.trim();
+    let Some((integer, fraction)) = trimmed.split_once('.') else {
+        return raw;
+    };
+    let digits = integer.strip_prefix('+').unwrap_or(integer);
+    let plain = !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit());
+    if plain && !fraction.is_empty() && fraction.bytes().all(|byte| byte == b'0') {
+        integer
+    } else {
+        raw
+    }
+}
+
+/// Writes the canonical form of `raw`, read as `kind`, into `out` (cleared first). Digits of
+/// any script are read as digits first ([`fold_digits`]), and numeric kinds drop a spreadsheet's
+/// zero fraction ([`strip_zero_fraction`]).
 pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Validity {
     out.clear();
+    let folded = fold_digits(raw);
+    let raw = match kind {
+        Kind::Phone | Kind::NationalId | Kind::Pincode | Kind::BirthYear | Kind::DateOfBirth => {
+            strip_zero_fraction(&folded)
+        }
+        _ => folded.as_ref(),
+    };
     match kind {
         Kind::Phone => normalize_phone(raw, region, out),
         Kind::Email => normalize_email(raw, out),
@@ -409,6 +455,32 @@ fn normalize_hash(raw: &str, out: &mut String) -> Validity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_of_every_script_and_spreadsheet_fractions_are_read_as_numbers() {
+        assert_eq!(fold_digits("+९१ ९८१२३ ४५६७८"), "+91 98123 45678");
+        assert_eq!(fold_digits("＋９１\u{3000}９７１１２"), "+91 97112");
+        assert_eq!(fold_digits("٢٣٤٥ ৬৭৮৯ 0124"), "2345 6789 0124");
+        assert!(matches!(fold_digits("9812345678"), Cow::Borrowed(_)));
+        assert_eq!(fold_digits("नाम"), "नाम");
+        assert_eq!(strip_zero_fraction("9812345670.0"), "9812345670");
+        assert_eq!(strip_zero_fraction(" 500001.000 "), "500001");
+        assert_eq!(strip_zero_fraction("+919812345670.0"), "+919812345670");
+        for kept in ["9812345670.5", "12.03.1985", "1.0.0", ".0", "abc.0", "98123 45670.0"] {
+            assert_eq!(strip_zero_fraction(kept), kept);
+        }
+        let mut out = String::new();
+        assert_eq!(
+            normalize(Kind::Phone, "९८७६५ ४३२१०", Region::INDIA, &mut out),
+            Validity::Valid
+        );
+        assert_eq!(out, "+919876543210");
+        assert_eq!(
+            normalize(Kind::Pincode, "500001.0", Region::INDIA, &mut out),
+            Validity::Valid
+        );
+        assert_eq!(out, "500001");
+    }
 
     fn norm(kind: Kind, raw: &str) -> (String, Validity) {
         let mut out = String::new();

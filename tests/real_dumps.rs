@@ -1,0 +1,190 @@
+//! Real dumps of shapes wave 1 misread without a word (issue 11): each case of
+//! `shared/cases/real-dumps` that is fixed, from `tests/data/cases`, and another input of the
+//! same kind made here.
+
+use crate::common::{Collected, OwnedRecord, collect_file, corpus, data};
+use leakdex::catalog::FileCatalog;
+use leakdex::ingest::{Kind, Region, Validity};
+use leakdex::query::{Index, Query, lookup_batch};
+use leakdex::segment::{BuildOptions, build_segment};
+use leakdex::storage::DataDir;
+use std::path::Path;
+
+/// (kind, normalized, validity) of `name` in every record that has it (an empty cell is no
+/// field).
+fn column(collected: &Collected, name: &str) -> Vec<(Kind, String, Validity)> {
+    collected
+        .records
+        .iter()
+        .filter_map(|record: &OwnedRecord| record.field(name))
+        .map(|field| (field.kind, field.normalized.clone(), field.validity))
+        .collect()
+}
+
+/// Ingests `file` into a fresh data directory and looks `values` up: the records each one hits.
+fn hits(file: &Path, values: &[&str]) -> Vec<Vec<u64>> {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data.root());
+    build_segment(
+        &data,
+        &catalog,
+        &corpus("case"),
+        &[file.to_path_buf()],
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let queries = Query::detected(values);
+    lookup_batch(&index, Region::INDIA, &queries)
+        .into_iter()
+        .map(|answer| answer.hits.unwrap_or_default().iter().map(|hit| hit.record).collect())
+        .collect()
+}
+
+/// `text` with its ASCII digits written in the script whose zero is `zero`.
+fn in_script(text: &str, zero: u32) -> String {
+    text.chars()
+        .map(|character| match character.to_digit(10) {
+            Some(digit) => char::from_u32(zero + digit).unwrap(),
+            None => character,
+        })
+        .collect()
+}
+
+#[test]
+fn digits_of_any_script_are_digits() {
+    // Case 01: Devanagari and full-width phones.
+    let file = data("cases/01-indic-digits-phone.csv");
+    let phones = column(&collect_file(&file), "mobile");
+    assert_eq!(
+        phones,
+        [
+            (Kind::Phone, "+919812345678".into(), Validity::Valid),
+            (Kind::Phone, "+919876543210".into(), Validity::Valid),
+            (Kind::Phone, "+919711223344".into(), Validity::Valid),
+        ]
+    );
+    assert_eq!(
+        hits(&file, &["+919812345678", "+919876543210", "+919711223344"]),
+        [vec![1], vec![2], vec![3]]
+    );
+
+    // Aadhaar numbers in Arabic-Indic digits, pincodes in Bengali, dates full-width; and a
+    // lookup written in Devanagari.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed-scripts.csv");
+    let rows = [
+        ("Gita Pillai", "2345 6789 0124", "411023", "1985-03-12"),
+        ("Hari Prasad", "3456 7890 1238", "560001", "1990-11-02"),
+        ("Ishaan Roy", "456789012341", "700019", "1978-01-30"),
+    ];
+    let mut csv = String::from("name,aadhaar,pincode,dob\n");
+    for (name, aadhaar, pincode, dob) in rows {
+        csv.push_str(&format!(
+            "{name},{},{},{}\n",
+            in_script(aadhaar, 0x0660),
+            in_script(pincode, 0x09e6),
+            in_script(dob, 0xff10)
+        ));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let collected = collect_file(&file);
+    let expected = |values: [&str; 3], kind: Kind| -> Vec<(Kind, String, Validity)> {
+        values
+            .iter()
+            .map(|value| (kind, value.to_string(), Validity::Valid))
+            .collect()
+    };
+    assert_eq!(
+        column(&collected, "aadhaar"),
+        expected(["234567890124", "345678901238", "456789012341"], Kind::NationalId)
+    );
+    assert_eq!(
+        column(&collected, "pincode"),
+        expected(["411023", "560001", "700019"], Kind::Pincode)
+    );
+    assert_eq!(
+        column(&collected, "dob"),
+        expected(["1985-03-12", "1990-11-02", "1978-01-30"], Kind::DateOfBirth)
+    );
+    let devanagari = in_script("3456 7890 1238", 0x0966);
+    assert_eq!(hits(&file, &[&devanagari, "456789012341"]), [vec![2], vec![3]]);
+}
+
+#[test]
+fn numbers_as_spreadsheets_and_pandas_write_them() {
+    // Case 16: integer columns written as floats.
+    let file = data("cases/16-pandas-float-phone.csv");
+    let collected = collect_file(&file);
+    assert_eq!(
+        column(&collected, "mobile"),
+        [
+            (Kind::Phone, "+919812345670".into(), Validity::Valid),
+            (Kind::Phone, "+919812345672".into(), Validity::Valid),
+        ]
+    );
+    let pincodes: Vec<String> = column(&collected, "pincode")
+        .into_iter()
+        .map(|(_, value, _)| value)
+        .collect();
+    assert_eq!(pincodes, ["500001", "682001"]);
+    assert_eq!(hits(&file, &["9812345670", "+919812345672"]), [vec![1], vec![3]]);
+
+    // Case 14: a date of birth saved as Excel's serial day number.
+    let dates = column(&collect_file(&data("cases/14-excel-serial-dob.csv")), "date_of_birth");
+    assert_eq!(
+        dates,
+        [
+            (Kind::DateOfBirth, "1990-03-12".into(), Validity::Valid),
+            (Kind::DateOfBirth, "1985-07-04".into(), Validity::Valid),
+            (Kind::DateOfBirth, "1990-03-12".into(), Validity::Valid),
+        ]
+    );
+
+    // Aadhaar numbers and birth years as floats; serial dates in a column named otherwise; a
+    // fraction that is not zero is no identifier.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.csv");
+    std::fs::write(
+        &file,
+        "aadhaar,birth_year,dob,mobile\n\
+         234567890124.0,1985.0,36526,9812345670.00\n\
+         345678901238.0,1990.0,31232.0,9812345671.5\n\
+         456789012341.0,1978.0,1978-01-30,9812345672.0\n",
+    )
+    .unwrap();
+    let collected = collect_file(&file);
+    let values = |name: &str| -> Vec<(String, Validity)> {
+        column(&collected, name)
+            .into_iter()
+            .map(|(_, value, validity)| (value, validity))
+            .collect()
+    };
+    assert_eq!(
+        values("aadhaar"),
+        [
+            ("234567890124".to_string(), Validity::Valid),
+            ("345678901238".to_string(), Validity::Valid),
+            ("456789012341".to_string(), Validity::Valid),
+        ]
+    );
+    assert_eq!(
+        values("birth_year")
+            .iter()
+            .map(|(value, _)| value.as_str())
+            .collect::<Vec<_>>(),
+        ["1985", "1990", "1978"]
+    );
+    assert_eq!(
+        values("dob")
+            .iter()
+            .map(|(value, _)| value.as_str())
+            .collect::<Vec<_>>(),
+        ["2000-01-01", "1985-07-04", "1978-01-30"]
+    );
+    let mobiles = values("mobile");
+    assert_eq!(mobiles[0], ("+919812345670".to_string(), Validity::Valid));
+    assert_ne!(mobiles[1].1, Validity::Valid, "{mobiles:?}");
+    assert_eq!(hits(&file, &["234567890124", "9812345672"]), [vec![1], vec![3]]);
+}
