@@ -19,8 +19,25 @@ use unicode_normalization::char::is_combining_mark;
 /// U+FF01–FF5E) and the ideographic space as their ASCII selves. Borrowed, after one scan, when
 /// `raw` is ASCII.
 pub fn fold_digits(raw: &str) -> Cow<'_, str> {
-    use dec_from_char::DecimalExtended;
     if raw.is_ascii() {
+        return Cow::Borrowed(raw);
+    }
+    fold_non_ascii(raw)
+}
+
+/// [`fold_digits`] of a value with non-ASCII characters: kept out of line, so the ASCII path
+/// stays small where it is inlined into every normalization.
+#[cold]
+#[inline(never)]
+fn fold_non_ascii(raw: &str) -> Cow<'_, str> {
+    use dec_from_char::DecimalExtended;
+    let full_width = |character: char| matches!(character, '\u{ff01}'..='\u{ff5e}' | '\u{3000}');
+    // Names and addresses in other scripts are common and hold no digits: they are scanned with
+    // std's numeric table and left alone, not run through the digit map.
+    if !raw
+        .chars()
+        .any(|character| !character.is_ascii() && (character.is_numeric() || full_width(character)))
+    {
         return Cow::Borrowed(raw);
     }
     Cow::Owned(
@@ -28,7 +45,8 @@ pub fn fold_digits(raw: &str) -> Cow<'_, str> {
             .map(|character| match character {
                 '\u{ff01}'..='\u{ff5e}' => char::from_u32(character as u32 - 0xfee0).unwrap_or(character),
                 '\u{3000}' => ' ',
-                _ => character.normalize_decimal().unwrap_or(character),
+                _ if character.is_numeric() => character.normalize_decimal().unwrap_or(character),
+                _ => character,
             })
             .collect(),
     )
@@ -39,9 +57,14 @@ pub fn fold_digits(raw: &str) -> Cow<'_, str> {
 /// value is not an identifier.
 pub fn strip_zero_fraction(raw: &str) -> &str {
     let trimmed = raw.trim();
-    let Some((integer, fraction)) = trimmed.split_once('.') else {
+    // Most values do not end in 0: they are let go before any search for the point.
+    if !trimmed.ends_with('0') {
+        return raw;
+    }
+    let Some(point) = memchr::memchr(b'.', trimmed.as_bytes()) else {
         return raw;
     };
+    let (integer, fraction) = (&trimmed[..point], &trimmed[point + 1..]);
     let digits = integer.strip_prefix('+').unwrap_or(integer);
     let plain = !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit());
     if plain && !fraction.is_empty() && fraction.bytes().all(|byte| byte == b'0') {
@@ -56,7 +79,20 @@ pub fn strip_zero_fraction(raw: &str) -> &str {
 /// zero fraction ([`strip_zero_fraction`]).
 pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Validity {
     out.clear();
-    let folded = fold_digits(raw);
+    // Names, addresses, emails and secrets are kept in their own script.
+    let folded = match kind {
+        Kind::Name
+        | Kind::Address
+        | Kind::District
+        | Kind::State
+        | Kind::Other
+        | Kind::Email
+        | Kind::Username
+        | Kind::Password
+        | Kind::PasswordHash
+        | Kind::Gender => Cow::Borrowed(raw),
+        _ => fold_digits(raw),
+    };
     let raw = match kind {
         Kind::Phone | Kind::NationalId | Kind::Pincode | Kind::BirthYear | Kind::DateOfBirth => {
             strip_zero_fraction(&folded)
