@@ -188,3 +188,89 @@ fn numbers_as_spreadsheets_and_pandas_write_them() {
     assert_ne!(mobiles[1].1, Validity::Valid, "{mobiles:?}");
     assert_eq!(hits(&file, &["234567890124", "9812345672"]), [vec![1], vec![3]]);
 }
+
+/// (name, kind) of every column of a file, as read.
+fn columns(collected: &Collected) -> Vec<(String, Kind)> {
+    collected.records[0]
+        .fields
+        .iter()
+        .map(|field| (field.name.clone(), field.kind))
+        .collect()
+}
+
+#[test]
+fn headers_are_told_from_data_whatever_they_hold() {
+    // Case 03: a BOM, then a quoted header cell holding the delimiter.
+    let file = data("cases/03-bom-quoted-first-field.csv");
+    let collected = collect_file(&file);
+    assert_eq!(collected.records.len(), 2);
+    assert_eq!(
+        columns(&collected),
+        [
+            ("Name, as on card".to_string(), Kind::Name),
+            ("Mobile".to_string(), Kind::Phone),
+            ("Email".to_string(), Kind::Email)
+        ]
+    );
+    assert_eq!(collected.records[0].location.line, 2);
+    assert_eq!(hits(&file, &["9812345670", "rohit.s@example.in"]), [vec![1], vec![1]]);
+
+    // A header in Devanagari over phones and dates; a header of plain letters over numbers.
+    let dir = tempfile::tempdir().unwrap();
+    let hindi = dir.path().join("hindi.csv");
+    std::fs::write(
+        &hindi,
+        "नाम,जन्म तिथि,मोबाइल\nरोहित शर्मा,12/03/1985,9812345670\nअनिल वर्मा,04/07/1990,9812345671\n",
+    )
+    .unwrap();
+    let collected = collect_file(&hindi);
+    assert_eq!(collected.records.len(), 2, "the header is no record");
+    let names: Vec<String> = columns(&collected).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["नाम", "जन्म तिथि", "मोबाइल"]);
+    assert_eq!(column(&collected, "मोबाइल")[0].1, "+919812345670");
+    let numbers = dir.path().join("numbers.csv");
+    std::fs::write(&numbers, "a,b,c\n1,2.5,3\n4,5,6\n").unwrap();
+    let collected = collect_file(&numbers);
+    assert_eq!(collected.records.len(), 2);
+    assert_eq!(collected.records[0].fields[0].name, "a");
+}
+
+#[test]
+fn lines_before_the_header_are_neither_records_nor_names() {
+    // Case 04: Excel's `sep=;` first.
+    let file = data("cases/04-excel-sep-line.csv");
+    let collected = collect_file(&file);
+    assert!(collected.rejects.is_empty(), "{:?}", collected.rejects);
+    assert_eq!(collected.records.len(), 3);
+    let names: Vec<String> = columns(&collected).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["Name", "Mobile", "Email", "City"]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (offset, line) = crate::common::position_of(&text, "Anil Verma");
+    assert_eq!(
+        (collected.records[1].location.line, collected.records[1].location.offset),
+        (line, offset)
+    );
+    assert_eq!(hits(&file, &["9812345671"]), [vec![2]]);
+
+    // Blank lines and a title above a comma table.
+    let dir = tempfile::tempdir().unwrap();
+    let titled = dir.path().join("titled.csv");
+    let text = "\n\nCustomer export\n\nname,mobile,email\nRohit Sharma,9812345670,rohit.s@example.in\nAnil Verma,9812345671,anil.v@example.in\n";
+    std::fs::write(&titled, text).unwrap();
+    let collected = collect_file(&titled);
+    assert!(collected.rejects.is_empty(), "{:?}", collected.rejects);
+    assert_eq!(collected.records.len(), 2);
+    assert_eq!(
+        columns(&collected),
+        [
+            ("name".to_string(), Kind::Name),
+            ("mobile".to_string(), Kind::Phone),
+            ("email".to_string(), Kind::Email)
+        ]
+    );
+    let (offset, line) = crate::common::position_of(text, "Anil Verma");
+    assert_eq!(
+        (collected.records[1].location.line, collected.records[1].location.offset),
+        (line, offset)
+    );
+}

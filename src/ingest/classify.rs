@@ -266,6 +266,14 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
 
 /// The kind a column name suggests, if any. Dotted JSON paths are judged by their last part.
 pub fn kind_from_header(name: &str) -> Option<Kind> {
+    // "Name, as on card", "Mobile (primary)", "Phone: home": the label is what comes before its
+    // qualifier.
+    if let Some((head, _)) = name.split_once([',', '(', ':'])
+        && !head.trim().is_empty()
+        && let Some(kind) = kind_from_header(head)
+    {
+        return Some(kind);
+    }
     let last = name.rsplit('.').next().unwrap_or(name);
     let mut normalized = String::with_capacity(last.len());
     for c in last.chars() {
@@ -398,7 +406,12 @@ fn looks_like_name(value: &str) -> bool {
         && value.chars().count() <= 60
         && words
             .iter()
-            .all(|word| word.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\''))
+            // "Sharma, Rohit": a surname first, with its comma.
+            .all(|word| {
+                word.trim_end_matches(',')
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c == '.' || c == '\'')
+            })
         && words
             .iter()
             .filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)

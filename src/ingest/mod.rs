@@ -161,6 +161,7 @@ fn read_stream(
         .map_err(io_error)?;
     let encoding = source::detect_encoding(&sample);
     let mut base_offset = 0;
+    // What follows the sample: the sample itself is put back in front once it is final.
     let stream: Box<dyn Read + Send> = match encoding {
         Encoding::Utf16Le | Encoding::Utf16Be => {
             let mut decoded = source::transcode(Box::new(Cursor::new(sample).chain(stream)), encoding);
@@ -169,16 +170,38 @@ fn read_stream(
                 .take(sniff::SAMPLE_BYTES as u64)
                 .read_to_end(&mut sample)
                 .map_err(io_error)?;
-            Box::new(Cursor::new(sample.clone()).chain(decoded))
+            decoded
         }
         Encoding::Utf8Bom => {
             sample.drain(..3);
             base_offset = 3;
-            Box::new(Cursor::new(sample.clone()).chain(stream))
+            stream
         }
-        Encoding::Utf8 => Box::new(Cursor::new(sample.clone()).chain(stream)),
+        Encoding::Utf8 => stream,
     };
-    let format = options.format.unwrap_or_else(|| sniff::sniff(&sample, &file.path));
+    // Lines before a delimited table (blank lines, Excel's `sep=;`, a title) are neither
+    // records nor column names: they are passed over, and the table's lines keep their numbers.
+    let preamble = sniff::preamble(&sample);
+    let mut format = options.format.unwrap_or_else(|| {
+        preamble
+            .delimiter
+            .map(|delimiter| Format::Delimited { delimiter })
+            .unwrap_or_else(|| sniff::sniff(&sample[preamble.bytes..], &file.path))
+    });
+    let mut base_line = 1;
+    if let Format::Delimited { delimiter } = format {
+        let skipped = preamble.with_titles(&sample, delimiter);
+        if skipped.bytes > 0 {
+            sample.drain(..skipped.bytes);
+            base_offset += skipped.bytes as u64;
+            base_line += skipped.lines;
+            // The sniffed format stands unless a hint named it.
+            if options.format.is_none() && preamble.delimiter.is_none() {
+                format = sniff::sniff(&sample, &file.path);
+            }
+        }
+    }
+    let stream: Box<dyn Read + Send> = Box::new(Cursor::new(sample.clone()).chain(stream));
     let region = options.region;
     let mut info = FileInfo {
         format,
@@ -207,7 +230,7 @@ fn read_stream(
     std::thread::scope(|scope| {
         let parser = parser.as_deref();
         scope.spawn(move || match parser {
-            Some(parser) => read_chunks(stream, parser, options.chunk_bytes, base_offset, sender),
+            Some(parser) => read_chunks(stream, parser, options.chunk_bytes, (base_offset, base_line), sender),
             None => read_sql(stream, options.chunk_bytes, base_offset, sender),
         });
         process_units(file, &mut info, parser, region, receiver, group_size, sink).map_err(io_error)
@@ -270,14 +293,14 @@ fn read_chunks(
     mut stream: Box<dyn Read + Send>,
     parser: &dyn ChunkParser,
     chunk_bytes: usize,
-    base_offset: u64,
+    (base_offset, base_line): (u64, u64),
     sender: SyncSender<io::Result<Unit>>,
 ) {
     let mut buffer: Vec<u8> = Vec::with_capacity(chunk_bytes);
     let mut want = chunk_bytes;
     let mut eof = false;
     let mut offset = base_offset;
-    let mut line = 1u64;
+    let mut line = base_line;
     let mut index = 0usize;
     loop {
         while !eof && buffer.len() < want {

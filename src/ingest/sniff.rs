@@ -6,6 +6,7 @@ use crate::ingest::normalize::Region;
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
+use unicode_normalization::char::is_combining_mark;
 
 /// How a file's records are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -212,18 +213,93 @@ pub(crate) fn combo_split(line: &[u8]) -> Option<(&[u8], &[u8])> {
     login.then_some((identifier, secret))
 }
 
-/// Whether the first record of a delimited file is a header: its cells are label-shaped, and
-/// either a name is a known synonym or a column's first value differs in kind from the rest.
+/// Lines at the top of a file that come before its content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Preamble {
+    /// Bytes of those lines, with their line ends.
+    pub bytes: usize,
+    pub lines: u64,
+    /// The delimiter Excel's `sep=X` hint names, if the file has one.
+    pub delimiter: Option<u8>,
+}
+
+/// A line without its line end and surrounding blanks.
+fn trimmed(line: &[u8]) -> &[u8] {
+    line.trim_ascii()
+}
+
+/// Blank lines and Excel's `sep=X` hint at the top of `sample`.
+pub fn preamble(sample: &[u8]) -> Preamble {
+    let mut found = Preamble::default();
+    while let Some(end) = memchr::memchr(b'\n', &sample[found.bytes..]) {
+        let line = trimmed(&sample[found.bytes..found.bytes + end]);
+        match line {
+            [] => {}
+            [s, e, p, b'=', delimiter] if found.delimiter.is_none() && [*s, *e, *p].eq_ignore_ascii_case(b"sep") => {
+                found.delimiter = Some(*delimiter);
+            }
+            _ => break,
+        }
+        found.bytes += end + 1;
+        found.lines += 1;
+    }
+    found
+}
+
+impl Preamble {
+    /// This preamble and the title lines after it, for a table delimited by `delimiter`: up to
+    /// five lines without the delimiter (`Customer export`) or blank, each followed by a line
+    /// that has it.
+    pub fn with_titles(self, sample: &[u8], delimiter: u8) -> Preamble {
+        let mut found = self;
+        for _ in 0..5 {
+            let rest = &sample[found.bytes..];
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                break;
+            };
+            let line = trimmed(&rest[..end]);
+            let next = rest[end + 1..]
+                .split(|byte| *byte == b'\n')
+                .map(trimmed)
+                .find(|line| !line.is_empty());
+            let title = memchr::memchr(delimiter, line).is_none()
+                && next.is_some_and(|next| memchr::memchr(delimiter, next).is_some());
+            if !line.is_empty() && !title {
+                break;
+            }
+            found.bytes += end + 1;
+            found.lines += 1;
+        }
+        found
+    }
+}
+
+/// Whether the first record of a delimited file is a header, decided from the columns as CSV
+/// sniffers do (Python's `csv.Sniffer.has_header`, DuckDB's sniffer): its cells read as labels
+/// (letters of any script, with the punctuation labels carry: `Name, as on card`, `Father's
+/// Name`, `E-mail:`, `नाम`) and none is itself an identifier, and either a label is a known
+/// synonym or a column's values have a type (phones, dates, numbers…) its first cell lacks.
 pub fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
     let label_shaped = |cell: &str| {
         let cell = cell.trim();
-        !cell.is_empty()
-            && cell.chars().count() <= 48
-            && cell
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '#')
-            && cell.chars().all(|c| c.is_alphanumeric() || " _-./#()".contains(c))
+        let mut digits_in_a_row = 0;
+        let mut letters = 0;
+        for character in cell.chars() {
+            digits_in_a_row = if character.is_ascii_digit() {
+                digits_in_a_row + 1
+            } else {
+                0
+            };
+            letters += usize::from(character.is_alphabetic());
+            let allowed = character.is_alphanumeric()
+                || is_combining_mark(character)
+                || character.is_whitespace()
+                || "_-./#(),:;'&?*%+\u{2019}".contains(character);
+            if !allowed || digits_in_a_row >= 4 {
+                return false;
+            }
+        }
+        letters > 0 && cell.chars().count() <= 64
     };
     if first.is_empty() || !first.iter().all(|cell| label_shaped(cell)) {
         return false;
@@ -240,13 +316,21 @@ pub fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
     if rest.is_empty() {
         return false;
     }
-    // A column whose values all have a shape (phones, dates, numbers) under a plain label.
+    let is_number = |cell: &str| cell.trim().parse::<f64>().is_ok();
+    // A column whose values all have a type (a kind other than a name, or a number) under a
+    // first cell that has none.
     (0..first.len()).any(|column| {
-        let typed = rest.iter().filter_map(|row| row.get(column)).all(|cell| {
-            let kinds = value_candidates(cell, Region::INDIA);
-            kinds != 0 && kinds & !Kind::Name.bit() != 0
-        });
-        typed && first_kinds[column] & !Kind::Name.bit() == 0
+        let values: Vec<&String> = rest
+            .iter()
+            .filter_map(|row| row.get(column))
+            .filter(|cell| !cell.trim().is_empty())
+            .collect();
+        let typed = !values.is_empty()
+            && values.iter().all(|cell| {
+                let kinds = value_candidates(cell, Region::INDIA);
+                (kinds != 0 && kinds & !Kind::Name.bit() != 0) || is_number(cell)
+            });
+        typed && first_kinds[column] & !Kind::Name.bit() == 0 && !is_number(&first[column])
     })
 }
 
@@ -280,6 +364,55 @@ mod tests {
             sniff(b"Leaked by someone.\nCall 9812345678 for more\n", "x"),
             Format::Text
         );
+    }
+
+    #[test]
+    fn headers_with_punctuation_other_scripts_or_over_numbers_are_headers() {
+        let rows = |text: &str| -> Vec<Vec<String>> {
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes())
+                .records()
+                .map(|record| record.unwrap().iter().map(str::to_string).collect())
+                .collect()
+        };
+        let data = "\"Sharma, Rohit\",9812345670,rohit.s@example.in\n\"Verma, Anil\",9812345671,anil.v@example.in\n";
+        for header in [
+            "\"Name, as on card\",Mobile,Email",
+            "\"Customer, Name\",Mobile,Email",
+            "Name,Father's Name,Mobile",
+            "Name:,Mobile No.:,E-mail:",
+            "Name,Mobile,Name & Address",
+            "नाम,जन्म तिथि,मोबाइल",
+            "a,b,c",
+        ] {
+            let table = rows(&format!("{header}\n{data}"));
+            assert!(detect_header(&table[0], &table[1..]), "{header}");
+        }
+        let numbers = rows("a,b,c\n1,2.5,3\n4,5,6\n");
+        assert!(detect_header(&numbers[0], &numbers[1..]));
+        // Rows of data are not headers, whatever their script.
+        let names = rows("Rohit Sharma,Pune\nAnil Verma,Nashik\n");
+        assert!(!detect_header(&names[0], &names[1..]));
+        let table = rows(data);
+        assert!(!detect_header(&table[0], &table[1..]));
+        let devanagari = rows("रोहित शर्मा,पुणे\nअनिल वर्मा,नासिक\n");
+        assert!(!detect_header(&devanagari[0], &devanagari[1..]));
+    }
+
+    #[test]
+    fn lines_before_a_table_are_passed_over() {
+        let hinted = b"sep=;\r\nName;Mobile\r\nRohit;9812345670\r\n";
+        let found = preamble(hinted);
+        assert_eq!((found.bytes, found.lines, found.delimiter), (7, 1, Some(b';')));
+        assert_eq!(found.with_titles(hinted, b';'), found);
+        let titled = b"\n\nCustomer export\n\nname,mobile\nRohit,9812345670\n";
+        let found = preamble(titled).with_titles(titled, b',');
+        assert_eq!((found.bytes, found.lines, found.delimiter), (19, 4, None));
+        assert!(titled[found.bytes..].starts_with(b"name,mobile"));
+        // A table from its first line loses nothing.
+        let plain = b"name,mobile\nRohit,9812345670\n";
+        assert_eq!(preamble(plain).with_titles(plain, b','), Preamble::default());
     }
 
     #[test]
