@@ -274,3 +274,68 @@ fn lines_before_the_header_are_neither_records_nor_names() {
         (line, offset)
     );
 }
+
+#[test]
+fn stealer_log_lines_keep_their_url_apart_and_lose_no_login() {
+    // Case 10: URL:login:password, with a scheme, a port, an android package, a bare host.
+    let file = data("cases/10-ulp-url-login-pass.txt");
+    let collected = collect_file(&file);
+    assert!(collected.rejects.is_empty(), "{:?}", collected.rejects);
+    let logins: Vec<(Kind, String)> = column(&collected, "login")
+        .into_iter()
+        .map(|(kind, value, _)| (kind, value))
+        .collect();
+    assert_eq!(
+        logins,
+        [
+            (Kind::Email, "rohit.s@example.in".to_string()),
+            (Kind::Phone, "+919812345670".to_string()),
+            (Kind::Username, "kavya_r".to_string()),
+            (Kind::Email, "user77@example.in".to_string()),
+        ]
+    );
+    let secrets: Vec<String> = collected
+        .records
+        .iter()
+        .map(|record| record.field("secret").unwrap().raw.clone())
+        .collect();
+    assert_eq!(secrets, ["Passw0rd!", "Secret#12", "pa:ss", "hunter2"]);
+    assert_eq!(
+        collected.records[1].field("url").unwrap().raw,
+        "https://netbanking.example.co.in:8443/auth/login"
+    );
+    assert_eq!(
+        hits(&file, &["rohit.s@example.in", "+919812345670", "user77@example.in"]),
+        [vec![1], vec![2], vec![3 + 1]]
+    );
+
+    // Other stealer-log shapes, and logins that are no valid email: kept and flagged, not lost.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stealer.txt");
+    std::fs::write(
+        &file,
+        "http://192.168.1.10:8080/admin:9876543210:admin123\n\
+         ftp://files.example.net/:anil.v@example.in:x:y\n\
+         rohit\u{2019}s@example.in:Pass@123\n\
+         meena@example.in:secret\n\
+         kiran@example.in:hunter2\n\
+         9812345673:qwerty\n\
+         suresh_k:letmein\n\
+         priya.n@example.in:p@ss:word\n\
+         https://mail.example.com/:ravi@example.in:Ravi#2024\n\
+         deepa@example.in:deepa1990\n",
+    )
+    .unwrap();
+    let collected = collect_file(&file);
+    assert!(collected.rejects.is_empty(), "{:?}", collected.rejects);
+    let logins = column(&collected, "login");
+    assert_eq!(logins[0], (Kind::Phone, "+919876543210".to_string(), Validity::Valid));
+    assert_eq!(
+        logins[1],
+        (Kind::Email, "anil.v@example.in".to_string(), Validity::Valid)
+    );
+    assert_eq!(logins[2].0, Kind::Email);
+    assert_eq!(logins[2].2, Validity::Invalid);
+    assert_eq!(collected.records[1].field("secret").unwrap().raw, "x:y");
+    assert_eq!(hits(&file, &["9876543210", "anil.v@example.in"]), [vec![1], vec![2]]);
+}

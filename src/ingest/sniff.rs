@@ -200,17 +200,73 @@ fn looks_like_combo(lines: &[&[u8]]) -> bool {
 pub(crate) fn combo_split(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let at = line.iter().position(|&byte| matches!(byte, b':' | b';' | b'|'))?;
     let (identifier, secret) = (&line[..at], &line[at + 1..]);
-    if identifier.is_empty() || secret.is_empty() || identifier.len() > 128 {
+    if identifier.is_empty() || secret.is_empty() {
         return None;
     }
-    let text = std::str::from_utf8(identifier).ok()?;
+    plausible_login(identifier, false).then_some((identifier, secret))
+}
+
+/// Whether `login` reads as a login: an email or a phone, or (unless `strong`) a plain user
+/// name of three or more letters, digits, dots, dashes and underscores that is not a bare
+/// port or short number.
+fn plausible_login(login: &[u8], strong: bool) -> bool {
+    if login.is_empty() || login.len() > 128 {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(login) else {
+        return false;
+    };
     let kinds = value_candidates(text, Region::INDIA);
-    let login = kinds & (Kind::Email.bit() | Kind::Phone.bit()) != 0
-        || (text.len() >= 3
-            && text
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte)));
-    login.then_some((identifier, secret))
+    if kinds & (Kind::Email.bit() | Kind::Phone.bit()) != 0 {
+        return true;
+    }
+    let digits_only = login.iter().all(u8::is_ascii_digit);
+    !strong
+        && text.len() >= 3
+        && !(digits_only && text.len() < 10)
+        && login
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(byte))
+}
+
+/// Splits a stealer-log line `URL:login:secret` into its parts: `https://host:8443/path:login:pass`,
+/// `android://key@package/:login:pass`, or a bare host `accounts.example.org:login:pass` (then
+/// the login must be an email or a phone). The login is the first part after the URL that reads
+/// as one (a port or a path does not); the secret is the rest, colons and all.
+pub(crate) fn ulp_split(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let scheme_end = memchr::memmem::find(line, b"://").filter(|&end| {
+        end > 0
+            && line[..end]
+                .iter()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"+.-".contains(byte))
+    });
+    let mut from = scheme_end.map_or(0, |end| end + 3);
+    while let Some(relative) = memchr::memchr(b':', &line[from..]) {
+        let at = from + relative;
+        let url = &line[..at];
+        let rest = &line[at + 1..];
+        let login_end = memchr::memchr(b':', rest)?;
+        let (login, secret) = (&rest[..login_end], &rest[login_end + 1..]);
+        let host_alone = scheme_end.is_none() && is_host(url);
+        if (scheme_end.is_some() || host_alone) && !secret.is_empty() && plausible_login(login, host_alone) {
+            return Some((url, login, secret));
+        }
+        // Without a scheme only the first colon can end the host.
+        scheme_end?;
+        from = at + 1;
+    }
+    None
+}
+
+/// A host name: labels of letters, digits and dashes joined by dots, the last one letters.
+fn is_host(text: &[u8]) -> bool {
+    let mut labels = text.split(|byte| *byte == b'.');
+    let last = labels.next_back().unwrap_or_default();
+    text.contains(&b'.')
+        && last.len() >= 2
+        && last.iter().all(u8::is_ascii_alphabetic)
+        && labels
+            .all(|label| !label.is_empty() && label.iter().all(|byte| byte.is_ascii_alphanumeric() || *byte == b'-'))
 }
 
 /// Lines at the top of a file that come before its content.
@@ -413,6 +469,55 @@ mod tests {
         // A table from its first line loses nothing.
         let plain = b"name,mobile\nRohit,9812345670\n";
         assert_eq!(preamble(plain).with_titles(plain, b','), Preamble::default());
+    }
+
+    #[test]
+    fn stealer_log_lines_split_after_their_url() {
+        let split = |line: &str| {
+            ulp_split(line.as_bytes())
+                .map(|(url, login, secret)| [url, login, secret].map(|part| String::from_utf8_lossy(part).into_owned()))
+        };
+        assert_eq!(
+            split("https://accounts.example.com/login:rohit.s@example.in:Passw0rd!"),
+            Some([
+                "https://accounts.example.com/login".into(),
+                "rohit.s@example.in".into(),
+                "Passw0rd!".into()
+            ])
+        );
+        assert_eq!(
+            split("https://bank.example.co.in:8443/auth:9812345670:Secret#12"),
+            Some([
+                "https://bank.example.co.in:8443/auth".into(),
+                "9812345670".into(),
+                "Secret#12".into()
+            ])
+        );
+        assert_eq!(
+            split("android://AbC@com.example.app/:kavya_r:pa:ss"),
+            Some([
+                "android://AbC@com.example.app/".into(),
+                "kavya_r".into(),
+                "pa:ss".into()
+            ])
+        );
+        assert_eq!(
+            split("accounts.example.org:user77@example.in:hunter2"),
+            Some([
+                "accounts.example.org".into(),
+                "user77@example.in".into(),
+                "hunter2".into()
+            ])
+        );
+        // Plain combos are not URLs.
+        for combo in [
+            "a@b.in:secret",
+            "rahul99:hunter2",
+            "c@d.com:pa:ss",
+            "rahul.sharma:pass:word",
+        ] {
+            assert_eq!(split(combo), None, "{combo}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::ingest::classify::classify_value;
 use crate::ingest::kind::Kind;
 use crate::ingest::normalize::{Region, is_password_hash, verhoeff_valid};
 use crate::ingest::record::RawBatch;
-use crate::ingest::sniff::combo_split;
+use crate::ingest::sniff::{combo_split, ulp_split};
 use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -133,15 +133,25 @@ impl ChunkParser for ComboParser {
         let mut batch = RawBatch::for_chunk(chunk);
         let login_column = batch.column("login");
         let secret_column = batch.column("secret");
+        let url_column = batch.column("url");
         for (line, offset, content) in lines(&chunk.data) {
-            let Some((identifier, secret)) = combo_split(content) else {
-                batch.reject(line, offset, "expected identifier:secret (or ; or | as separator)");
-                continue;
+            // A stealer log's `URL:login:secret`, else `login:secret`.
+            let (url, identifier, secret) = match ulp_split(content) {
+                Some((url, identifier, secret)) => (Some(url), identifier, secret),
+                None => match combo_split(content).or_else(|| loose_split(content)) {
+                    Some((identifier, secret)) => (None, identifier, secret),
+                    None => {
+                        batch.reject(line, offset, "expected identifier:secret (or ; or | as separator)");
+                        continue;
+                    }
+                },
             };
             let (identifier, latin1_identifier) = decode(identifier);
             let (secret, latin1_secret) = decode(secret);
             let login_kind = match classify_value(&identifier, self.region) {
                 kind @ (Kind::Email | Kind::Phone) => kind,
+                // An email that does not pass (a typographic apostrophe): kept, flagged invalid.
+                _ if identifier.contains('@') => Kind::Email,
                 _ => Kind::Username,
             };
             let secret_kind = if is_password_hash(&secret) {
@@ -152,10 +162,26 @@ impl ChunkParser for ComboParser {
             let first_value = batch.values.len();
             batch.push_value(login_column, Some(login_kind), identifier.trim());
             batch.push_value(secret_column, Some(secret_kind), &secret);
-            batch.finish_record(first_value, line, offset, latin1_identifier || latin1_secret);
+            let mut latin1 = latin1_identifier || latin1_secret;
+            if let Some(url) = url {
+                let (url, latin1_url) = decode(url);
+                batch.push_value(url_column, Some(Kind::Other), &url);
+                latin1 |= latin1_url;
+            }
+            batch.finish_record(first_value, line, offset, latin1);
         }
         batch
     }
+}
+
+/// A combo line whose login is no plausible one (`rohit’s@example.in:pass`): split at the first
+/// separator all the same when the login is one word, so the record is kept (its login flagged
+/// by normalization) rather than lost.
+fn loose_split(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = line.iter().position(|&byte| matches!(byte, b':' | b';' | b'|'))?;
+    let (login, secret) = (&line[..at], &line[at + 1..]);
+    let one_word = !login.is_empty() && login.len() <= 128 && !login.iter().any(u8::is_ascii_whitespace);
+    (one_word && !secret.is_empty()).then_some((login, secret))
 }
 
 /// Identifier patterns for free text. Each match is checked again by classification, so the
