@@ -339,3 +339,50 @@ fn stealer_log_lines_keep_their_url_apart_and_lose_no_login() {
     assert_eq!(collected.records[1].field("secret").unwrap().raw, "x:y");
     assert_eq!(hits(&file, &["9876543210", "anil.v@example.in"]), [vec![1], vec![2]]);
 }
+
+#[test]
+fn a_lookup_reads_an_id_by_its_shape_as_ingest_stores_it() {
+    // Case 12: Aadhaar numbers spaced, hyphenated, masked, and one whose check digit fails.
+    let file = data("cases/12-aadhaar-spaced-masked.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data_dir.root());
+    build_segment(&data_dir, &catalog, &corpus("case"), &[file], &BuildOptions::default()).unwrap();
+    let index = Index::open(&data_dir, &catalog, &[]).unwrap();
+    let asked = [
+        "234567890124",
+        "3456 7890 1238",
+        "456789012341",
+        "567890123459",
+        "5678-9012-3459",
+    ];
+    let queries = Query::detected(&asked);
+    let answers = lookup_batch(&index, Region::INDIA, &queries);
+    let read: Vec<(Option<Kind>, Option<Validity>, Vec<u64>)> = answers
+        .into_iter()
+        .map(|answer| {
+            let records = answer.hits.unwrap_or_default().iter().map(|hit| hit.record).collect();
+            (answer.kind, answer.validity, records)
+        })
+        .collect();
+    let national = |validity, record| (Some(Kind::NationalId), Some(validity), vec![record]);
+    assert_eq!(
+        read,
+        [
+            national(Validity::Valid, 1),
+            national(Validity::Valid, 2),
+            national(Validity::Valid, 3),
+            national(Validity::Invalid, 5),
+            national(Validity::Invalid, 5),
+        ]
+    );
+    // Written in Devanagari digits, an invalid one is still read by its shape.
+    let devanagari = in_script("5678 9012 3459", 0x0966);
+    let queries = Query::detected(&[devanagari.as_str()]);
+    let answer = lookup_batch(&index, Region::INDIA, &queries).remove(0);
+    assert_eq!(
+        (answer.kind, answer.validity),
+        (Some(Kind::NationalId), Some(Validity::Invalid))
+    );
+    assert_eq!(answer.hits.unwrap_or_default().len(), 1);
+}

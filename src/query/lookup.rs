@@ -6,7 +6,7 @@ use super::names::{Name, intern, intern_all};
 use super::search::TextIndex;
 use crate::catalog::{Catalog, CatalogError, CorpusKind};
 use crate::ingest::classify::value_candidates;
-use crate::ingest::normalize::{Region, is_aadhaar, normalize, recognize_phone};
+use crate::ingest::normalize::{Region, fold_digits, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
 use crate::segment::store::StoredLocation;
@@ -271,9 +271,7 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, S
             if recognize_phone(value, region, &mut out) == Some(Validity::Valid) {
                 readings.push(reading(Kind::Phone, std::mem::take(&mut out), Validity::Valid));
             }
-            // An Aadhaar has twelve digits: most values (phones) are ruled out without copying.
-            let twelve_digits = value.bytes().filter(u8::is_ascii_digit).count() == 12;
-            if twelve_digits && is_aadhaar(&value.chars().filter(char::is_ascii_digit).collect::<String>()) {
+            if aadhaar_shaped(value) {
                 smallvec![Kind::NationalId]
             } else {
                 SmallVec::new()
@@ -281,10 +279,14 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, S
         }
         None => {
             let candidates = value_candidates(value, region);
-            INDEXED_KINDS
+            let mut kinds: SmallVec<[Kind; 4]> = INDEXED_KINDS
                 .into_iter()
                 .filter(|kind| candidates & kind.bit() != 0)
-                .collect()
+                .collect();
+            if !kinds.contains(&Kind::NationalId) && aadhaar_shaped(&fold_digits(value)) {
+                kinds.push(Kind::NationalId);
+            }
+            kinds
         }
     };
     // Nothing recognized: a plain token may still be a login name.
@@ -310,6 +312,16 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, S
         });
     }
     Ok(readings)
+}
+
+/// Twelve digits (spaces and hyphens between them allowed) not starting with 0 or 1: an Aadhaar
+/// number by its shape, read as one even when its check digit fails, as ingest keeps such values
+/// (flagged invalid). Most values (phones) are ruled out without copying.
+fn aadhaar_shaped(value: &str) -> bool {
+    let mut digits = value.bytes().filter(u8::is_ascii_digit);
+    value.bytes().all(|byte| byte.is_ascii_digit() || b" -".contains(&byte))
+        && value.bytes().filter(u8::is_ascii_digit).count() == 12
+        && digits.next().is_some_and(|first| first >= b'2')
 }
 
 /// A query's kind and normalized value as a lookup reads it (its first reading), or why it cannot
