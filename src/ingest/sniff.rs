@@ -234,8 +234,12 @@ fn plausible_login(login: &[u8], strong: bool) -> bool {
 /// the login must be an email or a phone). The login is the first part after the URL that reads
 /// as one (a port or a path does not); the secret is the rest, colons and all.
 pub(crate) fn ulp_split(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let scheme_end = memchr::memmem::find(line, b"://").filter(|&end| {
+    // A scheme ends at the first colon, followed by `//` (one search, not a substring search
+    // per line: this runs on every line of a combo list).
+    let first_colon = memchr::memchr(b':', line)?;
+    let scheme_end = Some(first_colon).filter(|&end| {
         end > 0
+            && line[end + 1..].starts_with(b"//")
             && line[..end]
                 .iter()
                 .all(|byte| byte.is_ascii_alphanumeric() || b"+.-".contains(byte))
