@@ -386,3 +386,22 @@ fn a_lookup_reads_an_id_by_its_shape_as_ingest_stores_it() {
     );
     assert_eq!(answer.hits.unwrap_or_default().len(), 1);
 }
+
+#[test]
+fn a_value_that_is_a_phone_and_an_aadhaar_number_is_found_as_either() {
+    // `917584728642` passes the Verhoeff check: a combo list's login is stored as an Aadhaar
+    // number, a mobile column's value as a phone; a lookup of the phone finds both.
+    let dir = tempfile::tempdir().unwrap();
+    let combo = dir.path().join("combo.txt");
+    std::fs::write(
+        &combo,
+        "917584728642:secret\nmeena@example.in:pass1\nkiran@example.in:pass2\nravi@example.in:pass3\n",
+    )
+    .unwrap();
+    for asked in ["7584728642", "+91 75847 28642", "917584728642"] {
+        assert_eq!(hits(&combo, &[asked]), [vec![1]], "{asked}");
+    }
+    let column = dir.path().join("mobiles.csv");
+    std::fs::write(&column, "name,mobile\nRavi Kumar,917584728642\nAsha Rao,9812345670\n").unwrap();
+    assert_eq!(hits(&column, &["7584728642", "917584728642"]), [vec![1], vec![1]]);
+}

@@ -1,7 +1,7 @@
 //! Line-oriented formats: JSON Lines, combo lists and free text.
 
 use super::{Chunk, ChunkParser, Cut, decode};
-use crate::ingest::classify::classify_value;
+use crate::ingest::classify::{classify_value, value_candidates};
 use crate::ingest::kind::Kind;
 use crate::ingest::normalize::{Region, is_password_hash, verhoeff_valid};
 use crate::ingest::record::RawBatch;
@@ -148,12 +148,19 @@ impl ChunkParser for ComboParser {
             };
             let (identifier, latin1_identifier) = decode(identifier);
             let (secret, latin1_secret) = decode(secret);
-            let login_kind = match classify_value(&identifier, self.region) {
-                kind @ (Kind::Email | Kind::Phone) => kind,
+            // Twelve digits `91…` that pass the Verhoeff check read as a phone and an Aadhaar
+            // number alike: a login is taken for the phone, which a lookup of the same digits
+            // as an Aadhaar number asks for too (it reads such a value both ways).
+            let candidates = value_candidates(&identifier, self.region);
+            let login_kind = [Kind::Email, Kind::Phone, Kind::NationalId]
+                .into_iter()
+                .find(|kind| candidates & kind.bit() != 0)
                 // An email that does not pass (a typographic apostrophe): kept, flagged invalid.
-                _ if identifier.contains('@') => Kind::Email,
-                _ => Kind::Username,
-            };
+                .unwrap_or(if identifier.contains('@') {
+                    Kind::Email
+                } else {
+                    Kind::Username
+                });
             let secret_kind = if is_password_hash(&secret) {
                 Kind::PasswordHash
             } else {
