@@ -270,7 +270,7 @@ pub fn kind_from_header(name: &str) -> Option<Kind> {
     // qualifier.
     if let Some((head, _)) = name.split_once([',', '(', ':'])
         && !head.trim().is_empty()
-        && let Some(kind) = kind_from_header(head)
+        && let Some(kind) = kind_from_header(head).filter(|kind| *kind != Kind::Other)
     {
         return Some(kind);
     }

@@ -223,7 +223,8 @@ fn plausible_login(login: &[u8], strong: bool) -> bool {
     let digits_only = login.iter().all(u8::is_ascii_digit);
     !strong
         && text.len() >= 3
-        && !(digits_only && text.len() < 10)
+        // A port or a time (`8443`, `1200`) is no login; a numeric account number is.
+        && !(digits_only && text.len() <= 5)
         && login
             .iter()
             .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(byte))
@@ -292,10 +293,14 @@ fn trimmed(line: &[u8]) -> &[u8] {
 pub fn preamble(sample: &[u8]) -> Preamble {
     let mut found = Preamble::default();
     while let Some(end) = memchr::memchr(b'\n', &sample[found.bytes..]) {
-        let line = trimmed(&sample[found.bytes..found.bytes + end]);
-        match line {
-            [] => {}
-            [s, e, p, b'=', delimiter] if found.delimiter.is_none() && [*s, *e, *p].eq_ignore_ascii_case(b"sep") => {
+        let raw = &sample[found.bytes..found.bytes + end];
+        // The hint's delimiter may be a tab or a space: only the line end is taken off it.
+        let hint = raw.strip_suffix(b"\r").unwrap_or(raw);
+        match (trimmed(raw), hint) {
+            ([], _) => {}
+            (_, [s, e, p, b'=', delimiter])
+                if found.delimiter.is_none() && [*s, *e, *p].eq_ignore_ascii_case(b"sep") =>
+            {
                 found.delimiter = Some(*delimiter);
             }
             _ => break,
@@ -322,7 +327,9 @@ impl Preamble {
                 .split(|byte| *byte == b'\n')
                 .map(trimmed)
                 .find(|line| !line.is_empty());
+            // A line with a quote may be the start of a quoted cell that spans lines.
             let title = memchr::memchr(delimiter, line).is_none()
+                && memchr::memchr(b'"', line).is_none()
                 && next.is_some_and(|next| memchr::memchr(delimiter, next).is_some());
             if !line.is_empty() && !title {
                 break;
@@ -370,13 +377,24 @@ pub fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
     if first_kinds.iter().any(|kinds| kinds & strong != 0) {
         return false;
     }
-    if first.iter().any(|cell| kind_from_header(cell).is_some()) {
+    // A synonym counts in a label without digits: `House 12, Station Area` is an address.
+    if first
+        .iter()
+        .any(|cell| !cell.bytes().any(|byte| byte.is_ascii_digit()) && kind_from_header(cell).is_some())
+    {
         return true;
     }
     if rest.is_empty() {
         return false;
     }
-    let is_number = |cell: &str| cell.trim().parse::<f64>().is_ok();
+    // Digits, signs and separators only (not `NaN` or `inf`, which a float parser takes).
+    let is_number = |cell: &str| {
+        let cell = cell.trim();
+        cell.bytes().any(|byte| byte.is_ascii_digit())
+            && cell
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || b"+-.,".contains(&byte))
+    };
     // A column whose values all have a type (a kind other than a name, or a number) under a
     // first cell that has none.
     (0..first.len()).any(|column| {
@@ -451,6 +469,11 @@ mod tests {
         }
         let numbers = rows("a,b,c\n1,2.5,3\n4,5,6\n");
         assert!(detect_header(&numbers[0], &numbers[1..]));
+        // A first row of data with a synonym inside an address, or over a column of `nan`.
+        let address = rows("Rohit D'Souza,\"House 12, Station Area\",Pune\nAnil Verma,\"Flat 3, MG Road\",Nashik\n");
+        assert!(!detect_header(&address[0], &address[1..]));
+        let missing = rows("Rohit Sharma,Pune\nAnil Verma,nan\nKavya Reddy,NaN\n");
+        assert!(!detect_header(&missing[0], &missing[1..]));
         // Rows of data are not headers, whatever their script.
         let names = rows("Rohit Sharma,Pune\nAnil Verma,Nashik\n");
         assert!(!detect_header(&names[0], &names[1..]));
@@ -470,6 +493,11 @@ mod tests {
         let found = preamble(titled).with_titles(titled, b',');
         assert_eq!((found.bytes, found.lines, found.delimiter), (19, 4, None));
         assert!(titled[found.bytes..].starts_with(b"name,mobile"));
+        // A quoted header cell spanning lines is no title; a tab hint is a hint.
+        let wrapped = b"\"Customer\nName\",Mobile\nRohit,9812345670\n";
+        assert_eq!(preamble(wrapped).with_titles(wrapped, b','), Preamble::default());
+        let tab = b"sep=\t\nname\tmobile\nRohit\t9812345670\n";
+        assert_eq!(preamble(tab).delimiter, Some(b'\t'));
         // A table from its first line loses nothing.
         let plain = b"name,mobile\nRohit,9812345670\n";
         assert_eq!(preamble(plain).with_titles(plain, b','), Preamble::default());

@@ -52,17 +52,19 @@ pub fn normalize_date(raw: &str, out: &mut String) -> Validity {
 
 /// A date of birth saved by a spreadsheet as its serial day number (Excel's and LibreOffice's
 /// 1900 date system: day 1 is 1900-01-01, counted from 1899-12-30 because Excel keeps Lotus
-/// 1-2-3's leap day 1900-02-29). Five digits only, 10000 to 80000 (1927-05-18 to 2119-01-10):
+/// 1-2-3's leap day 1900-02-29). Five digits only, from 10000 (1927-05-18) to today's serial:
 /// in a date-of-birth column nothing else is written that way.
 fn excel_serial(text: &str) -> Option<time::Date> {
     if text.len() != 5 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     let days: i64 = text.parse().ok()?;
-    if !(10_000..=80_000).contains(&days) {
+    let epoch = time::Date::from_calendar_date(1899, time::Month::December, 30).ok()?;
+    // No one is born in the future: today's serial is the last one read as a date.
+    let today = (time::OffsetDateTime::now_utc().date() - epoch).whole_days();
+    if !(10_000..=today).contains(&days) {
         return None;
     }
-    let epoch = time::Date::from_calendar_date(1899, time::Month::December, 30).ok()?;
     epoch.checked_add(time::Duration::days(days))
 }
 
