@@ -29,12 +29,36 @@ enum Credential {
     Certificate(String),
 }
 
+/// What tells one version of the token store from the next. A file system's modification times
+/// are coarse (a few milliseconds), and a token revoked right after it was issued leaves the time
+/// unchanged: the store is replaced by a rename, so its inode changes with every write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    length: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(metadata: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        FileStamp {
+            modified: metadata.modified().ok(),
+            length: metadata.len(),
+            inode,
+        }
+    }
+}
+
 /// Checks presented credentials against the token store, reread when it changes so that a
 /// revocation takes effect at the next call.
 pub struct Authenticator {
     store: TokenStore,
     path: std::path::PathBuf,
-    cached: Mutex<(Option<SystemTime>, Arc<Tokens>)>,
+    cached: Mutex<(Option<FileStamp>, Arc<Tokens>)>,
 }
 
 impl Authenticator {
@@ -48,8 +72,8 @@ impl Authenticator {
 
     fn tokens(&self) -> Result<Arc<Tokens>, Status> {
         let stamp = std::fs::metadata(&self.path)
-            .and_then(|metadata| metadata.modified())
-            .ok();
+            .ok()
+            .map(|metadata| FileStamp::of(&metadata));
         let mut cached = self.cached.lock().unwrap_or_else(|poison| poison.into_inner());
         if cached.0 != stamp || stamp.is_none() {
             let entries = self
