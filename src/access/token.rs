@@ -9,7 +9,7 @@ use std::io;
 use std::path::PathBuf;
 
 /// Prefix of every token, so a leaked one is recognizable (secret scanners, logs).
-const PREFIX: &str = "ldx_";
+pub const TOKEN_PREFIX: &str = "ldx_";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -124,7 +124,7 @@ impl TokenStore {
 
     fn issue(&self, name: &str, role: Role, certificate: Option<String>) -> Result<(TokenEntry, String), TokenError> {
         let secret: [u8; 24] = rand::random();
-        let token = format!("{PREFIX}{}", hex::encode(secret));
+        let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
         self.update(|entries| {
             let live = entries.iter().filter(|entry| entry.revoked.is_none());
             if let Some(taken) = live.clone().find(|entry| entry.name == name) {
@@ -197,7 +197,7 @@ impl Tokens {
 
     /// The entry of a presented token, if it is live.
     pub fn check(&self, token: &str) -> Option<&TokenEntry> {
-        if !token.starts_with(PREFIX) {
+        if !token.starts_with(TOKEN_PREFIX) {
             return None;
         }
         self.by_digest(&digest(token))

@@ -3,10 +3,9 @@
 //! which calls it may make.
 
 use crate::access::role::{Role, Rpc};
-use crate::access::token::{TokenStore, Tokens, certificate_fingerprint, digest};
-use crate::storage::DataDir;
+use crate::access::token::{TOKEN_PREFIX, TokenStore, Tokens, certificate_fingerprint, digest};
+use crate::storage::{DataDir, FileStamp};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 use tonic::transport::CertificateDer;
@@ -29,30 +28,6 @@ enum Credential {
     Certificate(String),
 }
 
-/// What tells one version of the token store from the next. A file system's modification times
-/// are coarse (a few milliseconds), and a token revoked right after it was issued leaves the time
-/// unchanged: the store is replaced by a rename, so its inode changes with every write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FileStamp {
-    modified: Option<SystemTime>,
-    length: u64,
-    inode: u64,
-}
-
-impl FileStamp {
-    fn of(metadata: &std::fs::Metadata) -> FileStamp {
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(metadata);
-        #[cfg(not(unix))]
-        let inode = 0;
-        FileStamp {
-            modified: metadata.modified().ok(),
-            length: metadata.len(),
-            inode,
-        }
-    }
-}
-
 /// Checks presented credentials against the token store, reread when it changes so that a
 /// revocation takes effect at the next call.
 pub struct Authenticator {
@@ -71,9 +46,7 @@ impl Authenticator {
     }
 
     fn tokens(&self) -> Result<Arc<Tokens>, Status> {
-        let stamp = std::fs::metadata(&self.path)
-            .ok()
-            .map(|metadata| FileStamp::of(&metadata));
+        let stamp = FileStamp::of(&self.path);
         let mut cached = self.cached.lock().unwrap_or_else(|poison| poison.into_inner());
         if cached.0 != stamp || stamp.is_none() {
             let entries = self
@@ -106,7 +79,7 @@ impl Authenticator {
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| Status::unauthenticated("the authorization header must be `Bearer TOKEN`"))?;
         let token = token.trim();
-        if !token.starts_with("ldx_") {
+        if !token.starts_with(TOKEN_PREFIX) {
             return Err(Status::unauthenticated("unknown or revoked token"));
         }
         self.principal(Credential::Token(digest(token)))

@@ -15,7 +15,7 @@ use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
 use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
-use crate::storage::DataDir;
+use crate::storage::{DataDir, FileStamp};
 use futures_util::stream::FuturesOrdered;
 use std::collections::HashSet;
 use std::future::Future;
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -72,7 +72,7 @@ impl Default for ServerPolicy {
 
 /// The indexes a server answers from, reopened together when the catalog changes.
 struct Served {
-    stamp: Option<SystemTime>,
+    stamp: Option<FileStamp>,
     /// Every published corpus: for the roles that see canaries.
     full: Arc<Index>,
     /// Every published corpus but canaries: for every other role, so that no path (lookups,
@@ -403,10 +403,8 @@ fn save_limits_while_served(limiter: std::sync::Weak<Limiter>) {
     });
 }
 
-fn catalog_stamp(data: &DataDir) -> Option<SystemTime> {
-    std::fs::metadata(data.root().join("catalog.json"))
-        .and_then(|metadata| metadata.modified())
-        .ok()
+fn catalog_stamp(data: &DataDir) -> Option<FileStamp> {
+    FileStamp::of(&data.root().join("catalog.json"))
 }
 
 /// The one place errors become gRPC statuses.

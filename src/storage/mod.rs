@@ -201,6 +201,33 @@ fn create_key(path: &Path) -> Result<[u8; 16], StorageError> {
     Ok(key)
 }
 
+/// What tells one version of a file from the next, for a reader that rereads it when it
+/// changes (the token store, the catalog). A file system's modification times are coarse (a few
+/// milliseconds): a file rewritten within that window keeps its time. leakdex replaces such
+/// files by a rename, so their inode changes with every write; the length usually does too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    modified: Option<std::time::SystemTime>,
+    length: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`; `None` if it cannot be read.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let metadata = fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(FileStamp {
+            modified: metadata.modified().ok(),
+            length: metadata.len(),
+            inode,
+        })
+    }
+}
+
 /// Takes an advisory lock on `path` (created if missing), held until the returned file is
 /// dropped: exclusive to change what it guards, shared to read it. Serializes leakdex processes.
 pub fn lock_file(path: &Path, exclusive: bool) -> io::Result<File> {
