@@ -2,7 +2,7 @@
 
 use super::auth::Principal;
 use super::proto::{self, attribute_request, provenance_server};
-use super::server::{ServiceState, micro_batched, status};
+use super::server::{ServiceState, blocking_call, micro_batched, status};
 use crate::access::limits::Numbered;
 use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
@@ -285,7 +285,7 @@ impl ProvenanceService {
             return Err(Status::invalid_argument("no suspect records and no suspect_corpus"));
         }
         let state = self.state.clone();
-        tokio::task::spawn_blocking(move || -> Result<proto::AttributionReport, Status> {
+        blocking_call(move || -> Result<proto::AttributionReport, Status> {
             let index = state.index_for(principal.role)?;
             let (suspects, problems) = match &corpus {
                 Some(name) => {
@@ -331,6 +331,5 @@ impl ProvenanceService {
             })
         })
         .await
-        .map_err(|join| Status::internal(join.to_string()))?
     }
 }

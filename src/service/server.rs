@@ -370,6 +370,16 @@ fn blocking<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Runs `work` on tokio's blocking pool (index reads, searches, catalog files, audit fsyncs);
+/// a task that panicked is INTERNAL.
+pub(super) async fn blocking_call<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|join| Status::internal(join.to_string()))?
+}
+
 /// Maps a limiter's refusal to its status, logged.
 fn limited(principal: &Principal, refusal: &crate::access::limits::Refusal) -> Status {
     tracing::warn!(principal = %principal.name, role = %principal.role, %refusal, "call refused by limits");
@@ -769,7 +779,7 @@ impl lookup_server::Lookup for LookupService {
         let request = request.into_inner();
         let state = self.state.clone();
         let searcher = principal.clone();
-        let hits = tokio::task::spawn_blocking(move || -> Result<Vec<proto::SearchHit>, Status> {
+        let hits = blocking_call(move || -> Result<Vec<proto::SearchHit>, Status> {
             let principal = searcher;
             if request.query.trim().is_empty() {
                 return Err(Status::invalid_argument("empty search query"));
@@ -806,9 +816,7 @@ impl lookup_server::Lookup for LookupService {
             state.account(&principal, hits.len(), state.points_in_text(&request.query))?;
             Ok(hits.into_iter().map(proto::SearchHit::from).collect())
         })
-        .await
-        .map_err(|join| Status::internal(join.to_string()))
-        .and_then(|answered| answered);
+        .await;
         let hits = self.state.settle(&principal, Rpc::Search, hits)?;
         Ok(Response::new(proto::SearchResponse { hits }))
     }
@@ -821,7 +829,7 @@ impl lookup_server::Lookup for LookupService {
         let prefix = request.into_inner().prefix.to_ascii_lowercase();
         let state = self.state.clone();
         let asker = principal.clone();
-        let entries = tokio::task::spawn_blocking(move || -> Result<Vec<proto::RangeEntry>, Status> {
+        let entries = blocking_call(move || -> Result<Vec<proto::RangeEntry>, Status> {
             let principal = asker;
             // A prefix stands for thousands of identifiers and the server cannot tell which one
             // is meant, so sweeps cannot be seen here: private lookups have an hourly budget.
@@ -849,9 +857,7 @@ impl lookup_server::Lookup for LookupService {
                 })
                 .collect())
         })
-        .await
-        .map_err(|join| Status::internal(join.to_string()))
-        .and_then(|answered| answered);
+        .await;
         let entries = self.state.settle(&principal, Rpc::RangeLookup, entries)?;
         Ok(Response::new(proto::RangeLookupResponse { entries }))
     }
@@ -861,7 +867,7 @@ impl lookup_server::Lookup for LookupService {
         let request = request.into_inner();
         let state = self.state.clone();
         let asker = principal.clone();
-        let record = tokio::task::spawn_blocking(move || -> Result<proto::Record, Status> {
+        let record = blocking_call(move || -> Result<proto::Record, Status> {
             let principal = asker;
             state.admit(&principal, 1)?;
             let index = state.index_for(principal.role)?;
@@ -903,9 +909,7 @@ impl lookup_server::Lookup for LookupService {
             }
             Ok(record_to_proto(request.corpus, shown))
         })
-        .await
-        .map_err(|join| Status::internal(join.to_string()))
-        .and_then(|answered| answered);
+        .await;
         let record = self.state.settle(&principal, Rpc::GetRecord, record)?;
         Ok(Response::new(record))
     }
@@ -931,7 +935,7 @@ impl corpora_server::Corpora for CorporaService {
         let request = request.into_inner();
         let state = self.state.clone();
         let asker = principal.clone();
-        let job = tokio::task::spawn_blocking(move || -> Result<proto::Job, Status> {
+        let job = blocking_call(move || -> Result<proto::Job, Status> {
             let principal = asker;
             if request.paths.is_empty() {
                 return Err(Status::invalid_argument("no paths to ingest"));
@@ -947,9 +951,7 @@ impl corpora_server::Corpora for CorporaService {
             state.record(&principal, Rpc::Ingest, spec.paths.len(), 0, asked)?;
             Ok(state.jobs.start(state.data.clone(), spec))
         })
-        .await
-        .map_err(|join| Status::internal(join.to_string()))
-        .and_then(|answered| answered);
+        .await;
         Ok(Response::new(self.state.settle(&principal, Rpc::Ingest, job)?))
     }
 
@@ -1070,13 +1072,11 @@ impl corpora_server::Corpora for CorporaService {
             vec![self.state.fingerprint(Kind::Other, &name)],
         )?;
         let state = self.state.clone();
-        let removed = tokio::task::spawn_blocking(move || -> Result<u32, Status> {
+        let removed = blocking_call(move || -> Result<u32, Status> {
             let removed = delete_corpus(&state.data, &state.catalog, &name).map_err(|error| status(error.into()))?;
             Ok(removed as u32)
         })
-        .await
-        .map_err(|join| Status::internal(join.to_string()))
-        .and_then(|removed| removed);
+        .await;
         let removed = self.state.settle(&principal, Rpc::DeleteCorpus, removed)?;
         Ok(Response::new(proto::DeleteCorpusResponse {
             segments_removed: removed,
