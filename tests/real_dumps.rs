@@ -405,3 +405,88 @@ fn a_value_that_is_a_phone_and_an_aadhaar_number_is_found_as_either() {
     std::fs::write(&column, "name,mobile\nRavi Kumar,917584728642\nAsha Rao,9812345670\n").unwrap();
     assert_eq!(hits(&column, &["7584728642", "917584728642"]), [vec![1], vec![1]]);
 }
+
+/// Every record's offset in the stored UTF-16 `bytes`, decoded from there, starts with
+/// `first_value` of that record.
+fn assert_offsets_land(bytes: &[u8], big_endian: bool, records: &[OwnedRecord], first_values: &[&str]) {
+    assert_eq!(records.len(), first_values.len());
+    for (record, first) in records.iter().zip(first_values) {
+        let rest = &bytes[record.location.offset as usize..];
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|pair| match big_endian {
+                true => u16::from_be_bytes([pair[0], pair[1]]),
+                false => u16::from_le_bytes([pair[0], pair[1]]),
+            })
+            .collect();
+        let text = String::from_utf16_lossy(&units);
+        assert!(text.starts_with(first), "offset {} reads {:?}", record.location.offset, &text[..20]);
+    }
+}
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for unit in bom.then_some(0xfeff).into_iter().chain(text.encode_utf16()) {
+        bytes.extend(match big_endian {
+            true => unit.to_be_bytes(),
+            false => unit.to_le_bytes(),
+        });
+    }
+    bytes
+}
+
+#[test]
+fn offsets_in_utf16_files_are_offsets_in_the_file_as_stored() {
+    // Case 15: UTF-16LE without a BOM; line 2 starts at byte 38, line 3 at 128.
+    let file = data("cases/15-utf16le-no-bom-tsv.tsv");
+    let collected = collect_file(&file);
+    let offsets: Vec<(u64, u64)> = collected
+        .records
+        .iter()
+        .map(|record| (record.location.line, record.location.offset))
+        .collect();
+    assert_eq!(offsets, [(2, 38), (3, 128)]);
+    assert_eq!(collected.records[0].field("name").unwrap().normalized, "सुनीता शर्मा");
+    assert_eq!(hits(&file, &["9812345670", "sunita.s@example.in"]), [vec![1], vec![1]]);
+
+    // Another of the kind: UTF-16BE with a BOM, a title line before the header, characters
+    // outside the Basic Multilingual Plane (surrogate pairs), read in chunks of a few records.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("Export of customers 😀\r\n\r\nname;mobile;email\r\n");
+    let mut firsts = Vec::new();
+    for index in 0..40 {
+        let name = format!("{}Name{index} 𝔸{}", "😀".repeat(index % 3), "ख".repeat(index % 5));
+        text.push_str(&format!("{name};98123{index:05};p{index}@example.in\r\n"));
+        firsts.push(name);
+    }
+    let firsts: Vec<&str> = firsts.iter().map(String::as_str).collect();
+    let path = dir.path().join("customers.csv");
+    let bytes = utf16(&text, true, true);
+    std::fs::write(&path, &bytes).unwrap();
+    for chunk_bytes in [1 << 20, 64, 200] {
+        let options = leakdex::ingest::ScanOptions {
+            chunk_bytes,
+            ..Default::default()
+        };
+        let (files, _) = crate::common::collect(std::slice::from_ref(&path), &options);
+        let collected = files.into_values().next().unwrap();
+        assert_offsets_land(&bytes, true, &collected.records, &firsts);
+        assert_eq!(collected.records[0].location.line, 4);
+    }
+
+    // A SQL dump in UTF-16LE: tuples of one INSERT, each at its own stored offset.
+    let mut dump = String::from("-- dump 😀\nINSERT INTO users (name, mobile) VALUES ");
+    let mut names = Vec::new();
+    for index in 0..30 {
+        let name = format!("𝔸{}n{index}", "ख".repeat(index % 4));
+        dump.push_str(&format!("{}('{name}','98123{index:05}')", if index > 0 { ",\n" } else { "" }));
+        names.push(format!("('{name}'"));
+    }
+    dump.push_str(";\n");
+    let path = dir.path().join("users.sql");
+    let bytes = utf16(&dump, false, true);
+    std::fs::write(&path, &bytes).unwrap();
+    let collected = collect_file(&path);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_offsets_land(&bytes, false, &collected.records, &names);
+}

@@ -26,7 +26,7 @@ pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, disk_size
 
 use classify::{Vote, decide, kind_from_header};
 use parse::sql::SqlReader;
-use parse::{Chunk, ChunkParser, ComboParser, DelimitedParser, JsonLinesParser, TextParser};
+use parse::{Chunk, ChunkParser, ComboParser, DelimitedParser, JsonLinesParser, TextParser, Width};
 use rayon::prelude::*;
 use record::{FieldSlot, RawBatch, RecordSlot};
 use std::collections::HashMap;
@@ -161,9 +161,14 @@ fn read_stream(
         .map_err(io_error)?;
     let encoding = source::detect_encoding(&sample);
     let mut base_offset = 0;
+    let mut width = Width::Utf8;
     // What follows the sample: the sample itself is put back in front once it is final.
     let stream: Box<dyn Read + Send> = match encoding {
         Encoding::Utf16Le | Encoding::Utf16Be => {
+            width = Width::Utf16;
+            if sample.starts_with(&[0xff, 0xfe]) || sample.starts_with(&[0xfe, 0xff]) {
+                base_offset = 2;
+            }
             let mut decoded = source::transcode(Box::new(Cursor::new(sample).chain(stream)), encoding);
             sample = Vec::with_capacity(sniff::SAMPLE_BYTES);
             (&mut decoded)
@@ -192,8 +197,8 @@ fn read_stream(
     if let Format::Delimited { delimiter } = format {
         let skipped = preamble.with_titles(&sample, delimiter);
         if skipped.bytes > 0 {
+            base_offset += width.stored(&sample[..skipped.bytes]);
             sample.drain(..skipped.bytes);
-            base_offset += skipped.bytes as u64;
             base_line += skipped.lines;
             // The sniffed format stands unless a hint named it.
             if options.format.is_none() && preamble.delimiter.is_none() {
@@ -230,8 +235,14 @@ fn read_stream(
     std::thread::scope(|scope| {
         let parser = parser.as_deref();
         scope.spawn(move || match parser {
-            Some(parser) => read_chunks(stream, parser, options.chunk_bytes, (base_offset, base_line), sender),
-            None => read_sql(stream, options.chunk_bytes, base_offset, sender),
+            Some(parser) => read_chunks(
+                stream,
+                parser,
+                options.chunk_bytes,
+                (base_offset, base_line, width),
+                sender,
+            ),
+            None => read_sql(stream, options.chunk_bytes, (base_offset, width), sender),
         });
         process_units(file, &mut info, parser, region, receiver, group_size, sink).map_err(io_error)
     })
@@ -293,7 +304,7 @@ fn read_chunks(
     mut stream: Box<dyn Read + Send>,
     parser: &dyn ChunkParser,
     chunk_bytes: usize,
-    (base_offset, base_line): (u64, u64),
+    (base_offset, base_line, width): (u64, u64, Width),
     sender: SyncSender<io::Result<Unit>>,
 ) {
     let mut buffer: Vec<u8> = Vec::with_capacity(chunk_bytes);
@@ -330,13 +341,14 @@ fn read_chunks(
         let rest = buffer.split_off(cut.end);
         let data = std::mem::replace(&mut buffer, rest);
         let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
-        let length = data.len() as u64;
+        let length = width.stored(&data);
         let chunk = Chunk {
             data,
             index,
             base_offset: offset,
             base_line: line,
             malformed_from: cut.malformed_from,
+            width,
         };
         if sender.send(Ok(Unit::Bytes(chunk))).is_err() {
             return;
@@ -349,8 +361,13 @@ fn read_chunks(
 }
 
 /// Reader thread of a SQL dump: lexes statements sequentially into raw batches.
-fn read_sql(stream: Box<dyn Read + Send>, chunk_bytes: usize, base_offset: u64, sender: SyncSender<io::Result<Unit>>) {
-    let mut reader = SqlReader::new(stream, base_offset, chunk_bytes.min(1 << 20));
+fn read_sql(
+    stream: Box<dyn Read + Send>,
+    chunk_bytes: usize,
+    (base_offset, width): (u64, Width),
+    sender: SyncSender<io::Result<Unit>>,
+) {
+    let mut reader = SqlReader::new(stream, (base_offset, width), chunk_bytes.min(1 << 20));
     loop {
         let unit = match reader.next_batch(chunk_bytes) {
             Ok(Some(batch)) => Ok(Unit::Parsed(batch)),
@@ -392,7 +409,11 @@ fn process_units(
         let parsed: Vec<RawBatch> = group
             .into_par_iter()
             .map(|unit| match (unit, parser) {
-                (Unit::Bytes(chunk), Some(parser)) => parser.parse(&chunk),
+                (Unit::Bytes(chunk), Some(parser)) => {
+                    let mut raw = parser.parse(&chunk);
+                    chunk.width.restate(&chunk.data, &mut raw);
+                    raw
+                }
                 (Unit::Bytes(_), None) => RawBatch::default(),
                 (Unit::Parsed(batch), _) => batch,
             })

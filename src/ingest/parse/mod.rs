@@ -22,10 +22,66 @@ pub(crate) struct Chunk {
     pub data: Vec<u8>,
     /// 0 for the file's first chunk.
     pub index: usize,
+    /// Offset of `data[0]` in the file as stored (see [`Width`]).
     pub base_offset: u64,
     pub base_line: u64,
     /// Start (in `data`) of a last record that can never be completed (an unterminated quote).
     pub malformed_from: Option<usize>,
+    pub width: Width,
+}
+
+/// How many stored bytes a span of the decoded (UTF-8) stream took in the file.
+///
+/// UTF-16 files are transcoded to UTF-8 before they are parsed, but a record's byte offset is
+/// evidence: `tail -c +OFFSET` on the file as it lies on disk must land on the record. A UTF-16
+/// file stores two bytes per code unit: one per character of the Basic Multilingual Plane, two
+/// (a surrogate pair) per character above it; the UTF-8 decoder writes U+FFFD, one unit, for an
+/// unpaired surrogate or a trailing odd byte, so counts stay exact for damaged files too.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Width {
+    #[default]
+    Utf8,
+    Utf16,
+}
+
+impl Width {
+    /// Stored bytes of `decoded`, which must start and end on character boundaries.
+    pub fn stored(self, decoded: &[u8]) -> u64 {
+        match self {
+            Width::Utf8 => decoded.len() as u64,
+            Width::Utf16 => {
+                // A UTF-8 lead byte starts a character; a four-byte lead (0xF0..) one that
+                // needs a surrogate pair.
+                let units: usize = decoded
+                    .iter()
+                    .map(|&byte| usize::from(byte & 0xc0 != 0x80) + usize::from(byte >= 0xf0))
+                    .sum();
+                2 * units as u64
+            }
+        }
+    }
+
+    /// Restates the offsets of a batch parsed from `data` (relative to it, in decoded bytes) as
+    /// stored bytes. Offsets within each list are ascending, so one pass over `data` suffices.
+    pub fn restate(self, data: &[u8], batch: &mut RawBatch) {
+        if self == Width::Utf8 {
+            return;
+        }
+        let restate_all = |offsets: &mut dyn Iterator<Item = &mut u64>| {
+            let (mut decoded, mut stored) = (0usize, 0u64);
+            for offset in offsets {
+                let at = (*offset as usize).min(data.len());
+                if at < decoded {
+                    (decoded, stored) = (0, 0);
+                }
+                stored += self.stored(&data[decoded..at]);
+                decoded = at;
+                *offset = stored;
+            }
+        };
+        restate_all(&mut batch.records.iter_mut().map(|record| &mut record.offset));
+        restate_all(&mut batch.rejects.iter_mut().map(|reject| &mut reject.offset));
+    }
 }
 
 /// Where to cut a buffer: after `end` bytes; the record starting at `malformed_from` is broken.

@@ -5,7 +5,7 @@
 //! statements in memory and build an AST per tuple; this lexer reads tuples straight into a
 //! batch and can stop and resume inside an `INSERT` of any size, so memory stays flat.
 
-use super::decode;
+use super::{Width, decode};
 use crate::ingest::record::RawBatch;
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -19,9 +19,10 @@ pub(crate) struct SqlReader<R> {
     /// Bytes of `buffer` already consumed.
     start: usize,
     eof: bool,
-    /// File offset and 1-based line of `buffer[start]`.
+    /// File offset (stored bytes) and 1-based line of `buffer[start]`.
     offset: u64,
     line: u64,
+    width: Width,
     tables: HashMap<String, Vec<String>>,
     mode: Mode,
 }
@@ -56,7 +57,7 @@ struct Malformed {
 }
 
 impl<R: Read> SqlReader<R> {
-    pub fn new(stream: R, base_offset: u64, read_block: usize) -> Self {
+    pub fn new(stream: R, (base_offset, width): (u64, Width), read_block: usize) -> Self {
         SqlReader {
             stream,
             read_block: read_block.max(1),
@@ -65,6 +66,7 @@ impl<R: Read> SqlReader<R> {
             eof: false,
             offset: base_offset,
             line: 1,
+            width,
             tables: HashMap::new(),
             mode: Mode::Statements,
         }
@@ -104,7 +106,8 @@ impl<R: Read> SqlReader<R> {
                     if self.eof {
                         // Point at the statement itself, not at blanks or comments before it; or
                         // at the comment that never ends, whatever chunk boundaries came before.
-                        let mut lexer = Lexer::new(&self.buffer[self.start..], true, self.line, self.offset);
+                        let mut lexer =
+                            Lexer::new(&self.buffer[self.start..], true, self.line, (self.offset, self.width));
                         let comment_open = lexer.skip_blank().is_err();
                         let reason = match self.mode {
                             Mode::Copy(_) => "COPY data not terminated by \\.",
@@ -159,13 +162,13 @@ impl<R: Read> SqlReader<R> {
     fn advance(&mut self, bytes: usize) {
         let span = &self.buffer[self.start..self.start + bytes];
         self.line += memchr::memchr_iter(b'\n', span).count() as u64;
-        self.offset += bytes as u64;
+        self.offset += self.width.stored(span);
         self.start += bytes;
     }
 
     fn step(&mut self, batch: &mut RawBatch) -> Step {
         let input = &self.buffer[self.start..];
-        let mut lexer = Lexer::new(input, self.eof, self.line, self.offset);
+        let mut lexer = Lexer::new(input, self.eof, self.line, (self.offset, self.width));
         match std::mem::replace(&mut self.mode, Mode::Statements) {
             Mode::Copy(target) => {
                 let step = lexer.copy_line(&target, batch);
@@ -210,9 +213,11 @@ struct Lexer<'a> {
     eof: bool,
     line: u64,
     offset: u64,
-    /// Line-counting cursor, so locating successive tuples is linear.
+    width: Width,
+    /// Line- and offset-counting cursor, so locating successive tuples is linear.
     counted_to: usize,
     counted_line: u64,
+    counted_offset: u64,
     copy_ended: bool,
 }
 
@@ -233,15 +238,17 @@ const CONSTRAINTS: &[&str] = &[
 ];
 
 impl<'a> Lexer<'a> {
-    fn new(input: &'a [u8], eof: bool, line: u64, offset: u64) -> Self {
+    fn new(input: &'a [u8], eof: bool, line: u64, (offset, width): (u64, Width)) -> Self {
         Lexer {
             input,
             position: 0,
             eof,
             line,
             offset,
+            width,
             counted_to: 0,
             counted_line: line,
+            counted_offset: offset,
             copy_ended: false,
         }
     }
@@ -256,10 +263,13 @@ impl<'a> Lexer<'a> {
         if at < self.counted_to {
             self.counted_to = 0;
             self.counted_line = self.line;
+            self.counted_offset = self.offset;
         }
-        self.counted_line += memchr::memchr_iter(b'\n', &self.input[self.counted_to..at]).count() as u64;
+        let span = &self.input[self.counted_to..at];
+        self.counted_line += memchr::memchr_iter(b'\n', span).count() as u64;
+        self.counted_offset += self.width.stored(span);
         self.counted_to = at;
-        (self.counted_line, self.offset + at as u64)
+        (self.counted_line, self.counted_offset)
     }
 
     /// Skips whitespace and comments. Err(()) when a comment runs past the buffer.
@@ -965,7 +975,7 @@ mod tests {
 
     /// Records (line, offset, values) and rejects of a dump read `block` bytes at a time.
     fn read(dump: &[u8], block: usize) -> (Records, Rejects) {
-        let mut reader = SqlReader::new(dump, 0, block);
+        let mut reader = SqlReader::new(dump, (0, Width::Utf8), block);
         let mut records = Vec::new();
         let mut rejects = Vec::new();
         while let Some(batch) = reader.next_batch(block).unwrap() {
