@@ -59,6 +59,14 @@ pub struct FieldReport {
     pub invalid: u64,
     pub partial: u64,
     pub samples: Vec<String>,
+    /// A column of mixed identifiers: each value was typed by its own shape (or its row's type
+    /// column), and `kind` is `other`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_value: bool,
+    /// Values by kind, most first, when the field holds more than one: a column of mixed
+    /// identifiers, or identifiers found inside labelled values (`Ph: 98123 45678`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<(Kind, u64)>,
 }
 
 #[derive(Default)]
@@ -163,6 +171,14 @@ impl FieldTally {
             invalid: self.invalid,
             partial: self.partial,
             samples: self.samples,
+            by_value: self.planned.is_some_and(|class| class.by_value),
+            kinds: if self.kinds.len() > 1 {
+                let mut kinds: Vec<(Kind, u64)> = self.kinds.into_iter().collect();
+                kinds.sort_by_key(|&(kind, count)| (std::cmp::Reverse(count), kind));
+                kinds
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -304,12 +320,20 @@ impl InspectReport {
                     out,
                     "  {:<28} {:<16} {:>5.2} {:>9} {:>8}  {}",
                     field.name,
-                    field.kind.as_str(),
+                    if field.by_value { "mixed" } else { field.kind.as_str() },
                     field.confidence,
                     field.values,
                     field.invalid,
                     field.samples.join(", ")
                 );
+                if !field.kinds.is_empty() {
+                    let kinds: Vec<String> = field
+                        .kinds
+                        .iter()
+                        .map(|(kind, count)| format!("{} {count}", kind.as_str()))
+                        .collect();
+                    let _ = writeln!(out, "  {:<28} by kind: {}", "", kinds.join(", "));
+                }
             }
             out.push('\n');
         }

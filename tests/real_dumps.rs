@@ -420,7 +420,12 @@ fn assert_offsets_land(bytes: &[u8], big_endian: bool, records: &[OwnedRecord], 
             })
             .collect();
         let text = String::from_utf16_lossy(&units);
-        assert!(text.starts_with(first), "offset {} reads {:?}", record.location.offset, &text[..20]);
+        assert!(
+            text.starts_with(first),
+            "offset {} reads {:?}",
+            record.location.offset,
+            &text[..20]
+        );
     }
 }
 
@@ -479,7 +484,10 @@ fn offsets_in_utf16_files_are_offsets_in_the_file_as_stored() {
     let mut names = Vec::new();
     for index in 0..30 {
         let name = format!("𝔸{}n{index}", "ख".repeat(index % 4));
-        dump.push_str(&format!("{}('{name}','98123{index:05}')", if index > 0 { ",\n" } else { "" }));
+        dump.push_str(&format!(
+            "{}('{name}','98123{index:05}')",
+            if index > 0 { ",\n" } else { "" }
+        ));
         names.push(format!("('{name}'"));
     }
     dump.push_str(";\n");
@@ -489,4 +497,175 @@ fn offsets_in_utf16_files_are_offsets_in_the_file_as_stored() {
     let collected = collect_file(&path);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     assert_offsets_land(&bytes, false, &collected.records, &names);
+}
+
+/// A valid Aadhaar number made from eleven digits.
+fn aadhaar(first: &str) -> String {
+    format!("{first}{}", leakdex::ingest::normalize::verhoeff_check_digit(first))
+}
+
+#[test]
+fn a_column_of_several_identifier_kinds_is_typed_value_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // An id_number column beside an id_type column, as KYC exports hold them.
+    let ids = [
+        ("AADHAAR", aadhaar("59825979190")),
+        ("Voter ID", "JUH3788762".to_string()),
+        ("PAN", "HXEPT6012V".to_string()),
+        ("Passport", "B4047966".to_string()),
+        ("Driving Licence", "MH1220110012345".to_string()),
+        // The type says Aadhaar and the check digit fails: an invalid Aadhaar number, kept.
+        ("AADHAAR", "5982 5979 1904".to_string()),
+    ];
+    let mut csv = String::from("name,id_type,id_number\n");
+    for (index, (kind, id)) in ids.iter().enumerate() {
+        csv.push_str(&format!("Person {index} Kumar,{kind},{id}\n"));
+    }
+    // More rows of the same shapes, so the column's sample is not only the first six.
+    for round in 10..14 {
+        let invalid = aadhaar(&format!("598259791{round}")).into_bytes();
+        let last = (invalid[11] - b'0' + 1) % 10 + b'0';
+        let invalid = format!("{}{}", std::str::from_utf8(&invalid[..11]).unwrap(), char::from(last));
+        for (kind, id) in [
+            ("AADHAAR", aadhaar(&format!("598259791{round}"))),
+            ("Voter ID", format!("JUH37887{round}")),
+            ("PAN", format!("HXEPT{round}12V")),
+            ("Passport", format!("B40479{round}")),
+            ("Driving Licence", format!("MH12201100123{round}")),
+            ("AADHAAR", invalid),
+        ] {
+            csv.push_str(&format!("Person {round} Rao,{kind},{id}\n"));
+        }
+    }
+    let path = dir.path().join("kyc.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let collected = collect_file(&path);
+    let first: Vec<(Kind, String, Validity)> = column(&collected, "id_number").into_iter().take(6).collect();
+    let kinds: Vec<(Kind, Validity)> = first.iter().map(|(kind, _, validity)| (*kind, *validity)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (Kind::NationalId, Validity::Valid),
+            (Kind::VoterId, Validity::Valid),
+            (Kind::Pan, Validity::Valid),
+            (Kind::Passport, Validity::Valid),
+            (Kind::DrivingLicence, Validity::Valid),
+            (Kind::NationalId, Validity::Invalid),
+        ]
+    );
+    let found = hits(
+        &path,
+        &[&ids[0].1, "JUH3788762", "hxept6012v", "B4047966", "MH-12-2011-0012345"],
+    );
+    assert_eq!(found, [vec![1], vec![2], vec![3], vec![4], vec![5]]);
+
+    // Another of the kind: JSON Lines with no type field. Each value is typed by its shape, and
+    // twelve digits 91… that pass the Aadhaar check are found by a lookup of the phone too
+    // (kind 10).
+    let both = aadhaar("91758472864");
+    let values = [
+        both.as_str(),
+        "JZD9562914",
+        "ABCPD1234E",
+        "K1234567",
+        "JZD9562915",
+        "BCDPE2345F",
+    ];
+    let lines: String = values
+        .iter()
+        .enumerate()
+        .map(|(index, value)| format!("{{\"name\":\"P{index} Rao\",\"document_no\":\"{value}\"}}\n"))
+        .collect();
+    let path = dir.path().join("docs.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    let phone = &both[2..];
+    assert_eq!(
+        hits(&path, &[phone, &both, "JZD9562914", "K1234567", "BCDPE2345F"]),
+        [vec![1], vec![1], vec![2], vec![4], vec![6]]
+    );
+}
+
+#[test]
+fn identifiers_inside_labelled_values_are_fields_of_their_own_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = aadhaar("76723912601");
+    let spaced = format!("{} {} {}", &valid[..4], &valid[4..8], &valid[8..]);
+    let rows = [
+        format!("Asha Rao,AADHAAR: {spaced},called twice"),
+        "Ravi Kumar,Voter ID - JZD9562914,no answer".to_string(),
+        "Meena Iyer,Ph: 98123 45678,wrong number".to_string(),
+        "Kiran Das,none,mail sent to kiran.das@example.in on 3 May".to_string(),
+        // A label that names the kind gives it, valid or not.
+        "Sunil Jain,UID 2345 6789 0123,".to_string(),
+        "Arun Shah,pending,ok".to_string(),
+    ];
+    let csv = format!("name,document,remarks\n{}\n", rows.join("\n"));
+    let path = dir.path().join("labelled.csv");
+    std::fs::write(&path, csv).unwrap();
+    let collected = collect_file(&path);
+    let document: Vec<(Kind, String, Validity)> = column(&collected, "document");
+    let kinds = |record: usize, name: &str| -> Vec<(Kind, String, Validity)> {
+        collected.records[record]
+            .fields
+            .iter()
+            .filter(|field| field.name == name && field.kind != Kind::Other)
+            .map(|field| (field.kind, field.normalized.clone(), field.validity))
+            .collect()
+    };
+    assert!(document.iter().all(|(kind, _, _)| *kind == Kind::Other), "{document:?}");
+    assert_eq!(
+        kinds(0, "document"),
+        [(Kind::NationalId, valid.clone(), Validity::Valid)]
+    );
+    assert_eq!(kinds(1, "document")[0].0, Kind::VoterId);
+    assert_eq!(kinds(2, "document")[0].1, "+919812345678");
+    assert_eq!(kinds(3, "remarks")[0].0, Kind::Email);
+    assert_eq!(kinds(4, "document")[0].0, Kind::NationalId);
+    assert_eq!(kinds(4, "document")[0].2, Validity::Invalid);
+    assert!(kinds(5, "document").is_empty() && kinds(5, "remarks").is_empty());
+    assert_eq!(
+        hits(&path, &[&valid, "JZD9562914", "9812345678", "kiran.das@example.in"]),
+        [vec![1], vec![2], vec![3], vec![4]]
+    );
+
+    // A suspect sample whose Document field reads `AADHAAR 7672 …` matches its source on it.
+    let data_dir = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data_dir.root());
+    let reference = dir.path().join("reference.csv");
+    std::fs::write(
+        &reference,
+        format!(
+            "full_name,aadhaar,mobile\nAsha Rao,{valid},9000000001\nRavi K,{},9000000002\n",
+            aadhaar("23456789012")
+        ),
+    )
+    .unwrap();
+    build_segment(
+        &data_dir,
+        &catalog,
+        &corpus("reference"),
+        &[reference],
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let suspects_path = dir.path().join("suspects.jsonl");
+    std::fs::write(
+        &suspects_path,
+        format!("{{\"Name\":\"A. Rao\",\"Document\":\"AADHAAR {spaced}\"}}\n"),
+    )
+    .unwrap();
+    let (suspects, problems) = leakdex::query::r#match::read_suspects(
+        std::slice::from_ref(&suspects_path),
+        &leakdex::ingest::ScanOptions::default(),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    let index = Index::open(&data_dir, &catalog, &[]).unwrap();
+    let options = leakdex::query::r#match::MatchOptions::default();
+    let matches = leakdex::query::r#match::match_records(&index, &suspects, &options).unwrap();
+    assert_eq!(
+        matches[0].first().map(|found| found.record),
+        Some(1),
+        "{:?}",
+        matches[0].len()
+    );
 }

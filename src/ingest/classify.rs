@@ -13,6 +13,70 @@ use serde::Serialize;
 pub struct ColumnClass {
     pub kind: Kind,
     pub confidence: f32,
+    /// The column holds identifiers of several kinds (an `id_number` beside an `id_type`): each
+    /// value is typed by its own shape, or by the row's type column, and `kind` is `other`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_value: bool,
+}
+
+/// Kinds that identify a person on their own: what a column of mixed identifiers holds, and
+/// what is taken out of labelled and free-text values.
+pub const IDENTIFYING: [Kind; 7] = [
+    Kind::Email,
+    Kind::NationalId,
+    Kind::Phone,
+    Kind::Pan,
+    Kind::VoterId,
+    Kind::Passport,
+    Kind::DrivingLicence,
+];
+
+/// Twelve digits (spaces, hyphens and dots between them allowed) not starting with 0 or 1: an
+/// Aadhaar number by its shape, read as one even when its check digit fails (flagged invalid by
+/// normalization). Most values (phones) are ruled out without copying.
+pub fn aadhaar_shaped(value: &str) -> bool {
+    let mut digits = value.bytes().filter(u8::is_ascii_digit);
+    value
+        .bytes()
+        .all(|byte| byte.is_ascii_digit() || b" -.".contains(&byte))
+        && value.bytes().filter(u8::is_ascii_digit).count() == 12
+        && digits.next().is_some_and(|first| first >= b'2')
+}
+
+/// The identifying kind of one value by its shape alone, from its [`value_candidates`]: twelve
+/// digits `91…` that are a phone and pass Aadhaar's check digit are taken for the phone, which
+/// an Aadhaar lookup of the same digits asks for too (issue 11, kind 10); an Aadhaar-shaped
+/// value with a bad check digit is still an Aadhaar number, as a lookup reads it.
+fn identifier_of(candidates: u32, value: &str) -> Option<Kind> {
+    if candidates & Kind::Phone.bit() != 0 {
+        return Some(Kind::Phone);
+    }
+    IDENTIFYING
+        .into_iter()
+        .find(|kind| candidates & kind.bit() != 0)
+        .or_else(|| aadhaar_shaped(&crate::ingest::normalize::fold_digits(value)).then_some(Kind::NationalId))
+}
+
+/// The kind of one value of a column of mixed identifiers: the kind its row's type cell names
+/// when the value can be one (or has no identifier's shape at all: flagged invalid by
+/// normalization), else its own shape's, else `other`.
+pub fn mixed_identifier_kind(raw: &str, typed: Option<Kind>, region: Region) -> Kind {
+    let candidates = value_candidates(raw, region);
+    match (typed, identifier_of(candidates, raw.trim())) {
+        (Some(typed), _) if candidates & typed.bit() != 0 => typed,
+        (_, Some(own)) => own,
+        (Some(typed), None) => typed,
+        (None, None) => Kind::Other,
+    }
+}
+
+/// The identifying kind a type cell names (`AADHAAR`, `Voter ID`, `pan card`, `Passport`), by
+/// the same synonyms as column names.
+pub fn named_identifier(cell: &str) -> Option<Kind> {
+    if cell.len() > 40 || cell.bytes().any(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    kind_from_header(cell).filter(|kind| IDENTIFYING.contains(kind))
 }
 
 /// Synonyms of column names, matched against the whole normalized name, then its words.
@@ -260,6 +324,16 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
             "updated",
             "modified",
             "on",
+            // Free text: its words are no name, and identifiers inside it are found one by one.
+            "remarks",
+            "remark",
+            "comment",
+            "comments",
+            "note",
+            "notes",
+            "description",
+            "details",
+            "message",
         ],
     ),
 ];
@@ -433,6 +507,10 @@ fn best_of(candidates: u32) -> Option<Kind> {
 #[derive(Clone, Debug, Default)]
 pub struct Vote {
     counts: [u32; 20],
+    /// Values by the identifying kind of their shape.
+    identified: [u32; 20],
+    /// Values that name an identifying kind (`AADHAAR`, `Voter ID`): a type column.
+    naming: u32,
     values: u32,
 }
 
@@ -448,6 +526,32 @@ impl Vote {
                 self.counts[kind as usize] += 1;
             }
         }
+        if let Some(kind) = identifier_of(candidates, raw.trim()) {
+            self.identified[kind as usize] += 1;
+        }
+        if named_identifier(raw.trim()).is_some() {
+            self.naming += 1;
+        }
+    }
+
+    /// Whether the values are identifiers of several kinds: at least 60% have an identifier's
+    /// shape, and at least two kinds each take 5% of the values (and two values).
+    pub fn mixed_identifiers(&self) -> bool {
+        let identified: u32 = IDENTIFYING.iter().map(|&kind| self.identified[kind as usize]).sum();
+        let kinds = IDENTIFYING
+            .iter()
+            .filter(|&&kind| {
+                let count = self.identified[kind as usize];
+                count >= 2 && count * 20 >= self.values
+            })
+            .count();
+        identified * 10 >= self.values * 6 && kinds >= 2
+    }
+
+    /// Whether most values name an identifier kind: a type column for a column of mixed
+    /// identifiers beside it.
+    pub fn names_identifier_kinds(&self) -> bool {
+        self.values > 0 && self.naming * 10 >= self.values * 6
     }
 
     /// Number of non-empty values seen.
@@ -482,7 +586,14 @@ pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
     let class = |kind, confidence: f32| ColumnClass {
         kind,
         confidence: confidence.clamp(0.0, 1.0),
+        by_value: false,
     };
+    if matches!(header, None | Some(Kind::Other)) && vote.mixed_identifiers() {
+        return ColumnClass {
+            by_value: true,
+            ..class(Kind::Other, 0.9)
+        };
+    }
     let Some(named) = header else {
         return if voted_share > 0.0 {
             class(voted, 0.9 * voted_share)

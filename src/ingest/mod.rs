@@ -28,9 +28,10 @@ use classify::{Vote, decide, kind_from_header};
 use parse::sql::SqlReader;
 use parse::{Chunk, ChunkParser, ComboParser, DelimitedParser, JsonLinesParser, TextParser, Width};
 use rayon::prelude::*;
-use record::{FieldSlot, RawBatch, RecordSlot};
+use record::{FieldSlot, RawBatch, RawValue, RecordSlot};
 use std::collections::HashMap;
 use std::io::{self, Cursor, Read};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -392,7 +393,7 @@ fn process_units(
     sink: &dyn RecordSink,
 ) -> io::Result<FileSummary> {
     let mut summary = FileSummary::default();
-    let mut plan: Option<HashMap<String, ColumnClass>> = None;
+    let mut plan: Option<Plan> = None;
     let mut pending: Vec<RawBatch> = Vec::new();
     let mut done = false;
     while !done {
@@ -428,8 +429,11 @@ fn process_units(
                 continue;
             }
             let decided = decide_columns(&pending, region);
-            let mut columns: Vec<(String, ColumnClass)> =
-                decided.iter().map(|(name, class)| (name.clone(), *class)).collect();
+            let mut columns: Vec<(String, ColumnClass)> = decided
+                .classes
+                .iter()
+                .map(|(name, class)| (name.clone(), *class))
+                .collect();
             let order = |name: &str| {
                 pending
                     .iter()
@@ -463,9 +467,16 @@ fn process_units(
     Ok(summary)
 }
 
+/// How the values of each column get their kinds.
+struct Plan {
+    classes: HashMap<String, ColumnClass>,
+    /// A column of mixed identifiers → the type column beside it (`id_number` → `id_type`).
+    typed_by: HashMap<String, String>,
+}
+
 /// Decides the kind of every column that the parser did not classify value by value, from the
 /// column name and up to [`SAMPLE_RECORDS`] records.
-fn decide_columns(raws: &[RawBatch], region: Region) -> HashMap<String, ColumnClass> {
+fn decide_columns(raws: &[RawBatch], region: Region) -> Plan {
     let mut votes: HashMap<String, Vote> = HashMap::new();
     let mut sampled = 0;
     'sample: for raw in raws {
@@ -491,27 +502,77 @@ fn decide_columns(raws: &[RawBatch], region: Region) -> HashMap<String, ColumnCl
             }
         }
     }
-    votes
-        .into_iter()
-        .map(|(name, vote)| {
-            let class = decide(kind_from_header(&name), &vote);
-            (name, class)
+    let classes: HashMap<String, ColumnClass> = votes
+        .iter()
+        .map(|(name, vote)| (name.clone(), decide(kind_from_header(name), vote)))
+        .collect();
+    // A mixed column's type column is the nearest column whose cells name identifier kinds.
+    let order: Vec<&String> = raws.iter().flat_map(|raw| raw.columns.iter()).collect();
+    let position = |name: &str| order.iter().position(|column| *column == name).unwrap_or(usize::MAX);
+    let typing: Vec<&String> = votes
+        .iter()
+        .filter(|(_, vote)| vote.names_identifier_kinds())
+        .map(|(name, _)| name)
+        .collect();
+    let typed_by = classes
+        .iter()
+        .filter(|(_, class)| class.by_value)
+        .filter_map(|(name, _)| {
+            let at = position(name);
+            let nearest = typing
+                .iter()
+                .min_by_key(|typing| (position(typing).abs_diff(at), position(typing)))?;
+            Some((name.clone(), (*nearest).clone()))
         })
-        .collect()
+        .collect();
+    Plan { classes, typed_by }
 }
 
-fn normalize_batch(
-    raw: RawBatch,
-    plan: &HashMap<String, ColumnClass>,
-    region: Region,
-    first_ordinal: u64,
-) -> RecordBatch {
-    let planned: Vec<Option<Kind>> = raw
+fn raw_text<'a>(arena: &'a str, value: &RawValue) -> &'a str {
+    &arena[value.text.start as usize..value.text.end as usize]
+}
+
+/// How a column's values get their kinds in [`normalize_batch`].
+enum Typing {
+    Given(Kind),
+    /// Mixed identifiers, with the index of the row's type column.
+    ByValue(Option<u32>),
+    /// Each value by its own shape (a column seen only after the sample).
+    Value,
+}
+
+/// Whether an `other` value is worth searching for identifiers inside it (`AADHAAR: 7672 3912
+/// 6019`, `Ph 98123 45678`, a remark with an email): a label's letters and enough digits, or an
+/// `@`. Cheap, so that the regular expressions run on few values.
+fn may_hold_identifiers(text: &str) -> bool {
+    let (mut digits, mut letters) = (0, 0);
+    for byte in text.bytes() {
+        match byte {
+            b'@' => return text.len() >= 6,
+            b'0'..=b'9' => digits += 1,
+            b'a'..=b'z' | b'A'..=b'Z' => letters += 1,
+            _ => {}
+        }
+    }
+    digits >= 4 && letters >= 2
+}
+
+fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u64) -> RecordBatch {
+    let typing: Vec<Typing> = raw
         .columns
         .iter()
-        .map(|name| plan.get(name).map(|class| class.kind))
+        .map(|name| match plan.classes.get(name) {
+            Some(class) if class.by_value => {
+                let typed_by = plan
+                    .typed_by
+                    .get(name)
+                    .and_then(|typed_by| raw.columns.iter().position(|column| column == typed_by));
+                Typing::ByValue(typed_by.map(|index| index as u32))
+            }
+            Some(class) => Typing::Given(class.kind),
+            None => kind_from_header(name).map_or(Typing::Value, Typing::Given),
+        })
         .collect();
-    let named: Vec<Option<Kind>> = raw.columns.iter().map(|name| kind_from_header(name)).collect();
     let mut arena = raw.arena;
     // Normalized values are about as long as raw ones.
     arena.reserve(arena.len());
@@ -520,29 +581,54 @@ fn normalize_batch(
     let mut scratch = String::new();
     for (position, record) in raw.records.iter().enumerate() {
         let first_field = fields.len() as u32;
-        for value in &raw.values[record.values.start as usize..record.values.end as usize] {
+        let values = &raw.values[record.values.start as usize..record.values.end as usize];
+        for value in values {
             let column = value.column as usize;
             let text = &arena[value.text.start as usize..value.text.end as usize];
-            let kind = value
-                .kind
-                .or(planned[column])
-                .or(named[column])
-                .unwrap_or_else(|| classify::classify_value(text, region));
-            let validity = normalize::normalize(kind, text, region, &mut scratch);
-            let normalized = if scratch == text {
-                value.text.clone()
-            } else {
-                let start = arena.len() as u32;
-                arena.push_str(&scratch);
-                start..arena.len() as u32
+            let kind = match (value.kind, &typing[column]) {
+                (Some(kind), _) => kind,
+                (None, Typing::Given(kind)) => *kind,
+                (None, Typing::ByValue(typed_by)) => {
+                    let cell = |index| values.iter().find(|value| value.column == index);
+                    let typed = (*typed_by)
+                        .and_then(cell)
+                        .and_then(|cell| classify::named_identifier(raw_text(&arena, cell)));
+                    classify::mixed_identifier_kind(text, typed, region)
+                }
+                (None, Typing::Value) => classify::classify_value(text, region),
             };
-            fields.push(FieldSlot {
-                column: value.column,
-                kind,
-                validity,
-                raw: value.text.clone(),
-                normalized,
-            });
+            let mut push = |kind, raw: Range<u32>, arena: &mut String| {
+                let text = &arena[raw.start as usize..raw.end as usize];
+                let validity = normalize::normalize(kind, text, region, &mut scratch);
+                let normalized = if scratch == text {
+                    raw.clone()
+                } else {
+                    let start = arena.len() as u32;
+                    arena.push_str(&scratch);
+                    start..arena.len() as u32
+                };
+                fields.push(FieldSlot {
+                    column: value.column,
+                    kind,
+                    validity,
+                    raw,
+                    normalized,
+                });
+            };
+            push(kind, value.text.clone(), &mut arena);
+            // Identifiers inside a labelled or free-text value are fields of their own kinds
+            // (issue 11, kind 9); a value that is wholly one is a mixed column's, not a label's.
+            let text = &arena[value.text.start as usize..value.text.end as usize];
+            if value.kind.is_none() && kind == Kind::Other && may_hold_identifiers(text) {
+                let whole = text.trim().len();
+                let found: Vec<(Kind, Range<usize>)> = parse::identifiers_in(text, region)
+                    .filter(|(kind, range)| classify::IDENTIFYING.contains(kind) && range.len() < whole)
+                    .collect();
+                for (kind, range) in found {
+                    let start = value.text.start + range.start as u32;
+                    push(kind, start..start + range.len() as u32, &mut arena);
+                }
+            }
         }
         records.push(RecordSlot {
             location: Location {

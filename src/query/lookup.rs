@@ -5,7 +5,7 @@
 use super::names::{Name, intern, intern_all};
 use super::search::TextIndex;
 use crate::catalog::{Catalog, CatalogError, CorpusKind};
-use crate::ingest::classify::value_candidates;
+use crate::ingest::classify::{aadhaar_shaped, value_candidates};
 use crate::ingest::normalize::{Region, fold_digits, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
@@ -312,18 +312,6 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, S
         });
     }
     Ok(readings)
-}
-
-/// Twelve digits (spaces, hyphens and dots between them allowed) not starting with 0 or 1: an Aadhaar
-/// number by its shape, read as one even when its check digit fails, as ingest keeps such values
-/// (flagged invalid). Most values (phones) are ruled out without copying.
-fn aadhaar_shaped(value: &str) -> bool {
-    let mut digits = value.bytes().filter(u8::is_ascii_digit);
-    value
-        .bytes()
-        .all(|byte| byte.is_ascii_digit() || b" -.".contains(&byte))
-        && value.bytes().filter(u8::is_ascii_digit).count() == 12
-        && digits.next().is_some_and(|first| first >= b'2')
 }
 
 /// A query's kind and normalized value as a lookup reads it (its first reading), or why it cannot

@@ -1,13 +1,14 @@
 //! Line-oriented formats: JSON Lines, combo lists and free text.
 
 use super::{Chunk, ChunkParser, Cut, decode};
-use crate::ingest::classify::{classify_value, value_candidates};
+use crate::ingest::classify::{classify_value, kind_from_header, value_candidates};
 use crate::ingest::kind::Kind;
 use crate::ingest::normalize::{Region, is_password_hash, verhoeff_valid};
 use crate::ingest::record::RawBatch;
 use crate::ingest::sniff::{combo_split, ulp_split};
 use regex::Regex;
 use serde_json::Value;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 /// A line longer than this is cut where it stands (and will likely be rejected).
@@ -209,6 +210,54 @@ static TEXT_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid text patterns")
 });
 
+/// Identifiers in free text with their kinds and byte ranges, in order. A match of
+/// [`TEXT_PATTERNS`] is kept when its kind's own check confirms it, or when the words just before
+/// it name a kind the match can be: `Aadhaar: 7672 3912 6019` with a bad check digit is still an
+/// Aadhaar number (flagged invalid by normalization), `Ph: 917584728642` a phone.
+pub(crate) fn identifiers_in(text: &str, region: Region) -> impl Iterator<Item = (Kind, Range<usize>)> + '_ {
+    let mut previous_end = 0;
+    TEXT_PATTERNS.captures_iter(text).filter_map(move |captures| {
+        let matched = captures.get(0)?;
+        let label = label_before(&text[previous_end..matched.start()]);
+        previous_end = matched.end();
+        let labelled = kind_from_header(label).filter(|kind| readings(&captures).contains(kind));
+        let kind = labelled.or_else(|| TextParser::kind_of(&captures, matched.as_str(), region))?;
+        Some((kind, matched.range()))
+    })
+}
+
+/// The kinds a label may give a match of each pattern.
+fn readings(captures: &regex::Captures<'_>) -> &'static [Kind] {
+    let group = |name| captures.name(name).is_some();
+    if group("masked") {
+        &[Kind::NationalId]
+    } else if group("aadhaar") {
+        &[Kind::NationalId, Kind::Phone]
+    } else if group("phone") {
+        &[Kind::Phone]
+    } else if group("pan") {
+        &[Kind::Pan]
+    } else if group("voter") {
+        &[Kind::VoterId]
+    } else if group("passport") {
+        &[Kind::Passport]
+    } else {
+        &[]
+    }
+}
+
+/// The label a value follows: the last words (at most three) before it, after the last `:`,
+/// `=`, `|`, `,` or `;`, without the separators between label and value (`Voter ID - `,
+/// `Document: AADHAAR `, `Ph.`).
+fn label_before(segment: &str) -> &str {
+    let segment = segment.trim_end_matches(|c: char| c.is_whitespace() || ":-=#.|\u{2013}".contains(c));
+    let segment = segment.rsplit([':', '=', '|', ',', ';']).next().unwrap_or(segment);
+    match segment.split_whitespace().rev().take(3).last() {
+        Some(first) => &segment[first.as_ptr() as usize - segment.as_ptr() as usize..],
+        None => "",
+    }
+}
+
 pub(crate) struct TextParser {
     pub region: Region,
 }
@@ -264,13 +313,9 @@ impl ChunkParser for TextParser {
         for (line, offset, content) in lines(&chunk.data) {
             let (text, latin1) = decode(content);
             let first_value = batch.values.len();
-            for captures in TEXT_PATTERNS.captures_iter(&text) {
-                let Some(matched) = captures.get(0) else { continue };
-                let Some(kind) = Self::kind_of(&captures, matched.as_str(), self.region) else {
-                    continue;
-                };
+            for (kind, range) in identifiers_in(&text, self.region) {
                 let column = batch.column(kind.as_str());
-                batch.push_value(column, Some(kind), matched.as_str());
+                batch.push_value(column, Some(kind), &text[range]);
             }
             batch.finish_record(first_value, line, offset, latin1);
         }

@@ -10,7 +10,7 @@ mod lines;
 pub(crate) mod sql;
 
 pub(crate) use delimited::DelimitedParser;
-pub(crate) use lines::{ComboParser, JsonLinesParser, TextParser};
+pub(crate) use lines::{ComboParser, JsonLinesParser, TextParser, identifiers_in};
 
 use crate::ingest::record::RawBatch;
 use crate::ingest::source::decode_latin1;
