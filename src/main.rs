@@ -60,7 +60,7 @@ struct Cli {
 
 #[derive(Args)]
 struct ReadOptions {
-    /// Force a format instead of sniffing: csv, tsv, psv, ssv, jsonl, sql, combo, text.
+    /// Force a format instead of sniffing: csv, tsv, psv, ssv, jsonl, json, sql, combo, text.
     #[arg(long)]
     format: Option<Format>,
     /// Region for phone numbers written without a country code (ISO 3166 code).

@@ -5,13 +5,14 @@ use leakdex::ingest::{Format, ScanOptions};
 use proptest::prelude::*;
 use std::path::PathBuf;
 
-const FORMATS: [Option<Format>; 9] = [
+const FORMATS: [Option<Format>; 10] = [
     None,
     Some(Format::Delimited { delimiter: b',' }),
     Some(Format::Delimited { delimiter: b'\t' }),
     Some(Format::Delimited { delimiter: b'|' }),
     Some(Format::Delimited { delimiter: b';' }),
     Some(Format::JsonLines),
+    Some(Format::Json),
     Some(Format::Sql),
     Some(Format::Combo),
     Some(Format::Text),
@@ -58,6 +59,17 @@ fn nasty_bytes() -> impl Strategy<Value = Vec<u8>> {
         b"\0",
         b"Rahul",
         b" ",
+        // JSON documents: arrays, wrappers, keys, escapes and lone surrogates.
+        b"]",
+        b"{\"data\": [",
+        b"\"k\": \"v\"",
+        b", ",
+        b"\\ud800",
+        b"\\\"",
+        // Lines before a table.
+        b"sep=;\n",
+        b"Export of users\n",
+        b"name,mobile\n",
     ]);
     prop::collection::vec(pieces, 0..120).prop_map(|pieces| pieces.concat())
 }

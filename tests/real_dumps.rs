@@ -669,3 +669,125 @@ fn identifiers_inside_labelled_values_are_fields_of_their_own_kind() {
         matches[0].len()
     );
 }
+
+#[test]
+fn a_json_escape_that_no_string_can_hold_keeps_its_record() {
+    // Case 08: lone surrogates in lines 1 and 4 are read as U+FFFD, the records flagged.
+    let file = data("cases/08-jsonl-lone-surrogate.jsonl");
+    let collected = collect_file(&file);
+    assert!(collected.rejects.is_empty(), "{:?}", collected.rejects);
+    let names: Vec<String> = collected
+        .records
+        .iter()
+        .map(|record| record.field("name").unwrap().raw.clone())
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(
+        names[0].contains('\u{fffd}') && names[3].contains('\u{fffd}'),
+        "{names:?}"
+    );
+    assert!(names[2].contains('\u{1f600}'), "{names:?}");
+    let flagged: Vec<bool> = collected.records.iter().map(|record| record.latin1).collect();
+    assert_eq!(flagged, [true, false, false, true]);
+    assert_eq!(
+        hits(&file, &["9812345670", "9812345673", "lone.low@example.in"]),
+        [vec![1], vec![4], vec![4]]
+    );
+}
+
+/// (line, offset) of every record.
+fn locations(collected: &Collected) -> Vec<(u64, u64)> {
+    collected
+        .records
+        .iter()
+        .map(|record| (record.location.line, record.location.offset))
+        .collect()
+}
+
+#[test]
+fn json_documents_are_records_each_with_its_own_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let people = [
+        ("Asha Rao", "9812345670", "asha@example.in"),
+        ("Ravi Kumar", "9812345671", "ravi@example.in"),
+        ("Meena Iyer", "9812345672", "meena@example.in"),
+    ];
+    let pretty = |indent: &str| -> Vec<String> {
+        people
+            .iter()
+            .map(|(name, mobile, email)| {
+                format!(
+                    "{{\n{indent}  \"name\": \"{name}\",\n{indent}  \"contact\": {{\"mobile\": \"{mobile}\", \"emails\": [\"{email}\"]}},\n{indent}  \"note\": \"[{{x}}] \\\"quoted\\\"\"\n{indent}}}"
+                )
+            })
+            .collect()
+    };
+    let shapes = [
+        // One array of objects, pretty-printed.
+        ("array.json", format!("[\n  {}\n]\n", pretty("  ").join(",\n  "))),
+        // Objects one after another over many lines.
+        ("concatenated.json", format!("{}\n", pretty("").join("\n"))),
+        // An object that wraps the records, with metadata before and after.
+        (
+            "wrapped.json",
+            format!(
+                "{{\"meta\": {{\"exported\": \"2023-06-12\", \"mobile\": \"9000000000\"}},\n \"data\": [\n  {}\n ],\n \"count\": 3}}\n",
+                pretty("  ").join(",\n  ")
+            ),
+        ),
+    ];
+    for (name, text) in &shapes {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let expected: Vec<(u64, u64)> = people
+            .iter()
+            .map(|(person, _, _)| {
+                let at = text.find(&format!("\"name\": \"{person}\"")).unwrap();
+                let open = text[..at].rfind('{').unwrap();
+                (text[..open].matches('\n').count() as u64 + 1, open as u64)
+            })
+            .collect();
+        for chunk_bytes in [1 << 20, 16, 100] {
+            let options = leakdex::ingest::ScanOptions {
+                chunk_bytes,
+                ..Default::default()
+            };
+            let (files, _) = crate::common::collect(std::slice::from_ref(&path), &options);
+            let collected = files.into_values().next().unwrap();
+            assert_eq!(collected.format.map(|format| format.name()), Some("json"), "{name}");
+            assert!(collected.rejects.is_empty(), "{name}: {:?}", collected.rejects);
+            assert_eq!(locations(&collected), expected, "{name} in chunks of {chunk_bytes}");
+            let mobiles: Vec<Kind> = column(&collected, "contact.mobile")
+                .into_iter()
+                .map(|field| field.0)
+                .collect();
+            assert_eq!(mobiles, [Kind::Phone; 3], "{name}");
+        }
+        assert_eq!(
+            hits(&path, &["9812345671", "meena@example.in", "9000000000"]),
+            [vec![2], vec![3], vec![]],
+            "{name}: the wrapper's metadata is no record"
+        );
+    }
+
+    // A top-level array of plain values: each a record of one field.
+    let path = dir.path().join("emails.json");
+    std::fs::write(
+        &path,
+        "[\n \"asha@example.in\",\n \"ravi@example.in\",\n {\"email\": \"meena@example.in\"}\n]",
+    )
+    .unwrap();
+    assert_eq!(collect_file(&path).records.len(), 3);
+    assert_eq!(
+        hits(&path, &["ravi@example.in", "meena@example.in"]),
+        [vec![2], vec![3]]
+    );
+
+    // A record that is broken is rejected with its line; the others are kept.
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, "[\n {\"name\": \"A B\", \"mobile\": \"9812345670\"},\n {\"name\": \"C D\" \"mobile\": 1},\n {\"mobile\": \"9812345672\"}\n]\n").unwrap();
+    let collected = collect_file(&path);
+    assert_eq!(collected.records.len(), 2);
+    assert_eq!(collected.rejects.len(), 1);
+    assert_eq!(collected.rejects[0].0, 3);
+}

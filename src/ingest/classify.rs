@@ -418,8 +418,8 @@ pub fn value_candidates(raw: &str, region: Region) -> u32 {
         return 0;
     }
     let mut kinds = 0u32;
-    let lower_email = value.contains('@') && is_email(&value.to_lowercase());
-    if lower_email {
+    // The check is the same in either case: no lower-cased copy.
+    if value.contains('@') && is_email(value) {
         return Kind::Email.bit();
     }
     let compact: String = value
@@ -503,6 +503,31 @@ fn best_of(candidates: u32) -> Option<Kind> {
     Kind::ALL.into_iter().find(|kind| candidates & kind.bit() != 0)
 }
 
+/// Whether an `other` value is worth searching for identifiers inside it: a label (a word of
+/// two or more letters standing apart: `AADHAAR:`, `Ph`, `Voter ID -`) and the digits of an
+/// identifier (seven or more; or a PAN's five letters then digits; or a masked Aadhaar's four
+/// `X`s), or an `@`. Strict, so that the patterns run on few values: order numbers
+/// (`od100000500`), timestamps and SKUs (`sku-8003`) are passed over. Judged on a column's
+/// sample first: only a column where some sampled value passes is searched value by value.
+pub fn may_hold_identifiers(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() < 6 {
+        return false;
+    }
+    let (mut digits, mut label, mut pan, mut masked) = (0, false, false, false);
+    for run in bytes.split(|byte| !byte.is_ascii_alphanumeric()) {
+        let letters = run.iter().take_while(|byte| byte.is_ascii_alphabetic()).count();
+        label |= letters >= 2 && letters == run.len();
+        pan |= letters >= 5 && run.get(letters).is_some_and(u8::is_ascii_digit);
+        masked |= run.len() >= 4 && run.iter().all(|&byte| byte == b'X' || byte == b'x');
+        digits += run.iter().filter(|byte| byte.is_ascii_digit()).count();
+    }
+    memchr::memchr(b'@', bytes).is_some() || (label && (digits >= 7 || pan || (masked && digits >= 4)))
+}
+
+/// Values of a column judged for naming identifier kinds (a type column).
+const NAMING_SAMPLE: u32 = 64;
+
 /// Counts of candidate kinds over a column's sample of values.
 #[derive(Clone, Debug, Default)]
 pub struct Vote {
@@ -511,6 +536,8 @@ pub struct Vote {
     identified: [u32; 20],
     /// Values that name an identifying kind (`AADHAAR`, `Voter ID`): a type column.
     naming: u32,
+    /// Values that may hold labelled identifiers ([`may_hold_identifiers`]).
+    labelled: u32,
     values: u32,
 }
 
@@ -529,8 +556,13 @@ impl Vote {
         if let Some(kind) = identifier_of(candidates, raw.trim()) {
             self.identified[kind as usize] += 1;
         }
-        if named_identifier(raw.trim()).is_some() {
+        // A type column shows itself in its first values; names are not looked up in the
+        // synonym table for every sampled value of every column.
+        if self.values <= NAMING_SAMPLE && named_identifier(raw.trim()).is_some() {
             self.naming += 1;
+        }
+        if may_hold_identifiers(raw) {
+            self.labelled += 1;
         }
     }
 
@@ -549,14 +581,20 @@ impl Vote {
     }
 
     /// Whether most values name an identifier kind: a type column for a column of mixed
-    /// identifiers beside it.
+    /// identifiers beside it (judged on the first [`NAMING_SAMPLE`] values).
     pub fn names_identifier_kinds(&self) -> bool {
-        self.values > 0 && self.naming * 10 >= self.values * 6
+        let judged = self.values.min(NAMING_SAMPLE);
+        judged > 0 && self.naming * 10 >= judged * 6
     }
 
     /// Number of non-empty values seen.
     pub fn values(&self) -> u32 {
         self.values
+    }
+
+    /// Number of values that may hold labelled identifiers.
+    pub fn labelled(&self) -> u32 {
+        self.labelled
     }
 
     fn share(&self, kind: Kind) -> f32 {

@@ -26,10 +26,13 @@ pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, disk_size
 
 use classify::{Vote, decide, kind_from_header};
 use parse::sql::SqlReader;
-use parse::{Chunk, ChunkParser, ComboParser, DelimitedParser, JsonLinesParser, TextParser, Width};
+use parse::{
+    Chunk, ChunkParser, ComboParser, DelimitedParser, JsonDocumentParser, JsonLinesParser, RecordsOnly, TextParser,
+    Width,
+};
 use rayon::prelude::*;
 use record::{FieldSlot, RawBatch, RawValue, RecordSlot};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Cursor, Read};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -207,7 +210,11 @@ fn read_stream(
             }
         }
     }
-    let stream: Box<dyn Read + Send> = Box::new(Cursor::new(sample.clone()).chain(stream));
+    let mut stream: Box<dyn Read + Send> = Box::new(Cursor::new(sample.clone()).chain(stream));
+    if format == Format::Json {
+        let top_level_records = parse::top_level_records(&sample, sample.len() < sniff::SAMPLE_BYTES);
+        stream = Box::new(RecordsOnly::new(stream, top_level_records));
+    }
     let region = options.region;
     let mut info = FileInfo {
         format,
@@ -227,6 +234,7 @@ fn read_stream(
             }))
         }
         Format::JsonLines => Some(Box::new(JsonLinesParser)),
+        Format::Json => Some(Box::new(JsonDocumentParser)),
         Format::Combo => Some(Box::new(ComboParser { region })),
         Format::Text => Some(Box::new(TextParser { region })),
         Format::Sql => None,
@@ -470,6 +478,8 @@ fn process_units(
 /// How the values of each column get their kinds.
 struct Plan {
     classes: HashMap<String, ColumnClass>,
+    /// Columns whose `other` values are searched for identifiers inside them.
+    searched: HashSet<String>,
     /// A column of mixed identifiers → the type column beside it (`id_number` → `id_type`).
     typed_by: HashMap<String, String>,
 }
@@ -525,7 +535,16 @@ fn decide_columns(raws: &[RawBatch], region: Region) -> Plan {
             Some((name.clone(), (*nearest).clone()))
         })
         .collect();
-    Plan { classes, typed_by }
+    let searched = votes
+        .iter()
+        .filter(|(_, vote)| vote.labelled() > 0)
+        .map(|(name, _)| name.clone())
+        .collect();
+    Plan {
+        classes,
+        searched,
+        typed_by,
+    }
 }
 
 fn raw_text<'a>(arena: &'a str, value: &RawValue) -> &'a str {
@@ -535,26 +554,13 @@ fn raw_text<'a>(arena: &'a str, value: &RawValue) -> &'a str {
 /// How a column's values get their kinds in [`normalize_batch`].
 enum Typing {
     Given(Kind),
+    /// `other`, and a column whose sampled values had labelled identifiers inside
+    /// ([`classify::may_hold_identifiers`]): each value is searched for them.
+    Searched,
     /// Mixed identifiers, with the index of the row's type column.
     ByValue(Option<u32>),
     /// Each value by its own shape (a column seen only after the sample).
     Value,
-}
-
-/// Whether an `other` value is worth searching for identifiers inside it (`AADHAAR: 7672 3912
-/// 6019`, `Ph 98123 45678`, a remark with an email): a label's letters and enough digits, or an
-/// `@`. Cheap, so that the regular expressions run on few values.
-fn may_hold_identifiers(text: &str) -> bool {
-    let (mut digits, mut letters) = (0, 0);
-    for byte in text.bytes() {
-        match byte {
-            b'@' => return text.len() >= 6,
-            b'0'..=b'9' => digits += 1,
-            b'a'..=b'z' | b'A'..=b'Z' => letters += 1,
-            _ => {}
-        }
-    }
-    digits >= 4 && letters >= 2
 }
 
 fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u64) -> RecordBatch {
@@ -569,6 +575,7 @@ fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u6
                     .and_then(|typed_by| raw.columns.iter().position(|column| column == typed_by));
                 Typing::ByValue(typed_by.map(|index| index as u32))
             }
+            Some(class) if class.kind == Kind::Other && plan.searched.contains(name) => Typing::Searched,
             Some(class) => Typing::Given(class.kind),
             None => kind_from_header(name).map_or(Typing::Value, Typing::Given),
         })
@@ -588,6 +595,7 @@ fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u6
             let kind = match (value.kind, &typing[column]) {
                 (Some(kind), _) => kind,
                 (None, Typing::Given(kind)) => *kind,
+                (None, Typing::Searched) => Kind::Other,
                 (None, Typing::ByValue(typed_by)) => {
                     let cell = |index| values.iter().find(|value| value.column == index);
                     let typed = (*typed_by)
@@ -619,7 +627,12 @@ fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u6
             // Identifiers inside a labelled or free-text value are fields of their own kinds
             // (issue 11, kind 9); a value that is wholly one is a mixed column's, not a label's.
             let text = &arena[value.text.start as usize..value.text.end as usize];
-            if value.kind.is_none() && kind == Kind::Other && may_hold_identifiers(text) {
+            let searched = match typing[column] {
+                Typing::Searched => true,
+                Typing::Value => kind == Kind::Other,
+                _ => false,
+            };
+            if value.kind.is_none() && searched && classify::may_hold_identifiers(text) {
                 let whole = text.trim().len();
                 let found: Vec<(Kind, Range<usize>)> = parse::identifiers_in(text, region)
                     .filter(|(kind, range)| classify::IDENTIFYING.contains(kind) && range.len() < whole)

@@ -17,6 +17,9 @@ pub enum Format {
         delimiter: u8,
     },
     JsonLines,
+    /// A JSON document: an array of objects, objects one after another over many lines, or an
+    /// object wrapping an array of records (`{"data": [...]}`).
+    Json,
     /// MySQL `INSERT` dumps and PostgreSQL `COPY ... FROM stdin` dumps.
     Sql,
     /// `identifier:secret` lines (also `;` and `|`).
@@ -26,7 +29,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// Short name: `csv`, `tsv`, `psv`, `ssv`, `jsonl`, `sql`, `combo`, `text`.
+    /// Short name: `csv`, `tsv`, `psv`, `ssv`, `jsonl`, `json`, `sql`, `combo`, `text`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Delimited { delimiter: b'\t' } => "tsv",
@@ -34,6 +37,7 @@ impl Format {
             Format::Delimited { delimiter: b';' } => "ssv",
             Format::Delimited { .. } => "csv",
             Format::JsonLines => "jsonl",
+            Format::Json => "json",
             Format::Sql => "sql",
             Format::Combo => "combo",
             Format::Text => "text",
@@ -56,13 +60,14 @@ impl FromStr for Format {
             "tsv" => Format::Delimited { delimiter: b'\t' },
             "psv" => Format::Delimited { delimiter: b'|' },
             "ssv" => Format::Delimited { delimiter: b';' },
-            "jsonl" | "json" | "ndjson" => Format::JsonLines,
+            "jsonl" | "ndjson" => Format::JsonLines,
+            "json" => Format::Json,
             "sql" => Format::Sql,
             "combo" => Format::Combo,
             "text" | "txt" => Format::Text,
             _ => {
                 return Err(format!(
-                    "unknown format {s:?} (expected csv, tsv, psv, ssv, jsonl, sql, combo or text)"
+                    "unknown format {s:?} (expected csv, tsv, psv, ssv, jsonl, json, sql, combo or text)"
                 ));
             }
         })
@@ -80,6 +85,9 @@ pub fn sniff(sample: &[u8], name: &str) -> Format {
     }
     if looks_like_json_lines(&lines) {
         return Format::JsonLines;
+    }
+    if crate::ingest::parse::looks_like_json_document(sample) {
+        return Format::Json;
     }
     if looks_like_sql(sample, name) {
         return Format::Sql;

@@ -179,6 +179,8 @@ pub fn normalize_email(raw: &str, out: &mut String) -> Validity {
 }
 
 /// A pragmatic shape check: one `@`, a sensible local part, a dotted domain with a letter TLD.
+/// Letters of any script and either case pass. Runs on every login of a combo list and every
+/// value with an `@`: ASCII is checked by byte, and the domain without collecting its labels.
 pub fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
@@ -187,21 +189,31 @@ pub fn is_email(value: &str) -> bool {
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && local
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._%+-!#$&'*/=?^`{|}~".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
-    local_ok && domain_ok
+        && local.chars().all(|c| match u8::try_from(c) {
+            Ok(byte) if byte.is_ascii() => byte.is_ascii_alphanumeric() || b"._%+-!#$&'*/=?^`{|}~".contains(&byte),
+            _ => c.is_alphanumeric(),
+        });
+    if !local_ok {
+        return false;
+    }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+    };
+    let mut labels = 0;
+    let mut last = "";
+    for label in domain.split('.') {
+        if !label_ok(label) {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 2 && last.len() >= 2 && last.chars().all(char::is_alphabetic)
 }
 
 /// Aadhaar numbers as 12 digits; a masked number (`XXXX XXXX 1234`) as `XXXXXXXX1234`, partial.

@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::LazyLock;
 
 /// A line longer than this is cut where it stands (and will likely be rejected).
-const MAX_LINE_BYTES: usize = 64 << 20;
+pub(super) const MAX_LINE_BYTES: usize = 64 << 20;
 
 /// The last newline of `buffer`.
 pub(crate) fn split_lines(buffer: &[u8], eof: bool) -> Option<Cut> {
@@ -68,8 +68,8 @@ impl ChunkParser for JsonLinesParser {
         let mut path = String::new();
         for (line, offset, content) in lines(&chunk.data) {
             let (text, latin1) = decode(content);
-            let value: Value = match serde_json::from_str(text.trim()) {
-                Ok(value) => value,
+            let (value, repaired) = match parse_json(text.trim()) {
+                Ok(parsed) => parsed,
                 Err(error) => {
                     batch.reject(line, offset, format!("invalid JSON: {error}"));
                     continue;
@@ -82,15 +82,63 @@ impl ChunkParser for JsonLinesParser {
             let first_value = batch.values.len();
             path.clear();
             flatten(&value, &mut path, &mut batch);
-            batch.finish_record(first_value, line, offset, latin1);
+            batch.finish_record(first_value, line, offset, latin1 || repaired);
         }
         batch
     }
 }
 
+/// Parses one JSON value; `true` beside it when it could only be read after an escaped lone
+/// surrogate (`\ud800`, which no UTF-8 string can hold) was replaced by U+FFFD. The record is
+/// kept and flagged as decoded with replacement, as bytes that are not UTF-8 are (issue 11, kind
+/// 11).
+pub(super) fn parse_json(text: &str) -> Result<(Value, bool), serde_json::Error> {
+    match serde_json::from_str(text) {
+        Ok(value) => Ok((value, false)),
+        Err(error) => match repair_surrogates(text) {
+            Some(repaired) => serde_json::from_str(&repaired).map(|value| (value, true)),
+            None => Err(error),
+        },
+    }
+}
+
+/// `text` with every `\uD800`–`\uDFFF` escape that is not half of a pair replaced by
+/// `\uFFFD`, or `None` when it has none.
+fn repair_surrogates(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let surrogate = |at: usize| -> Option<u16> {
+        let digits = bytes.get(at..at + 6)?;
+        if &digits[..2] != b"\\u" {
+            return None;
+        }
+        let code = u16::from_str_radix(std::str::from_utf8(&digits[2..]).ok()?, 16).ok()?;
+        (0xd800..=0xdfff).contains(&code).then_some(code)
+    };
+    let mut repaired = String::new();
+    let (mut copied, mut at) = (0, 0);
+    while let Some(found) = bytes.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        let escape = at + found;
+        match surrogate(escape) {
+            Some(0xd800..=0xdbff) if surrogate(escape + 6).is_some_and(|low| low >= 0xdc00) => at = escape + 12,
+            Some(_) => {
+                repaired.push_str(&text[copied..escape]);
+                repaired.push_str("\\ufffd");
+                copied = escape + 6;
+                at = copied;
+            }
+            None => at = escape + 2,
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    repaired.push_str(&text[copied..]);
+    Some(repaired)
+}
+
 /// Pushes every scalar of `value` as a field named by its dotted path. Array elements share
 /// their array's path, so `phones: [a, b]` gives two `phones` values.
-fn flatten(value: &Value, path: &mut String, batch: &mut RawBatch) {
+pub(super) fn flatten(value: &Value, path: &mut String, batch: &mut RawBatch) {
     match value {
         Value::Object(map) => {
             for (key, inner) in map {

@@ -1,15 +1,17 @@
 //! Parsers: one chunk of a file's bytes in, raw records with their locations out.
 //!
-//! Chunked formats (delimited, JSON Lines, combo, free text) are cut at record boundaries by a
+//! Chunked formats (delimited, JSON Lines and documents, combo, free text) are cut at record boundaries by a
 //! cheap sequential scan and parsed in parallel. SQL dumps are lexed sequentially (a statement's
 //! meaning depends on the `CREATE TABLE` and `COPY` before it) and only their normalization runs
 //! in parallel.
 
 mod delimited;
+mod json;
 mod lines;
 pub(crate) mod sql;
 
 pub(crate) use delimited::DelimitedParser;
+pub(crate) use json::{JsonDocumentParser, RecordsOnly, looks_like_json_document, top_level_records};
 pub(crate) use lines::{ComboParser, JsonLinesParser, TextParser, identifiers_in};
 
 use crate::ingest::record::RawBatch;
