@@ -56,11 +56,11 @@ fn inspect_json_on_five_dumps() {
             "sql",
             5,
             &[
-                ("member_name", "name"),
-                ("contact_no", "phone"),
-                ("email", "email"),
-                ("date_of_birth", "date_of_birth"),
-                ("passport_no", "passport"),
+                ("members.member_name", "name"),
+                ("members.contact_no", "phone"),
+                ("members.email", "email"),
+                ("members.date_of_birth", "date_of_birth"),
+                ("members.passport_no", "passport"),
             ],
         ),
         (
@@ -164,18 +164,24 @@ fn mysql_dump_tuples_columns_escapes_and_null() {
     }
     let rahul = &collected.records[0];
     assert_eq!(
-        rahul.field("address").unwrap().raw,
+        rahul.field("members.address").unwrap().raw,
         "Flat 3, 'Sai Kripa', MG Road\nPune"
     );
-    assert_eq!(rahul.field("passport_no").unwrap().normalized, "J8369854");
+    assert_eq!(rahul.field("members.passport_no").unwrap().normalized, "J8369854");
     let priya = &collected.records[1];
-    assert_eq!(priya.field("address").unwrap().raw, "C/O \"Shah\" House; Mumbai");
-    assert!(priya.field("passport_no").is_none(), "NULL is no value");
-    assert!(collected.records[2].field("email").is_none());
-    assert_eq!(collected.records[4].field("member_name").unwrap().raw, "Vijay O'Brien");
+    assert_eq!(
+        priya.field("members.address").unwrap().raw,
+        "C/O \"Shah\" House; Mumbai"
+    );
+    assert!(priya.field("members.passport_no").is_none(), "NULL is no value");
+    assert!(collected.records[2].field("members.email").is_none());
+    assert_eq!(
+        collected.records[4].field("members.member_name").unwrap().raw,
+        "Vijay O'Brien"
+    );
     // Columns from the INSERT's own list.
     assert_eq!(
-        collected.records[3].field("contact_no").unwrap().normalized,
+        collected.records[3].field("members.contact_no").unwrap().normalized,
         "+919765432109"
     );
 }
@@ -192,13 +198,16 @@ fn postgres_copy_with_escapes() {
         assert_eq!((record.location.line, record.location.offset), (line, offset));
     }
     assert_eq!(
-        collected.records[0].field("note").unwrap().raw,
+        collected.records[0].field("customers.note").unwrap().raw,
         "likes; semicolons and 'quotes'"
     );
-    assert_eq!(collected.records[1].field("note").unwrap().raw, "tab\there");
-    assert!(collected.records[1].field("phone").is_none(), "\\N is NULL");
-    assert_eq!(collected.records[2].field("note").unwrap().raw, "line\nbreak");
-    assert_eq!(collected.records[2].field("phone").unwrap().normalized, "+919812345670");
+    assert_eq!(collected.records[1].field("customers.note").unwrap().raw, "tab\there");
+    assert!(collected.records[1].field("customers.phone").is_none(), "\\N is NULL");
+    assert_eq!(collected.records[2].field("customers.note").unwrap().raw, "line\nbreak");
+    assert_eq!(
+        collected.records[2].field("customers.phone").unwrap().normalized,
+        "+919812345670"
+    );
 }
 
 #[test]

@@ -791,3 +791,78 @@ fn json_documents_are_records_each_with_its_own_place() {
     assert_eq!(collected.rejects.len(), 1);
     assert_eq!(collected.rejects[0].0, 3);
 }
+
+#[test]
+fn sql_dumps_of_several_tables_keep_each_column_with_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("shop");
+    std::fs::create_dir(&dump).unwrap();
+    // A split dump: the schema as `mysqldump --no-data` writes it, the data apart, inserted
+    // without column lists; one table is defined only after its rows.
+    std::fs::write(
+        dump.join("schema.sql"),
+        "/*!40101 SET NAMES utf8mb4 */;\nDROP TABLE IF EXISTS `customer`;\n/*!40101 SET character_set_client = utf8 */;\n\
+         CREATE TABLE `customer` (\n  `id` int NOT NULL,\n  `full_name` varchar(80),\n  `email` varchar(120),\n  `mobile` varchar(20),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n\
+         CREATE TABLE `orders` (\n  `id` int NOT NULL,\n  `customer_id` int,\n  `amount` decimal(10,2),\n  `note` text\n);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dump.join("data.sql"),
+        "INSERT INTO `customer` VALUES (1,'Asha Rao','asha@example.in','9812345670'),(2,'Ravi Kumar','ravi@example.in','9812345671');\n\
+         INSERT INTO `orders` VALUES (10,1,499.00,'gift'),(11,2,/*!50705 1299.50,*/ 'express');\n\
+         INSERT INTO `refunds` VALUES (7,'meena@example.in',/*!50705 0x6162*/);\n\
+         CREATE TABLE `refunds` (`order_id` int, `email` varchar(120), `blob` blob);\n",
+    )
+    .unwrap();
+    let (files, unreadable) = crate::common::collect(std::slice::from_ref(&dump), &Default::default());
+    assert!(unreadable.is_empty(), "{unreadable:?}");
+    let data = &files["data.sql"];
+    assert!(data.rejects.is_empty(), "{:?}", data.rejects);
+    let kinds: Vec<(String, Kind)> = data
+        .records
+        .iter()
+        .flat_map(|record| record.fields.iter().map(|field| (field.name.clone(), field.kind)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let expected = [
+        ("customer.email", Kind::Email),
+        ("customer.full_name", Kind::Name),
+        ("customer.id", Kind::Other),
+        ("customer.mobile", Kind::Phone),
+        ("orders.amount", Kind::Other),
+        ("orders.customer_id", Kind::Other),
+        ("orders.id", Kind::Other),
+        ("orders.note", Kind::Other),
+        ("refunds.blob", Kind::Other),
+        ("refunds.email", Kind::Email),
+        ("refunds.order_id", Kind::Other),
+    ];
+    let expected: Vec<(String, Kind)> = expected.iter().map(|(name, kind)| (name.to_string(), *kind)).collect();
+    assert_eq!(kinds, expected);
+    // The value inside the conditional comment is the row's fourth.
+    assert_eq!(data.records[3].field("orders.note").unwrap().raw, "express");
+    assert_eq!(data.records[3].field("orders.amount").unwrap().raw, "1299.50");
+    assert_eq!(data.records[4].field("refunds.blob").unwrap().raw, "0x6162");
+
+    // Looked up after ingest, each table's identifiers are found.
+    let data_dir = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data_dir.root());
+    build_segment(&data_dir, &catalog, &corpus("shop"), &[dump], &BuildOptions::default()).unwrap();
+    let index = Index::open(&data_dir, &catalog, &[]).unwrap();
+    let queries = Query::detected(&["asha@example.in", "9812345671", "meena@example.in"]);
+    let found: Vec<Vec<u64>> = lookup_batch(&index, Region::INDIA, &queries)
+        .into_iter()
+        .map(|answer| answer.hits.unwrap_or_default().iter().map(|hit| hit.record).collect())
+        .collect();
+    assert_eq!(found, [vec![1], vec![2], vec![5]]);
+
+    // inspect shows the fields per table.
+    let report = leakdex::inspect::inspect(&[dir.path().join("shop")], &Default::default());
+    let data_report = report.files.iter().find(|file| file.path == "data.sql").unwrap();
+    let names: Vec<&str> = data_report.fields.iter().map(|field| field.name.as_str()).collect();
+    assert!(
+        names.contains(&"customer.email") && names.contains(&"refunds.email"),
+        "{names:?}"
+    );
+}

@@ -50,11 +50,11 @@ fn generated_corpora_read_cleanly_with_known_overlaps() {
         (
             Corpus::LegacyPortal,
             &[
-                ("email", Kind::Email),
-                ("phone", Kind::Phone),
-                ("pan", Kind::Pan),
-                ("dob", Kind::DateOfBirth),
-                ("password_hash", Kind::PasswordHash),
+                ("users.email", Kind::Email),
+                ("users.phone", Kind::Phone),
+                ("users.pan", Kind::Pan),
+                ("users.dob", Kind::DateOfBirth),
+                ("users.password_hash", Kind::PasswordHash),
             ],
         ),
     ];
@@ -93,7 +93,7 @@ fn generated_corpora_read_cleanly_with_known_overlaps() {
     for (corpus, column) in [
         (Corpus::TelecomKyc, "msisdn"),
         (Corpus::ShopOrders, "customer.contact.mobile"),
-        (Corpus::LegacyPortal, "phone"),
+        (Corpus::LegacyPortal, "users.phone"),
     ] {
         let shared = vaccination.intersection(&phones(corpus, column)).count() as u64;
         let expected = manifest

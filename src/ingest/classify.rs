@@ -514,6 +514,13 @@ pub fn may_hold_identifiers(text: &str) -> bool {
     if bytes.len() < 6 {
         return false;
     }
+    if memchr::memchr(b'@', bytes).is_some() {
+        return true;
+    }
+    // Most values are let go here: too few digits for any identifier.
+    if bytes.iter().filter(|byte| byte.is_ascii_digit()).count() < 4 {
+        return false;
+    }
     let (mut digits, mut label, mut pan, mut masked) = (0, false, false, false);
     for run in bytes.split(|byte| !byte.is_ascii_alphanumeric()) {
         let letters = run.iter().take_while(|byte| byte.is_ascii_alphabetic()).count();
@@ -522,11 +529,11 @@ pub fn may_hold_identifiers(text: &str) -> bool {
         masked |= run.len() >= 4 && run.iter().all(|&byte| byte == b'X' || byte == b'x');
         digits += run.iter().filter(|byte| byte.is_ascii_digit()).count();
     }
-    memchr::memchr(b'@', bytes).is_some() || (label && (digits >= 7 || pan || (masked && digits >= 4)))
+    label && (digits >= 7 || pan || (masked && digits >= 4))
 }
 
 /// Values of a column judged for naming identifier kinds (a type column).
-const NAMING_SAMPLE: u32 = 64;
+const NAMING_SAMPLE: u32 = 16;
 
 /// Counts of candidate kinds over a column's sample of values.
 #[derive(Clone, Debug, Default)]

@@ -25,7 +25,7 @@ pub use sniff::Format;
 pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, disk_size, sha256_of};
 
 use classify::{Vote, decide, kind_from_header};
-use parse::sql::SqlReader;
+use parse::sql::{SCHEMA_BYTES, Schema, SqlReader, read_definitions};
 use parse::{
     Chunk, ChunkParser, ComboParser, DelimitedParser, JsonDocumentParser, JsonLinesParser, RecordsOnly, TextParser,
     Width,
@@ -120,14 +120,59 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions, sink: &dyn RecordSink) {
 /// Reads the given files into `sink`: small files side by side, large ones one at a time with
 /// their chunks in parallel, so memory stays bounded.
 pub fn scan_files(files: &[SourceFile], options: &ScanOptions, sink: &dyn RecordSink) {
+    let schema = sql_schema(files, options);
     let (small, large): (Vec<&SourceFile>, Vec<&SourceFile>) =
         files.iter().partition(|file| file.size < options.chunk_bytes as u64);
     small
         .par_iter()
-        .for_each(|file| sink.end(file, read_file(file, options, sink)));
+        .for_each(|file| sink.end(file, read_file(file, options, &schema, sink)));
     for file in large {
-        sink.end(file, read_file(file, options, sink));
+        sink.end(file, read_file(file, options, &schema, sink));
     }
+}
+
+/// The tables the SQL files of an input set define, for dumps that insert without naming
+/// columns (see [`Schema`]): files named `*.sql` (compressed too), or every file when the
+/// format is forced to SQL.
+fn sql_schema(files: &[SourceFile], options: &ScanOptions) -> Schema {
+    let forced = options.format == Some(Format::Sql);
+    let sql: Vec<SourceFile> = files
+        .iter()
+        .filter(|file| {
+            let name = file.path.to_ascii_lowercase();
+            let name = [".gz", ".zst", ".zstd"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            forced || name.ends_with(".sql")
+        })
+        .cloned()
+        .collect();
+    Schema::new(move || {
+        let mut tables = HashMap::new();
+        for file in &sql {
+            // A file that cannot be read here is reported when it is read for its records.
+            if let Ok(stream) = decoded(file) {
+                let _ = read_definitions(stream.take(SCHEMA_BYTES), &mut tables);
+            }
+        }
+        tables
+    })
+}
+
+/// A file's text as UTF-8: decompressed, its byte-order mark dropped, UTF-16 transcoded.
+fn decoded(file: &SourceFile) -> Result<Box<dyn Read + Send>, Error> {
+    let (mut stream, _) = source::open(file, None, None)?;
+    let mut head = Vec::with_capacity(4096);
+    (&mut stream)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|error| Error::io(&file.path, error))?;
+    let encoding = source::detect_encoding(&head);
+    if encoding == Encoding::Utf8Bom {
+        head.drain(..3);
+    }
+    Ok(source::transcode(Box::new(Cursor::new(head).chain(stream)), encoding))
 }
 
 /// A unit of work from a file's reader thread.
@@ -136,9 +181,14 @@ enum Unit {
     Parsed(RawBatch),
 }
 
-fn read_file(file: &SourceFile, options: &ScanOptions, sink: &dyn RecordSink) -> Result<FileSummary, Error> {
+fn read_file(
+    file: &SourceFile,
+    options: &ScanOptions,
+    schema: &Schema,
+    sink: &dyn RecordSink,
+) -> Result<FileSummary, Error> {
     let digest = options.hash_files.then(source::DigestSlot::default);
-    let mut summary = read_stream(file, options, sink, digest.clone())?;
+    let mut summary = read_stream(file, options, schema, sink, digest.clone())?;
     if let Some(slot) = digest {
         let computed = slot.lock().unwrap_or_else(|poison| poison.into_inner()).take();
         // A decoder may stop before the last stored byte (trailing garbage): hash it apart.
@@ -153,6 +203,7 @@ fn read_file(file: &SourceFile, options: &ScanOptions, sink: &dyn RecordSink) ->
 fn read_stream(
     file: &SourceFile,
     options: &ScanOptions,
+    schema: &Schema,
     sink: &dyn RecordSink,
     digest: Option<source::DigestSlot>,
 ) -> Result<FileSummary, Error> {
@@ -251,7 +302,7 @@ fn read_stream(
                 (base_offset, base_line, width),
                 sender,
             ),
-            None => read_sql(stream, options.chunk_bytes, (base_offset, width), sender),
+            None => read_sql(stream, options.chunk_bytes, (base_offset, width), schema, sender),
         });
         process_units(file, &mut info, parser, region, receiver, group_size, sink).map_err(io_error)
     })
@@ -374,9 +425,10 @@ fn read_sql(
     stream: Box<dyn Read + Send>,
     chunk_bytes: usize,
     (base_offset, width): (u64, Width),
+    schema: &Schema,
     sender: SyncSender<io::Result<Unit>>,
 ) {
-    let mut reader = SqlReader::new(stream, (base_offset, width), chunk_bytes.min(1 << 20));
+    let mut reader = SqlReader::new(stream, (base_offset, width), chunk_bytes.min(1 << 20)).with_schema(schema);
     loop {
         let unit = match reader.next_batch(chunk_bytes) {
             Ok(Some(batch)) => Ok(Unit::Parsed(batch)),

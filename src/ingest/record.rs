@@ -71,6 +71,7 @@ impl RawBatch {
     }
 
     /// Appends a value to the record under construction (records are closed by `finish_record`).
+    #[inline]
     pub fn push_value(&mut self, column: u32, kind: Option<Kind>, text: &str) {
         let start = self.arena.len() as u32;
         self.arena.push_str(text);

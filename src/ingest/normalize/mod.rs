@@ -218,16 +218,19 @@ pub fn is_email(value: &str) -> bool {
 
 /// Aadhaar numbers as 12 digits; a masked number (`XXXX XXXX 1234`) as `XXXXXXXX1234`, partial.
 pub fn normalize_aadhaar(raw: &str, out: &mut String) -> Validity {
-    let compact: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '\u{a0}'))
-        .collect();
-    if let Some(last_four) = masked_aadhaar_tail(&compact) {
+    // Written straight into `out`: no copy per value.
+    out.extend(raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '\u{a0}')));
+    if let Some(last_four) = masked_aadhaar_tail(out) {
+        let last_four = last_four.to_string();
+        out.clear();
         out.push_str("XXXXXXXX");
-        out.push_str(last_four);
+        out.push_str(&last_four);
         return Validity::Partial;
     }
-    out.push_str(compact.trim());
+    let end = out.trim_end().len();
+    out.truncate(end);
+    let start = out.len() - out.trim_start().len();
+    out.drain(..start);
     if is_aadhaar(out) {
         Validity::Valid
     } else {
@@ -437,12 +440,17 @@ pub fn is_pincode(value: &str) -> bool {
 
 /// `m`, `f` or `o` from the usual writings.
 pub fn gender_code(raw: &str) -> Option<&'static str> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "m" | "male" | "man" | "boy" | "purush" => Some("m"),
-        "f" | "female" | "woman" | "girl" | "mahila" => Some("f"),
-        "o" | "other" | "others" | "t" | "tg" | "transgender" | "third gender" => Some("o"),
-        _ => None,
-    }
+    const CODES: [(&str, &[&str]); 3] = [
+        ("m", &["m", "male", "man", "boy", "purush"]),
+        ("f", &["f", "female", "woman", "girl", "mahila"]),
+        ("o", &["o", "other", "others", "t", "tg", "transgender", "third gender"]),
+    ];
+    // Compared without a lower-cased copy: this runs on every value of a gender column.
+    let value = raw.trim();
+    CODES
+        .iter()
+        .find(|(_, words)| words.iter().any(|word| word.eq_ignore_ascii_case(value)))
+        .map(|(code, _)| *code)
 }
 
 fn normalize_gender(raw: &str, out: &mut String) -> Validity {

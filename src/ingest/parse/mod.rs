@@ -102,6 +102,7 @@ pub(crate) trait ChunkParser: Sync {
 }
 
 /// Text of a field: UTF-8 as is, anything else decoded as Windows-1252 and flagged.
+#[inline]
 pub(crate) fn decode(bytes: &[u8]) -> (Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
         Ok(text) => (Cow::Borrowed(text), false),

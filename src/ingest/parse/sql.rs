@@ -10,8 +10,69 @@ use crate::ingest::record::RawBatch;
 use std::collections::HashMap;
 use std::io::{self, Read};
 
+/// Column lists of the tables of the SQL dumps in one input set, for dumps that insert into a
+/// table without naming its columns and define it elsewhere: in a schema file beside the data
+/// (`mysqldump --no-data`, split dumps) or later in the same file. Read on first need, from the
+/// first [`SCHEMA_BYTES`] of every SQL file of the set (statements other than `CREATE TABLE`
+/// are skipped, not parsed), so dumps that define their tables first pay nothing.
+pub(crate) struct Schema {
+    read: Box<dyn Fn() -> HashMap<String, Vec<String>> + Send + Sync>,
+    tables: std::sync::OnceLock<HashMap<String, Vec<String>>>,
+}
+
+/// How much of each SQL file is read for [`Schema`]: a whole schema file, the head of a dump.
+pub(crate) const SCHEMA_BYTES: u64 = 16 << 20;
+
+impl Schema {
+    /// A schema read by `read` when first asked.
+    pub fn new(read: impl Fn() -> HashMap<String, Vec<String>> + Send + Sync + 'static) -> Self {
+        Schema {
+            read: Box::new(read),
+            tables: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn columns(&self, table: &str) -> Option<&Vec<String>> {
+        self.tables.get_or_init(|| (self.read)()).get(table)
+    }
+}
+
+/// The `CREATE TABLE` column lists of one SQL stream (up to its end), in definition order; the
+/// first definition of a name wins.
+pub(crate) fn read_definitions<R: Read>(stream: R, into: &mut HashMap<String, Vec<String>>) -> io::Result<()> {
+    let mut reader = SqlReader::new(stream, (0, Width::Utf8), 1 << 20);
+    reader.tables.only_definitions = true;
+    while reader.next_batch(1 << 20)?.is_some() {}
+    for (table, columns) in reader.tables.defined {
+        into.entry(table).or_insert(columns);
+    }
+    Ok(())
+}
+
+/// Tables known to a reader: defined in its stream so far, else in the input set's schema.
+struct Tables<'s> {
+    defined: HashMap<String, Vec<String>>,
+    schema: Option<&'s Schema>,
+    /// Read definitions only: data statements are skipped (see [`read_definitions`]).
+    only_definitions: bool,
+}
+
+impl Tables<'_> {
+    fn columns(&self, table: &str) -> Option<&Vec<String>> {
+        self.defined
+            .get(table)
+            .or_else(|| self.schema.and_then(|schema| schema.columns(table)))
+    }
+}
+
+/// A column's name as a record carries it: `table.column`, so that the columns of different
+/// tables are told apart and classified each on its own (`customer.email`, `orders.email`).
+fn qualified(table: &str, column: &str) -> String {
+    format!("{table}.{column}")
+}
+
 /// Streams records out of a SQL dump, one batch at a time.
-pub(crate) struct SqlReader<R> {
+pub(crate) struct SqlReader<'s, R> {
     stream: R,
     /// Bytes asked of the stream per read.
     read_block: usize,
@@ -23,7 +84,7 @@ pub(crate) struct SqlReader<R> {
     offset: u64,
     line: u64,
     width: Width,
-    tables: HashMap<String, Vec<String>>,
+    tables: Tables<'s>,
     mode: Mode,
 }
 
@@ -38,6 +99,8 @@ enum Mode {
 
 #[derive(Clone, Debug)]
 struct Target {
+    table: String,
+    /// Qualified column names.
     columns: Vec<String>,
     /// Columns came from a list or a CREATE TABLE, so the count is known.
     known: bool,
@@ -56,7 +119,7 @@ struct Malformed {
     reason: String,
 }
 
-impl<R: Read> SqlReader<R> {
+impl<'s, R: Read> SqlReader<'s, R> {
     pub fn new(stream: R, (base_offset, width): (u64, Width), read_block: usize) -> Self {
         SqlReader {
             stream,
@@ -67,9 +130,19 @@ impl<R: Read> SqlReader<R> {
             offset: base_offset,
             line: 1,
             width,
-            tables: HashMap::new(),
+            tables: Tables {
+                defined: HashMap::new(),
+                schema: None,
+                only_definitions: false,
+            },
             mode: Mode::Statements,
         }
+    }
+
+    /// Tables this stream does not define are looked up in `schema`.
+    pub fn with_schema(mut self, schema: &'s Schema) -> Self {
+        self.tables.schema = Some(schema);
+        self
     }
 
     /// Reads about `target_bytes` of the dump into one batch; `None` at the end.
@@ -274,12 +347,29 @@ impl<'a> Lexer<'a> {
 
     /// Skips whitespace and comments. Err(()) when a comment runs past the buffer.
     fn skip_blank(&mut self) -> Result<(), ()> {
+        self.skip_blank_reading(false)
+    }
+
+    /// [`Self::skip_blank`] inside a tuple: a MySQL conditional comment there (`/*!50705
+    /// 0x0102,*/`) holds values, which MySQL reads, so only its marks are passed over.
+    fn skip_blank_in_tuple(&mut self) -> Result<(), ()> {
+        self.skip_blank_reading(true)
+    }
+
+    fn skip_blank_reading(&mut self, conditional: bool) -> Result<(), ()> {
         loop {
             while self.peek().is_some_and(|byte| byte.is_ascii_whitespace()) {
                 self.position += 1;
             }
             let rest = &self.input[self.position..];
-            if rest.starts_with(b"--") || rest.starts_with(b"#") {
+            if conditional && rest.starts_with(b"/*!") {
+                self.position += 3;
+                while self.peek().is_some_and(|byte| byte.is_ascii_digit()) {
+                    self.position += 1;
+                }
+            } else if conditional && rest.starts_with(b"*/") {
+                self.position += 2;
+            } else if rest.starts_with(b"--") || rest.starts_with(b"#") {
                 match memchr::memchr(b'\n', rest) {
                     Some(newline) => self.position += newline + 1,
                     None if self.eof => self.position = self.input.len(),
@@ -376,25 +466,24 @@ impl<'a> Lexer<'a> {
     /// unknown (named `col1`, `col2`, … as values come).
     fn target(
         &mut self,
-        tables: &HashMap<String, Vec<String>>,
+        tables: &Tables<'_>,
         table: &str,
         at: usize,
         statement: &str,
     ) -> Result<Target, Option<Malformed>> {
-        if self.peek() == Some(b'(') {
+        let (columns, known) = if self.peek() == Some(b'(') {
             let reason = format!("unreadable column list in {statement}");
-            let columns = self.column_list().ok_or(Some(Malformed { at, reason }))?;
-            return Ok(Target { columns, known: true });
-        }
-        Ok(match tables.get(table) {
-            Some(columns) => Target {
-                columns: columns.clone(),
-                known: true,
-            },
-            None => Target {
-                columns: Vec::new(),
-                known: false,
-            },
+            (self.column_list().ok_or(Some(Malformed { at, reason }))?, true)
+        } else {
+            match tables.columns(table) {
+                Some(columns) => (columns.clone(), true),
+                None => (Vec::new(), false),
+            }
+        };
+        Ok(Target {
+            table: table.to_string(),
+            columns: columns.iter().map(|column| qualified(table, column)).collect(),
+            known,
         })
     }
 
@@ -460,7 +549,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn statement(&mut self, tables: &mut HashMap<String, Vec<String>>, batch: &mut RawBatch) -> (Step, Mode) {
+    fn statement(&mut self, tables: &mut Tables<'_>, batch: &mut RawBatch) -> (Step, Mode) {
         if self.skip_blank().is_err() {
             return (Step::NeedMore, Mode::Statements);
         }
@@ -478,6 +567,9 @@ impl<'a> Lexer<'a> {
         let statement_start = self.position;
         let verb = self.word();
         let result = match verb.as_str() {
+            "INSERT" | "REPLACE" | "COPY" if tables.only_definitions => {
+                self.skip_statement().map(|()| Mode::Statements).map_err(|()| None)
+            }
             "INSERT" | "REPLACE" => self.insert(tables, batch),
             "CREATE" => self.create_table(tables).map(|()| Mode::Statements),
             "COPY" => self.copy_header(tables),
@@ -512,11 +604,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// After `INSERT`: modifiers, table, optional columns, VALUES, then the tuples.
-    fn insert(
-        &mut self,
-        tables: &HashMap<String, Vec<String>>,
-        batch: &mut RawBatch,
-    ) -> Result<Mode, Option<Malformed>> {
+    fn insert(&mut self, tables: &Tables<'_>, batch: &mut RawBatch) -> Result<Mode, Option<Malformed>> {
         for modifier in ["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "INTO"] {
             self.keyword(modifier);
         }
@@ -631,7 +719,7 @@ impl<'a> Lexer<'a> {
         let mut latin1 = false;
         let mut text = Vec::new();
         loop {
-            if self.skip_blank().is_err() {
+            if self.skip_blank_in_tuple().is_err() {
                 return Ok(None);
             }
             let Some(byte) = self.peek() else { return Ok(None) };
@@ -665,6 +753,8 @@ impl<'a> Lexer<'a> {
                             Some(b'(') => depth += 1,
                             Some(b')') if depth > 0 => depth -= 1,
                             Some(b',' | b')') => break,
+                            // The end of a conditional comment around the value.
+                            Some(b'*') if self.input.get(self.position + 1) == Some(&b'/') => break,
                             Some(b'\'' | b'"') => return Err("quote inside an unquoted value".into()),
                             _ => {}
                         }
@@ -686,12 +776,12 @@ impl<'a> Lexer<'a> {
                     None if target.known => {
                         return Err(format!("expected {} values, found more", target.columns.len()));
                     }
-                    None => batch.column(&format!("col{}", index + 1)),
+                    None => batch.column(&qualified(&target.table, &format!("col{}", index + 1))),
                 };
                 batch.push_value(column, None, &value);
             }
             index += 1;
-            if self.skip_blank().is_err() {
+            if self.skip_blank_in_tuple().is_err() {
                 return Ok(None);
             }
             match self.peek() {
@@ -778,7 +868,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// After `CREATE`: remembers the columns of a `TABLE`; other CREATEs are skipped.
-    fn create_table(&mut self, tables: &mut HashMap<String, Vec<String>>) -> Result<(), Option<Malformed>> {
+    fn create_table(&mut self, tables: &mut Tables<'_>) -> Result<(), Option<Malformed>> {
         self.keyword("TEMPORARY");
         self.keyword("UNLOGGED");
         if !self.keyword("TABLE") {
@@ -830,7 +920,7 @@ impl<'a> Lexer<'a> {
             }
         }
         self.skip_statement().map_err(|()| None)?;
-        tables.insert(table, columns);
+        tables.defined.insert(table, columns);
         Ok(())
     }
 
@@ -856,7 +946,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// After `COPY`: table, columns, `FROM stdin;`, then data lines.
-    fn copy_header(&mut self, tables: &HashMap<String, Vec<String>>) -> Result<Mode, Option<Malformed>> {
+    fn copy_header(&mut self, tables: &Tables<'_>) -> Result<Mode, Option<Malformed>> {
         self.skip_blank().map_err(|()| None)?;
         let at = self.position;
         let table = self.identifier().ok_or(Some(Malformed {
@@ -921,7 +1011,7 @@ impl<'a> Lexer<'a> {
             latin1 |= fallback;
             let column = match target.columns.get(index) {
                 Some(name) => batch.column(name),
-                None => batch.column(&format!("col{}", index + 1)),
+                None => batch.column(&qualified(&target.table, &format!("col{}", index + 1))),
             };
             batch.push_value(column, None, &value);
         }
@@ -1045,6 +1135,6 @@ mod tests {
             .map(|(line, offset, values)| (*line, *offset, values.len()))
             .collect();
         assert_eq!(values, [(1, 27, 2), (2, 36, 1), (2, 45, 2)]);
-        assert_eq!(records[2].2[1], ("b".to_string(), "a\nb".to_string()));
+        assert_eq!(records[2].2[1], ("t.b".to_string(), "a\nb".to_string()));
     }
 }
