@@ -257,6 +257,12 @@ enum Command {
         /// ingesting the corpora does not ingest the sample).
         #[arg(long, value_names = ["COUNT", "FILE"], num_args = 2)]
         suspects: Option<Vec<String>>,
+        /// Also write dumps of the shapes real leaks come in (a JSON document wrapping its
+        /// records, mixed and labelled identifiers, a SQL dump split into schema and data) under
+        /// DIR, for the first --records people, and every identifier they hold with its file and
+        /// record as DIR.truth.jsonl.
+        #[arg(long, value_name = "DIR")]
+        shapes: Option<PathBuf>,
     },
     /// Generate corpora and suspect samples, ingest them, look the phones up, search, and end
     /// with the provenance report of a bot-style sample, verdict first.
@@ -556,10 +562,27 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             records,
             seed,
             suspects,
+            shapes,
         } => {
             let manifest = leakdex::synth::generate(&out, records, seed)?;
             for corpus in &manifest.corpora {
                 println!("{}\t{} records", out.join(&corpus.file).display(), corpus.records);
+            }
+            if let Some(dir) = shapes {
+                let truth = leakdex::synth::write_shapes(&dir, records, seed)?;
+                let truth_path = PathBuf::from(format!("{}.truth.jsonl", dir.display()));
+                let mut lines = BufWriter::new(std::fs::File::create(&truth_path)?);
+                for entry in &truth {
+                    serde_json::to_writer(&mut lines, entry)?;
+                    lines.write_all(b"\n")?;
+                }
+                lines.flush()?;
+                println!(
+                    "{}\t{} identifiers in {}",
+                    truth_path.display(),
+                    truth.len(),
+                    dir.display()
+                );
             }
             if let Some([count, file]) = suspects.as_deref() {
                 let count: usize = count.parse().map_err(|_| format!("{count:?} is not a record count"))?;

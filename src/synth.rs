@@ -12,6 +12,9 @@
 //! | `shop_orders.jsonl` | nested JSON Lines with arrays | `[n/4, 5n/4)` |
 //! | `combo_list.txt` | `email:password` | `[n/8, 9n/8)` |
 //! | `legacy_portal.sql` | MySQL dump, multi-row INSERT | `[3n/4, 7n/4)` |
+//!
+//! [`write_shapes`] adds dumps of the shapes real leaks come in and wave 1 misread: a JSON
+//! document, mixed and labelled identifiers, a dump split into schema and data.
 
 use crate::ingest::normalize::verhoeff_check_digit;
 use rand::seq::IndexedRandom;
@@ -889,6 +892,134 @@ pub fn write_suspects(path: &Path, suspects: &[SuspectRecord]) -> io::Result<()>
         out.write_all(b"\n")?;
     }
     out.flush()
+}
+
+/// One identifier written by [`write_shapes`], and where it must be found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShapeTruth {
+    /// File under the shapes folder.
+    pub file: String,
+    /// 1-based record of the file.
+    pub record: u64,
+    pub kind: crate::ingest::Kind,
+    /// As written in the file.
+    pub value: String,
+}
+
+/// Writes dumps of the shapes wave 1 misread (issue 11) under `dir`, for people `[0, records)`,
+/// and returns every identifier they hold with its file and record:
+///
+/// | file | shape |
+/// |---|---|
+/// | `kyc_export.json` | a pretty-printed JSON document wrapping its records (`{"count": …, "records": [{…}]}`); an `id_type`/`id_number` pair of mixed kinds (Aadhaar, PAN, voter ID, passport); a `document` field with a labelled identifier (`Voter ID - JZD9562914`) |
+/// | `crm/schema.sql` | `CREATE TABLE` of two tables only, as `mysqldump --no-data` writes them |
+/// | `crm/data.sql` | their rows, `INSERT` without column lists; a remark with a phone in `orders.note` |
+pub fn write_shapes(dir: &Path, records: u64, seed: u64) -> io::Result<Vec<ShapeTruth>> {
+    std::fs::create_dir_all(dir.join("crm"))?;
+    let mut truth = Vec::new();
+    let mut note = |file: &str, record: u64, kind, value: &str| {
+        truth.push(ShapeTruth {
+            file: file.to_string(),
+            record,
+            kind,
+            value: value.to_string(),
+        })
+    };
+    use crate::ingest::Kind;
+    let mut json = BufWriter::new(File::create(dir.join("kyc_export.json"))?);
+    write!(
+        json,
+        "{{\n  \"exported_at\": \"2023-06-12T10:00:00Z\",\n  \"count\": {records},\n  \"records\": ["
+    )?;
+    for index in 0..records {
+        let person = Person::new(seed, index);
+        let mut rng = StdRng::seed_from_u64(mix(seed ^ index ^ 0x5a5e_d0c5));
+        let letters = |rng: &mut StdRng, count| -> String {
+            (0..count)
+                .map(|_| char::from(b'A' + rng.random_range(0..26u8)))
+                .collect()
+        };
+        let voter_id = format!("{}{:07}", letters(&mut rng, 3), rng.random_range(0..10_000_000));
+        let passport = format!("{}{:07}", letters(&mut rng, 1), rng.random_range(1_000_000..10_000_000));
+        let record = index + 1;
+        let (id_type, id_number, kind) = match index % 4 {
+            0 => ("AADHAAR", person.aadhaar.clone(), Kind::NationalId),
+            1 => ("PAN", person.pan.clone(), Kind::Pan),
+            2 => ("Voter ID", voter_id.clone(), Kind::VoterId),
+            _ => ("Passport", passport, Kind::Passport),
+        };
+        note("kyc_export.json", record, kind, &id_number);
+        note("kyc_export.json", record, Kind::Phone, &person.mobile);
+        let document = if index % 4 == 2 {
+            format!("EPIC {}", person.pan)
+        } else {
+            format!("Voter ID - {voter_id}")
+        };
+        note(
+            "kyc_export.json",
+            record,
+            if index % 4 == 2 { Kind::Pan } else { Kind::VoterId },
+            document.rsplit(' ').next().unwrap_or_default(),
+        );
+        write!(
+            json,
+            "{}\n    {{\n      \"name\": \"{}\",\n      \"mobile\": \"{}\",\n      \"id_type\": \"{id_type}\",\n      \"id_number\": \"{id_number}\",\n      \"document\": \"{document}\"\n    }}",
+            if index == 0 { "" } else { "," },
+            person.name(),
+            person.mobile,
+        )?;
+    }
+    writeln!(json, "\n  ]\n}}")?;
+    json.flush()?;
+
+    std::fs::write(
+        dir.join("crm/schema.sql"),
+        "-- MySQL dump 10.13 (--no-data)\n/*!40101 SET NAMES utf8mb4 */;\nDROP TABLE IF EXISTS `customer`;\n\
+         CREATE TABLE `customer` (\n  `id` int NOT NULL,\n  `full_name` varchar(100),\n  `email` varchar(120),\n  `mobile` varchar(20),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n\
+         CREATE TABLE `orders` (\n  `id` int NOT NULL,\n  `customer_id` int,\n  `amount` decimal(10,2),\n  `note` text\n) ENGINE=InnoDB;\n",
+    )?;
+    let mut sql = BufWriter::new(File::create(dir.join("crm/data.sql"))?);
+    for (table, offset) in [("customer", 0), ("orders", records)] {
+        for index in 0..records {
+            if index % 100 == 0 {
+                write!(
+                    sql,
+                    "{}INSERT INTO `{table}` VALUES ",
+                    if index == 0 { "" } else { ";\n" }
+                )?;
+            } else {
+                write!(sql, ",")?;
+            }
+            let person = Person::new(seed, index);
+            let record = offset + index + 1;
+            if table == "customer" {
+                write!(
+                    sql,
+                    "({},'{}','{}','{}')",
+                    index + 1,
+                    sql_quote(&person.name()),
+                    person.email,
+                    person.mobile
+                )?;
+                note("crm/data.sql", record, Kind::Email, &person.email);
+                note("crm/data.sql", record, Kind::Phone, &person.mobile);
+            } else {
+                let alternate = Person::new(seed, index + records).mobile;
+                write!(
+                    sql,
+                    "({},{},{}.00,'called back on {} - ok')",
+                    index + 1,
+                    index + 1,
+                    100 + index % 900,
+                    alternate
+                )?;
+                note("crm/data.sql", record, Kind::Phone, &alternate);
+            }
+        }
+        writeln!(sql, ";")?;
+    }
+    sql.flush()?;
+    Ok(truth)
 }
 
 #[cfg(test)]
