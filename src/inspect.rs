@@ -213,10 +213,9 @@ impl RecordSink for Inspector {
                 *stats.kinds.entry(field.kind).or_default() += 1;
                 match field.validity {
                     Validity::Valid => {
-                        if stats.samples.len() < KEPT_SAMPLES
-                            && !stats.samples.iter().any(|sample| sample == field.normalized)
-                        {
-                            stats.samples.push(field.normalized.to_string());
+                        let sample = shortened(field.normalized);
+                        if stats.samples.len() < KEPT_SAMPLES && !stats.samples.contains(&sample) {
+                            stats.samples.push(sample);
                         }
                     }
                     Validity::Partial => stats.partial += 1,
@@ -350,3 +349,14 @@ impl InspectReport {
         out
     }
 }
+
+/// A sample value as a report shows it: at most [`SAMPLE_CHARS`] characters, then `…`.
+fn shortened(value: &str) -> String {
+    match value.char_indices().nth(SAMPLE_CHARS) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_string(),
+    }
+}
+
+/// Characters of a sample value shown (a free-text field may hold megabytes).
+const SAMPLE_CHARS: usize = 80;

@@ -909,3 +909,139 @@ fn generated_dumps_of_real_shapes_give_every_identifier_back_where_it_was_writte
         &missed[..missed.len().min(5)]
     );
 }
+
+#[test]
+fn a_malformed_tuple_costs_only_itself_and_a_schema_of_another_version_only_its_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("people.sql");
+    std::fs::write(
+        &path,
+        "INSERT INTO people (id,name,phone) VALUES (1,'Rohit','9812347201'),(2,'Anil','9812347202','extra'),\n\
+         (3,'Kavya','9812347203'),(4,'Bad 'Quote' Guy','9812347204'),(5,'Meena','9812347205');\n",
+    )
+    .unwrap();
+    let collected = collect_file(&path);
+    let rejected: Vec<u64> = collected.rejects.iter().map(|(line, _, _)| *line).collect();
+    assert_eq!(rejected, [1, 2], "{:?}", collected.rejects);
+    assert_eq!(
+        hits(&path, &["9812347201", "9812347203", "9812347205"]),
+        [vec![1], vec![2], vec![3]]
+    );
+
+    // The schema has three columns, the data four: the rows are kept, named by position.
+    let split = dir.path().join("split");
+    std::fs::create_dir(&split).unwrap();
+    std::fs::write(
+        split.join("schema.sql"),
+        "CREATE TABLE people (id int, name text, phone text);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        split.join("data.sql"),
+        "INSERT INTO people VALUES (1,'Rohit','9812347201','x'),(2,'Anil','9812347202','y');\n",
+    )
+    .unwrap();
+    let (files, _) = crate::common::collect(std::slice::from_ref(&split), &Default::default());
+    let data = &files["data.sql"];
+    assert!(data.rejects.is_empty(), "{:?}", data.rejects);
+    assert_eq!(data.records.len(), 2);
+    assert_eq!(data.records[1].field("people.col3").unwrap().kind, Kind::Phone);
+}
+
+#[test]
+fn labelled_identifiers_are_found_however_late_they_first_appear() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("name,remarks,order_ref\n");
+    for row in 0..1500 {
+        let remark = match row {
+            1200 => "AADHAAR: 2345 6789 0124".to_string(),
+            1201 => "Ph: 98123 45678".to_string(),
+            1202 => "mail me at late@example.in".to_string(),
+            1203 => "DL No: KA0520150012345".to_string(),
+            1204 => "Passport J8369854 / Driving Licence: MH12 2011 0012345".to_string(),
+            _ if row % 2 == 0 => "ok".to_string(),
+            _ => String::new(),
+        };
+        csv.push_str(&format!("Person {row} Rao,{remark},ORD-20230612-{row:04}\n"));
+    }
+    let path = dir.path().join("late.csv");
+    std::fs::write(&path, csv).unwrap();
+    let found = hits(
+        &path,
+        &[
+            "2345 6789 0124",
+            "9812345678",
+            "late@example.in",
+            "KA0520150012345",
+            "MH1220110012345",
+            "J8369854",
+        ],
+    );
+    assert_eq!(
+        found,
+        [vec![1201], vec![1202], vec![1203], vec![1204], vec![1205], vec![1205]]
+    );
+    // Order references are no phones.
+    assert_eq!(hits(&path, &["2023061200"]), [Vec::<u64>::new()]);
+}
+
+#[test]
+fn an_aadhaar_lookup_finds_the_same_digits_stored_as_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let both = aadhaar("91758472864");
+    let path = dir.path().join("proofs.csv");
+    let mut csv = String::from("name,identity_proof\n");
+    for (index, value) in [
+        both.as_str(),
+        "JZD9562914",
+        "ABCPD1234E",
+        "K1234567",
+        "JZD9562915",
+        "BCDPE2345F",
+    ]
+    .iter()
+    .enumerate()
+    {
+        csv.push_str(&format!("P{index} Rao,{value}\n"));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let data_dir = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data_dir.root());
+    build_segment(
+        &data_dir,
+        &catalog,
+        &corpus("proofs"),
+        &[path],
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let index = Index::open(&data_dir, &catalog, &[]).unwrap();
+    let queries = [Query {
+        value: both.clone(),
+        kind: Some(Kind::NationalId),
+    }];
+    let answer = lookup_batch(&index, Region::INDIA, &queries).remove(0);
+    // The reading that found something names the answer's kind.
+    assert_eq!(answer.kind, Some(Kind::Phone));
+    let records: Vec<u64> = answer.hits.unwrap_or_default().iter().map(|hit| hit.record).collect();
+    assert_eq!(records, [1]);
+}
+
+#[test]
+fn a_json_document_s_metadata_is_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Socrata-style export: column descriptors under meta, errors beside the data.
+    let socrata = "{\"meta\": {\"view\": {\"columns\": [{\"name\": \"mobile\", \"type\": \"text\"}, {\"name\": \"email\"}]}},\n \
+                   \"data\": [\n  {\"name\": \"Asha Rao\", \"mobile\": \"9812345670\"},\n  {\"name\": \"Ravi Kumar\", \"mobile\": \"9812345671\"}\n ],\n \
+                   \"errors\": [{\"code\": 12, \"message\": \"row 7 skipped\"}], \"count\": 2}\n";
+    // The same wrapper written on one line.
+    let one_line = socrata.replace('\n', "");
+    for (name, text) in [("socrata.json", socrata.to_string()), ("one_line.json", one_line)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let collected = collect_file(&path);
+        assert_eq!(collected.format.map(|format| format.name()), Some("json"), "{name}");
+        assert_eq!(collected.records.len(), 2, "{name}");
+        assert_eq!(hits(&path, &["9812345671"]), [vec![2]], "{name}");
+    }
+}

@@ -545,6 +545,8 @@ pub struct Vote {
     naming: u32,
     /// Values that may hold labelled identifiers ([`may_hold_identifiers`]).
     labelled: u32,
+    /// Values of words (two or more of two or more letters): free text.
+    prose: u32,
     values: u32,
 }
 
@@ -570,6 +572,14 @@ impl Vote {
         }
         if may_hold_identifiers(raw) {
             self.labelled += 1;
+        }
+        let words = raw
+            .split_whitespace()
+            .filter(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+            .take(2)
+            .count();
+        if words >= 2 {
+            self.prose += 1;
         }
     }
 
@@ -599,9 +609,31 @@ impl Vote {
         self.values
     }
 
-    /// Number of values that may hold labelled identifiers.
-    pub fn labelled(&self) -> u32 {
-        self.labelled
+    /// Whether the column's values are searched for identifiers inside them: some sampled value
+    /// holds a labelled one, or the column is free text (a twentieth of its values are words,
+    /// or its name says so: `remarks`, `notes`, `document`), where labelled identifiers may
+    /// first appear long after the sample.
+    pub fn searched(&self, name: &str) -> bool {
+        const FREE_TEXT: &[&str] = &[
+            "remark",
+            "remarks",
+            "comment",
+            "comments",
+            "note",
+            "notes",
+            "description",
+            "details",
+            "message",
+            "document",
+            "documents",
+            "doc",
+            "proof",
+            "kyc",
+            "info",
+        ];
+        self.labelled > 0
+            || (self.values > 0 && self.prose * 20 >= self.values)
+            || split_words(name).iter().any(|word| FREE_TEXT.contains(&word.as_str()))
     }
 
     fn share(&self, kind: Kind) -> f32 {

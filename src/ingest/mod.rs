@@ -589,7 +589,7 @@ fn decide_columns(raws: &[RawBatch], region: Region) -> Plan {
         .collect();
     let searched = votes
         .iter()
-        .filter(|(_, vote)| vote.labelled() > 0)
+        .filter(|(name, vote)| vote.searched(name))
         .map(|(name, _)| name.clone())
         .collect();
     Plan {

@@ -84,6 +84,12 @@ pub fn sniff(sample: &[u8], name: &str) -> Format {
         return Format::Text;
     }
     if looks_like_json_lines(&lines) {
+        // A whole file of one line that wraps its records (`{"data": [{…}, {…}]}`) is a
+        // document, not one record that merges everyone.
+        let whole_line = lines.len() == 1 && sample.len() < SAMPLE_BYTES;
+        if whole_line && !crate::ingest::parse::top_level_records(sample, true) {
+            return Format::Json;
+        }
         return Format::JsonLines;
     }
     if crate::ingest::parse::looks_like_json_document(sample) {

@@ -259,7 +259,22 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, S
     let value = query.value.trim();
     let mut out = String::new();
     let mut readings = Readings::new();
+    // Twelve digits `91…` that are a valid phone and pass Aadhaar's check are stored as the
+    // phone wherever their context allows both (issue 11, kind 10): an Aadhaar lookup of them
+    // asks for the phone too, after its own reading.
+    let mut also_phone = None;
     let kinds: SmallVec<[Kind; 4]> = match query.kind {
+        Some(Kind::NationalId) => {
+            let mut digits = value.bytes().filter(u8::is_ascii_digit);
+            if digits.next() == Some(b'9')
+                && digits.next() == Some(b'1')
+                && aadhaar_shaped(value)
+                && recognize_phone(value, region, &mut out) == Some(Validity::Valid)
+            {
+                also_phone = Some(reading(Kind::Phone, std::mem::take(&mut out), Validity::Valid));
+            }
+            smallvec![Kind::NationalId]
+        }
         Some(kind) => smallvec![kind],
         // Digits with phone punctuation can only be a phone or an Aadhaar: skip the full
         // classifier (most of a large batch's time) and keep the phone as recognized, so it is
@@ -305,6 +320,7 @@ fn readings(query: &Query, key: &[u8; 16], region: Region) -> Result<Readings, S
             readings.push(reading(kind, std::mem::take(&mut out), validity));
         }
     }
+    readings.extend(also_phone);
     if readings.is_empty() {
         return Err(match query.kind {
             Some(_) => "empty value".to_string(),

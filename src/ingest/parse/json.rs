@@ -115,11 +115,47 @@ impl Scanner {
     }
 }
 
+/// Keys whose arrays describe the records rather than hold them (`{"meta": {"view":
+/// {"columns": [{…}]}}, "data": [...]}` as Socrata exports, `"errors": [{…}]` beside results):
+/// an array of objects under one of them, at any depth, is no record array.
+const METADATA_KEYS: &[&str] = &[
+    "meta",
+    "metadata",
+    "schema",
+    "columns",
+    "fields",
+    "errors",
+    "warnings",
+    "links",
+    "pagination",
+    "paging",
+    "facets",
+    "aggregations",
+];
+
+fn is_metadata_key(key: &[u8]) -> bool {
+    let key = key.strip_prefix(b"_").unwrap_or(key);
+    METADATA_KEYS
+        .iter()
+        .any(|metadata| metadata.as_bytes().eq_ignore_ascii_case(key))
+}
+
+/// A container open outside any record.
+#[derive(Clone, Copy)]
+struct Outer {
+    array: bool,
+    /// Under a metadata key: its objects are no records.
+    metadata: bool,
+}
+
 /// A stream with every byte outside a record replaced by a space (line ends kept).
 pub(crate) struct RecordsOnly<R> {
     inner: R,
-    /// Containers open outside any record; `true` for arrays.
-    outer: Vec<bool>,
+    outer: Vec<Outer>,
+    /// The string being read outside records, when it may be a key (up to 16 bytes).
+    key: Vec<u8>,
+    /// The last key read outside records names metadata; its value has not begun yet.
+    metadata_key: bool,
     /// Depth inside the current record (0: outside).
     inner_depth: usize,
     in_string: bool,
@@ -134,6 +170,8 @@ impl<R: Read> RecordsOnly<R> {
         RecordsOnly {
             inner,
             outer: Vec::new(),
+            key: Vec::new(),
+            metadata_key: false,
             inner_depth: 0,
             in_string: false,
             escaped: false,
@@ -153,6 +191,8 @@ impl<R: Read> RecordsOnly<R> {
                 self.in_string = false;
                 self.in_scalar = false;
                 return self.inner_depth > 0 || self.top_scalar();
+            } else if self.inner_depth == 0 && self.key.len() < 16 {
+                self.key.push(byte);
             }
             return self.inner_depth > 0 || self.in_scalar;
         }
@@ -172,13 +212,20 @@ impl<R: Read> RecordsOnly<R> {
                 return true;
             }
         }
+        let parent = self.outer.last().copied();
         match byte {
-            b'{' if self.outer.last() == Some(&true) || (self.outer.is_empty() && self.top_level_records) => {
+            b'{' if parent.is_some_and(|parent| parent.array && !parent.metadata)
+                || (parent.is_none() && self.top_level_records) =>
+            {
                 self.inner_depth = 1;
                 true
             }
             b'{' | b'[' => {
-                self.outer.push(byte == b'[');
+                let metadata = std::mem::take(&mut self.metadata_key) || parent.is_some_and(|parent| parent.metadata);
+                self.outer.push(Outer {
+                    array: byte == b'[',
+                    metadata,
+                });
                 false
             }
             b'}' | b']' => {
@@ -187,11 +234,19 @@ impl<R: Read> RecordsOnly<R> {
             }
             b'"' => {
                 self.in_string = true;
+                self.key.clear();
                 self.in_scalar = self.top_scalar();
                 self.in_scalar
             }
             _ if byte.is_ascii_whitespace() => true,
-            b',' | b':' => false,
+            b':' => {
+                self.metadata_key = is_metadata_key(&self.key);
+                false
+            }
+            b',' => {
+                self.metadata_key = false;
+                false
+            }
             _ => {
                 self.in_scalar = self.top_scalar();
                 self.in_scalar
@@ -201,7 +256,7 @@ impl<R: Read> RecordsOnly<R> {
 
     /// A scalar here would be an element of the top-level array.
     fn top_scalar(&self) -> bool {
-        self.inner_depth == 0 && self.outer.len() == 1 && self.outer[0]
+        self.inner_depth == 0 && self.outer.len() == 1 && self.outer[0].array
     }
 }
 
@@ -342,6 +397,11 @@ mod tests {
         let found: Vec<&str> = found.iter().map(|&(start, end)| &wrapped[start..end]).collect();
         assert_eq!(found, ["{\"a\": 1}", "{\"a\": \"{\\\"\"}"]);
         assert_eq!(unfinished, None);
+        // Arrays of objects under metadata keys are no records.
+        let socrata = "{\"meta\": {\"view\": {\"columns\": [{\"name\": \"mobile\"}]}}, \"data\": [{\"m\": 1}], \"_errors\": [{\"code\": 7}]}";
+        let (found, _) = values(records_only(socrata).as_bytes());
+        let found: Vec<&str> = found.iter().map(|&(start, end)| &socrata[start..end]).collect();
+        assert_eq!(found, ["{\"m\": 1}"]);
         let concatenated = "{\n \"a\": [{\"x\": 1}]\n}\n{\n \"a\": 2\n}\n";
         assert!(top_level_records(concatenated.as_bytes(), true));
         assert_eq!(records_only(concatenated), concatenated);

@@ -3,7 +3,7 @@
 use super::{Chunk, ChunkParser, Cut, decode};
 use crate::ingest::classify::{classify_value, kind_from_header, value_candidates};
 use crate::ingest::kind::Kind;
-use crate::ingest::normalize::{Region, is_password_hash, verhoeff_valid};
+use crate::ingest::normalize::{Region, is_driving_licence, is_password_hash, verhoeff_valid};
 use crate::ingest::record::RawBatch;
 use crate::ingest::sniff::{combo_split, ulp_split};
 use regex::Regex;
@@ -250,6 +250,7 @@ static TEXT_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<phone>(?:\+91[ \-]?|\(\+91\)[ \-]?|\b0)?\b[6-9]\d{4}[ \-]?\d{5}\b|\+\d{1,3}[ \-]?\d[\d \-]{6,14}\d)",
         r"|(?P<pan>\b[A-Za-z]{3}[ABCEFGHJKLPTabcefghjklpt][A-Za-z]\d{4}[A-Za-z]\b)",
         r"|(?P<voter>\b[A-Z]{3}\d{7}\b)",
+        r"|(?P<dl>\b[A-Za-z]{2}[ \-]?\d{2}[ \-/]?(?:19|20)\d{2}[ \-]?\d{7}\b)",
         r"|(?P<passport>\b[A-Z]\d{7}\b)",
         r"|(?P<ip>\b(?:\d{1,3}\.){3}\d{1,3}\b)",
         r"|(?P<date>\b\d{1,2}[/\-.]\d{1,2}[/\-.](?:19|20)\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b)",
@@ -266,11 +267,17 @@ pub(crate) fn identifiers_in(text: &str, region: Region) -> impl Iterator<Item =
     let mut previous_end = 0;
     TEXT_PATTERNS.captures_iter(text).filter_map(move |captures| {
         let matched = captures.get(0)?;
-        let label = label_before(&text[previous_end..matched.start()]);
+        let before = &text[previous_end..matched.start()];
         previous_end = matched.end();
-        let labelled = kind_from_header(label).filter(|kind| readings(&captures).contains(kind));
-        let kind = labelled.or_else(|| TextParser::kind_of(&captures, matched.as_str(), region))?;
-        Some((kind, matched.range()))
+        let own = TextParser::kind_of(&captures, matched.as_str(), region);
+        // The label is read only where it can decide: twelve digits (an Aadhaar number or a
+        // phone) or a match its own check turned down. Most matches are let go without it.
+        let readings = readings(&captures);
+        if own.is_some() && readings.len() < 2 {
+            return own.map(|kind| (kind, matched.range()));
+        }
+        let labelled = kind_from_header(label_before(before)).filter(|kind| readings.contains(kind));
+        Some((labelled.or(own)?, matched.range()))
     })
 }
 
@@ -289,6 +296,8 @@ fn readings(captures: &regex::Captures<'_>) -> &'static [Kind] {
         &[Kind::VoterId]
     } else if group("passport") {
         &[Kind::Passport]
+    } else if group("dl") {
+        &[Kind::DrivingLicence]
     } else {
         &[]
     }
@@ -334,6 +343,8 @@ impl TextParser {
             Kind::VoterId
         } else if group("passport") {
             Kind::Passport
+        } else if group("dl") {
+            Kind::DrivingLicence
         } else if group("ip") {
             Kind::Ip
         } else if group("date") {
@@ -344,6 +355,10 @@ impl TextParser {
         // Drop matches that fail the kind's own check (a 10-digit order number is no phone).
         let confirmed = match kind {
             Kind::Phone => classify_value(text, region) == Kind::Phone,
+            Kind::DrivingLicence => {
+                let compact: String = text.chars().filter(char::is_ascii_alphanumeric).collect();
+                is_driving_licence(&compact.to_ascii_uppercase())
+            }
             Kind::Ip => text.parse::<std::net::IpAddr>().is_ok(),
             _ => true,
         };

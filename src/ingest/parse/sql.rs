@@ -104,6 +104,10 @@ struct Target {
     columns: Vec<String>,
     /// Columns came from a list or a CREATE TABLE, so the count is known.
     known: bool,
+    /// They came from the statement's own list: a tuple of another length is malformed. A
+    /// definition from elsewhere (another version of the schema) that disagrees with a tuple's
+    /// length only loses its names: the tuple's values are named by position.
+    listed: bool,
 }
 
 enum Step {
@@ -362,6 +366,10 @@ impl<'a> Lexer<'a> {
                 self.position += 1;
             }
             let rest = &self.input[self.position..];
+            // Most calls end here: what follows opens no comment.
+            if !matches!(rest.first(), Some(b'/' | b'*' | b'-' | b'#')) {
+                return Ok(());
+            }
             if conditional && rest.starts_with(b"/*!") {
                 self.position += 3;
                 while self.peek().is_some_and(|byte| byte.is_ascii_digit()) {
@@ -471,19 +479,20 @@ impl<'a> Lexer<'a> {
         at: usize,
         statement: &str,
     ) -> Result<Target, Option<Malformed>> {
-        let (columns, known) = if self.peek() == Some(b'(') {
+        let (columns, known, listed) = if self.peek() == Some(b'(') {
             let reason = format!("unreadable column list in {statement}");
-            (self.column_list().ok_or(Some(Malformed { at, reason }))?, true)
+            (self.column_list().ok_or(Some(Malformed { at, reason }))?, true, true)
         } else {
             match tables.columns(table) {
-                Some(columns) => (columns.clone(), true),
-                None => (Vec::new(), false),
+                Some(columns) => (columns.clone(), true, false),
+                None => (Vec::new(), false, false),
             }
         };
         Ok(Target {
             table: table.to_string(),
             columns: columns.iter().map(|column| qualified(table, column)).collect(),
             known,
+            listed,
         })
     }
 
@@ -703,13 +712,71 @@ impl<'a> Lexer<'a> {
                 }
                 Err(reason) => {
                     batch.discard_values(first_value);
-                    return Err(Malformed {
-                        at: tuple_start,
-                        reason,
-                    });
+                    // A definition from elsewhere that disagrees: the values by position.
+                    if target.known && !target.listed {
+                        self.position = tuple_start;
+                        let positional = Target {
+                            columns: Vec::new(),
+                            known: false,
+                            ..target.clone()
+                        };
+                        match self.tuple(&positional, batch) {
+                            Ok(Some(latin1)) => {
+                                let (line, offset) = self.locate(tuple_start);
+                                batch.finish_record(first_value, line, offset, latin1);
+                                complete_end = self.position;
+                                continue;
+                            }
+                            Ok(None) => {
+                                batch.discard_values(first_value);
+                                return Ok(TupleEnd::Partial(complete_end));
+                            }
+                            Err(_) => batch.discard_values(first_value),
+                        }
+                    }
+                    // One malformed tuple is rejected, not the rest of its statement: reading
+                    // goes on after its end.
+                    match self.tuple_end_after(tuple_start) {
+                        Some(next) => {
+                            let (line, offset) = self.locate(tuple_start);
+                            batch.reject(line, offset, reason);
+                            self.position = next;
+                            complete_end = next;
+                        }
+                        None if !self.eof => return Ok(TupleEnd::Partial(complete_end)),
+                        None => {
+                            return Err(Malformed {
+                                at: tuple_start,
+                                reason,
+                            });
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Where a tuple that cannot be read most likely ends: at the `,` or `;` after the first `)`
+    /// from `start` that is followed by `, (` or `;` (blanks between allowed). Quotes are not
+    /// honoured: such a tuple is often malformed by a quote. `None` when the buffer shows none.
+    fn tuple_end_after(&self, start: usize) -> Option<usize> {
+        let after_blanks = |from: usize| {
+            let rest = self.input.get(from..).unwrap_or_default();
+            from + rest.iter().take_while(|byte| byte.is_ascii_whitespace()).count()
+        };
+        let mut at = start;
+        while let Some(found) = memchr::memchr(b')', &self.input[at..]) {
+            let close = at + found;
+            let next = after_blanks(close + 1);
+            match self.input.get(next) {
+                Some(b';') => return Some(next),
+                Some(b',') if self.input.get(after_blanks(next + 1)) == Some(&b'(') => return Some(next),
+                None => return None,
+                _ => {}
+            }
+            at = close + 1;
+        }
+        None
     }
 
     /// One `( v, v, ... )`. Ok(None): the buffer ended inside it. Ok(Some(latin1)): read.
@@ -990,7 +1057,8 @@ impl<'a> Lexer<'a> {
             return Step::Consumed(consumed);
         }
         let fields: Vec<&[u8]> = line.split(|&byte| byte == b'\t').collect();
-        if target.known && fields.len() != target.columns.len() {
+        let named = fields.len() == target.columns.len() || !target.known;
+        if !named && target.listed {
             batch.reject(
                 self.line,
                 self.offset,
@@ -1009,7 +1077,8 @@ impl<'a> Lexer<'a> {
             unescape_copy(field, &mut text);
             let (value, fallback) = decode(&text);
             latin1 |= fallback;
-            let column = match target.columns.get(index) {
+            // A definition from elsewhere that disagrees names nothing: the fields by position.
+            let column = match target.columns.get(index).filter(|_| named) {
                 Some(name) => batch.column(name),
                 None => batch.column(&qualified(&target.table, &format!("col{}", index + 1))),
             };
