@@ -66,6 +66,10 @@ fn nasty_bytes() -> impl Strategy<Value = Vec<u8>> {
         b", ",
         b"\\ud800",
         b"\\\"",
+        // Multi-table SQL: conditional comments, tables without column lists.
+        b"/*!50705 ",
+        b"INSERT INTO u VALUES ",
+        b"CREATE TABLE u (a int);\n",
         // Lines before a table.
         b"sep=;\n",
         b"Export of users\n",

@@ -250,7 +250,7 @@ static TEXT_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<phone>(?:\+91[ \-]?|\(\+91\)[ \-]?|\b0)?\b[6-9]\d{4}[ \-]?\d{5}\b|\+\d{1,3}[ \-]?\d[\d \-]{6,14}\d)",
         r"|(?P<pan>\b[A-Za-z]{3}[ABCEFGHJKLPTabcefghjklpt][A-Za-z]\d{4}[A-Za-z]\b)",
         r"|(?P<voter>\b[A-Z]{3}\d{7}\b)",
-        r"|(?P<dl>\b[A-Za-z]{2}[ \-]?\d{2}[ \-/]?(?:19|20)\d{2}[ \-]?\d{7}\b)",
+        r"|(?P<dl>\b[A-Z]{2}[ \-]?\d{2}[ \-/]?(?:19|20)\d{2}[ \-]?\d{7}\b)",
         r"|(?P<passport>\b[A-Z]\d{7}\b)",
         r"|(?P<ip>\b(?:\d{1,3}\.){3}\d{1,3}\b)",
         r"|(?P<date>\b\d{1,2}[/\-.]\d{1,2}[/\-.](?:19|20)\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b)",
@@ -269,11 +269,21 @@ pub(crate) fn identifiers_in(text: &str, region: Region) -> impl Iterator<Item =
         let matched = captures.get(0)?;
         let before = &text[previous_end..matched.start()];
         previous_end = matched.end();
-        let own = TextParser::kind_of(&captures, matched.as_str(), region);
-        // The label is read only where it can decide: twelve digits (an Aadhaar number or a
-        // phone) or a match its own check turned down. Most matches are let go without it.
-        let readings = readings(&captures);
-        if own.is_some() && readings.len() < 2 {
+        let group = group_of(&captures)?;
+        let own = TextParser::kind_of(group, matched.as_str(), region);
+        // The label is read only where it can decide: a match its own check turned down, or
+        // twelve digits that may be a phone as well as an Aadhaar number. Most matches (an
+        // Aadhaar number not starting with 91, a phone, an email) are let go without it.
+        let readings = group.2;
+        let undecided = match own {
+            None => true,
+            Some(Kind::NationalId) if readings.len() > 1 => {
+                let mut digits = matched.as_str().bytes().filter(u8::is_ascii_digit);
+                digits.next() == Some(b'9') && digits.next() == Some(b'1')
+            }
+            Some(_) => readings.len() > 1,
+        };
+        if !undecided {
             return own.map(|kind| (kind, matched.range()));
         }
         let labelled = kind_from_header(label_before(before)).filter(|kind| readings.contains(kind));
@@ -281,26 +291,28 @@ pub(crate) fn identifiers_in(text: &str, region: Region) -> impl Iterator<Item =
     })
 }
 
-/// The kinds a label may give a match of each pattern.
-fn readings(captures: &regex::Captures<'_>) -> &'static [Kind] {
-    let group = |name| captures.name(name).is_some();
-    if group("masked") {
-        &[Kind::NationalId]
-    } else if group("aadhaar") {
-        &[Kind::NationalId, Kind::Phone]
-    } else if group("phone") {
-        &[Kind::Phone]
-    } else if group("pan") {
-        &[Kind::Pan]
-    } else if group("voter") {
-        &[Kind::VoterId]
-    } else if group("passport") {
-        &[Kind::Passport]
-    } else if group("dl") {
-        &[Kind::DrivingLicence]
-    } else {
-        &[]
-    }
+/// The groups of [`TEXT_PATTERNS`] in their order: the kind a match of each is taken for, and
+/// the kinds a label before it may give it instead.
+const GROUPS: [(&str, Kind, &[Kind]); 11] = [
+    ("email", Kind::Email, &[]),
+    ("masked", Kind::NationalId, &[Kind::NationalId]),
+    ("aadhaar", Kind::NationalId, &[Kind::NationalId, Kind::Phone]),
+    ("phone", Kind::Phone, &[Kind::Phone]),
+    ("pan", Kind::Pan, &[Kind::Pan]),
+    ("voter", Kind::VoterId, &[Kind::VoterId]),
+    ("dl", Kind::DrivingLicence, &[Kind::DrivingLicence]),
+    ("passport", Kind::Passport, &[Kind::Passport]),
+    ("ip", Kind::Ip, &[]),
+    ("date", Kind::DateOfBirth, &[]),
+    ("hash", Kind::PasswordHash, &[]),
+];
+
+/// The group of [`GROUPS`] a match is of, found by index: looking groups up by name hashes the
+/// name, once per group per match.
+fn group_of(captures: &regex::Captures<'_>) -> Option<&'static (&'static str, Kind, &'static [Kind])> {
+    (1..captures.len())
+        .find(|&index| captures.get(index).is_some())
+        .and_then(|index| GROUPS.get(index - 1))
 }
 
 /// The label a value follows: the last words (at most three) before it, after the last `:`,
@@ -320,38 +332,15 @@ pub(crate) struct TextParser {
 }
 
 impl TextParser {
-    fn kind_of(captures: &regex::Captures<'_>, text: &str, region: Region) -> Option<Kind> {
-        let group = |name| captures.name(name).is_some();
-        if group("email") {
-            return Some(Kind::Email);
-        }
-        if group("masked") {
-            return Some(Kind::NationalId);
-        }
-        if group("aadhaar") {
+    fn kind_of(group: &(&str, Kind, &[Kind]), text: &str, region: Region) -> Option<Kind> {
+        let (name, kind, _) = *group;
+        if name == "aadhaar" {
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
             if verhoeff_valid(&digits) {
                 return Some(Kind::NationalId);
             }
             return (classify_value(text, region) == Kind::Phone).then_some(Kind::Phone);
         }
-        let kind = if group("phone") {
-            Kind::Phone
-        } else if group("pan") {
-            Kind::Pan
-        } else if group("voter") {
-            Kind::VoterId
-        } else if group("passport") {
-            Kind::Passport
-        } else if group("dl") {
-            Kind::DrivingLicence
-        } else if group("ip") {
-            Kind::Ip
-        } else if group("date") {
-            Kind::DateOfBirth
-        } else {
-            Kind::PasswordHash
-        };
         // Drop matches that fail the kind's own check (a 10-digit order number is no phone).
         let confirmed = match kind {
             Kind::Phone => classify_value(text, region) == Kind::Phone,
@@ -389,6 +378,13 @@ impl ChunkParser for TextParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_are_the_patterns_groups_in_order() {
+        let names: Vec<&str> = TEXT_PATTERNS.capture_names().flatten().collect();
+        let groups: Vec<&str> = GROUPS.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(names, groups);
+    }
 
     fn parse(parser: &dyn ChunkParser, data: &[u8]) -> RawBatch {
         parser.parse(&Chunk {
