@@ -395,18 +395,6 @@ fn canaries_are_reported_first_by_ingest_and_provenance() {
     assert!(page.find("class=\"canary\"").unwrap() < page.find("id=\"verdict\"").unwrap());
 }
 
-/// Debian's Chromium, installed by `.ci/run`; `LEAKDEX_CHROMIUM` names another binary.
-fn chromium() -> std::path::PathBuf {
-    let path: std::path::PathBuf =
-        std::env::var_os("LEAKDEX_CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), Into::into);
-    assert!(
-        Path::new(&path).exists(),
-        "{} not found: install Debian's chromium (apt-get install chromium, as .ci/run does) or set LEAKDEX_CHROMIUM",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn html_report_renders_its_charts_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,7 +410,7 @@ fn html_report_renders_its_charts_in_headless_chromium() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let output = std::process::Command::new(chromium())
+    let output = std::process::Command::new(crate::common::setup::chromium())
         .args([
             "--headless",
             "--no-sandbox",

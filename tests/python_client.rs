@@ -1,5 +1,6 @@
-//! Another agency's Python client (stubs generated from `proto/` with grpcio-tools, installed by
-//! `.ci/run`) streams 100k lookups through `leakdex serve`; its answers must equal the CLI's.
+//! Another agency's Python client (stubs generated from `proto/` with grpcio-tools, in a virtual
+//! environment the tests make under `target/`) streams 100k lookups through `leakdex serve`; its
+//! answers must equal the CLI's.
 
 use crate::common::{data as fixture, leakdex};
 use leakdex::service::client::connect;
@@ -7,9 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// `python3` running `tests/python/{script}`.
+/// The tests' Python (with grpcio) running `tests/python/{script}`.
 fn python(script: &str) -> Command {
-    let mut command = Command::new("python3");
+    let mut command = Command::new(crate::common::setup::python());
     command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script));
     command
 }

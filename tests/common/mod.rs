@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 
+pub mod setup;
+
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::{
     Error, FileInfo, FileSummary, Format, Kind, Location, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,

@@ -1,0 +1,121 @@
+//! What some tests need outside Rust, set up by the tests themselves on first use, so that
+//! `cargo test --release` is the only step on a fresh machine (`.ci/run` runs exactly that):
+//!
+//! - a Python with `grpcio-tools` and `grpcio-reflection`, in a virtual environment under
+//!   `target/` (created once, then reused);
+//! - Debian's Chromium, installed with `apt-get` when it is missing and the tests run as root.
+//!
+//! A prerequisite that cannot be set up fails the test with what to install; it never skips.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Python packages the client tests import (stubs from `proto/`, server reflection).
+const PYTHON_PACKAGES: &[&str] = &["grpcio-tools>=1.60,<2", "grpcio-reflection>=1.60,<2"];
+
+/// Runs `command`; its failure is a message naming `what` and its output.
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("{what}: cannot run {:?}: {error}", command.get_program()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} failed ({}): {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.trim_ascii() == b"0")
+}
+
+/// Installs Debian packages when running as root with `apt-get`; else says what to install.
+fn apt_install(packages: &[&str], why: &str) -> Result<(), String> {
+    if !is_root() || !Path::new("/usr/bin/apt-get").exists() {
+        return Err(format!(
+            "{why}: install {} (Debian: apt-get install {0})",
+            packages.join(" ")
+        ));
+    }
+    run(
+        Command::new("apt-get")
+            .arg("update")
+            .arg("-qq")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt-get update",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("apt-get install {}", packages.join(" ")),
+    )
+}
+
+/// The virtual environment's Python, with [`PYTHON_PACKAGES`] installed.
+pub fn python() -> PathBuf {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-env");
+            let python = root.join("bin/python3");
+            // The marker is written last: an environment cut short is made again.
+            let marker = root.join("leakdex-packages");
+            if std::fs::read_to_string(&marker).is_ok_and(|listed| listed == PYTHON_PACKAGES.join("\n")) {
+                return Ok(python);
+            }
+            let _ = std::fs::remove_dir_all(&root);
+            let venv = || {
+                run(
+                    Command::new("python3").args(["-m", "venv"]).arg(&root),
+                    "python3 -m venv",
+                )
+            };
+            if venv().is_err() {
+                // Debian keeps ensurepip in a package of its own.
+                apt_install(&["python3-venv"], "python3 -m venv needs ensurepip")?;
+                venv()?;
+            }
+            run(
+                Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                    .args(PYTHON_PACKAGES),
+                "pip install (from the Python package index)",
+            )?;
+            std::fs::write(&marker, PYTHON_PACKAGES.join("\n")).map_err(|error| error.to_string())?;
+            Ok(python)
+        })
+        .clone()
+        .unwrap_or_else(|error| panic!("the Python client tests need {}: {error}", PYTHON_PACKAGES.join(", ")))
+}
+
+/// Debian's Chromium (`LEAKDEX_CHROMIUM` names another binary), installed when missing.
+pub fn chromium() -> PathBuf {
+    static CHROMIUM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    CHROMIUM
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("LEAKDEX_CHROMIUM") {
+                let path = PathBuf::from(path);
+                return match path.exists() {
+                    true => Ok(path),
+                    false => Err(format!("LEAKDEX_CHROMIUM={} does not exist", path.display())),
+                };
+            }
+            let path = PathBuf::from("/usr/bin/chromium");
+            if !path.exists() {
+                apt_install(&["chromium"], "the HTML report test renders in headless Chromium")?;
+            }
+            Ok(path)
+        })
+        .clone()
+        .unwrap_or_else(|error| panic!("{error}"))
+}
