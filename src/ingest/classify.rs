@@ -547,6 +547,10 @@ pub struct Vote {
     labelled: u32,
     /// Values of words (two or more of two or more letters): free text.
     prose: u32,
+    /// Values that look like an identifier that failed its check: an `@`, seven or more digits,
+    /// or letters and digits mixed. A column named for an identifier with none of these holds
+    /// something else (a `uid` column of row numbers).
+    identifier_like: u32,
     values: u32,
 }
 
@@ -580,6 +584,11 @@ impl Vote {
             .count();
         if words >= 2 {
             self.prose += 1;
+        }
+        let digits = raw.bytes().filter(u8::is_ascii_digit).count();
+        let letters = raw.bytes().filter(u8::is_ascii_alphabetic).count();
+        if raw.contains('@') || digits >= 7 || (digits >= 4 && (letters >= 1 || raw.contains('*'))) {
+            self.identifier_like += 1;
         }
     }
 
@@ -691,6 +700,11 @@ pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
         };
     }
     let named_share = vote.share(named);
+    // Named for an identifier, and not one value even looks like one: row numbers under `uid`,
+    // `N/A` under `email`. The name is not believed.
+    if IDENTIFYING.contains(&named) && named_share == 0.0 && vote.identifier_like == 0 && voted_share < 0.6 {
+        return class(Kind::Other, 0.5);
+    }
     if named.has_shape() || named == Kind::Gender {
         if named_share >= 0.5 {
             return class(named, 0.75 + 0.25 * named_share);
@@ -788,9 +802,9 @@ mod tests {
             decide(Some(Kind::Phone), &vote(&["a@b.in", "c@d.com"])).kind,
             Kind::Email
         );
-        // "email_verified" booleans stay with the header but with low confidence.
+        // "email_verified" booleans hold no email at all: the name is not believed.
         let verified = decide(Some(Kind::Email), &vote(&["true", "false"]));
-        assert!(verified.confidence < 0.5);
+        assert_eq!(verified.kind, Kind::Other);
         assert_eq!(
             decide(Some(Kind::DateOfBirth), &vote(&["1990", "1985"])).kind,
             Kind::BirthYear
@@ -804,5 +818,20 @@ mod tests {
             Kind::PasswordHash
         );
         assert_eq!(decide(Some(Kind::Name), &vote(&["Rahul", "Priya"])).kind, Kind::Name);
+        // Row numbers under `uid` are no Aadhaar numbers; failed ones are, flagged by
+        // normalization.
+        assert_eq!(
+            decide(Some(Kind::NationalId), &vote(&["1", "2", "3"])).kind,
+            Kind::Other
+        );
+        assert_eq!(
+            decide(Some(Kind::NationalId), &vote(&["1234 5678 9012", "2345 6789 0123"])).kind,
+            Kind::NationalId
+        );
+        assert_eq!(decide(Some(Kind::Email), &vote(&["N/A", "none"])).kind, Kind::Other);
+        assert_eq!(
+            decide(Some(Kind::Email), &vote(&["rohit’s@example.in"])).kind,
+            Kind::Email
+        );
     }
 }

@@ -401,6 +401,9 @@ pub fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
     if rest.is_empty() {
         return false;
     }
+    if code_names(first, rest) {
+        return true;
+    }
     // Digits, signs and separators only (not `NaN` or `inf`, which a float parser takes).
     let is_number = |cell: &str| {
         let cell = cell.trim();
@@ -426,9 +429,53 @@ pub fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
     })
 }
 
+/// Column names as programs write them over values that are not (`customer,document,order_ref`
+/// above `Asha Rao,AADHAAR: 7672…,ORD-0001`), where no column has a type to tell a header by:
+/// every first cell a code identifier, one at least compound (`order_ref`, `customerId`), none
+/// repeated in its column below, and some value below that is no identifier.
+fn code_names(first: &[String], rest: &[Vec<String>]) -> bool {
+    let identifier = |cell: &str| {
+        cell.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && cell.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let compound = |cell: &str| {
+        cell.contains('_')
+            || (cell.chars().skip(1).any(|c| c.is_ascii_uppercase()) && cell.chars().any(|c| c.is_ascii_lowercase()))
+    };
+    if !first.iter().all(|cell| identifier(cell.trim())) || !first.iter().any(|cell| compound(cell.trim())) {
+        return false;
+    }
+    let repeated = rest
+        .iter()
+        .any(|row| row.iter().zip(first).any(|(value, name)| value.trim() == name.trim()));
+    let other_below = rest
+        .iter()
+        .flatten()
+        .any(|value| !value.trim().is_empty() && !identifier(value.trim()));
+    !repeated && other_below
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_names_as_programs_write_them_are_a_header() {
+        let rows = |text: &str| -> Vec<Vec<String>> {
+            text.lines()
+                .map(|line| line.split(',').map(str::to_string).collect())
+                .collect()
+        };
+        let table = rows("customer,document,order_ref\nAsha Rao,AADHAAR 7672,ORD-0001\nRavi K,none,ORD-0002");
+        assert!(detect_header(&table[0], &table[1..]));
+        let camel = rows("fullName,city\nAsha Rao,Pune\nRavi K,Delhi");
+        assert!(detect_header(&camel[0], &camel[1..]));
+        // Data that is itself code-like, or a first row repeated below, is no header.
+        let codes = rows("user_1,abc\nuser_2,abd\nuser_3,abe");
+        assert!(!detect_header(&codes[0], &codes[1..]));
+        let repeated = rows("ravi_k,Pune\nravi_k,Delhi\nAsha Rao,Goa");
+        assert!(!detect_header(&repeated[0], &repeated[1..]));
+    }
 
     #[test]
     fn formats() {
