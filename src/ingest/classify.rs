@@ -460,7 +460,10 @@ pub fn value_candidates(raw: &str, region: Region) -> u32 {
     if value.parse::<std::net::IpAddr>().is_ok() {
         kinds |= Kind::Ip.bit();
     }
-    if parse_date(value).is_some() {
+    // A date with a time of day is when something happened (`2023-06-12 10:15:30`), not a
+    // birth.
+    let timed = value.contains(':') && value.bytes().filter(u8::is_ascii_digit).count() > 8;
+    if !timed && parse_date(value).is_some() {
         kinds |= Kind::DateOfBirth.bit();
     }
     if gender_code(value).is_some() {
@@ -669,6 +672,14 @@ impl Vote {
 /// Decides a column's kind from its name and its sample of values.
 pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
     let (voted, voted_share) = vote.best();
+    // Cells that name identifier kinds (`Passport`, `Voter ID`) are a type column, not names.
+    if !header.is_some_and(|named| IDENTIFYING.contains(&named)) && vote.names_identifier_kinds() {
+        return ColumnClass {
+            kind: Kind::Other,
+            confidence: 0.8,
+            by_value: false,
+        };
+    }
     let class = |kind, confidence: f32| ColumnClass {
         kind,
         confidence: confidence.clamp(0.0, 1.0),
@@ -833,5 +844,10 @@ mod tests {
             decide(Some(Kind::Email), &vote(&["rohit’s@example.in"])).kind,
             Kind::Email
         );
+        // A type column is no name column; a timestamp is no birth date.
+        let types = vote(&["Passport", "Voter ID", "PAN Card", "Aadhaar"]);
+        assert_eq!(decide(None, &types).kind, Kind::Other);
+        let created = vote(&["2023-06-12 10:15:30", "2023-06-13 11:00:00"]);
+        assert_eq!(decide(None, &created).kind, Kind::Other);
     }
 }

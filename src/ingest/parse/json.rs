@@ -354,7 +354,15 @@ impl ChunkParser for JsonDocumentParser {
             let (value, repaired) = match parse_json(&text) {
                 Ok(parsed) => parsed,
                 Err(error) => {
-                    batch.reject(line, start as u64, format!("invalid JSON: {error}"));
+                    // serde counts lines from the record's first: say the file's line.
+                    let at = line + error.line().max(1) as u64 - 1;
+                    let reason = error.to_string();
+                    let reason = reason.split(" at line ").next().unwrap_or(&reason);
+                    batch.reject(
+                        line,
+                        start as u64,
+                        format!("invalid JSON: {reason} (line {at}, column {})", error.column()),
+                    );
                     continue;
                 }
             };
