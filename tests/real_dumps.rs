@@ -791,7 +791,11 @@ fn json_documents_are_records_each_with_its_own_place() {
     assert_eq!(collected.rejects.len(), 1);
     assert_eq!(collected.rejects[0].0, 3);
     // The reason places the fault in the file, not in the record.
-    assert!(collected.rejects[0].2.contains("(line 3, column"), "{}", collected.rejects[0].2);
+    assert!(
+        collected.rejects[0].2.contains("(line 3, column"),
+        "{}",
+        collected.rejects[0].2
+    );
 }
 
 #[test]

@@ -70,6 +70,16 @@ impl RawBatch {
         }
     }
 
+    /// [`Self::column`], trying position `hint` first: a batch of one table's rows holds its
+    /// columns in the table's order, so a SQL value's column is found with one comparison, not
+    /// a search over names that share their `table.` prefix.
+    pub fn column_at(&mut self, hint: usize, name: &str) -> u32 {
+        match self.columns.get(hint) {
+            Some(column) if column == name => hint as u32,
+            _ => self.column(name),
+        }
+    }
+
     /// Appends a value to the record under construction (records are closed by `finish_record`).
     #[inline]
     pub fn push_value(&mut self, column: u32, kind: Option<Kind>, text: &str) {

@@ -151,11 +151,19 @@ impl ChunkParser for DelimitedParser {
             }
             let first_value = batch.values.len();
             let mut latin1 = false;
+            // One UTF-8 check per record, not per field: fields are slices of it. A field that
+            // is no slice on character boundaries (bytes that are UTF-8 only once joined) is
+            // decoded on its own.
+            let joined = std::str::from_utf8(record.as_slice()).ok();
             for (column, bytes) in record.iter().take(expected).enumerate() {
                 if bytes.is_empty() {
                     continue;
                 }
-                let (text, fallback) = decode(bytes);
+                let field = joined.and_then(|joined| joined.get(record.range(column)?));
+                let (text, fallback) = match field {
+                    Some(field) => (std::borrow::Cow::Borrowed(field), false),
+                    None => decode(bytes),
+                };
                 latin1 |= fallback;
                 batch.push_value(column as u32, None, &text);
             }

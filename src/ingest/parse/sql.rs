@@ -839,7 +839,7 @@ impl<'a> Lexer<'a> {
                 let (value, fallback) = decode(&text);
                 latin1 |= fallback;
                 let column = match target.columns.get(index) {
-                    Some(name) => batch.column(name),
+                    Some(name) => batch.column_at(index, name),
                     None if target.known => {
                         return Err(format!("expected {} values, found more", target.columns.len()));
                     }
@@ -1079,7 +1079,7 @@ impl<'a> Lexer<'a> {
             latin1 |= fallback;
             // A definition from elsewhere that disagrees names nothing: the fields by position.
             let column = match target.columns.get(index).filter(|_| named) {
-                Some(name) => batch.column(name),
+                Some(name) => batch.column_at(index, name),
                 None => batch.column(&qualified(&target.table, &format!("col{}", index + 1))),
             };
             batch.push_value(column, None, &value);
