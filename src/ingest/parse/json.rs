@@ -355,7 +355,7 @@ impl ChunkParser for JsonDocumentParser {
                 Ok(parsed) => parsed,
                 Err(error) => {
                     // serde counts lines from the record's first: say the file's line.
-                    let at = line + error.line().max(1) as u64 - 1;
+                    let at = chunk.base_line + line - 1 + error.line().max(1) as u64 - 1;
                     let reason = error.to_string();
                     let reason = reason.split(" at line ").next().unwrap_or(&reason);
                     batch.reject(
