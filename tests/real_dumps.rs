@@ -1051,3 +1051,68 @@ fn a_json_document_s_metadata_is_no_record() {
         assert_eq!(hits(&path, &["9812345671"]), [vec![2]], "{name}");
     }
 }
+
+#[test]
+fn a_broken_record_costs_only_itself_whatever_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    // SQL: the tuple is read to its end before its count is found wrong; the quote inside it
+    // is not taken for anything else.
+    let sql = dir.path().join("t.sql");
+    std::fs::write(&sql, "INSERT INTO t (a,b) VALUES (1,'x);--',3),(2,'b@c.in');\n").unwrap();
+    let collected = collect_file(&sql);
+    assert_eq!(
+        (collected.records.len(), collected.rejects.len()),
+        (1, 1),
+        "{:?}",
+        collected.rejects
+    );
+    assert_eq!(hits(&sql, &["b@c.in"]), [vec![1]]);
+    // JSON: a closing bracket of the wrong type ends its record; the next one is read.
+    let json = dir.path().join("t.json");
+    std::fs::write(&json, "[\n {\"a\": [1},\n {\"mobile\": \"9812345670\"}\n]\n").unwrap();
+    // Sniffed, brackets that do not match make it free text, its phone still found; read as
+    // JSON, the broken record is rejected and the next one kept.
+    assert_eq!(hits(&json, &["9812345670"]), [vec![3]]);
+    let options = leakdex::ingest::ScanOptions {
+        format: Some(leakdex::ingest::Format::Json),
+        ..Default::default()
+    };
+    let (files, _) = crate::common::collect(std::slice::from_ref(&json), &options);
+    let collected = files.into_values().next().unwrap();
+    assert_eq!(
+        (collected.records.len(), collected.rejects.len()),
+        (1, 1),
+        "{:?}",
+        collected.rejects
+    );
+    assert_eq!(collected.records[0].location.line, 3);
+    // A log whose lines open with a bracket is no JSON document.
+    let log = dir.path().join("app.log");
+    std::fs::write(
+        &log,
+        "[2024-01-01 10:00] INFO {\"email\":\"a@b.in\"}\n[2024-01-01 10:01] WARN retry\n",
+    )
+    .unwrap();
+    let collected = collect_file(&log);
+    assert_ne!(collected.format.map(|format| format.name()), Some("json"));
+    assert_eq!(hits(&log, &["a@b.in"]), [vec![1]]);
+}
+
+#[test]
+fn a_json_document_in_utf16_keeps_offsets_past_non_ascii_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "{\"métadonnées\": \"exporté 😀 ✓\",\n \"data\": [\n  {\"name\": \"Åsa\", \"mobile\": \"9812345670\"},\n  {\"name\": \"Ravi\", \"mobile\": \"9812345671\"}\n ]}\n";
+    let path = dir.path().join("export.json");
+    let bytes = utf16(text, false, true);
+    std::fs::write(&path, &bytes).unwrap();
+    let collected = collect_file(&path);
+    assert_eq!(collected.records.len(), 2);
+    assert_offsets_land(
+        &bytes,
+        false,
+        &collected.records,
+        &["{\"name\": \"Åsa\"", "{\"name\": \"Ravi\""],
+    );
+    let lines: Vec<u64> = collected.records.iter().map(|record| record.location.line).collect();
+    assert_eq!(lines, [3, 4]);
+}

@@ -535,6 +535,10 @@ pub fn may_hold_identifiers(text: &str) -> bool {
     label && (digits >= 7 || pan || (masked && digits >= 4))
 }
 
+/// Distinct sampled values a column needs before its values may overrule its name: a sample of
+/// placeholders (`0`, `NA`, `true`/`false`) says nothing of what comes after it.
+const DISTINCT_NEEDED: usize = 5;
+
 /// Values of a column judged for naming identifier kinds (a type column).
 const NAMING_SAMPLE: u32 = 16;
 
@@ -554,6 +558,8 @@ pub struct Vote {
     /// or letters and digits mixed. A column named for an identifier with none of these holds
     /// something else (a `uid` column of row numbers).
     identifier_like: u32,
+    /// The first few distinct values (up to [`DISTINCT_NEEDED`]): placeholders (`0`, `NA`) are few.
+    distinct: Vec<String>,
     values: u32,
 }
 
@@ -590,6 +596,9 @@ impl Vote {
         }
         let digits = raw.bytes().filter(u8::is_ascii_digit).count();
         let letters = raw.bytes().filter(u8::is_ascii_alphabetic).count();
+        if self.distinct.len() < DISTINCT_NEEDED && !self.distinct.iter().any(|seen| seen == raw.trim()) {
+            self.distinct.push(raw.trim().to_string());
+        }
         if raw.contains('@') || digits >= 7 || (digits >= 4 && (letters >= 1 || raw.contains('*'))) {
             self.identifier_like += 1;
         }
@@ -713,7 +722,12 @@ pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
     let named_share = vote.share(named);
     // Named for an identifier, and not one value even looks like one: row numbers under `uid`,
     // `N/A` under `email`. The name is not believed.
-    if IDENTIFYING.contains(&named) && named_share == 0.0 && vote.identifier_like == 0 && voted_share < 0.6 {
+    if IDENTIFYING.contains(&named)
+        && named_share == 0.0
+        && vote.identifier_like == 0
+        && vote.distinct.len() >= DISTINCT_NEEDED
+        && voted_share < 0.6
+    {
         return class(Kind::Other, 0.5);
     }
     if named.has_shape() || named == Kind::Gender {
@@ -813,9 +827,10 @@ mod tests {
             decide(Some(Kind::Phone), &vote(&["a@b.in", "c@d.com"])).kind,
             Kind::Email
         );
-        // "email_verified" booleans hold no email at all: the name is not believed.
+        // "email_verified" booleans are too few distinct values to overrule the name: it stays,
+        // with a low confidence.
         let verified = decide(Some(Kind::Email), &vote(&["true", "false"]));
-        assert_eq!(verified.kind, Kind::Other);
+        assert!(verified.kind == Kind::Email && verified.confidence < 0.5);
         assert_eq!(
             decide(Some(Kind::DateOfBirth), &vote(&["1990", "1985"])).kind,
             Kind::BirthYear
@@ -832,14 +847,22 @@ mod tests {
         // Row numbers under `uid` are no Aadhaar numbers; failed ones are, flagged by
         // normalization.
         assert_eq!(
-            decide(Some(Kind::NationalId), &vote(&["1", "2", "3"])).kind,
+            decide(Some(Kind::NationalId), &vote(&["1", "2", "3", "4", "5"])).kind,
             Kind::Other
+        );
+        // Placeholders before the real values say nothing: the name stands.
+        assert_eq!(
+            decide(Some(Kind::Phone), &vote(&["0", "NA", "0", "NA", "0"])).kind,
+            Kind::Phone
         );
         assert_eq!(
             decide(Some(Kind::NationalId), &vote(&["1234 5678 9012", "2345 6789 0123"])).kind,
             Kind::NationalId
         );
-        assert_eq!(decide(Some(Kind::Email), &vote(&["N/A", "none"])).kind, Kind::Other);
+        assert_eq!(
+            decide(Some(Kind::Email), &vote(&["N/A", "none", "-", "nil", "unknown"])).kind,
+            Kind::Other
+        );
         assert_eq!(
             decide(Some(Kind::Email), &vote(&["rohit’s@example.in"])).kind,
             Kind::Email

@@ -62,6 +62,11 @@ pub(crate) fn looks_like_json_document(sample: &[u8]) -> bool {
         if !in_string && byte == b'"' && previous == b'{' {
             keyed_object = true;
         }
+        // Outside strings JSON has only its punctuation, numbers, true, false and null: a log
+        // line (`[2024-01-01 10:00] INFO {…}`) has more.
+        if !in_string && !byte.is_ascii_whitespace() && !b"{}[],:\"0123456789+-.eEtrufalsn".contains(&byte) {
+            return false;
+        }
         if !in_string && !byte.is_ascii_whitespace() {
             previous = byte;
         }
@@ -150,14 +155,18 @@ struct Outer {
 
 /// A stream with every byte outside a record replaced by a space (line ends kept).
 pub(crate) struct RecordsOnly<R> {
-    inner: R,
+    source: R,
     outer: Vec<Outer>,
     /// The string being read outside records, when it may be a key (up to 16 bytes).
     key: Vec<u8>,
     /// The last key read outside records names metadata; its value has not begun yet.
     metadata_key: bool,
-    /// Depth inside the current record (0: outside).
-    inner_depth: usize,
+    /// Containers open inside the current record, `true` for arrays (empty: outside records).
+    /// A closing bracket of the wrong type ends the record there: the record is rejected when
+    /// parsed, and the next one is read as it should be.
+    inner: Vec<bool>,
+    /// Bytes still to write for the blanked character being replaced (see [`Self::blank`]).
+    blanking: std::collections::VecDeque<u8>,
     in_string: bool,
     escaped: bool,
     /// Inside a scalar kept as a record (an element of the top-level array).
@@ -166,13 +175,14 @@ pub(crate) struct RecordsOnly<R> {
 }
 
 impl<R: Read> RecordsOnly<R> {
-    pub fn new(inner: R, top_level_records: bool) -> Self {
+    pub fn new(source: R, top_level_records: bool) -> Self {
         RecordsOnly {
-            inner,
+            source,
             outer: Vec::new(),
             key: Vec::new(),
             metadata_key: false,
-            inner_depth: 0,
+            inner: Vec::new(),
+            blanking: std::collections::VecDeque::new(),
             in_string: false,
             escaped: false,
             in_scalar: false,
@@ -190,17 +200,17 @@ impl<R: Read> RecordsOnly<R> {
             } else if byte == b'"' {
                 self.in_string = false;
                 self.in_scalar = false;
-                return self.inner_depth > 0 || self.top_scalar();
-            } else if self.inner_depth == 0 && self.key.len() < 16 {
+                return !self.inner.is_empty() || self.top_scalar();
+            } else if self.inner.is_empty() && self.key.len() < 16 {
                 self.key.push(byte);
             }
-            return self.inner_depth > 0 || self.in_scalar;
+            return !self.inner.is_empty() || self.in_scalar;
         }
-        if self.inner_depth > 0 {
+        if !self.inner.is_empty() {
             match byte {
                 b'"' => self.in_string = true,
-                b'{' | b'[' => self.inner_depth += 1,
-                b'}' | b']' => self.inner_depth -= 1,
+                b'{' | b'[' => self.inner.push(byte == b'['),
+                b'}' | b']' if self.inner.pop() != Some(byte == b']') => self.inner.clear(),
                 _ => {}
             }
             return true;
@@ -217,7 +227,7 @@ impl<R: Read> RecordsOnly<R> {
             b'{' if parent.is_some_and(|parent| parent.array && !parent.metadata)
                 || (parent.is_none() && self.top_level_records) =>
             {
-                self.inner_depth = 1;
+                self.inner.push(false);
                 true
             }
             b'{' | b'[' => {
@@ -256,20 +266,57 @@ impl<R: Read> RecordsOnly<R> {
 
     /// A scalar here would be an element of the top-level array.
     fn top_scalar(&self) -> bool {
-        self.inner_depth == 0 && self.outer.len() == 1 && self.outer[0].array
+        self.inner.is_empty() && self.outer.len() == 1 && self.outer[0].array
+    }
+}
+
+impl<R: Read> RecordsOnly<R> {
+    /// What a byte outside records is written as. Line ends stay, so line numbers do. A
+    /// character of several bytes becomes blanks of as many bytes and as many UTF-16 code units
+    /// (U+00A0, U+2000), so byte offsets stay exact in UTF-8 files and in UTF-16 files read as
+    /// UTF-8 (see `parse::Width`); bytes that are no UTF-8 become spaces.
+    fn blank(&mut self, byte: u8) -> u8 {
+        if let Some(next) = self.blanking.pop_front() {
+            if byte & 0xc0 == 0x80 {
+                return next;
+            }
+            self.blanking.clear();
+        }
+        match byte {
+            b'\n' | b'\r' => byte,
+            0xc0..=0xdf => {
+                self.blanking.push_back(0xa0);
+                0xc2
+            }
+            0xe0..=0xef => {
+                self.blanking.extend([0x80, 0x80]);
+                0xe2
+            }
+            // Four bytes, two UTF-16 code units: two two-byte blanks.
+            0xf0..=0xf7 => {
+                self.blanking.extend([0xa0, 0xc2, 0xa0]);
+                0xc2
+            }
+            _ => b' ',
+        }
     }
 }
 
 impl<R: Read> Read for RecordsOnly<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let read = self.inner.read(buf)?;
+        let read = self.source.read(buf)?;
         for byte in &mut buf[..read] {
             if !self.keep(*byte) {
-                *byte = b' ';
+                *byte = self.blank(*byte);
             }
         }
         Ok(read)
     }
+}
+
+/// Blank between values as [`RecordsOnly`] leaves it: whitespace, or a blanked character.
+fn blank(byte: u8) -> bool {
+    byte.is_ascii_whitespace() || byte >= 0x80
 }
 
 /// Whole values separated by whitespace, as [`RecordsOnly`] leaves them: (start, end) of each,
@@ -278,7 +325,7 @@ fn values(data: &[u8]) -> (Vec<(usize, usize)>, Option<usize>) {
     let mut found = Vec::new();
     let mut position = 0;
     while position < data.len() {
-        let Some(skip) = data[position..].iter().position(|byte| !byte.is_ascii_whitespace()) else {
+        let Some(skip) = data[position..].iter().position(|&byte| !blank(byte)) else {
             break;
         };
         let start = position + skip;
@@ -287,13 +334,14 @@ fn values(data: &[u8]) -> (Vec<(usize, usize)>, Option<usize>) {
         let container = matches!(data[start], b'{' | b'[');
         for (at, &byte) in data.iter().enumerate().skip(start) {
             let was_string = scanner.in_string;
-            scanner.step(byte);
+            // A closing bracket of the wrong type ends the value, as it ends a record.
+            let matched = scanner.step(byte);
             let closed = if container {
-                scanner.depth == 0 && !scanner.in_string
+                !matched || (scanner.depth == 0 && !scanner.in_string)
             } else if data[start] == b'"' {
                 at > start && was_string && !scanner.in_string
             } else {
-                data.get(at + 1).is_none_or(u8::is_ascii_whitespace)
+                data.get(at + 1).is_none_or(|&next| blank(next))
             };
             if closed {
                 end = Some(at + 1);

@@ -37,8 +37,8 @@ impl Schema {
     }
 }
 
-/// The `CREATE TABLE` column lists of one SQL stream (up to its end), in definition order; the
-/// first definition of a name wins.
+/// The `CREATE TABLE` column lists of one SQL stream (up to its end), added to `into`: within
+/// the stream the last definition of a name wins, across streams the first.
 pub(crate) fn read_definitions<R: Read>(stream: R, into: &mut HashMap<String, Vec<String>>) -> io::Result<()> {
     let mut reader = SqlReader::new(stream, (0, Width::Utf8), 1 << 20);
     reader.tables.only_definitions = true;
@@ -735,8 +735,15 @@ impl<'a> Lexer<'a> {
                         }
                     }
                     // One malformed tuple is rejected, not the rest of its statement: reading
-                    // goes on after its end.
-                    match self.tuple_end_after(tuple_start) {
+                    // goes on after its end. A tuple read to its `)` (a count that disagrees)
+                    // ends there; else its end is searched from where lexing stopped, so quotes
+                    // already read are not taken for anything else.
+                    let complete = self.position > tuple_start && self.input[self.position - 1] == b')';
+                    let end = match complete {
+                        true => Some(self.position),
+                        false => self.tuple_end_after(self.position.max(tuple_start)),
+                    };
+                    match end {
                         Some(next) => {
                             let (line, offset) = self.locate(tuple_start);
                             batch.reject(line, offset, reason);
