@@ -338,11 +338,11 @@ impl TextParser {
             // Twelve digits `91…` that are a phone too are stored as the phone, as everywhere
             // (issue 11, kind 10): an Aadhaar lookup of them asks for it.
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-            let phone = value_candidates(text, region) & Kind::Phone.bit() != 0;
-            if verhoeff_valid(&digits) && !(phone && digits.starts_with("91")) {
+            let phone = || value_candidates(text, region) & Kind::Phone.bit() != 0;
+            if verhoeff_valid(&digits) && !(digits.starts_with("91") && phone()) {
                 return Some(Kind::NationalId);
             }
-            return phone.then_some(Kind::Phone);
+            return phone().then_some(Kind::Phone);
         }
         // Drop matches that fail the kind's own check (a 10-digit order number is no phone).
         let confirmed = match kind {
