@@ -1116,3 +1116,19 @@ fn a_json_document_in_utf16_keeps_offsets_past_non_ascii_metadata() {
     let lines: Vec<u64> = collected.records.iter().map(|record| record.location.line).collect();
     assert_eq!(lines, [3, 4]);
 }
+
+#[test]
+fn rows_written_as_arrays_are_records_with_columns_by_position() {
+    // Socrata's shape: column descriptors under meta, rows as arrays under data.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.json");
+    std::fs::write(
+        &path,
+        "{\"meta\": {\"view\": {\"columns\": [{\"name\": \"name\"}, {\"name\": \"mobile\"}]}},\n \"data\": [\n  [\"Asha Rao\", \"9812345670\", \"asha@example.in\"],\n  [\"Ravi Kumar\", \"9812345671\", \"ravi@example.in\"]\n ]}\n",
+    )
+    .unwrap();
+    let collected = collect_file(&path);
+    assert_eq!(collected.records.len(), 2, "{:?}", collected.rejects);
+    assert_eq!(collected.records[1].location.line, 4);
+    assert_eq!(hits(&path, &["9812345671", "asha@example.in"]), [vec![2], vec![1]]);
+}

@@ -1,7 +1,8 @@
 //! JSON documents, not only JSON Lines: one array of objects (`[{…}, {…}]`), objects
 //! pretty-printed over many lines one after another, or an object that wraps the records
 //! (`{"data": [{…}, {…}], "count": 2}`). Every inner object is a record with its own line and
-//! byte offset; a string or number directly in a top-level array is a record of one `value`.
+//! byte offset; a string or number directly in a top-level array is a record of one `value`, and
+//! an array inside a record array (`"data": [[…], […]]`) a row whose values are named `col1…`.
 //!
 //! A document may be one value of many gigabytes, so it is never parsed whole. [`RecordsOnly`]
 //! streams the file through a structural scanner (containers, strings, escapes) that blanks
@@ -15,6 +16,7 @@
 use super::lines::{MAX_LINE_BYTES, flatten, parse_json};
 use super::{Chunk, ChunkParser, Cut, decode};
 use crate::ingest::record::RawBatch;
+use serde_json::Value;
 use std::io::{self, Read};
 
 /// Whether the objects at the top level of a document are records (objects one after another)
@@ -230,6 +232,12 @@ impl<R: Read> RecordsOnly<R> {
                 self.inner.push(false);
                 true
             }
+            // An array of arrays (Socrata's `"data": [[…], […]]`, a top-level `[[…], […]]`):
+            // each inner array is a row, its values named by position.
+            b'[' if parent.is_some_and(|parent| parent.array && !parent.metadata) => {
+                self.inner.push(true);
+                true
+            }
             b'{' | b'[' => {
                 let metadata = std::mem::take(&mut self.metadata_key) || parent.is_some_and(|parent| parent.metadata);
                 self.outer.push(Outer {
@@ -415,11 +423,22 @@ impl ChunkParser for JsonDocumentParser {
                 }
             };
             let first_value = batch.values.len();
-            path.clear();
-            if !value.is_object() {
-                path.push_str("value");
+            match &value {
+                Value::Array(row) => {
+                    for (position, item) in row.iter().enumerate() {
+                        path.clear();
+                        path.push_str(&format!("col{}", position + 1));
+                        flatten(item, &mut path, &mut batch);
+                    }
+                }
+                _ => {
+                    path.clear();
+                    if !value.is_object() {
+                        path.push_str("value");
+                    }
+                    flatten(&value, &mut path, &mut batch);
+                }
             }
-            flatten(&value, &mut path, &mut batch);
             batch.finish_record(first_value, line, start as u64, latin1 || repaired);
         }
         if let Some(start) = unfinished {
