@@ -535,6 +535,26 @@ pub fn may_hold_identifiers(text: &str) -> bool {
     label && (digits >= 7 || pan || (masked && digits >= 4))
 }
 
+/// Words of column names that hold free text: its other values are searched for labelled
+/// identifiers (see [`Vote::searched`]); the first nine are also `other` synonyms above.
+const FREE_TEXT_NAMES: &[&str] = &[
+    "remark",
+    "remarks",
+    "comment",
+    "comments",
+    "note",
+    "notes",
+    "description",
+    "details",
+    "message",
+    "document",
+    "documents",
+    "doc",
+    "proof",
+    "kyc",
+    "info",
+];
+
 /// Distinct sampled values a column needs before its values may overrule its name: a sample of
 /// placeholders (`0`, `NA`, `true`/`false`) says nothing of what comes after it.
 const DISTINCT_NEEDED: usize = 5;
@@ -635,26 +655,12 @@ impl Vote {
     /// or its name says so: `remarks`, `notes`, `document`), where labelled identifiers may
     /// first appear long after the sample.
     pub fn searched(&self, name: &str) -> bool {
-        const FREE_TEXT: &[&str] = &[
-            "remark",
-            "remarks",
-            "comment",
-            "comments",
-            "note",
-            "notes",
-            "description",
-            "details",
-            "message",
-            "document",
-            "documents",
-            "doc",
-            "proof",
-            "kyc",
-            "info",
-        ];
         self.labelled > 0
             || (self.values > 0 && self.prose * 20 >= self.values)
-            || split_words(name).iter().any(|word| FREE_TEXT.contains(&word.as_str()))
+            // A column's own name, not its table's (`user_info.id`).
+            || split_words(name.rsplit('.').next().unwrap_or(name))
+                .iter()
+                .any(|word| FREE_TEXT_NAMES.contains(&word.as_str()))
     }
 
     fn share(&self, kind: Kind) -> f32 {

@@ -37,7 +37,7 @@ pub(crate) fn top_level_records(sample: &[u8], whole_file: bool) -> bool {
         if byte == b'{' && depth >= 1 && scanner.in_array_at(depth) {
             holds_record_array = true;
         }
-        if scanner.depth == 0 && !scanner.in_string {
+        if scanner.depth == 0 && !scanner.in_string.inside {
             let rest = &sample[position + 1..];
             let follows = rest.iter().any(|byte| !byte.is_ascii_whitespace());
             return follows || !(whole_file && holds_record_array);
@@ -57,7 +57,7 @@ pub(crate) fn looks_like_json_document(sample: &[u8]) -> bool {
     let mut keyed_object = false;
     let mut previous = 0u8;
     for &byte in text {
-        let in_string = scanner.in_string;
+        let in_string = scanner.in_string.inside;
         if !scanner.step(byte) {
             return false;
         }
@@ -82,25 +82,53 @@ struct Scanner {
     /// Open containers; `true` for arrays.
     open: Vec<bool>,
     depth: usize,
-    in_string: bool,
+    in_string: Strings,
+}
+
+/// Whether a JSON text is inside a string, and after a backslash there: the one place strings
+/// and escapes are followed, by [`Scanner`] and [`RecordsOnly`] alike.
+#[derive(Default)]
+struct Strings {
+    inside: bool,
     escaped: bool,
+}
+
+/// What a byte was to [`Strings::step`].
+#[derive(PartialEq)]
+enum InString {
+    /// Not in a string: the caller reads the byte.
+    No,
+    /// Part of the string (an escape or a character).
+    Content,
+    /// The quote that closes it.
+    Closed,
+}
+
+impl Strings {
+    fn step(&mut self, byte: u8) -> InString {
+        if !self.inside {
+            return InString::No;
+        }
+        if self.escaped {
+            self.escaped = false;
+        } else if byte == b'\\' {
+            self.escaped = true;
+        } else if byte == b'"' {
+            self.inside = false;
+            return InString::Closed;
+        }
+        InString::Content
+    }
 }
 
 impl Scanner {
     /// Advances over one byte; `false` when the brackets do not match.
     fn step(&mut self, byte: u8) -> bool {
-        if self.in_string {
-            if self.escaped {
-                self.escaped = false;
-            } else if byte == b'\\' {
-                self.escaped = true;
-            } else if byte == b'"' {
-                self.in_string = false;
-            }
+        if self.in_string.step(byte) != InString::No {
             return true;
         }
         match byte {
-            b'"' => self.in_string = true,
+            b'"' => self.in_string.inside = true,
             b'{' | b'[' => {
                 self.open.push(byte == b'[');
                 self.depth += 1;
@@ -169,8 +197,7 @@ pub(crate) struct RecordsOnly<R> {
     inner: Vec<bool>,
     /// Bytes still to write for the blanked character being replaced (see [`Self::blank`]).
     blanking: std::collections::VecDeque<u8>,
-    in_string: bool,
-    escaped: bool,
+    in_string: Strings,
     /// Inside a scalar kept as a record (an element of the top-level array).
     in_scalar: bool,
     top_level_records: bool,
@@ -185,8 +212,7 @@ impl<R: Read> RecordsOnly<R> {
             metadata_key: false,
             inner: Vec::new(),
             blanking: std::collections::VecDeque::new(),
-            in_string: false,
-            escaped: false,
+            in_string: Strings::default(),
             in_scalar: false,
             top_level_records,
         }
@@ -194,23 +220,22 @@ impl<R: Read> RecordsOnly<R> {
 
     /// Whether `byte` is kept, advancing the state over it.
     fn keep(&mut self, byte: u8) -> bool {
-        if self.in_string {
-            if self.escaped {
-                self.escaped = false;
-            } else if byte == b'\\' {
-                self.escaped = true;
-            } else if byte == b'"' {
-                self.in_string = false;
+        match self.in_string.step(byte) {
+            InString::No => {}
+            InString::Closed => {
                 self.in_scalar = false;
                 return !self.inner.is_empty() || self.top_scalar();
-            } else if self.inner.is_empty() && self.key.len() < 16 {
-                self.key.push(byte);
             }
-            return !self.inner.is_empty() || self.in_scalar;
+            InString::Content => {
+                if self.inner.is_empty() && self.key.len() < 16 {
+                    self.key.push(byte);
+                }
+                return !self.inner.is_empty() || self.in_scalar;
+            }
         }
         if !self.inner.is_empty() {
             match byte {
-                b'"' => self.in_string = true,
+                b'"' => self.in_string.inside = true,
                 b'{' | b'[' => self.inner.push(byte == b'['),
                 b'}' | b']' if self.inner.pop() != Some(byte == b']') => self.inner.clear(),
                 _ => {}
@@ -251,7 +276,7 @@ impl<R: Read> RecordsOnly<R> {
                 false
             }
             b'"' => {
-                self.in_string = true;
+                self.in_string.inside = true;
                 self.key.clear();
                 self.in_scalar = self.top_scalar();
                 self.in_scalar
@@ -341,13 +366,13 @@ fn values(data: &[u8]) -> (Vec<(usize, usize)>, Option<usize>) {
         let mut end = None;
         let container = matches!(data[start], b'{' | b'[');
         for (at, &byte) in data.iter().enumerate().skip(start) {
-            let was_string = scanner.in_string;
+            let was_string = scanner.in_string.inside;
             // A closing bracket of the wrong type ends the value, as it ends a record.
             let matched = scanner.step(byte);
             let closed = if container {
-                !matched || (scanner.depth == 0 && !scanner.in_string)
+                !matched || (scanner.depth == 0 && !scanner.in_string.inside)
             } else if data[start] == b'"' {
-                at > start && was_string && !scanner.in_string
+                at > start && was_string && !scanner.in_string.inside
             } else {
                 data.get(at + 1).is_none_or(|&next| blank(next))
             };
