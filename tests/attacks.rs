@@ -663,9 +663,12 @@ async fn unbounded_work_is_refused_and_the_server_stays_up() {
         ["InvalidArgument", "InvalidArgument", "InvalidArgument"],
         "refused searches are on the record"
     );
-    // A lookup message far beyond any identifier is refused, and the server answers on.
-    let huge = lookups(&investigator, vec!["9".repeat(200_000)]).await;
-    assert_ne!(code(huge), Code::Ok);
+    // A lookup request far beyond any identifier is not read, and the server answers on.
+    let huge = lookups(&investigator, vec!["9".repeat(200_000)]).await.unwrap();
+    assert!(huge[0].error.contains("at most 65536"), "{:?}", huge[0].error);
+    // A message beyond gRPC's limit is refused as such.
+    let oversized = lookups(&investigator, vec!["9".repeat(5 << 20)]).await;
+    assert_eq!(code(oversized), Code::OutOfRange);
     let answers = lookups(&investigator, vec![Person::new(SEED, 3).mobile]).await.unwrap();
     assert!(!answers[0].hits.is_empty());
     // Uploads: bounded, and gone once ingested or refused.

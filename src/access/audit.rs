@@ -21,8 +21,8 @@ use sha2::Sha256;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 /// Bytes read from the end of the log to find its last entry: a lookup micro-batch's entry (4,096
 /// fingerprints) is about 80 KB.
@@ -43,6 +43,9 @@ pub enum AuditError {
     Damaged { path: String, message: String },
     #[error("audit anchor {0:?} is not SEQ:HASH (as `leakdex audit anchor` prints it)")]
     BadAnchor(String),
+    /// The write of a group of entries (this call's among them) failed.
+    #[error(transparent)]
+    Group(Arc<AuditError>),
 }
 
 /// What a request did, as the audit log keeps it.
@@ -240,6 +243,39 @@ pub struct AuditLog {
     /// The log's length after this process's last append, with its head written (`u64::MAX`:
     /// none yet).
     left_at: AtomicU64,
+    /// Entries waiting to be written by the next group commit (see [`AuditLog::append`]).
+    queue: Mutex<Queue>,
+    /// Signalled when a group has been written (or failed).
+    group_written: Condvar,
+}
+
+/// The group being written by one call; when it is done (or the write panicked), the group's
+/// calls are woken and the next group may be written.
+struct Writing<'a> {
+    log: &'a AuditLog,
+    written: Arc<OnceLock<Result<Vec<Entry>, Arc<AuditError>>>>,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let _ = self.written.set(Err(Arc::new(AuditError::Damaged {
+            path: self.log.log.display().to_string(),
+            message: "writing the entries panicked".to_string(),
+        })));
+        let mut queue = self.log.queue.lock().unwrap_or_else(|poison| poison.into_inner());
+        queue.writing = false;
+        self.log.group_written.notify_all();
+    }
+}
+
+/// The calls waiting for their entries to be written, and whether a group is being written.
+#[derive(Default)]
+struct Queue {
+    requests: Vec<Request>,
+    /// Set, for every call in `requests`, when their group has been written: the entries in
+    /// the order of `requests`, or why they could not be.
+    written: Arc<OnceLock<Result<Vec<Entry>, Arc<AuditError>>>>,
+    writing: bool,
 }
 
 impl AuditLog {
@@ -253,6 +289,8 @@ impl AuditLog {
                 .map_or_else(|| data.root().join("audit.key"), PathBuf::from),
             key: OnceLock::new(),
             left_at: AtomicU64::new(u64::MAX),
+            queue: Mutex::new(Queue::default()),
+            group_written: Condvar::new(),
         }
     }
 
@@ -334,10 +372,12 @@ impl AuditLog {
         head.sync_data()
     }
 
-    /// The log's last line as an entry, if it is one and the log is not as this process left
-    /// it (then nothing can have happened since its own last append). Read from the end: at
-    /// most [`TAIL`] bytes, more than any entry holds.
-    fn last_entry(&self) -> Result<Option<Entry>, AuditError> {
+    /// The last entry of a group written without its head (the process stopped between the
+    /// two writes), if the log holds one: the entries after the head's, read back from the end
+    /// of the log, must chain from the head's entry, each with its hash. Nothing is read when
+    /// the log is as this process left it (then nothing can have happened since its own last
+    /// write).
+    fn written_after_head(&self, key: &AuditKey, head_seq: u64, head_hash: &str) -> Result<Option<Entry>, AuditError> {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = match File::open(&self.log) {
             Ok(file) => file,
@@ -348,13 +388,47 @@ impl AuditLog {
         if length == self.left_at.load(Ordering::Acquire) {
             return Ok(None);
         }
-        file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
-            .map_err(|source| self.io(source))?;
-        let mut tail = Vec::new();
-        file.read_to_end(&mut tail).map_err(|source| self.io(source))?;
-        let text = tail.strip_suffix(b"\n").unwrap_or(&tail);
-        let line = text.rsplit(|byte| *byte == b'\n').next().unwrap_or_default();
-        Ok(serde_json::from_slice(line).ok())
+        // Read back from the end, a larger tail each time, until the tail's first whole line
+        // is at or before the head's entry.
+        let mut tail_length = TAIL.min(length);
+        loop {
+            file.seek(SeekFrom::Start(length - tail_length))
+                .map_err(|source| self.io(source))?;
+            let mut tail = Vec::new();
+            Read::by_ref(&mut file)
+                .take(tail_length)
+                .read_to_end(&mut tail)
+                .map_err(|source| self.io(source))?;
+            let text = tail.strip_suffix(b"\n").unwrap_or(&tail);
+            let mut lines: Vec<&[u8]> = text.split(|byte| *byte == b'\n').collect();
+            if tail_length < length {
+                // The first line may be cut: not read.
+                lines.remove(0);
+            }
+            let entries: Vec<Entry> = lines
+                .iter()
+                .rev()
+                .map_while(|line| serde_json::from_slice::<Entry>(line).ok())
+                .take_while(|entry| entry.body.seq >= head_seq)
+                .collect();
+            let reached_head = entries.last().is_some_and(|entry| entry.body.seq == head_seq)
+                || (head_seq == 0 && entries.last().is_some_and(|entry| entry.body.seq == 1));
+            if !reached_head && tail_length < length && entries.len() == lines.len() {
+                tail_length = (tail_length * 2).min(length);
+                continue;
+            }
+            // From the head on: each entry follows the one before it and is what its hash says.
+            let (mut seq, mut prev) = (head_seq, head_hash.to_string());
+            let mut last = None;
+            for entry in entries.into_iter().rev().filter(|entry| entry.body.seq > head_seq) {
+                if entry.body.seq != seq + 1 || entry.body.prev != prev || hash_of(key, &entry.body) != entry.hash {
+                    return Ok(None);
+                }
+                (seq, prev) = (entry.body.seq, entry.hash.clone());
+                last = Some(entry);
+            }
+            return Ok(last);
+        }
     }
 
     /// The last entry's sequence number and hash, to keep off the machine and give to
@@ -366,52 +440,96 @@ impl AuditLog {
     }
 
     /// Appends one entry for `request` and makes it durable before returning.
+    ///
+    /// Group commit: the entries of calls that arrive while another group is being written
+    /// wait and are then written together, with one write and one `fdatasync` of the log and
+    /// of its head for the whole group (as PostgreSQL and InnoDB commit transactions). No call
+    /// is delayed to gather a group: the first to arrive writes at once, and a group is
+    /// whatever queued during the write before it. Each call still returns only once its own
+    /// entry is on disk; if the group's write fails, every call in it gets the error.
     pub fn append(&self, request: &Request) -> Result<Entry, AuditError> {
+        let mut queue = self.queue.lock().unwrap_or_else(|poison| poison.into_inner());
+        let position = queue.requests.len();
+        queue.requests.push(request.clone());
+        let mine = queue.written.clone();
+        loop {
+            if let Some(written) = mine.get() {
+                return match written {
+                    Ok(entries) => Ok(entries[position].clone()),
+                    Err(error) => Err(AuditError::Group(error.clone())),
+                };
+            }
+            if !queue.writing {
+                // Not written and nobody writing: this call's group is the queued one, and
+                // this call writes it.
+                let requests = std::mem::take(&mut queue.requests);
+                let group = Writing {
+                    log: self,
+                    written: std::mem::take(&mut queue.written),
+                };
+                queue.writing = true;
+                drop(queue);
+                let _ = group.written.set(self.write_group(&requests).map_err(Arc::new));
+                drop(group);
+                queue = self.queue.lock().unwrap_or_else(|poison| poison.into_inner());
+                continue;
+            }
+            queue = self
+                .group_written
+                .wait(queue)
+                .unwrap_or_else(|poison| poison.into_inner());
+        }
+    }
+
+    /// Appends one entry per request, in order, with one write and one sync of the log and of
+    /// its head.
+    fn write_group(&self, requests: &[Request]) -> Result<Vec<Entry>, AuditError> {
         let key = self.key()?;
         let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
         let (mut seq, mut prev) = self.head(&key)?;
-        if let Some(last) = self.last_entry()?
-            && last.body.seq == seq + 1
-            && last.body.prev == prev
-            && hash_of(&key, &last.body) == last.hash
-        {
-            // A process stopped after writing an entry and before its head: the head catches
-            // up, rather than the next entry reusing the sequence number.
+        if let Some(last) = self.written_after_head(&key, seq, &prev)? {
+            // A process stopped after writing entries and before their head: the head catches
+            // up, rather than the next entry reusing a sequence number.
             self.write_head(&key, last.body.seq, &last.hash)
                 .map_err(|source| self.io(source))?;
             (seq, prev) = (last.body.seq, last.hash);
         }
-        let body = Body {
-            seq: seq + 1,
-            time: crate::catalog::now_rfc3339(),
-            principal: request.principal.clone(),
-            role: request.role.clone(),
-            rpc: request.rpc.clone(),
-            queries: request.queries,
-            hits: request.hits,
-            asked: request.asked.iter().copied().map(Asked).collect(),
-            outcome: request.outcome.clone(),
-            prev,
-        };
-        let json = serde_json::to_vec(&body).map_err(|error| self.io(io::Error::other(error)))?;
-        let hash = hash_of_json(&key, &body.prev, &json);
-        let mut line = entry_line(&json, &hash);
-        line.push(b'\n');
-        let entry = Entry { hash, body };
+        let time = crate::catalog::now_rfc3339();
+        let mut lines = Vec::new();
+        let mut entries = Vec::with_capacity(requests.len());
+        for request in requests {
+            let body = Body {
+                seq: seq + 1,
+                time: time.clone(),
+                principal: request.principal.clone(),
+                role: request.role.clone(),
+                rpc: request.rpc.clone(),
+                queries: request.queries,
+                hits: request.hits,
+                asked: request.asked.iter().copied().map(Asked).collect(),
+                outcome: request.outcome.clone(),
+                prev,
+            };
+            let json = serde_json::to_vec(&body).map_err(|error| self.io(io::Error::other(error)))?;
+            let hash = hash_of_json(&key, &body.prev, &json);
+            lines.extend_from_slice(&entry_line(&json, &hash));
+            lines.push(b'\n');
+            (seq, prev) = (body.seq, hash.clone());
+            entries.push(Entry { hash, body });
+        }
         let mut options = OpenOptions::new();
         options.create(true).append(true);
         // What was asked, and by whom, is for the owner's eyes only.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut log = options.open(&self.log).map_err(|source| self.io(source))?;
-        log.write_all(&line).map_err(|source| self.io(source))?;
+        log.write_all(&lines).map_err(|source| self.io(source))?;
         log.sync_data().map_err(|source| self.io(source))?;
-        self.write_head(&key, entry.body.seq, &entry.hash)
-            .map_err(|source| self.io(source))?;
+        self.write_head(&key, seq, &prev).map_err(|source| self.io(source))?;
         if let Ok(metadata) = log.metadata() {
             self.left_at.store(metadata.len(), Ordering::Release);
         }
-        Ok(entry)
+        Ok(entries)
     }
 
     /// Every entry, in log order; lines that are not entries are errors.
@@ -744,6 +862,70 @@ mod tests {
                 hash: next.hash
             }
         );
+    }
+
+    #[test]
+    fn a_group_written_without_its_head_is_taken_up_by_the_next_append() {
+        let (dir, log) = logged(2);
+        let head = std::fs::read(&log.head).unwrap();
+        // Large entries, so that the group spans more than the first tail read back.
+        let large = Request {
+            asked: (0..40_000).collect(),
+            ..Request::local("Lookup")
+        };
+        for _ in 0..40 {
+            log.append(&large).unwrap();
+        }
+        assert!(std::fs::metadata(&log.log).unwrap().len() > 2 * TAIL);
+        // As if the process had stopped after the group's entries and before its head.
+        std::fs::write(&log.head, &head).unwrap();
+        let log = AuditLog::new(&DataDir::open(dir.path()).unwrap());
+        let next = log.append(&Request::local("Search")).unwrap();
+        assert_eq!(next.body.seq, 43);
+        assert_eq!(log.verify().unwrap(), Ok(43));
+    }
+
+    #[test]
+    fn entries_appended_at_once_from_many_threads_form_one_chain() {
+        let (_dir, log) = logged(0);
+        let written: Vec<Entry> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8)
+                .map(|thread| {
+                    let log = &log;
+                    scope.spawn(move || {
+                        (0..50)
+                            .map(|number| {
+                                log.append(&Request {
+                                    principal: format!("thread-{thread}"),
+                                    queries: number,
+                                    ..Request::default()
+                                })
+                                .unwrap()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            writers.into_iter().flat_map(|writer| writer.join().unwrap()).collect()
+        });
+        assert_eq!(log.verify().unwrap(), Ok(400));
+        // Each call got its own entry, as the log holds it.
+        let logged = log.entries().unwrap();
+        for entry in &written {
+            assert_eq!(&logged[entry.body.seq as usize - 1], entry);
+        }
+        let mut seqs: Vec<u64> = written.iter().map(|entry| entry.body.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=400).collect::<Vec<_>>());
+        // A thread's entries are in the order it wrote them.
+        for thread in 0..8 {
+            let mine: Vec<u64> = logged
+                .iter()
+                .filter(|entry| entry.body.principal == format!("thread-{thread}"))
+                .map(|entry| entry.body.queries)
+                .collect();
+            assert_eq!(mine, (0..50).collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub enum Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rpc {
     BatchLookup,
+    LookupBatches,
     RangeLookup,
     Search,
     GetRecord,
@@ -36,6 +37,7 @@ pub enum Rpc {
     Upload,
     WatchJob,
     Match,
+    MatchBatches,
     Attribute,
     Reflection,
     /// The Prometheus endpoint of `--metrics-listen`.
@@ -46,6 +48,7 @@ impl Rpc {
     pub fn as_str(self) -> &'static str {
         match self {
             Rpc::BatchLookup => "BatchLookup",
+            Rpc::LookupBatches => "LookupBatches",
             Rpc::RangeLookup => "RangeLookup",
             Rpc::Search => "Search",
             Rpc::GetRecord => "GetRecord",
@@ -56,6 +59,7 @@ impl Rpc {
             Rpc::Upload => "Upload",
             Rpc::WatchJob => "WatchJob",
             Rpc::Match => "Match",
+            Rpc::MatchBatches => "MatchBatches",
             Rpc::Attribute => "Attribute",
             Rpc::Reflection => "ServerReflectionInfo",
             Rpc::Metrics => "Metrics",
@@ -102,9 +106,18 @@ impl Role {
             Role::Ingest => matches!(rpc, ListCorpora | GetCorpus | Ingest | Upload | WatchJob),
             Role::Investigator | Role::Analyst => matches!(
                 rpc,
-                BatchLookup | RangeLookup | Search | GetRecord | ListCorpora | GetCorpus | Match | Attribute
+                BatchLookup
+                    | LookupBatches
+                    | RangeLookup
+                    | Search
+                    | GetRecord
+                    | ListCorpora
+                    | GetCorpus
+                    | Match
+                    | MatchBatches
+                    | Attribute
             ),
-            Role::Partner => matches!(rpc, BatchLookup | RangeLookup),
+            Role::Partner => matches!(rpc, BatchLookup | LookupBatches | RangeLookup),
             Role::Monitor => false,
         }
     }

@@ -352,10 +352,9 @@ pub fn lookup_batch_with<'a, T: Send>(
     queries: &'a [Query],
     answer: impl for<'b> Fn(usize, Answer<'a, Hits<'a, 'b>>) -> T + Sync,
 ) -> Vec<T> {
-    let prepared: Vec<Result<Readings, String>> = queries
-        .par_iter()
-        .map(|query| readings(query, &index.key, region))
-        .collect();
+    let parallel = queries.len() >= PARALLEL_FROM;
+    let prepared: Vec<Result<Readings, String>> =
+        map_batch(queries, parallel, |query| readings(query, &index.key, region));
     // One probe per reading: (fingerprint, probe number), sorted; `owners` maps probes back.
     let mut owners: Vec<(u32, u8)> = Vec::with_capacity(queries.len());
     let mut probes: Vec<(u64, u32)> = Vec::with_capacity(queries.len());
@@ -365,20 +364,20 @@ pub fn lookup_batch_with<'a, T: Send>(
             owners.push((query as u32, reading_index as u8));
         }
     }
-    probes.par_sort_unstable();
+    if parallel {
+        probes.par_sort_unstable();
+    } else {
+        probes.sort_unstable();
+    }
     // Every segment answers the whole sorted batch in one forward pass.
-    let per_segment: Vec<Vec<(u32, Entry)>> = index
-        .segments
-        .par_iter()
-        .map(|indexed| {
-            let mut hits = Vec::new();
-            indexed
-                .segment
-                .hash
-                .probe_sorted(&probes, |probe, entry| hits.push((probe, entry)));
-            hits
-        })
-        .collect();
+    let per_segment: Vec<Vec<(u32, Entry)>> = map_batch(&index.segments, parallel, |indexed| {
+        let mut hits = Vec::new();
+        indexed
+            .segment
+            .hash
+            .probe_sorted(&probes, |probe, entry| hits.push((probe, entry)));
+        hits
+    });
     // Group hits by query without sorting: count, prefix-sum, place. Within a query, hits stay
     // in segment order, then record order.
     let mut starts = vec![0usize; queries.len() + 1];
@@ -421,11 +420,10 @@ pub fn lookup_batch_with<'a, T: Send>(
                 .location(u64::from(entry.record))
         })
         .collect();
-    queries
-        .par_iter()
-        .zip(prepared)
-        .enumerate()
-        .map(|(position, (query, readings))| match readings {
+    let numbered: Vec<(usize, Result<Readings, String>)> = prepared.into_iter().enumerate().collect();
+    map_batch(numbered, parallel, |(position, readings)| {
+        let query = &queries[position];
+        match readings {
             Err(error) => answer(
                 position,
                 Answer {
@@ -460,6 +458,27 @@ pub fn lookup_batch_with<'a, T: Send>(
                     },
                 )
             }
-        })
-        .collect()
+        }
+    })
+}
+
+/// Batches smaller than this are answered on the calling thread. Handing a few queries to
+/// rayon's pool from a server's thread costs more in wake-ups and spinning (futex,
+/// `sched_yield`) than the work itself: a client sending one identifier per message makes
+/// micro-batches of a few queries, and on two cores that cost showed as about half the server's
+/// CPU time (perf, 2026-11-30).
+const PARALLEL_FROM: usize = 256;
+
+/// `items` mapped by `map`, in order: on rayon's pool when `parallel`, else on this thread.
+fn map_batch<I, X, T>(items: I, parallel: bool, map: impl Fn(X) -> T + Sync + Send) -> Vec<T>
+where
+    I: IntoParallelIterator<Item = X> + IntoIterator<Item = X>,
+    X: Send,
+    T: Send,
+{
+    if parallel {
+        items.into_par_iter().map(map).collect()
+    } else {
+        items.into_iter().map(map).collect()
+    }
 }

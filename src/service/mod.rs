@@ -10,6 +10,7 @@ pub mod proto {
 }
 
 mod auth;
+mod batching;
 pub mod client;
 pub mod convert;
 mod hit;
@@ -25,4 +26,4 @@ pub use metrics::{Metrics, serve_metrics};
 /// streams flowing while still bounding what one connection can make the other side buffer.
 const STREAM_WINDOW: u32 = 4 << 20;
 const CONNECTION_WINDOW: u32 = 8 << 20;
-pub use server::{MAX_LOOKUP_MESSAGE, ServerPolicy, ServiceState, serve, serve_tls};
+pub use server::{MAX_LOOKUP_BATCH, MAX_LOOKUP_REQUEST, MAX_MESSAGE, ServerPolicy, ServiceState, serve, serve_tls};

@@ -1,8 +1,9 @@
 //! `leakdex.v1.Provenance`: record matching as a stream, and attribution of a whole suspect set.
 
 use super::auth::Principal;
+use super::batching::micro_batched;
 use super::proto::{self, attribute_request, provenance_server};
-use super::server::{ServiceState, blocking_call, micro_batched, status};
+use super::server::{ServiceState, blocking_call, rebatched, status, unbatched};
 use crate::access::limits::Numbered;
 use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
@@ -20,6 +21,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// Records matched together when they arrive together.
 const MICRO_BATCH: usize = 1024;
+/// Most requests in one MatchBatch (as `proto/leakdex/v1/provenance.proto` says).
+pub const MAX_MATCH_BATCH: usize = 1000;
 /// Most records one Attribute call holds in memory.
 const MAX_ATTRIBUTED: usize = 5_000_000;
 /// Most encoded bytes of records one Attribute call holds in memory.
@@ -104,9 +107,10 @@ fn points_of(suspects: &[Suspect]) -> Vec<Numbered> {
 fn match_batch(
     state: &ServiceState,
     principal: &Principal,
+    rpc: Rpc,
     requests: Vec<proto::MatchRequest>,
 ) -> Result<Vec<proto::MatchResponse>, Status> {
-    let principal = &state.recheck(principal, Rpc::Match)?;
+    let principal = &state.recheck(principal, rpc)?;
     let index = state.index_for(principal.role)?;
     let mut responses: Vec<proto::MatchResponse> = Vec::with_capacity(requests.len());
     let mut records = Vec::with_capacity(requests.len());
@@ -165,13 +169,7 @@ fn match_batch(
             .collect();
     }
     let matched = responses.iter().filter(|response| !response.matches.is_empty()).count();
-    state.record(
-        principal,
-        Rpc::Match,
-        responses.len(),
-        matched,
-        asked_of(state, &suspects),
-    )?;
+    state.record(principal, rpc, responses.len(), matched, asked_of(state, &suspects))?;
     state.account(principal, matched, points_of(&suspects))?;
     state.metrics.matched_records.inc_by(responses.len() as u64);
     Ok(responses)
@@ -188,6 +186,7 @@ fn asked_of(state: &ServiceState, suspects: &[Suspect]) -> Vec<u64> {
 }
 
 type MatchStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::MatchResponse, Status>> + Send>>;
+type MatchBatchStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::MatchBatchResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl provenance_server::Provenance for ProvenanceService {
@@ -201,10 +200,37 @@ impl provenance_server::Provenance for ProvenanceService {
         let state = self.state.clone();
         let matching = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            match_batch(&matching.0, &matching.1, batch)
+            match_batch(&matching.0, &matching.1, Rpc::Match, batch)
         });
         // Every failure is on the record: a refused batch, and a message that cannot be read.
         let responses = responses.map(move |matched| state.settle(&principal, Rpc::Match, matched));
+        Ok(Response::new(Box::pin(responses)))
+    }
+
+    type MatchBatchesStream = MatchBatchStream;
+
+    async fn match_batches(
+        &self,
+        request: Request<Streaming<proto::MatchBatch>>,
+    ) -> Result<Response<Self::MatchBatchesStream>, Status> {
+        let principal = self.state.authorize(&request, Rpc::MatchBatches)?;
+        let state = self.state.clone();
+        let matching = (state.clone(), principal.clone());
+        let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
+            let (state, principal) = (&matching.0, &matching.1);
+            let requests = unbatched(messages, MAX_MATCH_BATCH, |message| message.requests)?;
+            let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
+            let answers = match_batch(
+                state,
+                principal,
+                Rpc::MatchBatches,
+                requests.into_iter().flatten().collect(),
+            )?;
+            Ok(rebatched(answers, &sizes)
+                .map(|responses| proto::MatchBatchResponse { responses })
+                .collect())
+        });
+        let responses = responses.map(move |matched| state.settle(&principal, Rpc::MatchBatches, matched));
         Ok(Response::new(Box::pin(responses)))
     }
 

@@ -2,6 +2,7 @@
 //! tokio's blocking pool; the async side only moves messages.
 
 use super::auth::{Authenticator, Principal};
+use super::batching::micro_batched;
 use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
@@ -16,40 +17,28 @@ use crate::query::range::range_lookup;
 use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::{DataDir, FileStamp};
-use futures_util::stream::FuturesOrdered;
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
-/// Requests answered together when they arrive together (one sorted pass per batch).
+/// Lookups answered together when they arrive together (one sorted pass per batch).
 const MICRO_BATCH: usize = 4096;
-/// Requests a stream's reader gathers while the answering task is busy; as many again wait in
-/// the hand-off to it, and as many in its backlog.
-const REQUEST_QUEUE: usize = 16 * 1024;
-/// Micro-batches of one stream being answered at once.
-const ANSWERS_IN_FLIGHT: usize = 3;
-/// Bytes of requests (encoded, plus [`DECODED_OVERHEAD`] each) a stream's reader holds before it
-/// stops reading. With the hand-off, the backlog and the batches in flight, a stream whose client
-/// sends large messages and reads no answers makes the server hold about 3 × this plus
-/// 3 × [`MAX_BATCH_BYTES`], and one message being decoded.
-const MAX_PENDING_BYTES: usize = 8 << 20;
-/// Encoded bytes of requests in one micro-batch.
-const MAX_BATCH_BYTES: usize = 4 << 20;
-/// What a request is counted as holding beyond its encoded bytes: a decoded message's strings
-/// and vectors cost their headers even when empty (24 bytes each on 64-bit targets).
-const DECODED_OVERHEAD: usize = 128;
-/// Largest LookupRequest accepted (a value and a few corpus names need far less).
-pub const MAX_LOOKUP_MESSAGE: usize = 64 << 10;
+/// Largest LookupRequest answered (a value and a few corpus names need far less); a larger one
+/// is answered with an error.
+pub const MAX_LOOKUP_REQUEST: usize = 64 << 10;
+/// Most requests in one LookupBatch (as `proto/leakdex/v1/lookup.proto` says).
+pub const MAX_LOOKUP_BATCH: usize = 10_000;
+/// Largest message a client may send (gRPC's default, stated in the protos): a LookupBatch of
+/// [`MAX_LOOKUP_BATCH`] phone numbers with ids is about 300 KB.
+pub const MAX_MESSAGE: usize = 4 << 20;
 
 /// What a server allows beyond the role matrix.
 #[derive(Clone, Debug)]
@@ -439,10 +428,11 @@ pub(super) fn status(error: QueryError) -> Status {
 fn answer(
     state: &ServiceState,
     principal: &Principal,
+    rpc: Rpc,
     requests: Vec<proto::LookupRequest>,
 ) -> Result<Vec<proto::LookupResponse>, Status> {
     let started = std::time::Instant::now();
-    let principal = &state.recheck(principal, Rpc::BatchLookup)?;
+    let principal = &state.recheck(principal, rpc)?;
     state.admit(principal, requests.len() as u64)?;
     let (responses, asked, points) = answer_batch(state, principal, requests)?;
     let hits: u64 = responses
@@ -450,7 +440,7 @@ fn answer(
         .flat_map(|response| &response.hits)
         .map(|hit| hit.count.max(1))
         .sum();
-    state.record(principal, Rpc::BatchLookup, responses.len(), hits as usize, asked)?;
+    state.record(principal, rpc, responses.len(), hits as usize, asked)?;
     state.account(principal, hits as usize, points)?;
     state.metrics.lookups.inc_by(responses.len() as u64);
     state.metrics.hits.inc_by(hits);
@@ -459,6 +449,39 @@ fn answer(
         .lookup_batch_seconds
         .observe(started.elapsed().as_secs_f64());
     Ok(responses)
+}
+
+/// The requests of batch messages, per message (`requests_of` takes them out of one), or
+/// INVALID_ARGUMENT if a message holds more than `limit`.
+pub(super) fn unbatched<Message, Req>(
+    messages: Vec<Message>,
+    limit: usize,
+    requests_of: impl Fn(Message) -> Vec<Req>,
+) -> Result<Vec<Vec<Req>>, Status> {
+    messages
+        .into_iter()
+        .map(|message| {
+            let requests = requests_of(message);
+            if requests.len() > limit {
+                return Err(Status::invalid_argument(format!(
+                    "a batch message holds {} requests; at most {limit} are accepted",
+                    requests.len()
+                )));
+            }
+            Ok(requests)
+        })
+        .collect()
+}
+
+/// `answers` (in request order) cut back into one group per batch message of `sizes` requests.
+pub(super) fn rebatched<Resp>(answers: Vec<Resp>, sizes: &[usize]) -> impl Iterator<Item = Vec<Resp>> {
+    debug_assert_eq!(answers.len(), sizes.iter().sum::<usize>());
+    let mut answers = answers.into_iter();
+    sizes
+        .iter()
+        .map(move |size| answers.by_ref().take(*size).collect())
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// The responses, the fingerprints of what was asked (for the audit log), and the phones and
@@ -477,11 +500,19 @@ fn answer_batch(
     for request in &mut requests {
         let kind = kind_from_proto(request.kind);
         let unknown = request.corpora.iter().find(|corpus| !known.contains(corpus.as_str()));
+        let size = prost::Message::encoded_len(request);
         problems.push(match (&kind, unknown) {
+            _ if size > MAX_LOOKUP_REQUEST => Some(format!(
+                "the request is {size} bytes; at most {MAX_LOOKUP_REQUEST} are answered"
+            )),
             (Err(error), _) => Some(error.clone()),
             (_, Some(corpus)) => Some(format!("no corpus named {corpus:?} (or it has no records yet)")),
             _ => None,
         });
+        if size > MAX_LOOKUP_REQUEST {
+            // Not read at all: its value is no query.
+            request.value.clear();
+        }
         queries.push(Query {
             // The response does not repeat the value: it moves rather than copies.
             value: std::mem::take(&mut request.value),
@@ -581,179 +612,13 @@ fn answer_batch(
     Ok((responses, asked, numbers))
 }
 
-/// Answers a request stream in micro-batches: whatever has arrived (up to `batch_size`) is
-/// answered together by `answer` on the blocking pool, responses in request order.
-///
-/// A reader task drains the request stream continuously into a bounded queue: h2 counts small
-/// DATA frames left unread against a flood budget and drops the connection when a client
-/// streaming tiny messages (grpcio sends one frame per message) outruns a server that paused
-/// reading while it answered. The queue only fills, and reading only stops, when the client stops
-/// reading answers: then flow control holds it back. No timers, so a slow client still gets each
-/// answer at once; a cancelled stream stops the work.
-///
-/// Requests cross to the answering side a batch at a time rather than one by one (a
-/// million-request stream would otherwise pay a channel hand-off, and often a wake-up, per
-/// request). Answering is driven by the response stream itself ([`Answering`]): up to
-/// [`ANSWERS_IN_FLIGHT`] batches are answered at once while earlier answers are sent, and none
-/// is started while the client is not reading, so a stalled stream holds a few batches at most.
-pub(super) fn micro_batched<Req, Resp>(
-    mut inbound: Streaming<Req>,
-    batch_size: usize,
-    answer: impl Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
-) -> impl tokio_stream::Stream<Item = Result<Resp, Status>> + Send + 'static
-where
-    Req: prost::Message + Send + 'static,
-    Resp: Send + 'static,
-{
-    // One batch waits in the channel while the reader fills the next (at most REQUEST_QUEUE
-    // requests and MAX_PENDING_BYTES).
-    let (batch_sender, batches) = mpsc::channel::<Result<Vec<Req>, Status>>(1);
-    tokio::spawn(async move {
-        let mut pending: Vec<Req> = Vec::new();
-        let mut pending_bytes = 0usize;
-        let mut ended = false;
-        loop {
-            let room = pending.len() < REQUEST_QUEUE.max(batch_size) && pending_bytes < MAX_PENDING_BYTES;
-            tokio::select! {
-                biased;
-                item = inbound.next(), if !ended && room => match item {
-                    Some(Ok(request)) => {
-                        pending_bytes += request.encoded_len() + DECODED_OVERHEAD;
-                        pending.push(request);
-                    }
-                    Some(Err(status)) => {
-                        // Answer what came before the broken message, then report it.
-                        if !pending.is_empty() && batch_sender.send(Ok(pending)).await.is_err() {
-                            return;
-                        }
-                        let _ = batch_sender.send(Err(status)).await;
-                        return;
-                    }
-                    None => ended = true,
-                },
-                permit = batch_sender.reserve(), if !pending.is_empty() => match permit {
-                    Ok(permit) => {
-                        pending_bytes = 0;
-                        permit.send(Ok(std::mem::take(&mut pending)));
-                    }
-                    // The response stream was dropped: the client went away or cancelled.
-                    Err(_) => return,
-                },
-                else => return,
-            }
-        }
-    });
-    Answering {
-        batches,
-        backlog: Vec::new().into_iter(),
-        in_flight: FuturesOrdered::new(),
-        current: Vec::new().into_iter(),
-        broken: None,
-        drained: false,
-        finished: false,
-        answer: Arc::new(answer),
-        batch_size,
-    }
-}
-
-/// The response stream of [`micro_batched`]: answers batches as it is polled for responses.
-struct Answering<Req, Resp, F> {
-    batches: mpsc::Receiver<Result<Vec<Req>, Status>>,
-    /// Requests received and not yet being answered.
-    backlog: std::vec::IntoIter<Req>,
-    /// Batches being answered, in request order.
-    in_flight: FuturesOrdered<tokio::task::JoinHandle<Result<Vec<Resp>, Status>>>,
-    /// Answers being sent.
-    current: std::vec::IntoIter<Resp>,
-    /// A request that could not be read: reported after the answers to those before it.
-    broken: Option<Status>,
-    /// No more requests will arrive.
-    drained: bool,
-    finished: bool,
-    answer: Arc<F>,
-    batch_size: usize,
-}
-
-// Nothing in it is pinned in place (the futures in flight are boxed by tokio), so it may move.
-impl<Req, Resp, F> Unpin for Answering<Req, Resp, F> {}
-
-impl<Req, Resp, F> tokio_stream::Stream for Answering<Req, Resp, F>
-where
-    Req: prost::Message + Send + 'static,
-    Resp: Send + 'static,
-    F: Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
-{
-    type Item = Result<Resp, Status>;
-
-    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(response) = this.current.next() {
-                return Poll::Ready(Some(Ok(response)));
-            }
-            if this.finished {
-                return Poll::Ready(None);
-            }
-            // Start answering what has arrived, up to the batches allowed in flight.
-            while this.in_flight.len() < ANSWERS_IN_FLIGHT {
-                if this.backlog.len() == 0 {
-                    if this.drained {
-                        break;
-                    }
-                    match this.batches.poll_recv(context) {
-                        Poll::Ready(Some(Ok(requests))) => this.backlog = requests.into_iter(),
-                        Poll::Ready(Some(Err(status))) => {
-                            this.broken = Some(status);
-                            this.drained = true;
-                        }
-                        Poll::Ready(None) => this.drained = true,
-                        Poll::Pending => break,
-                    }
-                    continue;
-                }
-                let mut batch: Vec<Req> = Vec::new();
-                let mut bytes = 0;
-                while batch.len() < this.batch_size && bytes < MAX_BATCH_BYTES {
-                    let Some(request) = this.backlog.next() else {
-                        break;
-                    };
-                    bytes += request.encoded_len() + DECODED_OVERHEAD;
-                    batch.push(request);
-                }
-                let worker = this.answer.clone();
-                this.in_flight
-                    .push_back(tokio::task::spawn_blocking(move || worker(batch)));
-            }
-            match futures_util::StreamExt::poll_next_unpin(&mut this.in_flight, context) {
-                Poll::Ready(Some(joined)) => match joined {
-                    Ok(Ok(answers)) => this.current = answers.into_iter(),
-                    Ok(Err(status)) => {
-                        this.finished = true;
-                        return Poll::Ready(Some(Err(status)));
-                    }
-                    Err(join) => {
-                        this.finished = true;
-                        return Poll::Ready(Some(Err(Status::internal(format!("answering failed: {join}")))));
-                    }
-                },
-                // Nothing in flight: either everything is answered, or the next requests have
-                // not arrived yet (the channel will wake this stream).
-                Poll::Ready(None) if this.drained => {
-                    this.finished = true;
-                    return Poll::Ready(this.broken.take().map(Err));
-                }
-                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
 /// `leakdex.v1.Lookup`.
 pub struct LookupService {
     state: Arc<ServiceState>,
 }
 
 type ResponseStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::LookupResponse, Status>> + Send>>;
+type LookupBatchStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::LookupBatchResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl lookup_server::Lookup for LookupService {
@@ -767,10 +632,37 @@ impl lookup_server::Lookup for LookupService {
         let state = self.state.clone();
         let answering = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            answer(&answering.0, &answering.1, batch)
+            answer(&answering.0, &answering.1, Rpc::BatchLookup, batch)
         });
         // Every failure is on the record: a refused batch, and a message that cannot be read.
         let responses = responses.map(move |answered| state.settle(&principal, Rpc::BatchLookup, answered));
+        Ok(Response::new(Box::pin(responses)))
+    }
+
+    type LookupBatchesStream = LookupBatchStream;
+
+    async fn lookup_batches(
+        &self,
+        request: Request<Streaming<proto::LookupBatch>>,
+    ) -> Result<Response<Self::LookupBatchesStream>, Status> {
+        let principal = self.state.authorize(&request, Rpc::LookupBatches)?;
+        let state = self.state.clone();
+        let answering = (state.clone(), principal.clone());
+        let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
+            let (state, principal) = (&answering.0, &answering.1);
+            let requests = unbatched(messages, MAX_LOOKUP_BATCH, |message| message.requests)?;
+            let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
+            let answers = answer(
+                state,
+                principal,
+                Rpc::LookupBatches,
+                requests.into_iter().flatten().collect(),
+            )?;
+            Ok(rebatched(answers, &sizes)
+                .map(|responses| proto::LookupBatchResponse { responses })
+                .collect())
+        });
+        let responses = responses.map(move |answered| state.settle(&principal, Rpc::LookupBatches, answered));
         Ok(Response::new(Box::pin(responses)))
     }
 
@@ -1276,7 +1168,7 @@ pub async fn serve_tls(
         .add_service(InterceptedService::new(reflection_v1alpha, authenticated))
         .add_service(
             lookup_server::LookupServer::new(LookupService { state: state.clone() })
-                .max_decoding_message_size(MAX_LOOKUP_MESSAGE),
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(corpora_server::CorporaServer::new(CorporaService {
             state: state.clone(),
