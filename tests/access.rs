@@ -22,13 +22,12 @@ async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)
     let mut lookup = LookupClient::new(connection.clone());
     let mut corpora = CorporaClient::new(connection.clone());
     let mut provenance = ProvenanceClient::new(connection.clone());
-    let one_lookup = || {
-        tokio_stream::iter([proto::LookupRequest {
-            id: "1".into(),
-            value: phone.to_string(),
-            ..Default::default()
-        }])
+    let request = proto::LookupRequest {
+        id: "1".into(),
+        value: phone.to_string(),
+        ..Default::default()
     };
+    let one_lookup = || tokio_stream::iter([request.clone()]);
     let record = proto::SuspectRecord {
         fields: vec![proto::SuspectField {
             name: "mobile".into(),
@@ -36,8 +35,14 @@ async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)
         }],
     };
     let prefix = leakdex::query::range::hash_parts(&format!("+91{phone}")).0;
+    let one_batch = || {
+        tokio_stream::iter([proto::LookupBatch {
+            requests: vec![request.clone()],
+        }])
+    };
     let mut results = vec![
         ("BatchLookup", code(lookup.batch_lookup(one_lookup()).await)),
+        ("LookupBatches", code(lookup.lookup_batches(one_batch()).await)),
         (
             "RangeLookup",
             code(lookup.range_lookup(proto::RangeLookupRequest { prefix }).await),
@@ -113,6 +118,20 @@ async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)
                         id: "1".into(),
                         record: Some(record.clone()),
                         ..Default::default()
+                    }]))
+                    .await,
+            ),
+        ),
+        (
+            "MatchBatches",
+            code(
+                provenance
+                    .match_batches(tokio_stream::iter([proto::MatchBatch {
+                        requests: vec![proto::MatchRequest {
+                            id: "1".into(),
+                            record: Some(record.clone()),
+                            ..Default::default()
+                        }],
                     }]))
                     .await,
             ),
@@ -197,6 +216,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     // arguments, with the argument's code); the others are refused.
     let allowed_codes = [
         ("BatchLookup", Code::Ok),
+        ("LookupBatches", Code::Ok),
         ("RangeLookup", Code::Ok),
         ("Search", Code::Ok),
         ("GetRecord", Code::Ok),
@@ -207,6 +227,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         ("WatchJob", Code::NotFound),
         ("Delete", Code::NotFound),
         ("Match", Code::Ok),
+        ("MatchBatches", Code::Ok),
         ("Attribute", Code::Ok),
         ("Reflection", Code::Ok),
     ];
@@ -215,6 +236,8 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         for (rpc, code) in codes(&connection, &phone).await {
             let allowed = match rpc {
                 "BatchLookup" => leakdex::access::role::Rpc::BatchLookup,
+                "LookupBatches" => leakdex::access::role::Rpc::LookupBatches,
+                "MatchBatches" => leakdex::access::role::Rpc::MatchBatches,
                 "RangeLookup" => leakdex::access::role::Rpc::RangeLookup,
                 "Search" => leakdex::access::role::Rpc::Search,
                 "GetRecord" => leakdex::access::role::Rpc::GetRecord,

@@ -19,17 +19,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::Code;
 
-const SEED: u64 = 23;
+pub(crate) const SEED: u64 = 23;
 const PEOPLE: u64 = 300;
 /// The phone of a JSON dump keyed by phone number.
-const KEYED_PHONE: &str = "9811122334";
+pub(crate) const KEYED_PHONE: &str = "9811122334";
 
-fn code<T>(result: Result<T, tonic::Status>) -> Code {
+pub(crate) fn code<T>(result: Result<T, tonic::Status>) -> Code {
     result.map_or_else(|status| status.code(), |_| Code::Ok)
 }
 
 /// Five small corpora's worth of people, a dump keyed by phone, a canary, a token per role.
-struct Scene {
+pub(crate) struct Scene {
     dir: tempfile::TempDir,
     data: DataDir,
     served: Option<Served>,
@@ -59,7 +59,7 @@ fn write_people(path: &Path) {
 }
 
 impl Scene {
-    async fn new(policy: ServerPolicy, limits: Option<serde_json::Value>) -> Scene {
+    pub(crate) async fn new(policy: ServerPolicy, limits: Option<serde_json::Value>) -> Scene {
         let dir = tempfile::tempdir().unwrap();
         let clean = dir.path().join("dumps/clean");
         std::fs::create_dir_all(&clean).unwrap();
@@ -138,7 +138,7 @@ impl Scene {
         self.tokens.iter().find(|(known, _)| known == name).unwrap().1.clone()
     }
 
-    async fn connect(&self, name: &str) -> Connection {
+    pub(crate) async fn connect(&self, name: &str) -> Connection {
         connect(&self.url(), Some(&self.token(name))).await.unwrap()
     }
 
@@ -149,13 +149,21 @@ impl Scene {
     }
 
     /// Outcomes on the record for `principal`'s calls of `rpc`.
-    fn outcomes(&self, principal: &str, rpc: &str) -> Vec<String> {
+    pub(crate) fn outcomes(&self, principal: &str, rpc: &str) -> Vec<String> {
+        self.audited(principal, rpc)
+            .into_iter()
+            .map(|entry| entry.outcome)
+            .collect()
+    }
+
+    /// The entries on the record for `principal`'s calls of `rpc`.
+    pub(crate) fn audited(&self, principal: &str, rpc: &str) -> Vec<leakdex::access::audit::Body> {
         AuditLog::new(&self.data)
             .entries()
             .unwrap()
             .into_iter()
             .filter(|entry| entry.body.principal == principal && entry.body.rpc == rpc)
-            .map(|entry| entry.body.outcome)
+            .map(|entry| entry.body)
             .collect()
     }
 }
@@ -171,7 +179,7 @@ async fn search(connection: &Connection, query: &str, limit: u32) -> Result<Vec<
         .map(|response| response.into_inner().hits)
 }
 
-fn suspect(fields: &[(&str, &str)]) -> proto::SuspectRecord {
+pub(crate) fn suspect(fields: &[(&str, &str)]) -> proto::SuspectRecord {
     proto::SuspectRecord {
         fields: fields
             .iter()
@@ -183,7 +191,7 @@ fn suspect(fields: &[(&str, &str)]) -> proto::SuspectRecord {
     }
 }
 
-async fn matches(
+pub(crate) async fn matches(
     connection: &Connection,
     records: Vec<proto::SuspectRecord>,
     threshold: f64,
@@ -777,9 +785,11 @@ async fn limits_survive_a_restart_and_refusals_are_audited() {
 enum Call {
     Search(String, u32),
     Lookup(Vec<(String, i32, Vec<String>)>),
+    LookupBatches(Vec<Vec<(String, i32, Vec<String>)>>),
     Range(String),
     Record(String, String, u64),
     Match(Vec<(String, String)>, f64, u32),
+    MatchBatches(Vec<Vec<Vec<(String, String)>>>, f64, u32),
     Attribute(Vec<(String, String)>, f64),
     List,
     Get(String),
@@ -800,17 +810,21 @@ fn calls() -> impl proptest::strategy::Strategy<Value = Call> {
         1 => (1..300usize).prop_map(|depth| format!("{}name:[a TO m]{}", "NOT (".repeat(depth), ")".repeat(depth))),
     ];
     let fields = proptest::collection::vec((text.prop_map(String::from), text.prop_map(String::from)), 0..6);
+    let lookup = (
+        text.prop_map(String::from),
+        -2..30i32,
+        proptest::collection::vec("[a-z-]{0,12}", 0..3),
+    );
     prop_oneof![
         (query, any::<u32>()).prop_map(|(query, limit)| Call::Search(query, limit)),
-        proptest::collection::vec(
-            (
-                text.prop_map(String::from),
-                -2..30i32,
-                proptest::collection::vec("[a-z-]{0,12}", 0..3)
-            ),
-            1..20
+        proptest::collection::vec(lookup.clone(), 1..20).prop_map(Call::Lookup),
+        proptest::collection::vec(proptest::collection::vec(lookup, 0..20), 1..4).prop_map(Call::LookupBatches),
+        (
+            proptest::collection::vec(proptest::collection::vec(fields.clone(), 0..5), 1..4),
+            -1.0..2.0f64,
+            any::<u32>()
         )
-        .prop_map(Call::Lookup),
+            .prop_map(|(messages, threshold, limit)| Call::MatchBatches(messages, threshold, limit)),
         "[0-9a-zA-Z]{0,12}".prop_map(Call::Range),
         ("[a-z-]{0,12}", text, any::<u64>()).prop_map(|(corpus, file, record)| Call::Record(corpus, file, record)),
         (fields.clone(), -1.0..2.0f64, any::<u32>())
@@ -868,6 +882,49 @@ async fn make(connection: &Connection, call: Call) -> Code {
                         }
                     }
                 }
+                Err(status) => status.code(),
+            }
+        }
+        Call::LookupBatches(messages) => {
+            let messages: Vec<_> = messages
+                .into_iter()
+                .map(|requests| proto::LookupBatch {
+                    requests: requests
+                        .into_iter()
+                        .map(|(value, kind, corpora)| proto::LookupRequest {
+                            id: String::new(),
+                            value,
+                            kind,
+                            corpora,
+                        })
+                        .collect(),
+                })
+                .collect();
+            match lookup.lookup_batches(tokio_stream::iter(messages)).await {
+                Ok(response) => code(drain(response.into_inner()).await),
+                Err(status) => status.code(),
+            }
+        }
+        Call::MatchBatches(messages, threshold, limit) => {
+            let messages: Vec<_> = messages
+                .into_iter()
+                .map(|records| proto::MatchBatch {
+                    requests: records
+                        .into_iter()
+                        .map(|fields| proto::MatchRequest {
+                            id: String::new(),
+                            record: Some(record(fields)),
+                            threshold,
+                            limit,
+                        })
+                        .collect(),
+                })
+                .collect();
+            match ProvenanceClient::new(connection.clone())
+                .match_batches(tokio_stream::iter(messages))
+                .await
+            {
+                Ok(response) => code(drain(response.into_inner()).await),
                 Err(status) => status.code(),
             }
         }

@@ -3,6 +3,7 @@
 mod access;
 mod attacks;
 mod audit;
+mod batches;
 mod common;
 mod formats;
 mod index;

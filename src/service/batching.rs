@@ -33,6 +33,12 @@ pub(super) trait Batched: prost::Message + Send + 'static {
         1
     }
 
+    /// Whether it is within the limits the protos state: a message that is not ends the
+    /// stream, as an unreadable one does, after the answers to the messages before it.
+    fn check(&self) -> Result<(), Status> {
+        Ok(())
+    }
+
     /// What it is counted as holding in memory, in bytes.
     fn held_bytes(&self) -> usize {
         self.encoded_len() + DECODED_OVERHEAD * self.requests().max(1)
@@ -80,14 +86,15 @@ where
             let room = pending_requests < REQUEST_QUEUE.max(batch_size) && pending_bytes < MAX_PENDING_BYTES;
             tokio::select! {
                 biased;
-                item = inbound.next(), if !ended && room => match item {
+                item = inbound.next(), if !ended && room => match item.map(|read| read.and_then(|request| request.check().map(|()| request))) {
                     Some(Ok(request)) => {
                         pending_requests += request.requests();
                         pending_bytes += request.held_bytes();
                         pending.push(request);
                     }
                     Some(Err(status)) => {
-                        // Answer what came before the broken message, then report it.
+                        // Answer what came before the broken (or refused) message, then
+                        // report it; nothing after it is read.
                         if !pending.is_empty() && chunk_sender.send(Ok(pending)).await.is_err() {
                             return;
                         }
@@ -246,15 +253,3 @@ where
 impl Batched for super::proto::LookupRequest {}
 
 impl Batched for super::proto::MatchRequest {}
-
-impl Batched for super::proto::LookupBatch {
-    fn requests(&self) -> usize {
-        self.requests.len()
-    }
-}
-
-impl Batched for super::proto::MatchBatch {
-    fn requests(&self) -> usize {
-        self.requests.len()
-    }
-}

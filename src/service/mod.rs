@@ -20,6 +20,7 @@ mod provenance;
 mod server;
 
 pub use metrics::{Metrics, serve_metrics};
+pub use provenance::MAX_MATCH_BATCH;
 
 /// HTTP/2 flow-control windows, of the server and of the client alike. h2's 64 KiB default stalls
 /// a batch stream on every round trip of WINDOW_UPDATE frames; a few MiB keep loopback and LAN

@@ -1,9 +1,9 @@
 //! `leakdex.v1.Provenance`: record matching as a stream, and attribution of a whole suspect set.
 
 use super::auth::Principal;
-use super::batching::micro_batched;
+use super::batching::{Batched, micro_batched};
 use super::proto::{self, attribute_request, provenance_server};
-use super::server::{ServiceState, blocking_call, rebatched, status, unbatched};
+use super::server::{ServiceState, blocking_call, rebatched, status, within};
 use crate::access::limits::Numbered;
 use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
@@ -32,6 +32,16 @@ const DEFAULT_LIMIT: usize = 5;
 
 pub struct ProvenanceService {
     pub(super) state: Arc<ServiceState>,
+}
+
+impl Batched for proto::MatchBatch {
+    fn requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        within(self.requests.len(), MAX_MATCH_BATCH)
+    }
 }
 
 fn fields_of(record: Option<proto::SuspectRecord>) -> Vec<(String, String)> {
@@ -218,14 +228,9 @@ impl provenance_server::Provenance for ProvenanceService {
         let matching = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
             let (state, principal) = (&matching.0, &matching.1);
-            let requests = unbatched(messages, MAX_MATCH_BATCH, |message| message.requests)?;
-            let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
-            let answers = match_batch(
-                state,
-                principal,
-                Rpc::MatchBatches,
-                requests.into_iter().flatten().collect(),
-            )?;
+            let sizes: Vec<usize> = messages.iter().map(Batched::requests).collect();
+            let requests = messages.into_iter().flat_map(|message| message.requests).collect();
+            let answers = match_batch(state, principal, Rpc::MatchBatches, requests)?;
             Ok(rebatched(answers, &sizes)
                 .map(|responses| proto::MatchBatchResponse { responses })
                 .collect())

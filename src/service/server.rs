@@ -2,7 +2,7 @@
 //! tokio's blocking pool; the async side only moves messages.
 
 use super::auth::{Authenticator, Principal};
-use super::batching::micro_batched;
+use super::batching::{Batched, micro_batched};
 use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
@@ -451,26 +451,24 @@ fn answer(
     Ok(responses)
 }
 
-/// The requests of batch messages, per message (`requests_of` takes them out of one), or
-/// INVALID_ARGUMENT if a message holds more than `limit`.
-pub(super) fn unbatched<Message, Req>(
-    messages: Vec<Message>,
-    limit: usize,
-    requests_of: impl Fn(Message) -> Vec<Req>,
-) -> Result<Vec<Vec<Req>>, Status> {
-    messages
-        .into_iter()
-        .map(|message| {
-            let requests = requests_of(message);
-            if requests.len() > limit {
-                return Err(Status::invalid_argument(format!(
-                    "a batch message holds {} requests; at most {limit} are accepted",
-                    requests.len()
-                )));
-            }
-            Ok(requests)
-        })
-        .collect()
+/// INVALID_ARGUMENT if a batch message holds more than `limit` requests.
+pub(super) fn within(requests: usize, limit: usize) -> Result<(), Status> {
+    if requests > limit {
+        return Err(Status::invalid_argument(format!(
+            "a batch message holds {requests} requests; at most {limit} are accepted"
+        )));
+    }
+    Ok(())
+}
+
+impl Batched for proto::LookupBatch {
+    fn requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        within(self.requests.len(), MAX_LOOKUP_BATCH)
+    }
 }
 
 /// `answers` (in request order) cut back into one group per batch message of `sizes` requests.
@@ -650,14 +648,9 @@ impl lookup_server::Lookup for LookupService {
         let answering = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
             let (state, principal) = (&answering.0, &answering.1);
-            let requests = unbatched(messages, MAX_LOOKUP_BATCH, |message| message.requests)?;
-            let sizes: Vec<usize> = requests.iter().map(Vec::len).collect();
-            let answers = answer(
-                state,
-                principal,
-                Rpc::LookupBatches,
-                requests.into_iter().flatten().collect(),
-            )?;
+            let sizes: Vec<usize> = messages.iter().map(Batched::requests).collect();
+            let requests = messages.into_iter().flat_map(|message| message.requests).collect();
+            let answers = answer(state, principal, Rpc::LookupBatches, requests)?;
             Ok(rebatched(answers, &sizes)
                 .map(|responses| proto::LookupBatchResponse { responses })
                 .collect())
