@@ -484,14 +484,14 @@ async fn rate_limits_quotas_and_enumeration_throttling_act() {
 }
 
 /// A CA, and certificates it signs: (certificate PEM, key PEM).
-struct TestCa {
+pub(crate) struct TestCa {
     params: rcgen::CertificateParams,
     key: rcgen::KeyPair,
-    pem: String,
+    pub(crate) pem: String,
 }
 
 impl TestCa {
-    fn new(name: &str) -> TestCa {
+    pub(crate) fn new(name: &str) -> TestCa {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -500,7 +500,7 @@ impl TestCa {
         TestCa { params, key, pem }
     }
 
-    fn sign(&self, common_name: &str) -> (String, String) {
+    pub(crate) fn sign(&self, common_name: &str) -> (String, String) {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         params.distinguished_name.push(rcgen::DnType::CommonName, common_name);

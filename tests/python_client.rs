@@ -208,6 +208,150 @@ fn python_client_answers_equal_the_cli() {
     );
 }
 
+/// The README's Python client (the first `python` block after `heading`), with its stubs
+/// generated as the README says, in `dir`; the command that runs it.
+fn readme_python(dir: &Path, heading: &str) -> Command {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find(heading).expect("the README's Python section")..];
+    let start = section.find("```python\n").expect("a python block") + "```python\n".len();
+    let code = &section[start..start + section[start..].find("```").unwrap()];
+    std::fs::write(dir.join("client.py"), code).unwrap();
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    stdout_of(
+        Command::new(crate::common::setup::python())
+            .current_dir(dir)
+            .args(["-m", "grpc_tools.protoc"])
+            .arg(format!("-I{}", proto.display()))
+            .args(["--python_out=.", "--grpc_python_out=.", "leakdex/v1/lookup.proto"]),
+        "generating the README's stubs",
+    );
+    let mut command = Command::new(crate::common::setup::python());
+    command.current_dir(dir).arg("client.py");
+    command
+}
+
+/// What `command` prints for `values` on its standard input, and whether it succeeded.
+fn run_with_input(command: &mut Command, values: &[String]) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = values.join("\n");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_readme_python_client_runs_as_written_with_a_token_and_with_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ingest_five(&data, &["--no-text"]);
+    let client = dir.path().join("client");
+    std::fs::create_dir_all(&client).unwrap();
+    let readme_client = || readme_python(&client, "### From Python, at full speed");
+    // Three messages' worth, a value that cannot be read among them.
+    let mut values: Vec<String> = (0..2500).map(|_| "+91 98123 45678".to_string()).collect();
+    values[1] = "not an identifier!".into();
+
+    let token = issue_token(&data, "agency", "investigator");
+    let (_server, address, _) = serve_child(&data, &[], 0);
+    let (ok, printed, errors) = run_with_input(readme_client().env("LEAKDEX_TOKEN", &token).arg(&address), &values);
+    assert!(ok, "{errors}");
+    let lines: Vec<Vec<&str>> = printed.lines().map(|line| line.split('\t').collect()).collect();
+    assert_eq!(lines.len(), values.len() + 1, "{printed:.500}");
+    for (position, line) in lines[..values.len()].iter().enumerate() {
+        assert_eq!(line[0], position.to_string(), "answers in order");
+        if position == 1 {
+            assert_eq!(line[1], "error");
+            assert!(line[2].contains("cannot tell"), "{line:?}");
+            continue;
+        }
+        assert_eq!(line[1], "+919812345678");
+        assert_eq!(line[2].split(", ").count(), 5, "{line:?}");
+        assert!(line[2].starts_with("five:"), "locations for an investigator: {line:?}");
+    }
+    let services = &lines[values.len()];
+    assert_eq!(services[0], "services", "reflection through the interceptor");
+    assert!(services[1].contains("leakdex.v1.Lookup"), "{services:?}");
+    // Refusals reach the caller as a message naming the status.
+    let (ok, _, errors) = run_with_input(
+        readme_client()
+            .env("LEAKDEX_TOKEN", "ldx_0123456789abcdef")
+            .arg(&address),
+        &values[..3],
+    );
+    assert!(!ok && errors.contains("leakdex: UNAUTHENTICATED"), "{errors}");
+
+    // Mutual TLS: a partner's certificate, registered by its fingerprint.
+    let ca = crate::access::TestCa::new("agency test CA");
+    let (server_cert, server_key) = ca.sign("localhost");
+    let (partner_cert, partner_key) = ca.sign("partner-agency");
+    let pem = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (ca_path, partner_cert_path) = (pem("ca.pem", &ca.pem), pem("partner.pem", &partner_cert));
+    let registered = leakdex(&data)
+        .args([
+            "token",
+            "create",
+            "--name",
+            "partner-agency",
+            "--role",
+            "partner",
+            "--certificate",
+        ])
+        .arg(&partner_cert_path)
+        .output()
+        .unwrap();
+    assert!(
+        registered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    let tls = [
+        "--tls-cert".to_string(),
+        pem("server.pem", &server_cert),
+        "--tls-key".to_string(),
+        pem("server.key", &server_key),
+        "--client-ca".to_string(),
+        ca_path.clone(),
+    ];
+    let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
+    let (_tls_server, tls_address, _) = serve_child(&data, &tls, 0);
+    let port = tls_address.rsplit(':').next().unwrap();
+    let (ok, printed, errors) = run_with_input(
+        readme_client()
+            .env("LEAKDEX_CA", &ca_path)
+            .env("LEAKDEX_CERT", &partner_cert_path)
+            .env("LEAKDEX_KEY", pem("partner.key", &partner_key))
+            .arg(format!("localhost:{port}")),
+        &values[..3],
+    );
+    assert!(ok, "{errors}");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "0\t+919812345678\tfive x5",
+            &format!("1\terror\t{}", lines[1].split('\t').nth(2).unwrap()),
+            "2\t+919812345678\tfive x5",
+        ],
+        "a partner learns corpora and counts"
+    );
+}
+
 /// Peak and current resident memory of a process, in KiB.
 fn memory_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
