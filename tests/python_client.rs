@@ -352,6 +352,64 @@ fn the_readme_python_client_runs_as_written_with_a_token_and_with_mutual_tls() {
     );
 }
 
+/// The bench's Python client (`benches/clients.rs`), run small: one identifier per message and
+/// in batches of two sizes, it gets every answer, in order, with the hits the CLI finds.
+#[test]
+fn the_bench_python_client_gets_the_cli_answers_one_per_message_and_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let dumps = dir.path().join("dumps");
+    leakdex::synth::generate(&dumps, 2000, 1).unwrap();
+    let status = leakdex(&data)
+        .args(["ingest", "--no-text", "--corpus", "vaccination"])
+        .arg(dumps.join("vaccination.csv"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut values = leakdex::synth::suspect_phones(2000, 1, 3000);
+    values[5] = "not an identifier!".into();
+    let queries = dir.path().join("queries.txt");
+    std::fs::write(&queries, values.join("\n")).unwrap();
+    let cli = leakdex(&data)
+        .args(["lookup", "--json", "--file"])
+        .arg(&queries)
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let expected: usize = String::from_utf8(cli.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .map(|answer| answer["hits"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(expected > 1000, "{expected}");
+
+    let token = issue_token(&data, "bench", "investigator");
+    let (_server, address, _) = serve_child(&data, &[], 0);
+    let (ok, printed, errors) = run_with_input(
+        python("throughput_client.py")
+            .env("LEAKDEX_TOKEN", &token)
+            .arg(&address)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("proto"))
+            .arg(&queries),
+        &[
+            "single 3000".into(),
+            "batched 3000 1000".into(),
+            "batched 3000 7".into(),
+        ],
+    );
+    assert!(ok, "{errors}");
+    let runs: Vec<serde_json::Value> = printed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 3, "{printed}");
+    for run in &runs {
+        assert_eq!(run["answered"], 3000, "{run}");
+        assert_eq!(run["hits"], expected, "{run}");
+    }
+}
+
 /// Peak and current resident memory of a process, in KiB.
 fn memory_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
