@@ -1,6 +1,7 @@
 //! Every call with no credentials, a revoked token and each role: allowed calls answer with what
 //! the role may see, the others are refused with the right code.
 
+use crate::common::tls::TestCa;
 use crate::common::{indexed_corpora, lookups};
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
@@ -481,32 +482,6 @@ async fn rate_limits_quotas_and_enumeration_throttling_act() {
     );
 
     served.stop().await;
-}
-
-/// A CA, and certificates it signs: (certificate PEM, key PEM).
-pub(crate) struct TestCa {
-    params: rcgen::CertificateParams,
-    key: rcgen::KeyPair,
-    pub(crate) pem: String,
-}
-
-impl TestCa {
-    pub(crate) fn new(name: &str) -> TestCa {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.distinguished_name.push(rcgen::DnType::CommonName, name);
-        let pem = params.self_signed(&key).unwrap().pem();
-        TestCa { params, key, pem }
-    }
-
-    pub(crate) fn sign(&self, common_name: &str) -> (String, String) {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
-        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
-        (params.signed_by(&key, &issuer).unwrap().pem(), key.serialize_pem())
-    }
 }
 
 fn der(pem: &str) -> Vec<u8> {

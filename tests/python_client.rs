@@ -293,7 +293,7 @@ fn the_readme_python_client_runs_as_written_with_a_token_and_with_mutual_tls() {
     assert!(!ok && errors.contains("leakdex: UNAUTHENTICATED"), "{errors}");
 
     // Mutual TLS: a partner's certificate, registered by its fingerprint.
-    let ca = crate::access::TestCa::new("agency test CA");
+    let ca = crate::common::tls::TestCa::new("agency test CA");
     let (server_cert, server_key) = ca.sign("localhost");
     let (partner_cert, partner_key) = ca.sign("partner-agency");
     let pem = |name: &str, text: &str| {
@@ -672,4 +672,5 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
     assert!(body.contains("leakdex_requests_total{rpc=\"BatchLookup\"} 1"), "{body}");
     assert!(body.contains("leakdex_segments 1"), "{body}");
     assert!(body.contains("leakdex_lookup_batch_seconds_count"), "{body}");
+    assert!(body.contains("leakdex_audit_writes "), "{body}");
 }

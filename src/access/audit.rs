@@ -24,8 +24,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
-/// Bytes read from the end of the log to find its last entry: a lookup micro-batch's entry (4,096
-/// fingerprints) is about 80 KB.
+/// Bytes first read back from the end of the log to find the entries after its head (more when
+/// they do not fit): a lookup micro-batch's entry (4,096 fingerprints) is about 80 KB.
 const TAIL: u64 = 1 << 20;
 
 /// The hash before the first entry.
@@ -112,8 +112,17 @@ pub struct Body {
     /// Empty for an answered call; else the code it was refused with.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub outcome: String,
+    /// How many entries after this one were written with it, in one group (see
+    /// [`AuditLog::append`]); absent for the last of a group. Under the hash, so the extent of
+    /// the last group is known for certain when a head must catch up with it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rest: u64,
     /// Hash of the previous entry.
     pub prev: String,
+}
+
+fn is_zero(number: &u64) -> bool {
+    *number == 0
 }
 
 /// The keyed fingerprint of something asked about, written as 16 hex digits.
@@ -247,6 +256,8 @@ pub struct AuditLog {
     queue: Mutex<Queue>,
     /// Signalled when a group has been written (or failed).
     group_written: Condvar,
+    /// Groups written by this process.
+    groups: AtomicU64,
 }
 
 /// The group being written by one call; when it is done (or the write panicked), the group's
@@ -291,6 +302,7 @@ impl AuditLog {
             left_at: AtomicU64::new(u64::MAX),
             queue: Mutex::new(Queue::default()),
             group_written: Condvar::new(),
+            groups: AtomicU64::new(0),
         }
     }
 
@@ -373,10 +385,13 @@ impl AuditLog {
     }
 
     /// The last entry of a group written without its head (the process stopped between the
-    /// two writes), if the log holds one: the entries after the head's, read back from the end
-    /// of the log, must chain from the head's entry, each with its hash. Nothing is read when
-    /// the log is as this process left it (then nothing can have happened since its own last
-    /// write).
+    /// log's sync and the head's write), if the log ends with one. The entries after the head's
+    /// must be exactly one group (as their `rest` counts say), chain from the head's entry, and
+    /// each be what its hash says. Anything else is left for `verify` to report: a log longer
+    /// than its head by more than a group is what cutting a log back and putting an older head
+    /// in place looks like (with no head at all, the log must be that one group). A last line
+    /// cut short (a write that never finished) is passed over. Reads back from the end, no
+    /// further than the group; nothing when the log is as this process left it.
     fn written_after_head(&self, key: &AuditKey, head_seq: u64, head_hash: &str) -> Result<Option<Entry>, AuditError> {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = match File::open(&self.log) {
@@ -388,8 +403,6 @@ impl AuditLog {
         if length == self.left_at.load(Ordering::Acquire) {
             return Ok(None);
         }
-        // Read back from the end, a larger tail each time, until the tail's first whole line
-        // is at or before the head's entry.
         let mut tail_length = TAIL.min(length);
         loop {
             file.seek(SeekFrom::Start(length - tail_length))
@@ -399,35 +412,61 @@ impl AuditLog {
                 .take(tail_length)
                 .read_to_end(&mut tail)
                 .map_err(|source| self.io(source))?;
-            let text = tail.strip_suffix(b"\n").unwrap_or(&tail);
-            let mut lines: Vec<&[u8]> = text.split(|byte| *byte == b'\n').collect();
-            if tail_length < length {
-                // The first line may be cut: not read.
+            let whole = tail_length == length;
+            // Whole lines only: the tail's first line may be cut by where it starts, its last by
+            // a write cut short.
+            let complete = match tail.iter().rposition(|byte| *byte == b'\n') {
+                Some(end) => &tail[..end],
+                None => &tail[..0],
+            };
+            let mut lines: Vec<&[u8]> = complete.split(|byte| *byte == b'\n').collect();
+            if !whole {
                 lines.remove(0);
             }
-            let entries: Vec<Entry> = lines
-                .iter()
-                .rev()
-                .map_while(|line| serde_json::from_slice::<Entry>(line).ok())
-                .take_while(|entry| entry.body.seq >= head_seq)
-                .collect();
-            let reached_head = entries.last().is_some_and(|entry| entry.body.seq == head_seq)
-                || (head_seq == 0 && entries.last().is_some_and(|entry| entry.body.seq == 1));
-            if !reached_head && tail_length < length && entries.len() == lines.len() {
+            // Newest first: the entries after the head's, while they are one group.
+            let mut group: Vec<Entry> = Vec::new();
+            let mut reached = false;
+            let mut all_read = true;
+            for line in lines.iter().rev().filter(|line| !line.is_empty()) {
+                let Ok(entry) = serde_json::from_slice::<Entry>(line) else {
+                    all_read = false;
+                    break;
+                };
+                if entry.body.seq <= head_seq {
+                    reached = entry.body.seq == head_seq && entry.hash == head_hash;
+                    all_read = false;
+                    break;
+                }
+                if entry.body.rest != group.len() as u64 {
+                    all_read = false;
+                    break;
+                }
+                group.push(entry);
+            }
+            if all_read && !whole {
                 tail_length = (tail_length * 2).min(length);
                 continue;
             }
-            // From the head on: each entry follows the one before it and is what its hash says.
-            let (mut seq, mut prev) = (head_seq, head_hash.to_string());
-            let mut last = None;
-            for entry in entries.into_iter().rev().filter(|entry| entry.body.seq > head_seq) {
+            // With no head, the group must be the whole log.
+            let reached = reached || (head_seq == 0 && whole && all_read);
+            if group.is_empty() || !reached {
+                return Ok(None);
+            }
+            // Oldest first, from the head: each entry follows the one before and is what its
+            // hash says.
+            group.reverse();
+            let (mut seq, mut prev) = (head_seq, head_hash);
+            for entry in &group {
                 if entry.body.seq != seq + 1 || entry.body.prev != prev || hash_of(key, &entry.body) != entry.hash {
                     return Ok(None);
                 }
-                (seq, prev) = (entry.body.seq, entry.hash.clone());
-                last = Some(entry);
+                (seq, prev) = (entry.body.seq, &entry.hash);
             }
-            return Ok(last);
+            tracing::warn!(
+                entries = group.len(),
+                "the audit head is caught up with entries written without it (a process stopped between the two writes)"
+            );
+            return Ok(group.pop());
         }
     }
 
@@ -481,6 +520,22 @@ impl AuditLog {
         }
     }
 
+    /// The byte before `length` in `log`.
+    fn last_byte(&self, log: &mut File, length: u64) -> Result<u8, AuditError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut last = [0u8];
+        log.seek(SeekFrom::Start(length - 1))
+            .and_then(|_| log.read_exact(&mut last))
+            .map_err(|source| self.io(source))?;
+        Ok(last[0])
+    }
+
+    /// How many groups of entries this process has written: each cost one write and one
+    /// `fdatasync` of the log and one of its head.
+    pub fn groups_written(&self) -> u64 {
+        self.groups.load(Ordering::Relaxed)
+    }
+
     /// Appends one entry per request, in order, with one write and one sync of the log and of
     /// its head.
     fn write_group(&self, requests: &[Request]) -> Result<Vec<Entry>, AuditError> {
@@ -497,7 +552,7 @@ impl AuditLog {
         let time = crate::catalog::now_rfc3339();
         let mut lines = Vec::new();
         let mut entries = Vec::with_capacity(requests.len());
-        for request in requests {
+        for (position, request) in requests.iter().enumerate() {
             let body = Body {
                 seq: seq + 1,
                 time: time.clone(),
@@ -508,6 +563,7 @@ impl AuditLog {
                 hits: request.hits,
                 asked: request.asked.iter().copied().map(Asked).collect(),
                 outcome: request.outcome.clone(),
+                rest: (requests.len() - 1 - position) as u64,
                 prev,
             };
             let json = serde_json::to_vec(&body).map_err(|error| self.io(io::Error::other(error)))?;
@@ -518,17 +574,27 @@ impl AuditLog {
             entries.push(Entry { hash, body });
         }
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        options.create(true).read(true).append(true);
         // What was asked, and by whom, is for the owner's eyes only.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut log = options.open(&self.log).map_err(|source| self.io(source))?;
-        log.write_all(&lines).map_err(|source| self.io(source))?;
-        log.sync_data().map_err(|source| self.io(source))?;
-        self.write_head(&key, seq, &prev).map_err(|source| self.io(source))?;
-        if let Ok(metadata) = log.metadata() {
-            self.left_at.store(metadata.len(), Ordering::Release);
+        let start = log.metadata().map_err(|source| self.io(source))?.len();
+        if start > 0 && self.last_byte(&mut log, start)? != b'\n' {
+            // A write cut short (the process stopped) left a torn line: it stays a line of its
+            // own, for `verify` to name, rather than the start of this group's first entry.
+            lines.insert(0, b'\n');
         }
+        let written = log.write_all(&lines).and_then(|()| log.sync_data());
+        if let Err(source) = written {
+            // Nobody is answered: nothing of the group may stay to be taken for answered calls,
+            // nor a torn line (the log's lock is held, so nobody else wrote since `start`).
+            let _ = log.set_len(start);
+            return Err(self.io(source));
+        }
+        self.write_head(&key, seq, &prev).map_err(|source| self.io(source))?;
+        self.left_at.store(start + lines.len() as u64, Ordering::Release);
+        self.groups.fetch_add(1, Ordering::Relaxed);
         Ok(entries)
     }
 
@@ -873,9 +939,7 @@ mod tests {
             asked: (0..40_000).collect(),
             ..Request::local("Lookup")
         };
-        for _ in 0..40 {
-            log.append(&large).unwrap();
-        }
+        log.write_group(&vec![large; 40]).unwrap();
         assert!(std::fs::metadata(&log.log).unwrap().len() > 2 * TAIL);
         // As if the process had stopped after the group's entries and before its head.
         std::fs::write(&log.head, &head).unwrap();
@@ -883,6 +947,47 @@ mod tests {
         let next = log.append(&Request::local("Search")).unwrap();
         assert_eq!(next.body.seq, 43);
         assert_eq!(log.verify().unwrap(), Ok(43));
+    }
+
+    #[test]
+    fn a_head_behind_by_more_than_one_group_is_not_caught_up() {
+        let (dir, log) = logged(2);
+        let head = std::fs::read(&log.head).unwrap();
+        log.write_group(&[Request::local("Lookup"), Request::local("Lookup")])
+            .unwrap();
+        log.write_group(&[Request::local("Search")]).unwrap();
+        // An older head put back over a longer log: not a process stopped mid-write.
+        std::fs::write(&log.head, &head).unwrap();
+        let log = AuditLog::new(&DataDir::open(dir.path()).unwrap());
+        assert!(log.verify().unwrap().is_err());
+        log.append(&Request::local("Show")).unwrap();
+        assert!(log.verify().unwrap().is_err(), "still reported after the next append");
+
+        // No head at all, over a log of two groups.
+        let (dir, log) = logged(3);
+        std::fs::remove_file(&log.head).unwrap();
+        let log = AuditLog::new(&DataDir::open(dir.path()).unwrap());
+        log.append(&Request::local("Show")).unwrap();
+        assert!(log.verify().unwrap().is_err());
+    }
+
+    #[test]
+    fn a_write_cut_short_leaves_a_line_of_its_own_and_the_chain_goes_on() {
+        let (dir, log) = logged(3);
+        let head = std::fs::read(&log.head).unwrap();
+        log.write_group(&[Request::local("Lookup"), Request::local("Lookup")])
+            .unwrap();
+        // The process stopped while writing the next group, and before the head above.
+        std::fs::write(&log.head, &head).unwrap();
+        let mut file = OpenOptions::new().append(true).open(&log.log).unwrap();
+        file.write_all(br#"{"seq":6,"time":"2026-"#).unwrap();
+        let log = AuditLog::new(&DataDir::open(dir.path()).unwrap());
+        let next = log.append(&Request::local("Search")).unwrap();
+        assert_eq!(next.body.seq, 6, "the group before the torn line is caught up");
+        let problems = log.verify().unwrap().unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 6, "the torn line is named: {problems:?}");
+        assert_eq!(lines(&log).len(), 7);
     }
 
     #[test]
@@ -909,6 +1014,10 @@ mod tests {
             writers.into_iter().flat_map(|writer| writer.join().unwrap()).collect()
         });
         assert_eq!(log.verify().unwrap(), Ok(400));
+        assert!(
+            log.groups_written() < 400,
+            "calls arriving while a group was written were written together"
+        );
         // Each call got its own entry, as the log holds it.
         let logged = log.entries().unwrap();
         for entry in &written {

@@ -1,6 +1,9 @@
 //! Micro-batching of request streams: what has arrived is answered together (one sorted pass,
 //! one audit entry), answers in request order, with memory bounded whatever the client does.
 
+use super::proto;
+use super::provenance::MAX_MATCH_BATCH;
+use super::server::MAX_LOOKUP_BATCH;
 use futures_util::stream::FuturesOrdered;
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -31,6 +34,12 @@ pub(super) trait Batched: prost::Message + Send + 'static {
     /// The requests it carries: 1 for a single request, the length of a batch message.
     fn requests(&self) -> usize {
         1
+    }
+
+    /// What it counts for against a micro-batch's size: its requests, and at least 1 (an empty
+    /// batch message costs a response of its own).
+    fn weight(&self) -> usize {
+        self.requests().max(1)
     }
 
     /// Whether it is within the limits the protos state: a message that is not ends the
@@ -88,7 +97,7 @@ where
                 biased;
                 item = inbound.next(), if !ended && room => match item.map(|read| read.and_then(|request| request.check().map(|()| request))) {
                     Some(Ok(request)) => {
-                        pending_requests += request.requests();
+                        pending_requests += request.weight();
                         pending_bytes += request.held_bytes();
                         pending.push(request);
                     }
@@ -119,6 +128,7 @@ where
         chunks,
         backlog: VecDeque::new(),
         backlog_requests: 0,
+        backlog_bytes: 0,
         in_flight: FuturesOrdered::new(),
         current: Vec::new().into_iter(),
         broken: None,
@@ -134,8 +144,10 @@ struct Answering<Req, Resp, F> {
     chunks: mpsc::Receiver<Result<Vec<Req>, Status>>,
     /// Requests received and not yet being answered.
     backlog: VecDeque<Req>,
-    /// [`Batched::requests`] of the backlog.
+    /// [`Batched::weight`] of the backlog.
     backlog_requests: usize,
+    /// [`Batched::held_bytes`] of the backlog.
+    backlog_bytes: usize,
     /// Batches being answered, in request order.
     in_flight: FuturesOrdered<tokio::task::JoinHandle<Result<Vec<Resp>, Status>>>,
     /// Answers being sent.
@@ -158,12 +170,21 @@ where
     Resp: Send + 'static,
     F: Fn(Vec<Req>) -> Result<Vec<Resp>, Status> + Send + Sync + 'static,
 {
-    /// Moves what has arrived into the backlog, until it holds a full batch.
+    /// Whether the backlog holds a full batch, in requests or in bytes.
+    fn full(&self) -> bool {
+        self.backlog_requests >= self.batch_size || self.backlog_bytes >= MAX_BATCH_BYTES
+    }
+
+    /// Moves what has arrived into the backlog, until it holds a full batch (so the backlog
+    /// holds at most a batch and one chunk of the reader's).
     fn receive(&mut self, context: &mut Context<'_>) {
-        while !self.drained && self.backlog_requests < self.batch_size {
+        while !self.drained && !self.full() {
             match self.chunks.poll_recv(context) {
                 Poll::Ready(Some(Ok(requests))) => {
-                    self.backlog_requests += requests.iter().map(Batched::requests).sum::<usize>();
+                    for request in &requests {
+                        self.backlog_requests += request.weight();
+                        self.backlog_bytes += request.held_bytes();
+                    }
                     self.backlog.extend(requests);
                 }
                 Poll::Ready(Some(Err(status))) => {
@@ -180,7 +201,7 @@ where
     fn may_start(&self) -> bool {
         !self.backlog.is_empty()
             && self.in_flight.len() < ANSWERS_IN_FLIGHT
-            && (self.in_flight.is_empty() || self.drained || self.backlog_requests >= self.batch_size)
+            && (self.in_flight.is_empty() || self.drained || self.full())
     }
 
     /// Starts answering the next batch from the backlog: at least one message, then up to the
@@ -189,7 +210,7 @@ where
         let mut batch: Vec<Req> = Vec::new();
         let (mut requests, mut bytes) = (0, 0);
         while let Some(next) = self.backlog.front() {
-            let weight = next.requests();
+            let weight = next.weight();
             if !batch.is_empty() && (requests + weight > self.batch_size || bytes >= MAX_BATCH_BYTES) {
                 break;
             }
@@ -198,6 +219,7 @@ where
             batch.extend(self.backlog.pop_front());
         }
         self.backlog_requests -= requests;
+        self.backlog_bytes -= bytes;
         let worker = self.answer.clone();
         self.in_flight
             .push_back(tokio::task::spawn_blocking(move || worker(batch)));
@@ -250,6 +272,56 @@ where
     }
 }
 
-impl Batched for super::proto::LookupRequest {}
+impl Batched for proto::LookupRequest {}
 
-impl Batched for super::proto::MatchRequest {}
+impl Batched for proto::MatchRequest {}
+
+impl Batched for proto::LookupBatch {
+    fn requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        at_most(self.requests.len(), MAX_LOOKUP_BATCH)
+    }
+}
+
+impl Batched for proto::MatchBatch {
+    fn requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        at_most(self.requests.len(), MAX_MATCH_BATCH)
+    }
+}
+
+/// INVALID_ARGUMENT if a batch message holds more than `limit` requests.
+fn at_most(requests: usize, limit: usize) -> Result<(), Status> {
+    if requests > limit {
+        return Err(Status::invalid_argument(format!(
+            "a batch message holds {requests} requests; at most {limit} are accepted"
+        )));
+    }
+    Ok(())
+}
+
+/// Answers a micro-batch of batch messages: their requests (taken out of each by `split`) are
+/// answered together by `answer`, in order, and its answers cut back into one group per message.
+pub(super) fn per_message<Message, Req, Resp>(
+    messages: Vec<Message>,
+    split: impl Fn(Message) -> Vec<Req>,
+    answer: impl FnOnce(Vec<Req>) -> Result<Vec<Resp>, Status>,
+) -> Result<Vec<Vec<Resp>>, Status>
+where
+    Message: Batched,
+{
+    let sizes: Vec<usize> = messages.iter().map(Batched::requests).collect();
+    let answers = answer(messages.into_iter().flat_map(split).collect())?;
+    debug_assert_eq!(answers.len(), sizes.iter().sum::<usize>());
+    let mut answers = answers.into_iter();
+    Ok(sizes
+        .iter()
+        .map(|size| answers.by_ref().take(*size).collect())
+        .collect())
+}

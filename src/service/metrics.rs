@@ -26,6 +26,9 @@ pub struct Metrics {
     pub jobs_running: Gauge,
     pub job_bytes_read: Counter,
     pub matched_records: Counter,
+    /// Group writes of the audit log (see [`crate::access::audit::AuditLog::append`]): with
+    /// `requests`, how many calls share one sync.
+    pub audit_writes: Gauge,
 }
 
 impl Default for Metrics {
@@ -55,6 +58,12 @@ impl Default for Metrics {
             "suspect records matched by Match and Attribute",
             matched_records.clone(),
         );
+        let audit_writes = Gauge::default();
+        registry.register(
+            "audit_writes",
+            "group writes of the audit log since start, each one fdatasync of the log and one of its head",
+            audit_writes.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -65,6 +74,7 @@ impl Default for Metrics {
             jobs_running,
             job_bytes_read,
             matched_records,
+            audit_writes,
         }
     }
 }
@@ -105,7 +115,9 @@ pub fn serve_metrics(listener: std::net::TcpListener, state: Arc<ServiceState>) 
             } else if request.url() == "/metrics" {
                 let header = tiny_http::Header::from_bytes("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                     .expect("a valid header");
-                tiny_http::Response::from_string(state.metrics().render()).with_header(header)
+                let metrics = state.metrics();
+                metrics.audit_writes.set(state.audit_writes() as i64);
+                tiny_http::Response::from_string(metrics.render()).with_header(header)
             } else {
                 tiny_http::Response::from_string("not found: try /metrics\n").with_status_code(404)
             };

@@ -1,9 +1,9 @@
 //! `leakdex.v1.Provenance`: record matching as a stream, and attribution of a whole suspect set.
 
 use super::auth::Principal;
-use super::batching::{Batched, micro_batched};
+use super::batching::{micro_batched, per_message};
 use super::proto::{self, attribute_request, provenance_server};
-use super::server::{ServiceState, blocking_call, rebatched, status, within};
+use super::server::{ServiceState, blocking_call, status};
 use crate::access::limits::Numbered;
 use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
@@ -21,7 +21,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// Records matched together when they arrive together.
 const MICRO_BATCH: usize = 1024;
-/// Most requests in one MatchBatch (as `proto/leakdex/v1/provenance.proto` says).
+/// Most requests in one MatchBatch (as `proto/leakdex/v1/provenance.proto` says): within a
+/// micro-batch, as for lookups.
 pub const MAX_MATCH_BATCH: usize = 1000;
 /// Most records one Attribute call holds in memory.
 const MAX_ATTRIBUTED: usize = 5_000_000;
@@ -32,16 +33,6 @@ const DEFAULT_LIMIT: usize = 5;
 
 pub struct ProvenanceService {
     pub(super) state: Arc<ServiceState>,
-}
-
-impl Batched for proto::MatchBatch {
-    fn requests(&self) -> usize {
-        self.requests.len()
-    }
-
-    fn check(&self) -> Result<(), Status> {
-        within(self.requests.len(), MAX_MATCH_BATCH)
-    }
 }
 
 fn fields_of(record: Option<proto::SuspectRecord>) -> Vec<(String, String)> {
@@ -228,10 +219,13 @@ impl provenance_server::Provenance for ProvenanceService {
         let matching = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
             let (state, principal) = (&matching.0, &matching.1);
-            let sizes: Vec<usize> = messages.iter().map(Batched::requests).collect();
-            let requests = messages.into_iter().flat_map(|message| message.requests).collect();
-            let answers = match_batch(state, principal, Rpc::MatchBatches, requests)?;
-            Ok(rebatched(answers, &sizes)
+            let answers = per_message(
+                messages,
+                |message: proto::MatchBatch| message.requests,
+                |requests| match_batch(state, principal, Rpc::MatchBatches, requests),
+            )?;
+            Ok(answers
+                .into_iter()
                 .map(|responses| proto::MatchBatchResponse { responses })
                 .collect())
         });

@@ -2,7 +2,7 @@
 //! tokio's blocking pool; the async side only moves messages.
 
 use super::auth::{Authenticator, Principal};
-use super::batching::{Batched, micro_batched};
+use super::batching::{micro_batched, per_message};
 use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
 use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
@@ -34,10 +34,12 @@ const MICRO_BATCH: usize = 4096;
 /// Largest LookupRequest answered (a value and a few corpus names need far less); a larger one
 /// is answered with an error.
 pub const MAX_LOOKUP_REQUEST: usize = 64 << 10;
-/// Most requests in one LookupBatch (as `proto/leakdex/v1/lookup.proto` says).
-pub const MAX_LOOKUP_BATCH: usize = 10_000;
+/// Most requests in one LookupBatch (as `proto/leakdex/v1/lookup.proto` says): a micro-batch,
+/// so that one message is admitted, answered and put on the record as one batch, never more
+/// than the rate limiter's unit of work.
+pub const MAX_LOOKUP_BATCH: usize = MICRO_BATCH;
 /// Largest message a client may send (gRPC's default, stated in the protos): a LookupBatch of
-/// [`MAX_LOOKUP_BATCH`] phone numbers with ids is about 300 KB.
+/// [`MAX_LOOKUP_BATCH`] phone numbers with ids is about 120 KB.
 pub const MAX_MESSAGE: usize = 4 << 20;
 
 /// What a server allows beyond the role matrix.
@@ -263,6 +265,11 @@ impl ServiceState {
         crate::segment::fingerprint(&self.data.key(), kind, value)
     }
 
+    /// Group writes of the audit log since the server started.
+    pub(super) fn audit_writes(&self) -> u64 {
+        self.audit.groups_written()
+    }
+
     /// The service's metrics.
     pub fn metrics(&self) -> Arc<super::metrics::Metrics> {
         self.metrics.clone()
@@ -451,37 +458,6 @@ fn answer(
     Ok(responses)
 }
 
-/// INVALID_ARGUMENT if a batch message holds more than `limit` requests.
-pub(super) fn within(requests: usize, limit: usize) -> Result<(), Status> {
-    if requests > limit {
-        return Err(Status::invalid_argument(format!(
-            "a batch message holds {requests} requests; at most {limit} are accepted"
-        )));
-    }
-    Ok(())
-}
-
-impl Batched for proto::LookupBatch {
-    fn requests(&self) -> usize {
-        self.requests.len()
-    }
-
-    fn check(&self) -> Result<(), Status> {
-        within(self.requests.len(), MAX_LOOKUP_BATCH)
-    }
-}
-
-/// `answers` (in request order) cut back into one group per batch message of `sizes` requests.
-pub(super) fn rebatched<Resp>(answers: Vec<Resp>, sizes: &[usize]) -> impl Iterator<Item = Vec<Resp>> {
-    debug_assert_eq!(answers.len(), sizes.iter().sum::<usize>());
-    let mut answers = answers.into_iter();
-    sizes
-        .iter()
-        .map(move |size| answers.by_ref().take(*size).collect())
-        .collect::<Vec<_>>()
-        .into_iter()
-}
-
 /// The responses, the fingerprints of what was asked (for the audit log), and the phones and
 /// IDs asked about (for sweep detection).
 type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<Numbered>);
@@ -648,10 +624,13 @@ impl lookup_server::Lookup for LookupService {
         let answering = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
             let (state, principal) = (&answering.0, &answering.1);
-            let sizes: Vec<usize> = messages.iter().map(Batched::requests).collect();
-            let requests = messages.into_iter().flat_map(|message| message.requests).collect();
-            let answers = answer(state, principal, Rpc::LookupBatches, requests)?;
-            Ok(rebatched(answers, &sizes)
+            let answers = per_message(
+                messages,
+                |message: proto::LookupBatch| message.requests,
+                |requests| answer(state, principal, Rpc::LookupBatches, requests),
+            )?;
+            Ok(answers
+                .into_iter()
                 .map(|responses| proto::LookupBatchResponse { responses })
                 .collect())
         });

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
+pub mod scene;
 pub mod setup;
+pub mod tls;
 
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::{
