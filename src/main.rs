@@ -12,7 +12,7 @@ use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
 use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_suspects, suspects_of_corpus};
 use leakdex::query::provenance::{Report, attribute};
-use leakdex::query::{Answer, Index, Query, lookup_batch, search};
+use leakdex::query::{Answer, Index, Query, lookup_batch, readable, search};
 use leakdex::segment::text::build_text_index;
 use leakdex::segment::{
     BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, build_segment, collect_garbage, delete_corpus,
@@ -153,6 +153,10 @@ enum Command {
         limit: usize,
         #[arg(long)]
         corpus: Vec<String>,
+        /// Look for the query's words as written: nothing in it is syntax (fields, operators,
+        /// quotes, brackets).
+        #[arg(long)]
+        plain: bool,
         query: String,
     },
     /// Build missing full-text indexes of published segments.
@@ -501,11 +505,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             json,
             limit,
             corpus,
+            plain,
             query,
         } => {
             let (data, catalog) = open_data(data_dir)?;
             let index = Index::open(&data, &catalog, &corpus)?;
-            let hits = search(&index, &query, limit, &[])?;
+            let hits = search(&index, &readable(&query, plain)?, limit, &[])?;
             audit_local(&data, "Search", 1, hits.len(), &[(Kind::Other, query.as_str())])?;
             print_search_hits(&hits, json)?;
             Ok(ExitCode::SUCCESS)
@@ -1083,9 +1088,10 @@ fn run_remote(
                 json,
                 limit,
                 corpus,
+                plain,
                 query,
             } => {
-                print_search_hits(&remote::search(channel, query, limit, corpus).await?, json)?;
+                print_search_hits(&remote::search(channel, query, plain, limit, corpus).await?, json)?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::RangeLookup { kind, region, value } => {

@@ -67,6 +67,7 @@ pub async fn lookup(
 pub async fn search(
     channel: Connection,
     query: String,
+    plain: bool,
     limit: usize,
     corpora: Vec<String>,
 ) -> Result<Vec<SearchHit>, Failure> {
@@ -74,6 +75,7 @@ pub async fn search(
         query,
         limit: limit as u32,
         corpora,
+        plain,
     };
     let response = LookupClient::new(channel).search(request).await?.into_inner();
     Ok(response.hits.into_iter().map(SearchHit::from).collect())

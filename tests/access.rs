@@ -56,6 +56,7 @@ async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)
                         query: "name:rahul".into(),
                         limit: 3,
                         corpora: Vec::new(),
+                        plain: false,
                     })
                     .await,
             ),
@@ -409,6 +410,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
                     query,
                     limit: 5,
                     corpora: vec!["vaccination".into()],
+                    plain: false,
                 })
                 .await
                 .unwrap()
@@ -538,6 +540,7 @@ async fn mutual_tls_names_the_principal_by_its_certificate() {
             query: "name:rahul".into(),
             limit: 1,
             corpora: Vec::new(),
+            plain: false,
         })
         .await
         .unwrap_err();
@@ -651,6 +654,7 @@ fn logs_of_a_full_run_hold_no_identifier_or_record_content() {
                 query: format!("name:\"{}\"", person.name().to_lowercase()),
                 limit: 5,
                 corpora: Vec::new(),
+                plain: false,
             })
             .await;
         lookup

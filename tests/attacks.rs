@@ -22,6 +22,7 @@ async fn search(connection: &Connection, query: &str, limit: u32) -> Result<Vec<
             query: query.into(),
             limit,
             corpora: Vec::new(),
+            plain: false,
         })
         .await
         .map(|response| response.into_inner().hits)
@@ -672,6 +673,7 @@ async fn make(connection: &Connection, call: Call) -> Code {
                     query,
                     limit,
                     corpora: Vec::new(),
+                    plain: false,
                 })
                 .await,
         ),

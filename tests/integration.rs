@@ -12,4 +12,5 @@ mod provenance;
 mod python_client;
 mod real_dumps;
 mod scale;
+mod search;
 mod service;

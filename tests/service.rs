@@ -187,6 +187,7 @@ async fn search_get_record_and_corpora() {
             query: "name:rahul district:pune".into(),
             limit: 10,
             corpora: Vec::new(),
+            plain: false,
         })
         .await
         .unwrap()
@@ -198,6 +199,7 @@ async fn search_get_record_and_corpora() {
             query: "name:(".into(),
             limit: 0,
             corpora: Vec::new(),
+            plain: false,
         })
         .await;
     assert_eq!(bad.unwrap_err().code(), Code::InvalidArgument);
@@ -206,6 +208,7 @@ async fn search_get_record_and_corpora() {
             query: "rahul".into(),
             limit: 0,
             corpora: vec!["nope".into()],
+            plain: false,
         })
         .await;
     assert_eq!(missing_corpus.unwrap_err().code(), Code::NotFound);
@@ -361,6 +364,7 @@ async fn graceful_shutdown_lets_the_stream_in_flight_finish() {
             query: "rahul".into(),
             limit: 1,
             corpora: Vec::new(),
+            plain: false,
         })
         .await;
     assert!(refused.is_err(), "no new calls after shutdown");

@@ -66,6 +66,149 @@ pub enum SearchScope {
 /// Kinds a restricted query may search fuzzily.
 const FUZZY_FOR_RESTRICTED: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
 
+/// The text of a search as it will be run (give it to [`check_query`] and [`search`]).
+///
+/// - In `plain` mode, the words of `text` and nothing else: each whitespace-separated word is
+///   looked for as written (as a phrase of its tokens: `d'mello`, `12/4`), all of them in one
+///   record; quotes, brackets, operators and `field:` prefixes are text, never syntax.
+/// - Otherwise `text` itself when the fielded syntax reads it. Else the shapes of names and IDs
+///   that trip that syntax are forgiven: a word with an apostrophe (`name:d'mello`, `st.
+///   mary's`, read by tantivy as the start of a quoted phrase) is looked for joined and as a
+///   phrase (see [`quote_apostrophes`]); an unbalanced double
+///   quote is closed at the end; `AND`/`OR` with nothing before them, and `AND`/`OR`/`NOT` with
+///   nothing after them, are dropped. (Dots after initials, hyphens and slashes inside words the
+///   syntax reads already.)
+///
+/// Errors: [`QueryError::Search`] for text that still cannot be read, with the byte position of
+/// the first problem in `text` and what tantivy's lenient parser expected there; for plain text
+/// with no word.
+pub fn readable(text: &str, plain: bool) -> Result<String, QueryError> {
+    if plain {
+        let words = plain_words(text);
+        if words.is_empty() {
+            return Err(bad_query("the query has no word to look for".into()));
+        }
+        return Ok(words);
+    }
+    if grammar_reads(text) {
+        return Ok(text.to_string());
+    }
+    let forgiven = forgive(text);
+    if grammar_reads(&forgiven) {
+        return Ok(forgiven);
+    }
+    let (_, errors) = tantivy::query_grammar::parse_query_lenient(&FUZZY.replace_all(text, " "));
+    Err(bad_query(match errors.first() {
+        Some(error) => format!(
+            "the query cannot be read at byte {}: {} (put a value with special characters in double quotes, or search in plain mode)",
+            error.pos, error.message
+        ),
+        None => "the query cannot be read (search in plain mode to look for its words as written)".into(),
+    }))
+}
+
+/// Whether tantivy's query grammar reads `text` (its `word~N` terms taken out, as [`parse`]
+/// takes them).
+fn grammar_reads(text: &str) -> bool {
+    let rest = FUZZY.replace_all(text, " ");
+    rest.trim().is_empty() || tantivy::query_grammar::parse_query(&rest).is_ok()
+}
+
+/// `text` with the shapes [`readable`] forgives made readable.
+fn forgive(text: &str) -> String {
+    // Whitespace-separated tokens; a double-quoted part stays whole within its token.
+    let mut tokens: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for character in text.chars() {
+        match character {
+            '"' => {
+                quoted = !quoted;
+                current.push('"');
+            }
+            blank if blank.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    tokens.push(std::mem::take(&mut current));
+                }
+            }
+            other => current.push(other),
+        }
+    }
+    if quoted {
+        current.push('"');
+    }
+    if !current.is_empty() {
+        tokens.push(current);
+    }
+    while tokens.first().is_some_and(|token| token == "AND" || token == "OR") {
+        tokens.remove(0);
+    }
+    while tokens
+        .last()
+        .is_some_and(|token| matches!(token.as_str(), "AND" | "OR" | "NOT"))
+    {
+        tokens.pop();
+    }
+    tokens
+        .iter()
+        .map(|token| quote_apostrophes(token))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A token with an apostrophe outside quotes, as either of its two readings: the word joined
+/// (`dmello`, as names are normalized when indexed) or its parts as a phrase (`"d'mello"`, as
+/// free text is tokenized): `name:(d'mello` → `name:(("dmello" OR "d'mello")`. The field
+/// prefix and brackets stay outside.
+fn quote_apostrophes(token: &str) -> String {
+    if !token.contains('\'') || token.contains('"') {
+        return token.to_string();
+    }
+    let (field, value) = match token.split_once(':') {
+        Some((field, value))
+            if !field.is_empty()
+                && field
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || character == '_') =>
+        {
+            (format!("{field}:"), value)
+        }
+        _ => (String::new(), token),
+    };
+    let start = value.len() - value.trim_start_matches(['(', '+', '-']).len();
+    let end = value.trim_end_matches(')').len().max(start);
+    format!(
+        "{field}{}{}{}",
+        &value[..start],
+        both_readings(&value[start..end]),
+        &value[end..]
+    )
+}
+
+/// `word` (with an apostrophe, no double quote) joined and as written, each a phrase:
+/// `("dmello" OR "d'mello")`.
+fn both_readings(word: &str) -> String {
+    let joined: String = word
+        .chars()
+        .filter(|character| !matches!(character, '\'' | '’'))
+        .collect();
+    format!("(\"{joined}\" OR \"{word}\")")
+}
+
+/// The words of `text`, each quoted as a phrase, a word with an apostrophe in both its
+/// readings (see [`readable`], [`quote_apostrophes`]).
+fn plain_words(text: &str) -> String {
+    text.split_whitespace()
+        .map(|word| word.replace(['"', '\\', '(', ')'], ""))
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .map(|word| match word.contains('\'') {
+            true => both_readings(&word),
+            false => format!("\"{word}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Checks `text` against the bounds and against what `scope` allows, without running it.
 /// Returns the query's cost in lookups: one per leaf, [`FUZZY_COST`] per fuzzy term.
 ///
@@ -296,48 +439,60 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
     }
     check_query(text, SearchScope::Full)?;
     let query = parse(text)?;
-    let mut hits = Vec::new();
     let record_field = crate::segment::text::schema()
         .get_field(RECORD_FIELD)
         .map_err(|_| bad_query(format!("unknown field {RECORD_FIELD:?}")))?;
-    for indexed in index
-        .segments
-        .iter()
-        .filter(|indexed| corpora.is_empty() || corpora.contains(&indexed.corpus))
-    {
+    // The best `limit` of every segment, then the best `limit` of those; only they are read.
+    let mut candidates: Vec<(f32, usize, tantivy::DocAddress)> = Vec::new();
+    let mut searchers = Vec::with_capacity(index.segments.len());
+    for (position, indexed) in index.segments.iter().enumerate() {
+        if !(corpora.is_empty() || corpora.contains(&indexed.corpus)) {
+            searchers.push(None);
+            continue;
+        }
         let Some(reader) = indexed.text.reader()? else {
             tracing::warn!(segment = %indexed.segment.manifest.id, "no full-text index yet; skipped");
+            searchers.push(None);
             continue;
         };
-        let path = &indexed.text.path;
         let searcher = reader.searcher();
         let top = searcher
             .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
-            .map_err(|error| segment_error(path, error))?;
-        for (score, address) in top {
-            let document: TantivyDocument = searcher.doc(address).map_err(|error| segment_error(path, error))?;
-            let Some(record) = document.get_first(record_field).and_then(|value| value.as_u64()) else {
-                continue;
-            };
-            let shown = indexed.segment.show(record)?;
-            let snippet = snippet_of(&shown.fields);
-            hits.push(SearchHit {
-                corpus: indexed.corpus.clone(),
-                file: shown.file,
-                record: shown.record,
-                line: shown.line,
-                offset: shown.offset,
-                score,
-                snippet,
-            });
-        }
+            .map_err(|error| segment_error(&indexed.text.path, error))?;
+        candidates.extend(top.into_iter().map(|(score, address)| (score, position, address)));
+        searchers.push(Some(searcher));
     }
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2))));
+    candidates.truncate(limit);
+    let mut hits = Vec::with_capacity(candidates.len());
+    for (score, position, address) in candidates {
+        let indexed = &index.segments[position];
+        let Some(searcher) = &searchers[position] else {
+            continue;
+        };
+        let path = &indexed.text.path;
+        let document: TantivyDocument = searcher.doc(address).map_err(|error| segment_error(path, error))?;
+        let Some(record) = document.get_first(record_field).and_then(|value| value.as_u64()) else {
+            continue;
+        };
+        let shown = indexed.segment.show(record)?;
+        let snippet = snippet_of(&shown.fields);
+        hits.push(SearchHit {
+            corpus: indexed.corpus.clone(),
+            file: shown.file,
+            record: shown.record,
+            line: shown.line,
+            offset: shown.offset,
+            score,
+            snippet,
+        });
+    }
+    // Equal scores: in corpus, file and record order.
     hits.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then_with(|| (&a.corpus, &a.file, a.record).cmp(&(&b.corpus, &b.file, b.record)))
     });
-    hits.truncate(limit);
     Ok(hits)
 }
 
@@ -364,4 +519,68 @@ fn segment_error(path: &std::path::Path, error: tantivy::TantivyError) -> QueryE
         path: path.display().to_string(),
         source: std::io::Error::other(error.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> String {
+        readable(text, false).unwrap()
+    }
+
+    #[test]
+    fn queries_the_syntax_reads_are_left_as_they_are() {
+        for query in [
+            r#"name:"rahul sharma" district:pune"#,
+            "R. K. Sharma",
+            "mary-ann",
+            "address:12/4",
+            "name:rahul~1 district:pune",
+            "name:(sunita OR lynette) -district:goa",
+        ] {
+            assert_eq!(read(query), query);
+        }
+    }
+
+    #[test]
+    fn apostrophes_unbalanced_quotes_and_dangling_operators_are_forgiven() {
+        assert_eq!(read("name:d'mello"), r#"name:("dmello" OR "d'mello")"#);
+        assert_eq!(read("st. mary's road"), r#"st. ("marys" OR "mary's") road"#);
+        assert_eq!(
+            read("name:(d'souza OR sunita)"),
+            r#"name:(("dsouza" OR "d'souza") OR sunita)"#
+        );
+        assert_eq!(read(r#"name:"sunita sharma"#), r#"name:"sunita sharma""#);
+        assert_eq!(read("sunita AND"), "sunita");
+        assert_eq!(read("AND sunita OR NOT"), "sunita");
+        for query in ["name:d'mello", "st. mary's road", r#"name:"sunita"#, "sunita AND"] {
+            assert!(grammar_reads(&read(query)), "{query}");
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_named_with_its_position() {
+        let QueryError::Search(message) = readable("name:(sunita", false).unwrap_err() else {
+            panic!("not a search error");
+        };
+        assert!(
+            message.contains("at byte 12") && message.contains("expected ')'"),
+            "{message}"
+        );
+        let QueryError::Search(message) = readable("name:[a TO", false).unwrap_err() else {
+            panic!("not a search error");
+        };
+        assert!(message.contains("at byte 10"), "{message}");
+    }
+
+    #[test]
+    fn plain_mode_reads_words_and_nothing_else() {
+        assert_eq!(
+            readable(r#"name:(sunita OR "sharma d'mello"#, true).unwrap(),
+            r#""name:sunita" "OR" "sharma" ("dmello" OR "d'mello")"#
+        );
+        assert!(grammar_reads(&readable(r#"a:b ( ) [ } ~2 ^3 * "x\"#, true).unwrap()));
+        assert!(readable(r#"( ) " \ :"#, true).is_err());
+    }
 }

@@ -14,7 +14,7 @@ use crate::access::role::{Role, Rpc};
 use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
-use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, search, snippet_of};
+use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::{DataDir, FileStamp};
 use std::collections::HashSet;
@@ -648,15 +648,16 @@ impl lookup_server::Lookup for LookupService {
             if request.query.trim().is_empty() {
                 return Err(Status::invalid_argument("empty search query"));
             }
+            let text = readable(&request.query, request.plain).map_err(status)?;
             // Bounds and role checks before the query is parsed or run; its cost is charged.
-            let cost = check_query(&request.query, principal.role.search_scope()).map_err(status)?;
+            let cost = check_query(&text, principal.role.search_scope()).map_err(status)?;
             state.admit(&principal, cost)?;
             let limit = match request.limit {
                 0 => 20,
                 limit => (limit as usize).min(principal.role.max_results()),
             };
             let index = state.index_for(principal.role)?;
-            let mut hits = search(&index, &request.query, limit, &request.corpora).map_err(status)?;
+            let mut hits = search(&index, &text, limit, &request.corpora).map_err(status)?;
             if !principal.role.sees_contents() {
                 for hit in &mut hits {
                     let mut shown = index.show(&hit.corpus, &hit.file, hit.record).map_err(status)?;

@@ -1,0 +1,165 @@
+//! Search as an investigator types it: names with apostrophes, initials, hyphens and slashes,
+//! unbalanced quotes and dangling operators are read; plain mode looks for words as written;
+//! what still cannot be read is refused with its position. Over gRPC (as every role) and the CLI.
+
+use crate::common::{Served, leakdex};
+use leakdex::access::role::Role;
+use leakdex::access::token::TokenStore;
+use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+use leakdex::segment::text::build_text_index;
+use leakdex::segment::{BuildOptions, build_segment};
+use leakdex::service::client::connect;
+use leakdex::service::proto::{self, lookup_client::LookupClient};
+use leakdex::storage::DataDir;
+use proptest::prelude::*;
+use tonic::Code;
+
+const PEOPLE: &str = "name,mobile,district,address
+Lynette D'Mello,9812345670,Mumbai,\"12/4 St. Mary's Road, Bandra\"
+R. K. Sharma,9812345671,Pune,\"Flat 3-B, M.G. Road\"
+Mary-Ann Fernandes,9812345672,Goa,\"H.No. 5/112, Panjim\"
+Sunita Sharma,9812345674,Jaipur,Ward 5
+Rahul O'Brien,9812345675,Pune,\"7 O'Connell Street\"
+";
+
+/// The people above, indexed with full text, in a data directory of `dir`.
+fn indexed(dir: &std::path::Path) -> DataDir {
+    let data = DataDir::open(&dir.join("data")).unwrap();
+    let csv = dir.join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+    let report = build_segment(
+        &data,
+        &FileCatalog::open(data.root()),
+        &Corpus::new("people", CorpusKind::Leak),
+        &[csv],
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    for id in &report.segments {
+        build_text_index(&data, id).unwrap();
+    }
+    data
+}
+
+/// Record numbers found by `query` over gRPC, or the status.
+async fn found(
+    lookup: &mut LookupClient<leakdex::service::client::Connection>,
+    query: &str,
+    plain: bool,
+) -> Result<Vec<u64>, tonic::Status> {
+    let hits = lookup
+        .search(proto::SearchRequest {
+            query: query.into(),
+            limit: 10,
+            corpora: Vec::new(),
+            plain,
+        })
+        .await?
+        .into_inner()
+        .hits;
+    let mut records: Vec<u64> = hits.iter().map(|hit| hit.record).collect();
+    records.sort_unstable();
+    Ok(records)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_ids_are_found_as_investigators_type_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = indexed(dir.path());
+    let store = TokenStore::new(&data);
+    let served = Served::start(&data, None).await;
+    for role in [Role::Investigator, Role::Analyst] {
+        let token = store.create(role.as_str(), role).unwrap().1;
+        let mut lookup = LookupClient::new(connect(&served.url, Some(&token)).await.unwrap());
+        let cases: [(&str, &[u64]); 12] = [
+            ("name:d'mello", &[1]),
+            ("d'mello", &[1]),
+            ("name:o'brien", &[5]),
+            ("st. mary's", &[1]),
+            ("address:o'connell", &[5]),
+            ("R. K. Sharma", &[2]),
+            ("name:mary-ann", &[3]),
+            ("address:5/112", &[3]),
+            (r#"name:"sunita sharma"#, &[4]),
+            ("sharma AND", &[2, 4]),
+            ("OR name:lynette", &[1]),
+            ("name:(d'mello OR o'brien) district:pune", &[5]),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(
+                found(&mut lookup, query, false).await.unwrap(),
+                expected,
+                "{query} as {role}"
+            );
+        }
+        // Plain mode: words as written, nothing is syntax.
+        assert_eq!(found(&mut lookup, "d'mello (mumbai", true).await.unwrap(), [1]);
+        assert_eq!(found(&mut lookup, "sharma pune", true).await.unwrap(), [2]);
+        assert_eq!(
+            found(&mut lookup, "name:sharma", true).await.unwrap(),
+            Vec::<u64>::new()
+        );
+        // Still unreadable: refused, with where and what was expected.
+        let refused = found(&mut lookup, "name:(sunita", false).await.unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert!(refused.message().contains("at byte 12: expected ')'"), "{refused}");
+        let empty = found(&mut lookup, "( ) \"", true).await.unwrap_err();
+        assert_eq!(empty.code(), Code::InvalidArgument);
+    }
+    served.stop().await;
+
+    // The CLI reads the same, with --plain.
+    let printed = |arguments: &[&str]| {
+        let output = leakdex(data.root()).arg("search").args(arguments).output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, out, errors) = printed(&["name:d'mello"]);
+    assert!(
+        ok && out.contains("record 1") && out.contains("1 hits"),
+        "{out}{errors}"
+    );
+    let (ok, out, _) = printed(&["--plain", "o'connell street"]);
+    assert!(ok && out.contains("record 5"), "{out}");
+    let (ok, _, errors) = printed(&["name:[a TO"]);
+    assert!(!ok && errors.contains("at byte 10"), "{errors}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// No query text, plain or not, makes reading or running it panic or fail but as a query.
+    #[test]
+    fn any_query_text_is_read_or_refused(
+        pieces in proptest::collection::vec(
+            prop::sample::select(vec![
+                "name:", "d'mello", "'", "\"", "(", ")", "[", "]", "{", "}", "AND", "OR", "NOT", "-", "+",
+                "~1", "^2", "*", "\\", "/", ".", ":", " ", "sunita", "12/4", "’", "TO", "!",
+            ]),
+            0..12,
+        ),
+        plain in any::<bool>(),
+    ) {
+        static DATA: std::sync::OnceLock<(tempfile::TempDir, leakdex::query::Index)> = std::sync::OnceLock::new();
+        let (_, index) = DATA.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let data = indexed(dir.path());
+            let index = leakdex::query::Index::open(&data, &FileCatalog::open(data.root()), &[]).unwrap();
+            (dir, index)
+        });
+        let text: String = pieces.concat();
+        if let Ok(readable) = leakdex::query::readable(&text, plain)
+            && leakdex::query::check_query(&readable, leakdex::query::SearchScope::Full).is_ok()
+        {
+            // Answered, or refused as a query (`-x` alone: only excluding terms), nothing else.
+            let searched = leakdex::query::search(index, &readable, 5, &[]);
+            prop_assert!(
+                matches!(searched, Ok(_) | Err(leakdex::query::QueryError::Search(_))),
+                "{text:?} read as {readable:?}: {searched:?}"
+            );
+        }
+    }
+}
