@@ -1,6 +1,7 @@
 //! Search as an investigator types it: names with apostrophes, initials, hyphens and slashes,
 //! unbalanced quotes and dangling operators are read; plain mode looks for words as written;
-//! what still cannot be read is refused with its position. Over gRPC (as every role) and the CLI.
+//! what still cannot be read is refused with its position; a name typed in Latin letters finds it
+//! written in Devanagari, and the reverse. Over gRPC (as two roles) and the CLI.
 
 use crate::common::{Served, leakdex};
 use leakdex::access::role::Role;
@@ -20,6 +21,8 @@ R. K. Sharma,9812345671,Pune,\"Flat 3-B, M.G. Road\"
 Mary-Ann Fernandes,9812345672,Goa,\"H.No. 5/112, Panjim\"
 Sunita Sharma,9812345674,Jaipur,Ward 5
 Rahul O'Brien,9812345675,Pune,\"7 O'Connell Street\"
+सुनीता शर्मा,9812345676,जयपुर,वार्ड 5
+राहुल वर्मा,9812345677,पुणे,
 ";
 
 /// The people above, indexed with full text, in a data directory of `dir`.
@@ -80,8 +83,8 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
             ("R. K. Sharma", &[2]),
             ("name:mary-ann", &[3]),
             ("address:5/112", &[3]),
-            (r#"name:"sunita sharma"#, &[4]),
-            ("sharma AND", &[2, 4]),
+            (r#"name:"sunita sharma"#, &[4, 6]),
+            ("sharma AND", &[2, 4, 6]),
             ("OR name:lynette", &[1]),
             ("name:(d'mello OR o'brien) district:pune", &[5]),
         ];
@@ -92,6 +95,12 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
                 "{query} as {role}"
             );
         }
+        // Names across scripts, both ways.
+        assert_eq!(found(&mut lookup, "sunita sharma", false).await.unwrap(), [4, 6]);
+        assert_eq!(found(&mut lookup, r#"name:"सुनीता शर्मा""#, false).await.unwrap(), [4, 6]);
+        assert_eq!(found(&mut lookup, "name:राहुल", false).await.unwrap(), [5, 7]);
+        assert_eq!(found(&mut lookup, "name:rahul", false).await.unwrap(), [5, 7]);
+        assert_eq!(found(&mut lookup, "rahul varma", true).await.unwrap(), [7]);
         // Plain mode: words as written, nothing is syntax.
         assert_eq!(found(&mut lookup, "d'mello (mumbai", true).await.unwrap(), [1]);
         assert_eq!(found(&mut lookup, "sharma pune", true).await.unwrap(), [2]);

@@ -4,6 +4,7 @@
 
 use super::lookup::{Index, QueryError};
 use crate::ingest::classify::value_candidates;
+use crate::ingest::normalize::{has_indic_letters, romanized};
 use crate::ingest::{Kind, Region};
 use crate::segment::IDENTIFYING_KINDS;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
@@ -79,23 +80,31 @@ const FUZZY_FOR_RESTRICTED: [Kind; 4] = [Kind::Name, Kind::Address, Kind::Distri
 ///   nothing after them, are dropped. (Dots after initials, hyphens and slashes inside words the
 ///   syntax reads already.)
 ///
+/// In either mode, a word or phrase written in an Indic script is also looked for in Latin
+/// letters (`सुनीता` → `sunita`, see [`romanized`]), as the text index holds such values both
+/// ways; so `sunita sharma` finds `सुनीता शर्मा` and the reverse.
+///
 /// Errors: [`QueryError::Search`] for text that still cannot be read, with the byte position of
 /// the first problem in `text` and what tantivy's lenient parser expected there; for plain text
 /// with no word.
 pub fn readable(text: &str, plain: bool) -> Result<String, QueryError> {
     if plain {
+        // Brackets are text here; only the length is bounded before the words are read.
+        check_length(text)?;
         let words = plain_words(text);
         if words.is_empty() {
             return Err(bad_query("the query has no word to look for".into()));
         }
         return Ok(words);
     }
+    // Before any parser sees it: tantivy's grammar recurses once per bracket.
+    check_bounds(text)?;
     if grammar_reads(text) {
-        return Ok(text.to_string());
+        return Ok(across_scripts(text));
     }
     let forgiven = forgive(text);
     if grammar_reads(&forgiven) {
-        return Ok(forgiven);
+        return Ok(across_scripts(&forgiven));
     }
     let (_, errors) = tantivy::query_grammar::parse_query_lenient(&FUZZY.replace_all(text, " "));
     Err(bad_query(match errors.first() {
@@ -107,6 +116,31 @@ pub fn readable(text: &str, plain: bool) -> Result<String, QueryError> {
     }))
 }
 
+/// `text` (which the grammar reads) with each word or phrase in an Indic script also looked for
+/// in Latin letters, as the text index holds it too: `name:सुनीता` → `name:(सुनीता OR "sunita")`.
+/// Unchanged if that would not read.
+fn across_scripts(text: &str) -> String {
+    if !has_indic_letters(text) {
+        return text.to_string();
+    }
+    let rewritten = tokens(text)
+        .iter()
+        .map(|token| {
+            let (field, open, core, close) = parts(token);
+            match romanized(&core.replace('"', " ")) {
+                Some(latin) if !latin.trim().is_empty() => format!("{field}{open}({core} OR \"{latin}\"){close}"),
+                _ => token.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if grammar_reads(&rewritten) {
+        rewritten
+    } else {
+        text.to_string()
+    }
+}
+
 /// Whether tantivy's query grammar reads `text` (its `word~N` terms taken out, as [`parse`]
 /// takes them).
 fn grammar_reads(text: &str) -> bool {
@@ -114,9 +148,9 @@ fn grammar_reads(text: &str) -> bool {
     rest.trim().is_empty() || tantivy::query_grammar::parse_query(&rest).is_ok()
 }
 
-/// `text` with the shapes [`readable`] forgives made readable.
-fn forgive(text: &str) -> String {
-    // Whitespace-separated tokens; a double-quoted part stays whole within its token.
+/// The whitespace-separated tokens of `text`; a double-quoted part stays whole within its
+/// token, and an unbalanced quote is closed at the end.
+fn tokens(text: &str) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
@@ -140,6 +174,38 @@ fn forgive(text: &str) -> String {
     if !current.is_empty() {
         tokens.push(current);
     }
+    tokens
+}
+
+/// A token as (`field:` prefix, opening brackets and signs, the word or phrase, closing
+/// brackets): `name:(d'mello` → (`name:`, `(`, `d'mello`, ``).
+fn parts(token: &str) -> (&str, &str, &str, &str) {
+    let value_start = match token.split_once(':') {
+        Some((field, _))
+            if !field.is_empty()
+                && !field.starts_with('"')
+                && field
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || character == '_') =>
+        {
+            field.len() + 1
+        }
+        _ => 0,
+    };
+    let value = &token[value_start..];
+    let start = value.len() - value.trim_start_matches(['(', '+', '-']).len();
+    let end = value.trim_end_matches(')').len().max(start);
+    (
+        &token[..value_start],
+        &value[..start],
+        &value[start..end],
+        &value[end..],
+    )
+}
+
+/// `text` with the shapes [`readable`] forgives made readable.
+fn forgive(text: &str) -> String {
+    let mut tokens = tokens(text);
     while tokens.first().is_some_and(|token| token == "AND" || token == "OR") {
         tokens.remove(0);
     }
@@ -164,25 +230,8 @@ fn quote_apostrophes(token: &str) -> String {
     if !token.contains('\'') || token.contains('"') {
         return token.to_string();
     }
-    let (field, value) = match token.split_once(':') {
-        Some((field, value))
-            if !field.is_empty()
-                && field
-                    .chars()
-                    .all(|character| character.is_ascii_alphanumeric() || character == '_') =>
-        {
-            (format!("{field}:"), value)
-        }
-        _ => (String::new(), token),
-    };
-    let start = value.len() - value.trim_start_matches(['(', '+', '-']).len();
-    let end = value.trim_end_matches(')').len().max(start);
-    format!(
-        "{field}{}{}{}",
-        &value[..start],
-        both_readings(&value[start..end]),
-        &value[end..]
-    )
+    let (field, open, core, close) = parts(token);
+    format!("{field}{open}{}{close}", both_readings(core))
 }
 
 /// `word` (with an apostrophe, no double quote) joined and as written, each a phrase:
@@ -201,26 +250,29 @@ fn plain_words(text: &str) -> String {
     text.split_whitespace()
         .map(|word| word.replace(['"', '\\', '(', ')'], ""))
         .filter(|word| word.chars().any(char::is_alphanumeric))
-        .map(|word| match word.contains('\'') {
-            true => both_readings(&word),
-            false => format!("\"{word}\""),
+        .map(|word| match (word.contains('\''), romanized(&word)) {
+            (true, _) => both_readings(&word),
+            (false, Some(latin)) if !latin.is_empty() => format!("(\"{word}\" OR \"{latin}\")"),
+            (false, _) => format!("\"{word}\""),
         })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-/// Checks `text` against the bounds and against what `scope` allows, without running it.
-/// Returns the query's cost in lookups: one per leaf, [`FUZZY_COST`] per fuzzy term.
-///
-/// Errors: [`QueryError::Search`] naming the bound or feature, and the byte position for
-/// nesting.
-pub fn check_query(text: &str, scope: SearchScope) -> Result<u64, QueryError> {
+/// Checks `text` against [`MAX_QUERY_BYTES`].
+fn check_length(text: &str) -> Result<(), QueryError> {
     if text.len() > MAX_QUERY_BYTES {
         return Err(bad_query(format!(
             "the query is {} bytes; at most {MAX_QUERY_BYTES}",
             text.len()
         )));
     }
+    Ok(())
+}
+
+/// Checks `text` against [`MAX_QUERY_BYTES`] and [`MAX_DEPTH`].
+fn check_bounds(text: &str) -> Result<(), QueryError> {
+    check_length(text)?;
     // Inside quotes too: an unterminated quote must not hide brackets from this count.
     let mut depth = 0usize;
     for (position, character) in text.char_indices() {
@@ -237,6 +289,16 @@ pub fn check_query(text: &str, scope: SearchScope) -> Result<u64, QueryError> {
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// Checks `text` against the bounds and against what `scope` allows, without running it.
+/// Returns the query's cost in lookups: one per leaf, [`FUZZY_COST`] per fuzzy term.
+///
+/// Errors: [`QueryError::Search`] naming the bound or feature, and the byte position for
+/// nesting.
+pub fn check_query(text: &str, scope: SearchScope) -> Result<u64, QueryError> {
+    check_bounds(text)?;
     let mut fuzzy = 0usize;
     let mut rest = String::with_capacity(text.len());
     let mut last = 0;
@@ -572,6 +634,34 @@ mod tests {
             panic!("not a search error");
         };
         assert!(message.contains("at byte 10"), "{message}");
+    }
+
+    #[test]
+    fn words_in_indic_scripts_are_looked_for_in_latin_letters_too() {
+        assert_eq!(read("name:सुनीता"), r#"name:(सुनीता OR "sunita")"#);
+        assert_eq!(
+            read(r#"name:"सुनीता शर्मा" district:jaipur"#),
+            r#"name:("सुनीता शर्मा" OR "sunita sharma") district:jaipur"#
+        );
+        assert_eq!(readable("राहुल", true).unwrap(), r#"("राहुल" OR "rahul")"#);
+    }
+
+    #[test]
+    fn bounds_are_checked_before_any_parser_sees_the_text() {
+        let deep = format!("{}rahul{}", "(".repeat(5000), ")".repeat(5000));
+        for plain in [false, true] {
+            let QueryError::Search(message) = readable(&deep, plain).unwrap_err() else {
+                panic!("not a search error");
+            };
+            assert!(message.contains("bytes") || message.contains("deep"), "{message}");
+        }
+        let nested = format!("{}rahul", "(".repeat(100));
+        assert!(readable(&nested, false).is_err());
+        assert_eq!(
+            readable(&nested, true).unwrap(),
+            r#""rahul""#,
+            "brackets are text in plain mode"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use super::{Segment, SegmentError};
 use crate::ingest::Kind;
+use crate::ingest::normalize::romanized;
 use crate::storage::{DataDir, sync_dir};
 use std::path::Path;
 use tantivy::schema::{Field, INDEXED, STORED, Schema, TEXT};
@@ -41,6 +42,10 @@ fn tantivy_error(path: &Path, error: tantivy::TantivyError) -> SegmentError {
     }
 }
 
+/// Kinds whose values written in an Indic script are also indexed in Latin letters
+/// ([`romanized`]), so that `sunita sharma` finds `सुनीता शर्मा`.
+const ROMANIZED_KINDS: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
+
 /// Builds and publishes the full-text index of a published segment. Idempotent.
 pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentError> {
     let published = data.text_path(segment_id);
@@ -76,19 +81,27 @@ pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentE
     let record_field = schema
         .get_field(RECORD_FIELD)
         .map_err(|error| tantivy_error(&staging, error))?;
-    // Text field of each segment field, by the segment's field id (None: not searchable).
-    let text_fields: Vec<Option<Field>> = segment
+    // Text field of each segment field, by the segment's field id (None: not searchable), and
+    // whether its values in Indic scripts are indexed in Latin letters too.
+    let text_fields: Vec<Option<(Field, bool)>> = segment
         .manifest
         .fields
         .iter()
-        .map(|field| schema.get_field(text_field_name(field.kind)).ok())
+        .map(|field| {
+            let text_field = schema.get_field(text_field_name(field.kind)).ok()?;
+            Some((text_field, ROMANIZED_KINDS.contains(&field.kind)))
+        })
         .collect();
     segment.for_each_record(|record, stored| {
         let mut document = TantivyDocument::default();
         document.add_u64(record_field, record);
         for field in &stored.fields {
-            if let Some(Some(text_field)) = text_fields.get(field.field as usize) {
-                document.add_text(*text_field, field.normalized.as_deref().unwrap_or(&field.raw));
+            if let Some(Some((text_field, romanize))) = text_fields.get(field.field as usize) {
+                let value = field.normalized.as_deref().unwrap_or(&field.raw);
+                document.add_text(*text_field, value);
+                if let Some(latin) = romanize.then(|| romanized(value)).flatten() {
+                    document.add_text(*text_field, latin);
+                }
             }
         }
         writer

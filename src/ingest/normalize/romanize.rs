@@ -1,0 +1,120 @@
+//! Names in Indic scripts as they are commonly typed in Latin letters: `सुनीता शर्मा` → `sunita
+//! sharma`, `राहुल` → `rahul`, so that a name written in one script is found when typed in the
+//! other.
+//!
+//! The letters are transliterated by vidyut-lipi (Ambuda's transliterator) into ITRANS, the
+//! ASCII scheme closest to everyday spelling (`sh` for श, `ch` for च, long vowels as capitals),
+//! then folded the way names are typed: case and ITRANS's marks dropped, the nasal sign as `n`
+//! (`m` before `p`, `b`, `m`), and the inherent vowel of a word's last consonant dropped (Hindi
+//! and most North Indian names do not pronounce it: राहुल is `rahul`, not `rahula`). Nothing
+//! else of pronunciation is modelled: `jayapur` for जयपुर stays apart from `jaipur`.
+
+use std::cell::RefCell;
+use vidyut_lipi::{Lipika, Scheme};
+
+/// The Unicode blocks of the Brahmic scripts of India, each 128 code points laid out alike
+/// (ISCII order), with the scheme vidyut-lipi reads them as.
+const SCRIPTS: [(u32, Scheme); 9] = [
+    (0x0900, Scheme::Devanagari),
+    (0x0980, Scheme::Bengali),
+    (0x0A00, Scheme::Gurmukhi),
+    (0x0A80, Scheme::Gujarati),
+    (0x0B00, Scheme::Odia),
+    (0x0B80, Scheme::Tamil),
+    (0x0C00, Scheme::Telugu),
+    (0x0C80, Scheme::Kannada),
+    (0x0D00, Scheme::Malayalam),
+];
+
+/// The script of `character`, with its code point's offset in the script's block.
+fn script_of(character: char) -> Option<(Scheme, u32)> {
+    let code = u32::from(character);
+    SCRIPTS
+        .iter()
+        .find(|(start, _)| (*start..*start + 0x80).contains(&code))
+        .map(|(start, scheme)| (*scheme, code - start))
+}
+
+/// Whether `text` holds a letter of an Indic script.
+pub fn has_indic_letters(text: &str) -> bool {
+    text.chars().any(|character| script_of(character).is_some())
+}
+
+/// `text` with its words in Indic scripts in Latin letters (see the module's doc), lower case;
+/// `None` when it has none. Other words are kept as they are.
+pub fn romanized(text: &str) -> Option<String> {
+    if !has_indic_letters(text) {
+        return None;
+    }
+    thread_local! {
+        // A Lipika caches the mappings it has built, so each thread keeps one.
+        static LIPIKA: RefCell<Lipika> = RefCell::new(Lipika::new());
+    }
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|word| {
+            let Some(scheme) = word.chars().find_map(script_of).map(|(scheme, _)| scheme) else {
+                return word.to_lowercase();
+            };
+            let itrans = LIPIKA.with(|lipika| lipika.borrow_mut().transliterate(word, scheme, Scheme::Itrans));
+            let mut folded = folded(&itrans);
+            // The inherent vowel after a final consonant (no vowel sign, no virama) is silent.
+            let ends_in_consonant = word
+                .chars()
+                .last()
+                .and_then(script_of)
+                .is_some_and(|(_, offset)| (0x15..=0x39).contains(&offset) || (0x58..=0x5F).contains(&offset));
+            if ends_in_consonant && folded.len() > 2 && folded.ends_with('a') {
+                folded.pop();
+            }
+            folded
+        })
+        .filter(|word| !word.is_empty())
+        .collect();
+    Some(words.join(" "))
+}
+
+/// ITRANS as names are typed: the nasal sign `M` as `n` (`m` before a labial), ITRANS's marks
+/// (`~`, `.`, `^`, `'`, `_`) dropped, `RRi` as `ri`, lower case.
+fn folded(itrans: &str) -> String {
+    let characters: Vec<char> = itrans.chars().collect();
+    let mut out = String::with_capacity(itrans.len());
+    for (position, character) in characters.iter().enumerate() {
+        match character {
+            'M' => {
+                let next = characters.get(position + 1).map(|next| next.to_ascii_lowercase());
+                out.push(if matches!(next, Some('p' | 'b' | 'm')) {
+                    'm'
+                } else {
+                    'n'
+                });
+            }
+            '~' | '.' | '^' | '\'' | '_' | '|' => {}
+            other => out.extend(other.to_lowercase()),
+        }
+    }
+    out.replace("rri", "ri")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_indic_scripts_read_as_they_are_typed() {
+        for (written, typed) in [
+            ("सुनीता शर्मा", "sunita sharma"),
+            ("राहुल", "rahul"),
+            ("रमेश कुमार", "ramesh kumar"),
+            ("प्रिया", "priya"),
+            ("कमला", "kamala"),
+            ("शंकर", "shankar"),
+            ("सुनीता Sharma", "sunita sharma"),
+            ("সুনীতা", "sunita"),
+            ("ராகுல்", "rakul"),
+        ] {
+            assert_eq!(romanized(written).as_deref(), Some(typed), "{written}");
+        }
+        assert_eq!(romanized("Sunita Sharma"), None);
+    }
+}
