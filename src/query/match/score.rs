@@ -7,7 +7,7 @@
 
 use super::Prepared;
 use crate::ingest::Kind;
-use crate::ingest::normalize::name_skeleton;
+use crate::ingest::normalize::{has_indic_letters, name_skeleton, romanized};
 use crate::segment::blocking::{id_last_four, pincode_in};
 
 /// Bits of evidence for and against, and the suspect fields that agree or disagree.
@@ -39,6 +39,20 @@ pub type Values<'a> = [(Kind, &'a str)];
 /// already folded them), word order, initials and romanizations: each word of the suspect's
 /// name is paired with its best word of the candidate's.
 pub fn name_similarity(suspect: &[String], candidate: &str) -> f64 {
+    // A name in an Indic script is compared as it is typed in Latin letters, so that one
+    // person's name written in two scripts agrees.
+    let latin_candidate = romanized(candidate);
+    let candidate = latin_candidate.as_deref().unwrap_or(candidate);
+    let latin_suspect: Vec<String>;
+    let suspect = if suspect.iter().any(|word| has_indic_letters(word)) {
+        latin_suspect = suspect
+            .iter()
+            .map(|word| romanized(word).unwrap_or_else(|| word.clone()))
+            .collect();
+        &latin_suspect[..]
+    } else {
+        suspect
+    };
     let words: Vec<&str> = candidate.split(' ').filter(|word| !word.is_empty()).collect();
     if suspect.is_empty() || words.is_empty() {
         return 0.0;
@@ -329,11 +343,19 @@ mod tests {
             ("laxmi iyer", "lakshmi iyer"),
             ("mohd khan", "mohammed khan"),
             ("rahulsharma", "rahul sharma"),
+            ("सुनीता शर्मा", "sunita sharma"),
+            ("sunita sharma", "सुनीता शर्मा"),
+            ("रमेश कुमार", "ramesh kumar"),
+            ("r verma", "राहुल वर्मा"),
         ] {
             let similarity = name_similarity(&words(suspect), candidate);
             assert!(similarity >= NAME_AGREE, "{suspect} / {candidate}: {similarity}");
         }
-        for (suspect, candidate) in [("priya nair", "rahul sharma"), ("amit verma", "sunita gill")] {
+        for (suspect, candidate) in [
+            ("priya nair", "rahul sharma"),
+            ("amit verma", "sunita gill"),
+            ("प्रिया नायर", "rahul sharma"),
+        ] {
             let similarity = name_similarity(&words(suspect), candidate);
             assert!(similarity < NAME_DISAGREE, "{suspect} / {candidate}: {similarity}");
         }
