@@ -1037,6 +1037,9 @@ fn print_search_hits(hits: &[leakdex::query::SearchHit], json: bool) -> Result<(
                 "{:.2}  {}  {}  record {}  line {}  byte {}\n      {}",
                 hit.score, hit.corpus, hit.file, hit.record, hit.line, hit.offset, hit.snippet
             );
+            for matched in &hit.matched {
+                println!("      matched {}: {}", matched.field, matched.marked());
+            }
         }
     }
     if !json {

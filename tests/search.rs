@@ -115,9 +115,44 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
         let empty = found(&mut lookup, "( ) \"", true).await.unwrap_err();
         assert_eq!(empty.code(), Code::InvalidArgument);
     }
+    // Hits say why: the fields that matched come first in the snippet, with the words marked
+    // for roles that see contents, and only the redacted field for the others.
+    for role in [Role::Investigator, Role::Analyst] {
+        let token = store.create(&format!("{role}-why"), role).unwrap().1;
+        let mut lookup = LookupClient::new(connect(&served.url, Some(&token)).await.unwrap());
+        let hits = lookup
+            .search(proto::SearchRequest {
+                query: "district:mumbai d'mello".into(),
+                limit: 10,
+                corpora: Vec::new(),
+                plain: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .hits;
+        assert_eq!(hits.len(), 1);
+        let fields: Vec<&str> = hits[0].matched.iter().map(|found| found.field.as_str()).collect();
+        assert_eq!(fields, ["name", "district"], "as {role}");
+        assert!(hits[0].snippet.starts_with("name: "), "{}", hits[0].snippet);
+        let name = &hits[0].matched[0];
+        if role == Role::Investigator {
+            assert_eq!(name.value, "Lynette D'Mello");
+            let marked: Vec<&str> = name
+                .spans
+                .iter()
+                .map(|span| &name.value[span.start as usize..span.end as usize])
+                .collect();
+            assert_eq!(marked, ["D", "Mello"]);
+            assert!(hits[0].snippet.contains("D'Mello"));
+        } else {
+            assert!(name.spans.is_empty() && !name.value.contains("Mello"), "{name:?}");
+            assert!(!hits[0].snippet.contains("Mello"), "{}", hits[0].snippet);
+        }
+    }
     served.stop().await;
 
-    // The CLI reads the same, with --plain.
+    // The CLI reads the same, with --plain, and marks what matched.
     let printed = |arguments: &[&str]| {
         let output = leakdex(data.root()).arg("search").args(arguments).output().unwrap();
         (
@@ -131,6 +166,7 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
         ok && out.contains("record 1") && out.contains("1 hits"),
         "{out}{errors}"
     );
+    assert!(out.contains("matched name: Lynette «D»'«Mello»"), "{out}");
     let (ok, out, _) = printed(&["--plain", "o'connell street"]);
     assert!(ok && out.contains("record 5"), "{out}");
     let (ok, _, errors) = printed(&["name:[a TO"]);

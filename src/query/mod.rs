@@ -11,4 +11,4 @@ mod search;
 pub use lookup::{
     Answer, Hit, Hits, Index, IndexedSegment, Query, QueryError, lookup_batch, lookup_batch_with, normalize_query,
 };
-pub use search::{SearchHit, SearchScope, TextIndex, check_query, readable, search, snippet_of};
+pub use search::{Matched, SearchHit, SearchScope, TextIndex, check_query, readable, search, snippet_of};

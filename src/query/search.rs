@@ -28,8 +28,97 @@ pub struct SearchHit {
     pub line: u64,
     pub offset: u64,
     pub score: f32,
-    /// The record's fields, `name: value`, shortened.
+    /// The record's fields, `name: value`, the fields that matched first, shortened.
     pub snippet: String,
+    /// The fields the query matched, with where.
+    pub matched: Vec<Matched>,
+}
+
+/// A field of a hit that the query matched.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Matched {
+    /// The field's name in its file.
+    pub field: String,
+    /// Its value as written.
+    pub value: String,
+    /// The matched words, as byte ranges of `value`: empty when the field matched otherwise (a
+    /// fuzzy term, or in Latin letters for a value in another script).
+    pub spans: Vec<(u32, u32)>,
+}
+
+impl Matched {
+    /// `value` with its matched words marked `«…»`, for people to read.
+    pub fn marked(&self) -> String {
+        let mut out = String::with_capacity(self.value.len() + 8 * self.spans.len());
+        let mut last = 0;
+        for &(start, end) in &self.spans {
+            let (start, end) = (start as usize, end as usize);
+            let (Some(before), Some(word)) = (self.value.get(last..start), self.value.get(start..end)) else {
+                continue;
+            };
+            out.push_str(before);
+            out.push('«');
+            out.push_str(word);
+            out.push('»');
+            last = end;
+        }
+        out.push_str(self.value.get(last..).unwrap_or_default());
+        out
+    }
+}
+
+/// The words a query looks for, by text field name (lower case, as the index holds them).
+type QueryWords = std::collections::HashMap<String, std::collections::HashSet<String>>;
+
+/// The words of `query`, by the name of the text field they are looked for in.
+fn query_words(query: &dyn Query) -> QueryWords {
+    let schema = crate::segment::text::schema();
+    let mut words = QueryWords::new();
+    query.query_terms(&mut |term, _| {
+        if let Some(word) = term.value().as_str() {
+            words
+                .entry(schema.get_field_name(term.field()).to_string())
+                .or_default()
+                .insert(word.to_string());
+        }
+    });
+    words
+}
+
+/// The fields of a record that `words` match, with where; the record's fields reordered so
+/// that those come first.
+fn matched_fields(fields: &mut [ShownField], words: &QueryWords) -> Vec<Matched> {
+    let mut tokenizer = tantivy::tokenizer::TextAnalyzer::from(tantivy::tokenizer::SimpleTokenizer::default());
+    let mut matched = Vec::new();
+    for field in fields.iter() {
+        let Some(wanted) = words.get(text_field_name(field.kind)) else {
+            continue;
+        };
+        let mut spans = Vec::new();
+        let mut stream = tokenizer.token_stream(&field.raw);
+        while let Some(token) = stream.next() {
+            if wanted.contains(&token.text.to_lowercase()) {
+                spans.push((token.offset_from as u32, token.offset_to as u32));
+            }
+        }
+        let indexed = [Some(field.normalized.as_str()), romanized(&field.normalized).as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|value| {
+                value
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|word| wanted.contains(word))
+            });
+        if !spans.is_empty() || indexed {
+            matched.push(Matched {
+                field: field.name.clone(),
+                value: field.raw.clone(),
+                spans,
+            });
+        }
+    }
+    fields.sort_by_key(|field| !matched.iter().any(|found| found.field == field.name));
+    matched
 }
 
 static FUZZY: LazyLock<Regex> =
@@ -501,6 +590,7 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
     }
     check_query(text, SearchScope::Full)?;
     let query = parse(text)?;
+    let words = query_words(query.as_ref());
     let record_field = crate::segment::text::schema()
         .get_field(RECORD_FIELD)
         .map_err(|_| bad_query(format!("unknown field {RECORD_FIELD:?}")))?;
@@ -537,7 +627,8 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
         let Some(record) = document.get_first(record_field).and_then(|value| value.as_u64()) else {
             continue;
         };
-        let shown = indexed.segment.show(record)?;
+        let mut shown = indexed.segment.show(record)?;
+        let matched = matched_fields(&mut shown.fields, &words);
         let snippet = snippet_of(&shown.fields);
         hits.push(SearchHit {
             corpus: indexed.corpus.clone(),
@@ -547,6 +638,7 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
             offset: shown.offset,
             score,
             snippet,
+            matched,
         });
     }
     // Equal scores: in corpus, file and record order.

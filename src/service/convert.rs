@@ -6,7 +6,7 @@ use super::proto;
 use crate::catalog::{CorpusKind, CorpusSummary, FileEntry};
 use crate::ingest::{Kind, Validity};
 use crate::query::provenance::Report;
-use crate::query::{Answer, Hit, SearchHit};
+use crate::query::{Answer, Hit, Matched, SearchHit};
 use crate::segment::canary::CanaryMeeting;
 use crate::segment::{ShownField, ShownRecord};
 
@@ -78,6 +78,7 @@ impl From<SearchHit> for proto::SearchHit {
             offset,
             score,
             snippet,
+            matched,
         } = hit;
         proto::SearchHit {
             corpus,
@@ -87,6 +88,18 @@ impl From<SearchHit> for proto::SearchHit {
             offset,
             score,
             snippet,
+            matched: matched
+                .into_iter()
+                .map(|found| proto::MatchedField {
+                    field: found.field,
+                    value: found.value,
+                    spans: found
+                        .spans
+                        .into_iter()
+                        .map(|(start, end)| proto::Span { start, end })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -101,6 +114,7 @@ impl From<proto::SearchHit> for SearchHit {
             offset,
             score,
             snippet,
+            matched,
         } = hit;
         SearchHit {
             corpus,
@@ -110,6 +124,14 @@ impl From<proto::SearchHit> for SearchHit {
             offset,
             score,
             snippet,
+            matched: matched
+                .into_iter()
+                .map(|found| Matched {
+                    field: found.field,
+                    value: found.value,
+                    spans: found.spans.into_iter().map(|span| (span.start, span.end)).collect(),
+                })
+                .collect(),
         }
     }
 }

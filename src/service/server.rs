@@ -14,7 +14,7 @@ use crate::access::role::{Role, Rpc};
 use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
-use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
+use crate::query::{Index, Matched, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::{DataDir, FileStamp};
 use std::collections::HashSet;
@@ -667,6 +667,20 @@ impl lookup_server::Lookup for LookupService {
                         .as_mut()
                         .map(|shown| {
                             redact_record(shown);
+                            // The fields that matched, first, as the role may see them: redacted
+                            // values, and no positions (they would say which letters were hidden).
+                            let matched = |name: &str| hit.matched.iter().any(|found| found.field == name);
+                            shown.fields.sort_by_key(|field| !matched(&field.name));
+                            hit.matched = shown
+                                .fields
+                                .iter()
+                                .filter(|field| matched(&field.name))
+                                .map(|field| Matched {
+                                    field: redact_field_name(&field.name),
+                                    value: field.raw.clone(),
+                                    spans: Vec::new(),
+                                })
+                                .collect();
                             snippet_of(&shown.fields)
                         })
                         .unwrap_or_default();
