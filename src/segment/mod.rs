@@ -312,8 +312,7 @@ impl Segment {
             .as_ref()
             .get(offset_of(block) as usize..offset_of(block + 1) as usize)
             .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
-        let plain =
-            zstd::bulk::decompress(bytes, 64 << 20).map_err(|error| corrupt(format!("block {block}: {error}")))?;
+        let plain = store::decompress_block(bytes).map_err(|error| corrupt(format!("block {block}: {error}")))?;
         store::decode_from_block(&plain, record - first_of(block))
             .map_err(|error| corrupt(format!("record {record}: {error}")))
     }
@@ -341,8 +340,7 @@ impl Segment {
                 .as_ref()
                 .get(start as usize..end as usize)
                 .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
-            let plain =
-                zstd::bulk::decompress(bytes, 64 << 20).map_err(|error| corrupt(format!("block {block}: {error}")))?;
+            let plain = store::decompress_block(bytes).map_err(|error| corrupt(format!("block {block}: {error}")))?;
             let mut rest = plain.as_slice();
             for record in first..next {
                 let (stored, tail) = postcard::take_from_bytes::<StoredRecord>(rest)
