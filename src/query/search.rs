@@ -41,8 +41,9 @@ pub struct Matched {
     pub field: String,
     /// Its value as written.
     pub value: String,
-    /// The matched words, as byte ranges of `value`: empty when the field matched otherwise (a
-    /// fuzzy term, or in Latin letters for a value in another script).
+    /// The matched words, as byte ranges of `value`: empty when the field matched in Latin
+    /// letters only (a value in another script). Fields matched only by fuzzy terms are not
+    /// listed.
     pub spans: Vec<(u32, u32)>,
 }
 
@@ -188,14 +189,19 @@ pub fn readable(text: &str, plain: bool) -> Result<String, QueryError> {
     }
     // Before any parser sees it: tantivy's grammar recurses once per bracket.
     check_bounds(text)?;
-    if grammar_reads(text) {
-        return Ok(across_scripts(text));
+    // An apostrophe inside a word is part of a name even where the grammar could read it (as
+    // the end of one single-quoted phrase and the start of the next, in `mary's d'souza`).
+    let named = inner_apostrophes(text);
+    if grammar_reads(&named) {
+        return Ok(across_scripts(&named));
     }
-    let forgiven = forgive(text);
+    let forgiven = forgive(&named);
     if grammar_reads(&forgiven) {
         return Ok(across_scripts(&forgiven));
     }
-    let (_, errors) = tantivy::query_grammar::parse_query_lenient(&FUZZY.replace_all(text, " "));
+    // Positions are the user's: each fuzzy term is blanked byte for byte.
+    let blanked = FUZZY.replace_all(text, |found: &regex::Captures| " ".repeat(found[0].len()));
+    let (_, errors) = tantivy::query_grammar::parse_query_lenient(&blanked);
     Err(bad_query(match errors.first() {
         Some(error) => format!(
             "the query cannot be read at byte {}: {} (put a value with special characters in double quotes, or search in plain mode)",
@@ -215,9 +221,13 @@ fn across_scripts(text: &str) -> String {
     let rewritten = tokens(text)
         .iter()
         .map(|token| {
-            let (field, open, core, close) = parts(token);
+            // Fuzzy, boost and slop suffixes belong to the word as written: left alone.
+            if token.contains(['~', '^']) {
+                return token.clone();
+            }
+            let (prefix, core, close) = parts(token);
             match romanized(&core.replace('"', " ")) {
-                Some(latin) if !latin.trim().is_empty() => format!("{field}{open}({core} OR \"{latin}\"){close}"),
+                Some(latin) if !latin.trim().is_empty() => format!("{prefix}({core} OR \"{latin}\"){close}"),
                 _ => token.clone(),
             }
         })
@@ -266,30 +276,52 @@ fn tokens(text: &str) -> Vec<String> {
     tokens
 }
 
-/// A token as (`field:` prefix, opening brackets and signs, the word or phrase, closing
-/// brackets): `name:(d'mello` → (`name:`, `(`, `d'mello`, ``).
-fn parts(token: &str) -> (&str, &str, &str, &str) {
-    let value_start = match token.split_once(':') {
-        Some((field, _))
-            if !field.is_empty()
-                && !field.starts_with('"')
-                && field
+/// A token as (what comes before its word: signs, brackets, a `field:` prefix, more brackets;
+/// the word or phrase; closing brackets): `-name:(d'mello)` → (`-name:(`, `d'mello`, `)`).
+fn parts(token: &str) -> (&str, &str, &str) {
+    let lead = token.len() - token.trim_start_matches(['(', '+', '-']).len();
+    let after_lead = &token[lead..];
+    let field = match after_lead.split_once(':') {
+        Some((name, _))
+            if !name.is_empty()
+                && name
                     .chars()
                     .all(|character| character.is_ascii_alphanumeric() || character == '_') =>
         {
-            field.len() + 1
+            name.len() + 1
         }
         _ => 0,
     };
-    let value = &token[value_start..];
-    let start = value.len() - value.trim_start_matches(['(', '+', '-']).len();
-    let end = value.trim_end_matches(')').len().max(start);
-    (
-        &token[..value_start],
-        &value[..start],
-        &value[start..end],
-        &value[end..],
-    )
+    let after_field = &after_lead[field..];
+    let brackets = after_field.len() - after_field.trim_start_matches('(').len();
+    let prefix = lead + field + brackets;
+    let value = &token[prefix..];
+    let end = value.trim_end_matches(')').len();
+    (&token[..prefix], &value[..end], &value[end..])
+}
+
+/// `text` with each word that has an apostrophe between two letters or digits (`d'mello`,
+/// `mary's`) in both its readings ([`quote_apostrophes`]); `text` itself when it has none.
+fn inner_apostrophes(text: &str) -> String {
+    let inner = |token: &str| {
+        let characters: Vec<char> = token.chars().collect();
+        !token.contains('"')
+            && characters
+                .windows(3)
+                .any(|window| window[0].is_alphanumeric() && window[1] == '\'' && window[2].is_alphanumeric())
+    };
+    let tokens = tokens(text);
+    if !tokens.iter().any(|token| inner(token)) {
+        return text.to_string();
+    }
+    tokens
+        .iter()
+        .map(|token| match inner(token) {
+            true => quote_apostrophes(token),
+            false => token.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `text` with the shapes [`readable`] forgives made readable.
@@ -319,8 +351,8 @@ fn quote_apostrophes(token: &str) -> String {
     if !token.contains('\'') || token.contains('"') {
         return token.to_string();
     }
-    let (field, open, core, close) = parts(token);
-    format!("{field}{open}{}{close}", both_readings(core))
+    let (prefix, core, close) = parts(token);
+    format!("{prefix}{}{close}", both_readings(core))
 }
 
 /// `word` (with an apostrophe, no double quote) joined and as written, each a phrase:
@@ -337,7 +369,7 @@ fn both_readings(word: &str) -> String {
 /// readings (see [`readable`], [`quote_apostrophes`]).
 fn plain_words(text: &str) -> String {
     text.split_whitespace()
-        .map(|word| word.replace(['"', '\\', '(', ')'], ""))
+        .map(|word| word.replace(['"', '\\', '(', ')', '[', ']', '{', '}'], ""))
         .filter(|word| word.chars().any(char::is_alphanumeric))
         .map(|word| match (word.contains('\''), romanized(&word)) {
             (true, _) => both_readings(&word),
@@ -706,6 +738,12 @@ mod tests {
             r#"name:(("dsouza" OR "d'souza") OR sunita)"#
         );
         assert_eq!(read(r#"name:"sunita sharma"#), r#"name:"sunita sharma""#);
+        assert_eq!(
+            read("st. mary's d'souza road"),
+            r#"st. ("marys" OR "mary's") ("dsouza" OR "d'souza") road"#,
+            "two apostrophes are no single-quoted phrase"
+        );
+        assert_eq!(read("-name:d'mello"), r#"-name:("dmello" OR "d'mello")"#);
         assert_eq!(read("sunita AND"), "sunita");
         assert_eq!(read("AND sunita OR NOT"), "sunita");
         for query in ["name:d'mello", "st. mary's road", r#"name:"sunita"#, "sunita AND"] {
@@ -736,6 +774,8 @@ mod tests {
             r#"name:("सुनीता शर्मा" OR "sunita sharma") district:jaipur"#
         );
         assert_eq!(readable("राहुल", true).unwrap(), r#"("राहुल" OR "rahul")"#);
+        assert_eq!(read("name:सुनीता~1"), "name:सुनीता~1", "a fuzzy term stays as written");
+        assert_eq!(read("(name:सुनीता)"), r#"(name:(सुनीता OR "sunita"))"#);
     }
 
     #[test]

@@ -124,25 +124,20 @@ pub struct StoredRecordRef<'a> {
     pub fields: Vec<StoredFieldRef<'a>>,
 }
 
-/// Decompresses a record block. A thread keeps its zstd context (making one costs more than
-/// a 64 KiB block's decompression) and the output is sized by the frame's own content size.
+/// Decompresses a record block (at most 64 MiB, whatever a damaged frame claims). A thread
+/// keeps its zstd context: making one costs more than decompressing a 64 KiB block.
 pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     thread_local! {
         static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
-    // Blocks are written with their size in the frame; a frame without it is bounded as before.
-    let capacity = zstd::zstd_safe::get_frame_content_size(bytes)
-        .ok()
-        .flatten()
-        .map_or(64 << 20, |size| size as usize);
     DECOMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         let decompressor = match cell.as_mut() {
             Some(decompressor) => decompressor,
             None => cell.insert(zstd::bulk::Decompressor::new()?),
         };
-        decompressor.decompress(bytes, capacity)
+        decompressor.decompress(bytes, 64 << 20)
     })
 }
 

@@ -14,7 +14,7 @@ use crate::access::role::{Role, Rpc};
 use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
-use crate::query::{Index, Matched, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
+use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
 use crate::storage::{DataDir, FileStamp};
 use std::collections::HashSet;
@@ -660,6 +660,9 @@ impl lookup_server::Lookup for LookupService {
             let mut hits = search(&index, &text, limit, &request.corpora).map_err(status)?;
             if !principal.role.sees_contents() {
                 for hit in &mut hits {
+                    // Which field matched is withheld too, in the list and in the snippet's order:
+                    // which column holds a guessed word confirms a redacted record field by field.
+                    hit.matched.clear();
                     let mut shown = index.show(&hit.corpus, &hit.file, hit.record).map_err(status)?;
                     hit.file = redact_field_name(&hit.file);
                     hit.score = 0.0;
@@ -667,20 +670,6 @@ impl lookup_server::Lookup for LookupService {
                         .as_mut()
                         .map(|shown| {
                             redact_record(shown);
-                            // The fields that matched, first, as the role may see them: redacted
-                            // values, and no positions (they would say which letters were hidden).
-                            let matched = |name: &str| hit.matched.iter().any(|found| found.field == name);
-                            shown.fields.sort_by_key(|field| !matched(&field.name));
-                            hit.matched = shown
-                                .fields
-                                .iter()
-                                .filter(|field| matched(&field.name))
-                                .map(|field| Matched {
-                                    field: redact_field_name(&field.name),
-                                    value: field.raw.clone(),
-                                    spans: Vec::new(),
-                                })
-                                .collect();
                             snippet_of(&shown.fields)
                         })
                         .unwrap_or_default();

@@ -5,9 +5,10 @@
 //! The letters are transliterated by vidyut-lipi (Ambuda's transliterator) into ITRANS, the
 //! ASCII scheme closest to everyday spelling (`sh` for श, `ch` for च, long vowels as capitals),
 //! then folded the way names are typed: case and ITRANS's marks dropped, the nasal sign as `n`
-//! (`m` before `p`, `b`, `m`), and the inherent vowel of a word's last consonant dropped (Hindi
-//! and most North Indian names do not pronounce it: राहुल is `rahul`, not `rahula`). Nothing
-//! else of pronunciation is modelled: `jayapur` for जयपुर stays apart from `jaipur`.
+//! (`m` before `p`, `b`, `m`), and the inherent vowel of a word's last lone consonant dropped
+//! in the scripts of languages that do not pronounce it (राहुल is `rahul`, not `rahula`; गुप्त
+//! stays `gupta`). Nothing else of pronunciation is modelled: `jayapur` for जयपुर stays apart
+//! from `jaipur`, `varma` for वर्मा from `verma`.
 
 use std::cell::RefCell;
 use vidyut_lipi::{Lipika, Scheme};
@@ -35,9 +36,42 @@ fn script_of(character: char) -> Option<(Scheme, u32)> {
         .map(|(start, scheme)| (*scheme, code - start))
 }
 
-/// Whether `text` holds a letter of an Indic script.
+/// Whether `text` holds a letter of an Indic script (not a digit or a danda).
 pub fn has_indic_letters(text: &str) -> bool {
-    text.chars().any(|character| script_of(character).is_some())
+    text.chars()
+        .filter_map(script_of)
+        .any(|(_, offset)| (0x01..=0x4D).contains(&offset) || (0x55..=0x63).contains(&offset))
+}
+
+/// Scripts whose languages leave a word's final inherent vowel silent (Hindi, Marathi, Bengali,
+/// Punjabi, Gujarati). In Odia and the Dravidian languages it is pronounced: ଲତ is `lata`.
+const SILENT_FINAL_VOWEL: [Scheme; 4] = [Scheme::Devanagari, Scheme::Bengali, Scheme::Gurmukhi, Scheme::Gujarati];
+
+/// Offset of the virama and of the nukta in every script's block.
+const VIRAMA: u32 = 0x4D;
+const NUKTA: u32 = 0x3C;
+
+/// Whether `word` ends in a consonant that carries its inherent vowel silently: a lone
+/// consonant (a nukta after it counts with it) after no virama, in a script whose languages
+/// drop it. A cluster keeps it (गुप्त is `gupta`).
+fn silent_final_vowel(word: &str, scheme: Scheme) -> bool {
+    if !SILENT_FINAL_VOWEL.contains(&scheme) {
+        return false;
+    }
+    let mut offsets = word
+        .chars()
+        .rev()
+        .filter_map(script_of)
+        .map(|(_, offset)| offset)
+        .peekable();
+    if offsets.peek() == Some(&NUKTA) {
+        offsets.next();
+    }
+    let consonant = |offset: u32| (0x15..=0x39).contains(&offset) || (0x58..=0x5F).contains(&offset);
+    let Some(last) = offsets.next() else {
+        return false;
+    };
+    consonant(last) && offsets.next() != Some(VIRAMA)
 }
 
 /// `text` with its words in Indic scripts in Latin letters (see the module's doc), lower case;
@@ -58,13 +92,7 @@ pub fn romanized(text: &str) -> Option<String> {
             };
             let itrans = LIPIKA.with(|lipika| lipika.borrow_mut().transliterate(word, scheme, Scheme::Itrans));
             let mut folded = folded(&itrans);
-            // The inherent vowel after a final consonant (no vowel sign, no virama) is silent.
-            let ends_in_consonant = word
-                .chars()
-                .last()
-                .and_then(script_of)
-                .is_some_and(|(_, offset)| (0x15..=0x39).contains(&offset) || (0x58..=0x5F).contains(&offset));
-            if ends_in_consonant && folded.len() > 2 && folded.ends_with('a') {
+            if silent_final_vowel(word, scheme) && folded.len() > 2 && folded.ends_with('a') {
                 folded.pop();
             }
             folded
@@ -112,9 +140,13 @@ mod tests {
             ("सुनीता Sharma", "sunita sharma"),
             ("সুনীতা", "sunita"),
             ("ராகுல்", "rakul"),
+            ("गुप्त", "gupta"),
+            ("मिश्र", "mishra"),
+            ("ଲତ", "lata"),
         ] {
             assert_eq!(romanized(written).as_deref(), Some(typed), "{written}");
         }
         assert_eq!(romanized("Sunita Sharma"), None);
+        assert_eq!(romanized("१२३४ ।"), None, "digits and dandas are no letters");
     }
 }
