@@ -13,7 +13,7 @@ use leakdex::inspect::inspect;
 use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_suspects, suspects_of_corpus};
 use leakdex::query::provenance::{Report, attribute};
 use leakdex::query::{Answer, Index, Query, lookup_batch, readable, search};
-use leakdex::segment::text::build_text_index;
+use leakdex::segment::text::{build_text_index, rebuild_text_index};
 use leakdex::segment::{
     BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, build_segment, collect_garbage, delete_corpus,
     fingerprint,
@@ -160,7 +160,12 @@ enum Command {
         query: String,
     },
     /// Build missing full-text indexes of published segments.
-    ReindexText,
+    ReindexText {
+        /// Rebuild the indexes that exist too (after an upgrade that indexes more, such as
+        /// names in Indic scripts in Latin letters); each is replaced once its successor is built.
+        #[arg(long)]
+        force: bool,
+    },
     /// Bearer tokens for the gRPC service: each names a principal and its role.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -515,11 +520,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             print_search_hits(&hits, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::ReindexText => {
+        Command::ReindexText { force } => {
             let (data, catalog) = open_data(data_dir)?;
             for corpus in catalog.corpora()? {
                 for segment in corpus.published() {
-                    build_text_index(&data, &segment.id)?;
+                    match force {
+                        true => rebuild_text_index(&data, &segment.id)?,
+                        false => build_text_index(&data, &segment.id)?,
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -172,6 +172,16 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
     assert!(ok && out.contains("record 5"), "{out}");
     let (ok, _, errors) = printed(&["name:[a TO"]);
     assert!(!ok && errors.contains("at byte 10"), "{errors}");
+
+    // `reindex-text --force` builds every text index again, replacing the one there.
+    let text = data.root().join("text");
+    let segment = std::fs::read_dir(&text).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(segment.join("left-by-the-old-build"), "").unwrap();
+    let rebuilt = leakdex(data.root()).args(["reindex-text", "--force"]).output().unwrap();
+    assert!(rebuilt.status.success(), "{}", String::from_utf8_lossy(&rebuilt.stderr));
+    assert!(segment.exists() && !segment.join("left-by-the-old-build").exists());
+    let (ok, out, _) = printed(&["name:\"सुनीता शर्मा\""]);
+    assert!(ok && out.contains("2 hits"), "{out}");
 }
 
 proptest! {

@@ -491,6 +491,12 @@ fn check_ast(ast: &UserInputAst, scope: SearchScope, leaves: &mut Leaves) -> Res
         UserInputAst::Boost(inner, _) => check_ast(inner, scope, leaves),
         UserInputAst::Leaf(leaf) => {
             leaves.count += 1;
+            // tantivy answers `field:*` from fast fields, which the text index has none of.
+            if let UserInputLeaf::Exists { field } = leaf.as_ref() {
+                return Err(bad_query(format!(
+                    "`{field}:*` (any value) cannot be searched: name a word, or search `*` for every record"
+                )));
+            }
             if scope == SearchScope::Full {
                 return Ok(());
             }
@@ -794,6 +800,14 @@ mod tests {
             r#""rahul""#,
             "brackets are text in plain mode"
         );
+    }
+
+    #[test]
+    fn a_field_with_any_value_is_refused_as_a_query() {
+        let QueryError::Search(message) = check_query("name:*", SearchScope::Full).unwrap_err() else {
+            panic!("not a search error");
+        };
+        assert!(message.contains("`name:*`"), "{message}");
     }
 
     #[test]

@@ -46,6 +46,33 @@ fn tantivy_error(path: &Path, error: tantivy::TantivyError) -> SegmentError {
 /// ([`romanized`]), so that `sunita sharma` finds `सुनीता शर्मा`.
 const ROMANIZED_KINDS: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
 
+/// Builds the full-text index of a published segment again, replacing the one it has (after an
+/// upgrade that indexes more, such as Indic-script values in Latin letters). The old index
+/// stays in place until the new one is published; if the build fails, the old one is put back.
+/// A server that has the old one open keeps answering from it until it reopens its indexes.
+pub fn rebuild_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentError> {
+    let published = data.text_path(segment_id);
+    if !published.exists() {
+        return build_text_index(data, segment_id);
+    }
+    let io = |path: &Path, source| SegmentError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let staging = data.staging();
+    std::fs::create_dir_all(&staging).map_err(|source| io(&staging, source))?;
+    let old = staging.join(format!("{segment_id}.text-old"));
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|source| io(&old, source))?;
+    }
+    std::fs::rename(&published, &old).map_err(|source| io(&published, source))?;
+    if let Err(error) = build_text_index(data, segment_id) {
+        std::fs::rename(&old, &published).map_err(|source| io(&old, source))?;
+        return Err(error);
+    }
+    std::fs::remove_dir_all(&old).map_err(|source| io(&old, source))
+}
+
 /// Builds and publishes the full-text index of a published segment. Idempotent.
 pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentError> {
     let published = data.text_path(segment_id);
