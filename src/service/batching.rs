@@ -19,9 +19,10 @@ const REQUEST_QUEUE: usize = 16 * 1024;
 /// Micro-batches of one stream being answered at once.
 const ANSWERS_IN_FLIGHT: usize = 3;
 /// Bytes of requests (encoded, plus [`DECODED_OVERHEAD`] each) a stream's reader holds before it
-/// stops reading. With the hand-off, the backlog and the batches in flight, a stream whose client
-/// sends large messages and reads no answers makes the server hold about 3 × this plus
-/// 3 × [`MAX_BATCH_BYTES`], and one message being decoded.
+/// stops reading. The reader, the hand-off (one chunk), the backlog (at most a full batch and a
+/// chunk) and the batches in flight together make a stream whose client sends large messages
+/// and reads no answers hold about 3 × this plus 4 × [`MAX_BATCH_BYTES`] (40 MiB), and one
+/// message being decoded.
 const MAX_PENDING_BYTES: usize = 8 << 20;
 /// Encoded bytes of requests in one micro-batch (a single larger message is a batch of its own).
 const MAX_BATCH_BYTES: usize = 4 << 20;
