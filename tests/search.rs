@@ -184,6 +184,69 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
     assert!(ok && out.contains("2 hits"), "{out}");
 }
 
+/// The README's search examples: each runs as written, finds something, and says what matched.
+#[test]
+fn the_readme_search_examples_run_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = indexed(dir.path());
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("Search examples").expect("the README's search examples")..];
+    let block = &section[section.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    let examples: Vec<Vec<String>> = block
+        .lines()
+        .filter_map(|line| line.split('#').next()?.trim().strip_prefix("leakdex search "))
+        .map(shell_words)
+        .collect();
+    assert!(examples.len() >= 7, "{block}");
+    for arguments in examples {
+        let output = leakdex(data.root()).arg("search").args(&arguments).output().unwrap();
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !printed.contains("\n0 hits") && printed.contains("matched "),
+            "{arguments:?}: {printed}"
+        );
+    }
+}
+
+/// A command line's words as a POSIX shell splits them (single and double quotes, no escapes:
+/// the README's examples use none).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for character in line.chars() {
+        match (quote, character) {
+            (Some(open), close) if close == open => quote = None,
+            (Some(_), other) => current.push(other),
+            (None, '\'' | '"') => {
+                quote = Some(character);
+                in_word = true;
+            }
+            (None, blank) if blank.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            (None, other) => {
+                current.push(other);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
