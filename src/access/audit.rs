@@ -580,7 +580,9 @@ impl AuditLog {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut log = options.open(&self.log).map_err(|source| self.io(source))?;
         let start = log.metadata().map_err(|source| self.io(source))?.len();
-        if start > 0 && self.last_byte(&mut log, start)? != b'\n' {
+        // As this process left it, the log ends with its own last line: no read needed.
+        let ours = start == self.left_at.load(Ordering::Acquire);
+        if start > 0 && !ours && self.last_byte(&mut log, start)? != b'\n' {
             // A write cut short (the process stopped) left a torn line: it stays a line of its
             // own, for `verify` to name, rather than the start of this group's first entry.
             lines.insert(0, b'\n');

@@ -26,13 +26,17 @@ pub fn searchable_kinds() -> impl Iterator<Item = Kind> {
 }
 
 /// One text field per kind; an unfielded query searches them all, so no value is indexed twice.
+/// Built once: every search asks for it (a clone shares it).
 pub fn schema() -> Schema {
-    let mut builder = Schema::builder();
-    builder.add_u64_field(RECORD_FIELD, INDEXED | STORED);
-    for kind in searchable_kinds() {
-        builder.add_text_field(text_field_name(kind), TEXT);
-    }
-    builder.build()
+    static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(|| {
+        let mut builder = Schema::builder();
+        builder.add_u64_field(RECORD_FIELD, INDEXED | STORED);
+        for kind in searchable_kinds() {
+            builder.add_text_field(text_field_name(kind), TEXT);
+        }
+        builder.build()
+    });
+    SCHEMA.clone()
 }
 
 fn tantivy_error(path: &Path, error: tantivy::TantivyError) -> SegmentError {
