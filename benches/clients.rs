@@ -21,6 +21,8 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
 // The bench needs the Python half of the tests' set-up only.
 #[allow(dead_code)]
 #[path = "../tests/common/setup.rs"]
@@ -72,22 +74,10 @@ impl PythonClient {
 }
 
 fn bench_clients(c: &mut Criterion) {
-    let records: u64 = std::env::var("LEAKDEX_BENCH_RECORDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let records = common::records_per_corpus(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let dumps = dir.path().join("dumps");
-    leakdex::synth::generate(&dumps, records, 1).expect("generate");
-    let data = dir.path().join("data");
-    for file in ["vaccination.csv", "telecom_kyc.tsv.gz"] {
-        let corpus = file.split('.').next().unwrap_or(file);
-        let path = dumps.join(file);
-        leakdex(
-            &data,
-            &["ingest", "--no-text", "--corpus", corpus, path.to_str().expect("path")],
-        );
-    }
+    let (data, _) = common::indexed_corpora(dir.path(), records, &["vaccination.csv", "telecom_kyc.tsv.gz"], false);
+    let data = data.root().to_path_buf();
     let token = leakdex(&data, &["token", "create", "--name", "bench", "--role", "investigator"])
         .trim()
         .to_string();

@@ -15,17 +15,18 @@
 //! Both engines' p50, p99 and max are printed side by side. `cargo bench --bench search`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog};
+use leakdex::catalog::{Catalog, FileCatalog};
 use leakdex::ingest::Kind;
 use leakdex::query::{Index, readable, search};
-use leakdex::segment::text::build_text_index;
-use leakdex::segment::{BuildOptions, Segment, build_segment};
+use leakdex::segment::Segment;
 use leakdex::storage::DataDir;
 use rand::prelude::*;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod common;
 
 // The bench needs the Python half of the tests' set-up only.
 #[allow(dead_code)]
@@ -76,37 +77,10 @@ fn export_text(data: &DataDir, catalog: &FileCatalog, out: &Path) {
 }
 
 fn bench_search(c: &mut Criterion) {
-    let records: u64 = std::env::var("LEAKDEX_BENCH_RECORDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let records = common::records_per_corpus(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let dumps = dir.path().join("dumps");
-    leakdex::synth::generate(&dumps, records, 1).expect("generate");
-    let data = DataDir::open(&dir.path().join("data")).expect("data dir");
-    let catalog = FileCatalog::open(data.root());
     let started = Instant::now();
-    for entry in std::fs::read_dir(&dumps).expect("dumps") {
-        let path = entry.expect("dump").path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
-            continue;
-        };
-        if name.ends_with(".json") {
-            continue;
-        }
-        let corpus = Corpus::new(name.split('.').next().unwrap_or(name).to_string(), CorpusKind::Leak);
-        let report = build_segment(
-            &data,
-            &catalog,
-            &corpus,
-            std::slice::from_ref(&path),
-            &BuildOptions::default(),
-        )
-        .expect("ingest");
-        for id in &report.segments {
-            build_text_index(&data, id).expect("text index");
-        }
-    }
+    let (data, catalog) = common::indexed_corpora(dir.path(), records, &[], true);
     let index = Index::open(&data, &catalog, &[]).expect("index");
     let indexed: u64 = index
         .segments

@@ -6,14 +6,11 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
-use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::query::{Query, lookup_batch};
-use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::service::client::connect;
 use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
 use leakdex::service::{ServiceState, serve};
-use leakdex::storage::DataDir;
 use std::time::Duration;
 
 /// Answers and records are many small allocations; mimalloc serves them much faster than glibc's
@@ -21,22 +18,15 @@ use std::time::Duration;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+
 const QUERIES: usize = 1_000_000;
 
 fn bench_batch_lookup(c: &mut Criterion) {
-    let records: u64 = std::env::var("LEAKDEX_BENCH_RECORDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let records = common::records_per_corpus(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let dumps = dir.path().join("dumps");
-    leakdex::synth::generate(&dumps, records, 1).expect("generate");
-    let data = DataDir::open(&dir.path().join("data")).expect("data dir");
-    let catalog = FileCatalog::open(data.root());
-    for file in ["vaccination.csv", "telecom_kyc.tsv.gz"] {
-        let corpus = Corpus::new(file.split('.').next().unwrap_or(file).to_string(), CorpusKind::Leak);
-        build_segment(&data, &catalog, &corpus, &[dumps.join(file)], &BuildOptions::default()).expect("ingest");
-    }
+    let (data, catalog) =
+        common::indexed_corpora(dir.path(), records, &["vaccination.csv", "telecom_kyc.tsv.gz"], false);
     let values = leakdex::synth::suspect_phones(records, 1, QUERIES);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (_, token) = TokenStore::new(&data)

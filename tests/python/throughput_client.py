@@ -18,25 +18,12 @@ usage: LEAKDEX_TOKEN=... throughput_client.py ADDRESS PROTO_DIR QUERIES
 import json
 import os
 import sys
-import tempfile
 import time
 
 import grpc
-from grpc_tools import protoc
 
-
-def generated_stubs(proto_dir):
-    out_dir = tempfile.mkdtemp()
-    for name in ("leakdex/v1/lookup.proto",):
-        code = protoc.main(
-            ["protoc", f"-I{proto_dir}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}", name]
-        )
-        if code != 0:
-            raise SystemExit(f"grpc_tools.protoc failed on {name}")
-    sys.path.insert(0, out_dir)
-    from leakdex.v1 import lookup_pb2, lookup_pb2_grpc
-
-    return lookup_pb2, lookup_pb2_grpc
+# The stubs are generated as the other agency's client generates them (same folder).
+from batch_lookup_client import generated_stubs
 
 
 def single(stub, pb, values, count):
