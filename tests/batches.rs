@@ -3,8 +3,8 @@
 //! answered in place, within the limits the protos state, stopped by cancellation, and with the
 //! same roles, redaction and audit.
 
-use crate::common::scene::{KEYED_PHONE, SEED, Scene, code, matches, suspect};
-use crate::common::{drain, lookups};
+use crate::common::scene::{KEYED_PHONE, SEED, Scene, code, match_requests, matches, suspect};
+use crate::common::{drain, lookup_requests, lookups};
 use leakdex::access::role::Role;
 use leakdex::service::client::Connection;
 use leakdex::service::proto::{self, lookup_client::LookupClient, provenance_client::ProvenanceClient};
@@ -45,16 +45,7 @@ async fn lookup_batches(
     values: Vec<String>,
     sizes: &[usize],
 ) -> Result<Vec<proto::LookupBatchResponse>, tonic::Status> {
-    let requests = values
-        .into_iter()
-        .enumerate()
-        .map(|(id, value)| proto::LookupRequest {
-            id: id.to_string(),
-            value,
-            ..Default::default()
-        })
-        .collect();
-    let messages = cut(requests, sizes)
+    let messages = cut(lookup_requests(values), sizes)
         .into_iter()
         .map(|requests| proto::LookupBatch { requests });
     let stream = LookupClient::new(connection.clone())
@@ -72,17 +63,7 @@ async fn match_batches(
     sizes: &[usize],
     threshold: f64,
 ) -> Result<Vec<proto::MatchBatchResponse>, tonic::Status> {
-    let requests = records
-        .into_iter()
-        .enumerate()
-        .map(|(id, record)| proto::MatchRequest {
-            id: id.to_string(),
-            record: Some(record),
-            threshold,
-            limit: 0,
-        })
-        .collect();
-    let messages = cut(requests, sizes)
+    let messages = cut(match_requests(records, threshold), sizes)
         .into_iter()
         .map(|requests| proto::MatchBatch { requests });
     let stream = ProvenanceClient::new(connection.clone())

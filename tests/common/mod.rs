@@ -222,21 +222,26 @@ pub async fn drain<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, tonic::
     Ok(messages)
 }
 
+/// Lookup requests of `values`, their ids their positions.
+pub fn lookup_requests(values: Vec<String>) -> Vec<leakdex::service::proto::LookupRequest> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(id, value)| leakdex::service::proto::LookupRequest {
+            id: id.to_string(),
+            value,
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// The answers of one BatchLookup stream of `values` (ids are their positions).
 pub async fn lookups(
     connection: &leakdex::service::client::Connection,
     values: Vec<String>,
 ) -> Result<Vec<leakdex::service::proto::LookupResponse>, tonic::Status> {
-    use leakdex::service::proto::{LookupRequest, lookup_client::LookupClient};
-    let requests: Vec<_> = values
-        .into_iter()
-        .enumerate()
-        .map(|(id, value)| LookupRequest {
-            id: id.to_string(),
-            value,
-            ..Default::default()
-        })
-        .collect();
+    use leakdex::service::proto::lookup_client::LookupClient;
+    let requests = lookup_requests(values);
     let stream = LookupClient::new(connection.clone())
         .batch_lookup(tokio_stream::iter(requests))
         .await?

@@ -178,12 +178,9 @@ pub fn suspect(fields: &[(&str, &str)]) -> proto::SuspectRecord {
     }
 }
 
-pub async fn matches(
-    connection: &Connection,
-    records: Vec<proto::SuspectRecord>,
-    threshold: f64,
-) -> Result<Vec<proto::MatchResponse>, tonic::Status> {
-    let requests: Vec<_> = records
+/// Match requests of `records`, their ids their positions.
+pub fn match_requests(records: Vec<proto::SuspectRecord>, threshold: f64) -> Vec<proto::MatchRequest> {
+    records
         .into_iter()
         .enumerate()
         .map(|(id, record)| proto::MatchRequest {
@@ -192,7 +189,15 @@ pub async fn matches(
             threshold,
             limit: 0,
         })
-        .collect();
+        .collect()
+}
+
+pub async fn matches(
+    connection: &Connection,
+    records: Vec<proto::SuspectRecord>,
+    threshold: f64,
+) -> Result<Vec<proto::MatchResponse>, tonic::Status> {
+    let requests = match_requests(records, threshold);
     let stream = ProvenanceClient::new(connection.clone())
         .r#match(tokio_stream::iter(requests))
         .await?
