@@ -209,6 +209,39 @@ fn a_crash_at_any_point_leaves_no_partial_segment() {
 }
 
 #[test]
+fn a_segment_of_an_older_format_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 50, &BuildOptions::default());
+    let id = catalog.corpus("vaccination").unwrap().unwrap().segments[0].id.clone();
+    let manifest_path = data.segment_path(&id).join("manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["format_version"] = serde_json::json!(leakdex::segment::FORMAT_VERSION - 1);
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    let phone = Person::new(11, 3).mobile;
+    let refused = leakdex(data.root()).args(["lookup", &phone]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("format version {}", leakdex::segment::FORMAT_VERSION - 1))
+            && stderr.contains("leakdex delete --corpus vaccination"),
+        "{stderr}"
+    );
+    // Doing what it says makes the data directory usable again.
+    let deleted = leakdex(data.root())
+        .args(["delete", "--corpus", "vaccination"])
+        .output()
+        .unwrap();
+    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    let answered = leakdex(data.root()).args(["lookup", &phone]).output().unwrap();
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+}
+
+#[test]
 fn cli_ingest_skip_force_lookup_show_delete() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -116,6 +116,67 @@ fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
 }
 
 #[test]
+fn names_match_across_scripts_both_ways_without_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = leakdex::storage::DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = leakdex::catalog::FileCatalog::open(data.root());
+    // Two registers, one in Devanagari and one in Latin letters, with namesakes born on other
+    // days, so that only the name and the date together find the right record.
+    let registers = [
+        (
+            "register_hi",
+            "नाम,जन्म तिथि,जिला\nसुनीता शर्मा,1984-07-21,जयपुर\nसुनीता शर्मा,1990-02-02,जयपुर\nराहुल वर्मा,1979-11-05,पुणे\n",
+        ),
+        (
+            "register_en",
+            "name,dob,district\nDeepak Chaudhary,1991-03-14,Patna\nDeepak Chaudhary,1988-01-01,Patna\nPriya Gupta,1975-09-30,Lucknow\n",
+        ),
+    ];
+    for (name, text) in registers {
+        let path = dir.path().join(format!("{name}.csv"));
+        std::fs::write(&path, text).unwrap();
+        let corpus = leakdex::catalog::Corpus::new(name, leakdex::catalog::CorpusKind::Leak);
+        leakdex::segment::build_segment(&data, &catalog, &corpus, &[path], &BuildOptions::default()).unwrap();
+    }
+    let sample = dir.path().join("bot.jsonl");
+    write_lines(
+        &sample,
+        &[
+            // Latin letters, the vowel romanizations differ by (Verma / वर्मा is `varma`).
+            serde_json::json!({"name": "Sunita Sharma", "dob": "21/07/1984"}),
+            serde_json::json!({"name": "Rahul Verma", "dob": "1979-11-05"}),
+            // Devanagari for names the other register holds in Latin letters.
+            serde_json::json!({"name": "दीपक चौधरी", "dob": "1988-01-01"}),
+            serde_json::json!({"name": "प्रिया गुप्ता", "dob": "1975-09-30"}),
+            // The same date with another person's name finds nothing.
+            serde_json::json!({"name": "अमित वर्मा", "dob": "1984-07-21"}),
+        ],
+    );
+    let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let matches = match_records(&index, &suspects, &MatchOptions::default()).unwrap();
+    let best: Vec<Option<(&str, u64)>> = matches
+        .iter()
+        .map(|found| found.first().map(|best| (best.corpus, best.record)))
+        .collect();
+    assert_eq!(
+        best,
+        [
+            Some(("register_hi", 1)),
+            Some(("register_hi", 3)),
+            Some(("register_en", 2)),
+            Some(("register_en", 3)),
+            None
+        ],
+        "{matches:?}"
+    );
+    for found in &matches[..4] {
+        assert!(found[0].agreeing.contains(&"name".to_string()), "{found:?}");
+    }
+}
+
+#[test]
 fn records_match_without_strong_identifiers_with_masked_ids_and_other_writings() {
     let dir = tempfile::tempdir().unwrap();
     let (data, catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());

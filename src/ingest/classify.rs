@@ -3,8 +3,9 @@
 
 use crate::ingest::kind::Kind;
 use crate::ingest::normalize::{
-    Region, gender_code, is_aadhaar, is_driving_licence, is_email, is_pan, is_passport, is_password_hash, is_pincode,
-    is_voter_id, looks_like_phone, masked_aadhaar_tail, parse_date, parse_year,
+    Region, gender_code, has_indic_letters, is_aadhaar, is_driving_licence, is_email, is_indic_sign, is_pan,
+    is_passport, is_password_hash, is_pincode, is_voter_id, looks_like_phone, masked_aadhaar_tail, parse_date,
+    parse_year,
 };
 use serde::Serialize;
 
@@ -338,8 +339,60 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
     ),
 ];
 
+/// Column names in Devanagari, as Hindi and Marathi registers and government forms label them
+/// (`पिता का नाम`, `मोबाइल नंबर`, `जन्म तिथि`, `जिल्हा`). Two-word phrases are tried before single
+/// words, and words from the end, since the head noun comes last in both languages.
+const DEVANAGARI_SYNONYMS: &[(Kind, &[&str])] = &[
+    (Kind::BirthYear, &["जन्म वर्ष", "जन्मवर्ष"]),
+    (
+        Kind::DateOfBirth,
+        &["जन्म तिथि", "जन्मतिथि", "जन्म दिनांक", "जन्मदिनांक", "जन्म तारीख", "जन्मतारीख"],
+    ),
+    (Kind::Pincode, &["पिन कोड", "पिनकोड", "पिन"]),
+    (Kind::NationalId, &["आधार"]),
+    (Kind::VoterId, &["मतदाता", "वोटर"]),
+    (
+        Kind::Phone,
+        &["मोबाइल", "मोबाईल", "फोन", "फ़ोन", "दूरभाष", "संपर्क", "भ्रमणध्वनी"],
+    ),
+    (Kind::Email, &["ईमेल", "ई मेल"]),
+    (Kind::Gender, &["लिंग"]),
+    (Kind::District, &["जिला", "ज़िला", "जिल्हा", "शहर", "तहसील", "तालुका"]),
+    (Kind::State, &["राज्य", "प्रदेश"]),
+    (Kind::Address, &["पता", "पत्ता", "गांव", "गाँव", "ग्राम", "मोहल्ला"]),
+    (Kind::Name, &["नाम", "नाव"]),
+    (
+        Kind::Other,
+        &["क्रम", "क्रमांक", "दिनांक", "तिथि", "तारीख", "टिप्पणी", "विवरण"],
+    ),
+];
+
+/// The kind a column name in Devanagari suggests (see [`DEVANAGARI_SYNONYMS`]).
+fn kind_from_devanagari_header(name: &str) -> Option<Kind> {
+    let words: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+        .filter(|word| has_indic_letters(word))
+        .collect();
+    let find = |phrase: &str| {
+        DEVANAGARI_SYNONYMS
+            .iter()
+            .find(|(_, phrases)| phrases.contains(&phrase))
+            .map(|(kind, _)| *kind)
+    };
+    words
+        .windows(2)
+        .rev()
+        .find_map(|pair| find(&pair.join(" ")))
+        .or_else(|| words.iter().rev().find_map(|word| find(word)))
+}
+
 /// The kind a column name suggests, if any. Dotted JSON paths are judged by their last part.
+/// Names in Devanagari are read too, and a bilingual one (`नाम / Name`) by either half.
 pub fn kind_from_header(name: &str) -> Option<Kind> {
+    kind_from_latin_header(name).or_else(|| kind_from_devanagari_header(name))
+}
+
+fn kind_from_latin_header(name: &str) -> Option<Kind> {
     // "Name, as on card", "Mobile (primary)", "Phone: home": the label is what comes before its
     // qualifier.
     if let Some((head, _)) = name.split_once([',', '(', ':'])
@@ -487,7 +540,7 @@ fn looks_like_name(value: &str) -> bool {
             .all(|word| {
                 word.trim_end_matches(',')
                     .chars()
-                    .all(|c| c.is_alphabetic() || c == '.' || c == '\'')
+                    .all(|c| c.is_alphabetic() || c == '.' || c == '\'' || is_indic_sign(c))
             })
         && words
             .iter()
@@ -798,6 +851,24 @@ mod tests {
         for (header, kind) in cases {
             assert_eq!(kind_from_header(header), Some(kind), "{header}");
         }
+        let devanagari = [
+            ("नाम", Kind::Name),
+            ("पिता का नाम", Kind::Name),
+            ("मोबाइल नंबर", Kind::Phone),
+            ("जन्म तिथि", Kind::DateOfBirth),
+            ("जन्म वर्ष", Kind::BirthYear),
+            ("आधार संख्या", Kind::NationalId),
+            ("पिन कोड", Kind::Pincode),
+            ("जिल्हा", Kind::District),
+            ("आवेदक का पता", Kind::Address),
+            ("क्रम संख्या", Kind::Other),
+            ("नाम / Name", Kind::Name),
+            ("Mobile (मोबाइल)", Kind::Phone),
+        ];
+        for (header, kind) in devanagari {
+            assert_eq!(kind_from_header(header), Some(kind), "{header}");
+        }
+        assert_eq!(kind_from_header("टीका"), None);
         assert_eq!(kind_from_header("vaccine"), None);
         assert_eq!(kind_from_header(""), None);
     }
@@ -821,6 +892,8 @@ mod tests {
         );
         assert_eq!(decide(None, &vote(&["ABCPD1234E", "BCDPE2345F"])).kind, Kind::Pan);
         assert_eq!(decide(None, &vote(&["Rahul Sharma", "Priya Patel"])).kind, Kind::Name);
+        // Conjuncts and nuktas are written with marks Unicode does not call letters.
+        assert_eq!(decide(None, &vote(&["सुनीता शर्मा", "ज़ोया ख़ान"])).kind, Kind::Name);
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! own field, or six digits inside an address) and national ID:
 //! `name+dob` (skeleton, date), `name+year+pin` (skeleton, year, postcode),
 //! `id4+year` (last four, year), `id4+name` (last four, skeleton).
+//! A name in an Indic script is romanized first ([`romanized`]), so that its keys are those of the
+//! same name typed in Latin letters: `सुनीता शर्मा` and `Sunita Sharma` share theirs.
 //! The same function builds the keys of a suspect record, so both sides always agree.
 
-use crate::ingest::normalize::name_skeleton;
+use crate::ingest::normalize::{name_skeleton, romanized};
 use crate::ingest::{Kind, Validity};
 use std::hash::Hasher;
 
@@ -103,6 +105,8 @@ impl<'a> BlockingFields<'a> {
     pub fn keys(&self, key: &[u8; 16], out: &mut Vec<(u64, u32)>) {
         let mut skeletons: Vec<String> = Vec::new();
         if let Some((_, name)) = self.name {
+            let latin = romanized(name);
+            let name = latin.as_deref().unwrap_or(name);
             let mut skeleton = String::new();
             for word in name.split(' ').filter(|word| word.chars().count() >= 2) {
                 name_skeleton(word, &mut skeleton);
@@ -176,6 +180,12 @@ mod tests {
         let other = keys(&[(Kind::Name, "laxmi devi"), (Kind::DateOfBirth, "1986-03-12")]);
         assert!(other.iter().all(|key| !corpus.contains(key)));
         assert!(keys(&[(Kind::Name, "laxmi devi")]).is_empty());
+        // one name in two scripts, and the vowel its romanizations differ by
+        let devanagari = keys(&[(Kind::Name, "राहुल वर्मा"), (Kind::DateOfBirth, "1990-01-02")]);
+        let latin = keys(&[(Kind::Name, "rahul verma"), (Kind::DateOfBirth, "1990-01-02")]);
+        assert_eq!(devanagari, latin);
+        let other = keys(&[(Kind::Name, "राहुल शर्मा"), (Kind::DateOfBirth, "1990-01-02")]);
+        assert!(other.iter().any(|key| !latin.contains(key)));
         assert_eq!(pincode_in("house 4, 0110234 and 560001"), Some("560001"));
     }
 }

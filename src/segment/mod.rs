@@ -27,8 +27,9 @@ use std::path::{Path, PathBuf};
 use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
 /// On-disk format version written into every manifest.
-/// Version 2 added the value store, blocking keys and the private-lookup index.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 2 added the value store, blocking keys and the private-lookup index; version 3 derives
+/// the blocking keys of names in Indic scripts from their romanization.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Kinds whose values go into the hash index (the others are found by full-text search).
 pub const INDEXED_KINDS: [Kind; 11] = [
@@ -78,6 +79,11 @@ pub enum SegmentError {
     },
     #[error("segment {path} is corrupt: {message}")]
     Corrupt { path: String, message: String },
+    #[error(
+        "segment {path} was written in format version {found}; this leakdex reads version {FORMAT_VERSION} only: \
+         delete its corpus (`leakdex delete --corpus {corpus}`) and ingest it again from its files"
+    )]
+    OldFormat { path: String, corpus: String, found: u32 },
     #[error(transparent)]
     Ingest(#[from] crate::ingest::Error),
     #[error(transparent)]
@@ -184,10 +190,11 @@ impl Segment {
         let manifest: Manifest =
             serde_json::from_slice(&manifest_bytes).map_err(|error| corrupt(format!("manifest.json: {error}")))?;
         if manifest.format_version != FORMAT_VERSION {
-            return Err(corrupt(format!(
-                "format version {} (this leakdex reads {FORMAT_VERSION})",
-                manifest.format_version
-            )));
+            return Err(SegmentError::OldFormat {
+                path: path.display().to_string(),
+                corpus: manifest.corpus.clone(),
+                found: manifest.format_version,
+            });
         }
         let map = |name: &str| map_file(&path.join(name)).map_err(io);
         let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits)

@@ -43,6 +43,12 @@ pub fn has_indic_letters(text: &str) -> bool {
         .any(|(_, offset)| (0x01..=0x4D).contains(&offset) || (0x55..=0x63).contains(&offset))
 }
 
+/// Whether `character` is a virama or a nukta of an Indic script: marks inside a written word
+/// (शर्मा, ज़ोया) that Unicode does not count as alphabetic, though the word is all letters.
+pub fn is_indic_sign(character: char) -> bool {
+    script_of(character).is_some_and(|(_, offset)| offset == VIRAMA || offset == NUKTA)
+}
+
 /// Scripts whose languages leave a word's final inherent vowel silent (Hindi, Marathi, Bengali,
 /// Punjabi, Gujarati). In Odia and the Dravidian languages it is pronounced: ଲତ is `lata`.
 const SILENT_FINAL_VOWEL: [Scheme; 4] = [Scheme::Devanagari, Scheme::Bengali, Scheme::Gurmukhi, Scheme::Gujarati];
