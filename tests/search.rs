@@ -101,6 +101,9 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
         assert_eq!(found(&mut lookup, "name:राहुल", false).await.unwrap(), [5, 7]);
         assert_eq!(found(&mut lookup, "name:rahul", false).await.unwrap(), [5, 7]);
         assert_eq!(found(&mut lookup, "rahul varma", true).await.unwrap(), [7]);
+        // An Indic word is one word, conjuncts and all: part of it finds nothing.
+        assert_eq!(found(&mut lookup, "name:वर्मा", false).await.unwrap(), [7]);
+        assert_eq!(found(&mut lookup, "name:वर", false).await.unwrap(), Vec::<u64>::new());
         // Plain mode: words as written, nothing is syntax.
         assert_eq!(found(&mut lookup, "d'mello (mumbai", true).await.unwrap(), [1]);
         assert_eq!(found(&mut lookup, "sharma pune", true).await.unwrap(), [2]);
@@ -168,15 +171,30 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
         "{out}{errors}"
     );
     assert!(out.contains("matched name: Lynette «D»'«Mello»"), "{out}");
+    // Fuzzy words are marked where they matched, within their distance.
+    let (ok, out, _) = printed(&["name:fernandez~1"]);
+    assert!(ok && out.contains("matched name: Mary-Ann «Fernandes»"), "{out}");
+    let (ok, out, _) = printed(&["name:वर्मा"]);
+    assert!(ok && out.contains("matched name: राहुल «वर्मा»"), "{out}");
     let (ok, out, _) = printed(&["--plain", "o'connell street"]);
     assert!(ok && out.contains("record 5"), "{out}");
     let (ok, _, errors) = printed(&["name:[a TO"]);
     assert!(!ok && errors.contains("at byte 10"), "{errors}");
 
-    // `reindex-text --force` builds every text index again, replacing the one there.
+    // A text index an older leakdex built (words cut by tantivy's default tokenizer) is refused
+    // with the command that rebuilds it, and `reindex-text --force` builds every text index
+    // again, replacing the one there.
     let text = data.root().join("text");
     let segment = std::fs::read_dir(&text).unwrap().next().unwrap().unwrap().path();
+    std::fs::remove_dir_all(&segment).unwrap();
+    std::fs::create_dir_all(&segment).unwrap();
+    let mut old_schema = tantivy::schema::Schema::builder();
+    old_schema.add_u64_field("record", tantivy::schema::INDEXED | tantivy::schema::STORED);
+    old_schema.add_text_field("name", tantivy::schema::TEXT);
+    tantivy::Index::create_in_dir(&segment, old_schema.build()).unwrap();
     std::fs::write(segment.join("left-by-the-old-build"), "").unwrap();
+    let (ok, _, errors) = printed(&["name:sharma"]);
+    assert!(!ok && errors.contains("leakdex reindex-text --force"), "{errors}");
     let rebuilt = leakdex(data.root()).args(["reindex-text", "--force"]).output().unwrap();
     assert!(rebuilt.status.success(), "{}", String::from_utf8_lossy(&rebuilt.stderr));
     assert!(segment.exists() && !segment.join("left-by-the-old-build").exists());

@@ -11,13 +11,14 @@ use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{SegmentError, ShownField, text::text_field_name};
 use regex::Regex;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{LazyLock, OnceLock};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser};
 use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
 use tantivy::schema::Value;
-use tantivy::tokenizer::TokenizerManager;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{IndexReader, TantivyDocument, Term};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -68,48 +69,78 @@ impl Matched {
     }
 }
 
-/// The words a query looks for, by text field name (lower case, as the index holds them).
-type QueryWords = std::collections::HashMap<String, std::collections::HashSet<String>>;
+/// The words a query looks for, by text field name (lower case, as the index holds them): exact
+/// words, and fuzzy ones with their edit distance.
+#[derive(Default)]
+struct QueryWords {
+    exact: HashMap<String, HashSet<String>>,
+    fuzzy: FuzzyWords,
+}
 
-/// The words of `query`, by the name of the text field they are looked for in.
-fn query_words(query: &dyn Query) -> QueryWords {
-    let schema = crate::segment::text::schema();
-    let mut words = QueryWords::new();
-    query.query_terms(&mut |term, _| {
-        if let Some(word) = term.value().as_str() {
-            words
-                .entry(schema.get_field_name(term.field()).to_string())
-                .or_default()
-                .insert(word.to_string());
+impl QueryWords {
+    /// The exact words of `query`, by the name of the text field they are looked for in, and
+    /// the fuzzy words `parse` took out of the text.
+    fn of(query: &dyn Query, fuzzy: FuzzyWords) -> QueryWords {
+        let schema = crate::segment::text::schema();
+        let mut exact: HashMap<String, HashSet<String>> = HashMap::new();
+        query.query_terms(&mut |term, _| {
+            if let Some(word) = term.value().as_str() {
+                exact
+                    .entry(schema.get_field_name(term.field()).to_string())
+                    .or_default()
+                    .insert(word.to_string());
+            }
+        });
+        QueryWords { exact, fuzzy }
+    }
+
+    /// Whether the query looks for `word` (lower case) in `field`. A fuzzy word matches as
+    /// tantivy's `FuzzyTermQuery` with transpositions does: within its distance in the
+    /// optimal-string-alignment metric.
+    fn wants(&self, field: &str, word: &str) -> bool {
+        self.exact.get(field).is_some_and(|words| words.contains(word))
+            || self.fuzzy.get(field).is_some_and(|words| {
+                words
+                    .iter()
+                    .any(|(fuzzy, distance)| strsim::osa_distance(fuzzy, word) <= usize::from(*distance))
+            })
+    }
+
+    /// Byte spans of the words of `text` that the query looks for in `field`.
+    fn spans(&self, tokenizer: &mut TextAnalyzer, field: &str, text: &str) -> Vec<(u32, u32)> {
+        let mut spans = Vec::new();
+        let mut stream = tokenizer.token_stream(text);
+        while let Some(token) = stream.next() {
+            if self.wants(field, &token.text) {
+                spans.push((token.offset_from as u32, token.offset_to as u32));
+            }
         }
-    });
-    words
+        spans
+    }
+
+    fn has_field(&self, field: &str) -> bool {
+        self.exact.contains_key(field) || self.fuzzy.contains_key(field)
+    }
 }
 
 /// The fields of a record that `words` match, with where; the record's fields reordered so
 /// that those come first.
 fn matched_fields(fields: &mut [ShownField], words: &QueryWords) -> Vec<Matched> {
-    let mut tokenizer = tantivy::tokenizer::TextAnalyzer::from(tantivy::tokenizer::SimpleTokenizer::default());
+    let mut tokenizer = crate::segment::words::analyzer();
     let mut matched = Vec::new();
     for field in fields.iter() {
-        let Some(wanted) = words.get(text_field_name(field.kind)) else {
+        let name = text_field_name(field.kind);
+        if !words.has_field(name) {
             continue;
-        };
-        let mut spans = Vec::new();
-        let mut stream = tokenizer.token_stream(&field.raw);
-        while let Some(token) = stream.next() {
-            if wanted.contains(&token.text.to_lowercase()) {
-                spans.push((token.offset_from as u32, token.offset_to as u32));
-            }
         }
-        let indexed = [Some(field.normalized.as_str()), romanized(&field.normalized).as_deref()]
-            .into_iter()
-            .flatten()
-            .any(|value| {
-                value
-                    .split(|c: char| !c.is_alphanumeric())
-                    .any(|word| wanted.contains(word))
-            });
+        let spans = words.spans(&mut tokenizer, name, &field.raw);
+        // Matched through what is indexed: the normalized value, or its romanization (a word
+        // typed in Latin letters matching a name in Devanagari marks no span of the raw value).
+        let indexed = spans.is_empty()
+            && [Some(field.normalized.clone()), romanized(&field.normalized)]
+                .into_iter()
+                .flatten()
+                .any(|value| !words.spans(&mut tokenizer, name, &value).is_empty());
         if !spans.is_empty() || indexed {
             matched.push(Matched {
                 field: field.name.clone(),
@@ -531,8 +562,12 @@ fn check_ast(ast: &UserInputAst, scope: SearchScope, leaves: &mut Leaves) -> Res
     }
 }
 
-/// Parses `text` into a tantivy query (with `word~N` terms as fuzzy term queries).
-fn parse(text: &str) -> Result<Box<dyn Query>, QueryError> {
+/// Fuzzy words of a query by text field name: (lower-case word, edit distance).
+type FuzzyWords = HashMap<String, Vec<(String, u8)>>;
+
+/// Parses `text` into a tantivy query (with `word~N` terms as fuzzy term queries), and the
+/// fuzzy words it looks for.
+fn parse(text: &str) -> Result<(Box<dyn Query>, FuzzyWords), QueryError> {
     let schema = crate::segment::text::schema();
     let field = |name: &str| {
         schema
@@ -545,6 +580,7 @@ fn parse(text: &str) -> Result<Box<dyn Query>, QueryError> {
         .collect::<Result<_, _>>()?;
     // Take `word~N` terms out of the text for fuzzy queries.
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut fuzzy_words = FuzzyWords::new();
     let mut rest = String::new();
     let mut last = 0;
     for captures in FUZZY.captures_iter(text) {
@@ -564,6 +600,10 @@ fn parse(text: &str) -> Result<Box<dyn Query>, QueryError> {
         let alternatives: Vec<(Occur, Box<dyn Query>)> = fields
             .iter()
             .map(|field| -> (Occur, Box<dyn Query>) {
+                fuzzy_words
+                    .entry(schema.get_field_name(*field).to_string())
+                    .or_default()
+                    .push((word.clone(), distance));
                 let term = Term::from_field_text(*field, &word);
                 (Occur::Should, Box::new(FuzzyTermQuery::new(term, distance, true)))
             })
@@ -572,7 +612,7 @@ fn parse(text: &str) -> Result<Box<dyn Query>, QueryError> {
     }
     rest.push_str(&text[last..]);
     if !rest.trim().is_empty() {
-        let mut parser = QueryParser::new(schema.clone(), default_fields, TokenizerManager::default());
+        let mut parser = QueryParser::new(schema.clone(), default_fields, crate::segment::words::tokenizers());
         parser.set_conjunction_by_default();
         let parsed = parser
             .parse_query(&rest)
@@ -582,7 +622,7 @@ fn parse(text: &str) -> Result<Box<dyn Query>, QueryError> {
     if clauses.is_empty() {
         return Err(bad_query("empty query".into()));
     }
-    Ok(Box::new(BooleanQuery::new(clauses)))
+    Ok((Box::new(BooleanQuery::new(clauses)), fuzzy_words))
 }
 
 /// A segment's full-text index, opened on first use and kept: a server answers every search
@@ -609,7 +649,18 @@ impl TextIndex {
         if !self.path.exists() {
             return Ok(None);
         }
-        let index = tantivy::Index::open_in_dir(&self.path).map_err(|error| segment_error(&self.path, error))?;
+        let mut index = tantivy::Index::open_in_dir(&self.path).map_err(|error| segment_error(&self.path, error))?;
+        // Queries are parsed with today's schema; an index cut into words another way would
+        // silently miss (text indexes built before the word tokenizer split Indic words at the
+        // virama).
+        if index.schema() != crate::segment::text::schema() {
+            return Err(QueryError::Segment(SegmentError::OldFormat {
+                path: self.path.display().to_string(),
+                what: "full-text index",
+                fix: "rebuild it with `leakdex reindex-text --force`".into(),
+            }));
+        }
+        index.set_tokenizers(crate::segment::words::tokenizers());
         let reader = index.reader().map_err(|error| segment_error(&self.path, error))?;
         // Another thread may have opened it meanwhile; either copy serves.
         let _ = self.opened.set((index, reader));
@@ -627,8 +678,8 @@ pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Re
         return Err(QueryError::NoCorpus(unknown.clone()));
     }
     check_query(text, SearchScope::Full)?;
-    let query = parse(text)?;
-    let words = query_words(query.as_ref());
+    let (query, fuzzy_words) = parse(text)?;
+    let words = QueryWords::of(query.as_ref(), fuzzy_words);
     let record_field = crate::segment::text::schema()
         .get_field(RECORD_FIELD)
         .map_err(|_| bad_query(format!("unknown field {RECORD_FIELD:?}")))?;

@@ -12,6 +12,7 @@ pub mod hash;
 pub mod store;
 pub mod text;
 pub mod values;
+pub mod words;
 mod writer;
 
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, range_key};
@@ -79,11 +80,13 @@ pub enum SegmentError {
     },
     #[error("segment {path} is corrupt: {message}")]
     Corrupt { path: String, message: String },
-    #[error(
-        "segment {path} was written in format version {found}; this leakdex reads version {FORMAT_VERSION} only: \
-         delete its corpus (`leakdex delete --corpus {corpus}`) and ingest it again from its files"
-    )]
-    OldFormat { path: String, corpus: String, found: u32 },
+    /// Data written by an older leakdex that this one does not read; `fix` says what to run.
+    #[error("{what} {path} was written by an older leakdex: {fix}")]
+    OldFormat {
+        path: String,
+        what: &'static str,
+        fix: String,
+    },
     #[error(transparent)]
     Ingest(#[from] crate::ingest::Error),
     #[error(transparent)]
@@ -192,8 +195,12 @@ impl Segment {
         if manifest.format_version != FORMAT_VERSION {
             return Err(SegmentError::OldFormat {
                 path: path.display().to_string(),
-                corpus: manifest.corpus.clone(),
-                found: manifest.format_version,
+                what: "segment",
+                fix: format!(
+                    "it is in format version {}, this leakdex reads version {FORMAT_VERSION} only: delete its corpus \
+                     (`leakdex delete --corpus {}`) and ingest it again from its files",
+                    manifest.format_version, manifest.corpus
+                ),
             });
         }
         let map = |name: &str| map_file(&path.join(name)).map_err(io);

@@ -3,12 +3,13 @@
 //! It lives in `DATA/text/SEGMENT/`, built in staging and published by rename; it is derived
 //! data, rebuilt on demand if lost.
 
+use super::words::{WORDS, tokenizers};
 use super::{Segment, SegmentError};
 use crate::ingest::Kind;
 use crate::ingest::normalize::romanized;
 use crate::storage::{DataDir, sync_dir};
 use std::path::Path;
-use tantivy::schema::{Field, INDEXED, STORED, Schema, TEXT};
+use tantivy::schema::{Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexWriter, TantivyDocument};
 
 /// The field of the full-text schema that holds values of `kind`.
@@ -31,8 +32,13 @@ pub fn schema() -> Schema {
     static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(|| {
         let mut builder = Schema::builder();
         builder.add_u64_field(RECORD_FIELD, INDEXED | STORED);
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(WORDS)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
         for kind in searchable_kinds() {
-            builder.add_text_field(text_field_name(kind), TEXT);
+            builder.add_text_field(text_field_name(kind), text.clone());
         }
         builder.build()
     });
@@ -104,7 +110,8 @@ pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentE
     }
     std::fs::create_dir_all(&staging).map_err(|source| io(&staging, source))?;
     let schema = schema();
-    let index = Index::create_in_dir(&staging, schema.clone()).map_err(|error| tantivy_error(&staging, error))?;
+    let mut index = Index::create_in_dir(&staging, schema.clone()).map_err(|error| tantivy_error(&staging, error))?;
+    index.set_tokenizers(tokenizers());
     let threads = rayon::current_num_threads().clamp(1, 8);
     let mut writer: IndexWriter = index
         .writer_with_num_threads(threads, threads * (64 << 20))
