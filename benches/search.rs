@@ -7,6 +7,8 @@
 //!
 //! - by leakdex (`query::search`, the hits read from the record store as the service returns
 //!   them), measured by criterion as one iteration of all 300, then once more query by query;
+//! - by leakdex's gRPC `Search` over loopback, one call at a time, as an investigator's client
+//!   asks (token check, audit entry with its fsync, redaction, encoding and decoding included);
 //! - by SQLite FTS5 through Python's `sqlite3` (`tests/python/fts5_search.py`), over the same
 //!   fields leakdex indexes as text (name, district, state, address, normalized as leakdex holds
 //!   them), fetching every matching rowid up to the limit, best first (`ORDER BY rank`, as
@@ -15,10 +17,15 @@
 //! Both engines' p50, p99 and max are printed side by side. `cargo bench --bench search`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use leakdex::access::role::Role;
+use leakdex::access::token::TokenStore;
 use leakdex::catalog::{Catalog, FileCatalog};
-use leakdex::ingest::Kind;
+use leakdex::ingest::{Kind, Region};
 use leakdex::query::{Index, readable, search};
 use leakdex::segment::Segment;
+use leakdex::service::client::connect;
+use leakdex::service::proto::{SearchRequest, lookup_client::LookupClient};
+use leakdex::service::{ServiceState, serve};
 use leakdex::storage::DataDir;
 use rand::prelude::*;
 use std::io::Write;
@@ -74,6 +81,43 @@ fn export_text(data: &DataDir, catalog: &FileCatalog, out: &Path) {
         }
     }
     rows.flush().expect("records written");
+}
+
+/// Latencies (ms) of `queries` asked one at a time through the gRPC `Search` RPC of a server
+/// on loopback, as an investigator.
+fn over_grpc(data: &DataDir, queries: &[String]) -> Vec<f64> {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (_, token) = TokenStore::new(data)
+        .create("search-bench", Role::Investigator)
+        .expect("token");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let state = ServiceState::open(data.clone(), Region::INDIA).expect("state");
+        tokio::spawn(serve(listener, state, std::future::pending(), Duration::from_secs(1)));
+        let channel = connect(&format!("http://{address}"), Some(&token))
+            .await
+            .expect("connect");
+        let mut client = LookupClient::new(channel);
+        let mut latencies = Vec::with_capacity(queries.len());
+        for query in queries {
+            let started = Instant::now();
+            let hits = client
+                .search(SearchRequest {
+                    query: query.clone(),
+                    limit: LIMIT as u32,
+                    corpora: Vec::new(),
+                    plain: false,
+                })
+                .await
+                .expect("search")
+                .into_inner()
+                .hits;
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            std::hint::black_box(hits);
+        }
+        latencies
+    })
 }
 
 fn bench_search(c: &mut Criterion) {
@@ -134,6 +178,7 @@ fn bench_search(c: &mut Criterion) {
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     let (p50, p99, max) = percentiles(&mut latencies);
+    let (grpc_p50, grpc_p99, grpc_max) = percentiles(&mut over_grpc(&data, &queries));
 
     let rows = dir.path().join("records.tsv");
     export_text(&data, &catalog, &rows);
@@ -156,6 +201,9 @@ fn bench_search(c: &mut Criterion) {
     println!(
         "leakdex          {p50:7.2}  {p99:7.2}  {max:7.2}   {:9.1}",
         hits as f64 / QUERIES as f64
+    );
+    println!(
+        "leakdex gRPC     {grpc_p50:7.2}  {grpc_p99:7.2}  {grpc_max:7.2}               (loopback, one call at a time)"
     );
     println!(
         "SQLite FTS5      {:7.2}  {:7.2}  {:7.2}   {:9.1}   (best first; built in {:.1} s)",

@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -1151,7 +1150,12 @@ pub async fn serve_tls(
             state: state.clone(),
         }))
         .add_service(provenance_server::ProvenanceServer::new(ProvenanceService { state }))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        // Without TCP_NODELAY a unary answer's last frames wait for the client's delayed ACK:
+        // 40 ms per call on Linux (measured: search p50 44 ms over loopback, 0.5 ms in process).
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            signal,
+        );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,
