@@ -1,6 +1,6 @@
 //! Full-text search latency, leakdex against SQLite FTS5 on the same records and queries.
 //!
-//! Five generated corpora (`LEAKDEX_BENCH_RECORDS` people each, default 100k; 1M makes the 2.6M
+//! Five generated corpora (`LEAKDEX_BENCH_RECORDS` people each, default 100k; 520k makes the 2.6M
 //! records of the issue) are indexed with full text. 300 queries of the form
 //! `name:"FIRST" AND name:"LAST" AND district:"DISTRICT"` (limit 1,000; quoted so that FTS5 reads
 //! `d'souza` too), for people drawn from the corpora, are run one by one in process:

@@ -135,3 +135,166 @@ fn small_chunks_give_the_same_records_in_the_same_order() {
         );
     }
 }
+
+/// Peak resident memory (bytes) and wall time of `command`, run to completion; its output is
+/// returned. `wait4` gives the rusage of this one child, not of every child so far.
+fn measured(command: &mut std::process::Command) -> (std::time::Duration, u64, std::process::Output) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stderr.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child's pid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our child's, not yet waited for; both pointers are to live locals.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as libc::pid_t, "wait4");
+    let elapsed = started.elapsed();
+    let output = std::process::Output {
+        status: std::os::unix::process::ExitStatusExt::from_raw(status),
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    };
+    // ru_maxrss is in KiB on Linux.
+    (elapsed, usage.ru_maxrss as u64 * 1024, output)
+}
+
+/// The scale run of issue 12, opt-in: `LEAKDEX_SCALE_RECORDS=2600000 cargo test --release -- \
+/// --ignored --nocapture scale_run` (`LEAKDEX_SCALE_DIR` for where the dumps and the index go,
+/// default a temporary directory; about 160 B of dumps and up to 400 B of index per record).
+/// Generates five corpora of about a fifth of the records each, ingests them as one corpus
+/// without full text under the default memory budget, and looks up 1M phones (nine in ten
+/// present) twice; prints wall time, peak RSS, bytes per record by file and lookups/s.
+#[test]
+#[ignore = "opt-in scale run: set LEAKDEX_SCALE_RECORDS and pass --ignored"]
+fn scale_run() {
+    let total: u64 = std::env::var("LEAKDEX_SCALE_RECORDS")
+        .expect("LEAKDEX_SCALE_RECORDS: how many records to generate")
+        .parse()
+        .expect("LEAKDEX_SCALE_RECORDS is a number");
+    let temporary = tempfile::tempdir().unwrap();
+    let root = std::env::var_os("LEAKDEX_SCALE_DIR").map_or_else(|| temporary.path().to_path_buf(), PathBuf::from);
+    let dumps = root.join("dumps");
+    let data = root.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let binary = env!("CARGO_BIN_EXE_leakdex");
+    let per_corpus = (total / 5).max(1);
+    let check = |what: &str, output: &std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let (generated, generated_rss, output) = measured(
+        std::process::Command::new(binary)
+            .args(["gen", "--records", &per_corpus.to_string(), "--out"])
+            .arg(&dumps),
+    );
+    check("gen", &output);
+    let source_bytes: u64 = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap().len())
+        .sum();
+    let (ingested, ingest_rss, output) = measured(
+        std::process::Command::new(binary)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["ingest", "--corpus", "all", "--no-text", "--json"])
+            .arg(&dumps),
+    );
+    check("ingest", &output);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let records = report["records"].as_u64().unwrap();
+    let segment = std::fs::read_dir(data.join("segments"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut by_file: Vec<(String, u64)> = std::fs::read_dir(&segment)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().to_string(),
+                entry.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    by_file.sort_by(|a, b| b.1.cmp(&a.1));
+    let index_bytes: u64 = by_file.iter().map(|(_, bytes)| bytes).sum();
+
+    let phones = leakdex::synth::suspect_phones(per_corpus, 1, 1_000_000);
+    let queries = root.join("phones.txt");
+    std::fs::write(&queries, phones.join("\n")).unwrap();
+    let lookups = || {
+        let (elapsed, rss, output) = measured(
+            std::process::Command::new(binary)
+                .arg("--data-dir")
+                .arg(&data)
+                .args(["lookup", "--json", "--kind", "phone", "--file"])
+                .arg(&queries),
+        );
+        check("lookup", &output);
+        let found = output
+            .stdout
+            .split(|byte| *byte == b'\n')
+            .filter(|line| line.windows(8).any(|window| window == b"\"corpus\""))
+            .count();
+        (elapsed, rss, found)
+    };
+    let (first, _, found) = lookups();
+    let (warm, lookup_rss, _) = lookups();
+
+    let per_million = |elapsed: std::time::Duration| elapsed.as_secs_f64() * 1e6 / records as f64;
+    println!(
+        "\nscale run: {records} records ({per_corpus} per corpus), {:.0} MB of dumps",
+        source_bytes as f64 / 1e6
+    );
+    println!(
+        "gen        {:8.1} s   peak RSS {:6.0} MB",
+        generated.as_secs_f64(),
+        generated_rss as f64 / 1e6
+    );
+    println!(
+        "ingest     {:8.1} s   peak RSS {:6.0} MB   {:.2} s per million records",
+        ingested.as_secs_f64(),
+        ingest_rss as f64 / 1e6,
+        per_million(ingested)
+    );
+    println!(
+        "index      {:8.1} B per record in all ({:.2} GB)",
+        index_bytes as f64 / records as f64,
+        index_bytes as f64 / 1e9
+    );
+    for (name, bytes) in &by_file {
+        println!("  {name:<16} {:8.1} B per record", *bytes as f64 / records as f64);
+    }
+    println!(
+        "lookup 1M  {:8.2} s first, {:.2} s warm = {:.0} lookups/s warm, peak RSS {:.0} MB, {found} found",
+        first.as_secs_f64(),
+        warm.as_secs_f64(),
+        1e6 / warm.as_secs_f64(),
+        lookup_rss as f64 / 1e6
+    );
+    // The combo list holds a few lines beyond its people (comments, a header).
+    assert!(
+        records >= per_corpus * 5,
+        "{records} records ingested of {per_corpus} per corpus"
+    );
+    assert!(found > 0, "no phone found");
+}
