@@ -22,7 +22,7 @@ pub use kind::{Kind, Validity};
 pub use normalize::Region;
 pub use record::{Field, Location, RecordBatch, RecordView, Reject};
 pub use sniff::Format;
-pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, disk_size, sha256_of};
+pub use source::{Compression, Encoding, OnBytes, SourceFile, discover, disk_size, sha256_of, sha256_of_reader};
 
 use classify::{Vote, decide, kind_from_header};
 use parse::sql::{SCHEMA_BYTES, Schema, SqlReader, read_definitions};

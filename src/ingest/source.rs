@@ -217,12 +217,16 @@ fn open_stored(file: &SourceFile) -> Result<Box<dyn Read + Send>, Error> {
 /// SHA-256 (hex) of a file's stored bytes, in one pass.
 pub fn sha256_of(file: &SourceFile) -> Result<String, Error> {
     let mut stored = open_stored(file)?;
+    sha256_of_reader(&mut stored).map_err(|source| Error::io(&file.path, source))
+}
+
+/// SHA-256 (hex) of everything `reader` yields, read through a 1 MiB buffer. Reading rather
+/// than mapping keeps a large file's pages out of the process's resident memory.
+pub fn sha256_of_reader(reader: &mut impl Read) -> io::Result<String> {
     let mut hasher = Sha256::new();
     let mut block = vec![0u8; 1 << 20];
     loop {
-        let read = stored
-            .read(&mut block)
-            .map_err(|source| Error::io(&file.path, source))?;
+        let read = reader.read(&mut block)?;
         if read == 0 {
             return Ok(hex::encode(hasher.finalize()));
         }

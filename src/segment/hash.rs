@@ -82,10 +82,18 @@ impl HashIndexWriter {
         }
     }
 
+    /// Adds entries, spilling a sorted run whenever the budget is full. The buffer is reserved
+    /// once at exactly the budget, so it never grows past it (a doubling `Vec` can hold twice
+    /// its budget, and both copies while it moves).
     pub fn push(&mut self, entries: impl IntoIterator<Item = Entry>) -> io::Result<()> {
-        self.entries.extend(entries);
-        if self.entries.len() >= self.budget_entries {
-            self.spill()?;
+        for entry in entries {
+            if self.entries.len() == self.budget_entries {
+                self.spill()?;
+            }
+            if self.entries.capacity() == 0 {
+                self.entries.reserve_exact(self.budget_entries);
+            }
+            self.entries.push(entry);
         }
         Ok(())
     }
@@ -120,9 +128,10 @@ impl HashIndexWriter {
         let bits = directory_bits(total);
         let mut index =
             BufWriter::with_capacity(1 << 20, File::create(self.folder.join(format!("{}.idx", self.name)))?);
-        let mut directory = DirectoryWriter::new(bits);
+        let directory_path = self.folder.join(format!("{}.dir", self.name));
+        let mut directory = DirectoryWriter::new(bits, BufWriter::new(File::create(&directory_path)?));
         let mut write = |entry: Entry| -> io::Result<()> {
-            directory.add(entry.fingerprint);
+            directory.add(entry.fingerprint)?;
             index.write_all(&entry.to_bytes())
         };
         if self.runs.is_empty() {
@@ -136,11 +145,8 @@ impl HashIndexWriter {
             }
         }
         index.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-        let mut dir_file = BufWriter::new(File::create(self.folder.join(format!("{}.dir", self.name)))?);
-        for start in directory.finish() {
-            dir_file.write_all(&start.to_le_bytes())?;
-        }
-        dir_file
+        directory
+            .finish()?
             .into_inner()
             .map_err(io::IntoInnerError::into_error)?
             .sync_all()?;
@@ -178,35 +184,49 @@ fn merge_runs(runs: &[PathBuf], memory: Vec<Entry>, write: &mut impl FnMut(Entry
     Ok(())
 }
 
-struct DirectoryWriter {
+/// Writes the directory as the sorted entries pass: for each bucket, the position of its first
+/// entry, then the total. Streamed, because it has 2^bits + 1 words (1 GiB at 2^27 buckets, for
+/// about 500M entries) and nothing else needs it in memory.
+struct DirectoryWriter<W: Write> {
     bits: u32,
-    starts: Vec<u64>,
+    out: W,
+    /// Buckets whose start is written.
+    written: usize,
     count: u64,
 }
 
-impl DirectoryWriter {
-    fn new(bits: u32) -> Self {
+impl<W: Write> DirectoryWriter<W> {
+    fn new(bits: u32, out: W) -> Self {
         DirectoryWriter {
             bits,
-            starts: vec![0],
+            out,
+            written: 0,
             count: 0,
         }
     }
 
-    fn add(&mut self, fingerprint: u64) {
+    /// Counts an entry of `fingerprint`; entries come in fingerprint order.
+    fn add(&mut self, fingerprint: u64) -> io::Result<()> {
         let bucket = bucket_of(fingerprint, self.bits);
-        while self.starts.len() <= bucket {
-            self.starts.push(self.count);
-        }
+        debug_assert!(bucket + 1 >= self.written, "entries out of order");
+        self.start_until(bucket)?;
         self.count += 1;
+        Ok(())
     }
 
-    fn finish(mut self) -> Vec<u64> {
-        let buckets = 1usize << self.bits;
-        while self.starts.len() <= buckets {
-            self.starts.push(self.count);
+    /// Writes the start of every bucket up to and including `bucket`.
+    fn start_until(&mut self, bucket: usize) -> io::Result<()> {
+        while self.written <= bucket {
+            self.out.write_all(&self.count.to_le_bytes())?;
+            self.written += 1;
         }
-        self.starts
+        Ok(())
+    }
+
+    /// Writes the starts of the buckets left and the end; returns the writer.
+    fn finish(mut self) -> io::Result<W> {
+        self.start_until(1usize << self.bits)?;
+        Ok(self.out)
     }
 }
 

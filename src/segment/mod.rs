@@ -21,7 +21,6 @@ use crate::ingest::{Kind, Validity};
 use crate::storage::{Mapped, map_file};
 use hash::HashIndex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
@@ -259,13 +258,13 @@ impl Segment {
                 .checksums
                 .get(name)
                 .ok_or_else(|| corrupt(format!("no checksum for {name}")))?;
-            let mut hasher = Sha256::new();
-            let bytes = map_file(&self.path.join(name)).map_err(|source| SegmentError::Io {
-                path: self.path.display().to_string(),
-                source,
-            })?;
-            hasher.update(bytes.as_ref());
-            let actual = hex::encode(hasher.finalize());
+            let path = self.path.join(name);
+            let actual = std::fs::File::open(&path)
+                .and_then(|mut file| crate::ingest::sha256_of_reader(&mut file))
+                .map_err(|source| SegmentError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             if &actual != expected {
                 return Err(corrupt(format!(
                     "{name} has SHA-256 {actual}, manifest says {expected}"
