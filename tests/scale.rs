@@ -138,6 +138,10 @@ fn small_chunks_give_the_same_records_in_the_same_order() {
 
 /// Peak resident memory (bytes) and wall time of `command`, run to completion; its output is
 /// returned. `wait4` gives the rusage of this one child, not of every child so far.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which std does not know"
+)]
 fn measured(command: &mut std::process::Command) -> (std::time::Duration, u64, std::process::Output) {
     use std::io::Read;
     let started = std::time::Instant::now();
@@ -245,7 +249,7 @@ fn scale_run() {
             )
         })
         .collect();
-    by_file.sort_by(|a, b| b.1.cmp(&a.1));
+    by_file.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
     let index_bytes: u64 = by_file.iter().map(|(_, bytes)| bytes).sum();
 
     let phones = leakdex::synth::suspect_phones(per_corpus, 1, 1_000_000);
