@@ -68,6 +68,7 @@ impl Jobs {
             ..Default::default()
         };
         let (sender, receiver) = watch::channel(first.clone());
+        let sender = Arc::new(sender);
         self.jobs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -76,21 +77,34 @@ impl Jobs {
         tokio::task::spawn_blocking(move || {
             metrics.jobs_running.inc();
             let upload = spec.upload.clone();
-            run(data, spec, sender, &metrics);
-            // Its records are in the segment now (with the file's SHA-256): the copy goes.
+            let outcome = run(data, spec, sender.clone(), &metrics);
+            // Its records are in the segment now (with the file's SHA-256): the copy goes,
+            // before watchers are told the job has ended.
             if let Some(folder) = upload
                 && let Err(error) = std::fs::remove_dir_all(&folder)
             {
                 tracing::warn!(%error, "an upload folder could not be removed");
             }
             metrics.jobs_running.dec();
+            sender.send_modify(|job| match outcome {
+                Ok(()) => job.phase = JobPhase::Done as i32,
+                Err(error) => {
+                    job.phase = JobPhase::Failed as i32;
+                    job.error = error;
+                }
+            });
         });
         first
     }
 }
 
-fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics: &Arc<Metrics>) {
-    let sender = Arc::new(sender);
+/// Runs the job, publishing its progress; the caller publishes its end (an error's text).
+fn run(
+    data: DataDir,
+    spec: JobSpec,
+    sender: Arc<watch::Sender<proto::Job>>,
+    metrics: &Arc<Metrics>,
+) -> Result<(), String> {
     sender.send_modify(|job| job.phase = JobPhase::Reading as i32);
     let started = Instant::now();
     let read = Arc::new(AtomicU64::new(0));
@@ -134,16 +148,7 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics:
         ..BuildOptions::default()
     };
     let catalog = FileCatalog::open(data.root());
-    let report = match build_segment(&data, &catalog, &corpus, &spec.paths, &options) {
-        Ok(report) => report,
-        Err(error) => {
-            sender.send_modify(|job| {
-                job.phase = JobPhase::Failed as i32;
-                job.error = error.to_string();
-            });
-            return;
-        }
-    };
+    let report = build_segment(&data, &catalog, &corpus, &spec.paths, &options).map_err(|error| error.to_string())?;
     sender.send_modify(|job| {
         job.bytes_read = read.load(Ordering::Relaxed);
         job.eta_seconds = 0;
@@ -165,23 +170,15 @@ fn run(data: DataDir, spec: JobSpec, sender: watch::Sender<proto::Job>, metrics:
                 format: file.format.clone(),
             })
             .collect();
-        job.phase = if spec.skip_text {
-            JobPhase::Done
-        } else {
-            JobPhase::TextIndex
-        } as i32;
+        if !spec.skip_text {
+            job.phase = JobPhase::TextIndex as i32;
+        }
     });
     if spec.skip_text {
-        return;
+        return Ok(());
     }
     for id in &report.segments {
-        if let Err(error) = build_text_index(&data, id) {
-            sender.send_modify(|job| {
-                job.phase = JobPhase::Failed as i32;
-                job.error = format!("full-text index: {error}");
-            });
-            return;
-        }
+        build_text_index(&data, id).map_err(|error| format!("full-text index: {error}"))?;
     }
-    sender.send_modify(|job| job.phase = JobPhase::Done as i32);
+    Ok(())
 }
