@@ -55,13 +55,15 @@ fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<CanaryPr
         for entry in corpus.published() {
             let segment = Segment::open(&data.segment_path(&entry.id))?;
             for record in 0..segment.manifest.records {
-                for (field, validity, value) in segment.values(record) {
-                    let Some(info) = segment.field(field) else { continue };
-                    if validity == Validity::Valid && IDENTIFYING_KINDS.contains(&info.kind) {
-                        probes.push((fingerprint(&key, info.kind, value), owners.len() as u32));
-                        owners.push((corpus.name.clone(), corpus.source.clone(), info.kind));
+                segment.with_values(record, |values| {
+                    for (field, validity, value) in values {
+                        let Some(info) = segment.field(field) else { continue };
+                        if validity == Validity::Valid && IDENTIFYING_KINDS.contains(&info.kind) {
+                            probes.push((fingerprint(&key, info.kind, value), owners.len() as u32));
+                            owners.push((corpus.name.clone(), corpus.source.clone(), info.kind));
+                        }
                     }
-                }
+                });
             }
         }
     }

@@ -28,7 +28,8 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 
 /// On-disk format version written into every manifest.
 /// Version 2 added the value store, blocking keys and the private-lookup index; version 3 derives
-/// the blocking keys of names in Indic scripts from their romanization.
+/// the blocking keys of names in Indic scripts from their romanization and compresses the value
+/// store in blocks.
 pub const FORMAT_VERSION: u32 = 3;
 
 /// Kinds whose values go into the hash index (the others are found by full-text search).
@@ -142,6 +143,9 @@ pub const DATA_FILES: [&str; 10] = [
     "range.dir",
 ];
 
+/// Segments opened so far in this process (see `Segment::opened_as`).
+static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A published segment, opened by mmap. Opening reads the manifest and maps files: its cost does
 /// not grow with the number of records.
 pub struct Segment {
@@ -156,6 +160,8 @@ pub struct Segment {
     runs: Mapped,
     values: Mapped,
     values_index: Mapped,
+    /// Tells this segment's value blocks apart from another's in a thread's cache.
+    opened_as: u64,
 }
 
 /// A record as stored, with names resolved.
@@ -217,6 +223,7 @@ impl Segment {
             runs: map("runs.bin")?,
             values: map("values.bin")?,
             values_index: map("values.idx")?,
+            opened_as: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             manifest,
         };
         // Shapes must agree with the manifest; bytes are checked by `verify`.
@@ -234,14 +241,21 @@ impl Segment {
                 segment.manifest.entries
             )));
         }
-        if segment.values_index.as_ref().len() != (records + 1) * 8 {
-            return Err(corrupt(format!(
-                "values.idx holds {} bytes for {records} records",
-                segment.values_index.as_ref().len()
-            )));
+        for (name, index) in [
+            ("records.idx", &segment.block_index),
+            ("values.idx", &segment.values_index),
+        ] {
+            let index = index.as_ref();
+            let sentinel = index.len().checked_sub(BLOCK_INDEX_BYTES).map(|at| u64_at(index, at));
+            if index.len() % BLOCK_INDEX_BYTES != 0 || sentinel != Some(records as u64) {
+                return Err(corrupt(format!(
+                    "{name} holds {} bytes, not blocks of {records} records",
+                    index.len()
+                )));
+            }
         }
-        if segment.block_index.as_ref().len() % BLOCK_INDEX_BYTES != 0 || segment.runs.as_ref().len() % RUN_BYTES != 0 {
-            return Err(corrupt("records.idx or runs.bin has a partial entry".into()));
+        if segment.runs.as_ref().len() % RUN_BYTES != 0 {
+            return Err(corrupt("runs.bin has a partial entry".into()));
         }
         Ok(segment)
     }
@@ -301,33 +315,16 @@ impl Segment {
             path: self.path.display().to_string(),
             message,
         };
-        let index = self.block_index.as_ref();
-        let blocks = index.len() / BLOCK_INDEX_BYTES;
-        if blocks < 2 || record >= self.manifest.records {
-            return Err(corrupt(format!("no record {record}")));
-        }
-        // Entries 0..blocks-1 are blocks; the last is the (records, bytes) sentinel.
-        let first_of = |block: usize| u64_at(index, block * BLOCK_INDEX_BYTES);
-        let offset_of = |block: usize| u64_at(index, block * BLOCK_INDEX_BYTES + 8);
-        // The last block whose first record is at or before `record`.
-        let (mut low, mut high) = (0, blocks - 1);
-        while high - low > 1 {
-            let middle = (low + high) / 2;
-            if first_of(middle) <= record {
-                low = middle;
-            } else {
-                high = middle;
-            }
-        }
-        let block = low;
+        let (block, first, range) = store::find_block(self.block_index.as_ref(), record)
+            .filter(|_| record < self.manifest.records)
+            .ok_or_else(|| corrupt(format!("no record {record}")))?;
         let bytes = self
             .records
             .as_ref()
-            .get(offset_of(block) as usize..offset_of(block + 1) as usize)
+            .get(range)
             .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
         let plain = store::decompress_block(bytes).map_err(|error| corrupt(format!("block {block}: {error}")))?;
-        store::decode_from_block(&plain, record - first_of(block))
-            .map_err(|error| corrupt(format!("record {record}: {error}")))
+        store::decode_from_block(&plain, record - first).map_err(|error| corrupt(format!("record {record}: {error}")))
     }
 
     /// Every record in order, decompressing each block once.
@@ -393,13 +390,37 @@ impl Segment {
         })
     }
 
-    /// A record's normalized values (cut at [`values::MAX_VALUE_BYTES`]) with their field ids.
-    pub fn values(&self, record: u64) -> impl Iterator<Item = (u32, Validity, &str)> {
-        values::decode_record(values::record_bytes(
-            self.values_index.as_ref(),
-            self.values.as_ref(),
-            record,
-        ))
+    /// Calls `visit` with a record's normalized values (cut at [`values::MAX_VALUE_BYTES`]) and
+    /// their field ids; none if the record or its block cannot be read. A thread keeps the last
+    /// block it decompressed, so records visited in order cost one decompression per block.
+    pub fn with_values<R>(
+        &self,
+        record: u64,
+        visit: impl FnOnce(&mut dyn Iterator<Item = (u32, Validity, &str)>) -> R,
+    ) -> R {
+        thread_local! {
+            /// (segment opened as, block, its decompressed bytes).
+            static LAST_BLOCK: std::cell::Cell<(u64, usize, Vec<u8>)> = const { std::cell::Cell::new((u64::MAX, 0, Vec::new())) };
+        }
+        let Some((block, first, range)) = store::find_block(self.values_index.as_ref(), record) else {
+            return visit(&mut std::iter::empty());
+        };
+        // Taken out of the cell while in use, so that a nested call only misses the cache.
+        let (opened_as, cached, mut plain) = LAST_BLOCK.take();
+        if (opened_as, cached) != (self.opened_as, block) || plain.is_empty() {
+            plain = self
+                .values
+                .as_ref()
+                .get(range)
+                .and_then(|frame| store::decompress_block(frame).ok())
+                .unwrap_or_default();
+        }
+        let result = visit(&mut values::decode_record(values::record_in_block(
+            &plain,
+            record - first,
+        )));
+        LAST_BLOCK.set((self.opened_as, block, plain));
+        result
     }
 
     pub fn file_path(&self, file: u32) -> &str {

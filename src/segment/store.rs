@@ -124,6 +124,31 @@ pub struct StoredRecordRef<'a> {
     pub fields: Vec<StoredFieldRef<'a>>,
 }
 
+/// The block holding `record`, in a block index of (first record u64, byte offset u64) entries
+/// ending with a (records, total bytes) sentinel (`records.idx`, `values.idx`): the block's
+/// number, its first record and its bytes' range. `None` if the index has no such record.
+pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Range<usize>)> {
+    let blocks = (index.len() / BLOCK_INDEX_BYTES).checked_sub(1)?;
+    let first_of = |block: usize| u64_at(index, block * BLOCK_INDEX_BYTES);
+    let offset_of = |block: usize| u64_at(index, block * BLOCK_INDEX_BYTES + 8) as usize;
+    if blocks == 0 || record >= first_of(blocks) {
+        return None;
+    }
+    // The last block whose first record is at or before `record`: blocks `..low` start at or
+    // before it, blocks `high..` after it.
+    let (mut low, mut high) = (0, blocks);
+    while low < high {
+        let middle = (low + high) / 2;
+        if first_of(middle) <= record {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let block = low.checked_sub(1)?;
+    Some((block, first_of(block), offset_of(block)..offset_of(block + 1)))
+}
+
 /// Decompresses a record block (at most 64 MiB, whatever a damaged frame claims). A thread
 /// keeps its zstd context: making one costs more than decompressing a 64 KiB block.
 pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {

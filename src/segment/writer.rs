@@ -260,6 +260,25 @@ pub fn range_key(normalized: &str) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
 }
 
+/// Appends compressed blocks (records, bytes), the first holding record `first`, to a data file
+/// of `length` bytes so far and their (first record, offset) entries to its block index.
+fn write_blocks(
+    index: &mut impl Write,
+    data: &mut impl Write,
+    length: &mut u64,
+    mut first: u64,
+    blocks: Vec<(u64, Vec<u8>)>,
+) -> io::Result<()> {
+    for (count, bytes) in blocks {
+        index.write_all(&first.to_le_bytes())?;
+        index.write_all(&length.to_le_bytes())?;
+        data.write_all(&bytes)?;
+        *length += bytes.len() as u64;
+        first += count;
+    }
+    Ok(())
+}
+
 /// Receives the scan's batches and writes the segment's files.
 struct Builder {
     folder: PathBuf,
@@ -293,9 +312,8 @@ struct Encoded {
     records: u64,
     locations: Vec<u8>,
     blocks: Vec<(u64, Vec<u8>)>,
-    /// The value store's bytes and each record's end within them.
-    values: Vec<u8>,
-    value_ends: Vec<u64>,
+    /// The value store's blocks: (records, compressed bytes).
+    value_blocks: Vec<(u64, Vec<u8>)>,
     /// (fingerprint, record within the batch, field id)
     entries: Vec<(u64, u32, u32)>,
     /// (SHA-256 prefix, record within the batch, field id) of identifying values.
@@ -427,8 +445,7 @@ impl Builder {
             records: batch.len() as u64,
             locations,
             blocks: store::encode_blocks(&stored)?,
-            values,
-            value_ends,
+            value_blocks: values::compress_blocks(&values, &value_ends)?,
             entries,
             range_entries,
             first_ordinal,
@@ -443,23 +460,20 @@ impl Builder {
             ));
         }
         state.locations.write_all(&encoded.locations)?;
-        let mut first = base;
-        for (count, bytes) in encoded.blocks {
-            state.block_index.write_all(&first.to_le_bytes())?;
-            state.block_index.write_all(&state.blocks_length.to_le_bytes())?;
-            state.blocks.write_all(&bytes)?;
-            state.blocks_length += bytes.len() as u64;
-            first += count;
-        }
-        let mut start = 0;
-        for end in &encoded.value_ends {
-            state
-                .values_index
-                .write_all(&(state.values_length + start).to_le_bytes())?;
-            start = *end;
-        }
-        state.values.write_all(&encoded.values)?;
-        state.values_length += encoded.values.len() as u64;
+        write_blocks(
+            &mut state.block_index,
+            &mut state.blocks,
+            &mut state.blocks_length,
+            base,
+            encoded.blocks,
+        )?;
+        write_blocks(
+            &mut state.values_index,
+            &mut state.values,
+            &mut state.values_length,
+            base,
+            encoded.value_blocks,
+        )?;
         let to_entry = |(fingerprint, record, field): (u64, u32, u32)| Entry {
             fingerprint,
             record: (base + u64::from(record)) as u32,
@@ -513,6 +527,7 @@ impl Builder {
         } = state;
         block_index.write_all(&records.to_le_bytes())?;
         block_index.write_all(&blocks_length.to_le_bytes())?;
+        values_index.write_all(&records.to_le_bytes())?;
         values_index.write_all(&values_length.to_le_bytes())?;
         for writer in [locations, blocks, block_index, values, values_index] {
             writer

@@ -194,19 +194,17 @@ fn score_candidates<'a>(
         candidates.truncate(options.max_candidates);
     }
     let prepared = Prepared::new(suspect);
-    let mut values = Vec::new();
     let mut matches: Vec<RecordMatch<'a>> = candidates
         .into_iter()
         .filter_map(|((segment_index, record), _)| {
             let indexed = &index.segments[segment_index as usize];
             let segment = &indexed.segment;
-            values.clear();
-            values.extend(
-                segment
-                    .values(u64::from(record))
-                    .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.kind, value))),
-            );
-            let evidence = score::compare(&prepared, &values);
+            let evidence = segment.with_values(u64::from(record), |values| {
+                let values: Vec<(Kind, &str)> = values
+                    .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.kind, value)))
+                    .collect();
+                score::compare(&prepared, &values)
+            });
             let score = probability(evidence.weight);
             if score < options.threshold || !evidence.anchored {
                 return None;

@@ -185,13 +185,14 @@ pub fn suspects_of_corpus(index: &Index, corpus: &str) -> Result<Vec<Suspect>, Q
                     line: location.line,
                     offset: location.offset,
                 },
-                fields: segment
-                    .values(record)
-                    .filter_map(|(field, validity, value)| {
-                        let info = segment.field(field)?;
-                        Some(SuspectField::new(&info.name, info.kind, validity, value, value))
-                    })
-                    .collect(),
+                fields: segment.with_values(record, |values| {
+                    values
+                        .filter_map(|(field, validity, value)| {
+                            let info = segment.field(field)?;
+                            Some(SuspectField::new(&info.name, info.kind, validity, value, value))
+                        })
+                        .collect()
+                }),
             });
         }
     }
