@@ -408,12 +408,10 @@ impl Segment {
         // Taken out of the cell while in use, so that a nested call only misses the cache.
         let (opened_as, cached, mut plain) = LAST_BLOCK.take();
         if (opened_as, cached) != (self.opened_as, block) || plain.is_empty() {
-            plain = self
-                .values
-                .as_ref()
-                .get(range)
-                .and_then(|frame| store::decompress_block(frame).ok())
-                .unwrap_or_default();
+            let frame = self.values.as_ref().get(range).unwrap_or_default();
+            if store::decompress_block_into(frame, &mut plain).is_err() {
+                plain.clear();
+            }
         }
         let result = visit(&mut values::decode_record(values::record_in_block(
             &plain,

@@ -149,21 +149,37 @@ pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Ra
     Some((block, first_of(block), offset_of(block)..offset_of(block + 1)))
 }
 
-/// Decompresses a record block (at most 64 MiB, whatever a damaged frame claims). A thread
-/// keeps its zstd context: making one costs more than decompressing a 64 KiB block.
-pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+/// Most bytes a block decompresses to, whatever a damaged frame header claims.
+const MOST_BLOCK_BYTES: usize = 64 << 20;
+
+/// Decompresses a block (a record block, or a value block) into `out`, replacing what it
+/// held and reusing its allocation. A thread keeps its zstd context: making one costs more
+/// than decompressing a 64 KiB block.
+pub fn decompress_block_into(bytes: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     thread_local! {
         static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
+    let size = zstd::bulk::Decompressor::upper_bound(bytes)
+        .filter(|size| *size <= MOST_BLOCK_BYTES)
+        .ok_or_else(|| std::io::Error::other("the block's frame gives no size, or more than 64 MiB"))?;
+    out.clear();
+    out.reserve(size);
     DECOMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         let decompressor = match cell.as_mut() {
             Some(decompressor) => decompressor,
             None => cell.insert(zstd::bulk::Decompressor::new()?),
         };
-        decompressor.decompress(bytes, 64 << 20)
+        decompressor.decompress_to_buffer(bytes, out).map(|_| ())
     })
+}
+
+/// Decompresses a block into a new buffer (see [`decompress_block_into`]).
+pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decompress_block_into(bytes, &mut out)?;
+    Ok(out)
 }
 
 /// Compression level of record blocks: level 1 compresses about twice as fast as 3 and these

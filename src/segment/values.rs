@@ -18,7 +18,7 @@
 use crate::ingest::{Kind, Validity};
 
 /// Records per block: small enough that a candidate costs microseconds, large enough to compress.
-pub const BLOCK_RECORDS: usize = 64;
+pub const BLOCK_RECORDS: usize = 32;
 
 /// zstd level of value blocks: written once per ingest, where level 1 is the fastest.
 const LEVEL: i32 = 1;

@@ -160,14 +160,42 @@ pub fn match_records<'a>(
     for position in 0..suspects.len() {
         starts[position + 1] += starts[position];
     }
-    let matches: Vec<Vec<RecordMatch<'a>>> = suspects
-        .par_iter()
-        .enumerate()
-        .map(|(position, suspect)| {
-            let hits = &found[starts[position]..starts[position + 1]];
-            score_candidates(index, suspect, hits, options)
+    // (segment, record, suspect) of every candidate, in record order: scoring reads each
+    // record's values, and a thread reading records in order decompresses each value block
+    // once for all the suspects that need it, not once per candidate.
+    let mut candidates: Vec<(u32, u32, u32)> = (0..suspects.len())
+        .into_par_iter()
+        .flat_map_iter(|position| {
+            select_candidates(&found[starts[position]..starts[position + 1]], options)
+                .into_iter()
+                .map(move |(segment, record)| (segment, record, position as u32))
         })
         .collect();
+    candidates.par_sort_unstable();
+    let prepared: Vec<Prepared<'_>> = suspects.par_iter().map(Prepared::new).collect();
+    let mut scored: Vec<(u32, RecordMatch<'a>)> = candidates
+        .par_chunks(SCORED_TOGETHER)
+        .flat_map_iter(|chunk| {
+            chunk.iter().filter_map(|&(segment, record, suspect)| {
+                let suspect_fields = &suspects[suspect as usize];
+                score_candidate(
+                    index,
+                    suspect_fields,
+                    &prepared[suspect as usize],
+                    segment,
+                    record,
+                    options,
+                )
+                .map(|found| (suspect, found))
+            })
+        })
+        .collect();
+    // By suspect, each list best first (ties in record order, as candidates were scored).
+    scored.par_sort_by(|a, b| a.0.cmp(&b.0).then_with(|| rank_key(&b.1).total_cmp(&rank_key(&a.1))));
+    let mut matches: Vec<Vec<RecordMatch<'a>>> = (0..suspects.len()).map(|_| Vec::new()).collect();
+    for (suspect, found) in scored {
+        matches[suspect as usize].push(found);
+    }
     let mut matches = break_ties(matches);
     for list in &mut matches {
         list.truncate(options.limit);
@@ -175,13 +203,13 @@ pub fn match_records<'a>(
     Ok(matches)
 }
 
-fn score_candidates<'a>(
-    index: &'a Index,
-    suspect: &Suspect,
-    hits: &[(u32, u32, u32)],
-    options: &MatchOptions,
-) -> Vec<RecordMatch<'a>> {
-    // Distinct (segment, record) with how many keys found each.
+/// Candidates scored by one task, in record order (a few value blocks' worth of reads).
+const SCORED_TOGETHER: usize = 2048;
+
+/// The distinct records that a suspect's keys found (`hits`: (suspect, segment, record), sorted,
+/// with repeats where several keys found one record), at most `max_candidates` of them: those
+/// found by the most keys.
+fn select_candidates(hits: &[(u32, u32, u32)], options: &MatchOptions) -> Vec<(u32, u32)> {
     let mut candidates: Vec<((u32, u32), usize)> = Vec::new();
     for &(_, segment, record) in hits {
         match candidates.last_mut() {
@@ -193,47 +221,52 @@ fn score_candidates<'a>(
         candidates.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         candidates.truncate(options.max_candidates);
     }
-    let prepared = Prepared::new(suspect);
-    let mut matches: Vec<RecordMatch<'a>> = candidates
-        .into_iter()
-        .filter_map(|((segment_index, record), _)| {
-            let indexed = &index.segments[segment_index as usize];
-            let segment = &indexed.segment;
-            let evidence = segment.with_values(u64::from(record), |values| {
-                let values: Vec<(Kind, &str)> = values
-                    .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.kind, value)))
-                    .collect();
-                score::compare(&prepared, &values)
-            });
-            let score = probability(evidence.weight);
-            if score < options.threshold || !evidence.anchored {
-                return None;
-            }
-            let location = segment.location(u64::from(record));
-            let names = |positions: &[u16]| -> Vec<String> {
-                positions
-                    .iter()
-                    .map(|&position| suspect.fields[usize::from(position)].name.clone())
-                    .collect()
-            };
-            Some(RecordMatch {
-                corpus: &indexed.corpus,
-                file: segment.file_path(location.file),
-                record: location.ordinal,
-                line: location.line,
-                offset: location.offset,
-                score,
-                agreeing: names(&evidence.agreeing),
-                disagreeing: names(&evidence.disagreeing),
-                segment: segment_index as usize,
-                record_number: u64::from(record),
-                mirror: evidence.mirror,
-                bits: evidence.weight,
-            })
-        })
-        .collect();
-    matches.sort_by(|a, b| rank_key(b).total_cmp(&rank_key(a)));
-    matches
+    candidates.into_iter().map(|(candidate, _)| candidate).collect()
+}
+
+/// Scores one candidate record for a suspect: the match, if it reaches the threshold and is
+/// anchored by a strong agreement.
+fn score_candidate<'a>(
+    index: &'a Index,
+    suspect: &Suspect,
+    prepared: &Prepared<'_>,
+    segment_index: u32,
+    record: u32,
+    options: &MatchOptions,
+) -> Option<RecordMatch<'a>> {
+    let indexed = &index.segments[segment_index as usize];
+    let segment = &indexed.segment;
+    let evidence = segment.with_values(u64::from(record), |values| {
+        let values: Vec<(Kind, &str)> = values
+            .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.kind, value)))
+            .collect();
+        score::compare(prepared, &values)
+    });
+    let match_probability = probability(evidence.weight);
+    if match_probability < options.threshold || !evidence.anchored {
+        return None;
+    }
+    let location = segment.location(u64::from(record));
+    let names = |positions: &[u16]| -> Vec<String> {
+        positions
+            .iter()
+            .map(|&position| suspect.fields[usize::from(position)].name.clone())
+            .collect()
+    };
+    Some(RecordMatch {
+        corpus: &indexed.corpus,
+        file: segment.file_path(location.file),
+        record: location.ordinal,
+        line: location.line,
+        offset: location.offset,
+        score: match_probability,
+        agreeing: names(&evidence.agreeing),
+        disagreeing: names(&evidence.disagreeing),
+        segment: segment_index as usize,
+        record_number: u64::from(record),
+        mirror: evidence.mirror,
+        bits: evidence.weight,
+    })
 }
 
 /// Evidence first; between records of equal evidence (one person held by several corpora), the
