@@ -409,7 +409,7 @@ impl Segment {
         let (opened_as, cached, mut plain) = LAST_BLOCK.take();
         if (opened_as, cached) != (self.opened_as, block) || plain.is_empty() {
             let frame = self.values.as_ref().get(range).unwrap_or_default();
-            if store::decompress_block_into(frame, &mut plain).is_err() {
+            if values::decompress_block_into(frame, &mut plain).is_err() {
                 plain.clear();
             }
         }

@@ -3,13 +3,15 @@
 //!
 //! Matching scores thousands of candidate records per suspect set; a 20k-record set touches almost
 //! every 64 KiB block of the record store, so decompressing those would cost a full pass over the
-//! corpus. Here a candidate costs one decompression of [`BLOCK_RECORDS`] records' values (about
-//! 10 KiB). Uncompressed, values took 160 B per record of the generator's corpora, the largest
-//! file of a segment; in blocks of 64 they take about 65 (measured: 16 records per block
-//! compress 2.0×, 64 2.4×, 128 2.6×, at level 1).
+//! corpus. Here a candidate costs one LZ4 decompression of [`BLOCK_RECORDS`] records' values
+//! (about 10 KiB); matching reads candidates in record order, so a block serves every suspect
+//! that needs one of its records. Uncompressed, values took 160 B per record of the generator's
+//! corpora, the largest file of a segment. Measured on those values, blocks of 16, 32 and 64
+//! records compress 1.5×, 1.6× and 1.8× with LZ4 and 2.0×, 2.2× and 2.4× with zstd (level 1),
+//! but zstd made the provenance bench 2.3× slower than uncompressed values, LZ4 much less.
 //!
-//! `values.bin`: zstd frames, one per block of up to [`BLOCK_RECORDS`] consecutive records of a
-//! batch. Decompressed, per record `count u8`, then per value `field u16, validity u8, length u8,
+//! `values.bin`: LZ4 blocks, each with its decompressed size (u32) before it, one per block of up
+//! to [`BLOCK_RECORDS`] consecutive records of a batch. Decompressed, per record `count u8`, then per value `field u16, validity u8, length u8,
 //! bytes` (validity as in the record store; values are cut at [`MAX_VALUE_BYTES`] on a character
 //! boundary; the record store keeps them whole).
 //! `values.idx`: per block (first record u64, offset u64), then (records, total bytes), as
@@ -18,10 +20,10 @@
 use crate::ingest::{Kind, Validity};
 
 /// Records per block: small enough that a candidate costs microseconds, large enough to compress.
-pub const BLOCK_RECORDS: usize = 32;
+pub const BLOCK_RECORDS: usize = 64;
 
-/// zstd level of value blocks: written once per ingest, where level 1 is the fastest.
-const LEVEL: i32 = 1;
+/// Most bytes a value block decompresses to, whatever a damaged size prefix claims.
+const MOST_BLOCK_BYTES: usize = 16 << 20;
 
 /// Longest value kept, in bytes: enough for every identifier and the start of an address.
 pub const MAX_VALUE_BYTES: usize = 96;
@@ -75,18 +77,36 @@ pub fn decode_record(bytes: &[u8]) -> impl Iterator<Item = (u32, Validity, &str)
 
 /// Compresses the values of a batch's records (encoded back to back in `values`, record `i`
 /// ending at `ends[i]`) into blocks of [`BLOCK_RECORDS`]: (records in block, bytes).
-pub fn compress_blocks(values: &[u8], ends: &[u64]) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
+pub fn compress_blocks(values: &[u8], ends: &[u64]) -> Vec<(u64, Vec<u8>)> {
     let mut blocks = Vec::with_capacity(ends.len().div_ceil(BLOCK_RECORDS));
     let mut start = 0;
     for block_ends in ends.chunks(BLOCK_RECORDS) {
         let end = block_ends.last().map_or(start, |end| *end as usize);
         blocks.push((
             block_ends.len() as u64,
-            zstd::bulk::compress(&values[start..end], LEVEL)?,
+            lz4_flex::block::compress_prepend_size(&values[start..end]),
         ));
         start = end;
     }
-    Ok(blocks)
+    blocks
+}
+
+/// Decompresses a value block into `out`, replacing what it held and reusing its allocation.
+pub fn decompress_block_into(block: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    let (size, compressed) = block
+        .split_first_chunk::<4>()
+        .map(|(size, rest)| (u32::from_le_bytes(*size) as usize, rest))
+        .ok_or("a value block shorter than its size")?;
+    if size > MOST_BLOCK_BYTES {
+        return Err(format!("a value block claims {size} bytes"));
+    }
+    out.clear();
+    out.resize(size, 0);
+    match lz4_flex::block::decompress_into(compressed, out) {
+        Ok(written) if written == size => Ok(()),
+        Ok(written) => Err(format!("a value block of {size} bytes gave {written}")),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// The encoded values of the `nth` record of a decompressed block (empty if it has no such
@@ -136,15 +156,23 @@ mod tests {
             encode_record([(1, valid, number.as_str())].into_iter(), &mut bytes);
             ends.push(bytes.len() as u64);
         }
-        let blocks = compress_blocks(&bytes, &ends).unwrap();
+        let blocks = compress_blocks(&bytes, &ends);
         assert_eq!(
             blocks.iter().map(|(count, _)| *count).collect::<Vec<_>>(),
             [BLOCK_RECORDS as u64, 5]
         );
         let plain: Vec<Vec<u8>> = blocks
             .iter()
-            .map(|(_, frame)| zstd::bulk::decompress(frame, 1 << 20).unwrap())
+            .map(|(_, frame)| {
+                let mut plain = vec![7; 3];
+                decompress_block_into(frame, &mut plain).unwrap();
+                plain
+            })
             .collect();
+        let mut damaged = blocks[0].1.clone();
+        damaged.truncate(damaged.len() / 2);
+        assert!(decompress_block_into(&damaged, &mut Vec::new()).is_err());
+        assert!(decompress_block_into(&[0xff, 0xff, 0xff, 0x7f, 0], &mut Vec::new()).is_err());
         let first: Vec<(u32, Validity, &str)> = decode_record(record_in_block(&plain[0], 0)).collect();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0], (0, valid, "+919812345678"));

@@ -445,7 +445,7 @@ impl Builder {
             records: batch.len() as u64,
             locations,
             blocks: store::encode_blocks(&stored)?,
-            value_blocks: values::compress_blocks(&values, &value_ends)?,
+            value_blocks: values::compress_blocks(&values, &value_ends),
             entries,
             range_entries,
             first_ordinal,
