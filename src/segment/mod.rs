@@ -288,14 +288,39 @@ impl Segment {
         Ok(())
     }
 
+    /// Where a record came from: its line, offset and flags from `locations.bin`, its file and
+    /// ordinal from its run (zeros for a record the segment does not hold).
     pub fn location(&self, record: u64) -> StoredLocation {
         let start = record as usize * LOCATION_BYTES;
-        StoredLocation::from_bytes(
+        let (line, offset, flags) = store::unpack_location(
             self.locations
                 .as_ref()
                 .get(start..start + LOCATION_BYTES)
                 .unwrap_or(&[]),
-        )
+        );
+        let runs = self.runs.as_ref();
+        // Runs are in record order: the last one starting at or before `record`.
+        let count = runs.len() / RUN_BYTES;
+        let (mut low, mut high) = (0, count);
+        while low < high {
+            let middle = (low + high) / 2;
+            if u64_at(runs, middle * RUN_BYTES + 8) <= record {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        let run = low
+            .checked_sub(1)
+            .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
+            .filter(|run| record < run.first_record + run.count);
+        StoredLocation {
+            file: run.map_or(0, |run| run.file),
+            flags,
+            ordinal: run.map_or(0, |run| run.first_ordinal + (record - run.first_record)),
+            line,
+            offset,
+        }
     }
 
     /// The record number of (file path, ordinal), if this segment holds it.

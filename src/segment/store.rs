@@ -1,7 +1,10 @@
 //! The record store: every record's location in a fixed-width array (read by every hit, so it
 //! is never compressed) and its fields in zstd-compressed blocks (read by `show` and matching).
 //!
-//! `locations.bin`: per record `(file u32, flags u32, ordinal u64, line u64, offset u64)`.
+//! `locations.bin`: per record 12 bytes: its line (47 bits) and the Latin-1 flag (top bit) in 6
+//! bytes, then its byte offset (48 bits: 256 TiB) in 6, little-endian. Its file and ordinal
+//! come from its run in `runs.bin`, where records of one file are consecutive (20 of the 32
+//! bytes a location took before).
 //! `records.bin`: compressed blocks; each holds postcard-encoded [`StoredRecord`]s back to back.
 //! `records.idx`: per block `(first record u64, byte offset u64)`, then `(records, total bytes)`.
 //! `runs.bin`: per run of consecutive records from one file
@@ -10,7 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const LOCATION_BYTES: usize = 32;
+pub const LOCATION_BYTES: usize = 12;
+/// Highest line and byte offset a location holds.
+pub const MOST_LINE: u64 = (1 << 47) - 1;
+pub const MOST_OFFSET: u64 = (1 << 48) - 1;
 pub const BLOCK_INDEX_BYTES: usize = 16;
 pub const RUN_BYTES: usize = 32;
 /// Uncompressed bytes per block: small enough that `show` decompresses little.
@@ -44,26 +50,30 @@ pub struct StoredLocation {
     pub offset: u64,
 }
 
-impl StoredLocation {
-    pub fn to_bytes(self) -> [u8; LOCATION_BYTES] {
-        let mut bytes = [0u8; LOCATION_BYTES];
-        bytes[..4].copy_from_slice(&self.file.to_le_bytes());
-        bytes[4..8].copy_from_slice(&self.flags.to_le_bytes());
-        bytes[8..16].copy_from_slice(&self.ordinal.to_le_bytes());
-        bytes[16..24].copy_from_slice(&self.line.to_le_bytes());
-        bytes[24..].copy_from_slice(&self.offset.to_le_bytes());
-        bytes
+/// A record's entry in `locations.bin`; `None` past [`MOST_LINE`] or [`MOST_OFFSET`].
+pub fn pack_location(line: u64, offset: u64, flags: u32) -> Option<[u8; LOCATION_BYTES]> {
+    if line > MOST_LINE || offset > MOST_OFFSET {
+        return None;
     }
+    let latin1 = if flags & FLAG_LATIN1 != 0 { 1 << 47 } else { 0 };
+    let mut bytes = [0u8; LOCATION_BYTES];
+    bytes[..6].copy_from_slice(&(line | latin1).to_le_bytes()[..6]);
+    bytes[6..].copy_from_slice(&offset.to_le_bytes()[..6]);
+    Some(bytes)
+}
 
-    pub fn from_bytes(bytes: &[u8]) -> StoredLocation {
-        StoredLocation {
-            file: u32_at(bytes, 0),
-            flags: u32_at(bytes, 4),
-            ordinal: u64_at(bytes, 8),
-            line: u64_at(bytes, 16),
-            offset: u64_at(bytes, 24),
+/// (line, byte offset, flags) of a `locations.bin` entry (zeros if it is short).
+pub fn unpack_location(bytes: &[u8]) -> (u64, u64, u32) {
+    let six = |at: usize| {
+        let mut word = [0u8; 8];
+        if let Some(part) = bytes.get(at..at + 6) {
+            word[..6].copy_from_slice(part);
         }
-    }
+        u64::from_le_bytes(word)
+    };
+    let (first, offset) = (six(0), six(6));
+    let flags = if first >> 47 != 0 { FLAG_LATIN1 } else { 0 };
+    (first & MOST_LINE, offset, flags)
 }
 
 pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
@@ -285,14 +295,11 @@ mod tests {
             first += count;
         }
         assert_eq!(first, 5000);
-        let location = StoredLocation {
-            file: 3,
-            flags: 1,
-            ordinal: 9,
-            line: 12,
-            offset: 345,
-        };
-        assert_eq!(StoredLocation::from_bytes(&location.to_bytes()), location);
+        for (line, offset, flags) in [(12, 345, FLAG_LATIN1), (MOST_LINE, MOST_OFFSET, 0), (0, 0, FLAG_LATIN1)] {
+            let packed = pack_location(line, offset, flags).unwrap();
+            assert_eq!(unpack_location(&packed), (line, offset, flags));
+        }
+        assert!(pack_location(MOST_LINE + 1, 0, 0).is_none() && pack_location(0, MOST_OFFSET + 1, 0).is_none());
         let run = Run {
             file: 2,
             first_record: 7,

@@ -6,7 +6,7 @@
 
 use super::blocking::BlockingFields;
 use super::hash::{Entry, HashIndexWriter};
-use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredLocation, StoredRecordRef};
+use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredRecordRef};
 use super::values;
 use super::{
     DATA_FILES, FORMAT_VERSION, FieldInfo, IDENTIFYING_KINDS, INDEXED_KINDS, Manifest, ManifestFile, SegmentError,
@@ -373,7 +373,7 @@ impl Builder {
         id
     }
 
-    fn encode(&self, batch: &RecordBatch, field_ids: &[Vec<(Kind, u32)>], file: u32) -> io::Result<Encoded> {
+    fn encode(&self, batch: &RecordBatch, field_ids: &[Vec<(Kind, u32)>]) -> io::Result<Encoded> {
         let mut stored = Vec::with_capacity(batch.len());
         let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
         let mut entries = Vec::new();
@@ -384,14 +384,16 @@ impl Builder {
         for (position, record) in batch.iter().enumerate() {
             let location = record.location();
             let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
-            let stored_location = StoredLocation {
-                file,
-                flags,
-                ordinal: location.ordinal,
-                line: location.line,
-                offset: location.offset,
-            };
-            locations.extend_from_slice(&stored_location.to_bytes());
+            let packed = store::pack_location(location.line, location.offset, flags).ok_or_else(|| {
+                io::Error::other(format!(
+                    "line {} at byte {} is past what a segment records ({} lines, {} bytes per file)",
+                    location.line,
+                    location.offset,
+                    store::MOST_LINE,
+                    store::MOST_OFFSET
+                ))
+            })?;
+            locations.extend_from_slice(&packed);
             let mut fields = Vec::with_capacity(record.fields().len());
             let id_of = |field: &crate::ingest::Field<'_>| {
                 field_ids[field.column]
@@ -605,7 +607,9 @@ impl RecordSink for Builder {
             state.rejected += batch.rejects().len() as u64;
             (ids, file_id)
         };
-        let encoded = self.encode(&batch, &field_ids, file_id);
+        let encoded = self
+            .encode(&batch, &field_ids)
+            .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", file.path)));
         let mut state = self.lock();
         if state.failure.is_some() {
             return;
