@@ -209,6 +209,53 @@ fn a_crash_at_any_point_leaves_no_partial_segment() {
 }
 
 #[test]
+fn records_keep_their_file_when_another_file_fails_part_way() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let dumps = dir.path().join("dumps");
+    std::fs::create_dir_all(&dumps).unwrap();
+    // A gzip cut short: its first megabytes of records are read before the stream breaks.
+    let mut rows = String::from("name,mobile\n");
+    for person in 0..300_000u64 {
+        rows.push_str(&format!("person {person},{}\n", 9_000_000_000 + person));
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(rows.as_bytes()).unwrap();
+    let gzip = encoder.finish().unwrap();
+    std::fs::write(dumps.join("a_broken.csv.gz"), &gzip[..gzip.len() * 3 / 4]).unwrap();
+    std::fs::write(dumps.join("b_whole.csv"), "name,mobile\nlast person,8999999999\n").unwrap();
+    let data = dir.path().join("data");
+    let output = leakdex(&data)
+        .args(["ingest", "--corpus", "mixed", "--no-text", "--json"])
+        .arg(&dumps)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["errors"].as_array().is_some_and(|errors| errors
+            .iter()
+            .any(|error| error.as_str().unwrap_or("").contains("a_broken"))),
+        "{report}"
+    );
+    let file_of = |phone: &str| {
+        let output = leakdex(&data).args(["lookup", "--json", phone]).output().unwrap();
+        let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        line["hits"][0]["file"].as_str().unwrap_or("none").to_string()
+    };
+    assert!(file_of("8999999999").ends_with("b_whole.csv"));
+    assert!(file_of("9000000001").ends_with("a_broken.csv.gz"));
+    // The broken file is listed, with no SHA-256, and the records read from it.
+    let broken = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| file["path"].as_str().unwrap_or("").ends_with("a_broken.csv.gz"))
+        .expect("the broken file is listed");
+    assert_eq!(broken["sha256"], "");
+    assert!(broken["records"].as_u64().unwrap() > 1000, "{broken}");
+}
+
+#[test]
 fn a_segment_of_an_older_format_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let (data, catalog) = indexed_corpora(dir.path(), 50, &BuildOptions::default());

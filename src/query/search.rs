@@ -654,10 +654,12 @@ impl TextIndex {
         // silently miss (text indexes built before the word tokenizer split Indic words at the
         // virama).
         if index.schema() != crate::segment::text::schema() {
-            return Err(QueryError::Segment(SegmentError::OldFormat {
+            return Err(QueryError::Segment(SegmentError::OtherFormat {
                 path: self.path.display().to_string(),
                 what: "full-text index",
-                fix: "rebuild it with `leakdex reindex-text --force`".into(),
+                fix: "it was built by another version of leakdex, with other fields or another tokenizer: \
+                      rebuild it with this one's `leakdex reindex-text --force`"
+                    .into(),
             }));
         }
         index.set_tokenizers(crate::segment::words::tokenizers());

@@ -91,7 +91,11 @@ impl HashIndexWriter {
                 self.spill()?;
             }
             if self.entries.capacity() == 0 {
-                self.entries.reserve_exact(self.budget_entries);
+                // Address space, not memory, until written; a system that refuses that much
+                // gets a smaller budget (more, smaller runs) rather than an abort.
+                while self.entries.try_reserve_exact(self.budget_entries).is_err() && self.budget_entries > 1024 {
+                    self.budget_entries /= 2;
+                }
             }
             self.entries.push(entry);
         }

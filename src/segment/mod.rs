@@ -28,8 +28,8 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 
 /// On-disk format version written into every manifest.
 /// Version 2 added the value store, blocking keys and the private-lookup index; version 3 derives
-/// the blocking keys of names in Indic scripts from their romanization and compresses the value
-/// store in blocks.
+/// the blocking keys of names in Indic scripts from their romanization, keeps values in LZ4
+/// blocks indexed like records, and packs locations into 12 bytes (file and ordinal from runs).
 pub const FORMAT_VERSION: u32 = 3;
 
 /// Kinds whose values go into the hash index (the others are found by full-text search).
@@ -80,9 +80,10 @@ pub enum SegmentError {
     },
     #[error("segment {path} is corrupt: {message}")]
     Corrupt { path: String, message: String },
-    /// Data written by an older leakdex that this one does not read; `fix` says what to run.
-    #[error("{what} {path} was written by an older leakdex: {fix}")]
-    OldFormat {
+    /// Data written by another version of leakdex, in a format this one does not read; `fix`
+    /// says why and what to run.
+    #[error("{what} {path} cannot be read by this leakdex: {fix}")]
+    OtherFormat {
         path: String,
         what: &'static str,
         fix: String,
@@ -198,14 +199,23 @@ impl Segment {
         let manifest: Manifest =
             serde_json::from_slice(&manifest_bytes).map_err(|error| corrupt(format!("manifest.json: {error}")))?;
         if manifest.format_version != FORMAT_VERSION {
-            return Err(SegmentError::OldFormat {
-                path: path.display().to_string(),
-                what: "segment",
-                fix: format!(
-                    "it is in format version {}, this leakdex reads version {FORMAT_VERSION} only: delete its corpus \
+            let fix = if manifest.format_version < FORMAT_VERSION {
+                format!(
+                    "it is in format version {}, older than this leakdex's {FORMAT_VERSION}: delete its corpus \
                      (`leakdex delete --corpus {}`) and ingest it again from its files",
                     manifest.format_version, manifest.corpus
-                ),
+                )
+            } else {
+                format!(
+                    "it is in format version {}, written by a newer leakdex (this one reads {FORMAT_VERSION}): \
+                     use that version or upgrade this one; the segment is left as it is",
+                    manifest.format_version
+                )
+            };
+            return Err(SegmentError::OtherFormat {
+                path: path.display().to_string(),
+                what: "segment",
+                fix,
             });
         }
         let map = |name: &str| map_file(&path.join(name)).map_err(io);
@@ -289,7 +299,7 @@ impl Segment {
     }
 
     /// Where a record came from: its line, offset and flags from `locations.bin`, its file and
-    /// ordinal from its run (zeros for a record the segment does not hold).
+    /// ordinal from its run (no file, `u32::MAX`, for a record outside every run).
     pub fn location(&self, record: u64) -> StoredLocation {
         let start = record as usize * LOCATION_BYTES;
         let (line, offset, flags) = store::unpack_location(
@@ -313,11 +323,12 @@ impl Segment {
         let run = low
             .checked_sub(1)
             .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
-            .filter(|run| record < run.first_record + run.count);
+            .filter(|run| run.first_record.checked_add(run.count).is_some_and(|end| record < end));
         StoredLocation {
-            file: run.map_or(0, |run| run.file),
+            // No file: shown as "?" (only a damaged runs.bin leaves a record outside every run).
+            file: run.map_or(u32::MAX, |run| run.file),
             flags,
-            ordinal: run.map_or(0, |run| run.first_ordinal + (record - run.first_record)),
+            ordinal: run.map_or(0, |run| run.first_ordinal.saturating_add(record - run.first_record)),
             line,
             offset,
         }

@@ -8,8 +8,8 @@
 //! `records.bin`: compressed blocks; each holds postcard-encoded [`StoredRecord`]s back to back.
 //! `records.idx`: per block `(first record u64, byte offset u64)`, then `(records, total bytes)`.
 //! `runs.bin`: per run of consecutive records from one file
-//! `(file u32, pad u32, first record u64, first ordinal u64, count u64)`, for finding a record by
-//! (file, ordinal).
+//! `(file u32, pad u32, first record u64, first ordinal u64, count u64)`: every record's file and
+//! ordinal, and the record at a (file, ordinal).
 
 use serde::{Deserialize, Serialize};
 
@@ -162,8 +162,7 @@ pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Ra
 /// Most bytes a block decompresses to, whatever a damaged frame header claims.
 const MOST_BLOCK_BYTES: usize = 64 << 20;
 
-/// Decompresses a block (a record block, or a value block) into `out`, replacing what it
-/// held and reusing its allocation. A thread keeps its zstd context: making one costs more
+/// Decompresses a record block into `out`, replacing what it held and reusing its allocation. A thread keeps its zstd context: making one costs more
 /// than decompressing a 64 KiB block.
 pub fn decompress_block_into(bytes: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     thread_local! {

@@ -1,4 +1,4 @@
-//! The value store: every record's normalized values, in small zstd blocks addressed by record
+//! The value store: every record's normalized values, in small LZ4 blocks addressed by record
 //! number.
 //!
 //! Matching scores thousands of candidate records per suspect set; a 20k-record set touches almost

@@ -210,7 +210,7 @@ pub fn build_segment(
     report.records = manifest.records;
     report.rejected = manifest.rejected;
     report.files = manifest.files.clone();
-    if manifest.records == 0 && manifest.files.is_empty() {
+    if manifest.records == 0 && manifest.files.iter().all(|file| file.sha256.is_empty()) {
         fs::remove_dir_all(&staging).map_err(|source| io_error(&staging, source))?;
         catalog.forget_segments(std::slice::from_ref(&id))?;
         return Ok(report);
@@ -566,7 +566,23 @@ impl Builder {
             range_entries,
             range_bits,
             fields,
-            files: files.into_iter().filter(|file| !file.sha256.is_empty()).collect(),
+            // Every file a record came from, in file id order (runs refer to them by position).
+            // A file that failed part-way keeps the records read before the failure: it is listed
+            // with no SHA-256 and the records counted from its runs.
+            files: files
+                .into_iter()
+                .enumerate()
+                .map(|(id, mut file)| {
+                    if file.sha256.is_empty() {
+                        file.records = runs
+                            .iter()
+                            .filter(|run| run.file as usize == id)
+                            .map(|run| run.count)
+                            .sum();
+                    }
+                    file
+                })
+                .collect(),
             checksums,
         };
         let json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;

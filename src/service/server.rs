@@ -425,7 +425,7 @@ pub(super) fn status(error: QueryError) -> Status {
         QueryError::Segment(SegmentError::Corrupt { path, message }) => {
             Status::data_loss(format!("segment {path} is corrupt: {message}"))
         }
-        QueryError::Segment(old @ SegmentError::OldFormat { .. }) => Status::failed_precondition(old.to_string()),
+        QueryError::Segment(other @ SegmentError::OtherFormat { .. }) => Status::failed_precondition(other.to_string()),
         other => Status::internal(other.to_string()),
     }
 }
