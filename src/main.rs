@@ -13,7 +13,7 @@ use leakdex::inspect::inspect;
 use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_suspects, suspects_of_corpus};
 use leakdex::query::provenance::{Report, attribute};
 use leakdex::query::{Answer, Index, Query, lookup_batch, readable, search};
-use leakdex::segment::text::{build_text_index, rebuild_text_index};
+use leakdex::segment::text::{build_text_index, build_text_index_reporting, rebuild_text_index};
 use leakdex::segment::{
     BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, build_segment, collect_garbage, delete_corpus,
     fingerprint,
@@ -465,9 +465,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 &[(Kind::Other, corpus.name.as_str())],
             )?;
             if !no_text {
+                let bar = records_bar(report.records);
                 for id in &report.segments {
-                    build_text_index(&data, id)?;
+                    build_text_index_reporting(&data, id, &|records| bar.inc(records))?;
                 }
+                bar.finish_and_clear();
                 report.text_indexed = true;
             }
             print_ingest_report(&report, json)
@@ -522,14 +524,21 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::ReindexText { force } => {
             let (data, catalog) = open_data(data_dir)?;
-            for corpus in catalog.corpora()? {
-                for segment in corpus.published() {
-                    match force {
-                        true => rebuild_text_index(&data, &segment.id)?,
-                        false => build_text_index(&data, &segment.id)?,
-                    }
+            let corpora = catalog.corpora()?;
+            let segments: Vec<_> = corpora
+                .iter()
+                .flat_map(|corpus| corpus.published())
+                .filter(|segment| force || !data.text_path(&segment.id).exists())
+                .collect();
+            let bar = records_bar(segments.iter().map(|segment| segment.records).sum());
+            let progress = |records| bar.inc(records);
+            for segment in segments {
+                match force {
+                    true => rebuild_text_index(&data, &segment.id, &progress)?,
+                    false => build_text_index_reporting(&data, &segment.id, &progress)?,
                 }
             }
+            bar.finish_and_clear();
             Ok(ExitCode::SUCCESS)
         }
         Command::Show {
@@ -1359,6 +1368,18 @@ fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::io::Result<(
         )?;
     }
     Ok(())
+}
+
+/// A bar of `total` records on a terminal (hidden otherwise), for the full-text index.
+fn records_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("full text {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 fn progress(paths: &[PathBuf]) -> (ProgressBar, Option<leakdex::ingest::OnBytes>) {

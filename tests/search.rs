@@ -202,6 +202,33 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
     assert!(ok && out.contains("2 hits"), "{out}");
 }
 
+/// The text index reports every record it is handed, for the CLI's progress bar.
+#[test]
+fn building_the_text_index_reports_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(&dir.path().join("data")).unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+    let report = build_segment(
+        &data,
+        &FileCatalog::open(data.root()),
+        &Corpus::new("people", CorpusKind::Leak),
+        &[csv],
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let reported = std::cell::Cell::new(0);
+    for id in &report.segments {
+        leakdex::segment::text::build_text_index_reporting(&data, id, &|records| {
+            reported.set(reported.get() + records)
+        })
+        .unwrap();
+        leakdex::segment::text::rebuild_text_index(&data, id, &|records| reported.set(reported.get() + records))
+            .unwrap();
+    }
+    assert_eq!(reported.get(), 2 * report.records);
+}
+
 /// The README's search examples: each runs as written, finds something, and says what matched.
 #[test]
 fn the_readme_search_examples_run_as_written() {

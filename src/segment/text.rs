@@ -60,10 +60,11 @@ const ROMANIZED_KINDS: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, K
 /// upgrade that indexes more, such as Indic-script values in Latin letters). The old index
 /// stays in place until the new one is published; if the build fails, the old one is put back.
 /// A server that has the old one open keeps answering from it until it reopens its indexes.
-pub fn rebuild_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentError> {
+/// `progress` is told how many more records were indexed, as with [`build_text_index_reporting`].
+pub fn rebuild_text_index(data: &DataDir, segment_id: &str, progress: &dyn Fn(u64)) -> Result<(), SegmentError> {
     let published = data.text_path(segment_id);
     if !published.exists() {
-        return build_text_index(data, segment_id);
+        return build_text_index_reporting(data, segment_id, progress);
     }
     let io = |path: &Path, source| SegmentError::Io {
         path: path.display().to_string(),
@@ -76,7 +77,7 @@ pub fn rebuild_text_index(data: &DataDir, segment_id: &str) -> Result<(), Segmen
         std::fs::remove_dir_all(&old).map_err(|source| io(&old, source))?;
     }
     std::fs::rename(&published, &old).map_err(|source| io(&published, source))?;
-    if let Err(error) = build_text_index(data, segment_id) {
+    if let Err(error) = build_text_index_reporting(data, segment_id, progress) {
         std::fs::rename(&old, &published).map_err(|source| io(&old, source))?;
         return Err(error);
     }
@@ -85,6 +86,19 @@ pub fn rebuild_text_index(data: &DataDir, segment_id: &str) -> Result<(), Segmen
 
 /// Builds and publishes the full-text index of a published segment. Idempotent.
 pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentError> {
+    build_text_index_reporting(data, segment_id, &|_| {})
+}
+
+/// Records handed to the text index between two calls of a progress callback.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// [`build_text_index`], telling `progress` how many more records were handed to the index,
+/// every [`PROGRESS_EVERY`] records and at the end (for a progress bar).
+pub fn build_text_index_reporting(
+    data: &DataDir,
+    segment_id: &str,
+    progress: &dyn Fn(u64),
+) -> Result<(), SegmentError> {
     let published = data.text_path(segment_id);
     if published.exists() {
         return Ok(());
@@ -131,6 +145,9 @@ pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentE
         })
         .collect();
     segment.for_each_record(|record, stored| {
+        if record % PROGRESS_EVERY == PROGRESS_EVERY - 1 {
+            progress(PROGRESS_EVERY);
+        }
         let mut document = TantivyDocument::default();
         document.add_u64(record_field, record);
         for field in &stored.fields {
@@ -147,6 +164,7 @@ pub fn build_text_index(data: &DataDir, segment_id: &str) -> Result<(), SegmentE
             .map_err(|error| tantivy_error(&staging, error))?;
         Ok(())
     })?;
+    progress(segment.manifest.records % PROGRESS_EVERY);
     writer.commit().map_err(|error| tantivy_error(&staging, error))?;
     writer
         .wait_merging_threads()
