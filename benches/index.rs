@@ -48,10 +48,10 @@ fn bench_hash_index(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    let (_, bits) = {
+    let bits = {
         let mut writer = HashIndexWriter::new(dir.path(), 1 << 31);
         writer.push(entries.iter().copied()).expect("push");
-        writer.finish().expect("finish")
+        writer.finish().expect("finish").bits
     };
     // In RAM, as the issue asks: the files read into vectors.
     let index = HashIndex::new(

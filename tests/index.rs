@@ -71,6 +71,15 @@ fn check_every_pair(options: &BuildOptions) {
     let dir = tempfile::tempdir().unwrap();
     let records = 1500;
     let (data, catalog) = indexed_corpora(dir.path(), records, options);
+    // Checksums taken while writing (spilled or not) are those of the files as written.
+    for corpus in catalog.corpora().unwrap() {
+        for published in corpus.published() {
+            Segment::open(&data.segment_path(&published.id))
+                .unwrap()
+                .verify()
+                .unwrap();
+        }
+    }
     // Everyone in any window plus people in none, each phone written a different way.
     let people: Vec<u64> = (0..records * 2)
         .step_by(3)

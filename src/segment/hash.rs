@@ -9,7 +9,7 @@
 //! `hash.idx`: entries `(fingerprint u64, record u32, field u32)`, little-endian, sorted.
 //! `hash.dir`: `2^bits + 1` u64 entry indexes; bucket `b` holds fingerprints whose top `bits` are `b`.
 
-use crate::storage::Mapped;
+use crate::storage::{ChecksummedFile, Mapped};
 use rayon::slice::ParallelSliceMut;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -54,6 +54,15 @@ impl Entry {
 pub fn directory_bits(entries: u64) -> u32 {
     let buckets = (entries / 4).max(1);
     (63 - buckets.leading_zeros()).min(28)
+}
+
+/// What [`HashIndexWriter::finish`] wrote: entries, directory bits, and the SHA-256 of the two
+/// files.
+pub struct Written {
+    pub entries: u64,
+    pub bits: u32,
+    pub index_sha256: String,
+    pub directory_sha256: String,
 }
 
 /// Collects entries within a memory budget, spilling sorted runs to disk, and writes the index.
@@ -120,8 +129,8 @@ impl HashIndexWriter {
         Ok(())
     }
 
-    /// Writes `NAME.idx` and `NAME.dir` into the folder; returns (entries, directory bits).
-    pub fn finish(mut self) -> io::Result<(u64, u32)> {
+    /// Writes `NAME.idx` and `NAME.dir` into the folder (fsynced).
+    pub fn finish(mut self) -> io::Result<Written> {
         self.entries.par_sort_unstable();
         let total = self.entries.len() as u64
             + self
@@ -130,10 +139,9 @@ impl HashIndexWriter {
                 .map(|run| std::fs::metadata(run).map(|m| m.len() / ENTRY_BYTES as u64))
                 .sum::<io::Result<u64>>()?;
         let bits = directory_bits(total);
-        let mut index =
-            BufWriter::with_capacity(1 << 20, File::create(self.folder.join(format!("{}.idx", self.name)))?);
+        let mut index = ChecksummedFile::create(&self.folder.join(format!("{}.idx", self.name)))?;
         let directory_path = self.folder.join(format!("{}.dir", self.name));
-        let mut directory = DirectoryWriter::new(bits, BufWriter::new(File::create(&directory_path)?));
+        let mut directory = DirectoryWriter::new(bits, ChecksummedFile::create(&directory_path)?);
         let mut write = |entry: Entry| -> io::Result<()> {
             directory.add(entry.fingerprint)?;
             index.write_all(&entry.to_bytes())
@@ -148,13 +156,12 @@ impl HashIndexWriter {
                 std::fs::remove_file(run)?;
             }
         }
-        index.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-        directory
-            .finish()?
-            .into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .sync_all()?;
-        Ok((total, bits))
+        Ok(Written {
+            entries: total,
+            bits,
+            index_sha256: ChecksummedFile::close(index)?,
+            directory_sha256: ChecksummedFile::close(directory.finish()?)?,
+        })
     }
 }
 
@@ -373,7 +380,8 @@ mod tests {
             writer.push(chunk.iter().copied()).unwrap();
         }
         let runs = writer.runs();
-        let (count, bits) = writer.finish().unwrap();
+        let written = writer.finish().unwrap();
+        let (count, bits) = (written.entries, written.bits);
         assert_eq!(count as usize, entries.len());
         let read = |name| std::fs::read(dir.path().join(name)).unwrap();
         (HashIndex::new(read("hash.idx"), read("hash.dir"), bits).unwrap(), runs)

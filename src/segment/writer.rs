@@ -16,8 +16,7 @@ use crate::catalog::{Catalog, Corpus, CorpusKind, FileEntry, SegmentEntry, Segme
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
 };
-use crate::storage::{DataDir, sync_dir, write_atomic};
-use rayon::prelude::*;
+use crate::storage::{ChecksummedFile, DataDir, sync_dir, write_atomic};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -293,13 +292,13 @@ struct State {
     field_ids: HashMap<(String, Kind), u32>,
     records: u64,
     rejected: u64,
-    locations: BufWriter<File>,
-    blocks: BufWriter<File>,
+    locations: BufWriter<ChecksummedFile>,
+    blocks: BufWriter<ChecksummedFile>,
     blocks_length: u64,
-    block_index: BufWriter<File>,
-    values: BufWriter<File>,
+    block_index: BufWriter<ChecksummedFile>,
+    values: BufWriter<ChecksummedFile>,
     values_length: u64,
-    values_index: BufWriter<File>,
+    values_index: BufWriter<ChecksummedFile>,
     runs: Vec<Run>,
     hash: HashIndexWriter,
     range: HashIndexWriter,
@@ -323,7 +322,7 @@ struct Encoded {
 
 impl Builder {
     fn create(folder: &Path, key: [u8; 16], memory_budget: usize) -> io::Result<Builder> {
-        let create = |name: &str| File::create(folder.join(name)).map(|file| BufWriter::with_capacity(1 << 20, file));
+        let create = |name: &str| ChecksummedFile::create(&folder.join(name));
         Ok(Builder {
             folder: folder.to_path_buf(),
             key,
@@ -531,29 +530,30 @@ impl Builder {
         block_index.write_all(&blocks_length.to_le_bytes())?;
         values_index.write_all(&records.to_le_bytes())?;
         values_index.write_all(&values_length.to_le_bytes())?;
-        for writer in [locations, blocks, block_index, values, values_index] {
-            writer
-                .into_inner()
-                .map_err(io::IntoInnerError::into_error)?
-                .sync_all()?;
+        // Checksums are taken as the files are written: reading them back cost a second pass
+        // over the whole index.
+        let mut checksums: BTreeMap<String, String> = BTreeMap::new();
+        for (name, writer) in [
+            ("locations.bin", locations),
+            ("records.bin", blocks),
+            ("records.idx", block_index),
+            ("values.bin", values),
+            ("values.idx", values_index),
+        ] {
+            checksums.insert(name.to_string(), ChecksummedFile::close(writer)?);
         }
-        let mut runs_file = BufWriter::new(File::create(self.folder.join("runs.bin"))?);
+        let mut runs_file = ChecksummedFile::create(&self.folder.join("runs.bin"))?;
         for run in &runs {
             runs_file.write_all(&run.to_bytes())?;
         }
-        runs_file
-            .into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .sync_all()?;
-        let (entries, directory_bits) = hash.finish()?;
-        let (range_entries, range_bits) = range.finish()?;
-        let checksums: BTreeMap<String, String> = DATA_FILES
-            .par_iter()
-            .map(|name| {
-                let mut file = File::open(self.folder.join(name))?;
-                Ok((name.to_string(), crate::ingest::sha256_of_reader(&mut file)?))
-            })
-            .collect::<io::Result<_>>()?;
+        checksums.insert("runs.bin".to_string(), ChecksummedFile::close(runs_file)?);
+        let hash = hash.finish()?;
+        let range = range.finish()?;
+        checksums.insert("hash.idx".to_string(), hash.index_sha256);
+        checksums.insert("hash.dir".to_string(), hash.directory_sha256);
+        checksums.insert("range.idx".to_string(), range.index_sha256);
+        checksums.insert("range.dir".to_string(), range.directory_sha256);
+        debug_assert!(DATA_FILES.iter().all(|name| checksums.contains_key(*name)));
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             id: id.to_string(),
@@ -561,10 +561,10 @@ impl Builder {
             created: crate::catalog::now_rfc3339(),
             records,
             rejected,
-            entries,
-            directory_bits,
-            range_entries,
-            range_bits,
+            entries: hash.entries,
+            directory_bits: hash.bits,
+            range_entries: range.entries,
+            range_bits: range.bits,
             fields,
             // Every file a record came from, in file id order (runs refer to them by position).
             // A file that failed part-way keeps the records read before the failure: it is listed
