@@ -96,9 +96,6 @@ impl HashIndexWriter {
     /// its budget, and both copies while it moves).
     pub fn push(&mut self, entries: impl IntoIterator<Item = Entry>) -> io::Result<()> {
         for entry in entries {
-            if self.entries.len() == self.budget_entries {
-                self.spill()?;
-            }
             if self.entries.capacity() == 0 {
                 // Address space, not memory, until written; a system that refuses that much
                 // gets a smaller budget (more, smaller runs) rather than an abort.
@@ -107,6 +104,9 @@ impl HashIndexWriter {
                 }
             }
             self.entries.push(entry);
+            if self.entries.len() >= self.budget_entries {
+                self.spill()?;
+            }
         }
         Ok(())
     }
