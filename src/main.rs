@@ -1372,29 +1372,29 @@ fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::io::Result<(
 
 /// A bar of `total` records on a terminal (hidden otherwise), for the full-text index.
 fn records_bar(total: u64) -> ProgressBar {
+    bar(
+        total,
+        "full text {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}",
+    )
+}
+
+/// A bar of the input's bytes on a terminal, and the callback the scan feeds it.
+fn progress(paths: &[PathBuf]) -> (ProgressBar, Option<leakdex::ingest::OnBytes>) {
+    let total: u64 = paths.iter().map(|path| leakdex::ingest::disk_size(path)).sum();
+    let bar = bar(total, "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}");
+    let counter = bar.clone();
+    (bar, Some(Arc::new(move |bytes| counter.inc(bytes))))
+}
+
+/// A progress bar of `total` drawn on stderr with `template` when it is a terminal; hidden
+/// otherwise (a pipe or a log gets no control characters).
+fn bar(total: u64, template: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("full text {bar:40} {human_pos}/{human_len} records {per_sec} eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
+    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar
-}
-
-fn progress(paths: &[PathBuf]) -> (ProgressBar, Option<leakdex::ingest::OnBytes>) {
-    let total: u64 = paths.iter().map(|path| leakdex::ingest::disk_size(path)).sum();
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let counter = bar.clone();
-    (bar, Some(Arc::new(move |bytes| counter.inc(bytes))))
 }
 
 /// Inspects with a progress bar on a terminal; exit code 1 if any file could not be read.

@@ -225,9 +225,7 @@ fn scale_run() {
         .map(|entry| entry.unwrap().metadata().unwrap().len())
         .sum();
     let (ingested, ingest_rss, output) = measured(
-        std::process::Command::new(binary)
-            .arg("--data-dir")
-            .arg(&data)
+        crate::common::leakdex(&data)
             .args(["ingest", "--corpus", "all", "--no-text", "--json"])
             .arg(&dumps),
     );
@@ -258,9 +256,7 @@ fn scale_run() {
     std::fs::write(&queries, phones.join("\n")).unwrap();
     let lookups = || {
         let (elapsed, rss, output) = measured(
-            std::process::Command::new(binary)
-                .arg("--data-dir")
-                .arg(&data)
+            crate::common::leakdex(&data)
                 .args(["lookup", "--json", "--kind", "phone", "--file"])
                 .arg(&queries),
         );

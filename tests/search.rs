@@ -25,8 +25,8 @@ Rahul O'Brien,9812345675,Pune,\"7 O'Connell Street\"
 राहुल वर्मा,9812345677,पुणे,
 ";
 
-/// The people above, indexed with full text, in a data directory of `dir`.
-fn indexed(dir: &std::path::Path) -> DataDir {
+/// The people above, ingested (no full text yet) into a data directory of `dir`.
+fn ingested(dir: &std::path::Path) -> (DataDir, leakdex::segment::BuildReport) {
     let data = DataDir::open(&dir.join("data")).unwrap();
     let csv = dir.join("people.csv");
     std::fs::write(&csv, PEOPLE).unwrap();
@@ -38,6 +38,12 @@ fn indexed(dir: &std::path::Path) -> DataDir {
         &BuildOptions::default(),
     )
     .unwrap();
+    (data, report)
+}
+
+/// The people above, indexed with full text, in a data directory of `dir`.
+fn indexed(dir: &std::path::Path) -> DataDir {
+    let (data, report) = ingested(dir);
     for id in &report.segments {
         build_text_index(&data, id).unwrap();
     }
@@ -206,17 +212,7 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
 #[test]
 fn building_the_text_index_reports_every_record() {
     let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::open(&dir.path().join("data")).unwrap();
-    let csv = dir.path().join("people.csv");
-    std::fs::write(&csv, PEOPLE).unwrap();
-    let report = build_segment(
-        &data,
-        &FileCatalog::open(data.root()),
-        &Corpus::new("people", CorpusKind::Leak),
-        &[csv],
-        &BuildOptions::default(),
-    )
-    .unwrap();
+    let (data, report) = ingested(dir.path());
     let reported = std::cell::Cell::new(0);
     for id in &report.segments {
         leakdex::segment::text::build_text_index_reporting(&data, id, &|records| {

@@ -137,10 +137,9 @@ fn matched_fields(fields: &mut [ShownField], words: &QueryWords) -> Vec<Matched>
         // Matched through what is indexed: the normalized value, or its romanization (a word
         // typed in Latin letters matching a name in Devanagari marks no span of the raw value).
         let indexed = spans.is_empty()
-            && [Some(field.normalized.clone()), romanized(&field.normalized)]
-                .into_iter()
-                .flatten()
-                .any(|value| !words.spans(&mut tokenizer, name, &value).is_empty());
+            && (!words.spans(&mut tokenizer, name, &field.normalized).is_empty()
+                || romanized(&field.normalized)
+                    .is_some_and(|latin| !words.spans(&mut tokenizer, name, &latin).is_empty()));
         if !spans.is_empty() || indexed {
             matched.push(Matched {
                 field: field.name.clone(),

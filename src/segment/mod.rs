@@ -309,19 +309,7 @@ impl Segment {
                 .unwrap_or(&[]),
         );
         let runs = self.runs.as_ref();
-        // Runs are in record order: the last one starting at or before `record`.
-        let count = runs.len() / RUN_BYTES;
-        let (mut low, mut high) = (0, count);
-        while low < high {
-            let middle = (low + high) / 2;
-            if u64_at(runs, middle * RUN_BYTES + 8) <= record {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        let run = low
-            .checked_sub(1)
+        let run = store::last_starting_by(runs.len() / RUN_BYTES, |run| u64_at(runs, run * RUN_BYTES + 8), record)
             .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
             .filter(|run| run.first_record.checked_add(run.count).is_some_and(|end| record < end));
         StoredLocation {

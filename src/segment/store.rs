@@ -144,9 +144,15 @@ pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Ra
     if blocks == 0 || record >= first_of(blocks) {
         return None;
     }
-    // The last block whose first record is at or before `record`: blocks `..low` start at or
-    // before it, blocks `high..` after it.
-    let (mut low, mut high) = (0, blocks);
+    let block = last_starting_by(blocks, first_of, record)?;
+    Some((block, first_of(block), offset_of(block)..offset_of(block + 1)))
+}
+
+/// Of `count` entries whose first records (`first_of`) ascend, the last one starting at or
+/// before `record` (a block of records.idx or values.idx, a run of runs.bin).
+pub fn last_starting_by(count: usize, first_of: impl Fn(usize) -> u64, record: u64) -> Option<usize> {
+    // Entries `..low` start at or before `record`, entries `high..` after it.
+    let (mut low, mut high) = (0, count);
     while low < high {
         let middle = (low + high) / 2;
         if first_of(middle) <= record {
@@ -155,40 +161,27 @@ pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Ra
             high = middle;
         }
     }
-    let block = low.checked_sub(1)?;
-    Some((block, first_of(block), offset_of(block)..offset_of(block + 1)))
+    low.checked_sub(1)
 }
 
 /// Most bytes a block decompresses to, whatever a damaged frame header claims.
 const MOST_BLOCK_BYTES: usize = 64 << 20;
 
-/// Decompresses a record block into `out`, replacing what it held and reusing its allocation. A thread keeps its zstd context: making one costs more
-/// than decompressing a 64 KiB block.
-pub fn decompress_block_into(bytes: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+/// Decompresses a record block (at most 64 MiB, whatever a damaged frame header claims). A
+/// thread keeps its zstd context: making one costs more than decompressing a 64 KiB block.
+pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     thread_local! {
         static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
-    let size = zstd::bulk::Decompressor::upper_bound(bytes)
-        .filter(|size| *size <= MOST_BLOCK_BYTES)
-        .ok_or_else(|| std::io::Error::other("the block's frame gives no size, or more than 64 MiB"))?;
-    out.clear();
-    out.reserve(size);
     DECOMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         let decompressor = match cell.as_mut() {
             Some(decompressor) => decompressor,
             None => cell.insert(zstd::bulk::Decompressor::new()?),
         };
-        decompressor.decompress_to_buffer(bytes, out).map(|_| ())
+        decompressor.decompress(bytes, MOST_BLOCK_BYTES)
     })
-}
-
-/// Decompresses a block into a new buffer (see [`decompress_block_into`]).
-pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    decompress_block_into(bytes, &mut out)?;
-    Ok(out)
 }
 
 /// Compression level of record blocks: level 1 compresses about twice as fast as 3 and these
