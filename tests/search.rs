@@ -208,6 +208,44 @@ async fn names_and_ids_are_found_as_investigators_type_them() {
     assert!(ok && out.contains("2 hits"), "{out}");
 }
 
+/// Names whose inner vowels Hindi and Marathi speakers do not sound are found as they type them
+/// (`deshpande`, `kulkarni`), and as transliterated letter by letter (`deshapande`), both ways.
+#[test]
+fn names_are_found_spelled_as_spoken() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("ward.csv");
+    std::fs::write(
+        &csv,
+        "नाव,मोबाइल\nप्रकाश देशपांडे,9822012345\nस्नेहा कुलकर्णी,9822054321\nSneha Kulkarni,9822054322\n",
+    )
+    .unwrap();
+    let ingested = leakdex(&data)
+        .args(["ingest", "--corpus", "ward"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        ingested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingested.stderr)
+    );
+    let hits = |query: &str| {
+        let output = leakdex(&data).args(["search", "--json", query]).output().unwrap();
+        // One JSON object per hit, a line each.
+        let mut records: Vec<u64> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()?["record"].as_u64())
+            .collect();
+        records.sort_unstable();
+        records
+    };
+    assert_eq!(hits("name:deshpande"), [1]);
+    assert_eq!(hits("name:deshapande"), [1]);
+    assert_eq!(hits("kulkarni"), [2, 3]);
+    assert_eq!(hits("name:कुलकर्णी"), [2, 3]);
+}
+
 /// The text index reports every record it is handed, for the CLI's progress bar.
 #[test]
 fn building_the_text_index_reports_every_record() {

@@ -4,7 +4,7 @@
 
 use super::lookup::{Index, QueryError};
 use crate::ingest::classify::value_candidates;
-use crate::ingest::normalize::{has_indic_letters, romanized};
+use crate::ingest::normalize::{has_indic_letters, latin_forms};
 use crate::ingest::{Kind, Region};
 use crate::segment::IDENTIFYING_KINDS;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
@@ -138,8 +138,9 @@ fn matched_fields(fields: &mut [ShownField], words: &QueryWords) -> Vec<Matched>
         // typed in Latin letters matching a name in Devanagari marks no span of the raw value).
         let indexed = spans.is_empty()
             && (!words.spans(&mut tokenizer, name, &field.normalized).is_empty()
-                || romanized(&field.normalized)
-                    .is_some_and(|latin| !words.spans(&mut tokenizer, name, &latin).is_empty()));
+                || latin_forms(&field.normalized)
+                    .iter()
+                    .any(|latin| !words.spans(&mut tokenizer, name, latin).is_empty()));
         if !spans.is_empty() || indexed {
             matched.push(Matched {
                 field: field.name.clone(),
@@ -201,7 +202,7 @@ const FUZZY_FOR_RESTRICTED: [Kind; 4] = [Kind::Name, Kind::Address, Kind::Distri
 ///   syntax reads already.)
 ///
 /// In either mode, a word or phrase written in an Indic script is also looked for in Latin
-/// letters (`सुनीता` → `sunita`, see [`romanized`]), as the text index holds such values both
+/// letters (`सुनीता` → `sunita`, see [`latin_forms`]), as the text index holds such values both
 /// ways; so `sunita sharma` finds `सुनीता शर्मा` and the reverse.
 ///
 /// Errors: [`QueryError::Search`] for text that still cannot be read, with the byte position of
@@ -256,9 +257,14 @@ fn across_scripts(text: &str) -> String {
                 return token.clone();
             }
             let (prefix, core, close) = parts(token);
-            match romanized(&core.replace('"', " ")) {
-                Some(latin) if !latin.trim().is_empty() => format!("{prefix}({core} OR \"{latin}\"){close}"),
-                _ => token.clone(),
+            let forms: Vec<String> = latin_forms(&core.replace('"', " "))
+                .into_iter()
+                .filter(|latin| !latin.trim().is_empty())
+                .map(|latin| format!(" OR \"{latin}\""))
+                .collect();
+            match forms.is_empty() {
+                true => token.clone(),
+                false => format!("{prefix}({core}{}){close}", forms.concat()),
             }
         })
         .collect::<Vec<_>>()
@@ -401,10 +407,17 @@ fn plain_words(text: &str) -> String {
     text.split_whitespace()
         .map(|word| word.replace(['"', '\\', '(', ')', '[', ']', '{', '}'], ""))
         .filter(|word| word.chars().any(char::is_alphanumeric))
-        .map(|word| match (word.contains('\''), romanized(&word)) {
-            (true, _) => both_readings(&word),
-            (false, Some(latin)) if !latin.is_empty() => format!("(\"{word}\" OR \"{latin}\")"),
-            (false, _) => format!("\"{word}\""),
+        .map(|word| {
+            let forms: Vec<String> = latin_forms(&word)
+                .into_iter()
+                .filter(|latin| !latin.is_empty())
+                .map(|latin| format!(" OR \"{latin}\""))
+                .collect();
+            match (word.contains('\''), forms.is_empty()) {
+                (true, _) => both_readings(&word),
+                (false, false) => format!("(\"{word}\"{})", forms.concat()),
+                (false, true) => format!("\"{word}\""),
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -6,7 +6,7 @@
 use super::words::{WORDS, tokenizers};
 use super::{Segment, SegmentError};
 use crate::ingest::Kind;
-use crate::ingest::normalize::romanized;
+use crate::ingest::normalize::latin_forms;
 use crate::storage::{DataDir, sync_dir};
 use std::path::Path;
 use tantivy::schema::{Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
@@ -53,7 +53,7 @@ fn tantivy_error(path: &Path, error: tantivy::TantivyError) -> SegmentError {
 }
 
 /// Kinds whose values written in an Indic script are also indexed in Latin letters
-/// ([`romanized`]), so that `sunita sharma` finds `सुनीता शर्मा`.
+/// ([`latin_forms`], with inner silent vowels dropped too), so that `sunita sharma` finds `सुनीता शर्मा`.
 const ROMANIZED_KINDS: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
 
 /// Builds the full-text index of a published segment again, replacing the one it has (after an
@@ -154,8 +154,10 @@ pub fn build_text_index_reporting(
             if let Some(Some((text_field, romanize))) = text_fields.get(field.field as usize) {
                 let value = field.normalized.as_deref().unwrap_or(&field.raw);
                 document.add_text(*text_field, value);
-                if let Some(latin) = romanize.then(|| romanized(value)).flatten() {
-                    document.add_text(*text_field, latin);
+                if *romanize {
+                    for latin in latin_forms(value) {
+                        document.add_text(*text_field, latin);
+                    }
                 }
             }
         }

@@ -8,7 +8,7 @@ mod skeleton;
 
 pub use date::{Date, is_iso_date, latest_year, normalize_date, parse_date, parse_year};
 pub use phone::{Region, looks_like_phone, normalize_phone, recognize_phone};
-pub use romanize::{has_indic_letters, is_indic_sign, romanized};
+pub use romanize::{has_indic_letters, is_indic_sign, latin_forms, romanized, spoken_variant};
 pub use skeleton::name_skeleton;
 
 use crate::ingest::kind::{Kind, Validity};

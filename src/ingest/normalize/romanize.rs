@@ -90,13 +90,51 @@ pub fn romanized(text: &str) -> Option<String> {
         // A Lipika caches the mappings it has built, so each thread keeps one.
         static LIPIKA: RefCell<Lipika> = RefCell::new(Lipika::new());
     }
+    Some(romanize_words(text, false))
+}
+
+/// The spelling of `text` with the silent vowels inside words dropped too, as Hindi and Marathi
+/// speakers type them (`देशपांडे` → `deshpande`, `कुलकर्णी` → `kulkarni`, `कमला` → `kamla`, where
+/// [`romanized`] gives `deshapande`, `kulakarni`, `kamala`); `None` when it is no different.
+/// Search indexes and looks for both, since people type both.
+///
+/// The rule is Ohala's for Hindi (an inherent vowel between a vowel and a consonant, before a
+/// consonant and a vowel, is silent), applied from the end of the word, not to its first
+/// syllable, in Devanagari, Bengali, Gurmukhi and Gujarati only.
+pub fn spoken_variant(text: &str) -> Option<String> {
+    if !has_indic_letters(text) {
+        return None;
+    }
+    let spoken = romanize_words(text, true);
+    (Some(&spoken) != romanized(text).as_ref()).then_some(spoken)
+}
+
+/// The ways `text` is typed in Latin letters: [`romanized`], then [`spoken_variant`] where it
+/// differs; empty when `text` has no Indic letters. What search indexes and looks for.
+pub fn latin_forms(text: &str) -> Vec<String> {
+    romanized(text).into_iter().chain(spoken_variant(text)).collect()
+}
+
+/// Each word romanized (see [`romanized`]); with `medial`, silent inner vowels dropped first.
+fn romanize_words(text: &str, medial: bool) -> String {
+    thread_local! {
+        // A Lipika caches the mappings it has built, so each thread keeps one.
+        static LIPIKA: RefCell<Lipika> = RefCell::new(Lipika::new());
+    }
     let words: Vec<String> = text
         .split_whitespace()
         .map(|word| {
             let Some(scheme) = word.chars().find_map(script_of).map(|(scheme, _)| scheme) else {
                 return word.to_lowercase();
             };
-            let itrans = LIPIKA.with(|lipika| lipika.borrow_mut().transliterate(word, scheme, Scheme::Itrans));
+            let spoken;
+            let written = if medial && SILENT_FINAL_VOWEL.contains(&scheme) {
+                spoken = without_medial_schwas(word);
+                spoken.as_str()
+            } else {
+                word
+            };
+            let itrans = LIPIKA.with(|lipika| lipika.borrow_mut().transliterate(written, scheme, Scheme::Itrans));
             let mut folded = folded(&itrans);
             if silent_final_vowel(word, scheme) && folded.len() > 2 && folded.ends_with('a') {
                 folded.pop();
@@ -105,7 +143,76 @@ pub fn romanized(text: &str) -> Option<String> {
         })
         .filter(|word| !word.is_empty())
         .collect();
-    Some(words.join(" "))
+    words.join(" ")
+}
+
+/// `word` with a virama after each consonant whose inherent vowel is silent inside the word
+/// (see [`spoken_variant`]). A word with anything but letters of its script is kept as it is.
+fn without_medial_schwas(word: &str) -> String {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Ends {
+        Schwa,
+        Vowel,
+        Virama,
+    }
+    let characters: Vec<char> = word.chars().collect();
+    let offset = |at: usize| {
+        characters
+            .get(at)
+            .and_then(|character| script_of(*character))
+            .map(|(_, offset)| offset)
+    };
+    let consonant = |offset: u32| (0x15..=0x39).contains(&offset) || (0x58..=0x5F).contains(&offset);
+    // Syllables: (first character, end, how the syllable ends).
+    let mut syllables: Vec<(usize, usize, Ends)> = Vec::new();
+    let mut at = 0;
+    while at < characters.len() {
+        let Some(letter) = offset(at) else {
+            return word.to_string();
+        };
+        let start = at;
+        at += 1;
+        if offset(at) == Some(NUKTA) {
+            at += 1;
+        }
+        let mut ends = Ends::Vowel;
+        if consonant(letter) {
+            ends = match offset(at) {
+                Some(VIRAMA) => Ends::Virama,
+                Some(0x3E..=0x4C) => Ends::Vowel,
+                _ => Ends::Schwa,
+            };
+            at += usize::from(ends != Ends::Schwa);
+        }
+        // Nasal signs and the visarga belong to the syllable; a nasalized vowel is sounded.
+        while matches!(offset(at), Some(0x01..=0x03)) {
+            ends = if ends == Ends::Schwa { Ends::Vowel } else { ends };
+            at += 1;
+        }
+        syllables.push((start, at, ends));
+    }
+    // From the end, never the first or the last syllable (the last is `silent_final_vowel`'s).
+    let mut silent = vec![false; syllables.len()];
+    for position in (1..syllables.len().saturating_sub(1)).rev() {
+        let (start, _, ends) = syllables[position];
+        let (next_start, _, next_ends) = syllables[position + 1];
+        silent[position] = ends == Ends::Schwa
+            && offset(start).is_some_and(consonant)
+            && syllables[position - 1].2 != Ends::Virama
+            && offset(next_start).is_some_and(consonant)
+            && next_ends != Ends::Virama
+            && !silent[position + 1];
+    }
+    let mut out = String::with_capacity(word.len() + 8);
+    for ((start, end, _), silent) in syllables.iter().zip(silent) {
+        out.extend(&characters[*start..*end]);
+        if silent {
+            // The virama of the letter's own script: each block is laid out alike.
+            let block = u32::from(characters[*start]) & !0x7F;
+            out.extend(char::from_u32(block + VIRAMA));
+        }
+    }
+    out
 }
 
 /// ITRANS as names are typed: the nasal sign `M` as `n` (`m` before a labial), ITRANS's marks
@@ -152,6 +259,18 @@ mod tests {
         ] {
             assert_eq!(romanized(written).as_deref(), Some(typed), "{written}");
         }
+        for (written, spoken) in [
+            ("देशपांडे", "deshpande"),
+            ("कुलकर्णी", "kulkarni"),
+            ("अमरनाथ", "amarnath"),
+            ("प्रकाश देशपांडे", "prakash deshpande"),
+        ] {
+            assert_eq!(spoken_variant(written).as_deref(), Some(spoken), "{written}");
+        }
+        // Nothing to drop, or a script whose inner vowels are sounded: no variant.
+        assert_eq!(spoken_variant("सुनीता शर्मा"), None);
+        assert_eq!(spoken_variant("ராகுல்"), None);
+        assert_eq!(spoken_variant("Sunita"), None);
         assert_eq!(romanized("Sunita Sharma"), None);
         assert_eq!(romanized("१२३४ ।"), None, "digits and dandas are no letters");
     }
