@@ -63,8 +63,11 @@ fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
         share(among, sourced) >= 0.995,
         "true source among matches for {among} of {sourced}"
     );
+    eprintln!(
+        "bot sample: true source among matches {among}/{sourced}, first {first}/{sourced}, fabricated left alone {left_alone}/{fabricated}"
+    );
     assert!(
-        share(first, sourced) >= 0.95,
+        share(first, sourced) >= 0.99,
         "true source ranked first for {first} of {sourced}"
     );
     assert!(

@@ -73,7 +73,7 @@ pub fn redact(kind: Kind, value: &str) -> String {
         Kind::BirthYear => shown_if(parse_year(value).is_some(), value),
         Kind::Gender => shown_if(gender_code(value).is_some(), value),
         Kind::State => shown_if(is_state(value), value),
-        Kind::District => match revealed(value) {
+        Kind::District | Kind::Locality => match revealed(value) {
             _ if looks_like_place(value) => value.to_string(),
             Some(Kind::Name) => redact(Kind::Name, value),
             _ => REDACTED.to_string(),
@@ -85,7 +85,7 @@ pub fn redact(kind: Kind, value: &str) -> String {
             Ok(std::net::IpAddr::V4(address)) => format!("{}.x.x.x", address.octets()[0]),
             _ => REDACTED.to_string(),
         },
-        Kind::Password | Kind::PasswordHash | Kind::Other => REDACTED.to_string(),
+        Kind::Password | Kind::PasswordHash | Kind::StreetNumber | Kind::Other => REDACTED.to_string(),
     }
 }
 

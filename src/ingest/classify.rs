@@ -161,6 +161,32 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
             "uid_no",
             "aadhaarno",
             "aadharno",
+            // Other countries' schemes: read by their column name (see `normalize_national_id`).
+            "national_id",
+            "nationalid",
+            "national_id_no",
+            "national_id_number",
+            "ssn",
+            "soc_sec",
+            "soc_sec_id",
+            "soc_sec_no",
+            "social_security",
+            "social_security_no",
+            "social_security_number",
+            "national_insurance",
+            "national_insurance_number",
+            "ni_number",
+            "nino",
+            "citizen_id",
+            "citizen_number",
+            "personal_id",
+            "personal_number",
+            "personnummer",
+            "bsn",
+            "tfn",
+            "tax_file_number",
+            "id_card",
+            "id_card_number",
         ],
     ),
     (
@@ -233,6 +259,37 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
         Kind::District,
         &["district", "dist", "city", "town", "taluka", "tehsil"],
     ),
+    (
+        Kind::Locality,
+        &[
+            "locality",
+            "suburb",
+            "neighbourhood",
+            "neighborhood",
+            "village",
+            "colony",
+            "mohalla",
+            "area",
+        ],
+    ),
+    (
+        Kind::StreetNumber,
+        &[
+            "street_number",
+            "streetnumber",
+            "street_no",
+            "street_num",
+            "house_number",
+            "housenumber",
+            "house_no",
+            "houseno",
+            "door_no",
+            "doorno",
+            "building_number",
+            "building_no",
+            "plot_no",
+        ],
+    ),
     (Kind::State, &["state", "circle", "province", "state_name"]),
     (
         Kind::Address,
@@ -245,11 +302,8 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
             "line1",
             "line2",
             "street",
-            "locality",
             "house",
-            "village",
             "landmark",
-            "area",
             "residence",
         ],
     ),
@@ -291,6 +345,12 @@ const SYNONYMS: &[(Kind, &[&str])] = &[
             "last_name",
             "lastname",
             "surname",
+            "given_name",
+            "givenname",
+            "forename",
+            "forenames",
+            "family_name",
+            "familyname",
             "fname",
             "lname",
             "middle_name",
@@ -359,7 +419,8 @@ const DEVANAGARI_SYNONYMS: &[(Kind, &[&str])] = &[
     (Kind::Gender, &["लिंग"]),
     (Kind::District, &["जिला", "ज़िला", "जिल्हा", "शहर", "तहसील", "तालुका"]),
     (Kind::State, &["राज्य", "प्रदेश"]),
-    (Kind::Address, &["पता", "पत्ता", "गांव", "गाँव", "ग्राम", "मोहल्ला"]),
+    (Kind::Locality, &["गांव", "गाँव", "ग्राम", "मोहल्ला"]),
+    (Kind::Address, &["पता", "पत्ता"]),
     (Kind::Name, &["नाम", "नाव"]),
     (
         Kind::Other,
@@ -612,15 +673,19 @@ const FREE_TEXT_NAMES: &[&str] = &[
 /// placeholders (`0`, `NA`, `true`/`false`) says nothing of what comes after it.
 const DISTINCT_NEEDED: usize = 5;
 
+/// Share of an unnamed column's values that must have a kind's shape for the column to be read
+/// as that kind.
+const VOTED_SHARE_NEEDED: f32 = 0.3;
+
 /// Values of a column judged for naming identifier kinds (a type column).
 const NAMING_SAMPLE: u32 = 16;
 
 /// Counts of candidate kinds over a column's sample of values.
 #[derive(Clone, Debug, Default)]
 pub struct Vote {
-    counts: [u32; 20],
+    counts: [u32; Kind::ALL.len()],
     /// Values by the identifying kind of their shape.
-    identified: [u32; 20],
+    identified: [u32; Kind::ALL.len()],
     /// Values that name an identifying kind (`AADHAAR`, `Voter ID`): a type column.
     naming: u32,
     /// Values that may hold labelled identifiers ([`may_hold_identifiers`]).
@@ -760,7 +825,9 @@ pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
         };
     }
     let Some(named) = header else {
-        return if voted_share > 0.0 {
+        // A few values of a shape say nothing of the column: prices of which one in a hundred
+        // reads as a year (`1986`) are not birth years.
+        return if voted_share >= VOTED_SHARE_NEEDED {
             class(voted, 0.9 * voted_share)
         } else {
             class(Kind::Other, 0.5)
@@ -797,7 +864,9 @@ pub fn decide(header: Option<Kind>, vote: &Vote) -> ColumnClass {
         if named == Kind::DateOfBirth && vote.share(Kind::BirthYear) >= 0.5 {
             return class(Kind::BirthYear, 0.75 + 0.25 * vote.share(Kind::BirthYear));
         }
-        if voted_share >= 0.6 && voted != Kind::Name {
+        // Four-digit postcodes (`2135`) read as years too: the name decides.
+        let postcodes_as_years = named == Kind::Pincode && voted == Kind::BirthYear;
+        if voted_share >= 0.6 && voted != Kind::Name && !postcodes_as_years {
             return class(voted, 0.5 + 0.4 * voted_share);
         }
         return class(named, 0.3 + 0.4 * named_share);

@@ -10,7 +10,9 @@ use std::str::FromStr;
 pub enum Kind {
     Phone,
     Email,
-    /// Aadhaar number (12 digits, Verhoeff check digit).
+    /// A national identity number: an Aadhaar number (12 digits, Verhoeff check digit) by its
+    /// shape; another scheme's (a social security, national insurance or citizen number) when
+    /// its column is named for one.
     NationalId,
     Pan,
     Passport,
@@ -21,7 +23,13 @@ pub enum Kind {
     BirthYear,
     Address,
     District,
+    /// A place smaller than a district: a suburb, locality, neighbourhood or village.
+    Locality,
+    /// The house or street number of an address, in its own column.
+    StreetNumber,
     State,
+    /// A postal code: an Indian PIN (six digits) by its shape; another country's code (`2135`,
+    /// `SW1A 1AA`, `94103-1234`) when its column is named for one.
     Pincode,
     Gender,
     Username,
@@ -33,7 +41,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order used to break ties (most specific first).
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Email,
         Kind::NationalId,
         Kind::Phone,
@@ -50,7 +58,9 @@ impl Kind {
         Kind::Name,
         Kind::Address,
         Kind::District,
+        Kind::Locality,
         Kind::State,
+        Kind::StreetNumber,
         Kind::Username,
         Kind::Password,
         Kind::Other,
@@ -71,6 +81,8 @@ impl Kind {
             Kind::BirthYear => "birth_year",
             Kind::Address => "address",
             Kind::District => "district",
+            Kind::Locality => "locality",
+            Kind::StreetNumber => "street_number",
             Kind::State => "state",
             Kind::Pincode => "pincode",
             Kind::Gender => "gender",
@@ -190,6 +202,6 @@ mod tests {
             assert_eq!(acc & kind.bit(), 0);
             acc | kind.bit()
         });
-        assert_eq!(all.count_ones(), 20);
+        assert_eq!(all.count_ones() as usize, Kind::ALL.len());
     }
 }

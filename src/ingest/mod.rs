@@ -12,6 +12,7 @@ mod error;
 pub mod kind;
 pub mod normalize;
 mod parse;
+pub mod person;
 mod record;
 pub mod sniff;
 pub mod source;

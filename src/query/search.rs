@@ -186,7 +186,7 @@ pub enum SearchScope {
 }
 
 /// Kinds a restricted query may search fuzzily.
-const FUZZY_FOR_RESTRICTED: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
+const FUZZY_FOR_RESTRICTED: [Kind; 5] = [Kind::Name, Kind::Address, Kind::District, Kind::Locality, Kind::State];
 
 /// The text of a search as it will be run (give it to [`check_query`] and [`search`]).
 ///

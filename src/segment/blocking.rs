@@ -1,17 +1,33 @@
 //! Blocking keys: extra hash-index entries that find candidate records for matching when a suspect
 //! record has no identifier to look up (only a name, a date of birth, a postcode) or only a masked
-//! national ID. Each key joins a name word's skeleton or the ID's last four digits with a date or a
-//! place, so a key is selective (a few records) where a name alone would be shared by thousands.
+//! or mistyped national ID. Each key joins a name word's skeleton, or the ID's last four digits,
+//! with a date or a place, so a key is selective (a few records) where a name alone would be
+//! shared by thousands.
 //!
-//! Keys of a record, built from its first name field, date of birth or birth year, postcode (its
-//! own field, or six digits inside an address) and national ID:
-//! `name+dob` (skeleton, date), `name+year+pin` (skeleton, year, postcode),
-//! `id4+year` (last four, year), `id4+name` (last four, skeleton).
-//! A name in an Indic script is romanized first ([`romanized`]), so that its keys are those of the
-//! same name typed in Latin letters: `सुनीता शर्मा` and `Sunita Sharma` share theirs.
-//! The same function builds the keys of a suspect record, so both sides always agree.
+//! Several independent rules each make keys, and any one key finds a candidate (splink's OR'ed
+//! blocking rules), so a record with one field mistyped, missing or swapped still reaches its
+//! source through the rules that do not use that field:
+//!
+//! | rule | parts |
+//! |---|---|
+//! | `name+dob` | a name word's skeleton, the date of birth |
+//! | `name+year+pin` | skeleton, birth year, postcode |
+//! | `name+pin` | skeleton, postcode |
+//! | `name+place` | skeleton, locality (else district) |
+//! | `dob+pin` | date of birth, postcode: no name at all |
+//! | `surname+street+…` | the surname's skeleton, street number, and the postcode, the locality or the street's name |
+//! | `id4+year`, `id4+name` | the national ID's last four digits, with the year or a skeleton |
+//!
+//! Every word of the person's name (given name and surname, in their own columns or one) makes
+//! its own keys, so a typo in one word leaves the others'; skeletons drop vowels and fold
+//! spellings (`laxmi`, `lakshmi`), and a name in an Indic script is romanized first
+//! ([`romanized`]), so `सुनीता शर्मा` and `Sunita Sharma` share their keys. The same function
+//! builds the keys of a suspect record, so both sides always agree. A key that very many records
+//! share (a common name in a large district) finds too many to be worth scoring: the matcher
+//! skips keys that find more than a cap (see `query::match`).
 
 use crate::ingest::normalize::{name_skeleton, romanized};
+use crate::ingest::person::{NamePart, PersonName, name_part};
 use crate::ingest::{Kind, Validity};
 use std::hash::Hasher;
 
@@ -48,33 +64,47 @@ pub fn pincode_in(text: &str) -> Option<&str> {
     None
 }
 
-/// The last four digits of a national ID, full or masked.
+/// The last four digits of a national ID of seven characters or more, full or masked.
 pub fn id_last_four(normalized: &str) -> Option<&str> {
-    (normalized.len() == 12 && normalized.is_ascii())
-        .then(|| &normalized[8..])
+    (normalized.len() >= 7 && normalized.is_ascii())
+        .then(|| &normalized[normalized.len() - 4..])
         .filter(|tail| tail.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// What blocking needs of a record, taken from its normalized fields.
 #[derive(Debug, Default)]
 pub struct BlockingFields<'a> {
-    pub name: Option<(u32, &'a str)>,
+    /// The field the name keys are said to come from (the first name field of the person).
+    pub name_field: Option<u32>,
+    pub name: PersonName<'a>,
     pub date_of_birth: Option<&'a str>,
     pub year: Option<&'a str>,
     pub pincode: Option<&'a str>,
+    /// A locality, else a district.
+    pub place: Option<&'a str>,
+    pub street_number: Option<&'a str>,
+    /// The first word of the address of three letters or more: a street's name.
+    pub road: Option<&'a str>,
     pub id_last_four: Option<(u32, &'a str)>,
 }
 
 impl<'a> BlockingFields<'a> {
-    /// Picks the fields from (field id, kind, validity, normalized value) in record order.
-    pub fn new(fields: impl Iterator<Item = (u32, Kind, Validity, &'a str)>) -> BlockingFields<'a> {
+    /// Picks the fields from (field id, column name, kind, validity, normalized value) in
+    /// record order.
+    pub fn new<'b>(fields: impl Iterator<Item = (u32, &'b str, Kind, Validity, &'a str)>) -> BlockingFields<'a> {
         let mut found = BlockingFields::default();
-        for (field, kind, validity, value) in fields {
+        let mut district = None;
+        for (field, column, kind, validity, value) in fields {
             if validity == Validity::Invalid || value.is_empty() {
                 continue;
             }
             match kind {
-                Kind::Name if found.name.is_none() => found.name = Some((field, value)),
+                Kind::Name => {
+                    if name_part(column) != NamePart::Relative {
+                        found.name_field.get_or_insert(field);
+                    }
+                    found.name.add(column, value);
+                }
                 Kind::DateOfBirth if value.len() == 10 => {
                     found.date_of_birth.get_or_insert(value);
                     found.year.get_or_insert(&value[..4]);
@@ -89,6 +119,20 @@ impl<'a> BlockingFields<'a> {
                     if let Some(pincode) = pincode_in(value) {
                         found.pincode.get_or_insert(pincode);
                     }
+                    if found.road.is_none() {
+                        found.road = value
+                            .split(|c: char| !c.is_alphabetic())
+                            .find(|word| word.chars().count() >= 3);
+                    }
+                }
+                Kind::Locality => {
+                    found.place.get_or_insert(value);
+                }
+                Kind::District => {
+                    district.get_or_insert(value);
+                }
+                Kind::StreetNumber => {
+                    found.street_number.get_or_insert(value);
                 }
                 Kind::NationalId => {
                     if let Some(tail) = id_last_four(value) {
@@ -98,35 +142,73 @@ impl<'a> BlockingFields<'a> {
                 _ => {}
             }
         }
+        if found.place.is_none() {
+            found.place = district;
+        }
         found
     }
 
     /// Appends the record's blocking keys as (fingerprint, field id the key came from).
     pub fn keys(&self, key: &[u8; 16], out: &mut Vec<(u64, u32)>) {
-        let mut skeletons: Vec<String> = Vec::new();
-        if let Some((_, name)) = self.name {
-            let latin = romanized(name);
-            let name = latin.as_deref().unwrap_or(name);
+        let skeleton_of = |word: &str| {
+            let latin = romanized(word);
             let mut skeleton = String::new();
-            for word in name.split(' ').filter(|word| word.chars().count() >= 2) {
-                name_skeleton(word, &mut skeleton);
-                if !skeleton.is_empty() && !skeletons.contains(&skeleton) && skeletons.len() < MAX_NAME_WORDS {
-                    skeletons.push(skeleton.clone());
-                }
+            name_skeleton(latin.as_deref().unwrap_or(word), &mut skeleton);
+            skeleton
+        };
+        let mut skeletons: Vec<String> = Vec::new();
+        for word in self.name.words().filter(|word| word.chars().count() >= 2) {
+            let skeleton = skeleton_of(word);
+            if !skeleton.is_empty() && !skeletons.contains(&skeleton) && skeletons.len() < MAX_NAME_WORDS {
+                skeletons.push(skeleton);
             }
         }
-        if let Some((name_field, _)) = self.name {
+        if let Some(name_field) = self.name_field {
             for skeleton in &skeletons {
+                let mut push = |label: &str, parts: &[&str]| out.push((key_fingerprint(key, label, parts), name_field));
                 if let Some(date) = self.date_of_birth {
-                    out.push((key_fingerprint(key, "name+dob", &[skeleton, date]), name_field));
+                    push("name+dob", &[skeleton, date]);
                 }
-                if let (Some(year), Some(pincode)) = (self.year, self.pincode) {
+                if let Some(pincode) = self.pincode {
+                    if let Some(year) = self.year {
+                        push("name+year+pin", &[skeleton, year, pincode]);
+                    }
+                    push("name+pin", &[skeleton, pincode]);
+                }
+                if let Some(place) = self.place {
+                    push("name+place", &[skeleton, place]);
+                }
+            }
+            let surname = self.name.surname().filter(|word| word.chars().count() >= 2);
+            if let (Some(surname), Some(street)) = (surname, self.street_number) {
+                let skeleton = skeleton_of(surname);
+                if let Some(pincode) = self.pincode {
                     out.push((
-                        key_fingerprint(key, "name+year+pin", &[skeleton, year, pincode]),
+                        key_fingerprint(key, "surname+street+pin", &[&skeleton, street, pincode]),
+                        name_field,
+                    ));
+                }
+                if let Some(place) = self.place {
+                    out.push((
+                        key_fingerprint(key, "surname+street+place", &[&skeleton, street, place]),
+                        name_field,
+                    ));
+                }
+                if let Some(road) = self.road {
+                    let road = skeleton_of(road);
+                    out.push((
+                        key_fingerprint(key, "surname+street+road", &[&skeleton, street, &road]),
                         name_field,
                     ));
                 }
             }
+        }
+        if let (Some(date), Some(pincode)) = (self.date_of_birth, self.pincode) {
+            // Said to come from the name field when there is one: what a match shows as found.
+            out.push((
+                key_fingerprint(key, "dob+pin", &[date, pincode]),
+                self.name_field.unwrap_or(0),
+            ));
         }
         if let Some((id_field, tail)) = self.id_last_four {
             if let Some(year) = self.year {
@@ -148,7 +230,7 @@ mod tests {
             fields
                 .iter()
                 .enumerate()
-                .map(|(field, (kind, value))| (field as u32, *kind, Validity::Valid, *value)),
+                .map(|(field, (kind, value))| (field as u32, kind.as_str(), *kind, Validity::Valid, *value)),
         );
         let mut out = Vec::new();
         blocking.keys(&[7; 16], &mut out);

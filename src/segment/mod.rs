@@ -29,8 +29,11 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// On-disk format version written into every manifest.
 /// Version 2 added the value store, blocking keys and the private-lookup index; version 3 derives
 /// the blocking keys of names in Indic scripts from their romanization, keeps values in LZ4
-/// blocks indexed like records, and packs locations into 12 bytes (file and ordinal from runs).
-pub const FORMAT_VERSION: u32 = 3;
+/// blocks indexed like records, and packs locations into 12 bytes (file and ordinal from runs);
+/// version 4 adds blocking rules that survive one bad field (`name+pin`, `name+place`,
+/// `dob+pin`, `surname+street+…`), blocks on a name kept in given-name and surname columns, and
+/// reads national IDs and postcodes of other countries.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Kinds whose values go into the hash index (the others are found by full-text search).
 pub const INDEXED_KINDS: [Kind; 11] = [

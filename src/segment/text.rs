@@ -54,7 +54,7 @@ fn tantivy_error(path: &Path, error: tantivy::TantivyError) -> SegmentError {
 
 /// Kinds whose values written in an Indic script are also indexed in Latin letters
 /// ([`latin_forms`], with inner silent vowels dropped too), so that `sunita sharma` finds `सुनीता शर्मा`.
-const ROMANIZED_KINDS: [Kind; 4] = [Kind::Name, Kind::Address, Kind::District, Kind::State];
+const ROMANIZED_KINDS: [Kind; 5] = [Kind::Name, Kind::Address, Kind::District, Kind::Locality, Kind::State];
 
 /// Builds the full-text index of a published segment again, replacing the one it has (after an
 /// upgrade that indexes more, such as Indic-script values in Latin letters). The old index

@@ -412,7 +412,7 @@ impl Builder {
             BlockingFields::new(
                 record
                     .fields()
-                    .map(|field| (id_of(&field), field.kind, field.validity, field.normalized)),
+                    .map(|field| (id_of(&field), field.name, field.kind, field.validity, field.normalized)),
             )
             .keys(&self.key, &mut blocking_keys);
             entries.extend(

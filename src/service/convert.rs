@@ -26,6 +26,8 @@ impl From<Kind> for proto::IdentifierKind {
             Kind::BirthYear => P::BirthYear,
             Kind::Address => P::Address,
             Kind::District => P::District,
+            Kind::Locality => P::Locality,
+            Kind::StreetNumber => P::StreetNumber,
             Kind::State => P::State,
             Kind::Pincode => P::Pincode,
             Kind::Gender => P::Gender,

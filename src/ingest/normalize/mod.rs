@@ -86,6 +86,7 @@ pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Val
         Kind::Name
         | Kind::Address
         | Kind::District
+        | Kind::Locality
         | Kind::State
         | Kind::Other
         | Kind::Email
@@ -104,7 +105,7 @@ pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Val
     match kind {
         Kind::Phone => normalize_phone(raw, region, out),
         Kind::Email => normalize_email(raw, out),
-        Kind::NationalId => normalize_aadhaar(raw, out),
+        Kind::NationalId => normalize_national_id(raw, out),
         Kind::Pan => upper_shape(raw, out, is_pan),
         Kind::Passport => upper_shape(raw, out, is_passport),
         Kind::VoterId => upper_shape(raw, out, is_voter_id),
@@ -113,6 +114,14 @@ pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Val
         Kind::DateOfBirth => normalize_date(raw, out),
         Kind::BirthYear => normalize_birth_year(raw, out),
         Kind::Pincode => normalize_pincode(raw, out),
+        Kind::StreetNumber => {
+            folded_words(raw, out);
+            if out.bytes().any(|byte| byte.is_ascii_digit()) {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            }
+        }
         Kind::Gender => normalize_gender(raw, out),
         Kind::Ip => normalize_ip(raw, out),
         Kind::PasswordHash => normalize_hash(raw, out),
@@ -125,7 +134,7 @@ pub fn normalize(kind: Kind, raw: &str, region: Region, out: &mut String) -> Val
             out.push_str(raw.trim_matches(['\r', '\n']));
             non_empty(out)
         }
-        Kind::Address | Kind::District | Kind::State | Kind::Other => {
+        Kind::Address | Kind::District | Kind::Locality | Kind::State | Kind::Other => {
             folded_words(raw, out);
             non_empty(out)
         }
@@ -238,6 +247,31 @@ pub fn normalize_aadhaar(raw: &str, out: &mut String) -> Validity {
     } else {
         Validity::Invalid
     }
+}
+
+/// A national identity number: an Aadhaar number as [`normalize_aadhaar`] reads it (twelve
+/// digits, or masked), else another scheme's number (a social security, national insurance or
+/// citizen number: 5 to 20 letters and digits, at least four of them digits, written without
+/// separators and in upper case). A column is read as national IDs only when its name or the
+/// shape of its values says so (see `classify`), so the second reading does not take row numbers
+/// for IDs.
+pub fn normalize_national_id(raw: &str, out: &mut String) -> Validity {
+    let validity = normalize_aadhaar(raw, out);
+    if validity != Validity::Invalid
+        || out.len() == 12 && out.bytes().all(|byte| byte.is_ascii_digit())
+        || !is_other_national_id(out)
+    {
+        return validity;
+    }
+    out.make_ascii_uppercase();
+    Validity::Valid
+}
+
+/// 5 to 20 ASCII letters and digits (after separators are dropped), four or more of them digits.
+fn is_other_national_id(compact: &str) -> bool {
+    (5..=20).contains(&compact.len())
+        && compact.bytes().all(|byte| byte.is_ascii_alphanumeric())
+        && compact.bytes().filter(u8::is_ascii_digit).count() >= 4
 }
 
 /// The last four digits of a masked Aadhaar written without separators.
@@ -426,9 +460,28 @@ fn normalize_birth_year(raw: &str, out: &mut String) -> Validity {
     Validity::Invalid
 }
 
+/// An Indian PIN as six digits (six digits starting with 0 are a broken PIN); another country's
+/// postal code (3 to 10 letters and digits, at
+/// least one a digit, with one inner space or hyphen at most: `2135`, `SW1A 1AA`,
+/// `94103-1234`) in upper case without its separator.
 fn normalize_pincode(raw: &str, out: &mut String) -> Validity {
-    out.extend(raw.chars().filter(|c| !c.is_whitespace()));
-    if is_pincode(out) {
+    let trimmed = raw.trim();
+    out.extend(trimmed.chars().filter(|c| !c.is_whitespace() && *c != '-'));
+    // Six digits are read as an Indian PIN, which never starts with 0.
+    if out.len() == 6 && out.bytes().all(|byte| byte.is_ascii_digit()) {
+        return if is_pincode(out) {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        };
+    }
+    let separators = trimmed.chars().filter(|c| c.is_whitespace() || *c == '-').count();
+    let postal = separators <= 1
+        && (3..=10).contains(&out.len())
+        && out.bytes().all(|byte| byte.is_ascii_alphanumeric())
+        && out.bytes().any(|byte| byte.is_ascii_digit());
+    if postal {
+        out.make_ascii_uppercase();
         Validity::Valid
     } else {
         Validity::Invalid
@@ -639,6 +692,18 @@ mod tests {
     fn small_kinds() {
         assert_eq!(norm(Kind::Pincode, "411 001"), ("411001".into(), Validity::Valid));
         assert_eq!(norm(Kind::Pincode, "011001").1, Validity::Invalid);
+        // Other countries' codes, by the column's name.
+        assert_eq!(norm(Kind::Pincode, "2135"), ("2135".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Pincode, "sw1a 1aa"), ("SW1A1AA".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Pincode, "94103-1234"), ("941031234".into(), Validity::Valid));
+        assert_eq!(norm(Kind::Pincode, "unknown").1, Validity::Invalid);
+        assert_eq!(norm(Kind::NationalId, "530-42-18"), ("5304218".into(), Validity::Valid));
+        assert_eq!(
+            norm(Kind::NationalId, "AB 12 34 56 C"),
+            ("AB123456C".into(), Validity::Valid)
+        );
+        assert_eq!(norm(Kind::NationalId, "1234").1, Validity::Invalid);
+        assert_eq!(norm(Kind::StreetNumber, " 12A "), ("12a".into(), Validity::Valid));
         assert_eq!(norm(Kind::Gender, "Female"), ("f".into(), Validity::Valid));
         assert_eq!(norm(Kind::BirthYear, "1987"), ("1987".into(), Validity::Valid));
         assert_eq!(norm(Kind::BirthYear, "12/03/1987"), ("1987".into(), Validity::Valid));

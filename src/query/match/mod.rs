@@ -1,29 +1,38 @@
 //! Record matching: whole suspect records in, the indexed records they were most likely copied
-//! from out, ranked, each with a score, the fields that agree and disagree, and its location.
+//! from out, ranked, each with a score, the comparisons that decided it and its location.
 //!
 //! Candidates come from the hash index in one sorted pass per segment, as lookups do: the
-//! suspect's strong identifiers (phone, email, full national ID, PAN, passport, voter ID,
-//! licence) and its blocking keys (see [`crate::segment::blocking`]), so records with only a name,
-//! a date and an address, or a masked ID, are found too. Each candidate is then scored from the
-//! segment's value store by field agreement ([`score`]).
+//! suspect's strong identifiers (phone, email, national ID, PAN, passport, voter ID, licence)
+//! and its blocking keys (see [`crate::segment::blocking`]), so records with only a name, a date
+//! and an address, or a masked ID, are found too. A blocking key that finds more than
+//! [`BLOCKING_KEY_CAP`] records of a segment is skipped there: it says too little to be worth
+//! scoring. Each candidate is compared field by field ([`compare`]) and scored by a
+//! Fellegi–Sunter model whose weights are learned from the pairs themselves ([`model`]).
 
-mod score;
+mod compare;
+mod model;
 mod suspect;
 
-pub use score::{Evidence, name_similarity};
+pub use compare::{Comparison, name_similarity};
+pub use model::Model;
 pub use suspect::{Suspect, SuspectField, read_suspects, suspects_from_fields, suspects_of_corpus};
 
 use super::lookup::{Index, QueryError};
 use crate::catalog::CorpusKind;
-use crate::ingest::{Kind, Validity};
+use crate::ingest::Validity;
 use crate::segment::blocking::BlockingFields;
 use crate::segment::{IDENTIFYING_KINDS, fingerprint};
+use compare::{Candidate, Prepared, UNKNOWN};
+use model::{Counts, Slots};
+use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// Evidence (bits) at which a candidate scores 0.5.
-const PRIOR_BITS: f64 = 6.0;
+/// Records of one segment a blocking key may find before it is skipped there (a common name in
+/// a large district): 64, as many as a suspect's whole candidate list could use after merging
+/// its keys. Identifiers are never capped.
+pub const BLOCKING_KEY_CAP: usize = 64;
 
 #[derive(Clone, Debug)]
 pub struct MatchOptions {
@@ -45,6 +54,17 @@ impl Default for MatchOptions {
     }
 }
 
+/// What one comparison of a match said.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FieldEvidence {
+    /// The suspect's field (or `name` for a name in several fields).
+    pub field: String,
+    /// The level it reached, in words (`the same`, `one character apart`).
+    pub level: &'static str,
+    /// Its weight: log2 of how much likelier this level is for one person than for two.
+    pub bits: f64,
+}
+
 /// An indexed record matched to a suspect record.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RecordMatch<'a> {
@@ -54,11 +74,16 @@ pub struct RecordMatch<'a> {
     pub record: u64,
     pub line: u64,
     pub offset: u64,
-    /// Match probability under the scoring model, 0 to 1.
+    /// Posterior match probability under the corpus's learned model, 0 to 1.
     pub score: f64,
+    /// Evidence in bits: log2 of the likelihood ratio of "one person" against "two people",
+    /// summed over the comparisons (before the prior).
+    pub bits: f64,
     /// Names of the suspect's fields that agree / disagree with this record.
     pub agreeing: Vec<String>,
     pub disagreeing: Vec<String>,
+    /// Every comparison that could be told, strongest first.
+    pub evidence: Vec<FieldEvidence>,
     #[serde(skip)]
     pub segment: usize,
     #[serde(skip)]
@@ -66,54 +91,40 @@ pub struct RecordMatch<'a> {
     /// Share of the suspect's field kinds this record has too.
     #[serde(skip)]
     pub mirror: f64,
+    /// The corpus's prior log-odds ([`Model::prior_bits`]): `bits` plus this is the score's
+    /// log-odds.
     #[serde(skip)]
-    pub bits: f64,
+    pub prior_bits: f64,
 }
 
-/// A suspect record made ready for matching: normalized name words and field kinds.
-pub struct Prepared<'a> {
-    fields: &'a [SuspectField],
-    name_words: Vec<String>,
-    kinds: Vec<Kind>,
-}
-
-impl<'a> Prepared<'a> {
-    fn new(suspect: &'a Suspect) -> Prepared<'a> {
-        let name_words = suspect
-            .fields
-            .iter()
-            .find(|field| field.kind == Kind::Name)
-            .map(|field| field.words.clone())
-            .unwrap_or_default();
-        let mut kinds: Vec<Kind> = suspect.fields.iter().map(|field| field.kind).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        Prepared {
-            fields: &suspect.fields,
-            name_words,
-            kinds,
-        }
-    }
-}
-
-fn probability(bits: f64) -> f64 {
-    1.0 / (1.0 + (PRIOR_BITS - bits).exp2())
-}
-
-/// The keys that find candidates for a suspect record, as fingerprints.
-fn candidate_keys(suspect: &Suspect, key: &[u8; 16], out: &mut Vec<(u64, u32)>) {
-    for field in &suspect.fields {
-        if IDENTIFYING_KINDS.contains(&field.kind) && field.validity == Validity::Valid {
-            out.push((fingerprint(key, field.kind, &field.value), 0));
-        }
-    }
+/// The keys that find candidates for a suspect record, as (fingerprint, is a blocking key).
+fn candidate_keys(suspect: &Suspect, key: &[u8; 16]) -> Vec<(u64, bool)> {
+    let mut keys: Vec<(u64, bool)> = suspect
+        .fields
+        .iter()
+        .filter(|field| IDENTIFYING_KINDS.contains(&field.kind) && field.validity == Validity::Valid)
+        .map(|field| (fingerprint(key, field.kind, &field.value), false))
+        .collect();
+    let mut blocking = Vec::new();
     BlockingFields::new(
         suspect
             .fields
             .iter()
-            .map(|field| (0, field.kind, field.validity, field.value.as_str())),
+            .map(|field| (0, field.name.as_str(), field.kind, field.validity, field.value.as_str())),
     )
-    .keys(key, out);
+    .keys(key, &mut blocking);
+    keys.extend(blocking.into_iter().map(|(fingerprint, _)| (fingerprint, true)));
+    keys
+}
+
+/// A candidate pair: a suspect record beside an indexed record, with its comparison levels.
+struct Pair {
+    suspect: u32,
+    segment: u32,
+    record: u32,
+    /// Where its levels start in the set's level array (as many as the suspect's comparisons).
+    levels: usize,
+    mirror: f64,
 }
 
 /// Matches every suspect record against the index; one list per suspect, best first.
@@ -123,19 +134,24 @@ pub fn match_records<'a>(
     options: &MatchOptions,
 ) -> Result<Vec<Vec<RecordMatch<'a>>>, QueryError> {
     let key = index.key();
-    // (fingerprint, suspect), sorted: every segment answers the whole set in one pass.
-    let mut probes: Vec<(u64, u32)> = suspects
+    // (fingerprint, probe) sorted, probe = (suspect, is a blocking key): every segment answers
+    // the whole set in one pass.
+    let mut probes: Vec<(u64, u32, bool)> = suspects
         .par_iter()
         .enumerate()
         .flat_map_iter(|(position, suspect)| {
-            let mut keys = Vec::new();
-            candidate_keys(suspect, &key, &mut keys);
-            keys.into_iter()
-                .map(move |(fingerprint, _)| (fingerprint, position as u32))
+            candidate_keys(suspect, &key)
+                .into_iter()
+                .map(move |(fingerprint, blocking)| (fingerprint, position as u32, blocking))
         })
         .collect();
     probes.par_sort_unstable();
-    probes.dedup();
+    probes.dedup_by_key(|(fingerprint, suspect, _)| (*fingerprint, *suspect));
+    let sorted: Vec<(u64, u32)> = probes
+        .iter()
+        .enumerate()
+        .map(|(probe, &(fingerprint, _, _))| (fingerprint, probe as u32))
+        .collect();
     // (suspect, segment, record), with repeats where several keys found the same record.
     let mut found: Vec<(u32, u32, u32)> = index
         .segments
@@ -144,11 +160,20 @@ pub fn match_records<'a>(
         // A suspect sample ingested for safekeeping is not a source of itself.
         .filter(|(_, indexed)| indexed.kind != CorpusKind::Suspect)
         .flat_map_iter(|(segment, indexed)| {
-            let mut hits = Vec::new();
-            indexed.segment.hash.probe_sorted(&probes, |suspect, entry| {
-                hits.push((suspect, segment as u32, entry.record))
-            });
-            hits
+            let mut hits: Vec<(u32, u32)> = Vec::new();
+            indexed
+                .segment
+                .hash
+                .probe_sorted(&sorted, |probe, entry| hits.push((probe, entry.record)));
+            let mut kept = Vec::with_capacity(hits.len());
+            for run in hits.chunk_by(|a, b| a.0 == b.0) {
+                let (_, suspect, blocking) = probes[run[0].0 as usize];
+                if blocking && run.len() > BLOCKING_KEY_CAP {
+                    continue;
+                }
+                kept.extend(run.iter().map(|&(_, record)| (suspect, segment as u32, record)));
+            }
+            kept
         })
         .collect();
     found.par_sort_unstable();
@@ -160,7 +185,7 @@ pub fn match_records<'a>(
     for position in 0..suspects.len() {
         starts[position + 1] += starts[position];
     }
-    // (segment, record, suspect) of every candidate, in record order: scoring reads each
+    // (segment, record, suspect) of every candidate, in record order: comparing reads each
     // record's values, and a thread reading records in order decompresses each value block
     // once for all the suspects that need it, not once per candidate.
     let mut candidates: Vec<(u32, u32, u32)> = (0..suspects.len())
@@ -173,25 +198,111 @@ pub fn match_records<'a>(
         .collect();
     candidates.par_sort_unstable();
     let prepared: Vec<Prepared<'_>> = suspects.par_iter().map(Prepared::new).collect();
-    let mut scored: Vec<(u32, RecordMatch<'a>)> = candidates
-        .par_chunks(SCORED_TOGETHER)
-        .flat_map_iter(|chunk| {
-            chunk.iter().filter_map(|&(segment, record, suspect)| {
-                let suspect_fields = &suspects[suspect as usize];
-                score_candidate(
-                    index,
-                    suspect_fields,
-                    &prepared[suspect as usize],
-                    segment,
-                    record,
-                    options,
-                )
-                .map(|found| (suspect, found))
-            })
+    let mut slots = Slots::default();
+    let slots_of: Vec<Vec<u16>> = prepared
+        .iter()
+        .map(|suspect| {
+            suspect
+                .comparisons
+                .iter()
+                .map(|comparison| slots.of(&comparison.label, comparison.comparison))
+                .collect()
         })
         .collect();
-    // By suspect, each list best first (ties in record order, as candidates were scored).
-    scored.par_sort_by(|a, b| a.0.cmp(&b.0).then_with(|| rank_key(&b.1).total_cmp(&rank_key(&a.1))));
+    let compared: Vec<(Vec<Pair>, Vec<u8>)> = candidates
+        .par_chunks(SCORED_TOGETHER)
+        .map(|chunk| {
+            let mut pairs = Vec::with_capacity(chunk.len());
+            let mut levels = Vec::new();
+            let mut scratch = Vec::new();
+            for &(segment, record, suspect) in chunk {
+                let prepared = &prepared[suspect as usize];
+                let mirror = compare_with(index, prepared, segment, u64::from(record), &mut scratch);
+                pairs.push(Pair {
+                    suspect,
+                    segment,
+                    record,
+                    levels: levels.len(),
+                    mirror,
+                });
+                levels.extend_from_slice(&scratch);
+            }
+            (pairs, levels)
+        })
+        .collect();
+    // One array of levels for the whole set.
+    let mut pairs = Vec::with_capacity(candidates.len());
+    let mut levels: Vec<u8> = Vec::new();
+    for (chunk_pairs, chunk_levels) in compared {
+        let base = levels.len();
+        pairs.extend(chunk_pairs.into_iter().map(|pair| Pair {
+            levels: base + pair.levels,
+            ..pair
+        }));
+        levels.extend_from_slice(&chunk_levels);
+    }
+    let pair_levels = |pair: &Pair| -> &[u8] {
+        let count = slots_of[pair.suspect as usize].len();
+        &levels[pair.levels..pair.levels + count]
+    };
+    let (corpora, corpus_of_segment) = corpora_of(index, &pairs);
+    let random: Vec<Vec<Counts>> = corpora
+        .par_iter()
+        .map(|corpus| random_pair_counts(index, corpus, &prepared, &slots_of, &slots, &candidates))
+        .collect();
+    let records: Vec<u64> = corpora
+        .iter()
+        .map(|corpus| {
+            index
+                .segments
+                .iter()
+                .filter(|indexed| indexed.corpus == *corpus)
+                .map(|indexed| indexed.segment.manifest.records)
+                .sum()
+        })
+        .collect();
+    let mut model = Model::new(&slots.comparisons, &random);
+    let candidate_pairs: Vec<(usize, &[u16], &[u8])> = pairs
+        .iter()
+        .map(|pair| {
+            (
+                corpus_of_segment[pair.segment as usize],
+                &slots_of[pair.suspect as usize][..],
+                pair_levels(pair),
+            )
+        })
+        .collect();
+    model.estimate(&candidate_pairs, suspects.len(), &records);
+    let mut scored: Vec<(u32, RecordMatch<'a>)> = pairs
+        .par_iter()
+        .zip(&candidate_pairs)
+        .filter_map(|(pair, &(corpus, slots, pair_levels))| {
+            let suspect = &prepared[pair.suspect as usize];
+            if !compare::anchored(suspect, pair_levels) {
+                return None;
+            }
+            let bits = model.bits(corpus, slots, pair_levels);
+            let score = model.probability(corpus, bits);
+            if score < options.threshold {
+                return None;
+            }
+            let weights: Vec<f64> = slots
+                .iter()
+                .zip(pair_levels)
+                .map(|(&slot, &level)| model.weight(corpus, slot, level))
+                .collect();
+            let mut found = record_match(index, suspect, pair, pair_levels, &weights, bits, score);
+            found.prior_bits = model.prior_bits[corpus];
+            Some((pair.suspect, found))
+        })
+        .collect();
+    // By suspect, each list best first (ties in record order).
+    scored.par_sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| rank_key(&b.1).total_cmp(&rank_key(&a.1)))
+            .then_with(|| b.1.mirror.total_cmp(&a.1.mirror))
+            .then_with(|| (a.1.segment, a.1.record_number).cmp(&(b.1.segment, b.1.record_number)))
+    });
     let mut matches: Vec<Vec<RecordMatch<'a>>> = (0..suspects.len()).map(|_| Vec::new()).collect();
     for (suspect, found) in scored {
         matches[suspect as usize].push(found);
@@ -201,6 +312,169 @@ pub fn match_records<'a>(
         list.truncate(options.limit);
     }
     Ok(matches)
+}
+
+/// Compares a suspect with one indexed record: its levels into `out`; returns the mirror share.
+fn compare_with(index: &Index, prepared: &Prepared<'_>, segment: u32, record: u64, out: &mut Vec<u8>) -> f64 {
+    let segment = &index.segments[segment as usize].segment;
+    segment.with_values(record, |values| {
+        let values = values
+            .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.name.as_str(), info.kind, value)))
+            .collect();
+        let candidate = Candidate::new(values);
+        compare::levels(prepared, &candidate, out);
+        prepared.mirror(&candidate)
+    })
+}
+
+/// Random pairs counted per corpus for `u`: records drawn in runs of [`RANDOM_RUN`] (one value
+/// block), each beside [`SUSPECTS_PER_RECORD`] suspects drawn at random.
+const RANDOM_RECORDS: usize = 2048;
+const RANDOM_RUN: u64 = 64;
+const SUSPECTS_PER_RECORD: usize = 8;
+
+/// The corpora that hold candidates, in name order, and each segment's place among them.
+fn corpora_of<'i>(index: &'i Index, pairs: &[Pair]) -> (Vec<&'i str>, Vec<usize>) {
+    let mut corpora: Vec<&str> = pairs
+        .iter()
+        .map(|pair| index.segments[pair.segment as usize].corpus.as_str())
+        .collect();
+    corpora.sort_unstable();
+    corpora.dedup();
+    let of_segment = index
+        .segments
+        .iter()
+        .map(|indexed| corpora.binary_search(&indexed.corpus.as_str()).unwrap_or(0))
+        .collect();
+    (corpora, of_segment)
+}
+
+/// Level counts per slot over random pairs of `corpus` that are not among the `candidates`
+/// ((segment, record, suspect), sorted). Drawn with a fixed seed: the same input always gives
+/// the same model and report.
+fn random_pair_counts(
+    index: &Index,
+    corpus: &str,
+    prepared: &[Prepared<'_>],
+    slots_of: &[Vec<u16>],
+    slots: &Slots,
+    candidates: &[(u32, u32, u32)],
+) -> Vec<Counts> {
+    let mut counts = vec![Counts::default(); slots.comparisons.len()];
+    let segments: Vec<usize> = (0..index.segments.len())
+        .filter(|&segment| {
+            index.segments[segment].corpus == corpus && index.segments[segment].segment.manifest.records > 0
+        })
+        .collect();
+    let total: u64 = segments
+        .iter()
+        .map(|&segment| index.segments[segment].segment.manifest.records)
+        .sum();
+    if total == 0 || prepared.is_empty() {
+        return counts;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x006c_6561_6b64_6578);
+    // (segment, record) drawn: every record of a small corpus once, else runs at random places.
+    let mut drawn: Vec<(usize, u64)> = Vec::new();
+    if total <= RANDOM_RECORDS as u64 {
+        for &segment in &segments {
+            drawn.extend((0..index.segments[segment].segment.manifest.records).map(|record| (segment, record)));
+        }
+    } else {
+        for _ in 0..RANDOM_RECORDS as u64 / RANDOM_RUN {
+            let mut at = rng.random_range(0..total);
+            for &segment in &segments {
+                let records = index.segments[segment].segment.manifest.records;
+                if at >= records {
+                    at -= records;
+                    continue;
+                }
+                let start = at.min(records.saturating_sub(RANDOM_RUN));
+                drawn.extend((start..(start + RANDOM_RUN).min(records)).map(|record| (segment, record)));
+                break;
+            }
+        }
+    }
+    let mut scratch = Vec::new();
+    let mut count = |suspect: usize, segment: usize, record: u64| {
+        // A pair that blocking found may be a true match: in a small corpus, one such pair
+        // among the random ones would make an agreement look common.
+        if candidates
+            .binary_search(&(segment as u32, record as u32, suspect as u32))
+            .is_ok()
+        {
+            return;
+        }
+        compare_with(index, &prepared[suspect], segment as u32, record, &mut scratch);
+        for (&slot, &level) in slots_of[suspect].iter().zip(&scratch) {
+            let size = slots.comparisons[usize::from(slot)].levels().len();
+            counts[usize::from(slot)].add(level, 1.0, size);
+        }
+    };
+    for (segment, record) in drawn {
+        if prepared.len() <= SUSPECTS_PER_RECORD {
+            (0..prepared.len()).for_each(|suspect| count(suspect, segment, record));
+        } else {
+            for _ in 0..SUSPECTS_PER_RECORD {
+                count(rng.random_range(0..prepared.len()), segment, record);
+            }
+        }
+    }
+    counts
+}
+
+/// The match of a scored pair, with its evidence (`weights`: bits per comparison).
+fn record_match<'a>(
+    index: &'a Index,
+    suspect: &Prepared<'_>,
+    pair: &Pair,
+    levels: &[u8],
+    weights: &[f64],
+    bits: f64,
+    score: f64,
+) -> RecordMatch<'a> {
+    let indexed = &index.segments[pair.segment as usize];
+    let segment = &indexed.segment;
+    let location = segment.location(u64::from(pair.record));
+    let fields = &suspect.suspect.fields;
+    let mut evidence = Vec::new();
+    let (mut agreeing, mut disagreeing) = (Vec::new(), Vec::new());
+    for ((comparison, &weight), &level) in suspect.comparisons.iter().zip(weights).zip(levels) {
+        if level == UNKNOWN {
+            continue;
+        }
+        let names = comparison
+            .fields
+            .iter()
+            .map(|&position| fields[usize::from(position)].name.clone());
+        if weight > 0.0 {
+            agreeing.extend(names);
+        } else if weight < 0.0 {
+            disagreeing.extend(names);
+        }
+        evidence.push(FieldEvidence {
+            field: comparison.label.clone(),
+            level: comparison.comparison.levels()[usize::from(level)],
+            bits: weight,
+        });
+    }
+    evidence.sort_by(|a, b| b.bits.abs().total_cmp(&a.bits.abs()));
+    RecordMatch {
+        corpus: &indexed.corpus,
+        file: segment.file_path(location.file),
+        record: location.ordinal,
+        line: location.line,
+        offset: location.offset,
+        score,
+        bits,
+        agreeing,
+        disagreeing,
+        evidence,
+        segment: pair.segment as usize,
+        record_number: u64::from(pair.record),
+        mirror: pair.mirror,
+        prior_bits: 0.0,
+    }
 }
 
 /// Candidates scored by one task, in record order (a few value blocks' worth of reads).
@@ -224,55 +498,11 @@ fn select_candidates(hits: &[(u32, u32, u32)], options: &MatchOptions) -> Vec<(u
     candidates.into_iter().map(|(candidate, _)| candidate).collect()
 }
 
-/// Scores one candidate record for a suspect: the match, if it reaches the threshold and is
-/// anchored by a strong agreement.
-fn score_candidate<'a>(
-    index: &'a Index,
-    suspect: &Suspect,
-    prepared: &Prepared<'_>,
-    segment_index: u32,
-    record: u32,
-    options: &MatchOptions,
-) -> Option<RecordMatch<'a>> {
-    let indexed = &index.segments[segment_index as usize];
-    let segment = &indexed.segment;
-    let evidence = segment.with_values(u64::from(record), |values| {
-        let values: Vec<(Kind, &str)> = values
-            .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.kind, value)))
-            .collect();
-        score::compare(prepared, &values)
-    });
-    let match_probability = probability(evidence.weight);
-    if match_probability < options.threshold || !evidence.anchored {
-        return None;
-    }
-    let location = segment.location(u64::from(record));
-    let names = |positions: &[u16]| -> Vec<String> {
-        positions
-            .iter()
-            .map(|&position| suspect.fields[usize::from(position)].name.clone())
-            .collect()
-    };
-    Some(RecordMatch {
-        corpus: &indexed.corpus,
-        file: segment.file_path(location.file),
-        record: location.ordinal,
-        line: location.line,
-        offset: location.offset,
-        score: match_probability,
-        agreeing: names(&evidence.agreeing),
-        disagreeing: names(&evidence.disagreeing),
-        segment: segment_index as usize,
-        record_number: u64::from(record),
-        mirror: evidence.mirror,
-        bits: evidence.weight,
-    })
-}
-
-/// Evidence first; between records of equal evidence (one person held by several corpora), the
-/// one whose fields the suspect mirrors.
+/// The score's log-odds (evidence and prior, which the score saturates at 1.0 and would hide):
+/// the order of a suspect's matches (between records of equal evidence, the one whose fields the
+/// suspect mirrors comes first, then the batch's majority: see [`break_ties`]).
 fn rank_key(found: &RecordMatch<'_>) -> f64 {
-    found.bits + 2.0 * found.mirror
+    found.bits + found.prior_bits
 }
 
 /// Where the best matches of a suspect record are tied (copies of one record that differ in

@@ -16,6 +16,10 @@
 //! [`write_shapes`] adds dumps of the shapes real leaks come in and wave 1 misread: a JSON
 //! document, mixed and labelled identifiers, a dump split into schema and data.
 
+mod linkage;
+
+pub use linkage::{LINKAGE_COLUMNS, LinkageRecord, LinkageSet, linkage_set, write_linkage_csv};
+
 use crate::ingest::normalize::verhoeff_check_digit;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -695,7 +699,8 @@ pub struct SuspectRecord {
 
 impl SuspectRecord {
     /// Whether `corpus` holds this record's person under something the record shows (an
-    /// identifier, or a name with the date of birth, or birth year and postcode, the corpus keeps).
+    /// identifier, or a name with the date of birth, or birth year and postcode, or address, the
+    /// corpus keeps).
     pub fn findable_in(&self, corpus: Corpus, records: u64) -> bool {
         if self.source.is_none() || corpus.ordinal_of(records, self.person).is_none() {
             return false;
@@ -712,7 +717,10 @@ impl SuspectRecord {
             Corpus::TelecomKyc => {
                 shows(Shown::Phone) || shows(Shown::NationalId) || shows(Shown::Name) && shows(Shown::BirthDate)
             }
-            Corpus::ShopOrders => shows(Shown::Phone) || shows(Shown::Email),
+            // Orders keep the customer's name and shipping address.
+            Corpus::ShopOrders => {
+                shows(Shown::Phone) || shows(Shown::Email) || shows(Shown::Name) && shows(Shown::Address)
+            }
             Corpus::ComboList => shows(Shown::Email),
             Corpus::LegacyPortal => {
                 shows(Shown::Phone)
