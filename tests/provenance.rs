@@ -1,13 +1,15 @@
 //! Provenance: matching suspect records to their sources, attribution of a suspect set, canaries,
 //! and the report in JSON, JSON Lines and HTML.
 
-use crate::common::{indexed_corpora, leakdex};
+use crate::common::{corpus, indexed_corpora, leakdex};
+use leakdex::catalog::FileCatalog;
 use leakdex::ingest::ScanOptions;
 use leakdex::query::Index;
 use leakdex::query::r#match::{MatchOptions, match_records, read_suspects};
 use leakdex::query::provenance::attribute;
-use leakdex::segment::BuildOptions;
-use leakdex::synth::{Corpus as Generated, Person, suspect_records, write_suspects};
+use leakdex::segment::{BuildOptions, build_segment};
+use leakdex::storage::DataDir;
+use leakdex::synth::{Corpus as Generated, Person, linkage_set, suspect_records, write_linkage_csv, write_suspects};
 use std::path::Path;
 
 const RECORDS: u64 = 20_000;
@@ -116,6 +118,64 @@ fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
         "{}",
         report.verdict
     );
+}
+
+/// A FEBRL-like set (people of another country in eleven columns: given name and surname apart,
+/// street number, two address lines, suburb, four-digit postcode, state, `19560813` dates, a
+/// seven-digit social security number), each original with one duplicate damaged by typos, OCR
+/// errors, phonetic respellings, missing values, swapped names and dates: every duplicate is
+/// linked to its original, top-1 F1 at least 0.99, with the weights learned from the set alone.
+#[test]
+fn a_febrl_like_set_links_each_duplicate_to_its_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = linkage_set(2_000, SEED);
+    let (originals, duplicates) = (dir.path().join("originals.csv"), dir.path().join("duplicates.csv"));
+    write_linkage_csv(&originals, &set.originals).unwrap();
+    write_linkage_csv(&duplicates, &set.duplicates).unwrap();
+    let data = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data.root());
+    let built = build_segment(&data, &catalog, &corpus("originals"), &[originals], &BuildOptions::default()).unwrap();
+    assert!(built.errors.is_empty(), "{:?}", built.errors);
+    let (suspects, problems) = read_suspects(std::slice::from_ref(&duplicates), &ScanOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(suspects.len(), set.duplicates.len());
+    let kinds: Vec<(String, leakdex::ingest::Kind)> = suspects[0]
+        .fields
+        .iter()
+        .map(|field| (field.name.clone(), field.kind))
+        .collect();
+    use leakdex::ingest::Kind;
+    for (column, kind) in [
+        ("given_name", Kind::Name),
+        ("street_number", Kind::StreetNumber),
+        ("suburb", Kind::Locality),
+        ("postcode", Kind::Pincode),
+        ("date_of_birth", Kind::DateOfBirth),
+        ("soc_sec_id", Kind::NationalId),
+    ] {
+        assert!(
+            kinds.iter().any(|(name, found)| name == column && *found == kind),
+            "{column} is not {kind}: {kinds:?}"
+        );
+    }
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let matches = match_records(&index, &suspects, &all_matches()).unwrap();
+    let (mut correct, mut wrong, mut unmatched) = (0, 0, 0);
+    for (original, found) in set.truth.iter().zip(&matches) {
+        match found.first() {
+            Some(best) if best.record == *original as u64 + 1 => correct += 1,
+            Some(_) => wrong += 1,
+            None => unmatched += 1,
+        }
+    }
+    let precision = correct as f64 / (correct + wrong).max(1) as f64;
+    let recall = correct as f64 / set.duplicates.len() as f64;
+    let f1 = 2.0 * precision * recall / (precision + recall);
+    eprintln!("FEBRL-like set: precision {precision:.4} recall {recall:.4} F1 {f1:.4} ({wrong} wrong, {unmatched} unmatched)");
+    assert!(f1 >= 0.99, "top-1 F1 {f1:.4}: {correct} right, {wrong} wrong, {unmatched} unmatched");
+    // The report says which comparisons decided each match.
+    let best = matches.iter().find_map(|found| found.first()).unwrap();
+    assert!(best.evidence.iter().any(|evidence| evidence.bits > 0.0), "{best:?}");
 }
 
 #[test]

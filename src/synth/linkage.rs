@@ -356,18 +356,31 @@ enum Damage {
     Phonetic,
     DayMonthSwap,
     Renumber,
+    /// Another value of the column altogether (a nickname or a new surname, a date or an ID
+    /// copied from the wrong line), as FEBRL's value swaps.
+    Replaced,
+    /// A space slipped into a word or dropped between two (`grund p lace`, `littledale`).
+    Spacing,
 }
 
 /// `value` of column `field` damaged once; never the same value.
 fn damage(field: usize, value: &str, rng: &mut StdRng) -> String {
     use Damage::*;
     let kinds: &[(Damage, u32)] = match field {
-        GIVEN_NAME | SURNAME => &[(Missing, 10), (Typo, 45), (Ocr, 15), (Phonetic, 30)],
-        ADDRESS_1 | SUBURB => &[(Missing, 10), (Typo, 50), (Ocr, 20), (Phonetic, 20)],
-        ADDRESS_2 => &[(Missing, 30), (Typo, 45), (Ocr, 25)],
+        GIVEN_NAME | SURNAME => &[
+            (Missing, 10),
+            (Typo, 35),
+            (Ocr, 15),
+            (Phonetic, 25),
+            (Replaced, 10),
+            (Spacing, 5),
+        ],
+        ADDRESS_1 | SUBURB => &[(Missing, 10), (Typo, 40), (Ocr, 20), (Phonetic, 20), (Spacing, 10)],
+        ADDRESS_2 => &[(Missing, 30), (Typo, 40), (Ocr, 20), (Spacing, 10)],
         STREET_NUMBER => &[(Missing, 15), (Typo, 35), (Ocr, 15), (Renumber, 35)],
         STATE => &[(Missing, 60), (Typo, 40)],
-        DATE_OF_BIRTH => &[(Missing, 10), (Typo, 35), (Ocr, 15), (DayMonthSwap, 40)],
+        DATE_OF_BIRTH => &[(Missing, 10), (Typo, 30), (Ocr, 15), (DayMonthSwap, 35), (Replaced, 10)],
+        SOC_SEC_ID => &[(Missing, 10), (Typo, 65), (Ocr, 15), (Replaced, 10)],
         _ => &[(Missing, 10), (Typo, 75), (Ocr, 15)],
     };
     let digits_only = matches!(field, STREET_NUMBER | POSTCODE | DATE_OF_BIRTH | SOC_SEC_ID);
@@ -380,12 +393,40 @@ fn damage(field: usize, value: &str, rng: &mut StdRng) -> String {
         Phonetic => respell(value, PHONETIC, rng),
         DayMonthSwap => swap_day_month(value),
         Renumber => Some(rng.random_range(1..=999_u32).to_string()),
+        Replaced => Some(match field {
+            GIVEN_NAME => skewed(GIVEN_NAMES, rng).to_string(),
+            SURNAME => skewed(SURNAMES, rng).to_string(),
+            DATE_OF_BIRTH => {
+                let (year, month) = (rng.random_range(1920..=2005), rng.random_range(1..=12));
+                format!("{year}{month:02}{:02}", rng.random_range(1..=days_in_month(year, month)))
+            }
+            _ => rng.random_range(1_000_000..10_000_000_u32).to_string(),
+        }),
+        Spacing => respace(value, rng),
     };
     match damaged {
         Some(damaged) if damaged != value => damaged,
         // The damage drawn had nothing to work on: a mistyped key always changes the value.
         _ => typo(value, digits_only, true, rng).unwrap_or_default(),
     }
+}
+
+/// The value with its first space dropped, or a space put inside a word of three letters or more.
+fn respace(value: &str, rng: &mut StdRng) -> Option<String> {
+    if let Some(at) = value.find(' ')
+        && rng.random_bool(0.5)
+    {
+        return Some(format!("{}{}", &value[..at], &value[at + 1..]));
+    }
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let at = rng.random_range(1..chars.len() - 1);
+    (chars[at - 1] != ' ' && chars[at] != ' ').then(|| {
+        let (head, tail) = chars.split_at(at);
+        format!("{} {}", head.iter().collect::<String>(), tail.iter().collect::<String>())
+    })
 }
 
 /// A keyboard slip: a neighbouring key struck instead, or two keys in the wrong order, and unless
