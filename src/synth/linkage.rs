@@ -398,7 +398,10 @@ fn damage(field: usize, value: &str, rng: &mut StdRng) -> String {
             SURNAME => skewed(SURNAMES, rng).to_string(),
             DATE_OF_BIRTH => {
                 let (year, month) = (rng.random_range(1920..=2005), rng.random_range(1..=12));
-                format!("{year}{month:02}{:02}", rng.random_range(1..=days_in_month(year, month)))
+                format!(
+                    "{year}{month:02}{:02}",
+                    rng.random_range(1..=days_in_month(year, month))
+                )
             }
             _ => rng.random_range(1_000_000..10_000_000_u32).to_string(),
         }),
@@ -425,7 +428,11 @@ fn respace(value: &str, rng: &mut StdRng) -> Option<String> {
     let at = rng.random_range(1..chars.len() - 1);
     (chars[at - 1] != ' ' && chars[at] != ' ').then(|| {
         let (head, tail) = chars.split_at(at);
-        format!("{} {}", head.iter().collect::<String>(), tail.iter().collect::<String>())
+        format!(
+            "{} {}",
+            head.iter().collect::<String>(),
+            tail.iter().collect::<String>()
+        )
     })
 }
 

@@ -684,6 +684,8 @@ pub enum Shown {
     BirthDate,
     /// An address with its postcode.
     Address,
+    /// A postcode in a field of its own.
+    Postcode,
 }
 
 /// One record of a generated suspect sample, with the truth about it.
@@ -710,12 +712,16 @@ impl SuspectRecord {
             Corpus::Vaccination => {
                 shows(Shown::Phone)
                     || shows(Shown::NationalId)
+                    || shows(Shown::Name) && shows(Shown::Postcode)
                     || shows(Shown::Name)
                         && shows(Shown::Address)
                         && (shows(Shown::BirthDate) || shows(Shown::BirthYear))
             }
+            // Its addresses end in their postcode.
             Corpus::TelecomKyc => {
-                shows(Shown::Phone) || shows(Shown::NationalId) || shows(Shown::Name) && shows(Shown::BirthDate)
+                shows(Shown::Phone)
+                    || shows(Shown::NationalId)
+                    || shows(Shown::Name) && (shows(Shown::BirthDate) || shows(Shown::Postcode))
             }
             // Orders keep the customer's name and shipping address.
             Corpus::ShopOrders => {
@@ -820,23 +826,38 @@ pub fn suspect_records(records: u64, seed: u64, count: usize) -> Vec<SuspectReco
             match corpus {
                 Some(Corpus::Vaccination) | None => {
                     let extras = VaccinationExtras::draw(&mut Corpus::Vaccination.record_rng(seed, index));
-                    fields.push(("yob", person.birth.0.to_string()));
-                    shows.push(Shown::BirthYear);
-                    let id = if rng.random_bool(0.3) {
-                        format!("XXXX XXXX {}", &person.aadhaar[8..])
-                    } else {
-                        extras.id(&person)
-                    };
-                    fields.push(("id_number", id));
-                    shows.push(Shown::NationalId);
-                    if rng.random_bool(0.6) {
+                    // Without a phone, a third carry the ID only inside a labelled field and a
+                    // third give a postcode, district and gender but no birth year: the records
+                    // no blocking key reached in wave 1.
+                    let shape = if keep_phone { 0 } else { rng.random_range(0..3) };
+                    if shape == 2 {
+                        fields.push(("pin", person.pincode.to_string()));
                         fields.push(("district", person.district.to_string()));
+                        fields.push(("gender", if person.male { "M" } else { "F" }.to_string()));
+                        shows.push(Shown::Postcode);
+                    } else {
+                        fields.push(("yob", person.birth.0.to_string()));
+                        shows.push(Shown::BirthYear);
+                        if shape == 1 {
+                            fields.push(("document", format!("AADHAAR {}", spaced_aadhaar(&person.aadhaar))));
+                        } else {
+                            let id = if rng.random_bool(0.3) {
+                                format!("XXXX XXXX {}", &person.aadhaar[8..])
+                            } else {
+                                extras.id(&person)
+                            };
+                            fields.push(("id_number", id));
+                        }
+                        shows.push(Shown::NationalId);
+                        if rng.random_bool(0.6) {
+                            fields.push(("district", person.district.to_string()));
+                        }
+                        if rng.random_bool(0.4) {
+                            fields.push(("gender", if person.male { "M" } else { "F" }.to_string()));
+                        }
                     }
                     if rng.random_bool(0.5) {
                         fields.push(("vaccine", extras.vaccine.to_string()));
-                    }
-                    if rng.random_bool(0.4) {
-                        fields.push(("gender", if person.male { "M" } else { "F" }.to_string()));
                     }
                 }
                 Some(Corpus::TelecomKyc) => {

@@ -74,7 +74,8 @@ pub struct RecordMatch<'a> {
     pub record: u64,
     pub line: u64,
     pub offset: u64,
-    /// Posterior match probability under the corpus's learned model, 0 to 1.
+    /// Posterior match probability under the learned model and the corpus's prior, 0 to 1.
+    /// Matches are ordered by `bits`, not by this: see [`Model::prior_bits`].
     pub score: f64,
     /// Evidence in bits: log2 of the likelihood ratio of "one person" against "two people",
     /// summed over the comparisons (before the prior).
@@ -91,10 +92,6 @@ pub struct RecordMatch<'a> {
     /// Share of the suspect's field kinds this record has too.
     #[serde(skip)]
     pub mirror: f64,
-    /// The corpus's prior log-odds ([`Model::prior_bits`]): `bits` plus this is the score's
-    /// log-odds.
-    #[serde(skip)]
-    pub prior_bits: f64,
 }
 
 /// The keys that find candidates for a suspect record, as (fingerprint, is a blocking key).
@@ -246,10 +243,16 @@ pub fn match_records<'a>(
         &levels[pair.levels..pair.levels + count]
     };
     let (corpora, corpus_of_segment) = corpora_of(index, &pairs);
-    let random: Vec<Vec<Counts>> = corpora
+    let by_corpus: Vec<Vec<Counts>> = corpora
         .par_iter()
         .map(|corpus| random_pair_counts(index, corpus, &prepared, &slots_of, &slots, &candidates))
         .collect();
+    let mut random = vec![Counts::default(); slots.comparisons.len()];
+    for counts in &by_corpus {
+        for (pooled, counts) in random.iter_mut().zip(counts) {
+            pooled.merge(counts);
+        }
+    }
     let records: Vec<u64> = corpora
         .iter()
         .map(|corpus| {
@@ -261,7 +264,7 @@ pub fn match_records<'a>(
                 .sum()
         })
         .collect();
-    let mut model = Model::new(&slots.comparisons, &random);
+    let mut model = Model::new(&slots.comparisons, &random, corpora.len());
     let candidate_pairs: Vec<(usize, &[u16], &[u8])> = pairs
         .iter()
         .map(|pair| {
@@ -281,7 +284,7 @@ pub fn match_records<'a>(
             if !compare::anchored(suspect, pair_levels) {
                 return None;
             }
-            let bits = model.bits(corpus, slots, pair_levels);
+            let bits = model.bits(slots, pair_levels);
             let score = model.probability(corpus, bits);
             if score < options.threshold {
                 return None;
@@ -289,11 +292,12 @@ pub fn match_records<'a>(
             let weights: Vec<f64> = slots
                 .iter()
                 .zip(pair_levels)
-                .map(|(&slot, &level)| model.weight(corpus, slot, level))
+                .map(|(&slot, &level)| model.weight(slot, level))
                 .collect();
-            let mut found = record_match(index, suspect, pair, pair_levels, &weights, bits, score);
-            found.prior_bits = model.prior_bits[corpus];
-            Some((pair.suspect, found))
+            Some((
+                pair.suspect,
+                record_match(index, suspect, pair, pair_levels, &weights, bits, score),
+            ))
         })
         .collect();
     // By suspect, each list best first (ties in record order).
@@ -473,7 +477,6 @@ fn record_match<'a>(
         segment: pair.segment as usize,
         record_number: u64::from(pair.record),
         mirror: pair.mirror,
-        prior_bits: 0.0,
     }
 }
 
@@ -498,18 +501,22 @@ fn select_candidates(hits: &[(u32, u32, u32)], options: &MatchOptions) -> Vec<(u
     candidates.into_iter().map(|(candidate, _)| candidate).collect()
 }
 
-/// The score's log-odds (evidence and prior, which the score saturates at 1.0 and would hide):
-/// the order of a suspect's matches (between records of equal evidence, the one whose fields the
-/// suspect mirrors comes first, then the batch's majority: see [`break_ties`]).
+/// Evidence: the order of a suspect's matches (between records of equal evidence, the one whose
+/// fields the suspect mirrors comes first, then the batch's majority: see [`break_ties`]). Not
+/// the score: its prior favours the corpus that holds more of the set, which says nothing of
+/// which record this one was copied from.
 fn rank_key(found: &RecordMatch<'_>) -> f64 {
-    found.bits + found.prior_bits
+    found.bits
 }
 
 /// Where the best matches of a suspect record are tied (copies of one record that differ in
-/// nothing the suspect shows), the corpus that the rest of the set points to comes first: a
-/// sample is usually copied from one source.
+/// nothing the suspect shows, not even in which of its fields they hold), the corpus that the
+/// rest of the set points to comes first: a sample is usually copied from one source.
 fn break_ties(mut matches: Vec<Vec<RecordMatch<'_>>>) -> Vec<Vec<RecordMatch<'_>>> {
-    let tied = |list: &[RecordMatch<'_>]| list.len() > 1 && (rank_key(&list[0]) - rank_key(&list[1])).abs() < 1e-9;
+    let same = |a: &RecordMatch<'_>, b: &RecordMatch<'_>| {
+        (rank_key(a) - rank_key(b)).abs() < 1e-9 && (a.mirror - b.mirror).abs() < 1e-9
+    };
+    let tied = |list: &[RecordMatch<'_>]| list.len() > 1 && same(&list[0], &list[1]);
     let mut votes: HashMap<String, usize> = HashMap::new();
     for list in &matches {
         if let Some(best) = list.first().filter(|_| !tied(list)) {
@@ -518,11 +525,7 @@ fn break_ties(mut matches: Vec<Vec<RecordMatch<'_>>>) -> Vec<Vec<RecordMatch<'_>
     }
     for list in matches.iter_mut() {
         if tied(list) {
-            let top = rank_key(&list[0]);
-            let end = list
-                .iter()
-                .take_while(|found| (rank_key(found) - top).abs() < 1e-9)
-                .count();
+            let end = list.iter().take_while(|found| same(found, &list[0])).count();
             list[..end].sort_by_key(|found| std::cmp::Reverse(votes.get(found.corpus).copied().unwrap_or(0)));
         }
     }

@@ -4,10 +4,9 @@
 //!
 //! - for each comparison a suspect makes (keyed by the suspect's field name and the kind of
 //!   comparison), `m[level]` is the probability of that level when the two records are of one
-//!   person, `u[level]` when they are not; `u` is counted per known corpus, `m` shared (see
-//!   [`Model`]);
-//! - `u` is counted on random pairs (a suspect record beside a record drawn at random from the
-//!   corpus: nearly always two different people), as splink's
+//!   person, `u[level]` when they are not, one model for every known corpus (see [`Model`]);
+//! - `u` is counted on random pairs (a suspect record beside a record drawn at random from a
+//!   corpus that holds candidates: nearly always two different people), as splink's
 //!   `estimate_u_using_random_sampling` does, shrunk toward the seeds (see [`u_of`]);
 //! - `m` and the share λ of candidate pairs that match are estimated by expectation-maximisation
 //!   over the candidate pairs that blocking found, `u` held fixed (splink's default); no labels
@@ -72,22 +71,23 @@ fn seeds(comparison: Comparison) -> (&'static [f64], &'static [f64]) {
 /// A comparison as the model keys it: the suspect's field name and the kind of comparison.
 pub type Slot = (String, Comparison);
 
-/// The learned model of one suspect set: `m` and λ shared by every corpus (what a true match
-/// looks like is a property of the suspect set: its typos, its missing fields), `u` per corpus
-/// (how often two different people agree depends on the corpus's values). Sharing `m` keeps
-/// evidence comparable across corpora, so the corpus a record was copied from ranks by what
-/// agrees, not by which corpus's estimate came out larger (with `m` per corpus, one phone
-/// agreement weighed 9.8 bits against one corpus and 13.9 against another, and the true source
-/// ranked first for 75% of a bot sample instead of 99%).
+/// The learned model of one suspect set, one for every corpus: the same agreement is the same
+/// evidence whichever corpus holds the record, so the corpus a record was copied from ranks by
+/// what agrees, not by whose estimate came out larger. Estimated per corpus, `m` made one phone
+/// agreement weigh 9.8 bits against one corpus and 13.9 against another (the true source of a
+/// bot sample ranked first for 75% of its records instead of 99%), and `u`, from a few thousand
+/// random pairs each, moved a name's weight by half a bit: more than the fields that tell a
+/// source from another holder of the same person. What differs per corpus is the prior
+/// ([`Model::prior_bits`]).
 #[derive(Clone, Debug)]
 pub struct Model {
     pub comparisons: Vec<Comparison>,
     /// `m[slot][level]`, over every corpus's candidate pairs.
     pub m: Vec<Vec<f64>>,
-    /// `u[corpus][slot][level]`.
-    pub u: Vec<Vec<Vec<f64>>>,
-    /// log2(m/u): `bits[corpus][slot][level]`.
-    bits: Vec<Vec<Vec<f64>>>,
+    /// `u[slot][level]`.
+    pub u: Vec<Vec<f64>>,
+    /// log2(m/u): `bits[slot][level]`.
+    bits: Vec<Vec<f64>>,
     /// Share of candidate pairs that match (the prior of expectation-maximisation).
     pub lambda: f64,
     /// Prior log-odds, per corpus, that a suspect record and a record of the corpus drawn at
@@ -103,21 +103,17 @@ pub struct Model {
 }
 
 impl Model {
-    /// A model seeded by hand-set values, with `u` counted on random pairs (`random[corpus][slot]`).
-    pub fn new(comparisons: &[Comparison], random: &[Vec<Counts>]) -> Model {
+    /// A model seeded by hand-set values, with `u` counted on random pairs (`random[slot]`), for
+    /// candidates in `corpora` corpora.
+    pub fn new(comparisons: &[Comparison], random: &[Counts], corpora: usize) -> Model {
         let m: Vec<Vec<f64>> = comparisons
             .iter()
             .map(|&comparison| seeds(comparison).0.to_vec())
             .collect();
-        let u = random
+        let u = comparisons
             .iter()
-            .map(|corpus| {
-                comparisons
-                    .iter()
-                    .zip(corpus)
-                    .map(|(&comparison, counts)| u_of(comparison, counts))
-                    .collect()
-            })
+            .zip(random)
+            .map(|(&comparison, counts)| u_of(comparison, counts))
             .collect();
         let mut model = Model {
             comparisons: comparisons.to_vec(),
@@ -125,13 +121,10 @@ impl Model {
             u,
             bits: Vec::new(),
             lambda: PRIOR_MATCH_SHARE,
-            prior_bits: vec![(PRIOR_MATCH_SHARE / (1.0 - PRIOR_MATCH_SHARE)).log2(); random.len()],
+            prior_bits: vec![(PRIOR_MATCH_SHARE / (1.0 - PRIOR_MATCH_SHARE)).log2(); corpora],
             rounds: 0,
             pairs: 0,
-            random_pairs: random
-                .iter()
-                .map(|corpus| corpus.iter().map(|counts| counts.pairs).max().unwrap_or(0))
-                .sum(),
+            random_pairs: random.iter().map(|counts| counts.pairs).max().unwrap_or(0),
         };
         model.refresh();
         model
@@ -141,36 +134,31 @@ impl Model {
         self.bits = self
             .u
             .iter()
-            .map(|corpus_u| {
-                corpus_u
-                    .iter()
-                    .zip(&self.m)
-                    .map(|(u, m)| {
-                        m.iter()
-                            .zip(u)
-                            .map(|(m, u)| (m.max(FLOOR) / u.max(FLOOR)).log2())
-                            .collect()
-                    })
+            .zip(&self.m)
+            .map(|(u, m)| {
+                m.iter()
+                    .zip(u)
+                    .map(|(m, u)| (m.max(FLOOR) / u.max(FLOOR)).log2())
                     .collect()
             })
             .collect();
     }
 
-    /// Weight in bits of one level of one slot against one corpus.
-    pub fn weight(&self, corpus: usize, slot: u16, level: u8) -> f64 {
-        self.bits[corpus][usize::from(slot)]
+    /// Weight in bits of one level of one slot.
+    pub fn weight(&self, slot: u16, level: u8) -> f64 {
+        self.bits[usize::from(slot)]
             .get(usize::from(level))
             .copied()
             .unwrap_or(0.0)
     }
 
     /// Evidence of a pair in bits: log2(m/u) summed over its known comparisons.
-    pub fn bits(&self, corpus: usize, slots: &[u16], levels: &[u8]) -> f64 {
+    pub fn bits(&self, slots: &[u16], levels: &[u8]) -> f64 {
         slots
             .iter()
             .zip(levels)
             .filter(|(_, level)| **level != UNKNOWN)
-            .map(|(&slot, &level)| self.weight(corpus, slot, level))
+            .map(|(&slot, &level)| self.weight(slot, level))
             .sum()
     }
 
@@ -197,8 +185,8 @@ impl Model {
         for round in 0..ROUNDS {
             let mut counts: Vec<Counts> = vec![Counts::default(); self.m.len()];
             let mut matched = 0.0;
-            for &(corpus, slots, levels) in pairs {
-                let weight = self.candidate_probability(self.bits(corpus, slots, levels));
+            for &(_, slots, levels) in pairs {
+                let weight = self.candidate_probability(self.bits(slots, levels));
                 matched += weight;
                 for (&slot, &level) in slots.iter().zip(levels) {
                     let size = self.m[usize::from(slot)].len();
@@ -224,7 +212,7 @@ impl Model {
         }
         let mut expected = vec![0.0; records.len()];
         for &(corpus, slots, levels) in pairs {
-            expected[corpus] += self.candidate_probability(self.bits(corpus, slots, levels));
+            expected[corpus] += self.candidate_probability(self.bits(slots, levels));
         }
         self.prior_bits = expected
             .iter()
@@ -274,6 +262,18 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds another count of the same comparison.
+    pub fn merge(&mut self, other: &Counts) {
+        if self.by_level.len() < other.by_level.len() {
+            self.by_level.resize(other.by_level.len(), 0.0);
+        }
+        for (mine, theirs) in self.by_level.iter_mut().zip(&other.by_level) {
+            *mine += theirs;
+        }
+        self.total += other.total;
+        self.pairs += other.pairs;
+    }
+
     pub fn add(&mut self, level: u8, weight: f64, levels: usize) {
         self.pairs += 1;
         if level == UNKNOWN || usize::from(level) >= levels {
@@ -355,7 +355,7 @@ mod tests {
                 random[slot].add(draw(&mut rng, u[slot]), 1.0, u[slot].len());
             }
         }
-        let mut model = Model::new(&slots, &[random]);
+        let mut model = Model::new(&slots, &random, 1);
         let slot_ids = [0u16, 1, 2];
         let pairs: Vec<(usize, &[u16], &[u8])> = candidate_levels
             .iter()
@@ -373,8 +373,8 @@ mod tests {
             }
         }
         // More agreement is more evidence, and the posterior follows it.
-        let strong = model.bits(0, &slot_ids, &[5, 4, 2]);
-        let weak = model.bits(0, &slot_ids, &[0, 0, 0]);
+        let strong = model.bits(&slot_ids, &[5, 4, 2]);
+        let weak = model.bits(&slot_ids, &[0, 0, 0]);
         assert!(strong > 10.0 && weak < -5.0, "{strong} {weak}");
         assert!(model.candidate_probability(strong) > 0.99 && model.candidate_probability(weak) < 0.01);
         // 5,000 matches expected out of 20,000 × 1,000,000 pairs: about 22 bits against.
