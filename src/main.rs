@@ -1004,13 +1004,13 @@ fn print_provenance(report: &Report, json: bool) -> Result<(), Failure> {
     )?;
     writeln!(
         out,
-        "{:<24} {:<10} {:<11} {:>22} {:>9} {:>16} {:>7}  schema overlap",
-        "corpus", "kind", "acquired", "containment (95% CI)", "exclusive", "best match for", "agree"
+        "{:<24} {:<10} {:<11} {:>22} {:>9} {:>16} {:>7} {:>9}  schema overlap",
+        "corpus", "kind", "acquired", "containment (95% CI)", "exclusive", "best match for", "agree", "evidence"
     )?;
     for corpus in &report.corpora {
         writeln!(
             out,
-            "{:<24} {:<10} {:<11} {:>6.1}% ({:>5.1}–{:>5.1}%) {:>8.1}% {:>15.1}% {:>7.1}  {}",
+            "{:<24} {:<10} {:<11} {:>6.1}% ({:>5.1}–{:>5.1}%) {:>8.1}% {:>15.1}% {:>7.1} {:>4.0} bits  {}",
             corpus.corpus,
             corpus.kind.to_string(),
             corpus.acquired.as_deref().unwrap_or("-"),
@@ -1020,6 +1020,7 @@ fn print_provenance(report: &Report, json: bool) -> Result<(), Failure> {
             corpus.exclusive * 100.0,
             corpus.ranked_first_share * 100.0,
             corpus.agreeing_fields,
+            corpus.median_bits,
             corpus.schema_overlap.join(", ")
         )?;
     }

@@ -3,7 +3,7 @@
 //! Verdict first, then containment per corpus with its interval, the overlap between corpora,
 //! the distribution of match scores, and examples of suspect records beside their sources.
 
-use crate::query::provenance::Report;
+use crate::query::provenance::{EVIDENCE_BIN_BITS, Report, support};
 use std::fmt::Write;
 
 /// Escapes text for HTML element content and attribute values.
@@ -58,7 +58,7 @@ pub fn render_html(report: &Report) -> String {
     containment_chart(&mut html, report);
     corpus_table(&mut html, report);
     overlap_table(&mut html, report);
-    score_chart(&mut html, report);
+    evidence_chart(&mut html, report);
     examples(&mut html, report);
     if !report.unmatched_records.is_empty() {
         let _ = write!(
@@ -224,27 +224,31 @@ fn overlap_table(html: &mut String, report: &Report) {
     html.push_str("</table><p>Suspect records found in both corpora (diagonal: in that corpus).</p>");
 }
 
-fn score_chart(html: &mut String, report: &Report) {
-    let most = report.score_histogram.iter().copied().max().unwrap_or(0).max(1);
+fn evidence_chart(html: &mut String, report: &Report) {
+    let most = report.evidence_histogram.iter().copied().max().unwrap_or(0).max(1);
     let (width, height) = (40.0, 160.0);
     let _ = write!(
         html,
-        "<h2>Best match score of matched records</h2><svg id=\"score-chart\" role=\"img\" aria-label=\"score distribution\" width=\"{}\" height=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        "<h2>Evidence of matched records' best matches (bits: each doubles the likelihood ratio)</h2><svg id=\"evidence-chart\" role=\"img\" aria-label=\"evidence distribution\" width=\"{}\" height=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
         width * 10.0 + 20.0,
         height + 40.0
     );
-    for (bin, count) in report.score_histogram.iter().enumerate() {
+    for (bin, count) in report.evidence_histogram.iter().enumerate() {
         let bar = *count as f64 / most as f64 * height;
         let x = bin as f64 * width + 10.0;
+        let low = bin as f64 * EVIDENCE_BIN_BITS;
+        let range = if bin == 9 {
+            format!("{low:.0}+ bits")
+        } else {
+            format!("{low:.0}–{:.0} bits", low + EVIDENCE_BIN_BITS)
+        };
         let _ = write!(
             html,
-            "<rect class=\"bar\" x=\"{x}\" y=\"{:.1}\" width=\"{}\" height=\"{bar:.1}\" fill=\"#66bb6a\"><title>{:.1}–{:.1}: {count}</title></rect><text x=\"{x}\" y=\"{}\">{:.1}</text>",
+            "<rect class=\"bar\" x=\"{x}\" y=\"{:.1}\" width=\"{}\" height=\"{bar:.1}\" fill=\"#66bb6a\"><title>{range} ({}): {count}</title></rect><text x=\"{x}\" y=\"{}\">{low:.0}</text>",
             height - bar + 10.0,
             width - 4.0,
-            bin as f64 / 10.0,
-            (bin + 1) as f64 / 10.0,
+            support(low + EVIDENCE_BIN_BITS / 2.0),
             height + 28.0,
-            bin as f64 / 10.0
         );
     }
     html.push_str("</svg>");
@@ -265,17 +269,29 @@ fn examples(html: &mut String, report: &Report) {
         };
         let _ = write!(
             html,
-            "<tr><td>{}:{}<br>{}</td><td>{} {:.3}<br>{} record {} line {}<br><span class=\"agree\">agree: {}</span><br><span class=\"disagree\">disagree: {}</span></td><td>{}</td></tr>",
+            "<tr><td>{}:{}<br>{}</td><td>{} {:.3} ({:.1} bits)<br>{} record {} line {}<br><span class=\"agree\">agree: {}</span><br><span class=\"disagree\">disagree: {}</span><br>{}</td><td>{}</td></tr>",
             escape(&example.suspect_file),
             example.suspect_line,
             fields(&example.suspect),
             escape(&example.corpus),
             example.score,
+            example.bits,
             escape(&example.file),
             example.record,
             example.line,
             escape(&example.agreeing.join(", ")),
             escape(&example.disagreeing.join(", ")),
+            example
+                .evidence
+                .iter()
+                .map(|evidence| format!(
+                    "{}: {} ({:+.1})",
+                    escape(&evidence.field),
+                    escape(evidence.level),
+                    evidence.bits
+                ))
+                .collect::<Vec<_>>()
+                .join("<br>"),
             fields(&example.source)
         );
     }

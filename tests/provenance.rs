@@ -82,6 +82,15 @@ fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
 
     assert_eq!(report.records, truth.len());
     assert_eq!(report.matched + report.unmatched, report.records);
+    // The evidence histogram counts every matched record; the verdict says how strong it is.
+    assert_eq!(report.evidence_histogram.iter().sum::<usize>(), report.matched);
+    assert!(report.evidence_histogram[..2].iter().sum::<usize>() < report.matched / 2);
+    assert!(
+        report.verdict.contains("on the ENFSI verbal scale"),
+        "{}",
+        report.verdict
+    );
+    assert!(report.corpora.iter().take(2).all(|corpus| corpus.median_bits > 20.0));
     for generated in Generated::ALL {
         let expected = share(
             truth
@@ -427,7 +436,7 @@ fn provenance_command_writes_report_records_and_html() {
     for chart in [
         "id=\"containment-chart\"",
         "id=\"overlap\"",
-        "id=\"score-chart\"",
+        "id=\"evidence-chart\"",
         "id=\"examples\"",
     ] {
         let at = page.find(chart).unwrap_or_else(|| panic!("{chart} missing"));
@@ -596,7 +605,7 @@ fn html_report_renders_its_charts_in_headless_chromium() {
         .collect();
     assert!(page_errors.is_empty(), "the report logged errors: {page_errors:?}");
     assert!(dom.contains("id=\"verdict\""), "{dom}");
-    for chart in ["containment-chart", "score-chart"] {
+    for chart in ["containment-chart", "evidence-chart"] {
         let tag = dom
             .split("<svg")
             .find(|tag| tag.contains(&format!("id=\"{chart}\"")))
@@ -693,6 +702,11 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
         assert_eq!(response.matches.is_empty(), wanted.is_empty(), "record {position}");
         if let (Some(got), Some(want)) = (response.matches.first(), wanted.first()) {
             agreeing_best += usize::from(got.corpus == want.corpus && got.record == want.record);
+            // The investigator sees which comparisons decided the match (their weights are
+            // learned per micro-batch, so they are not the library's over the whole set).
+            assert!(got.evidence_bits > 0.0 && !got.evidence.is_empty(), "{got:?}");
+            let summed: f64 = got.evidence.iter().map(|evidence| evidence.bits).sum();
+            assert!((summed - got.evidence_bits).abs() < 1e-6, "{got:?}");
         }
     }
     // Ties between equally good sources are broken by the batch's majority, and the service

@@ -283,8 +283,8 @@ pub fn redact_record(record: &mut ShownRecord) {
 
 /// A provenance report as a role that does not see record contents gets it: every value of the
 /// example records, suspect's and source's, is replaced, and so is everything that tells how
-/// well single fields agreed (examples' agreeing and disagreeing fields and scores, the mean
-/// agreeing fields, the score histogram). With a report on one guessed record, those confirm
+/// well single fields agreed (examples' agreeing and disagreeing fields, evidence and scores,
+/// the mean agreeing fields, the median evidence, the histograms). With a report on one guessed record, those confirm
 /// a redacted value field by field.
 pub fn redact_report(report: &mut Report) {
     for example in &mut report.examples {
@@ -295,12 +295,16 @@ pub fn redact_report(report: &mut Report) {
         example.file = redact_field_name(&example.file);
         example.agreeing.clear();
         example.disagreeing.clear();
+        example.evidence.clear();
         example.score = 0.0;
+        example.bits = 0.0;
     }
     for corpus in &mut report.corpora {
         corpus.agreeing_fields = 0.0;
+        corpus.median_bits = 0.0;
     }
     report.score_histogram = [0; 10];
+    report.evidence_histogram = [0; 10];
     report.verdict = crate::query::provenance::verdict(report);
 }
 

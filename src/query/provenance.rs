@@ -4,7 +4,7 @@
 //! agreement and schema overlap; canary records met; records found nowhere; a verdict in words.
 
 use super::lookup::Index;
-use super::r#match::{RecordMatch, Suspect};
+use super::r#match::{FieldEvidence, RecordMatch, Suspect};
 use crate::catalog::CorpusKind;
 use crate::ingest::Kind;
 use serde::Serialize;
@@ -16,6 +16,8 @@ const Z95: f64 = 1.959_963_984_540_054;
 const EXAMPLES: usize = 12;
 /// Unmatched records listed by location.
 const UNMATCHED_LISTED: usize = 50;
+/// Width of a bin of the evidence histogram, in bits.
+pub const EVIDENCE_BIN_BITS: f64 = 10.0;
 
 /// Wilson score interval of a proportion at 95%: unlike the normal approximation it stays inside
 /// [0, 1] and is honest for small samples and for proportions near 0 or 1.
@@ -51,6 +53,9 @@ pub struct CorpusAttribution {
     pub ranked_first_ci95: [f64; 2],
     /// Mean number of suspect fields that agree with the best match here, over matched records.
     pub agreeing_fields: f64,
+    /// Median evidence (bits) of the records whose best match is here: log2 of how much likelier
+    /// their agreement is for copies of one person's record than for two people's.
+    pub median_bits: f64,
     /// Suspect fields whose kind this corpus holds.
     pub schema_overlap: Vec<String>,
 }
@@ -86,6 +91,9 @@ pub struct Example {
     pub record: u64,
     pub line: u64,
     pub score: f64,
+    /// Evidence in bits, and each comparison's share of it.
+    pub bits: f64,
+    pub evidence: Vec<FieldEvidence>,
     pub agreeing: Vec<String>,
     pub disagreeing: Vec<String>,
     pub source: Vec<(String, String)>,
@@ -113,12 +121,60 @@ pub struct Report {
     /// these records first. (date, corpus).
     pub timeline: Vec<(String, String)>,
     pub overlaps: Vec<Overlap>,
-    /// Best match scores of matched records in ten bins of width 0.1.
+    /// Best match scores of matched records in ten bins of width 0.1 (most fall in the last).
     pub score_histogram: [usize; 10],
+    /// Evidence of matched records' best matches in bits, in bins of [`EVIDENCE_BIN_BITS`]
+    /// (the last open-ended): how strongly the set matches, which scores near 1.0 hide.
+    pub evidence_histogram: [usize; 10],
     pub unmatched_records: Vec<RecordRef>,
     pub examples: Vec<Example>,
     /// Suspect input that could not be read (file:line: why).
     pub problems: Vec<String>,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// How strongly evidence of `bits` supports "one person's record" over "two people's", in the
+/// words of the ENFSI verbal scale for likelihood ratios (ENFSI Guideline for Evaluative
+/// Reporting in Forensic Science, 2015): 2–10 weak, 10–100 moderate, 100–1,000 moderately
+/// strong, 1,000–10,000 strong, 10,000–1,000,000 very strong, above 1,000,000 extremely strong.
+pub fn support(bits: f64) -> &'static str {
+    let ratio = bits.exp2();
+    match ratio {
+        ratio if ratio > 1e6 => "extremely strong support",
+        ratio if ratio > 1e4 => "very strong support",
+        ratio if ratio > 1e3 => "strong support",
+        ratio if ratio > 1e2 => "moderately strong support",
+        ratio if ratio > 1e1 => "moderate support",
+        ratio if ratio > 1.0 => "weak support",
+        _ => "no support",
+    }
+}
+
+/// A likelihood ratio of `bits` in words: `about 2,000` or `about 10^15`.
+fn ratio_in_words(bits: f64) -> String {
+    let ratio = bits.exp2();
+    if ratio < 1e6 {
+        let rounded = format!("{:.0}", ratio);
+        // Thousands separated, as investigators read figures aloud.
+        let digits: Vec<char> = rounded.chars().collect();
+        let mut grouped = String::new();
+        for (position, digit) in digits.iter().enumerate() {
+            if position > 0 && (digits.len() - position).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(*digit);
+        }
+        format!("about {grouped}")
+    } else {
+        format!("about 10^{:.0}", bits * std::f64::consts::LOG10_2)
+    }
 }
 
 fn percent(share: f64) -> String {
@@ -137,6 +193,8 @@ pub fn attribute(
     let mut per_corpus: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new(); // matched, exclusive, first, agreeing
     let mut pairs: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut histogram = [0usize; 10];
+    let mut evidence_histogram = [0usize; 10];
+    let mut first_bits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut matched = 0;
     let mut unmatched_records = Vec::new();
     for (position, (suspect, list)) in suspects.iter().zip(matches).enumerate() {
@@ -170,6 +228,8 @@ pub fn attribute(
         };
         matched += 1;
         histogram[((best.score * 10.0) as usize).min(9)] += 1;
+        evidence_histogram[((best.bits.max(0.0) / EVIDENCE_BIN_BITS) as usize).min(9)] += 1;
+        first_bits.entry(best.corpus).or_default().push(best.bits);
         let corpora: BTreeSet<&str> = known.iter().map(|found| found.corpus).collect();
         for corpus in &corpora {
             let entry = per_corpus.entry(corpus).or_default();
@@ -237,6 +297,9 @@ pub fn attribute(
             } else {
                 agreeing as f64 / found as f64
             },
+            median_bits: first_bits
+                .get_mut(indexed.corpus.as_str())
+                .map_or(0.0, |bits| median(bits)),
             schema_overlap: suspect_kinds
                 .iter()
                 .filter(|(name, kind)| match kind {
@@ -274,6 +337,7 @@ pub fn attribute(
             })
             .collect(),
         score_histogram: histogram,
+        evidence_histogram,
         unmatched_records,
         examples,
         problems,
@@ -309,6 +373,8 @@ fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>
             record: best.record,
             line: best.line,
             score: best.score,
+            bits: best.bits,
+            evidence: best.evidence.clone(),
             agreeing: best.agreeing.clone(),
             disagreeing: best.disagreeing.clone(),
             source: shown.fields.into_iter().map(|field| (field.name, field.raw)).collect(),
@@ -390,6 +456,15 @@ pub fn verdict(report: &Report) -> String {
                     },
                 ));
             }
+            if first.median_bits > 0.0 {
+                words.push(format!(
+                    "On the records whose best match is in {}, the fields agree as they would about {} times more often for copies of one person's record than for the records of two different people (median evidence {:.0} bits: {} on the ENFSI verbal scale; the model takes fields to agree by chance independently of one another, so the figure is an upper bound).",
+                    first.corpus,
+                    ratio_in_words(first.median_bits).trim_start_matches("about "),
+                    first.median_bits,
+                    support(first.median_bits),
+                ));
+            }
             let rest = others(if mixed { 2 } else { 1 });
             if !rest.is_empty() {
                 words.push(format!("Also holding these records: {rest}."));
@@ -409,6 +484,17 @@ pub fn verdict(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_is_worded_on_the_enfsi_scale() {
+        assert_eq!(support(2.0), "weak support");
+        assert_eq!(support(5.0), "moderate support");
+        assert_eq!(support(12.0), "strong support");
+        assert_eq!(support(30.0), "extremely strong support");
+        assert_eq!(support(-1.0), "no support");
+        assert_eq!(ratio_in_words(11.0), "about 2,048");
+        assert_eq!(ratio_in_words(50.0), "about 10^15");
+    }
 
     #[test]
     fn wilson_interval_matches_known_values() {

@@ -327,6 +327,7 @@ impl From<&Report> for proto::AttributionReport {
                     ranked_first_ci95_high: corpus.ranked_first_ci95[1],
                     agreeing_fields: corpus.agreeing_fields,
                     schema_overlap: corpus.schema_overlap.clone(),
+                    median_evidence_bits: corpus.median_bits,
                 })
                 .collect(),
             canaries: report
@@ -360,6 +361,7 @@ impl From<&Report> for proto::AttributionReport {
                 })
                 .collect(),
             score_histogram: report.score_histogram.iter().map(|&count| count as u64).collect(),
+            evidence_histogram: report.evidence_histogram.iter().map(|&count| count as u64).collect(),
             unmatched_records: report
                 .unmatched_records
                 .iter()

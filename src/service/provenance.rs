@@ -76,6 +76,20 @@ fn match_to_proto(index: &Index, found: &RecordMatch<'_>, role: Role) -> proto::
         score: if detail { found.score } else { 0.0 },
         agreeing: if detail { found.agreeing.clone() } else { Vec::new() },
         disagreeing: if detail { found.disagreeing.clone() } else { Vec::new() },
+        evidence_bits: if detail { found.bits } else { 0.0 },
+        evidence: if detail {
+            found
+                .evidence
+                .iter()
+                .map(|evidence| proto::FieldEvidence {
+                    field: evidence.field.clone(),
+                    level: evidence.level.to_string(),
+                    bits: evidence.bits,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         acquired: indexed.acquired.clone().unwrap_or_default(),
         canary: indexed.kind == CorpusKind::Canary,
     }
