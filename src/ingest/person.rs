@@ -98,10 +98,15 @@ pub struct PersonName<'a> {
 impl<'a> PersonName<'a> {
     /// Adds one name field (normalized value) by its column name.
     pub fn add(&mut self, column: &str, value: &'a str) {
+        self.add_part(name_part(column), value);
+    }
+
+    /// Adds one name field (normalized value) holding `part`.
+    pub fn add_part(&mut self, part: NamePart, value: &'a str) {
         if value.is_empty() {
             return;
         }
-        match name_part(column) {
+        match part {
             NamePart::Full => {
                 self.full.get_or_insert(value);
             }

@@ -132,6 +132,7 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
+/// The middle value (the upper of the two middle ones of an even count).
 fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
@@ -142,7 +143,7 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// How strongly evidence of `bits` supports "one person's record" over "two people's", in the
 /// words of the ENFSI verbal scale for likelihood ratios (ENFSI Guideline for Evaluative
-/// Reporting in Forensic Science, 2015): 2–10 weak, 10–100 moderate, 100–1,000 moderately
+/// Reporting in Forensic Science, 2015): 1–10 weak, 10–100 moderate, 100–1,000 moderately
 /// strong, 1,000–10,000 strong, 10,000–1,000,000 very strong, above 1,000,000 extremely strong.
 pub fn support(bits: f64) -> &'static str {
     let ratio = bits.exp2();

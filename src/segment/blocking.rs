@@ -26,7 +26,7 @@
 //! share (a common name in a large district) finds too many to be worth scoring: the matcher
 //! skips keys that find more than a cap (see `query::match`).
 
-use crate::ingest::normalize::{name_skeleton, romanized};
+use crate::ingest::normalize::{is_indic_sign, name_skeleton, romanized};
 use crate::ingest::person::{NamePart, PersonName, name_part};
 use crate::ingest::{Kind, Validity};
 use std::hash::Hasher;
@@ -77,7 +77,8 @@ pub struct BlockingFields<'a> {
     /// The field the name keys are said to come from (the first name field of the person).
     pub name_field: Option<u32>,
     pub name: PersonName<'a>,
-    pub date_of_birth: Option<&'a str>,
+    /// The date of birth and the field it came from.
+    pub date_of_birth: Option<(u32, &'a str)>,
     pub year: Option<&'a str>,
     pub pincode: Option<&'a str>,
     /// A locality, else a district.
@@ -105,8 +106,8 @@ impl<'a> BlockingFields<'a> {
                     }
                     found.name.add(column, value);
                 }
-                Kind::DateOfBirth if value.len() == 10 => {
-                    found.date_of_birth.get_or_insert(value);
+                Kind::DateOfBirth if value.len() == 10 && value.is_ascii() => {
+                    found.date_of_birth.get_or_insert((field, value));
                     found.year.get_or_insert(&value[..4]);
                 }
                 Kind::DateOfBirth | Kind::BirthYear if value.len() == 4 => {
@@ -121,7 +122,7 @@ impl<'a> BlockingFields<'a> {
                     }
                     if found.road.is_none() {
                         found.road = value
-                            .split(|c: char| !c.is_alphabetic())
+                            .split(|c: char| !c.is_alphabetic() && !is_indic_sign(c))
                             .find(|word| word.chars().count() >= 3);
                     }
                 }
@@ -166,7 +167,7 @@ impl<'a> BlockingFields<'a> {
         if let Some(name_field) = self.name_field {
             for skeleton in &skeletons {
                 let mut push = |label: &str, parts: &[&str]| out.push((key_fingerprint(key, label, parts), name_field));
-                if let Some(date) = self.date_of_birth {
+                if let Some((_, date)) = self.date_of_birth {
                     push("name+dob", &[skeleton, date]);
                 }
                 if let Some(pincode) = self.pincode {
@@ -203,12 +204,8 @@ impl<'a> BlockingFields<'a> {
                 }
             }
         }
-        if let (Some(date), Some(pincode)) = (self.date_of_birth, self.pincode) {
-            // Said to come from the name field when there is one: what a match shows as found.
-            out.push((
-                key_fingerprint(key, "dob+pin", &[date, pincode]),
-                self.name_field.unwrap_or(0),
-            ));
+        if let (Some((date_field, date)), Some(pincode)) = (self.date_of_birth, self.pincode) {
+            out.push((key_fingerprint(key, "dob+pin", &[date, pincode]), date_field));
         }
         if let Some((id_field, tail)) = self.id_last_four {
             if let Some(year) = self.year {

@@ -20,6 +20,7 @@ pub use suspect::{Suspect, SuspectField, read_suspects, suspects_from_fields, su
 use super::lookup::{Index, QueryError};
 use crate::catalog::CorpusKind;
 use crate::ingest::Validity;
+use crate::ingest::person::{NamePart, name_part};
 use crate::segment::blocking::BlockingFields;
 use crate::segment::{IDENTIFYING_KINDS, fingerprint};
 use compare::{Candidate, Prepared, UNKNOWN};
@@ -30,9 +31,12 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Records of one segment a blocking key may find before it is skipped there (a common name in
-/// a large district): 64, as many as a suspect's whole candidate list could use after merging
-/// its keys. Identifiers are never capped.
-pub const BLOCKING_KEY_CAP: usize = 64;
+/// a large district): a key shared by more says too little to be worth scoring, and the
+/// suspect's other keys still find its source.
+pub const BLOCKING_KEY_CAP: usize = 16;
+/// Records of one segment an identifier may find before it is skipped there: a value that
+/// thousands of records share is a placeholder (`0000000000`, `test@test.com`), not a person's.
+pub const IDENTIFIER_CAP: usize = 1024;
 
 #[derive(Clone, Debug)]
 pub struct MatchOptions {
@@ -49,7 +53,7 @@ impl Default for MatchOptions {
         MatchOptions {
             threshold: 0.5,
             limit: 5,
-            max_candidates: 256,
+            max_candidates: 64,
         }
     }
 }
@@ -149,8 +153,9 @@ pub fn match_records<'a>(
         .enumerate()
         .map(|(probe, &(fingerprint, _, _))| (fingerprint, probe as u32))
         .collect();
-    // (suspect, segment, record), with repeats where several keys found the same record.
-    let mut found: Vec<(u32, u32, u32)> = index
+    // (suspect, segment, record, what found it: 2 an identifier, 1 a blocking key), with repeats
+    // where several keys found the same record.
+    let mut found: Vec<(u32, u32, u32, u8)> = index
         .segments
         .par_iter()
         .enumerate()
@@ -165,10 +170,14 @@ pub fn match_records<'a>(
             let mut kept = Vec::with_capacity(hits.len());
             for run in hits.chunk_by(|a, b| a.0 == b.0) {
                 let (_, suspect, blocking) = probes[run[0].0 as usize];
-                if blocking && run.len() > BLOCKING_KEY_CAP {
+                if run.len() > if blocking { BLOCKING_KEY_CAP } else { IDENTIFIER_CAP } {
                     continue;
                 }
-                kept.extend(run.iter().map(|&(_, record)| (suspect, segment as u32, record)));
+                let strength = if blocking { 1 } else { 2 };
+                kept.extend(
+                    run.iter()
+                        .map(|&(_, record)| (suspect, segment as u32, record, strength)),
+                );
             }
             kept
         })
@@ -176,7 +185,7 @@ pub fn match_records<'a>(
     found.par_sort_unstable();
     // Group by suspect.
     let mut starts = vec![0usize; suspects.len() + 1];
-    for &(suspect, _, _) in &found {
+    for &(suspect, _, _, _) in &found {
         starts[suspect as usize + 1] += 1;
     }
     for position in 0..suspects.len() {
@@ -195,6 +204,20 @@ pub fn match_records<'a>(
         .collect();
     candidates.par_sort_unstable();
     let prepared: Vec<Prepared<'_>> = suspects.par_iter().map(Prepared::new).collect();
+    // The part of a name each segment field holds, from its column name, worked out once.
+    let name_parts: Vec<Vec<NamePart>> = index
+        .segments
+        .iter()
+        .map(|indexed| {
+            indexed
+                .segment
+                .manifest
+                .fields
+                .iter()
+                .map(|field| name_part(&field.name))
+                .collect()
+        })
+        .collect();
     let mut slots = Slots::default();
     let slots_of: Vec<Vec<u16>> = prepared
         .iter()
@@ -214,7 +237,7 @@ pub fn match_records<'a>(
             let mut scratch = Vec::new();
             for &(segment, record, suspect) in chunk {
                 let prepared = &prepared[suspect as usize];
-                let mirror = compare_with(index, prepared, segment, u64::from(record), &mut scratch);
+                let mirror = compare_with(index, &name_parts, prepared, segment, u64::from(record), &mut scratch);
                 pairs.push(Pair {
                     suspect,
                     segment,
@@ -245,7 +268,7 @@ pub fn match_records<'a>(
     let (corpora, corpus_of_segment) = corpora_of(index, &pairs);
     let by_corpus: Vec<Vec<Counts>> = corpora
         .par_iter()
-        .map(|corpus| random_pair_counts(index, corpus, &prepared, &slots_of, &slots, &candidates))
+        .map(|corpus| random_pair_counts(index, &name_parts, corpus, &prepared, &slots_of, &slots, &candidates))
         .collect();
     let mut random = vec![Counts::default(); slots.comparisons.len()];
     for counts in &by_corpus {
@@ -319,13 +342,26 @@ pub fn match_records<'a>(
 }
 
 /// Compares a suspect with one indexed record: its levels into `out`; returns the mirror share.
-fn compare_with(index: &Index, prepared: &Prepared<'_>, segment: u32, record: u64, out: &mut Vec<u8>) -> f64 {
-    let segment = &index.segments[segment as usize].segment;
+fn compare_with(
+    index: &Index,
+    name_parts: &[Vec<NamePart>],
+    prepared: &Prepared<'_>,
+    segment_index: u32,
+    record: u64,
+    out: &mut Vec<u8>,
+) -> f64 {
+    let segment = &index.segments[segment_index as usize].segment;
+    let field_parts = &name_parts[segment_index as usize];
     segment.with_values(record, |values| {
+        let mut parts = Vec::new();
         let values = values
-            .filter_map(|(field, _, value)| segment.field(field).map(|info| (info.name.as_str(), info.kind, value)))
+            .filter_map(|(field, _, value)| {
+                let info = segment.field(field)?;
+                parts.push(field_parts.get(field as usize).copied().unwrap_or(NamePart::Full));
+                Some((info.name.as_str(), info.kind, value))
+            })
             .collect();
-        let candidate = Candidate::new(values);
+        let candidate = Candidate::with_parts(values, &parts);
         compare::levels(prepared, &candidate, out);
         prepared.mirror(&candidate)
     })
@@ -358,6 +394,7 @@ fn corpora_of<'i>(index: &'i Index, pairs: &[Pair]) -> (Vec<&'i str>, Vec<usize>
 /// the same model and report.
 fn random_pair_counts(
     index: &Index,
+    name_parts: &[Vec<NamePart>],
     corpus: &str,
     prepared: &[Prepared<'_>],
     slots_of: &[Vec<u16>],
@@ -409,7 +446,14 @@ fn random_pair_counts(
         {
             return;
         }
-        compare_with(index, &prepared[suspect], segment as u32, record, &mut scratch);
+        compare_with(
+            index,
+            name_parts,
+            &prepared[suspect],
+            segment as u32,
+            record,
+            &mut scratch,
+        );
         for (&slot, &level) in slots_of[suspect].iter().zip(&scratch) {
             let size = slots.comparisons[usize::from(slot)].levels().len();
             counts[usize::from(slot)].add(level, 1.0, size);
@@ -483,19 +527,25 @@ fn record_match<'a>(
 /// Candidates scored by one task, in record order (a few value blocks' worth of reads).
 const SCORED_TOGETHER: usize = 2048;
 
-/// The distinct records that a suspect's keys found (`hits`: (suspect, segment, record), sorted,
-/// with repeats where several keys found one record), at most `max_candidates` of them: those
-/// found by the most keys.
-fn select_candidates(hits: &[(u32, u32, u32)], options: &MatchOptions) -> Vec<(u32, u32)> {
+/// The distinct records that a suspect's keys found (`hits`: (suspect, segment, record,
+/// strength), sorted, with repeats where several keys found one record), at most
+/// `max_candidates` of them, the best found first. Blocking passes run from the most selective,
+/// as record-linkage pipelines run deterministic rules before probabilistic ones: when some
+/// record is found by an identifier or by two keys, records that a single blocking key found
+/// (a namesake in the same postcode) are left out; when none is, they are all the suspect has.
+fn select_candidates(hits: &[(u32, u32, u32, u8)], options: &MatchOptions) -> Vec<(u32, u32)> {
     let mut candidates: Vec<((u32, u32), usize)> = Vec::new();
-    for &(_, segment, record) in hits {
+    for &(_, segment, record, strength) in hits {
         match candidates.last_mut() {
-            Some((last, count)) if *last == (segment, record) => *count += 1,
-            _ => candidates.push(((segment, record), 1)),
+            Some((last, found)) if *last == (segment, record) => *found += usize::from(strength),
+            _ => candidates.push(((segment, record), usize::from(strength))),
         }
     }
+    if candidates.iter().any(|(_, found)| *found >= 2) {
+        candidates.retain(|(_, found)| *found >= 2);
+    }
     if candidates.len() > options.max_candidates {
-        candidates.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        candidates.sort_by_key(|(_, found)| std::cmp::Reverse(*found));
         candidates.truncate(options.max_candidates);
     }
     candidates.into_iter().map(|(candidate, _)| candidate).collect()
