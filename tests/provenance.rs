@@ -197,6 +197,8 @@ fn a_febrl_like_set_links_each_duplicate_to_its_original() {
         f1 >= 0.99,
         "top-1 F1 {f1:.4}: {correct} right, {wrong} wrong, {unmatched} unmatched"
     );
+    // A wrong first match is worse than none: at most one in 200.
+    assert!(wrong * 200 <= set.duplicates.len(), "{wrong} wrong first matches");
     // The report says which comparisons decided each match.
     let best = matches.iter().find_map(|found| found.first()).unwrap();
     assert!(best.evidence.iter().any(|evidence| evidence.bits > 0.0), "{best:?}");
