@@ -11,7 +11,7 @@
 
 use super::suspect::{Suspect, SuspectField};
 use crate::ingest::Kind;
-use crate::ingest::normalize::{has_indic_letters, name_skeleton, romanized};
+use crate::ingest::normalize::{name_skeleton, romanized};
 use crate::ingest::person::{NamePart, PersonName, name_part};
 use crate::segment::blocking::{id_last_four, pincode_in};
 
@@ -111,7 +111,9 @@ pub struct SuspectComparison {
 pub struct Prepared<'a> {
     pub suspect: &'a Suspect,
     pub comparisons: Vec<SuspectComparison>,
-    name_words: Vec<String>,
+    name: NameWords,
+    /// A relative's name for each comparison of one (empty for the others).
+    relatives: Vec<NameWords>,
     kinds: Vec<Kind>,
 }
 
@@ -138,8 +140,8 @@ impl<'a> Prepared<'a> {
                 label: field.name.clone(),
             });
         }
-        let name_words: Vec<String> = person.words().map(str::to_string).collect();
-        if !name_words.is_empty() {
+        let name = NameWords::new(&person.joined());
+        if !name.is_empty() {
             comparisons.insert(
                 0,
                 SuspectComparison {
@@ -156,10 +158,18 @@ impl<'a> Prepared<'a> {
         let mut kinds: Vec<Kind> = suspect.fields.iter().map(|field| field.kind).collect();
         kinds.sort_unstable();
         kinds.dedup();
+        let relatives = comparisons
+            .iter()
+            .map(|comparison| match comparison.comparison {
+                Comparison::RelativeName => NameWords::new(&suspect.fields[usize::from(comparison.fields[0])].value),
+                _ => NameWords::default(),
+            })
+            .collect();
         Prepared {
             suspect,
             comparisons,
-            name_words,
+            name,
+            relatives,
             kinds,
         }
     }
@@ -182,8 +192,8 @@ impl<'a> Prepared<'a> {
 /// A candidate record's values: (column name, kind, normalized value), and its person name.
 pub struct Candidate<'a> {
     pub values: Vec<(&'a str, Kind, &'a str)>,
-    name: String,
-    relatives: Vec<&'a str>,
+    name: NameWords,
+    relatives: Vec<NameWords>,
 }
 
 impl<'a> Candidate<'a> {
@@ -201,14 +211,14 @@ impl<'a> Candidate<'a> {
         for (&(_, kind, value), &part) in values.iter().zip(parts) {
             if kind == Kind::Name {
                 if part == NamePart::Relative {
-                    relatives.push(value);
+                    relatives.push(NameWords::new(value));
                 } else {
                     person.add_part(part, value);
                 }
             }
         }
         Candidate {
-            name: person.joined(),
+            name: NameWords::new(&person.joined()),
             relatives,
             values,
         }
@@ -222,78 +232,116 @@ impl<'a> Candidate<'a> {
     }
 }
 
+/// A name made ready for comparison once, not once per pair: its words as written (sorted,
+/// for "the same words in any order"), in Latin letters (a name in an Indic script is compared as
+/// it is typed in Latin letters, so one person's name in two scripts agrees), and each Latin
+/// word's consonant skeleton and length in characters.
+#[derive(Clone, Debug, Default)]
+pub struct NameWords {
+    sorted: Vec<String>,
+    latin: Vec<String>,
+    skeletons: Vec<String>,
+    lengths: Vec<usize>,
+}
+
+impl NameWords {
+    /// From a normalized name (words separated by single spaces).
+    pub fn new(name: &str) -> NameWords {
+        let mut sorted: Vec<String> = name
+            .split(' ')
+            .filter(|word| !word.is_empty())
+            .map(str::to_string)
+            .collect();
+        sorted.sort_unstable();
+        let latin_name = romanized(name);
+        let latin: Vec<String> = latin_name
+            .as_deref()
+            .unwrap_or(name)
+            .split(' ')
+            .filter(|word| !word.is_empty())
+            .map(str::to_string)
+            .collect();
+        let skeletons = latin
+            .iter()
+            .map(|word| {
+                let mut skeleton = String::new();
+                name_skeleton(word, &mut skeleton);
+                skeleton
+            })
+            .collect();
+        let lengths = latin.iter().map(|word| word.chars().count()).collect();
+        NameWords {
+            sorted,
+            latin,
+            skeletons,
+            lengths,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.latin.is_empty()
+    }
+}
+
 /// Similarity of two normalized names in [0, 1], tolerant of case and spacing (normalization
 /// already folded them), word order, initials and romanizations: each word of the suspect's
 /// name is paired with its best word of the candidate's.
 pub fn name_similarity(suspect: &[String], candidate: &str) -> f64 {
-    // A name in an Indic script is compared as it is typed in Latin letters, so that one
-    // person's name written in two scripts agrees.
-    let latin_candidate = romanized(candidate);
-    let candidate = latin_candidate.as_deref().unwrap_or(candidate);
-    let latin_suspect: Vec<String>;
-    let suspect = if suspect.iter().any(|word| has_indic_letters(word)) {
-        latin_suspect = suspect
-            .iter()
-            .map(|word| romanized(word).unwrap_or_else(|| word.clone()))
-            .collect();
-        &latin_suspect[..]
-    } else {
-        suspect
-    };
-    let words: Vec<&str> = candidate.split(' ').filter(|word| !word.is_empty()).collect();
-    if suspect.is_empty() || words.is_empty() {
+    similarity(&NameWords::new(&suspect.join(" ")), &NameWords::new(candidate))
+}
+
+/// [`name_similarity`] of names made ready.
+fn similarity(suspect: &NameWords, candidate: &NameWords) -> f64 {
+    if suspect.is_empty() || candidate.is_empty() {
         return 0.0;
     }
-    let mut skeleton_a = String::new();
-    let mut skeleton_b = String::new();
     let mut total = 0.0;
-    for word in suspect {
-        let best = words
+    for ((word, skeleton), &length) in suspect.latin.iter().zip(&suspect.skeletons).zip(&suspect.lengths) {
+        let best = candidate
+            .latin
             .iter()
-            .map(|other| {
-                if word.chars().count() == 1 || other.chars().count() == 1 {
+            .zip(&candidate.skeletons)
+            .zip(&candidate.lengths)
+            .map(|((other, other_skeleton), &other_length)| {
+                if length == 1 || other_length == 1 {
                     // An initial stands for any word that starts with it.
                     let (short, long) = if word.len() <= other.len() {
-                        (word.as_str(), *other)
+                        (word, other)
                     } else {
-                        (*other, word.as_str())
+                        (other, word)
                     };
-                    return if long.starts_with(short) { 0.95 } else { 0.0 };
+                    return if long.starts_with(short.as_str()) { 0.95 } else { 0.0 };
                 }
-                name_skeleton(word, &mut skeleton_a);
-                name_skeleton(other, &mut skeleton_b);
-                let sounds_alike = if skeleton_a == skeleton_b { 0.92 } else { 0.0 };
+                if word == other {
+                    return 1.0;
+                }
+                let sounds_alike = if skeleton == other_skeleton { 0.92 } else { 0.0 };
                 strsim::jaro_winkler(word, other).max(sounds_alike)
             })
             .fold(0.0, f64::max);
         total += best;
     }
-    let by_words = total / suspect.len() as f64;
-    if suspect.len() == words.len() {
+    let by_words = total / suspect.latin.len() as f64;
+    if suspect.latin.len() == candidate.latin.len() {
         return by_words;
     }
     // Spacing differences (`Rahul Kumar` against `rahulkumar`): compare the names run together.
-    let joined_suspect: String = suspect.concat();
-    let joined_candidate: String = words.concat();
+    let joined_suspect: String = suspect.latin.concat();
+    let joined_candidate: String = candidate.latin.concat();
     by_words.max(strsim::jaro_winkler(&joined_suspect, &joined_candidate) - 0.05)
 }
 
 /// The level of two names (see [`Comparison::levels`]).
-fn name_level(suspect: &[String], candidate: &str) -> u8 {
-    let candidate_words: Vec<String> = candidate.split(' ').map(str::to_string).collect();
-    let mut sorted_suspect = suspect.to_vec();
-    let mut sorted_candidate = candidate_words.clone();
-    sorted_suspect.sort_unstable();
-    sorted_candidate.sort_unstable();
-    if sorted_suspect == sorted_candidate {
+fn name_level(suspect: &NameWords, candidate: &NameWords) -> u8 {
+    if suspect.sorted == candidate.sorted {
         return 5;
     }
-    let forward = name_similarity(suspect, candidate);
-    if forward >= 0.92 && suspect.len() == candidate_words.len() {
+    let forward = similarity(suspect, candidate);
+    if forward >= 0.92 && suspect.latin.len() == candidate.latin.len() {
         return 4;
     }
     // One side has a part the other lacks (a missing given name): its words are all in the other.
-    let backward = name_similarity(&candidate_words, &suspect.join(" "));
+    let backward = similarity(candidate, suspect);
     if forward.max(backward) >= 0.92 {
         return 3;
     }
@@ -440,7 +488,7 @@ fn place_level(kind: Kind, value: &str, candidate: &Candidate<'_>) -> u8 {
     }
     let similar = places
         .iter()
-        .any(|place| value.len() >= 4 && strsim::jaro_winkler(value, place) >= 0.9);
+        .any(|place| value.chars().count() >= 4 && strsim::jaro_winkler(value, place) >= 0.9);
     if similar
         || candidate
             .of_kind(Kind::Address)
@@ -530,16 +578,16 @@ fn national_id_level(value: &str, candidate: &Candidate<'_>) -> u8 {
 pub fn levels(prepared: &Prepared<'_>, candidate: &Candidate<'_>, out: &mut Vec<u8>) {
     out.clear();
     let fields: &[SuspectField] = &prepared.suspect.fields;
-    for comparison in &prepared.comparisons {
+    for (position, comparison) in prepared.comparisons.iter().enumerate() {
         let field = &fields[usize::from(comparison.fields[0])];
         let value = field.value.as_str();
         let level = match comparison.comparison {
             Comparison::PersonName if candidate.name.is_empty() => UNKNOWN,
-            Comparison::PersonName => name_level(&prepared.name_words, &candidate.name),
+            Comparison::PersonName => name_level(&prepared.name, &candidate.name),
             Comparison::RelativeName => candidate
                 .relatives
                 .iter()
-                .map(|relative| name_level(&field.words, relative))
+                .map(|relative| name_level(&prepared.relatives[position], relative))
                 .max()
                 .unwrap_or(UNKNOWN),
             Comparison::Identifier => typo_level(value, candidate.of_kind(field.kind)),
@@ -661,11 +709,13 @@ mod tests {
             let similarity = name_similarity(&words(suspect), candidate);
             assert!(similarity < 0.6, "{suspect} / {candidate}: {similarity}");
         }
-        assert_eq!(name_level(&words("neumann michaela"), "michaela neumann"), 5);
-        assert_eq!(name_level(&words("michaela neumnan"), "michaela neumann"), 4);
-        assert_eq!(name_level(&words("neumann"), "michaela neumann"), 3);
-        assert_eq!(name_level(&words("michaela neumann"), "neumann"), 3);
-        assert_eq!(name_level(&words("priya nair"), "rahul sharma"), 0);
+        let level = |a: &str, b: &str| name_level(&NameWords::new(a), &NameWords::new(b));
+        assert_eq!(level("neumann michaela", "michaela neumann"), 5);
+        assert_eq!(level("michaela neumnan", "michaela neumann"), 4);
+        assert_eq!(level("neumann", "michaela neumann"), 3);
+        assert_eq!(level("michaela neumann", "neumann"), 3);
+        assert_eq!(level("priya nair", "rahul sharma"), 0);
+        assert_eq!(level("सुनीता शर्मा", "sunita sharma"), 4);
         assert!(contains_words("12 mg road, pune - 411001", "pune"));
         assert!(!contains_words("12 mg road, pune - 411001", "pun"));
     }
