@@ -13,7 +13,7 @@
 //! | `name+dob` | a name word's skeleton, the date of birth |
 //! | `name+year+pin` | skeleton, birth year, postcode |
 //! | `name+pin` | skeleton, postcode |
-//! | `name+place` | skeleton, locality (else district) |
+//! | `name+place` | skeleton, locality (a suburb, a village: not a district, whose first names run to thousands) |
 //! | `dob+pin` | date of birth, postcode: no name at all |
 //! | `surname+street+…` | the surname's skeleton, street number, and the postcode, the locality or the street's name |
 //! | `id4+year`, `id4+name` | the national ID's last four digits, with the year or a skeleton |
@@ -81,7 +81,8 @@ pub struct BlockingFields<'a> {
     pub date_of_birth: Option<(u32, &'a str)>,
     pub year: Option<&'a str>,
     pub pincode: Option<&'a str>,
-    /// A locality, else a district.
+    /// A locality. Not a district: a name word and a district are shared by thousands of
+    /// records at scale, past what matching scores, so their keys would only fill the index.
     pub place: Option<&'a str>,
     pub street_number: Option<&'a str>,
     /// The first word of the address of three letters or more: a street's name.
@@ -94,7 +95,6 @@ impl<'a> BlockingFields<'a> {
     /// record order.
     pub fn new<'b>(fields: impl Iterator<Item = (u32, &'b str, Kind, Validity, &'a str)>) -> BlockingFields<'a> {
         let mut found = BlockingFields::default();
-        let mut district = None;
         for (field, column, kind, validity, value) in fields {
             if validity == Validity::Invalid || value.is_empty() {
                 continue;
@@ -129,9 +129,6 @@ impl<'a> BlockingFields<'a> {
                 Kind::Locality => {
                     found.place.get_or_insert(value);
                 }
-                Kind::District => {
-                    district.get_or_insert(value);
-                }
                 Kind::StreetNumber => {
                     found.street_number.get_or_insert(value);
                 }
@@ -142,9 +139,6 @@ impl<'a> BlockingFields<'a> {
                 }
                 _ => {}
             }
-        }
-        if found.place.is_none() {
-            found.place = district;
         }
         found
     }
