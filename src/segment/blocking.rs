@@ -27,7 +27,7 @@
 //! skips keys that find more than a cap (see `query::match`).
 
 use crate::ingest::normalize::{is_indic_sign, name_skeleton, romanized};
-use crate::ingest::person::{NamePart, PersonName, name_part};
+use crate::ingest::person::{NamePart, PersonName};
 use crate::ingest::{Kind, Validity};
 use std::hash::Hasher;
 
@@ -91,20 +91,20 @@ pub struct BlockingFields<'a> {
 }
 
 impl<'a> BlockingFields<'a> {
-    /// Picks the fields from (field id, column name, kind, validity, normalized value) in
-    /// record order.
-    pub fn new<'b>(fields: impl Iterator<Item = (u32, &'b str, Kind, Validity, &'a str)>) -> BlockingFields<'a> {
+    /// Picks the fields from (field id, the part of a name its column holds ([`crate::ingest::person::name_part`], worked
+    /// out once per column, not per record), kind, validity, normalized value) in record order.
+    pub fn new(fields: impl Iterator<Item = (u32, NamePart, Kind, Validity, &'a str)>) -> BlockingFields<'a> {
         let mut found = BlockingFields::default();
-        for (field, column, kind, validity, value) in fields {
+        for (field, part, kind, validity, value) in fields {
             if validity == Validity::Invalid || value.is_empty() {
                 continue;
             }
             match kind {
                 Kind::Name => {
-                    if name_part(column) != NamePart::Relative {
+                    if part != NamePart::Relative {
                         found.name_field.get_or_insert(field);
                     }
-                    found.name.add(column, value);
+                    found.name.add_part(part, value);
                 }
                 Kind::DateOfBirth if value.len() == 10 && value.is_ascii() => {
                     found.date_of_birth.get_or_insert((field, value));
@@ -221,7 +221,7 @@ mod tests {
             fields
                 .iter()
                 .enumerate()
-                .map(|(field, (kind, value))| (field as u32, kind.as_str(), *kind, Validity::Valid, *value)),
+                .map(|(field, (kind, value))| (field as u32, NamePart::Full, *kind, Validity::Valid, *value)),
         );
         let mut out = Vec::new();
         blocking.keys(&[7; 16], &mut out);

@@ -13,6 +13,7 @@ use super::{
     fingerprint,
 };
 use crate::catalog::{Catalog, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
+use crate::ingest::person::{NamePart, name_part};
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
 };
@@ -380,6 +381,7 @@ impl Builder {
         let mut value_ends = Vec::with_capacity(batch.len());
         let mut blocking_keys = Vec::new();
         let mut range_entries = Vec::new();
+        let name_parts: Vec<NamePart> = batch.columns().iter().map(|column| name_part(column)).collect();
         for (position, record) in batch.iter().enumerate() {
             let location = record.location();
             let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
@@ -409,11 +411,15 @@ impl Builder {
             );
             value_ends.push(values.len() as u64);
             blocking_keys.clear();
-            BlockingFields::new(
-                record
-                    .fields()
-                    .map(|field| (id_of(&field), field.name, field.kind, field.validity, field.normalized)),
-            )
+            BlockingFields::new(record.fields().map(|field| {
+                (
+                    id_of(&field),
+                    name_parts[field.column],
+                    field.kind,
+                    field.validity,
+                    field.normalized,
+                )
+            }))
             .keys(&self.key, &mut blocking_keys);
             entries.extend(
                 blocking_keys

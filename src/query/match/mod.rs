@@ -107,12 +107,15 @@ fn candidate_keys(suspect: &Suspect, key: &[u8; 16]) -> Vec<(u64, bool)> {
         .map(|field| (fingerprint(key, field.kind, &field.value), false))
         .collect();
     let mut blocking = Vec::new();
-    BlockingFields::new(
-        suspect
-            .fields
-            .iter()
-            .map(|field| (0, field.name.as_str(), field.kind, field.validity, field.value.as_str())),
-    )
+    BlockingFields::new(suspect.fields.iter().map(|field| {
+        (
+            0,
+            name_part(&field.name),
+            field.kind,
+            field.validity,
+            field.value.as_str(),
+        )
+    }))
     .keys(key, &mut blocking);
     keys.extend(blocking.into_iter().map(|(fingerprint, _)| (fingerprint, true)));
     keys
