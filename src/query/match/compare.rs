@@ -390,19 +390,31 @@ fn one_edit(a: &str, b: &str) -> bool {
 
 /// Exact, one edit apart, or different, against every candidate value: the best level.
 fn typo_level(value: &str, others: impl Iterator<Item = impl AsRef<str>>) -> u8 {
-    let mut level = UNKNOWN;
-    for other in others {
+    best(others.map(|other| {
         let other = other.as_ref();
-        let this = if other == value {
+        if other == value {
             2
         } else if one_edit(value, other) {
             1
         } else {
             0
-        };
-        level = if level == UNKNOWN { this } else { level.max(this) };
+        }
+    }))
+}
+
+/// The best of the levels a value reaches against each of the candidate's values of its kind;
+/// [`UNKNOWN`] when the candidate has none.
+fn best(levels: impl Iterator<Item = u8>) -> u8 {
+    levels.max().unwrap_or(UNKNOWN)
+}
+
+/// Years the same (2), one apart (1) or further (0).
+fn year_distance_level(year: i32, other: i32) -> u8 {
+    match year.abs_diff(other) {
+        0 => 2,
+        1 => 1,
+        _ => 0,
     }
-    level
 }
 
 /// The year a normalized date or birth year starts with. Dates that failed to normalize are
@@ -417,37 +429,25 @@ fn iso_date(value: &str) -> bool {
 }
 
 fn date_level(value: &str, candidate: &Candidate<'_>) -> u8 {
-    let mut level = UNKNOWN;
     let Some(year) = year_of(value) else { return UNKNOWN };
     let dates = candidate
         .of_kind(Kind::DateOfBirth)
         .chain(candidate.of_kind(Kind::BirthYear));
-    for other in dates {
-        let Some(other_year) = year_of(other) else { continue };
-        let this = if iso_date(value) && iso_date(other) {
-            // YYYY-MM-DD: one digit changed, or day and month swapped.
-            let swapped = value[..4] == other[..4] && value[5..7] == other[8..10] && value[8..10] == other[5..7];
-            if value == other {
-                4
-            } else if swapped || strsim::hamming(value, other).is_ok_and(|distance| distance <= 1) {
-                3
-            } else if year == other_year {
-                2
-            } else if year.abs_diff(other_year) == 1 {
-                1
-            } else {
-                0
-            }
-        } else if year == other_year {
-            2
-        } else if year.abs_diff(other_year) == 1 {
-            1
+    best(dates.filter_map(|other| {
+        let by_year = year_distance_level(year, year_of(other)?);
+        if !(iso_date(value) && iso_date(other)) {
+            return Some(by_year);
+        }
+        // YYYY-MM-DD: one digit changed, or day and month swapped.
+        let swapped = value[..4] == other[..4] && value[5..7] == other[8..10] && value[8..10] == other[5..7];
+        Some(if value == other {
+            4
+        } else if swapped || strsim::hamming(value, other).is_ok_and(|distance| distance <= 1) {
+            3
         } else {
-            0
-        };
-        level = if level == UNKNOWN { this } else { level.max(this) };
-    }
-    level
+            by_year
+        })
+    }))
 }
 
 fn year_level(value: &str, candidate: &Candidate<'_>) -> u8 {
@@ -456,16 +456,7 @@ fn year_level(value: &str, candidate: &Candidate<'_>) -> u8 {
         .of_kind(Kind::DateOfBirth)
         .chain(candidate.of_kind(Kind::BirthYear))
         .filter_map(year_of);
-    let mut level = UNKNOWN;
-    for other in years {
-        let this = match year.abs_diff(other) {
-            0 => 2,
-            1 => 1,
-            _ => 0,
-        };
-        level = if level == UNKNOWN { this } else { level.max(this) };
-    }
-    level
+    best(years.map(|other| year_distance_level(year, other)))
 }
 
 /// Whether `needle` occurs in `text` as whole words.
@@ -533,29 +524,24 @@ fn word_overlap(a: &str, b: &str) -> f64 {
 }
 
 fn address_level(value: &str, candidate: &Candidate<'_>) -> u8 {
-    let mut level = UNKNOWN;
-    for other in candidate.of_kind(Kind::Address) {
-        let this = if other == value {
-            3
-        } else {
-            match word_overlap(value, other) {
-                overlap if overlap >= 0.6 => 2,
-                overlap if overlap >= 0.2 => 1,
-                _ => 0,
-            }
-        };
-        level = if level == UNKNOWN { this } else { level.max(this) };
-    }
-    level
+    best(candidate.of_kind(Kind::Address).map(|other| {
+        if other == value {
+            return 3;
+        }
+        match word_overlap(value, other) {
+            overlap if overlap >= 0.6 => 2,
+            overlap if overlap >= 0.2 => 1,
+            _ => 0,
+        }
+    }))
 }
 
 fn national_id_level(value: &str, candidate: &Candidate<'_>) -> u8 {
     // Masked as normalization writes it: `XXXXXXXX` and the last four digits. Other schemes'
     // numbers may hold an X of their own (`AX123456C`).
     let full = |id: &str| !id.starts_with("XXXX") && id.bytes().any(|byte| byte.is_ascii_digit());
-    let mut level = UNKNOWN;
-    for other in candidate.of_kind(Kind::NationalId) {
-        let this = if full(value) && full(other) {
+    best(candidate.of_kind(Kind::NationalId).map(|other| {
+        if full(value) && full(other) {
             if value == other {
                 3
             } else if one_edit(value, other) {
@@ -567,10 +553,8 @@ fn national_id_level(value: &str, candidate: &Candidate<'_>) -> u8 {
             1
         } else {
             0
-        };
-        level = if level == UNKNOWN { this } else { level.max(this) };
-    }
-    level
+        }
+    }))
 }
 
 /// The level each of the suspect's comparisons reaches against a candidate, in the order of
@@ -584,12 +568,12 @@ pub fn levels(prepared: &Prepared<'_>, candidate: &Candidate<'_>, out: &mut Vec<
         let level = match comparison.comparison {
             Comparison::PersonName if candidate.name.is_empty() => UNKNOWN,
             Comparison::PersonName => name_level(&prepared.name, &candidate.name),
-            Comparison::RelativeName => candidate
-                .relatives
-                .iter()
-                .map(|relative| name_level(&prepared.relatives[position], relative))
-                .max()
-                .unwrap_or(UNKNOWN),
+            Comparison::RelativeName => best(
+                candidate
+                    .relatives
+                    .iter()
+                    .map(|relative| name_level(&prepared.relatives[position], relative)),
+            ),
             Comparison::Identifier => typo_level(value, candidate.of_kind(field.kind)),
             Comparison::NationalId => national_id_level(value, candidate),
             Comparison::DateOfBirth => date_level(value, candidate),
