@@ -47,34 +47,48 @@ fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
     let report = attribute(&index, &suspects, &matches, problems);
 
     let (mut sourced, mut among, mut first, mut fabricated, mut left_alone) = (0, 0, 0, 0, 0);
+    let (mut tied, mut tied_on_top) = (0, 0);
     for (suspect, found) in truth.iter().zip(&matches) {
         let Some((corpus, ordinal)) = suspect.source else {
             fabricated += 1;
             left_alone += usize::from(found.is_empty());
             continue;
         };
-        sourced += 1;
         let position = found
             .iter()
             .position(|candidate| candidate.corpus == corpus_of(corpus) && candidate.record == ordinal);
         among += usize::from(position.is_some());
+        if suspect.tied(RECORDS) {
+            // Copies that differ in nothing the record shows: the source must be among the
+            // equals on top; which of them comes first is the set's majority, a guess.
+            tied += 1;
+            tied_on_top += usize::from(position.is_some_and(|position| {
+                found[..=position]
+                    .iter()
+                    .all(|above| (above.bits - found[0].bits).abs() < 1e-9)
+            }));
+            continue;
+        }
+        sourced += 1;
         first += usize::from(position == Some(0));
     }
     let share = |count: usize, of: usize| count as f64 / of as f64;
     assert!(
-        share(among, sourced) >= 0.995,
-        "true source among matches for {among} of {sourced}"
+        share(among, sourced + tied) >= 0.995,
+        "true source among matches for {among} of {}",
+        sourced + tied
     );
     eprintln!(
-        "bot sample: true source among matches {among}/{sourced}, first {first}/{sourced}, fabricated left alone {left_alone}/{fabricated}"
+        "bot sample: true source among matches {among}/{}, first {first}/{sourced} that a comparison can tell apart, \
+         among the equal best {tied_on_top}/{tied} of the rest, fabricated left alone {left_alone}/{fabricated}",
+        sourced + tied
     );
-    // Not 0.99: about 1.2% of the records show only a name, a phone and a date of birth, which
-    // the legacy portal and the telecom register both hold identically (true ties, broken by the
-    // majority of the set towards the telecom register).
     assert!(
-        share(first, sourced) >= 0.98,
+        share(first, sourced) >= 0.99,
         "true source ranked first for {first} of {sourced}"
     );
+    assert!(tied < sourced / 20, "{tied} tied records: the sample says too little");
+    assert_eq!(tied_on_top, tied, "true source not among the equal best");
     assert!(
         fabricated > 100 && share(left_alone, fabricated) >= 0.995,
         "{left_alone} of {fabricated} fabricated left unmatched"

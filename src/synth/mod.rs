@@ -736,6 +736,32 @@ impl SuspectRecord {
             }
         }
     }
+
+    /// Whether another corpus holds this record's person with every field the record shows, each
+    /// with the same value as the source: no comparison can tell the copies apart, and which one
+    /// the record was copied from can only be guessed (the set's majority decides it). Narrow on
+    /// purpose: a field that some copy holds differently (an address, a masked ID) or that only
+    /// the source holds (a vaccine, a father's name) makes the record not tied.
+    pub fn tied(&self, records: u64) -> bool {
+        let Some((source, _)) = self.source else { return false };
+        let holds_same = |corpus: Corpus, field: &str| match field {
+            "name" | "mobile" => corpus != Corpus::ComboList,
+            "email" => matches!(corpus, Corpus::ShopOrders | Corpus::ComboList | Corpus::LegacyPortal),
+            "dob" => matches!(corpus, Corpus::TelecomKyc | Corpus::LegacyPortal),
+            "yob" => corpus == Corpus::Vaccination,
+            "pin" => matches!(corpus, Corpus::Vaccination | Corpus::ShopOrders),
+            "pan" => corpus == Corpus::LegacyPortal,
+            _ => false,
+        };
+        Corpus::ALL.into_iter().any(|other| {
+            other != source
+                && other.ordinal_of(records, self.person).is_some()
+                && self
+                    .fields
+                    .iter()
+                    .all(|(field, _)| holds_same(source, field) && holds_same(other, field))
+        })
+    }
 }
 
 /// Romanizations that sources disagree on.

@@ -363,15 +363,18 @@ fn one_edit(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    let (a, b): (Vec<char>, Vec<char>) = if a.is_ascii() && b.is_ascii() {
-        (a.bytes().map(char::from).collect(), b.bytes().map(char::from).collect())
-    } else {
-        (a.chars().collect(), b.chars().collect())
-    };
+    if a.is_ascii() && b.is_ascii() {
+        return one_edit_of(a.as_bytes(), b.as_bytes());
+    }
+    one_edit_of(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>())
+}
+
+/// [`one_edit`] of two different sequences of characters (bytes for ASCII: no allocation).
+fn one_edit_of<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     if a.len().min(b.len()) < 2 || a.len().abs_diff(b.len()) > 1 {
         return false;
     }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let suffix = a[prefix..]
         .iter()
         .rev()
@@ -470,16 +473,15 @@ fn contains_words(text: &str, needle: &str) -> bool {
 }
 
 fn place_level(kind: Kind, value: &str, candidate: &Candidate<'_>) -> u8 {
-    let places: Vec<&str> = [Kind::District, Kind::Locality, Kind::State]
-        .into_iter()
-        .flat_map(|kind| candidate.of_kind(kind))
-        .collect();
-    if places.contains(&value) {
+    let places = || {
+        [Kind::District, Kind::Locality, Kind::State]
+            .into_iter()
+            .flat_map(|kind| candidate.of_kind(kind))
+    };
+    if places().any(|place| place == value) {
         return 2;
     }
-    let similar = places
-        .iter()
-        .any(|place| value.chars().count() >= 4 && strsim::jaro_winkler(value, place) >= 0.9);
+    let similar = value.chars().count() >= 4 && places().any(|place| strsim::jaro_winkler(value, place) >= 0.9);
     if similar
         || candidate
             .of_kind(Kind::Address)
@@ -497,12 +499,11 @@ fn place_level(kind: Kind, value: &str, candidate: &Candidate<'_>) -> u8 {
 /// Share of the shorter address's words found in the other, a word counting as found when it
 /// is the same or, for words of four letters or more, nearly (Jaro-Winkler 0.9: a typo).
 fn word_overlap(a: &str, b: &str) -> f64 {
-    let words = |text: &str| -> Vec<String> {
+    fn words(text: &str) -> Vec<&str> {
         text.split(|c: char| !c.is_alphanumeric())
             .filter(|word| !word.is_empty())
-            .map(str::to_string)
             .collect()
-    };
+    }
     let (left, right) = (words(a), words(b));
     if left.is_empty() || right.is_empty() {
         return 0.0;

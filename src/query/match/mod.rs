@@ -238,17 +238,23 @@ pub fn match_records<'a>(
             let mut pairs = Vec::with_capacity(chunk.len());
             let mut levels = Vec::new();
             let mut scratch = Vec::new();
-            for &(segment, record, suspect) in chunk {
-                let prepared = &prepared[suspect as usize];
-                let mirror = compare_with(index, &name_parts, prepared, segment, u64::from(record), &mut scratch);
-                pairs.push(Pair {
-                    suspect,
-                    segment,
-                    record,
-                    levels: levels.len(),
-                    mirror,
+            // Suspects that share a candidate record share its reading.
+            for run in chunk.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+                let (segment, record, _) = run[0];
+                with_candidate(index, &name_parts, segment, u64::from(record), |candidate| {
+                    for &(_, _, suspect) in run {
+                        let prepared = &prepared[suspect as usize];
+                        compare::levels(prepared, candidate, &mut scratch);
+                        pairs.push(Pair {
+                            suspect,
+                            segment,
+                            record,
+                            levels: levels.len(),
+                            mirror: prepared.mirror(candidate),
+                        });
+                        levels.extend_from_slice(&scratch);
+                    }
                 });
-                levels.extend_from_slice(&scratch);
             }
             (pairs, levels)
         })
@@ -344,15 +350,15 @@ pub fn match_records<'a>(
     Ok(matches)
 }
 
-/// Compares a suspect with one indexed record: its levels into `out`; returns the mirror share.
-fn compare_with(
+/// Reads one indexed record's values and makes them ready for comparison ([`Candidate`]) once,
+/// for every suspect that `visit` compares with it.
+fn with_candidate<R>(
     index: &Index,
     name_parts: &[Vec<NamePart>],
-    prepared: &Prepared<'_>,
     segment_index: u32,
     record: u64,
-    out: &mut Vec<u8>,
-) -> f64 {
+    visit: impl FnOnce(&Candidate<'_>) -> R,
+) -> R {
     let segment = &index.segments[segment_index as usize].segment;
     let field_parts = &name_parts[segment_index as usize];
     segment.with_values(record, |values| {
@@ -364,9 +370,7 @@ fn compare_with(
                 Some((info.name.as_str(), info.kind, value))
             })
             .collect();
-        let candidate = Candidate::with_parts(values, &parts);
-        compare::levels(prepared, &candidate, out);
-        prepared.mirror(&candidate)
+        visit(&Candidate::with_parts(values, &parts))
     })
 }
 
@@ -440,36 +444,31 @@ fn random_pair_counts(
         }
     }
     let mut scratch = Vec::new();
-    let mut count = |suspect: usize, segment: usize, record: u64| {
-        // A pair that blocking found may be a true match: in a small corpus, one such pair
-        // among the random ones would make an agreement look common.
-        if candidates
-            .binary_search(&(segment as u32, record as u32, suspect as u32))
-            .is_ok()
-        {
-            return;
-        }
-        compare_with(
-            index,
-            name_parts,
-            &prepared[suspect],
-            segment as u32,
-            record,
-            &mut scratch,
-        );
-        for (&slot, &level) in slots_of[suspect].iter().zip(&scratch) {
-            let size = slots.comparisons[usize::from(slot)].levels().len();
-            counts[usize::from(slot)].add(level, 1.0, size);
-        }
-    };
     for (segment, record) in drawn {
-        if prepared.len() <= SUSPECTS_PER_RECORD {
-            (0..prepared.len()).for_each(|suspect| count(suspect, segment, record));
+        let suspects: Vec<usize> = if prepared.len() <= SUSPECTS_PER_RECORD {
+            (0..prepared.len()).collect()
         } else {
-            for _ in 0..SUSPECTS_PER_RECORD {
-                count(rng.random_range(0..prepared.len()), segment, record);
+            (0..SUSPECTS_PER_RECORD)
+                .map(|_| rng.random_range(0..prepared.len()))
+                .collect()
+        };
+        with_candidate(index, name_parts, segment as u32, record, |candidate| {
+            for suspect in suspects {
+                // A pair that blocking found may be a true match: in a small corpus, one such
+                // pair among the random ones would make an agreement look common.
+                if candidates
+                    .binary_search(&(segment as u32, record as u32, suspect as u32))
+                    .is_ok()
+                {
+                    continue;
+                }
+                compare::levels(&prepared[suspect], candidate, &mut scratch);
+                for (&slot, &level) in slots_of[suspect].iter().zip(&scratch) {
+                    let size = slots.comparisons[usize::from(slot)].levels().len();
+                    counts[usize::from(slot)].add(level, 1.0, size);
+                }
             }
-        }
+        });
     }
     counts
 }
