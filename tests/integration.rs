@@ -14,3 +14,4 @@ mod real_dumps;
 mod scale;
 mod search;
 mod service;
+mod storage;

@@ -10,9 +10,15 @@
 //!   text/ID/         full-text index of segment ID (tantivy), derived and rebuildable
 //! ```
 
+mod cache;
+mod local;
 mod mmap;
+pub mod objects;
+mod s3;
 
+pub use cache::{CacheStats, SegmentCache};
 pub use mmap::{Mapped, map_file};
+pub use objects::{LocalObjects, ObjectError, ObjectMeta, ObjectStorage, S3Objects, open_objects};
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

@@ -1,8 +1,9 @@
 //! What some tests need outside Rust, set up by the tests themselves on first use, so that
 //! `cargo test --release` is the only step on a fresh machine (`.ci/run` runs exactly that):
 //!
-//! - a Python with `grpcio-tools` and `grpcio-reflection`, in a virtual environment under
-//!   `target/` (created once, then reused);
+//! - a Python with `grpcio-tools`, `grpcio-reflection` and `moto[server]`, in a virtual
+//!   environment under `target/` (created once, then reused);
+//! - an S3-compatible server on loopback (moto's, in that environment), one per test process;
 //! - Debian's Chromium, installed with `apt-get` when it is missing and the tests run as root.
 //!
 //! A prerequisite that cannot be set up fails the test with what to install; it never skips.
@@ -11,8 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Python packages the client tests import (stubs from `proto/`, server reflection).
-const PYTHON_PACKAGES: &[&str] = &["grpcio-tools>=1.60,<2", "grpcio-reflection>=1.60,<2"];
+/// Python packages the tests use: the client tests' (stubs from `proto/`, server reflection)
+/// and the S3-compatible server the object storage tests run against.
+const PYTHON_PACKAGES: &[&str] = &[
+    "grpcio-tools>=1.60,<2",
+    "grpcio-reflection>=1.60,<2",
+    "moto[server]>=5,<6",
+];
 
 /// Runs `command`; its failure is a message naming `what` and its output.
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
@@ -95,7 +101,7 @@ pub fn python() -> PathBuf {
             Ok(python)
         })
         .clone()
-        .unwrap_or_else(|error| panic!("the Python client tests need {}: {error}", PYTHON_PACKAGES.join(", ")))
+        .unwrap_or_else(|error| panic!("the tests need {}: {error}", PYTHON_PACKAGES.join(", ")))
 }
 
 /// Debian's Chromium (`LEAKDEX_CHROMIUM` names another binary), installed when missing.
@@ -118,4 +124,65 @@ pub fn chromium() -> PathBuf {
         })
         .clone()
         .unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// An S3-compatible server on loopback with one empty bucket, for this test process.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    pub bucket: String,
+    /// The server's parent reads its standard input; the server stops when it closes, that is
+    /// when this process ends, however it ends.
+    _server: std::process::Child,
+}
+
+/// Serves S3 with moto until stdin closes; prints `ready` once the bucket exists.
+const S3_SERVER: &str = r#"
+import sys, boto3
+from moto.server import ThreadedMotoServer
+port = int(sys.argv[1])
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+server.start()
+boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+             aws_access_key_id="test", aws_secret_access_key="test").create_bucket(Bucket=sys.argv[2])
+print("ready", flush=True)
+sys.stdin.read()
+server.stop()
+"#;
+
+/// The process's S3 test server, started on first use.
+pub fn s3_server() -> &'static S3Server {
+    static SERVER: OnceLock<Result<S3Server, String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            use std::io::BufRead;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .map_err(|error| format!("no free port on loopback: {error}"))?
+                .port();
+            let bucket = "leakdex-test".to_string();
+            let mut server = Command::new(python())
+                .args(["-c", S3_SERVER, &port.to_string(), &bucket])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|error| format!("cannot start moto: {error}"))?;
+            let stdout = server.stdout.take().ok_or("moto has no stdout")?;
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(|error| error.to_string())?;
+            if line.trim() != "ready" {
+                let _ = server.kill();
+                return Err(format!("moto did not start on port {port}"));
+            }
+            Ok(S3Server {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                bucket,
+                _server: server,
+            })
+        })
+        .as_ref()
+        .unwrap_or_else(|error| panic!("the object storage tests need an S3-compatible server: {error}"))
 }
