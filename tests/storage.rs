@@ -132,6 +132,20 @@ fn conformance(storage: &dyn ObjectStorage) {
     assert_eq!(storage.list("segments/a/hash").unwrap(), vec![]);
     assert_eq!(storage.list("nothing").unwrap(), vec![]);
 
+    // An object's own path is not a folder; a folder is not an object.
+    assert_eq!(storage.list("segments/a/empty").unwrap(), vec![]);
+    assert!(matches!(storage.get("segments/a"), Err(ObjectError::NotFound { .. })));
+    assert!(matches!(storage.size("segments"), Err(ObjectError::NotFound { .. })));
+    storage.delete("segments/a").unwrap();
+    assert_eq!(storage.list("segments/a").unwrap().len(), 2);
+    // Characters some clients percent-encode come back as written.
+    storage.put("odd/a#b%c~d/x y", Bytes::from_static(b"odd")).unwrap();
+    let odd = storage.list("odd/a#b%c~d").unwrap();
+    assert_eq!(odd.len(), 1, "{uri}");
+    assert_eq!(odd[0].path, "odd/a#b%c~d/x y");
+    assert_eq!(&storage.get(&odd[0].path).unwrap()[..], b"odd");
+    storage.delete("odd/a#b%c~d/x y").unwrap();
+
     // Deleting, twice.
     storage.delete("segments/a/hash.idx").unwrap();
     storage.delete("segments/a/hash.idx").unwrap();
@@ -200,11 +214,12 @@ fn s3_objects_are_reachable_from_async_code_and_say_what_is_wrong() {
         .with_region("us-east-1")
         .with_access_key_id("test")
         .with_secret_access_key("test");
-    let missing = S3Objects::with_builder(builder, "no-such-bucket", "").unwrap();
-    let error = missing.put("segments/a", Bytes::from_static(b"x")).unwrap_err();
+    // Refused when opened: S3 answers a missing bucket as a missing object, which would make
+    // every segment look absent.
+    let error = S3Objects::with_builder(builder, "no-such-bucket", "").unwrap_err();
     let message = error.to_string();
     assert!(
-        message.contains("s3://no-such-bucket") && message.contains("segments/a"),
+        matches!(error, ObjectError::Config { .. }) && message.contains("s3://no-such-bucket"),
         "{message}"
     );
 }
@@ -223,11 +238,11 @@ fn a_cache_downloads_on_first_use_and_stays_within_its_bound() {
     // An empty cache answers from object storage.
     let a = cache.map("segments/s/a").unwrap();
     assert_eq!(a.as_ref(), &pattern(400)[..]);
-    cache.local_path("segments/s/b").unwrap();
-    cache.local_path("segments/s/c").unwrap();
+    cache.map("segments/s/b").unwrap();
+    cache.map("segments/s/c").unwrap();
     assert_eq!(cache.stats().bytes, 1000);
     // `a` used again: `b` is now the least recently used, and goes when `d` comes.
-    cache.local_path("segments/s/a").unwrap();
+    cache.map("segments/s/a").unwrap();
     let d = cache.map("segments/s/d").unwrap();
     assert_eq!(d.as_ref(), &pattern(500)[..]);
     let stats = cache.stats();
@@ -248,11 +263,33 @@ fn a_cache_downloads_on_first_use_and_stays_within_its_bound() {
     assert!(!folder.join("segments/s/.d.download").exists());
     // An absent object is an error, and caches nothing.
     assert!(matches!(
-        reopened.local_path("segments/s/none"),
+        reopened.map("segments/s/none"),
         Err(ObjectError::NotFound { .. })
     ));
-    assert!(matches!(
-        reopened.local_path("../x"),
-        Err(ObjectError::InvalidPath { .. })
-    ));
+    assert!(matches!(reopened.map("../x"), Err(ObjectError::InvalidPath { .. })));
+}
+
+#[test]
+fn a_cache_under_concurrent_use_and_eviction_hands_out_only_whole_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage: Arc<dyn ObjectStorage> = Arc::new(LocalObjects::new(&dir.path().join("objects")));
+    let sizes = [400usize, 300, 350, 500];
+    for (name, size) in sizes.iter().enumerate() {
+        storage.put(&format!("s/{name}"), Bytes::from(pattern(*size))).unwrap();
+    }
+    // Room for two objects at most: nearly every use evicts another thread's file.
+    let cache = SegmentCache::open(storage, &dir.path().join("cache"), 900).unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let cache = &cache;
+            scope.spawn(move || {
+                for round in 0..60 {
+                    let name = (thread + round * 3) % sizes.len();
+                    let mapped = cache.map(&format!("s/{name}")).unwrap();
+                    assert!(mapped.as_ref() == &pattern(sizes[name])[..], "s/{name} differs");
+                }
+            });
+        }
+    });
+    assert!(cache.stats().bytes <= 900, "{:?}", cache.stats());
 }

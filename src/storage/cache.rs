@@ -31,6 +31,22 @@ struct CacheState {
     clock: u64,
 }
 
+impl CacheState {
+    fn touch(&mut self, path: &str) {
+        self.clock += 1;
+        let clock = self.clock;
+        if let Some(entry) = self.entries.get_mut(path) {
+            entry.1 = clock;
+        }
+    }
+
+    fn forget(&mut self, path: &str) {
+        if let Some((size, _)) = self.entries.remove(path) {
+            self.used -= size;
+        }
+    }
+}
+
 /// What the cache holds, for metrics and tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheStats {
@@ -85,54 +101,61 @@ impl SegmentCache {
         Ok(cache)
     }
 
-    /// The local file holding object `path`, downloaded first when the cache lacks it.
+    /// Object `path` mapped into memory from the cache, downloaded first when the cache lacks
+    /// it. The file is mapped under the cache's lock, so no eviction can come between finding
+    /// it and mapping it; once mapped, eviction no longer matters to the caller.
     ///
     /// Errors: those of the storage ([`ObjectError::NotFound`] for an absent object), and
-    /// [`ObjectError::Io`] writing the cache.
-    pub fn local_path(&self, path: &str) -> Result<PathBuf, ObjectError> {
+    /// [`ObjectError::Io`] writing or mapping the cache's file.
+    pub fn map(&self, path: &str) -> Result<Mapped, ObjectError> {
         check_path(path)?;
         let local = self.folder.join(path);
-        {
-            let mut state = self.lock();
-            state.clock += 1;
-            let clock = state.clock;
-            if let Some(entry) = state.entries.get_mut(path)
-                && local.exists()
-            {
-                entry.1 = clock;
-                return Ok(local);
-            }
-        }
-        // Downloaded outside the lock, so that other files load meanwhile; two threads after one
-        // object both write it whole and rename, and the bytes are the same.
-        if let Some(parent) = local.parent() {
-            fs::create_dir_all(parent).map_err(|source| ObjectError::Io {
-                uri: format!("file://{}", self.folder.display()),
-                path: path.to_string(),
-                source,
-            })?;
-        }
-        let size = self.storage.download(path, &local)?;
-        let mut state = self.lock();
-        state.clock += 1;
-        let clock = state.clock;
-        if let Some((old, _)) = state.entries.insert(path.to_string(), (size, clock)) {
-            state.used -= old;
-        }
-        state.used += size;
-        drop(state);
-        self.evict(Some(path));
-        Ok(local)
-    }
-
-    /// Object `path` mapped into memory from the cache (see [`SegmentCache::local_path`]).
-    pub fn map(&self, path: &str) -> Result<Mapped, ObjectError> {
-        let local = self.local_path(path)?;
-        map_file(&local).map_err(|source| ObjectError::Io {
+        let io = |source| ObjectError::Io {
             uri: format!("file://{}", self.folder.display()),
             path: path.to_string(),
             source,
-        })
+        };
+        // A second attempt when the file went between download and mapping (another caller's
+        // eviction of a copy it had just counted).
+        let mut failure = std::io::Error::from(std::io::ErrorKind::NotFound);
+        for _ in 0..2 {
+            {
+                let mut state = self.lock();
+                if state.entries.contains_key(path) {
+                    match map_file(&local) {
+                        Ok(mapped) => {
+                            state.touch(path);
+                            return Ok(mapped);
+                        }
+                        // Gone from disk behind the cache's back: fetched again below.
+                        Err(_) => state.forget(path),
+                    }
+                }
+            }
+            // Downloaded outside the lock, so that other files load meanwhile; two callers after
+            // one object each write their own temporary file and rename it, and the bytes agree.
+            if let Some(parent) = local.parent() {
+                fs::create_dir_all(parent).map_err(io)?;
+            }
+            let size = self.storage.download(path, &local)?;
+            let mut state = self.lock();
+            state.forget(path);
+            state.used += size;
+            state.entries.insert(path.to_string(), (size, 0));
+            state.touch(path);
+            match map_file(&local) {
+                Ok(mapped) => {
+                    drop(state);
+                    self.evict(Some(path));
+                    return Ok(mapped);
+                }
+                Err(error) => {
+                    state.forget(path);
+                    failure = error;
+                }
+            }
+        }
+        Err(io(failure))
     }
 
     pub fn stats(&self) -> CacheStats {

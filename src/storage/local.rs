@@ -24,7 +24,11 @@ impl LocalObjects {
     }
 
     fn io(&self, path: &str, source: io::Error) -> ObjectError {
-        if source.kind() == io::ErrorKind::NotFound {
+        // A folder where an object is asked for is no object, as on S3.
+        if matches!(
+            source.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::IsADirectory | io::ErrorKind::NotADirectory
+        ) {
             return ObjectError::NotFound {
                 uri: self.uri(),
                 path: path.to_string(),
@@ -66,7 +70,7 @@ impl LocalObjects {
 
 /// A hidden name beside `target`, unique in this process (object paths never start with a
 /// dot, so it is never listed or taken for an object).
-fn temporary_beside(target: &Path) -> PathBuf {
+pub(super) fn temporary_beside(target: &Path) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = target.file_name().and_then(|name| name.to_str()).unwrap_or("object");
     target.with_file_name(format!(
@@ -141,7 +145,8 @@ impl ObjectStorage for LocalObjects {
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, ObjectError> {
         let folder = check_prefix(prefix)?;
         let start = self.root.join(folder);
-        if !start.exists() {
+        // A folder, not an object's own path (S3 lists `folder/`).
+        if !start.is_dir() {
             return Ok(Vec::new());
         }
         let mut objects = Vec::new();
@@ -150,7 +155,11 @@ impl ObjectStorage for LocalObjects {
             // Temporary files and anything else hidden are not objects.
             .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'))
         {
-            let entry = entry.map_err(|error| self.io(folder, error.into()))?;
+            // An entry deleted while the walk runs is no longer an object: skipped.
+            let entry = match entry.map_err(|error| self.io(folder, error.into())) {
+                Err(ObjectError::NotFound { .. }) => continue,
+                entry => entry?,
+            };
             if !entry.file_type().is_file() {
                 continue;
             }
@@ -158,7 +167,10 @@ impl ObjectStorage for LocalObjects {
                 continue;
             };
             let Some(path) = relative.to_str() else { continue };
-            let size = entry.metadata().map_err(|error| self.io(path, error.into()))?.len();
+            let size = match entry.metadata().map_err(|error| self.io(path, error.into())) {
+                Err(ObjectError::NotFound { .. }) => continue,
+                metadata => metadata?.len(),
+            };
             objects.push(ObjectMeta {
                 path: path.to_string(),
                 size,
@@ -169,9 +181,9 @@ impl ObjectStorage for LocalObjects {
     }
 
     fn delete(&self, path: &str) -> Result<(), ObjectError> {
-        match fs::remove_file(self.file(path)?) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(self.io(path, error)),
-            _ => Ok(()),
+        match fs::remove_file(self.file(path)?).map_err(|error| self.io(path, error)) {
+            Err(ObjectError::NotFound { .. }) => Ok(()),
+            done => done,
         }
     }
 }

@@ -79,7 +79,7 @@ impl S3Objects {
         let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
             Arc::new(s3)
         } else {
-            Arc::new(PrefixStore::new(s3, prefix))
+            Arc::new(PrefixStore::new(s3, object_path(prefix)?))
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -87,11 +87,26 @@ impl S3Objects {
             .enable_all()
             .build()
             .map_err(|error| config(format!("cannot start the storage runtime: {error}")))?;
-        Ok(S3Objects {
+        let objects = S3Objects {
             store,
             uri,
             runtime: Some(runtime),
-        })
+        };
+        // S3 answers a missing bucket as it answers a missing object (404): found out here,
+        // once, so that a wrong bucket or endpoint stops the process instead of making every
+        // segment look absent.
+        let (store, uri) = (objects.store.clone(), objects.uri.clone());
+        objects.run("", async move {
+            store
+                .list_with_delimiter(None)
+                .await
+                .map(drop)
+                .map_err(|error| ObjectError::Config {
+                    uri,
+                    why: format!("the bucket cannot be listed: {error}"),
+                })
+        })?;
+        Ok(objects)
     }
 
     /// Runs `request` on the storage runtime and waits for it.
@@ -255,8 +270,7 @@ impl ObjectStorage for S3Objects {
         let location = object_path(path)?;
         let (store, error) = (self.store.clone(), self.error_of(path));
         let local_io = self.local_io(to);
-        let name = to.file_name().and_then(|name| name.to_str()).unwrap_or("object");
-        let (to, temporary) = (to.to_path_buf(), to.with_file_name(format!(".{name}.download")));
+        let (to, temporary) = (to.to_path_buf(), super::local::temporary_beside(to));
         self.run(path, async move {
             let mut stream = store.get(&location).await.map_err(&error)?.into_stream();
             let written = async {
@@ -292,7 +306,11 @@ impl ObjectStorage for S3Objects {
         let folder = check_prefix(prefix)?.to_string();
         let (store, error) = (self.store.clone(), self.error_of(&folder));
         self.run(prefix, async move {
-            let location = (!folder.is_empty()).then(|| ObjectPath::from(folder.as_str()));
+            // Parsed, not built with `from`, which would percent-encode what `put` keeps.
+            let location = match folder.is_empty() {
+                true => None,
+                false => Some(object_path(&folder)?),
+            };
             let mut stream = store.list(location.as_ref());
             let mut objects = Vec::new();
             while let Some(meta) = stream.next().await {
