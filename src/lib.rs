@@ -12,6 +12,7 @@
 //! ```
 
 pub mod access;
+pub mod background;
 pub mod catalog;
 pub mod ingest;
 pub mod inspect;

@@ -4,6 +4,7 @@ mod access;
 mod attacks;
 mod audit;
 mod batches;
+mod catalog;
 mod common;
 mod formats;
 mod index;

@@ -8,8 +8,10 @@
 //! up any a crash left behind), so no `Deleted` state is needed.
 
 mod file;
+mod postgres;
 
 pub use file::FileCatalog;
+pub use postgres::PgCatalog;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,12 @@ pub enum CatalogError {
     },
     #[error("catalog {path} is damaged: {message}")]
     Corrupt { path: String, message: String },
+    #[error("catalog {url}: {source}")]
+    Postgres {
+        url: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("no corpus named {0:?}")]
     NoCorpus(String),
     #[error("corpus {name:?} exists with kind {existing}, not {requested}")]
@@ -199,70 +207,8 @@ pub trait Catalog: Send + Sync {
 
     /// Forgets segments that are staged but whose builder is gone, or deleted; returns their ids.
     fn forget_segments(&self, ids: &[String]) -> Result<(), CatalogError>;
-}
 
-#[cfg(test)]
-pub(crate) mod conformance {
-    //! Tests every catalog implementation must pass.
-    use super::*;
-
-    fn corpus(name: &str) -> Corpus {
-        Corpus {
-            name: name.to_string(),
-            kind: CorpusKind::Leak,
-            acquired: Some("2023-06-12".into()),
-            source: Some("forum post".into()),
-            created: "2026-11-27T00:00:00Z".into(),
-            segments: Vec::new(),
-        }
-    }
-
-    pub fn run(catalog: &dyn Catalog) {
-        assert!(catalog.corpora().unwrap().is_empty());
-        catalog.ensure_corpus(&corpus("cowin")).unwrap();
-        catalog.ensure_corpus(&corpus("cowin")).unwrap();
-        assert_eq!(catalog.corpora().unwrap().len(), 1);
-        let mut suspect = corpus("cowin");
-        suspect.kind = CorpusKind::Suspect;
-        assert!(matches!(
-            catalog.ensure_corpus(&suspect),
-            Err(CatalogError::KindMismatch { .. })
-        ));
-        assert!(matches!(
-            catalog.stage_segment("nope", "s1"),
-            Err(CatalogError::NoCorpus(_))
-        ));
-
-        catalog.stage_segment("cowin", "s1").unwrap();
-        let staged = catalog.corpus("cowin").unwrap().unwrap();
-        assert_eq!(staged.segments[0].state, SegmentState::Staged);
-        assert_eq!(staged.published().count(), 0, "staged segments are invisible");
-
-        let file = FileEntry {
-            path: "a.csv".into(),
-            size: 10,
-            sha256: "ab".into(),
-            records: 2,
-            rejected: 0,
-        };
-        let entry = SegmentEntry {
-            id: "s1".into(),
-            state: SegmentState::Published,
-            records: 2,
-            files: vec![file],
-        };
-        catalog.publish_segment("cowin", entry).unwrap();
-        let published = catalog.corpus("cowin").unwrap().unwrap();
-        assert_eq!(published.records(), 2);
-        assert_eq!(published.files().count(), 1);
-        assert_eq!(published.acquired.as_deref(), Some("2023-06-12"));
-
-        catalog.stage_segment("cowin", "s2").unwrap();
-        catalog.forget_segments(&["s2".into()]).unwrap();
-        assert_eq!(catalog.corpus("cowin").unwrap().unwrap().segments.len(), 1);
-
-        assert_eq!(catalog.delete_corpus("cowin").unwrap(), vec!["s1".to_string()]);
-        assert!(catalog.corpus("cowin").unwrap().is_none());
-        assert!(matches!(catalog.delete_corpus("cowin"), Err(CatalogError::NoCorpus(_))));
-    }
+    /// A number that grows with every change: readers poll it (one small read) and reopen what
+    /// they serve when it moves.
+    fn generation(&self) -> Result<u64, CatalogError>;
 }

@@ -2,6 +2,7 @@
 //! Quickwit and DataFusion use it): signing, retries, multipart uploads and TLS are the crate's.
 
 use super::objects::{ObjectError, ObjectMeta, ObjectStorage, check_path, check_prefix};
+use crate::background::Background;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
@@ -22,28 +23,12 @@ const PART_BYTES: usize = 8 << 20;
 const PARTS_IN_FLIGHT: usize = 4;
 
 /// Objects in an S3 bucket, under a key prefix.
+#[derive(Debug)]
 pub struct S3Objects {
     store: Arc<dyn ObjectStore>,
     uri: String,
-    /// The requests' own runtime, so that the blocking calls work from any thread (always
-    /// `Some` but while dropping).
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Drop for S3Objects {
-    /// Without waiting for the runtime's threads: dropping a runtime that waits would panic
-    /// inside the server's async code.
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-impl std::fmt::Debug for S3Objects {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("S3Objects").field("uri", &self.uri).finish()
-    }
+    /// Where the requests run (see [`Background`]).
+    background: Background,
 }
 
 impl S3Objects {
@@ -81,17 +66,9 @@ impl S3Objects {
         } else {
             Arc::new(PrefixStore::new(s3, object_path(prefix)?))
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("leakdex-s3")
-            .enable_all()
-            .build()
-            .map_err(|error| config(format!("cannot start the storage runtime: {error}")))?;
-        let objects = S3Objects {
-            store,
-            uri,
-            runtime: Some(runtime),
-        };
+        let background =
+            Background::start("s3").map_err(|error| config(format!("cannot start the storage runtime: {error}")))?;
+        let objects = S3Objects { store, uri, background };
         // S3 answers a missing bucket as it answers a missing object (404): found out here,
         // once, so that a wrong bucket or endpoint stops the process instead of making every
         // segment look absent.
@@ -115,13 +92,7 @@ impl S3Objects {
         path: &str,
         request: impl Future<Output = Result<T, ObjectError>> + Send + 'static,
     ) -> Result<T, ObjectError> {
-        let (answer, answered) = std::sync::mpsc::sync_channel(1);
-        if let Some(runtime) = &self.runtime {
-            runtime.spawn(async move {
-                let _ = answer.send(request.await);
-            });
-        }
-        answered.recv().unwrap_or_else(|_| {
+        self.background.run(request).unwrap_or_else(|| {
             Err(ObjectError::Config {
                 uri: self.uri.clone(),
                 why: format!("{path}: the storage runtime stopped"),

@@ -4,6 +4,7 @@
 //! - a Python with `grpcio-tools`, `grpcio-reflection` and `moto[server]`, in a virtual
 //!   environment under `target/` (created once, then reused);
 //! - an S3-compatible server on loopback (moto's, in that environment), one per test process;
+//! - a PostgreSQL server on loopback (Debian's, installed when missing), one per test process;
 //! - Debian's Chromium, installed with `apt-get` when it is missing and the tests run as root.
 //!
 //! A prerequisite that cannot be set up fails the test with what to install; it never skips.
@@ -185,4 +186,138 @@ pub fn s3_server() -> &'static S3Server {
         })
         .as_ref()
         .unwrap_or_else(|error| panic!("the object storage tests need an S3-compatible server: {error}"))
+}
+
+/// A PostgreSQL server on loopback for this test process, in a folder of its own.
+pub struct PgServer {
+    /// `postgres://leakdex@127.0.0.1:PORT`, without a database.
+    pub base_url: String,
+    /// As for [`S3Server`]: the server stops when this process's end closes its parent's stdin.
+    _server: std::process::Child,
+}
+
+impl PgServer {
+    /// A new, empty database on the server; its URL.
+    pub fn database(&self, name: &str) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let admin = format!("{}/postgres", self.base_url);
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            // One statement a call: neither may run inside a transaction block.
+            for statement in [
+                format!("DROP DATABASE IF EXISTS {name}"),
+                format!("CREATE DATABASE {name}"),
+            ] {
+                client.batch_execute(&statement).await.unwrap();
+            }
+        });
+        format!("{}/{name}", self.base_url)
+    }
+}
+
+/// The PostgreSQL binaries' folder (Debian's layout), installing the server when missing.
+fn postgres_bin() -> Result<PathBuf, String> {
+    let find = || {
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("postgres").exists())
+            .collect();
+        versions.sort();
+        versions.pop()
+    };
+    if let Some(bin) = find() {
+        return Ok(bin);
+    }
+    apt_install(&["postgresql"], "the catalog tests run against PostgreSQL")?;
+    find().ok_or_else(|| "postgresql installed, but no /usr/lib/postgresql/*/bin/postgres".to_string())
+}
+
+/// The process's PostgreSQL test server, started on first use: `initdb` into a fresh folder,
+/// trust authentication on loopback only, no fsync. As root (CI), the server runs as the
+/// `postgres` user, since PostgreSQL refuses to run as root.
+pub fn postgres_server() -> &'static PgServer {
+    static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            use std::io::BufRead;
+            let bin = postgres_bin()?;
+            let folder = tempfile::Builder::new()
+                .prefix("leakdex-pg")
+                .tempdir()
+                .map_err(|error| error.to_string())?
+                // Removed by the server's parent once the server has stopped.
+                .keep();
+            let folder = folder.as_path();
+            let as_postgres = is_root();
+            let command = |program: &Path| {
+                let mut command = if as_postgres {
+                    let mut command = Command::new("runuser");
+                    command.args(["-u", "postgres", "--"]).arg(program);
+                    command
+                } else {
+                    Command::new(program)
+                };
+                command.current_dir(folder);
+                command
+            };
+            if as_postgres {
+                run(
+                    Command::new("chown").arg("postgres:").arg(folder),
+                    "chown the PostgreSQL folder",
+                )?;
+            }
+            let data = folder.join("db");
+            run(
+                command(&bin.join("initdb"))
+                    .arg("-D")
+                    .arg(&data)
+                    .args(["-U", "leakdex", "--auth=trust", "--no-sync"]),
+                "initdb",
+            )?;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .map_err(|error| format!("no free port on loopback: {error}"))?
+                .port();
+            // The parent shell stops the server (fast shutdown) when its stdin closes.
+            let script = format!(
+                "'{postgres}' -D '{data}' -p {port} -k '{socket}' -c listen_addresses=127.0.0.1 -c fsync=off \
+                 -c full_page_writes=off 2>'{socket}/log' & server=$!; echo started; cat >/dev/null; kill -INT $server; wait $server; rm -rf '{socket}'",
+                postgres = bin.join("postgres").display(),
+                data = data.display(),
+                socket = folder.display(),
+            );
+            let mut server = command(Path::new("/bin/sh"))
+                .args(["-c", &script])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|error| format!("cannot start postgres: {error}"))?;
+            let mut line = String::new();
+            let stdout = server.stdout.take().ok_or("postgres has no stdout")?;
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(|error| error.to_string())?;
+            // Ready when it accepts connections.
+            let ready = (0..200).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if !ready {
+                let log = std::fs::read_to_string(folder.join("log")).unwrap_or_default();
+                return Err(format!("postgres did not start on port {port}: {log}"));
+            }
+            Ok(PgServer {
+                base_url: format!("postgres://leakdex@127.0.0.1:{port}"),
+                _server: server,
+            })
+        })
+        .as_ref()
+        .unwrap_or_else(|error| panic!("the catalog tests need PostgreSQL: {error}"))
 }

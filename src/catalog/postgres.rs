@@ -1,0 +1,443 @@
+//! The cluster's catalog on PostgreSQL: every change one transaction, a generation row that
+//! readers poll (and a `NOTIFY leakdex_catalog` for those that listen), and migrations applied
+//! under an advisory lock so that processes starting together agree on the schema.
+//!
+//! Tables are prefixed `leakdex_`, so the catalog can share a database with other services.
+
+use super::{Catalog, CatalogError, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
+use crate::background::Background;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, NoTls, Transaction};
+
+/// The schema, in order; a migration is applied once and recorded in `leakdex_migrations`.
+/// Never edit one that has shipped: add the next.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE leakdex_corpora (
+         position bigserial UNIQUE,
+         name text PRIMARY KEY,
+         kind text NOT NULL,
+         acquired text,
+         source text,
+         created text NOT NULL
+     );
+     CREATE TABLE leakdex_segments (
+         position bigserial UNIQUE,
+         id text PRIMARY KEY,
+         corpus text NOT NULL,
+         state text NOT NULL CHECK (state IN ('staged', 'published', 'deleted')),
+         records bigint NOT NULL DEFAULT 0,
+         files jsonb NOT NULL DEFAULT '[]'::jsonb,
+         changed timestamptz NOT NULL DEFAULT now()
+     );
+     CREATE INDEX leakdex_segments_corpus ON leakdex_segments (corpus);
+     CREATE TABLE leakdex_generation (
+         only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+         generation bigint NOT NULL
+     );
+     INSERT INTO leakdex_generation VALUES (true, 0);",
+)];
+
+/// Key of the advisory lock that serializes migrations (`leakdex` in ASCII).
+const MIGRATION_LOCK: i64 = 0x006c_6561_6b64_6578;
+
+/// The catalog in a PostgreSQL database.
+pub struct PgCatalog {
+    /// The URL as given, password included: only for connecting.
+    connect_to: String,
+    /// The URL with its password hidden, for messages.
+    url: String,
+    /// The connection, made again when it is found closed.
+    client: Arc<Mutex<Option<Client>>>,
+    background: Background,
+}
+
+impl std::fmt::Debug for PgCatalog {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("PgCatalog").field("url", &self.url).finish()
+    }
+}
+
+/// `url` with its password hidden, for messages and logs.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let name = user.split(':').next().unwrap_or_default();
+            format!("{scheme}://{name}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn state_name(state: SegmentState) -> &'static str {
+    match state {
+        SegmentState::Staged => "staged",
+        SegmentState::Published => "published",
+    }
+}
+
+/// A database step: `Err` for a database error, `Ok(Err)` for a catalog error (no such corpus).
+type Step<'c, T> = Pin<Box<dyn Future<Output = Result<Result<T, CatalogError>, tokio_postgres::Error>> + Send + 'c>>;
+
+impl PgCatalog {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) and brings the
+    /// schema up to date.
+    ///
+    /// Errors: [`CatalogError::Postgres`] when the server cannot be reached or refuses the
+    /// migrations; [`CatalogError::Io`] when the catalog's runtime cannot start.
+    pub fn connect(url: &str) -> Result<PgCatalog, CatalogError> {
+        let shown = redacted(url);
+        let background = Background::start("catalog").map_err(|source| CatalogError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let catalog = PgCatalog {
+            connect_to: url.to_string(),
+            url: shown,
+            client: Arc::new(Mutex::new(None)),
+            background,
+        };
+        catalog.run(|client| {
+            Box::pin(async move {
+                let transaction = client.transaction().await?;
+                transaction
+                    .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                    .await?;
+                transaction
+                    .batch_execute(
+                        "CREATE TABLE IF NOT EXISTS leakdex_migrations (
+                             version integer PRIMARY KEY,
+                             applied timestamptz NOT NULL DEFAULT now()
+                         )",
+                    )
+                    .await?;
+                let applied: Vec<i32> = transaction
+                    .query("SELECT version FROM leakdex_migrations", &[])
+                    .await?
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
+                for (version, sql) in MIGRATIONS {
+                    if !applied.contains(version) {
+                        transaction.batch_execute(sql).await?;
+                        transaction
+                            .execute("INSERT INTO leakdex_migrations (version) VALUES ($1)", &[version])
+                            .await?;
+                    }
+                }
+                transaction.commit().await?;
+                Ok(Ok(()))
+            })
+        })?;
+        Ok(catalog)
+    }
+
+    /// Runs `work` with a connected client on the catalog's runtime and waits for it.
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl for<'c> FnOnce(&'c mut Client) -> Step<'c, T> + Send + 'static,
+    ) -> Result<T, CatalogError> {
+        let (client, connect_to, url) = (self.client.clone(), self.connect_to.clone(), self.url.clone());
+        let failed = |url: &String| {
+            let url = url.clone();
+            move |source| CatalogError::Postgres { url, source }
+        };
+        let stopped = CatalogError::Io {
+            path: url.clone(),
+            source: std::io::Error::other("the catalog's runtime stopped"),
+        };
+        self.background
+            .run(async move {
+                let mut slot = client.lock().await;
+                let connected = match slot.take() {
+                    Some(open) if !open.is_closed() => open,
+                    _ => {
+                        let (open, connection) = tokio_postgres::connect(&connect_to, NoTls)
+                            .await
+                            .map_err(failed(&url))?;
+                        // Ends when the connection does; the next call connects again.
+                        tokio::spawn(async move {
+                            let _ = connection.await;
+                        });
+                        open
+                    }
+                };
+                let connected = slot.insert(connected);
+                work(connected).await.map_err(failed(&url))?
+            })
+            .unwrap_or(Err(stopped))
+    }
+
+    /// Runs `work` in one transaction that, when `work` succeeds, also advances the generation
+    /// and notifies listeners; a catalog error rolls it back.
+    fn change<T: Send + 'static>(
+        &self,
+        work: impl for<'t> FnOnce(&'t Transaction<'t>) -> Step<'t, T> + Send + 'static,
+    ) -> Result<T, CatalogError> {
+        self.run(|client| {
+            Box::pin(async move {
+                let transaction = client.transaction().await?;
+                let answer = match work(&transaction).await? {
+                    Ok(answer) => answer,
+                    Err(error) => {
+                        transaction.rollback().await?;
+                        return Ok(Err(error));
+                    }
+                };
+                transaction
+                    .batch_execute(
+                        "UPDATE leakdex_generation SET generation = generation + 1;
+                         NOTIFY leakdex_catalog;",
+                    )
+                    .await?;
+                transaction.commit().await?;
+                Ok(Ok(answer))
+            })
+        })
+    }
+}
+
+/// Whether the corpus exists (locking its row until the transaction ends).
+async fn lock_corpus(transaction: &Transaction<'_>, name: &str) -> Result<bool, tokio_postgres::Error> {
+    Ok(transaction
+        .query_opt("SELECT 1 FROM leakdex_corpora WHERE name = $1 FOR UPDATE", &[&name])
+        .await?
+        .is_some())
+}
+
+impl Catalog for PgCatalog {
+    fn corpora(&self) -> Result<Vec<Corpus>, CatalogError> {
+        self.run(|client| {
+            Box::pin(async move {
+                // One snapshot for both tables.
+                let transaction = client
+                    .build_transaction()
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+                    .await?;
+                let corpora = transaction
+                    .query(
+                        "SELECT name, kind, acquired, source, created FROM leakdex_corpora ORDER BY position",
+                        &[],
+                    )
+                    .await?;
+                let segments = transaction
+                    .query(
+                        "SELECT corpus, id, state, records, files FROM leakdex_segments
+                         WHERE state <> 'deleted' ORDER BY position",
+                        &[],
+                    )
+                    .await?;
+                transaction.commit().await?;
+                let mut out = Vec::with_capacity(corpora.len());
+                for row in &corpora {
+                    let kind: String = row.get(1);
+                    let Ok(kind) = kind.parse::<CorpusKind>() else {
+                        return Ok(Err(CatalogError::Corrupt {
+                            path: "leakdex_corpora".into(),
+                            message: format!("corpus {:?} has kind {kind:?}", row.get::<_, String>(0)),
+                        }));
+                    };
+                    out.push(Corpus {
+                        name: row.get(0),
+                        kind,
+                        acquired: row.get(2),
+                        source: row.get(3),
+                        created: row.get(4),
+                        segments: Vec::new(),
+                    });
+                }
+                for row in &segments {
+                    let corpus: String = row.get(0);
+                    let state = match row.get::<_, String>(2).as_str() {
+                        "published" => SegmentState::Published,
+                        _ => SegmentState::Staged,
+                    };
+                    let files: serde_json::Value = row.get(4);
+                    let files: Vec<FileEntry> = match serde_json::from_value(files) {
+                        Ok(files) => files,
+                        Err(error) => {
+                            return Ok(Err(CatalogError::Corrupt {
+                                path: "leakdex_segments".into(),
+                                message: format!("segment {}: {error}", row.get::<_, String>(1)),
+                            }));
+                        }
+                    };
+                    if let Some(owner) = out.iter_mut().find(|owner| owner.name == corpus) {
+                        owner.segments.push(SegmentEntry {
+                            id: row.get(1),
+                            state,
+                            records: row.get::<_, i64>(3).max(0) as u64,
+                            files,
+                        });
+                    }
+                }
+                Ok(Ok(out))
+            })
+        })
+    }
+
+    fn ensure_corpus(&self, corpus: &Corpus) -> Result<(), CatalogError> {
+        let corpus = corpus.clone();
+        self.change(move |transaction| {
+            Box::pin(async move {
+                transaction
+                    .execute(
+                        "INSERT INTO leakdex_corpora (name, kind, acquired, source, created)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+                        &[
+                            &corpus.name,
+                            &corpus.kind.to_string(),
+                            &corpus.acquired,
+                            &corpus.source,
+                            &corpus.created,
+                        ],
+                    )
+                    .await?;
+                let row = transaction
+                    .query_one(
+                        "SELECT kind FROM leakdex_corpora WHERE name = $1 FOR UPDATE",
+                        &[&corpus.name],
+                    )
+                    .await?;
+                let existing: String = row.get(0);
+                if existing != corpus.kind.to_string() {
+                    return Ok(Err(CatalogError::KindMismatch {
+                        name: corpus.name.clone(),
+                        existing: existing.parse().unwrap_or(CorpusKind::Leak),
+                        requested: corpus.kind,
+                    }));
+                }
+                transaction
+                    .execute(
+                        "UPDATE leakdex_corpora SET acquired = coalesce($2, acquired), source = coalesce($3, source)
+                         WHERE name = $1",
+                        &[&corpus.name, &corpus.acquired, &corpus.source],
+                    )
+                    .await?;
+                Ok(Ok(()))
+            })
+        })
+    }
+
+    fn stage_segment(&self, corpus: &str, id: &str) -> Result<(), CatalogError> {
+        let (corpus, id) = (corpus.to_string(), id.to_string());
+        self.change(move |transaction| {
+            Box::pin(async move {
+                if !lock_corpus(transaction, &corpus).await? {
+                    return Ok(Err(CatalogError::NoCorpus(corpus)));
+                }
+                transaction
+                    .execute(
+                        "INSERT INTO leakdex_segments (id, corpus, state) VALUES ($1, $2, 'staged')
+                         ON CONFLICT (id) DO NOTHING",
+                        &[&id, &corpus],
+                    )
+                    .await?;
+                Ok(Ok(()))
+            })
+        })
+    }
+
+    fn publish_segment(&self, corpus: &str, segment: SegmentEntry) -> Result<(), CatalogError> {
+        let corpus = corpus.to_string();
+        self.change(move |transaction| {
+            Box::pin(async move {
+                if !lock_corpus(transaction, &corpus).await? {
+                    return Ok(Err(CatalogError::NoCorpus(corpus)));
+                }
+                let files = serde_json::to_value(&segment.files).unwrap_or_default();
+                let records = i64::try_from(segment.records).unwrap_or(i64::MAX);
+                transaction
+                    .execute(
+                        "INSERT INTO leakdex_segments (id, corpus, state, records, files)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (id) DO UPDATE SET corpus = $2, state = $3, records = $4, files = $5,
+                             changed = now()",
+                        &[
+                            &segment.id,
+                            &corpus,
+                            &state_name(SegmentState::Published),
+                            &records,
+                            &files,
+                        ],
+                    )
+                    .await?;
+                Ok(Ok(()))
+            })
+        })
+    }
+
+    fn delete_corpus(&self, name: &str) -> Result<Vec<String>, CatalogError> {
+        let name = name.to_string();
+        self.change(move |transaction| {
+            Box::pin(async move {
+                if transaction
+                    .execute("DELETE FROM leakdex_corpora WHERE name = $1", &[&name])
+                    .await?
+                    == 0
+                {
+                    return Ok(Err(CatalogError::NoCorpus(name)));
+                }
+                let deleted = transaction
+                    .query(
+                        "UPDATE leakdex_segments SET state = 'deleted', changed = now()
+                         WHERE corpus = $1 RETURNING id, position",
+                        &[&name],
+                    )
+                    .await?;
+                let mut deleted: Vec<(i64, String)> = deleted.iter().map(|row| (row.get(1), row.get(0))).collect();
+                deleted.sort();
+                Ok(Ok(deleted.into_iter().map(|(_, id)| id).collect()))
+            })
+        })
+    }
+
+    fn forget_segments(&self, ids: &[String]) -> Result<(), CatalogError> {
+        let ids = ids.to_vec();
+        self.change(move |transaction| {
+            Box::pin(async move {
+                transaction
+                    .execute(
+                        "DELETE FROM leakdex_segments WHERE id = ANY($1) AND state <> 'published'",
+                        &[&ids],
+                    )
+                    .await?;
+                Ok(Ok(()))
+            })
+        })
+    }
+
+    fn generation(&self) -> Result<u64, CatalogError> {
+        self.run(|client| {
+            Box::pin(async move {
+                let row = client
+                    .query_one("SELECT generation FROM leakdex_generation", &[])
+                    .await?;
+                Ok(Ok(row.get::<_, i64>(0).max(0) as u64))
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redacted("postgres://leakdex:s3cr@t@db.internal:5432/leakdex"),
+            "postgres://leakdex:***@db.internal:5432/leakdex"
+        );
+        assert_eq!(
+            super::redacted("postgres://leakdex@127.0.0.1:5432/postgres"),
+            "postgres://leakdex@127.0.0.1:5432/postgres"
+        );
+    }
+}
