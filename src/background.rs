@@ -37,6 +37,13 @@ impl Background {
         });
         answered.recv().ok()
     }
+
+    /// Starts `task` on the runtime without waiting for it; it ends with the runtime.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(task);
+        }
+    }
 }
 
 impl Drop for Background {

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leakdex::access::audit::{AuditLog, Request as AuditRequest};
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
-use leakdex::catalog::{Catalog, Corpus, CorpusKind, CorpusSummary, FileCatalog};
+use leakdex::catalog::{Catalog, Corpus, CorpusKind, CorpusSummary, FileCatalog, PgCatalog};
 use leakdex::ingest::{Format, Kind, Region, ScanOptions};
 use leakdex::inspect::inspect;
 use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_suspects, suspects_of_corpus};
@@ -18,7 +18,7 @@ use leakdex::segment::{
     BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, build_segment, collect_garbage, delete_corpus,
     fingerprint,
 };
-use leakdex::storage::DataDir;
+use leakdex::storage::{DataDir, open_objects};
 use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,8 +54,31 @@ struct Cli {
     cert: Option<PathBuf>,
     #[arg(long, global = true, requires = "cert")]
     key: Option<PathBuf>,
+    #[command(flatten)]
+    backends: Backends,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the index lives beyond the data directory: what several processes share.
+#[derive(Args, Clone, Default)]
+struct Backends {
+    /// The catalog on PostgreSQL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), shared by
+    /// every process of a deployment; default: the data directory's catalog.json.
+    #[arg(long = "catalog", global = true, env = "LEAKDEX_CATALOG", hide_env_values = true)]
+    catalog_url: Option<String>,
+    /// Published segments on S3-compatible object storage (s3://BUCKET/PREFIX; endpoint, region
+    /// and keys from the AWS_* variables, AWS_ALLOW_HTTP=true for a local test server);
+    /// default: the data directory.
+    #[arg(long, global = true, env = "LEAKDEX_STORAGE")]
+    storage: Option<String>,
+    /// Bytes of segment files kept in DATA/cache/ from --storage, least recently used evicted.
+    #[arg(long, global = true, default_value = "10GiB", value_parser = parse_bytes)]
+    cache_size: usize,
+    /// The fingerprint key (32 hex digits) that every process of a deployment shares, as a
+    /// Kubernetes Secret mounts it; default: DATA/key, made on first use.
+    #[arg(long, global = true, env = "LEAKDEX_KEY_FILE")]
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -393,10 +416,22 @@ fn main() -> ExitCode {
 
 type Failure = Box<dyn std::error::Error>;
 
-fn open_data(data_dir: Option<&Path>) -> Result<(DataDir, FileCatalog), Failure> {
+/// Opens the data directory, the catalog and the segment storage `backends` name, and checks
+/// that this process's fingerprint key is the one the catalog's segments were built with.
+fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, Box<dyn Catalog>), Failure> {
     let root = data_dir.map_or_else(DataDir::default_path, Path::to_path_buf);
-    let data = DataDir::open(&root)?;
-    let catalog = FileCatalog::open(data.root());
+    let mut data = DataDir::open(&root)?;
+    if let Some(key_file) = &backends.key_file {
+        data = data.with_key_file(key_file)?;
+    }
+    if let Some(location) = &backends.storage {
+        data = data.with_objects(open_objects(location)?.into(), backends.cache_size as u64)?;
+    }
+    let catalog: Box<dyn Catalog> = match &backends.catalog_url {
+        Some(url) => Box::new(PgCatalog::connect(url)?),
+        None => Box::new(FileCatalog::open(data.root())),
+    };
+    catalog.check_key(&data.key_check())?;
     Ok((data, catalog))
 }
 
@@ -416,6 +451,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         return run_remote(url, cli.token.as_deref(), tls, cli.command);
     }
     let data_dir = cli.data_dir.as_deref();
+    let backends = cli.backends;
     match cli.command {
         Command::Inspect { json, read, paths } => {
             let options = ScanOptions {
@@ -437,7 +473,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             read,
             paths,
         } => {
-            let (data, catalog) = open_data(data_dir)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
             let corpus = Corpus {
                 acquired,
                 source,
@@ -455,7 +491,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 memory_budget,
                 force,
             };
-            let mut report = build_segment(&data, &catalog, &corpus, &paths, &options)?;
+            let mut report = build_segment(&data, catalog.as_ref(), &corpus, &paths, &options)?;
             bar.finish_and_clear();
             audit_local(
                 &data,
@@ -475,15 +511,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             print_ingest_report(&report, json)
         }
         Command::Corpora { json } => {
-            let (data, catalog) = open_data(data_dir)?;
-            collect_garbage(&data, &catalog)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            collect_garbage(&data, catalog.as_ref())?;
             let corpora: Vec<CorpusSummary> = catalog.corpora()?.iter().map(Corpus::summary).collect();
             print_corpora(&corpora, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete { corpus } => {
-            let (data, catalog) = open_data(data_dir)?;
-            let segments = delete_corpus(&data, &catalog, &corpus)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let segments = delete_corpus(&data, catalog.as_ref(), &corpus)?;
             audit_local(&data, "Delete", 1, segments, &[(Kind::Other, corpus.as_str())])?;
             println!("deleted corpus {corpus} ({segments} segments)");
             Ok(ExitCode::SUCCESS)
@@ -496,8 +532,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             region,
             values,
         } => {
-            let (data, catalog) = open_data(data_dir)?;
-            let index = Index::open(&data, &catalog, &corpus)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let index = Index::open(&data, catalog.as_ref(), &corpus)?;
             run_lookup(
                 &data,
                 &index,
@@ -515,15 +551,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             plain,
             query,
         } => {
-            let (data, catalog) = open_data(data_dir)?;
-            let index = Index::open(&data, &catalog, &corpus)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let index = Index::open(&data, catalog.as_ref(), &corpus)?;
             let hits = search(&index, &readable(&query, plain)?, limit, &[])?;
             audit_local(&data, "Search", 1, hits.len(), &[(Kind::Other, query.as_str())])?;
             print_search_hits(&hits, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ReindexText { force } => {
-            let (data, catalog) = open_data(data_dir)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
             let corpora = catalog.corpora()?;
             let segments: Vec<_> = corpora
                 .iter()
@@ -547,8 +583,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             record,
             json,
         } => {
-            let (data, catalog) = open_data(data_dir)?;
-            let index = Index::open(&data, &catalog, std::slice::from_ref(&corpus))?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let index = Index::open(&data, catalog.as_ref(), std::slice::from_ref(&corpus))?;
             let shown = index.show(&corpus, &file, record)?;
             let address = format!("{corpus}\u{1f}{file}\u{1f}{record}");
             audit_local(
@@ -565,8 +601,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { corpus } => {
-            let (data, catalog) = open_data(data_dir)?;
-            let index = Index::open(&data, &catalog, &corpus)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let index = Index::open(&data, catalog.as_ref(), &corpus)?;
             let mut failed = false;
             for indexed in &index.segments {
                 match indexed.segment.verify() {
@@ -624,8 +660,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Demo { out, records } => run_demo(&out, records, data_dir),
         Command::RangeLookup { kind, region, value } => {
             let (kind, normalized, prefix, suffix) = range_query(kind.as_deref(), region, &value)?;
-            let (data, catalog) = open_data(data_dir)?;
-            let index = Index::open(&data, &catalog, &[])?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let index = Index::open(&data, catalog.as_ref(), &[])?;
             let entries = leakdex::query::range::range_lookup(&index, &prefix)?;
             audit_local(&data, "RangeLookup", 1, 0, &[(Kind::Other, prefix.as_str())])?;
             let entries: Vec<(String, Vec<String>)> =
@@ -639,7 +675,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             read,
             paths,
         }) => {
-            let (data, catalog) = open_data(data_dir)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
             let corpus = Corpus {
                 source: Some(source.clone()),
                 ..Corpus::new(corpus.unwrap_or_else(|| format!("canary-{source}")), CorpusKind::Canary)
@@ -651,7 +687,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             let report = build_segment(
                 &data,
-                &catalog,
+                catalog.as_ref(),
                 &corpus,
                 &paths,
                 &BuildOptions {
@@ -673,7 +709,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             role,
             certificate: Some(certificate),
         }) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             let pem = std::fs::read(&certificate).map_err(|error| format!("{}: {error}", certificate.display()))?;
             let der = leakdex::access::token::certificate_der(&pem)
                 .map_err(|error| format!("{}: {error}", certificate.display()))?;
@@ -692,7 +728,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             role,
             certificate: None,
         }) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             let (entry, token) = TokenStore::new(&data).create(&name, role)?;
             audit_local(&data, "TokenCreate", 1, 0, &[(Kind::Other, entry.name.as_str())])?;
             eprintln!(
@@ -703,7 +739,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::List) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             for entry in TokenStore::new(&data).list()? {
                 println!(
                     "{}\t{}\t{}\tcreated {}\t{}",
@@ -719,19 +755,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Revoke { id_or_name }) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             let revoked = TokenStore::new(&data).revoke(&id_or_name)?;
             audit_local(&data, "TokenRevoke", 1, revoked, &[(Kind::Other, id_or_name.as_str())])?;
             println!("revoked {revoked} token(s) of {id_or_name}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Anchor) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             println!("{}", AuditLog::new(&data).anchor()?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify { anchor }) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             let anchor = anchor
                 .map(|text| text.parse::<leakdex::access::audit::Anchor>())
                 .transpose()?;
@@ -754,7 +790,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             until,
             json,
         }) => {
-            let (data, _) = open_data(data_dir)?;
+            let (data, _) = open_data(data_dir, &backends)?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             for entry in AuditLog::new(&data).entries()? {
@@ -795,7 +831,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Canary(CanaryCommand::List) => {
-            let (_, catalog) = open_data(data_dir)?;
+            let (_, catalog) = open_data(data_dir, &backends)?;
             for corpus in catalog
                 .corpora()?
                 .iter()
@@ -819,8 +855,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             read,
             paths,
         } => {
-            let (data, catalog) = open_data(data_dir)?;
-            let index = Index::open(&data, &catalog, &[])?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            let index = Index::open(&data, catalog.as_ref(), &[])?;
             let (suspects, problems) = match &corpus {
                 Some(name) => (suspects_of_corpus(&index, name)?, Vec::new()),
                 None => read_suspects(
@@ -905,8 +941,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 tracing::error!(%listen, "INSECURE: serving beyond loopback without TLS; tokens and answers cross the network in the clear");
                 eprintln!("leakdex: INSECURE: serving on {listen} without TLS (--insecure)");
             }
-            let (data, catalog) = open_data(data_dir)?;
-            collect_garbage(&data, &catalog)?;
+            let (data, catalog) = open_data(data_dir, &backends)?;
+            collect_garbage(&data, catalog.as_ref())?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime
                 .block_on(async move {
@@ -916,7 +952,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         ingest_roots: ingest_root,
                         max_upload_bytes,
                     };
-                    let state = leakdex::service::ServiceState::open_with(data, region, policy)?;
+                    let state = leakdex::service::ServiceState::open_with(data, catalog.into(), region, policy)?;
                     if let Some(address) = metrics_listen {
                         let metrics = std::net::TcpListener::bind(address)?;
                         eprintln!("leakdex: metrics on http://{}/metrics", metrics.local_addr()?);
@@ -1423,7 +1459,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
     if data_root.join("catalog.json").exists() && data_dir.is_none() {
         std::fs::remove_dir_all(&data_root)?;
     }
-    let (data, catalog) = open_data(Some(&data_root))?;
+    let (data, catalog) = open_data(Some(&data_root), &Backends::default())?;
     for (corpus, acquired) in
         manifest
             .corpora
@@ -1441,7 +1477,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
         let started = std::time::Instant::now();
         let report = build_segment(
             &data,
-            &catalog,
+            catalog.as_ref(),
             &meta,
             &[out.join("corpora").join(&corpus.file)],
             &BuildOptions::default(),
@@ -1462,7 +1498,7 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
     let sample = leakdex::synth::suspect_phones(records, 1, 1000);
     let sample_path = out.join("suspect_phones.txt");
     std::fs::write(&sample_path, sample.join("\n"))?;
-    let index = Index::open(&data, &catalog, &[])?;
+    let index = Index::open(&data, catalog.as_ref(), &[])?;
     let started = std::time::Instant::now();
     let queries = Query::detected(&sample);
     let answers = lookup_batch(&index, Region::INDIA, &queries);

@@ -59,7 +59,13 @@ async fn start() -> Running {
         ..Default::default()
     };
     std::fs::create_dir_all(dir.path().join("dumps")).unwrap();
-    let state = ServiceState::open_with(data.clone(), Region::INDIA, policy).unwrap();
+    let state = ServiceState::open_with(
+        data.clone(),
+        std::sync::Arc::new(leakdex::catalog::FileCatalog::open(data.root())),
+        Region::INDIA,
+        policy,
+    )
+    .unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let shutdown = async {

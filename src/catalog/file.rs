@@ -3,10 +3,11 @@
 //! CLI processes never lose each other's updates and a crash leaves the old or the new catalog.
 
 use super::{Catalog, CatalogError, Corpus, SegmentEntry, SegmentState};
-use crate::storage::write_atomic;
+use crate::storage::{FileStamp, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -14,12 +15,18 @@ struct State {
     /// Changes so far (see [`Catalog::generation`]); absent from catalogs written before it.
     #[serde(default)]
     generation: u64,
+    /// See [`Catalog::check_key`]; absent until first checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_check: Option<String>,
     corpora: Vec<Corpus>,
 }
 
 pub struct FileCatalog {
     path: PathBuf,
     lock: PathBuf,
+    /// The generation last read and the file's stamp then: asking again costs one `stat`
+    /// while the file is unchanged (a server asks on every call).
+    seen: Mutex<Option<(FileStamp, u64)>>,
 }
 
 impl FileCatalog {
@@ -27,6 +34,7 @@ impl FileCatalog {
         FileCatalog {
             path: data_dir.join("catalog.json"),
             lock: data_dir.join("catalog.lock"),
+            seen: Mutex::new(None),
         }
     }
 
@@ -147,9 +155,46 @@ impl Catalog for FileCatalog {
         })
     }
 
+    fn check_key(&self, check: &str) -> Result<(), CatalogError> {
+        let stored = {
+            let _lock = self.lock(false)?;
+            self.read()?.key_check
+        };
+        let matches = |stored: &str| {
+            if stored == check {
+                Ok(())
+            } else {
+                Err(CatalogError::KeyMismatch {
+                    catalog: self.path.display().to_string(),
+                })
+            }
+        };
+        match stored {
+            Some(stored) => matches(&stored),
+            None => self.update(|state| match &state.key_check {
+                Some(stored) => matches(stored),
+                None => {
+                    state.key_check = Some(check.to_string());
+                    Ok(())
+                }
+            }),
+        }
+    }
+
     fn generation(&self) -> Result<u64, CatalogError> {
-        let _lock = self.lock(false)?;
-        Ok(self.read()?.generation)
+        let stamp = FileStamp::of(&self.path);
+        let mut seen = self.seen.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let (Some(stamp), Some((seen_stamp, generation))) = (&stamp, seen.as_ref())
+            && stamp == seen_stamp
+        {
+            return Ok(*generation);
+        }
+        let generation = {
+            let _lock = self.lock(false)?;
+            self.read()?.generation
+        };
+        *seen = stamp.map(|stamp| (stamp, generation));
+        Ok(generation)
     }
 
     fn forget_segments(&self, ids: &[String]) -> Result<(), CatalogError> {

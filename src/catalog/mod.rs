@@ -31,6 +31,10 @@ pub enum CatalogError {
         #[source]
         source: tokio_postgres::Error,
     },
+    #[error(
+        "catalog {catalog} was built with another fingerprint key than this process's: give every process the same key (--key-file / LEAKDEX_KEY_FILE)"
+    )]
+    KeyMismatch { catalog: String },
     #[error("no corpus named {0:?}")]
     NoCorpus(String),
     #[error("corpus {name:?} exists with kind {existing}, not {requested}")]
@@ -207,6 +211,13 @@ pub trait Catalog: Send + Sync {
 
     /// Forgets segments that are staged but whose builder is gone, or deleted; returns their ids.
     fn forget_segments(&self, ids: &[String]) -> Result<(), CatalogError>;
+
+    /// Records `check` (a keyed hash from [`crate::storage::DataDir::key_check`]) on first use;
+    /// afterwards, refuses a process whose check differs: its fingerprints would match nothing
+    /// the catalog's segments hold, and every lookup would answer "not found" wrongly.
+    ///
+    /// Errors: [`CatalogError::KeyMismatch`].
+    fn check_key(&self, check: &str) -> Result<(), CatalogError>;
 
     /// A number that grows with every change: readers poll it (one small read) and reopen what
     /// they serve when it moves.

@@ -9,14 +9,16 @@ use crate::background::Background;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Transaction};
 
 /// The schema, in order; a migration is applied once and recorded in `leakdex_migrations`.
 /// Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE leakdex_corpora (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE leakdex_corpora (
          position bigserial UNIQUE,
          name text PRIMARY KEY,
          kind text NOT NULL,
@@ -39,7 +41,15 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          generation bigint NOT NULL
      );
      INSERT INTO leakdex_generation VALUES (true, 0);",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE leakdex_settings (
+             name text PRIMARY KEY,
+             value text NOT NULL
+         );",
+    ),
+];
 
 /// Key of the advisory lock that serializes migrations (`leakdex` in ASCII).
 const MIGRATION_LOCK: i64 = 0x006c_6561_6b64_6578;
@@ -52,8 +62,14 @@ pub struct PgCatalog {
     url: String,
     /// The connection, made again when it is found closed.
     client: Arc<Mutex<Option<Client>>>,
+    /// The catalog's generation as this process last saw it: its own changes at once, other
+    /// processes' within [`WATCH_EVERY`] (a task polls the one row), so asking costs nothing.
+    generation: Arc<AtomicU64>,
     background: Background,
 }
+
+/// How often a process polls the generation row.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl std::fmt::Debug for PgCatalog {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,6 +117,7 @@ impl PgCatalog {
             connect_to: url.to_string(),
             url: shown,
             client: Arc::new(Mutex::new(None)),
+            generation: Arc::new(AtomicU64::new(0)),
             background,
         };
         catalog.run(|client| {
@@ -135,7 +152,44 @@ impl PgCatalog {
                 Ok(Ok(()))
             })
         })?;
+        let now = catalog.run(|client| Box::pin(async move { Ok(Ok(read_generation(client).await?)) }))?;
+        catalog.generation.fetch_max(now, Ordering::AcqRel);
+        catalog.watch();
         Ok(catalog)
+    }
+
+    /// Polls the generation row every [`WATCH_EVERY`] on a connection of its own, for as long
+    /// as the catalog lives.
+    fn watch(&self) {
+        let (connect_to, generation) = (self.connect_to.clone(), Arc::downgrade(&self.generation));
+        self.background.spawn(async move {
+            let mut client: Option<Client> = None;
+            loop {
+                tokio::time::sleep(WATCH_EVERY).await;
+                let Some(generation) = generation.upgrade() else {
+                    return;
+                };
+                if client.as_ref().is_none_or(Client::is_closed) {
+                    match tokio_postgres::connect(&connect_to, NoTls).await {
+                        Ok((open, connection)) => {
+                            tokio::spawn(async move {
+                                let _ = connection.await;
+                            });
+                            client = Some(open);
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "the catalog cannot be watched; retrying");
+                            continue;
+                        }
+                    }
+                }
+                if let Some(open) = &client
+                    && let Ok(now) = read_generation(open).await
+                {
+                    generation.fetch_max(now, Ordering::AcqRel);
+                }
+            }
+        });
     }
 
     /// Runs `work` with a connected client on the catalog's runtime and waits for it.
@@ -180,6 +234,7 @@ impl PgCatalog {
         &self,
         work: impl for<'t> FnOnce(&'t Transaction<'t>) -> Step<'t, T> + Send + 'static,
     ) -> Result<T, CatalogError> {
+        let generation = self.generation.clone();
         self.run(|client| {
             Box::pin(async move {
                 let transaction = client.transaction().await?;
@@ -190,13 +245,16 @@ impl PgCatalog {
                         return Ok(Err(error));
                     }
                 };
-                transaction
-                    .batch_execute(
-                        "UPDATE leakdex_generation SET generation = generation + 1;
-                         NOTIFY leakdex_catalog;",
+                let now: i64 = transaction
+                    .query_one(
+                        "UPDATE leakdex_generation SET generation = generation + 1 RETURNING generation",
+                        &[],
                     )
-                    .await?;
+                    .await?
+                    .get(0);
+                transaction.batch_execute("NOTIFY leakdex_catalog").await?;
                 transaction.commit().await?;
+                generation.fetch_max(now.max(0) as u64, Ordering::AcqRel);
                 Ok(Ok(answer))
             })
         })
@@ -415,16 +473,40 @@ impl Catalog for PgCatalog {
         })
     }
 
-    fn generation(&self) -> Result<u64, CatalogError> {
-        self.run(|client| {
+    fn check_key(&self, check: &str) -> Result<(), CatalogError> {
+        let (check, url) = (check.to_string(), self.url.clone());
+        self.run(move |client| {
             Box::pin(async move {
-                let row = client
-                    .query_one("SELECT generation FROM leakdex_generation", &[])
+                client
+                    .execute(
+                        "INSERT INTO leakdex_settings (name, value) VALUES ('key_check', $1)
+                         ON CONFLICT (name) DO NOTHING",
+                        &[&check],
+                    )
                     .await?;
-                Ok(Ok(row.get::<_, i64>(0).max(0) as u64))
+                let stored: String = client
+                    .query_one("SELECT value FROM leakdex_settings WHERE name = 'key_check'", &[])
+                    .await?
+                    .get(0);
+                Ok(if stored == check {
+                    Ok(())
+                } else {
+                    Err(CatalogError::KeyMismatch { catalog: url })
+                })
             })
         })
     }
+
+    fn generation(&self) -> Result<u64, CatalogError> {
+        Ok(self.generation.load(Ordering::Acquire))
+    }
+}
+
+async fn read_generation(client: &Client) -> Result<u64, tokio_postgres::Error> {
+    let row = client
+        .query_one("SELECT generation FROM leakdex_generation", &[])
+        .await?;
+    Ok(row.get::<_, i64>(0).max(0) as u64)
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ impl Index {
         let mut segments = Vec::new();
         for corpus in all.iter().filter(|corpus| keep(corpus)) {
             for entry in corpus.published() {
-                let segment = Segment::open(&data.segment_path(&entry.id))?;
+                let segment = Segment::open_published(data, &entry.id)?;
                 segments.push(IndexedSegment {
                     corpus: corpus.name.clone(),
                     kind: corpus.kind,

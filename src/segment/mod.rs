@@ -18,7 +18,7 @@ mod writer;
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, range_key};
 
 use crate::ingest::{Kind, Validity};
-use crate::storage::{Mapped, map_file};
+use crate::storage::{DataDir, Mapped, map_file};
 use hash::HashIndex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -95,6 +95,8 @@ pub enum SegmentError {
     Ingest(#[from] crate::ingest::Error),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// A field name and kind, shared by the records of a segment.
@@ -190,6 +192,29 @@ pub struct ShownField {
 
 impl Segment {
     pub fn open(path: &Path) -> Result<Segment, SegmentError> {
+        Segment::open_with(path, |name| map_file(&path.join(name)))
+    }
+
+    /// Segment `id` as published: from `DATA/segments/ID/` when this process has it there (it
+    /// built it, or the data directory is the only storage), else from object storage through
+    /// the data directory's cache.
+    pub fn open_published(data: &DataDir, id: &str) -> Result<Segment, SegmentError> {
+        let local = data.segment_path(id);
+        match data.objects() {
+            Some(remote) if !local.exists() => {
+                Segment::open_with(&data.root().join("cache/segments").join(id), |name| {
+                    remote
+                        .cache
+                        .map(&crate::storage::segment_object(id, name))
+                        .map_err(std::io::Error::other)
+                })
+            }
+            _ => Segment::open(&local),
+        }
+    }
+
+    /// Opens a segment whose files `open_file` maps by name; `path` names it in errors.
+    fn open_with(path: &Path, open_file: impl Fn(&str) -> std::io::Result<Mapped>) -> Result<Segment, SegmentError> {
         let corrupt = |message: String| SegmentError::Corrupt {
             path: path.display().to_string(),
             message,
@@ -198,9 +223,9 @@ impl Segment {
             path: path.display().to_string(),
             source,
         };
-        let manifest_bytes = std::fs::read(path.join("manifest.json")).map_err(io)?;
-        let manifest: Manifest =
-            serde_json::from_slice(&manifest_bytes).map_err(|error| corrupt(format!("manifest.json: {error}")))?;
+        let manifest_bytes = open_file("manifest.json").map_err(io)?;
+        let manifest: Manifest = serde_json::from_slice(manifest_bytes.as_ref())
+            .map_err(|error| corrupt(format!("manifest.json: {error}")))?;
         if manifest.format_version != FORMAT_VERSION {
             let fix = if manifest.format_version < FORMAT_VERSION {
                 format!(
@@ -221,7 +246,7 @@ impl Segment {
                 fix,
             });
         }
-        let map = |name: &str| map_file(&path.join(name)).map_err(io);
+        let map = |name: &str| open_file(name).map_err(io);
         let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits)
             .map_err(|error| corrupt(error.to_string()))?;
         let range = HashIndex::new(map("range.idx")?, map("range.dir")?, manifest.range_bits)

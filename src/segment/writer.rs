@@ -128,6 +128,7 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
 pub fn delete_corpus(data: &DataDir, catalog: &dyn Catalog, name: &str) -> Result<usize, SegmentError> {
     let segments = catalog.delete_corpus(name)?;
     for id in &segments {
+        data.delete_remote_segment(id)?;
         for path in [data.segment_path(id), data.text_path(id)] {
             // Open mappings stay valid after unlink; new queries no longer see the corpus.
             if path.exists() {
@@ -220,6 +221,7 @@ pub fn build_segment(
     let published = data.segment_path(&id);
     fs::rename(&staging, &published).map_err(|source| io_error(&published, source))?;
     sync_dir(&data.segments()).map_err(|source| io_error(&published, source))?;
+    data.upload_segment(&id)?;
     failpoint("before-publish");
     let files = manifest
         .files

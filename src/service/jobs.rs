@@ -3,7 +3,7 @@
 
 use super::metrics::Metrics;
 use super::proto::{self, JobPhase};
-use crate::catalog::{Corpus, CorpusKind, FileCatalog};
+use crate::catalog::{Catalog, Corpus, CorpusKind};
 use crate::ingest::{ScanOptions, disk_size};
 use crate::segment::text::build_text_index;
 use crate::segment::{BuildOptions, build_segment};
@@ -57,7 +57,7 @@ impl Jobs {
     }
 
     /// Queues an ingest job and returns its first state.
-    pub fn start(&self, data: DataDir, spec: JobSpec) -> proto::Job {
+    pub fn start(&self, data: DataDir, catalog: Arc<dyn Catalog>, spec: JobSpec) -> proto::Job {
         let id = format!("job-{:016x}", rand::random::<u64>());
         let bytes_total: u64 = spec.paths.iter().map(|path| disk_size(path)).sum();
         let first = proto::Job {
@@ -77,7 +77,7 @@ impl Jobs {
         tokio::task::spawn_blocking(move || {
             metrics.jobs_running.inc();
             let upload = spec.upload.clone();
-            let outcome = run(data, spec, sender.clone(), &metrics);
+            let outcome = run(data, catalog.as_ref(), spec, sender.clone(), &metrics);
             // Its records are in the segment now (with the file's SHA-256): the copy goes,
             // before watchers are told the job has ended.
             if let Some(folder) = upload
@@ -101,6 +101,7 @@ impl Jobs {
 /// Runs the job, publishing its progress; the caller publishes its end (an error's text).
 fn run(
     data: DataDir,
+    catalog: &dyn Catalog,
     spec: JobSpec,
     sender: Arc<watch::Sender<proto::Job>>,
     metrics: &Arc<Metrics>,
@@ -147,8 +148,7 @@ fn run(
         force: spec.force,
         ..BuildOptions::default()
     };
-    let catalog = FileCatalog::open(data.root());
-    let report = build_segment(&data, &catalog, &corpus, &spec.paths, &options).map_err(|error| error.to_string())?;
+    let report = build_segment(&data, catalog, &corpus, &spec.paths, &options).map_err(|error| error.to_string())?;
     sender.send_modify(|job| {
         job.bytes_read = read.load(Ordering::Relaxed);
         job.eta_seconds = 0;

@@ -16,7 +16,7 @@ use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
 use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
 use crate::segment::{SegmentError, delete_corpus};
-use crate::storage::{DataDir, FileStamp};
+use crate::storage::DataDir;
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -62,7 +62,8 @@ impl Default for ServerPolicy {
 
 /// The indexes a server answers from, reopened together when the catalog changes.
 struct Served {
-    stamp: Option<FileStamp>,
+    /// The catalog's generation it was opened at.
+    generation: u64,
     /// Every published corpus: for the roles that see canaries.
     full: Arc<Index>,
     /// Every published corpus but canaries: for every other role, so that no path (lookups,
@@ -79,7 +80,7 @@ pub struct ServiceState {
     limiter: Arc<Limiter>,
     jobs: super::jobs::Jobs,
     data: DataDir,
-    catalog: FileCatalog,
+    catalog: Arc<dyn Catalog>,
     region: Region,
     policy: ServerPolicy,
     index: Mutex<Served>,
@@ -91,7 +92,8 @@ const SAVE_LIMITS_EVERY: Duration = Duration::from_secs(1);
 impl ServiceState {
     /// The state of a server with the default [`ServerPolicy`].
     pub fn open(data: DataDir, region: Region) -> Result<Arc<ServiceState>, Status> {
-        ServiceState::open_with(data, region, ServerPolicy::default())
+        let catalog = Arc::new(FileCatalog::open(data.root()));
+        ServiceState::open_with(data, catalog, region, ServerPolicy::default())
     }
 
     /// The state of a server over `data`: its catalog, index, tokens, audit log and limits.
@@ -99,10 +101,14 @@ impl ServiceState {
     ///
     /// Errors: INVALID_ARGUMENT for a malformed `limits.json` or an ingest root that does not
     /// exist; the index's errors.
-    pub fn open_with(data: DataDir, region: Region, policy: ServerPolicy) -> Result<Arc<ServiceState>, Status> {
-        let catalog = FileCatalog::open(data.root());
+    pub fn open_with(
+        data: DataDir,
+        catalog: Arc<dyn Catalog>,
+        region: Region,
+        policy: ServerPolicy,
+    ) -> Result<Arc<ServiceState>, Status> {
         let metrics = Arc::new(super::metrics::Metrics::default());
-        let served = open_served(&data, &catalog)?;
+        let served = open_served(&data, catalog.as_ref())?;
         metrics.segments.set(served.full.segments.len() as i64);
         let ingest_roots = policy
             .ingest_roots
@@ -277,10 +283,11 @@ impl ServiceState {
     /// The index `role` answers from (without canary corpora unless it sees them); reopened
     /// (cheaply: manifests and mmaps) if the catalog changed.
     pub(super) fn index_for(&self, role: Role) -> Result<Arc<Index>, Status> {
-        let stamp = catalog_stamp(&self.data);
+        // Cheap: a `stat` of the catalog file, or a number the PostgreSQL catalog keeps polled.
+        let generation = self.catalog.generation().map_err(catalog_status)?;
         let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
-        if current.stamp != stamp {
-            *current = open_served(&self.data, &self.catalog)?;
+        if current.generation != generation {
+            *current = open_served(&self.data, self.catalog.as_ref())?;
             self.metrics.segments.set(current.full.segments.len() as i64);
             tracing::info!(
                 segments = current.full.segments.len(),
@@ -381,13 +388,14 @@ fn limited(principal: &Principal, refusal: &crate::access::limits::Refusal) -> S
     Status::resource_exhausted(refusal.to_string())
 }
 
-fn open_served(data: &DataDir, catalog: &FileCatalog) -> Result<Served, Status> {
-    let stamp = catalog_stamp(data);
+fn open_served(data: &DataDir, catalog: &dyn Catalog) -> Result<Served, Status> {
+    // Read before the corpora: a change in between is seen at the next poll, never lost.
+    let generation = catalog.generation().map_err(catalog_status)?;
     let all = catalog.corpora().map_err(catalog_status)?;
     let full = Index::open_where(data, &all, |_| true).map_err(status)?;
     let public = Index::open_where(data, &all, |corpus| corpus.kind != CorpusKind::Canary).map_err(status)?;
     Ok(Served {
-        stamp,
+        generation,
         full: Arc::new(full),
         public: Arc::new(public),
     })
@@ -406,10 +414,6 @@ fn save_limits_while_served(limiter: std::sync::Weak<Limiter>) {
             }
         }
     });
-}
-
-fn catalog_stamp(data: &DataDir) -> Option<FileStamp> {
-    FileStamp::of(&data.root().join("catalog.json"))
 }
 
 /// The one place errors become gRPC statuses.
@@ -817,7 +821,7 @@ impl corpora_server::Corpora for CorporaService {
             state.check_corpus_kind(&principal, &spec)?;
             let asked = vec![state.fingerprint(Kind::Other, &spec.corpus)];
             state.record(&principal, Rpc::Ingest, spec.paths.len(), 0, asked)?;
-            Ok(state.jobs.start(state.data.clone(), spec))
+            Ok(state.jobs.start(state.data.clone(), state.catalog.clone(), spec))
         })
         .await;
         Ok(Response::new(self.state.settle(&principal, Rpc::Ingest, job)?))
@@ -941,7 +945,8 @@ impl corpora_server::Corpora for CorporaService {
         )?;
         let state = self.state.clone();
         let removed = blocking_call(move || -> Result<u32, Status> {
-            let removed = delete_corpus(&state.data, &state.catalog, &name).map_err(|error| status(error.into()))?;
+            let removed =
+                delete_corpus(&state.data, state.catalog.as_ref(), &name).map_err(|error| status(error.into()))?;
             Ok(removed as u32)
         })
         .await;
@@ -992,7 +997,10 @@ impl CorporaService {
         let asked = vec![self.state.fingerprint(Kind::Other, &spec.corpus)];
         self.state.record(principal, Rpc::Upload, 1, 0, asked)?;
         guard.0 = None;
-        Ok(self.state.jobs.start(self.state.data.clone(), spec))
+        Ok(self
+            .state
+            .jobs
+            .start(self.state.data.clone(), self.state.catalog.clone(), spec))
     }
 
     async fn write_upload(

@@ -23,6 +23,7 @@ pub use objects::{LocalObjects, ObjectError, ObjectMeta, ObjectStorage, S3Object
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Errors of the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum StorageError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Objects(#[from] ObjectError),
     #[error("{path}: fingerprint key is damaged (expected 32 hex digits)")]
     BadKey { path: String },
     #[error(
@@ -51,10 +54,27 @@ impl StorageError {
 }
 
 /// The data directory: `--data-dir`, else `$LEAKDEX_DATA_DIR`, else `./leakdex-data`.
+///
+/// With object storage ([`DataDir::with_objects`]) published segments live there, the only
+/// durable copy: a segment is built here, uploaded, then published; a process that lacks it
+/// reads it through a bounded cache under `DATA/cache/`.
 #[derive(Clone, Debug)]
 pub struct DataDir {
     root: PathBuf,
     key: [u8; 16],
+    objects: Option<Arc<RemoteSegments>>,
+}
+
+/// Object storage for published segments, and this process's cache of it.
+#[derive(Debug)]
+pub struct RemoteSegments {
+    pub objects: Arc<dyn ObjectStorage>,
+    pub cache: SegmentCache,
+}
+
+/// The object path of file `name` of segment `id`.
+pub fn segment_object(id: &str, name: &str) -> String {
+    format!("segments/{id}/{name}")
 }
 
 impl DataDir {
@@ -95,7 +115,81 @@ impl DataDir {
         Ok(DataDir {
             root: root.to_path_buf(),
             key,
+            objects: None,
         })
+    }
+
+    /// This directory with its published segments on `objects`, cached in `DATA/cache/` up to
+    /// `cache_bytes`.
+    ///
+    /// Errors: [`StorageError::Objects`] when the cache folder cannot be made.
+    pub fn with_objects(self, objects: Arc<dyn ObjectStorage>, cache_bytes: u64) -> Result<DataDir, StorageError> {
+        let cache = SegmentCache::open(objects.clone(), &self.root.join("cache"), cache_bytes)?;
+        Ok(DataDir {
+            objects: Some(Arc::new(RemoteSegments { objects, cache })),
+            ..self
+        })
+    }
+
+    /// This directory fingerprinting with the key in `path` (32 hex digits) instead of its own:
+    /// every process of a cluster must share one key, as a Kubernetes Secret mounts it.
+    ///
+    /// Errors: [`StorageError::Io`] reading it, [`StorageError::BadKey`].
+    pub fn with_key_file(self, path: &Path) -> Result<DataDir, StorageError> {
+        let text = fs::read_to_string(path).map_err(|source| StorageError::io(path, source))?;
+        let key = parse_key(&text).ok_or_else(|| StorageError::BadKey {
+            path: path.display().to_string(),
+        })?;
+        Ok(DataDir { key, ..self })
+    }
+
+    /// A keyed hash of a fixed text: what a catalog stores to tell whether a process holds the
+    /// key its segments were fingerprinted with, without holding the key (HMAC-SHA-256, 128
+    /// bits, hex).
+    pub fn key_check(&self) -> String {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(b"leakdex fingerprint key check, version 1");
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The object storage segments are published to, if any.
+    pub fn objects(&self) -> Option<&RemoteSegments> {
+        self.objects.as_deref()
+    }
+
+    /// Uploads the files of segment `id` from `DATA/segments/ID/` to object storage (nothing
+    /// without one), the manifest last. The segment is not visible until the catalog publishes it.
+    ///
+    /// Errors: [`StorageError::Io`] reading the folder, [`StorageError::Objects`] uploading.
+    pub fn upload_segment(&self, id: &str) -> Result<(), StorageError> {
+        let Some(remote) = self.objects() else { return Ok(()) };
+        let folder = self.segment_path(id);
+        let mut names: Vec<String> = fs::read_dir(&folder)
+            .map_err(|source| StorageError::io(&folder, source))?
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().is_file())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        names.sort_by_key(|name| (name == "manifest.json", name.clone()));
+        for name in names {
+            remote
+                .objects
+                .put_file(&segment_object(id, &name), &folder.join(&name))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the objects of segment `id` (nothing without object storage).
+    ///
+    /// Errors: [`StorageError::Objects`].
+    pub fn delete_remote_segment(&self, id: &str) -> Result<(), StorageError> {
+        let Some(remote) = self.objects() else { return Ok(()) };
+        for object in remote.objects.list(&format!("segments/{id}"))? {
+            remote.objects.delete(&object.path)?;
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {

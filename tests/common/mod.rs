@@ -192,8 +192,13 @@ impl Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr().unwrap());
-        let state =
-            leakdex::service::ServiceState::open_with(data.clone(), leakdex::ingest::Region::INDIA, policy).unwrap();
+        let state = leakdex::service::ServiceState::open_with(
+            data.clone(),
+            std::sync::Arc::new(leakdex::catalog::FileCatalog::open(data.root())),
+            leakdex::ingest::Region::INDIA,
+            policy,
+        )
+        .unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let shutdown = async {
