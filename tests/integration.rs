@@ -13,6 +13,7 @@ mod provenance;
 mod python_client;
 mod real_dumps;
 mod scale;
+mod seams;
 mod search;
 mod service;
 mod storage;

@@ -1,0 +1,261 @@
+//! The seams a cluster stands on, end to end: one process ingests with the catalog on
+//! PostgreSQL and the segments on S3; other processes, with empty caches, answer exactly as the
+//! embedded default does over the same files, and see what is published after they started.
+
+use crate::common::setup::{postgres_server, s3_server};
+use crate::common::{data as fixture, leakdex};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `leakdex --data-dir data` on the shared catalog and storage, with the deployment's key.
+fn clustered(data: &Path, catalog: &str, prefix: &str, key: &Path) -> Command {
+    let server = s3_server();
+    let mut command = leakdex(data);
+    command
+        .env("LEAKDEX_CATALOG", catalog)
+        .env("LEAKDEX_STORAGE", format!("s3://{}/{prefix}", server.bucket))
+        .env("LEAKDEX_KEY_FILE", key)
+        .env("AWS_ENDPOINT", &server.endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1");
+    command
+}
+
+/// What `command` printed; it must succeed.
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn write_key(path: &Path, key: &str) {
+    std::fs::write(path, key).unwrap();
+}
+
+/// Kills the server child even when an assertion fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = postgres_server().database("seams_answers");
+    let key = dir.path().join("key");
+    write_key(&key, "00112233445566778899aabbccddeeff");
+    let queries = dir.path().join("queries.txt");
+    std::fs::write(
+        &queries,
+        "9812345678\n+91 98765 43210\nPRIYA.P@yahoo.co.in\n2345 6789 0124\nnobody@nowhere.in\n",
+    )
+    .unwrap();
+
+    // The embedded default and the cluster ingest the same files.
+    let embedded = dir.path().join("embedded");
+    let builder = dir.path().join("builder");
+    stdout_of(
+        leakdex(&embedded)
+            .args(["ingest", "--no-text", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+    stdout_of(
+        clustered(&builder, &catalog, "answers", &key)
+            .args(["ingest", "--no-text", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+
+    // Another process, another data directory: nothing on its disk yet.
+    let reader = dir.path().join("reader");
+    let commands: Vec<Vec<String>> = vec![
+        vec![
+            "lookup".into(),
+            "--json".into(),
+            "--file".into(),
+            queries.display().to_string(),
+        ],
+        vec![
+            "lookup".into(),
+            "--json".into(),
+            "--kind".into(),
+            "phone".into(),
+            "98123 45678".into(),
+        ],
+        vec![
+            "show".into(),
+            "--json".into(),
+            "--corpus".into(),
+            "five".into(),
+            "--file".into(),
+            "legacy.sql".into(),
+            "--record".into(),
+            "2".into(),
+        ],
+    ];
+    // Hits in file and record order: records are numbered in the order parallel readers hand
+    // them over, which differs between two ingests of the same files.
+    let answers = |output: String| -> Vec<serde_json::Value> {
+        output
+            .lines()
+            .map(|line| {
+                let mut answer: serde_json::Value = serde_json::from_str(line).unwrap();
+                if let Some(hits) = answer["hits"].as_array_mut() {
+                    hits.sort_by_key(|hit| {
+                        (
+                            hit["file"].to_string(),
+                            hit["record"].as_u64(),
+                            hit["field"].to_string(),
+                        )
+                    });
+                }
+                answer
+            })
+            .collect()
+    };
+    for arguments in &commands {
+        let local = answers(stdout_of(leakdex(&embedded).args(arguments)));
+        let remote = answers(stdout_of(clustered(&reader, &catalog, "answers", &key).args(arguments)));
+        assert_eq!(remote, local, "{arguments:?}");
+        assert!(!local.is_empty(), "{arguments:?} printed nothing");
+    }
+    // It read the segment through its cache; the builder's copy was never touched.
+    let cached = walkdir::WalkDir::new(reader.join("cache"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .count();
+    assert!(cached >= 10, "{cached} files cached");
+
+    // The corpus listing agrees on everything but the segment's name.
+    let corpora = |output: String| -> serde_json::Value {
+        let mut listed: serde_json::Value = serde_json::from_str(&output).unwrap();
+        for corpus in listed.as_array_mut().unwrap() {
+            corpus["segments"] = serde_json::Value::Null;
+            corpus["created"] = serde_json::Value::Null;
+            // Files are listed in the order the scan finished them, which differs from run to run.
+            corpus["files"]
+                .as_array_mut()
+                .unwrap()
+                .sort_by_key(|file| file["path"].as_str().unwrap_or_default().to_string());
+        }
+        listed
+    };
+    assert_eq!(
+        corpora(stdout_of(
+            clustered(&reader, &catalog, "answers", &key).args(["corpora", "--json"])
+        )),
+        corpora(stdout_of(leakdex(&embedded).args(["corpora", "--json"])))
+    );
+
+    // A process with another fingerprint key refuses to answer rather than find nothing.
+    let other = dir.path().join("other-key");
+    write_key(&other, "ffeeddccbbaa99887766554433221100");
+    let output = clustered(&dir.path().join("stranger"), &catalog, "answers", &other)
+        .args(["lookup", "9812345678"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("another fingerprint key"), "{message}");
+
+    // Deleting the corpus removes its objects too.
+    stdout_of(clustered(&builder, &catalog, "answers", &key).args(["delete", "--corpus", "five"]));
+    let objects = leakdex::storage::S3Objects::with_builder(
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&s3_server().endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test"),
+        &s3_server().bucket,
+        "answers",
+    )
+    .unwrap();
+    use leakdex::storage::ObjectStorage;
+    assert_eq!(objects.list("segments").unwrap(), vec![]);
+}
+
+#[test]
+fn a_server_sees_what_another_process_publishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = postgres_server().database("seams_serve");
+    let key = dir.path().join("key");
+    write_key(&key, "0123456789abcdef0123456789abcdef");
+    let builder = dir.path().join("builder");
+    stdout_of(
+        clustered(&builder, &catalog, "serve", &key)
+            .args(["ingest", "--no-text", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+    // The server: its own data directory, an empty cache.
+    let served = dir.path().join("served");
+    let token = stdout_of(leakdex(&served).args(["token", "create", "--name", "analyst", "--role", "investigator"]))
+        .trim()
+        .to_string();
+    let mut server = Child(
+        clustered(&served, &catalog, "serve", &key)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let address = line
+        .trim()
+        .strip_prefix("leakdex: serving on ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let url = format!("http://{address}");
+    let ask = |value: &str| -> serde_json::Value {
+        let output = stdout_of(
+            leakdex(&served)
+                .arg("--server")
+                .arg(&url)
+                .env("LEAKDEX_TOKEN", &token)
+                .args(["lookup", "--json", value]),
+        );
+        serde_json::from_str(output.lines().next().unwrap_or("null")).unwrap()
+    };
+    let corpora_of = |answer: &serde_json::Value| -> Vec<String> {
+        let mut corpora: Vec<String> = answer["hits"]
+            .as_array()
+            .map(|hits| {
+                hits.iter()
+                    .filter_map(|hit| hit["corpus"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        corpora.sort();
+        corpora.dedup();
+        corpora
+    };
+    assert_eq!(corpora_of(&ask("anil.k@rediffmail.com")), ["five"]);
+
+    // Another process publishes a corpus; the server answers from it without a restart.
+    stdout_of(
+        clustered(&builder, &catalog, "serve", &key)
+            .args(["ingest", "--no-text", "--corpus", "more"])
+            .arg(fixture("nasty/headerless.psv")),
+    );
+    let published = Instant::now();
+    let mut seen = None;
+    while published.elapsed() < Duration::from_secs(10) {
+        if corpora_of(&ask("anil.k@rediffmail.com")) == ["five", "more"] {
+            seen = Some(published.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seen = seen.expect("the new corpus was never served");
+    eprintln!("a segment published by another process was served after {seen:?}");
+}
