@@ -64,12 +64,12 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
     let builder = dir.path().join("builder");
     stdout_of(
         leakdex(&embedded)
-            .args(["ingest", "--no-text", "--corpus", "five"])
+            .args(["ingest", "--corpus", "five"])
             .arg(fixture("five")),
     );
     stdout_of(
         clustered(&builder, &catalog, "answers", &key)
-            .args(["ingest", "--no-text", "--corpus", "five"])
+            .args(["ingest", "--corpus", "five"])
             .arg(fixture("five")),
     );
 
@@ -99,11 +99,14 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
             "--record".into(),
             "2".into(),
         ],
+        // Full text, from the tantivy index uploaded beside the segment.
+        vec!["search".into(), "--json".into(), "name:rahul".into()],
+        vec!["search".into(), "--json".into(), "sharma".into()],
     ];
-    // Hits in file and record order: records are numbered in the order parallel readers hand
-    // them over, which differs between two ingests of the same files.
+    // Hits and lines in one order: records are numbered in the order parallel readers hand
+    // them over, which differs between two ingests of the same files (so do ties in search).
     let answers = |output: String| -> Vec<serde_json::Value> {
-        output
+        let mut lines: Vec<serde_json::Value> = output
             .lines()
             .map(|line| {
                 let mut answer: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -118,7 +121,9 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
                 }
                 answer
             })
-            .collect()
+            .collect();
+        lines.sort_by_key(|line| line.to_string());
+        lines
     };
     for arguments in &commands {
         let local = answers(stdout_of(leakdex(&embedded).args(arguments)));
@@ -133,6 +138,10 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         .filter(|entry| entry.file_type().is_file())
         .count();
     assert!(cached >= 10, "{cached} files cached");
+    assert!(
+        reader.join("cache/text").exists(),
+        "the full-text index came through the cache"
+    );
 
     // The corpus listing agrees on everything but the segment's name.
     let corpora = |output: String| -> serde_json::Value {

@@ -107,7 +107,7 @@ impl Index {
                     source: corpus.source.clone(),
                     names: SegmentNames::of(&corpus.name, corpus.acquired.as_deref(), &segment),
                     segment,
-                    text: TextIndex::new(data.text_path(&entry.id)),
+                    text: TextIndex::of_segment(data, &entry.id),
                 });
             }
         }

@@ -9,11 +9,12 @@ use crate::ingest::{Kind, Region};
 use crate::segment::IDENTIFYING_KINDS;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{SegmentError, ShownField, text::text_field_name};
+use crate::storage::{DataDir, RemoteSegments};
 use regex::Regex;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser};
 use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
@@ -643,12 +644,29 @@ fn parse(text: &str) -> Result<(Box<dyn Query>, FuzzyWords), QueryError> {
 #[derive(Default)]
 pub struct TextIndex {
     path: PathBuf,
+    /// Object storage holding it as `text/ID/` when this process has no local copy.
+    remote: Option<(Arc<RemoteSegments>, String)>,
     opened: OnceLock<(tantivy::Index, IndexReader)>,
 }
 
 impl TextIndex {
     pub fn new(path: PathBuf) -> Self {
         TextIndex {
+            path,
+            remote: None,
+            opened: OnceLock::new(),
+        }
+    }
+
+    /// The full-text index of segment `id`: the local copy when there is one, else object
+    /// storage's, through the cache, on first search.
+    pub fn of_segment(data: &DataDir, id: &str) -> Self {
+        let path = data.text_path(id);
+        TextIndex {
+            remote: data
+                .shared_objects()
+                .filter(|_| !path.exists())
+                .map(|remote| (remote, format!("text/{id}"))),
             path,
             opened: OnceLock::new(),
         }
@@ -658,10 +676,20 @@ impl TextIndex {
         if let Some((_, reader)) = self.opened.get() {
             return Ok(Some(reader));
         }
-        if !self.path.exists() {
-            return Ok(None);
-        }
-        let mut index = tantivy::Index::open_in_dir(&self.path).map_err(|error| segment_error(&self.path, error))?;
+        let path = match &self.remote {
+            Some((remote, prefix)) => {
+                let fetched = remote.cache.fetch_folder(prefix).map_err(|error| {
+                    QueryError::Segment(SegmentError::Storage(crate::storage::StorageError::Objects(error)))
+                })?;
+                match fetched {
+                    Some(folder) => folder,
+                    None => return Ok(None),
+                }
+            }
+            None if self.path.exists() => self.path.clone(),
+            None => return Ok(None),
+        };
+        let mut index = tantivy::Index::open_in_dir(&path).map_err(|error| segment_error(&path, error))?;
         // Queries are parsed with today's schema; an index cut into words another way would
         // silently miss (text indexes built before the word tokenizer split Indic words at the
         // virama).

@@ -183,6 +183,7 @@ pub fn build_text_index_reporting(
         path: published.display().to_string(),
         source,
     })?;
+    data.upload_text(segment_id)?;
     drop(lock);
     std::fs::remove_dir_all(&workspace).map_err(|source| io(&workspace, source))?;
     tracing::info!(

@@ -158,6 +158,23 @@ impl SegmentCache {
         Err(io(failure))
     }
 
+    /// Every object under the folder `prefix`, in the cache (downloaded where missing): the
+    /// local folder holding them, or `None` when object storage has nothing there. For a
+    /// reader that opens a folder of files itself (tantivy); an object evicted before it opens
+    /// them is fetched again by calling this again.
+    ///
+    /// Errors: as [`SegmentCache::map`], and listing's.
+    pub fn fetch_folder(&self, prefix: &str) -> Result<Option<PathBuf>, ObjectError> {
+        let objects = self.storage.list(prefix)?;
+        if objects.is_empty() {
+            return Ok(None);
+        }
+        for object in &objects {
+            self.map(&object.path)?;
+        }
+        Ok(Some(self.folder.join(prefix.trim_end_matches('/'))))
+    }
+
     pub fn stats(&self) -> CacheStats {
         let state = self.lock();
         CacheStats {

@@ -158,36 +158,61 @@ impl DataDir {
         self.objects.as_deref()
     }
 
+    /// The same, shared with a reader that outlives this borrow (a full-text index).
+    pub fn shared_objects(&self) -> Option<Arc<RemoteSegments>> {
+        self.objects.clone()
+    }
+
     /// Uploads the files of segment `id` from `DATA/segments/ID/` to object storage (nothing
     /// without one), the manifest last. The segment is not visible until the catalog publishes it.
     ///
     /// Errors: [`StorageError::Io`] reading the folder, [`StorageError::Objects`] uploading.
     pub fn upload_segment(&self, id: &str) -> Result<(), StorageError> {
+        self.upload_folder(&self.segment_path(id), &format!("segments/{id}"), "manifest.json")
+    }
+
+    /// Uploads the full-text index of segment `id` from `DATA/text/ID/` (tantivy's commit point,
+    /// `meta.json`, last), replacing any uploaded before.
+    ///
+    /// Errors: as [`DataDir::upload_segment`].
+    pub fn upload_text(&self, id: &str) -> Result<(), StorageError> {
         let Some(remote) = self.objects() else { return Ok(()) };
-        let folder = self.segment_path(id);
-        let mut names: Vec<String> = fs::read_dir(&folder)
-            .map_err(|source| StorageError::io(&folder, source))?
+        for object in remote.objects.list(&format!("text/{id}"))? {
+            remote.objects.delete(&object.path)?;
+        }
+        self.upload_folder(&self.text_path(id), &format!("text/{id}"), "meta.json")
+    }
+
+    /// Uploads the files of `folder` (not its hidden ones: locks, tantivy's bookkeeping) under
+    /// `prefix`, `last` after the others.
+    fn upload_folder(&self, folder: &Path, prefix: &str, last: &str) -> Result<(), StorageError> {
+        let Some(remote) = self.objects() else { return Ok(()) };
+        let mut names: Vec<String> = fs::read_dir(folder)
+            .map_err(|source| StorageError::io(folder, source))?
             .filter_map(Result::ok)
             .filter(|entry| entry.path().is_file())
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
             .filter(|name| !name.starts_with('.'))
             .collect();
-        names.sort_by_key(|name| (name == "manifest.json", name.clone()));
+        names.sort_by_key(|name| (name == last, name.clone()));
         for name in names {
             remote
                 .objects
-                .put_file(&segment_object(id, &name), &folder.join(&name))?;
+                .put_file(&format!("{prefix}/{name}"), &folder.join(&name))?;
         }
         Ok(())
     }
 
-    /// Deletes the objects of segment `id` (nothing without object storage).
+    /// Deletes the objects of segment `id` and of its full-text index (nothing without object
+    /// storage).
     ///
     /// Errors: [`StorageError::Objects`].
     pub fn delete_remote_segment(&self, id: &str) -> Result<(), StorageError> {
         let Some(remote) = self.objects() else { return Ok(()) };
-        for object in remote.objects.list(&format!("segments/{id}"))? {
-            remote.objects.delete(&object.path)?;
+        for prefix in [format!("segments/{id}"), format!("text/{id}")] {
+            for object in remote.objects.list(&prefix)? {
+                remote.objects.delete(&object.path)?;
+            }
         }
         Ok(())
     }
