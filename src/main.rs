@@ -418,7 +418,7 @@ type Failure = Box<dyn std::error::Error>;
 
 /// Opens the data directory, the catalog and the segment storage `backends` name, and checks
 /// that this process's fingerprint key is the one the catalog's segments were built with.
-fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, Box<dyn Catalog>), Failure> {
+fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, Arc<dyn Catalog>), Failure> {
     let root = data_dir.map_or_else(DataDir::default_path, Path::to_path_buf);
     let mut data = DataDir::open(&root)?;
     if let Some(key_file) = &backends.key_file {
@@ -427,9 +427,14 @@ fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, B
     if let Some(location) = &backends.storage {
         data = data.with_objects(open_objects(location)?.into(), backends.cache_size as u64)?;
     }
-    let catalog: Box<dyn Catalog> = match &backends.catalog_url {
-        Some(url) => Box::new(PgCatalog::connect(url)?),
-        None => Box::new(FileCatalog::open(data.root())),
+    let catalog: Arc<dyn Catalog> = match &backends.catalog_url {
+        Some(url) => {
+            // The catalog's database keeps the deployment's shared state too (tokens).
+            let shared = Arc::new(PgCatalog::connect(url)?);
+            data = data.with_documents(shared.clone());
+            shared
+        }
+        None => Arc::new(FileCatalog::open(data.root())),
     };
     catalog.check_key(&data.key_check())?;
     Ok((data, catalog))
@@ -952,7 +957,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         ingest_roots: ingest_root,
                         max_upload_bytes,
                     };
-                    let state = leakdex::service::ServiceState::open_with(data, catalog.into(), region, policy)?;
+                    let state = leakdex::service::ServiceState::open_with(data, catalog, region, policy)?;
                     if let Some(address) = metrics_listen {
                         let metrics = std::net::TcpListener::bind(address)?;
                         eprintln!("leakdex: metrics on http://{}/metrics", metrics.local_addr()?);

@@ -183,3 +183,38 @@ fn an_unreachable_catalog_is_an_error_naming_it_without_its_password() {
         "{message}"
     );
 }
+
+#[test]
+fn tokens_issued_at_once_by_several_processes_are_all_kept() {
+    use leakdex::access::role::Role;
+    use leakdex::access::token::TokenStore;
+    let url = postgres_server().database("tokens");
+    let dir = tempfile::tempdir().unwrap();
+    std::thread::scope(|scope| {
+        for process in 0..4 {
+            let (url, root) = (&url, dir.path().join(format!("p{process}")));
+            scope.spawn(move || {
+                let shared = std::sync::Arc::new(PgCatalog::connect(url).unwrap());
+                let data = leakdex::storage::DataDir::open(&root).unwrap().with_documents(shared);
+                let store = TokenStore::new(&data);
+                for token in 0..5 {
+                    store
+                        .create(&format!("p{process}-t{token}"), Role::Investigator)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let shared = std::sync::Arc::new(PgCatalog::connect(&url).unwrap());
+    let data = leakdex::storage::DataDir::open(&dir.path().join("reader"))
+        .unwrap()
+        .with_documents(shared);
+    let entries = TokenStore::new(&data).list().unwrap();
+    assert_eq!(entries.len(), 20);
+    let mut ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "ids are unique");
+    // Nothing went to the local files.
+    assert!(!dir.path().join("reader/tokens.json").exists());
+}

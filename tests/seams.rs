@@ -206,9 +206,17 @@ fn a_server_sees_what_another_process_publishes() {
     );
     // The server: its own data directory, an empty cache.
     let served = dir.path().join("served");
-    let token = stdout_of(leakdex(&served).args(["token", "create", "--name", "analyst", "--role", "investigator"]))
-        .trim()
-        .to_string();
+    // Tokens are the deployment's: issued by one process, honoured by every server.
+    let token = stdout_of(clustered(&builder, &catalog, "serve", &key).args([
+        "token",
+        "create",
+        "--name",
+        "analyst",
+        "--role",
+        "investigator",
+    ]))
+    .trim()
+    .to_string();
     let mut server = Child(
         clustered(&served, &catalog, "serve", &key)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -225,14 +233,19 @@ fn a_server_sees_what_another_process_publishes() {
         .strip_prefix("leakdex: serving on ")
         .unwrap_or_else(|| panic!("{line}"));
     let url = format!("http://{address}");
+    let asking = |value: &str| {
+        leakdex(&served)
+            .arg("--server")
+            .arg(&url)
+            .env("LEAKDEX_TOKEN", &token)
+            .args(["lookup", "--json", value])
+            .output()
+            .unwrap()
+    };
     let ask = |value: &str| -> serde_json::Value {
-        let output = stdout_of(
-            leakdex(&served)
-                .arg("--server")
-                .arg(&url)
-                .env("LEAKDEX_TOKEN", &token)
-                .args(["lookup", "--json", value]),
-        );
+        let output = asking(value);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = String::from_utf8(output.stdout).unwrap();
         serde_json::from_str(output.lines().next().unwrap_or("null")).unwrap()
     };
     let corpora_of = |answer: &serde_json::Value| -> Vec<String> {
@@ -267,4 +280,11 @@ fn a_server_sees_what_another_process_publishes() {
     }
     let seen = seen.expect("the new corpus was never served");
     eprintln!("a segment published by another process was served after {seen:?}");
+
+    // A token revoked through another process is refused at the server's next call.
+    stdout_of(clustered(&builder, &catalog, "serve", &key).args(["token", "revoke", "analyst"]));
+    let refused = asking("anil.k@rediffmail.com");
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("unknown or revoked token"), "{message}");
 }

@@ -1,31 +1,31 @@
-//! Bearer tokens. `leakdex token create` prints a token once; only its SHA-256 is kept, in
-//! `DATA/tokens.json` (mode 0600). Revocation takes effect at the server's next call.
+//! Bearer tokens. `leakdex token create` prints a token once; only its SHA-256 is kept, in the
+//! deployment's shared documents: `DATA/tokens.json` (mode 0600) by default, the catalog's
+//! database in a cluster. Revocation takes effect at every server's next call.
 
 use super::role::Role;
-use crate::storage::{DataDir, lock_file, write_private};
+use crate::storage::DataDir;
+use crate::storage::documents::{DocumentError, Documents};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io;
-use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Prefix of every token, so a leaked one is recognizable (secret scanners, logs).
 pub const TOKEN_PREFIX: &str = "ldx_";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("token store {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("token store {path} is damaged: {message}")]
-    Damaged { path: String, message: String },
+    #[error("token store: {0}")]
+    Store(#[from] DocumentError),
+    #[error("token store {store} is damaged: {message}")]
+    Damaged { store: String, message: String },
     #[error("no token with id or name {0:?}")]
     NoToken(String),
     #[error("a token named {0:?} already exists: revoke it or choose another name")]
     Exists(String),
 }
+
+/// The shared document the tokens are kept in.
+pub const TOKENS_DOCUMENT: &str = "tokens";
 
 /// A token as stored: never the token itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,47 +66,70 @@ pub fn certificate_fingerprint(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
 }
 
-/// The token store of a data directory.
+/// The token store of a data directory (or of the deployment it belongs to).
 pub struct TokenStore {
-    path: PathBuf,
-    lock: PathBuf,
+    documents: Arc<dyn Documents>,
 }
 
 impl TokenStore {
     pub fn new(data: &DataDir) -> TokenStore {
         TokenStore {
-            path: data.root().join("tokens.json"),
-            lock: data.root().join("tokens.lock"),
+            documents: data.documents().clone(),
         }
     }
 
-    fn io(&self, source: io::Error) -> TokenError {
-        TokenError::Io {
-            path: self.path.display().to_string(),
-            source,
+    fn parse(&self, bytes: Option<&[u8]>) -> Result<Vec<TokenEntry>, TokenError> {
+        match bytes {
+            Some(bytes) => serde_json::from_slice(bytes).map_err(|error| TokenError::Damaged {
+                store: self.documents.store(),
+                message: error.to_string(),
+            }),
+            None => Ok(Vec::new()),
         }
     }
 
     /// Every token ever issued, revoked ones included.
     pub fn list(&self) -> Result<Vec<TokenEntry>, TokenError> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| TokenError::Damaged {
-                path: self.path.display().to_string(),
-                message: error.to_string(),
-            }),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(self.io(source)),
-        }
+        Ok(self.listed()?.0)
     }
 
-    /// Changes the store under an exclusive lock.
-    fn update<T>(&self, change: impl FnOnce(&mut Vec<TokenEntry>) -> Result<T, TokenError>) -> Result<T, TokenError> {
-        let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
-        let mut entries = self.list()?;
-        let result = change(&mut entries)?;
-        let json = serde_json::to_vec_pretty(&entries).map_err(|error| self.io(io::Error::other(error)))?;
-        write_private(&self.path, &json).map_err(|source| self.io(source))?;
-        Ok(result)
+    /// Every token and the store's version (see [`Documents::version`]).
+    pub fn listed(&self) -> Result<(Vec<TokenEntry>, u64), TokenError> {
+        let (bytes, version) = self.documents.read(TOKENS_DOCUMENT)?;
+        Ok((self.parse(bytes.as_deref())?, version))
+    }
+
+    /// The store's version now: cheap, for a reader that caches the tokens.
+    pub fn version(&self) -> Result<u64, TokenError> {
+        Ok(self.documents.version(TOKENS_DOCUMENT)?)
+    }
+
+    /// Changes the store atomically against every other process.
+    /// `change` may run more than once: a backend that lost a race to another writer runs it
+    /// again over the entries that writer left.
+    fn update<T>(
+        &self,
+        mut change: impl FnMut(&mut Vec<TokenEntry>) -> Result<T, TokenError>,
+    ) -> Result<T, TokenError> {
+        let mut answer = None;
+        let updated = self.documents.update(TOKENS_DOCUMENT, &mut |bytes| {
+            let mut entries = self.parse(bytes)?;
+            let result = change(&mut entries)?;
+            let json = serde_json::to_vec_pretty(&entries)?;
+            answer = Some(result);
+            Ok(json)
+        });
+        match updated {
+            Ok(()) => answer.ok_or_else(|| TokenError::NoToken("no answer".into())),
+            Err(DocumentError::Refused(refusal)) => match refusal.downcast::<TokenError>() {
+                Ok(error) => Err(*error),
+                Err(other) => Err(TokenError::Damaged {
+                    store: self.documents.store(),
+                    message: other.to_string(),
+                }),
+            },
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Issues a token for `name` with `role`; returns its entry and the token, shown only now.
@@ -143,10 +166,10 @@ impl TokenStore {
                 sha256: digest(&token),
                 created: crate::catalog::now_rfc3339(),
                 revoked: None,
-                certificate,
+                certificate: certificate.clone(),
             };
             entries.push(entry.clone());
-            Ok((entry, token))
+            Ok((entry, token.clone()))
         })
     }
 

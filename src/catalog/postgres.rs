@@ -6,6 +6,7 @@
 
 use super::{Catalog, CatalogError, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
 use crate::background::Background;
+use crate::storage::documents::{Change, DocumentError, Documents};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,7 +50,18 @@ const MIGRATIONS: &[(i32, &str)] = &[
              value text NOT NULL
          );",
     ),
+    (
+        3,
+        "CREATE TABLE leakdex_documents (
+             name text PRIMARY KEY,
+             body bytea NOT NULL,
+             version bigint NOT NULL
+         );",
+    ),
 ];
+
+/// Attempts of a document update that keeps losing the race to other writers.
+const DOCUMENT_ATTEMPTS: usize = 32;
 
 /// Key of the advisory lock that serializes migrations (`leakdex` in ASCII).
 const MIGRATION_LOCK: i64 = 0x006c_6561_6b64_6578;
@@ -499,6 +511,97 @@ impl Catalog for PgCatalog {
 
     fn generation(&self) -> Result<u64, CatalogError> {
         Ok(self.generation.load(Ordering::Acquire))
+    }
+}
+
+impl PgCatalog {
+    fn document_error(&self, name: &str) -> impl Fn(CatalogError) -> DocumentError + '_ {
+        let name = name.to_string();
+        move |error| DocumentError::Backend {
+            store: self.url.clone(),
+            name: name.clone(),
+            source: Box::new(error),
+        }
+    }
+}
+
+/// Documents as rows of `leakdex_documents`, each replaced by compare-and-swap on its version:
+/// the change runs in the caller's thread, never holding a lock across it.
+impl Documents for PgCatalog {
+    fn store(&self) -> String {
+        self.url.clone()
+    }
+
+    fn read(&self, name: &str) -> Result<(Option<Vec<u8>>, u64), DocumentError> {
+        let owned = name.to_string();
+        self.run(move |client| {
+            Box::pin(async move {
+                let row = client
+                    .query_opt("SELECT body, version FROM leakdex_documents WHERE name = $1", &[&owned])
+                    .await?;
+                Ok(Ok(row.map_or((None, 0), |row| {
+                    (Some(row.get::<_, Vec<u8>>(0)), row.get::<_, i64>(1).max(0) as u64)
+                })))
+            })
+        })
+        .map_err(self.document_error(name))
+    }
+
+    fn version(&self, name: &str) -> Result<u64, DocumentError> {
+        let owned = name.to_string();
+        self.run(move |client| {
+            Box::pin(async move {
+                let row = client
+                    .query_opt("SELECT version FROM leakdex_documents WHERE name = $1", &[&owned])
+                    .await?;
+                Ok(Ok(row.map_or(0, |row| row.get::<_, i64>(0).max(0) as u64)))
+            })
+        })
+        .map_err(self.document_error(name))
+    }
+
+    fn update(
+        &self,
+        name: &str,
+        change: &mut Change<'_>,
+    ) -> Result<(), DocumentError> {
+        for _ in 0..DOCUMENT_ATTEMPTS {
+            let (body, version) = self.read(name)?;
+            let next = change(body.as_deref()).map_err(DocumentError::Refused)?;
+            let (owned, expected) = (name.to_string(), version as i64);
+            let swapped = self
+                .run(move |client| {
+                    Box::pin(async move {
+                        let changed = if expected == 0 {
+                            client
+                                .execute(
+                                    "INSERT INTO leakdex_documents (name, body, version) VALUES ($1, $2, 1)
+                                     ON CONFLICT (name) DO NOTHING",
+                                    &[&owned, &next],
+                                )
+                                .await?
+                        } else {
+                            client
+                                .execute(
+                                    "UPDATE leakdex_documents SET body = $2, version = version + 1
+                                     WHERE name = $1 AND version = $3",
+                                    &[&owned, &next, &expected],
+                                )
+                                .await?
+                        };
+                        Ok(Ok(changed == 1))
+                    })
+                })
+                .map_err(self.document_error(name))?;
+            if swapped {
+                return Ok(());
+            }
+        }
+        Err(DocumentError::Backend {
+            store: self.url.clone(),
+            name: name.to_string(),
+            source: format!("{DOCUMENT_ATTEMPTS} attempts lost to other writers").into(),
+        })
     }
 }
 

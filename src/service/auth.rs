@@ -4,7 +4,7 @@
 
 use crate::access::role::{Role, Rpc};
 use crate::access::token::{TOKEN_PREFIX, TokenStore, Tokens, certificate_fingerprint, digest};
-use crate::storage::{DataDir, FileStamp};
+use crate::storage::DataDir;
 use std::sync::{Arc, Mutex};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
@@ -32,30 +32,34 @@ enum Credential {
 /// revocation takes effect at the next call.
 pub struct Authenticator {
     store: TokenStore,
-    path: std::path::PathBuf,
-    cached: Mutex<(Option<FileStamp>, Arc<Tokens>)>,
+    /// The tokens as last read, and the store's version then.
+    cached: Mutex<Option<(u64, Arc<Tokens>)>>,
 }
 
 impl Authenticator {
     pub fn new(data: &DataDir) -> Authenticator {
         Authenticator {
             store: TokenStore::new(data),
-            path: data.root().join("tokens.json"),
-            cached: Mutex::new((None, Arc::new(Tokens::default()))),
+            cached: Mutex::new(None),
         }
     }
 
+    /// The live tokens; the store is asked for its version on every call (a `stat`, or one row
+    /// of the cluster's database) and reread only when it moved, so a revocation made by any
+    /// process is refused at the next call.
     fn tokens(&self) -> Result<Arc<Tokens>, Status> {
-        let stamp = FileStamp::of(&self.path);
+        let unavailable = |error| Status::unavailable(format!("{error}"));
+        let version = self.store.version().map_err(unavailable)?;
         let mut cached = self.cached.lock().unwrap_or_else(|poison| poison.into_inner());
-        if cached.0 != stamp || stamp.is_none() {
-            let entries = self
-                .store
-                .list()
-                .map_err(|error| Status::internal(format!("token store: {error}")))?;
-            *cached = (stamp, Arc::new(Tokens::new(entries)));
+        if let Some((seen, tokens)) = cached.as_ref()
+            && *seen == version
+        {
+            return Ok(tokens.clone());
         }
-        Ok(cached.1.clone())
+        let (entries, version) = self.store.listed().map_err(unavailable)?;
+        let tokens = Arc::new(Tokens::new(entries));
+        *cached = Some((version, tokens.clone()));
+        Ok(tokens)
     }
 
     /// The principal of a call: from its bearer token, else from its client certificate (whose

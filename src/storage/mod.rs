@@ -11,12 +11,14 @@
 //! ```
 
 mod cache;
+pub mod documents;
 mod local;
 mod mmap;
 pub mod objects;
 mod s3;
 
 pub use cache::{CacheStats, SegmentCache};
+pub use documents::{DocumentError, Documents, LocalDocuments};
 pub use mmap::{Mapped, map_file};
 pub use objects::{LocalObjects, ObjectError, ObjectMeta, ObjectStorage, S3Objects, open_objects};
 
@@ -63,6 +65,8 @@ pub struct DataDir {
     root: PathBuf,
     key: [u8; 16],
     objects: Option<Arc<RemoteSegments>>,
+    /// Shared state (the token store): files here, or the cluster's catalog database.
+    documents: Arc<dyn Documents>,
 }
 
 /// Object storage for published segments, and this process's cache of it.
@@ -116,6 +120,7 @@ impl DataDir {
             root: root.to_path_buf(),
             key,
             objects: None,
+            documents: Arc::new(LocalDocuments::new(root)),
         })
     }
 
@@ -151,6 +156,16 @@ impl DataDir {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(b"leakdex fingerprint key check, version 1");
         hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// This directory keeping its shared state (tokens) in `documents` instead of its files.
+    pub fn with_documents(self, documents: Arc<dyn Documents>) -> DataDir {
+        DataDir { documents, ..self }
+    }
+
+    /// Where the shared state lives.
+    pub fn documents(&self) -> &Arc<dyn Documents> {
+        &self.documents
     }
 
     /// The object storage segments are published to, if any.
@@ -330,7 +345,7 @@ fn create_key(path: &Path) -> Result<[u8; 16], StorageError> {
 /// changes (the token store, the catalog). A file system's modification times are coarse (a few
 /// milliseconds): a file rewritten within that window keeps its time. leakdex replaces such
 /// files by a rename, so their inode changes with every write; the length usually does too.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FileStamp {
     modified: Option<std::time::SystemTime>,
     length: u64,
