@@ -177,17 +177,8 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
 
     // Deleting the corpus removes its objects too.
     stdout_of(clustered(&builder, &catalog, "answers", &key).args(["delete", "--corpus", "five"]));
-    let objects = leakdex::storage::S3Objects::with_builder(
-        object_store::aws::AmazonS3Builder::new()
-            .with_endpoint(&s3_server().endpoint)
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_access_key_id("test")
-            .with_secret_access_key("test"),
-        &s3_server().bucket,
-        "answers",
-    )
-    .unwrap();
+    let objects =
+        leakdex::storage::S3Objects::with_builder(s3_server().builder(), &s3_server().bucket, "answers").unwrap();
     use leakdex::storage::ObjectStorage;
     assert_eq!(objects.list("segments").unwrap(), vec![]);
 }

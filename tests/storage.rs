@@ -5,19 +5,12 @@
 use crate::common::setup::s3_server;
 use bytes::Bytes;
 use leakdex::storage::{LocalObjects, ObjectError, ObjectStorage, S3Objects, SegmentCache};
-use object_store::aws::AmazonS3Builder;
 use std::sync::Arc;
 
 /// A fresh prefix of the test bucket, so that tests running at once do not see each other.
 fn s3_objects(prefix: &str) -> S3Objects {
     let server = s3_server();
-    let builder = AmazonS3Builder::new()
-        .with_endpoint(&server.endpoint)
-        .with_allow_http(true)
-        .with_region("us-east-1")
-        .with_access_key_id("test")
-        .with_secret_access_key("test");
-    S3Objects::with_builder(builder, &server.bucket, prefix).expect("S3 client")
+    S3Objects::with_builder(server.builder(), &server.bucket, prefix).expect("S3 client")
 }
 
 /// Bytes that differ at every position, so a range read from the wrong place is seen.
@@ -207,13 +200,7 @@ fn s3_objects_are_reachable_from_async_code_and_say_what_is_wrong() {
     runtime.block_on(async move { drop(storage) });
 
     // A bucket that does not exist: an error naming the store and the object, not a panic.
-    let server = s3_server();
-    let builder = AmazonS3Builder::new()
-        .with_endpoint(&server.endpoint)
-        .with_allow_http(true)
-        .with_region("us-east-1")
-        .with_access_key_id("test")
-        .with_secret_access_key("test");
+    let builder = s3_server().builder();
     // Refused when opened: S3 answers a missing bucket as a missing object, which would make
     // every segment look absent.
     let error = S3Objects::with_builder(builder, "no-such-bucket", "").unwrap_err();

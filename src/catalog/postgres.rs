@@ -560,11 +560,7 @@ impl Documents for PgCatalog {
         .map_err(self.document_error(name))
     }
 
-    fn update(
-        &self,
-        name: &str,
-        change: &mut Change<'_>,
-    ) -> Result<(), DocumentError> {
+    fn update(&self, name: &str, change: &mut Change<'_>) -> Result<(), DocumentError> {
         for _ in 0..DOCUMENT_ATTEMPTS {
             let (body, version) = self.read(name)?;
             let next = change(body.as_deref()).map_err(DocumentError::Refused)?;

@@ -52,11 +52,7 @@ pub trait Documents: Debug + Send + Sync {
     fn version(&self, name: &str) -> Result<u64, DocumentError>;
 
     /// Replaces document `name` with what `change` makes of it, atomically.
-    fn update(
-        &self,
-        name: &str,
-        change: &mut Change<'_>,
-    ) -> Result<(), DocumentError>;
+    fn update(&self, name: &str, change: &mut Change<'_>) -> Result<(), DocumentError>;
 }
 
 /// Documents as files `DATA/NAME.json` (mode 0600), changed under `DATA/NAME.lock`.
@@ -112,11 +108,7 @@ impl Documents for LocalDocuments {
         Ok(hasher.finish())
     }
 
-    fn update(
-        &self,
-        name: &str,
-        change: &mut Change<'_>,
-    ) -> Result<(), DocumentError> {
+    fn update(&self, name: &str, change: &mut Change<'_>) -> Result<(), DocumentError> {
         let _lock = lock_file(&self.root.join(format!("{name}.lock")), true).map_err(|error| self.io(name, error))?;
         let current = self.read_file(name)?;
         let next = change(current.as_deref()).map_err(DocumentError::Refused)?;

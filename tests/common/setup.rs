@@ -137,6 +137,18 @@ pub struct S3Server {
     _server: std::process::Child,
 }
 
+impl S3Server {
+    /// A client builder for this server (its endpoint, plain HTTP, the test keys).
+    pub fn builder(&self) -> object_store::aws::AmazonS3Builder {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+    }
+}
+
 /// Serves S3 with moto until stdin closes; prints `ready` once the bucket exists.
 const S3_SERVER: &str = r#"
 import sys, boto3
