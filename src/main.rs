@@ -421,8 +421,18 @@ type Failure = Box<dyn std::error::Error>;
 fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, Arc<dyn Catalog>), Failure> {
     let root = data_dir.map_or_else(DataDir::default_path, Path::to_path_buf);
     let mut data = DataDir::open(&root)?;
-    if let Some(key_file) = &backends.key_file {
-        data = data.with_key_file(key_file)?;
+    match &backends.key_file {
+        Some(key_file) => data = data.with_key_file(key_file)?,
+        // A key made up here would be the one a fresh shared catalog records, and every other
+        // process would then be refused.
+        None if backends.catalog_url.is_some() || backends.storage.is_some() => {
+            return Err(
+                "--catalog and --storage are shared by every process of a deployment: give the \
+                        deployment's fingerprint key with --key-file (or LEAKDEX_KEY_FILE)"
+                    .into(),
+            );
+        }
+        None => {}
     }
     if let Some(location) = &backends.storage {
         data = data.with_objects(open_objects(location)?.into(), backends.cache_size as u64)?;

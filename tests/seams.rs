@@ -175,6 +175,16 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("another fingerprint key"), "{message}");
 
+    // Without the deployment's key a process would make one up (and a fresh catalog would
+    // record it): refused before anything is touched.
+    let output = clustered(&dir.path().join("keyless"), &catalog, "answers", &key)
+        .env_remove("LEAKDEX_KEY_FILE")
+        .args(["corpora"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--key-file"));
+
     // Deleting the corpus removes its objects too.
     stdout_of(clustered(&builder, &catalog, "answers", &key).args(["delete", "--corpus", "five"]));
     let objects =

@@ -77,7 +77,19 @@ pub struct PgCatalog {
     /// The catalog's generation as this process last saw it: its own changes at once, other
     /// processes' within [`WATCH_EVERY`] (a task polls the one row), so asking costs nothing.
     generation: Arc<AtomicU64>,
+    /// When the watch last read the row (milliseconds since the Unix epoch).
+    watched: Arc<AtomicU64>,
     background: Background,
+}
+
+/// Past this without a successful watch, [`Catalog::generation`] reads the row itself (and
+/// fails if it cannot), rather than let a server answer from an index it cannot know is current.
+const STALE_AFTER_MS: u64 = 2_000;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
 
 /// How often a process polls the generation row.
@@ -89,18 +101,42 @@ impl std::fmt::Debug for PgCatalog {
     }
 }
 
-/// `url` with its password hidden, for messages and logs.
+/// What a connection string names, for messages and logs: user, hosts, ports and database,
+/// never the password (in a URL, a `?password=` parameter or a `key=value` string alike).
 fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "postgres://(an unreadable connection string)".to_string();
     };
-    match rest.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            let name = user.split(':').next().unwrap_or_default();
-            format!("{scheme}://{name}:***@{host}")
-        }
-        _ => url.to_string(),
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            tokio_postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// Connection settings added to the caller's: a dead server or network is found out in
+/// seconds, not at the operating system's TCP timeout, and no statement runs unbounded.
+fn connection_config(url: &str) -> Result<tokio_postgres::Config, tokio_postgres::Error> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
     }
+    config.keepalives(true);
+    config.keepalives_idle(std::time::Duration::from_secs(30));
+    if config.get_options().is_none() {
+        config.options("-c statement_timeout=30000");
+    }
+    Ok(config)
 }
 
 fn state_name(state: SegmentState) -> &'static str {
@@ -130,6 +166,7 @@ impl PgCatalog {
             url: shown,
             client: Arc::new(Mutex::new(None)),
             generation: Arc::new(AtomicU64::new(0)),
+            watched: Arc::new(AtomicU64::new(now_ms())),
             background,
         };
         catalog.run(|client| {
@@ -173,7 +210,11 @@ impl PgCatalog {
     /// Polls the generation row every [`WATCH_EVERY`] on a connection of its own, for as long
     /// as the catalog lives.
     fn watch(&self) {
-        let (connect_to, generation) = (self.connect_to.clone(), Arc::downgrade(&self.generation));
+        let (connect_to, generation, watched) = (
+            self.connect_to.clone(),
+            Arc::downgrade(&self.generation),
+            self.watched.clone(),
+        );
         self.background.spawn(async move {
             let mut client: Option<Client> = None;
             loop {
@@ -182,7 +223,11 @@ impl PgCatalog {
                     return;
                 };
                 if client.as_ref().is_none_or(Client::is_closed) {
-                    match tokio_postgres::connect(&connect_to, NoTls).await {
+                    let config = match connection_config(&connect_to) {
+                        Ok(config) => config,
+                        Err(_) => return,
+                    };
+                    match config.connect(NoTls).await {
                         Ok((open, connection)) => {
                             tokio::spawn(async move {
                                 let _ = connection.await;
@@ -199,6 +244,7 @@ impl PgCatalog {
                     && let Ok(now) = read_generation(open).await
                 {
                     generation.fetch_max(now, Ordering::AcqRel);
+                    watched.store(now_ms(), Ordering::Release);
                 }
             }
         });
@@ -224,7 +270,9 @@ impl PgCatalog {
                 let connected = match slot.take() {
                     Some(open) if !open.is_closed() => open,
                     _ => {
-                        let (open, connection) = tokio_postgres::connect(&connect_to, NoTls)
+                        let (open, connection) = connection_config(&connect_to)
+                            .map_err(failed(&url))?
+                            .connect(NoTls)
                             .await
                             .map_err(failed(&url))?;
                         // Ends when the connection does; the next call connects again.
@@ -510,6 +558,11 @@ impl Catalog for PgCatalog {
     }
 
     fn generation(&self) -> Result<u64, CatalogError> {
+        if now_ms().saturating_sub(self.watched.load(Ordering::Acquire)) > STALE_AFTER_MS {
+            let now = self.run(|client| Box::pin(async move { Ok(Ok(read_generation(client).await?)) }))?;
+            self.generation.fetch_max(now, Ordering::AcqRel);
+            self.watched.store(now_ms(), Ordering::Release);
+        }
         Ok(self.generation.load(Ordering::Acquire))
     }
 }
@@ -612,13 +665,22 @@ async fn read_generation(client: &Client) -> Result<u64, tokio_postgres::Error> 
 mod tests {
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(
-            super::redacted("postgres://leakdex:s3cr@t@db.internal:5432/leakdex"),
-            "postgres://leakdex:***@db.internal:5432/leakdex"
-        );
-        assert_eq!(
-            super::redacted("postgres://leakdex@127.0.0.1:5432/postgres"),
-            "postgres://leakdex@127.0.0.1:5432/postgres"
-        );
+        for (given, shown) in [
+            (
+                "postgres://leakdex:s3cret@db.internal:5433/evidence",
+                "postgres://leakdex@db.internal:5433/evidence",
+            ),
+            (
+                "postgres://leakdex@db.internal/evidence?password=s3cret",
+                "postgres://leakdex@db.internal:5432/evidence",
+            ),
+            (
+                "host=db.internal user=leakdex password=s3cret dbname=evidence",
+                "postgres://leakdex@db.internal:5432/evidence",
+            ),
+        ] {
+            assert_eq!(super::redacted(given), shown);
+        }
+        assert!(!super::redacted("postgres://a:s3cret@[bad").contains("s3cret"));
     }
 }

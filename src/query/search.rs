@@ -682,8 +682,10 @@ impl TextIndex {
                     QueryError::Segment(SegmentError::Storage(crate::storage::StorageError::Objects(error)))
                 })?;
                 match fetched {
-                    Some(folder) => folder,
-                    None => return Ok(None),
+                    Some(folder) if folder.join("meta.json").exists() => folder,
+                    // Not uploaded yet, or only in part (tantivy's commit point goes last): a
+                    // segment without full text, for now; asked again at the next search.
+                    _ => return Ok(None),
                 }
             }
             None if self.path.exists() => self.path.clone(),

@@ -430,6 +430,12 @@ pub(super) fn status(error: QueryError) -> Status {
             Status::data_loss(format!("segment {path} is corrupt: {message}"))
         }
         QueryError::Segment(other @ SegmentError::OtherFormat { .. }) => Status::failed_precondition(other.to_string()),
+        // The deployment's shared systems (the catalog's database, object storage) out of
+        // reach: the call may succeed when retried.
+        other @ (QueryError::Catalog(CatalogError::Postgres { .. })
+        | QueryError::Segment(
+            SegmentError::Catalog(CatalogError::Postgres { .. }) | SegmentError::Storage(_),
+        )) => Status::unavailable(other.to_string()),
         other => Status::internal(other.to_string()),
     }
 }

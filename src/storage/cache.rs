@@ -158,8 +158,9 @@ impl SegmentCache {
         Err(io(failure))
     }
 
-    /// Every object under the folder `prefix`, in the cache (downloaded where missing): the
-    /// local folder holding them, or `None` when object storage has nothing there. For a
+    /// Every object under the folder `prefix`, in the cache (downloaded where missing or of
+    /// another size than the object now): the local folder holding them, or `None` when object
+    /// storage has nothing there. For a
     /// reader that opens a folder of files itself (tantivy); an object evicted before it opens
     /// them is fetched again by calling this again.
     ///
@@ -168,6 +169,20 @@ impl SegmentCache {
         let objects = self.storage.list(prefix)?;
         if objects.is_empty() {
             return Ok(None);
+        }
+        {
+            // A copy whose size differs from the object's is of an object since replaced (a
+            // full-text index rebuilt): fetched again.
+            let mut state = self.lock();
+            for object in &objects {
+                if state
+                    .entries
+                    .get(&object.path)
+                    .is_some_and(|(size, _)| *size != object.size)
+                {
+                    state.forget(&object.path);
+                }
+            }
         }
         for object in &objects {
             self.map(&object.path)?;
