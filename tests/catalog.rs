@@ -111,6 +111,14 @@ fn conformance(catalog: &dyn Catalog) {
     // A corpus made again under the name starts empty.
     catalog.ensure_corpus(&corpus("cowin")).unwrap();
     assert!(catalog.corpus("cowin").unwrap().unwrap().segments.is_empty());
+
+    // The first key check is recorded; the same passes, another is refused.
+    catalog.check_key("0123abcd").unwrap();
+    catalog.check_key("0123abcd").unwrap();
+    assert!(matches!(
+        catalog.check_key("ffff0000"),
+        Err(CatalogError::KeyMismatch { .. })
+    ));
 }
 
 #[test]

@@ -287,7 +287,10 @@ impl ServiceState {
         let generation = self.catalog.generation().map_err(catalog_status)?;
         let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
         if current.generation != generation {
-            *current = open_served(&self.data, self.catalog.as_ref())?;
+            // Once more on failure: a corpus deleted between reading the catalog and opening its
+            // segments (their files already gone) is no longer listed the second time.
+            *current = open_served(&self.data, self.catalog.as_ref())
+                .or_else(|_| open_served(&self.data, self.catalog.as_ref()))?;
             self.metrics.segments.set(current.full.segments.len() as i64);
             tracing::info!(
                 segments = current.full.segments.len(),
