@@ -111,6 +111,32 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
     if !abandoned.is_empty() {
         catalog.forget_segments(&abandoned)?;
     }
+    // Objects of segments the catalog no longer knows (an upload cut short before publishing,
+    // whose staged entry was forgotten since): a segment being built is staged first, so its
+    // objects are never taken for these.
+    if let Some(remote) = data.objects() {
+        let known: std::collections::HashSet<String> = catalog
+            .corpora()?
+            .iter()
+            .flat_map(|corpus| corpus.segments.iter().map(|segment| segment.id.clone()))
+            .collect();
+        for prefix in ["segments", "text"] {
+            let objects = remote
+                .objects
+                .list(prefix)
+                .map_err(crate::storage::StorageError::from)?;
+            for object in objects {
+                let id = object.path.split('/').nth(1).unwrap_or_default();
+                if !known.contains(id) {
+                    tracing::info!(object = %object.path, "removing an object of no known segment");
+                    remote
+                        .objects
+                        .delete(&object.path)
+                        .map_err(crate::storage::StorageError::from)?;
+                }
+            }
+        }
+    }
     // Full-text indexes of segments that are gone.
     if let Ok(entries) = fs::read_dir(data.root().join("text")) {
         for entry in entries.flatten() {
