@@ -115,25 +115,30 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
     // whose staged entry was forgotten since): a segment being built is staged first, so its
     // objects are never taken for these.
     if let Some(remote) = data.objects() {
+        // Listed before the catalog is read: an object listed was uploaded before, so its
+        // segment was staged before, and the catalog read after knows it.
+        let mut listed = Vec::new();
+        for prefix in ["segments", "text"] {
+            listed.extend(
+                remote
+                    .objects
+                    .list(prefix)
+                    .map_err(crate::storage::StorageError::from)?,
+            );
+        }
         let known: std::collections::HashSet<String> = catalog
             .corpora()?
             .iter()
             .flat_map(|corpus| corpus.segments.iter().map(|segment| segment.id.clone()))
             .collect();
-        for prefix in ["segments", "text"] {
-            let objects = remote
-                .objects
-                .list(prefix)
-                .map_err(crate::storage::StorageError::from)?;
-            for object in objects {
-                let id = object.path.split('/').nth(1).unwrap_or_default();
-                if !known.contains(id) {
-                    tracing::info!(object = %object.path, "removing an object of no known segment");
-                    remote
-                        .objects
-                        .delete(&object.path)
-                        .map_err(crate::storage::StorageError::from)?;
-                }
+        for object in listed {
+            let id = object.path.split('/').nth(1).unwrap_or_default();
+            if !known.contains(id) {
+                tracing::info!(object = %object.path, "removing an object of no known segment");
+                remote
+                    .objects
+                    .delete(&object.path)
+                    .map_err(crate::storage::StorageError::from)?;
             }
         }
     }
