@@ -102,8 +102,8 @@ impl SegmentCache {
     }
 
     /// Object `path` mapped into memory from the cache, downloaded first when the cache lacks
-    /// it. The file is mapped under the cache's lock, so no eviction can come between finding
-    /// it and mapping it; once mapped, eviction no longer matters to the caller.
+    /// it. The file is put in place and mapped under the cache's lock, so no eviction can come
+    /// between finding it and mapping it; once mapped, eviction no longer matters to the caller.
     ///
     /// Errors: those of the storage ([`ObjectError::NotFound`] for an absent object), and
     /// [`ObjectError::Io`] writing or mapping the cache's file.
@@ -115,47 +115,48 @@ impl SegmentCache {
             path: path.to_string(),
             source,
         };
-        // A second attempt when the file went between download and mapping (another caller's
-        // eviction of a copy it had just counted).
-        let mut failure = std::io::Error::from(std::io::ErrorKind::NotFound);
-        for _ in 0..2 {
-            {
-                let mut state = self.lock();
-                if state.entries.contains_key(path) {
-                    match map_file(&local) {
-                        Ok(mapped) => {
-                            state.touch(path);
-                            return Ok(mapped);
-                        }
-                        // Gone from disk behind the cache's back: fetched again below.
-                        Err(_) => state.forget(path),
-                    }
-                }
-            }
-            // Downloaded outside the lock, so that other files load meanwhile; two callers after
-            // one object each write their own temporary file and rename it, and the bytes agree.
-            if let Some(parent) = local.parent() {
-                fs::create_dir_all(parent).map_err(io)?;
-            }
-            let size = self.storage.download(path, &local)?;
+        {
             let mut state = self.lock();
-            state.forget(path);
-            state.used += size;
-            state.entries.insert(path.to_string(), (size, 0));
-            state.touch(path);
-            match map_file(&local) {
-                Ok(mapped) => {
-                    drop(state);
-                    self.evict(Some(path));
-                    return Ok(mapped);
-                }
-                Err(error) => {
-                    state.forget(path);
-                    failure = error;
+            if state.entries.contains_key(path) {
+                match map_file(&local) {
+                    Ok(mapped) => {
+                        state.touch(path);
+                        return Ok(mapped);
+                    }
+                    // Gone from disk behind the cache's back: fetched again below.
+                    Err(_) => state.forget(path),
                 }
             }
         }
-        Err(io(failure))
+        // Downloaded outside the lock (other files load meanwhile) to a name of this call's
+        // own; moved into place, counted and mapped under the lock, so no eviction comes between.
+        if let Some(parent) = local.parent() {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        let fetched = super::local::temporary_beside(&local);
+        let size = match self.storage.download(path, &fetched) {
+            Ok(size) => size,
+            Err(error) => {
+                let _ = fs::remove_file(&fetched);
+                return Err(error);
+            }
+        };
+        let mut state = self.lock();
+        let placed = fs::rename(&fetched, &local).and_then(|()| map_file(&local));
+        let mapped = match placed {
+            Ok(mapped) => mapped,
+            Err(error) => {
+                let _ = fs::remove_file(&fetched);
+                return Err(io(error));
+            }
+        };
+        state.forget(path);
+        state.used += size;
+        state.entries.insert(path.to_string(), (size, 0));
+        state.touch(path);
+        drop(state);
+        self.evict(Some(path));
+        Ok(mapped)
     }
 
     /// Every object under the folder `prefix`, in the cache (downloaded where missing or of

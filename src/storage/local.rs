@@ -50,22 +50,28 @@ impl LocalObjects {
     /// Writes an object whole through `fill`, which writes its bytes into an open file.
     fn write_whole(&self, path: &str, fill: impl FnOnce(&mut File) -> io::Result<()>) -> Result<(), ObjectError> {
         let target = self.file(path)?;
-        let folder = target.parent().unwrap_or(&self.root);
-        fs::create_dir_all(folder).map_err(|error| self.io(path, error))?;
-        let temporary = temporary_beside(&target);
-        let written = (|| {
-            let mut file = File::create(&temporary)?;
-            fill(&mut file)?;
-            file.sync_all()?;
-            fs::rename(&temporary, &target)?;
-            // The rename is durable once the folder is synced.
-            File::open(folder)?.sync_all()
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
-        written.map_err(|error| self.io(path, error))
+        write_file_whole(&target, fill).map_err(|error| self.io(path, error))
     }
+}
+
+/// Writes `target` whole through `fill`: a hidden temporary file beside it, synced, renamed
+/// over it, the folder synced; readers never see a part.
+fn write_file_whole(target: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+    let folder = target.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(folder)?;
+    let temporary = temporary_beside(target);
+    let written = (|| {
+        let mut file = File::create(&temporary)?;
+        fill(&mut file)?;
+        file.sync_all()?;
+        fs::rename(&temporary, target)?;
+        // The rename is durable once the folder is synced.
+        File::open(folder)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// A hidden name beside `target`, unique in this process (object paths never start with a
@@ -124,12 +130,15 @@ impl ObjectStorage for LocalObjects {
 
     fn download(&self, path: &str, to: &Path) -> Result<u64, ObjectError> {
         let mut source = File::open(self.file(path)?).map_err(|error| self.io(path, error))?;
-        let local = LocalObjects::new(to.parent().unwrap_or(Path::new(".")));
-        let name = to.file_name().and_then(|name| name.to_str()).unwrap_or("object");
         let mut copied = 0;
-        local.write_whole(name, |out| {
+        write_file_whole(to, |out| {
             copied = io::copy(&mut source, out)?;
             Ok(())
+        })
+        .map_err(|source| ObjectError::Io {
+            uri: "file://".to_string(),
+            path: to.display().to_string(),
+            source,
         })?;
         Ok(copied)
     }
