@@ -2,9 +2,8 @@
 //! environment the tests make under `target/`) streams 100k lookups through `leakdex serve`; its
 //! answers must equal the CLI's.
 
-use crate::common::{data as fixture, leakdex};
+use crate::common::{Child, data as fixture, leakdex, serve, stdout_of};
 use leakdex::service::client::connect;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -15,56 +14,10 @@ fn python(script: &str) -> Command {
     command
 }
 
-/// What `command` printed; it must succeed (what failed and its stderr otherwise).
-fn stdout_of(command: &mut Command, what: &str) -> Vec<u8> {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
-/// Kills the server child even when an assertion fails.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A `leakdex serve` child on a free port: the child, its address, and its next `more` lines of
 /// stderr. The rest of stderr is drained on a thread: a server whose stderr is closed fails to log.
 fn serve_child(data: &Path, extra: &[&str], more: usize) -> (Child, String, Vec<String>) {
     serve(leakdex(data), extra, more)
-}
-
-/// [`serve_child`] with a prepared command (environment, data directory).
-fn serve(mut command: Command, extra: &[&str], more: usize) -> (Child, String, Vec<String>) {
-    let mut server = Child(
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut lines = Vec::new();
-    for _ in 0..=more {
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        lines.push(line.trim().to_string());
-    }
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let address = lines[0]
-        .strip_prefix("leakdex: serving on ")
-        .unwrap_or_else(|| panic!("{lines:?}"))
-        .to_string();
-    (server, address, lines.split_off(1))
 }
 
 /// Ingests the fixture corpus `five` with the CLI (extra `options`, such as `--no-text`).

@@ -3,10 +3,9 @@
 //! embedded default does over the same files, and see what is published after they started.
 
 use crate::common::setup::{postgres_server, s3_server};
-use crate::common::{data as fixture, leakdex};
-use std::io::{BufRead, BufReader};
+use crate::common::{data as fixture, leakdex, serve, stdout_of};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `leakdex --data-dir data` on the shared catalog and storage, with the deployment's key.
@@ -25,25 +24,13 @@ fn clustered(data: &Path, catalog: &str, prefix: &str, key: &Path) -> Command {
     command
 }
 
-/// What `command` printed; it must succeed.
-fn stdout_of(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
+/// What `command` printed, as text; it must succeed.
+fn text_of(command: &mut Command) -> String {
+    String::from_utf8(stdout_of(command, "leakdex")).unwrap()
 }
 
 fn write_key(path: &Path, key: &str) {
     std::fs::write(path, key).unwrap();
-}
-
-/// Kills the server child even when an assertion fails.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -62,12 +49,12 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
     // The embedded default and the cluster ingest the same files.
     let embedded = dir.path().join("embedded");
     let builder = dir.path().join("builder");
-    stdout_of(
+    text_of(
         leakdex(&embedded)
             .args(["ingest", "--corpus", "five"])
             .arg(fixture("five")),
     );
-    stdout_of(
+    text_of(
         clustered(&builder, &catalog, "answers", &key)
             .args(["ingest", "--corpus", "five"])
             .arg(fixture("five")),
@@ -126,8 +113,8 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         lines
     };
     for arguments in &commands {
-        let local = answers(stdout_of(leakdex(&embedded).args(arguments)));
-        let remote = answers(stdout_of(clustered(&reader, &catalog, "answers", &key).args(arguments)));
+        let local = answers(text_of(leakdex(&embedded).args(arguments)));
+        let remote = answers(text_of(clustered(&reader, &catalog, "answers", &key).args(arguments)));
         assert_eq!(remote, local, "{arguments:?}");
         assert!(!local.is_empty(), "{arguments:?} printed nothing");
     }
@@ -158,10 +145,10 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         listed
     };
     assert_eq!(
-        corpora(stdout_of(
+        corpora(text_of(
             clustered(&reader, &catalog, "answers", &key).args(["corpora", "--json"])
         )),
-        corpora(stdout_of(leakdex(&embedded).args(["corpora", "--json"])))
+        corpora(text_of(leakdex(&embedded).args(["corpora", "--json"])))
     );
 
     // A process with another fingerprint key refuses to answer rather than find nothing.
@@ -194,12 +181,12 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         .put("segments/0000-orphan/hash.idx", bytes::Bytes::from_static(b"cut short"))
         .unwrap();
     let before = objects.list("segments").unwrap().len();
-    stdout_of(clustered(&builder, &catalog, "answers", &key).args(["corpora"]));
+    text_of(clustered(&builder, &catalog, "answers", &key).args(["corpora"]));
     assert_eq!(objects.list("segments").unwrap().len(), before - 1);
     assert!(objects.list("segments/0000-orphan").unwrap().is_empty());
 
     // Deleting the corpus removes its objects too.
-    stdout_of(clustered(&builder, &catalog, "answers", &key).args(["delete", "--corpus", "five"]));
+    text_of(clustered(&builder, &catalog, "answers", &key).args(["delete", "--corpus", "five"]));
     assert_eq!(objects.list("segments").unwrap(), vec![]);
     assert_eq!(objects.list("text").unwrap(), vec![]);
 }
@@ -211,7 +198,7 @@ fn a_server_sees_what_another_process_publishes() {
     let key = dir.path().join("key");
     write_key(&key, "0123456789abcdef0123456789abcdef");
     let builder = dir.path().join("builder");
-    stdout_of(
+    text_of(
         clustered(&builder, &catalog, "serve", &key)
             .args(["ingest", "--no-text", "--corpus", "five"])
             .arg(fixture("five")),
@@ -219,7 +206,7 @@ fn a_server_sees_what_another_process_publishes() {
     // The server: its own data directory, an empty cache.
     let served = dir.path().join("served");
     // Tokens are the deployment's: issued by one process, honoured by every server.
-    let token = stdout_of(clustered(&builder, &catalog, "serve", &key).args([
+    let token = text_of(clustered(&builder, &catalog, "serve", &key).args([
         "token",
         "create",
         "--name",
@@ -229,21 +216,7 @@ fn a_server_sees_what_another_process_publishes() {
     ]))
     .trim()
     .to_string();
-    let mut server = Child(
-        clustered(&served, &catalog, "serve", &key)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let address = line
-        .trim()
-        .strip_prefix("leakdex: serving on ")
-        .unwrap_or_else(|| panic!("{line}"));
+    let (_server, address, _) = serve(clustered(&served, &catalog, "serve", &key), &[], 0);
     let url = format!("http://{address}");
     let asking = |value: &str| {
         leakdex(&served)
@@ -276,7 +249,7 @@ fn a_server_sees_what_another_process_publishes() {
     assert_eq!(corpora_of(&ask("anil.k@rediffmail.com")), ["five"]);
 
     // Another process publishes a corpus; the server answers from it without a restart.
-    stdout_of(
+    text_of(
         clustered(&builder, &catalog, "serve", &key)
             .args(["ingest", "--no-text", "--corpus", "more"])
             .arg(fixture("nasty/headerless.psv")),
@@ -294,7 +267,7 @@ fn a_server_sees_what_another_process_publishes() {
     eprintln!("a segment published by another process was served after {seen:?}");
 
     // A token revoked through another process is refused at the server's next call.
-    stdout_of(clustered(&builder, &catalog, "serve", &key).args(["token", "revoke", "analyst"]));
+    text_of(clustered(&builder, &catalog, "serve", &key).args(["token", "revoke", "analyst"]));
     let refused = asking("anil.k@rediffmail.com");
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);

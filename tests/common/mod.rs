@@ -253,3 +253,52 @@ pub async fn lookups(
         .into_inner();
     drain(stream).await
 }
+
+/// What `command` printed; it must succeed (what failed and its stderr otherwise).
+pub fn stdout_of(command: &mut std::process::Command, what: &str) -> Vec<u8> {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Kills a server child even when an assertion fails.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `leakdex serve` on a free port from a prepared command (environment, data directory): the
+/// child, its address, and its next `more` lines of stderr. The rest of stderr is drained on a
+/// thread: a server whose stderr is closed fails to log.
+pub fn serve(mut command: std::process::Command, extra: &[&str], more: usize) -> (Child, String, Vec<String>) {
+    use std::io::BufRead;
+    let mut server = Child(
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = std::io::BufReader::new(server.0.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..=more {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_string());
+    }
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let address = lines[0]
+        .strip_prefix("leakdex: serving on ")
+        .unwrap_or_else(|| panic!("{lines:?}"))
+        .to_string();
+    (server, address, lines.split_off(1))
+}
