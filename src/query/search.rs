@@ -650,14 +650,6 @@ pub struct TextIndex {
 }
 
 impl TextIndex {
-    pub fn new(path: PathBuf) -> Self {
-        TextIndex {
-            path,
-            remote: None,
-            opened: OnceLock::new(),
-        }
-    }
-
     /// The full-text index of segment `id`: the local copy when there is one, else object
     /// storage's, through the cache, on first search.
     pub fn of_segment(data: &DataDir, id: &str) -> Self {

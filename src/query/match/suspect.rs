@@ -20,9 +20,6 @@ pub struct SuspectField {
     /// Normalized.
     pub value: String,
     pub raw: String,
-    /// Name fields: the normalized name's words.
-    #[serde(skip)]
-    pub words: Vec<String>,
 }
 
 impl SuspectField {
@@ -33,15 +30,6 @@ impl SuspectField {
             validity,
             value: value.to_string(),
             raw: raw.to_string(),
-            words: if kind == Kind::Name {
-                value
-                    .split(' ')
-                    .filter(|word| !word.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                Vec::new()
-            },
         }
     }
 }
