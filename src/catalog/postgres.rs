@@ -537,17 +537,21 @@ impl Catalog for PgCatalog {
         let (check, url) = (check.to_string(), self.url.clone());
         self.run(move |client| {
             Box::pin(async move {
-                client
-                    .execute(
-                        "INSERT INTO leakdex_settings (name, value) VALUES ('key_check', $1)
-                         ON CONFLICT (name) DO NOTHING",
-                        &[&check],
-                    )
-                    .await?;
-                let stored: String = client
-                    .query_one("SELECT value FROM leakdex_settings WHERE name = 'key_check'", &[])
-                    .await?
-                    .get(0);
+                // Read first: a process starting writes nothing once the check is recorded.
+                let select = "SELECT value FROM leakdex_settings WHERE name = 'key_check'";
+                let stored: String = match client.query_opt(select, &[]).await? {
+                    Some(row) => row.get(0),
+                    None => {
+                        client
+                            .execute(
+                                "INSERT INTO leakdex_settings (name, value) VALUES ('key_check', $1)
+                                 ON CONFLICT (name) DO NOTHING",
+                                &[&check],
+                            )
+                            .await?;
+                        client.query_one(select, &[]).await?.get(0)
+                    }
+                };
                 Ok(if stored == check {
                     Ok(())
                 } else {

@@ -287,10 +287,17 @@ impl ServiceState {
         let generation = self.catalog.generation().map_err(catalog_status)?;
         let mut current = self.index.lock().unwrap_or_else(|poison| poison.into_inner());
         if current.generation != generation {
-            // Once more on failure: a corpus deleted between reading the catalog and opening its
-            // segments (their files already gone) is no longer listed the second time.
-            *current = open_served(&self.data, self.catalog.as_ref())
-                .or_else(|_| open_served(&self.data, self.catalog.as_ref()))?;
+            *current = match open_served(&self.data, self.catalog.as_ref()) {
+                Ok(served) => served,
+                // A corpus deleted between reading the catalog and opening its segments (their
+                // files already gone) moved the generation: once more, over the catalog as it
+                // is now. A failure with the catalog unchanged (a damaged segment) is the answer.
+                Err(failure) if self.catalog.generation().map_err(catalog_status)? != generation => {
+                    tracing::info!(%failure, "the catalog changed while the index reopened; reopening again");
+                    open_served(&self.data, self.catalog.as_ref())?
+                }
+                Err(failure) => return Err(failure),
+            };
             self.metrics.segments.set(current.full.segments.len() as i64);
             tracing::info!(
                 segments = current.full.segments.len(),
