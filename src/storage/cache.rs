@@ -133,7 +133,7 @@ impl SegmentCache {
         if let Some(parent) = local.parent() {
             fs::create_dir_all(parent).map_err(io)?;
         }
-        let fetched = super::local::temporary_beside(&local);
+        let fetched = super::temporary_beside(&local);
         let size = match self.storage.download(path, &fetched) {
             Ok(size) => size,
             Err(error) => {

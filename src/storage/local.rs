@@ -1,12 +1,12 @@
 //! [`ObjectStorage`] in a local directory: the embedded default, and a shared file system.
 
 use super::objects::{ObjectError, ObjectMeta, ObjectStorage, check_path, check_prefix};
+use super::write_atomic_from;
 use bytes::Bytes;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Objects as files under a root directory; an object is written to a hidden temporary file
 /// beside its place, synced, then renamed over it, so readers never see a part of one.
@@ -54,36 +54,9 @@ impl LocalObjects {
     }
 }
 
-/// Writes `target` whole through `fill`: a hidden temporary file beside it, synced, renamed
-/// over it, the folder synced; readers never see a part.
+/// Writes `target` whole through `fill` (see [`write_atomic_from`]).
 fn write_file_whole(target: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
-    let folder = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(folder)?;
-    let temporary = temporary_beside(target);
-    let written = (|| {
-        let mut file = File::create(&temporary)?;
-        fill(&mut file)?;
-        file.sync_all()?;
-        fs::rename(&temporary, target)?;
-        // The rename is durable once the folder is synced.
-        File::open(folder)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written
-}
-
-/// A hidden name beside `target`, unique in this process (object paths never start with a
-/// dot, so it is never listed or taken for an object).
-pub(super) fn temporary_beside(target: &Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = target.file_name().and_then(|name| name.to_str()).unwrap_or("object");
-    target.with_file_name(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ))
+    write_atomic_from(target, File::options().write(true).create(true).truncate(true), fill)
 }
 
 impl ObjectStorage for LocalObjects {

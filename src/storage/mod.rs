@@ -444,19 +444,43 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn write_atomic_with(path: &Path, bytes: &[u8], options: &OpenOptions) -> io::Result<()> {
+    write_atomic_from(path, options, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] of what `fill` writes into the open temporary file (a copy streamed from
+/// elsewhere), which is opened with `options`. The temporary's name is this call's own, so
+/// writers of one path at once (downloads into a cache) never write into each other's file.
+pub(crate) fn write_atomic_from(
+    path: &Path,
+    options: &OpenOptions,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
-    let temporary = folder.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map_or_else(|| "file".into(), |name| name.to_string_lossy())
-    ));
-    // A temporary left by a crash may have other permissions: start afresh.
-    let _ = fs::remove_file(&temporary);
-    let mut file = options.open(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&temporary, path)?;
-    sync_dir(folder)
+    fs::create_dir_all(folder)?;
+    let temporary = temporary_beside(path);
+    let written = (|| {
+        let mut file = options.open(&temporary)?;
+        fill(&mut file)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)?;
+        sync_dir(folder)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+/// A hidden name beside `target`, unique in this process (object paths never start with a
+/// dot, so it is never listed or taken for an object).
+pub(crate) fn temporary_beside(target: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = target.file_name().and_then(|name| name.to_str()).unwrap_or("file");
+    target.with_file_name(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ))
 }
 
 #[cfg(test)]

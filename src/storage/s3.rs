@@ -241,7 +241,7 @@ impl ObjectStorage for S3Objects {
         let location = object_path(path)?;
         let (store, error) = (self.store.clone(), self.error_of(path));
         let local_io = self.local_io(to);
-        let (to, temporary) = (to.to_path_buf(), super::local::temporary_beside(to));
+        let (to, temporary) = (to.to_path_buf(), super::temporary_beside(to));
         self.run(path, async move {
             let mut stream = store.get(&location).await.map_err(&error)?.into_stream();
             let written = async {
