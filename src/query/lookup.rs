@@ -40,6 +40,9 @@ pub struct IndexedSegment {
     pub segment: Segment,
     pub text: TextIndex,
     names: SegmentNames,
+    /// The part of a person's name each field holds, by field id, from its column name: worked
+    /// out once when the segment is opened, for every match that reads its records.
+    pub(crate) name_parts: Vec<crate::ingest::person::NamePart>,
 }
 
 /// What the hits of a segment name, interned once when it is opened.
@@ -106,6 +109,12 @@ impl Index {
                     acquired: corpus.acquired.clone(),
                     source: corpus.source.clone(),
                     names: SegmentNames::of(&corpus.name, corpus.acquired.as_deref(), &segment),
+                    name_parts: segment
+                        .manifest
+                        .fields
+                        .iter()
+                        .map(|field| crate::ingest::person::name_part(&field.name))
+                        .collect(),
                     segment,
                     text: TextIndex::of_segment(data, &entry.id),
                 });

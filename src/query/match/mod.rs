@@ -207,20 +207,6 @@ pub fn match_records<'a>(
         .collect();
     candidates.par_sort_unstable();
     let prepared: Vec<Prepared<'_>> = suspects.par_iter().map(Prepared::new).collect();
-    // The part of a name each segment field holds, from its column name, worked out once.
-    let name_parts: Vec<Vec<NamePart>> = index
-        .segments
-        .iter()
-        .map(|indexed| {
-            indexed
-                .segment
-                .manifest
-                .fields
-                .iter()
-                .map(|field| name_part(&field.name))
-                .collect()
-        })
-        .collect();
     let mut slots = Slots::default();
     let slots_of: Vec<Vec<u16>> = prepared
         .iter()
@@ -241,7 +227,7 @@ pub fn match_records<'a>(
             // Suspects that share a candidate record share its reading.
             for run in chunk.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                 let (segment, record, _) = run[0];
-                with_candidate(index, &name_parts, segment, u64::from(record), |candidate| {
+                with_candidate(index, segment, u64::from(record), |candidate| {
                     for &(_, _, suspect) in run {
                         let prepared = &prepared[suspect as usize];
                         compare::levels(prepared, candidate, &mut scratch);
@@ -277,7 +263,7 @@ pub fn match_records<'a>(
     let (corpora, corpus_of_segment) = corpora_of(index, &pairs);
     let by_corpus: Vec<Vec<Counts>> = corpora
         .par_iter()
-        .map(|corpus| random_pair_counts(index, &name_parts, corpus, &prepared, &slots_of, &slots, &candidates))
+        .map(|corpus| random_pair_counts(index, corpus, &prepared, &slots_of, &slots, &candidates))
         .collect();
     let mut random = vec![Counts::default(); slots.comparisons.len()];
     for counts in &by_corpus {
@@ -352,15 +338,9 @@ pub fn match_records<'a>(
 
 /// Reads one indexed record's values and makes them ready for comparison ([`Candidate`]) once,
 /// for every suspect that `visit` compares with it.
-fn with_candidate<R>(
-    index: &Index,
-    name_parts: &[Vec<NamePart>],
-    segment_index: u32,
-    record: u64,
-    visit: impl FnOnce(&Candidate<'_>) -> R,
-) -> R {
-    let segment = &index.segments[segment_index as usize].segment;
-    let field_parts = &name_parts[segment_index as usize];
+fn with_candidate<R>(index: &Index, segment_index: u32, record: u64, visit: impl FnOnce(&Candidate<'_>) -> R) -> R {
+    let indexed = &index.segments[segment_index as usize];
+    let (segment, field_parts) = (&indexed.segment, &indexed.name_parts);
     segment.with_values(record, |values| {
         let mut parts = Vec::new();
         let values = values
@@ -401,7 +381,6 @@ fn corpora_of<'i>(index: &'i Index, pairs: &[Pair]) -> (Vec<&'i str>, Vec<usize>
 /// the same model and report.
 fn random_pair_counts(
     index: &Index,
-    name_parts: &[Vec<NamePart>],
     corpus: &str,
     prepared: &[Prepared<'_>],
     slots_of: &[Vec<u16>],
@@ -452,7 +431,7 @@ fn random_pair_counts(
                 .map(|_| rng.random_range(0..prepared.len()))
                 .collect()
         };
-        with_candidate(index, name_parts, segment as u32, record, |candidate| {
+        with_candidate(index, segment as u32, record, |candidate| {
             for suspect in suspects {
                 // A pair that blocking found may be a true match: in a small corpus, one such
                 // pair among the random ones would make an agreement look common.
