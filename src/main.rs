@@ -439,9 +439,10 @@ fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, A
     }
     let catalog: Arc<dyn Catalog> = match &backends.catalog_url {
         Some(url) => {
-            // The catalog's database keeps the deployment's shared state too (tokens).
+            // The catalog's database keeps the deployment's shared state too (tokens, the
+            // audit chain, the limiter's counters).
             let shared = Arc::new(PgCatalog::connect(url)?);
-            data = data.with_documents(shared.clone());
+            data = data.with_shared(shared.clone());
             shared
         }
         None => Arc::new(FileCatalog::open(data.root())),

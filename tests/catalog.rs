@@ -203,7 +203,7 @@ fn tokens_issued_at_once_by_several_processes_are_all_kept() {
             let (url, root) = (&url, dir.path().join(format!("p{process}")));
             scope.spawn(move || {
                 let shared = std::sync::Arc::new(PgCatalog::connect(url).unwrap());
-                let data = leakdex::storage::DataDir::open(&root).unwrap().with_documents(shared);
+                let data = leakdex::storage::DataDir::open(&root).unwrap().with_shared(shared);
                 let store = TokenStore::new(&data);
                 for token in 0..5 {
                     store
@@ -216,7 +216,7 @@ fn tokens_issued_at_once_by_several_processes_are_all_kept() {
     let shared = std::sync::Arc::new(PgCatalog::connect(&url).unwrap());
     let data = leakdex::storage::DataDir::open(&dir.path().join("reader"))
         .unwrap()
-        .with_documents(shared);
+        .with_shared(shared);
     let entries = TokenStore::new(&data).list().unwrap();
     assert_eq!(entries.len(), 20);
     let mut ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
@@ -225,4 +225,206 @@ fn tokens_issued_at_once_by_several_processes_are_all_kept() {
     assert_eq!(ids.len(), 20, "ids are unique");
     // Nothing went to the local files.
     assert!(!dir.path().join("reader/tokens.json").exists());
+}
+
+/// A process of a cluster: its own data directory, the deployment's key, the shared catalog.
+fn process_of(url: &str, root: &std::path::Path, key: &std::path::Path) -> leakdex::storage::DataDir {
+    let shared = std::sync::Arc::new(PgCatalog::connect(url).unwrap());
+    leakdex::storage::DataDir::open(root)
+        .unwrap()
+        .with_key_file(key)
+        .unwrap()
+        .with_shared(shared)
+}
+
+/// Runs `statements` on the database at `url`, as an operator (or an intruder) could.
+fn sql(url: &str, statements: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(statements).await.unwrap();
+    });
+}
+
+#[test]
+fn the_audit_chain_of_several_processes_is_one_and_verifies_anywhere() {
+    use leakdex::access::audit::{AuditLog, Request};
+    let url = postgres_server().database("audit_chain");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("deployment.key");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
+    // Three processes, two threads each, appending at once.
+    std::thread::scope(|scope| {
+        for process in 0..3 {
+            let data = process_of(&url, &dir.path().join(format!("p{process}")), &key);
+            let log = std::sync::Arc::new(AuditLog::new(&data));
+            for thread in 0..2 {
+                let log = log.clone();
+                scope.spawn(move || {
+                    for call in 0..10u64 {
+                        log.append(&Request {
+                            principal: format!("p{process}-t{thread}"),
+                            role: "partner".into(),
+                            rpc: "BatchLookup".into(),
+                            queries: call,
+                            asked: vec![call],
+                            ..Request::default()
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        }
+    });
+    let reader = process_of(&url, &dir.path().join("reader"), &key);
+    let log = AuditLog::new(&reader);
+    assert_eq!(log.verify().unwrap(), Ok(60));
+    let entries = log.entries().unwrap();
+    let seqs: Vec<u64> = entries.iter().map(|entry| entry.body.seq).collect();
+    assert_eq!(seqs, (1..=60).collect::<Vec<u64>>());
+    let mut principals: Vec<&str> = entries.iter().map(|entry| entry.body.principal.as_str()).collect();
+    principals.sort_unstable();
+    principals.dedup();
+    assert_eq!(principals.len(), 6);
+    assert_eq!(log.anchor().unwrap().seq, 60);
+    // Nothing went to any process's files.
+    for process in ["p0", "p1", "p2", "reader"] {
+        assert!(!dir.path().join(process).join("audit.log").exists());
+        assert!(!dir.path().join(process).join("audit.key").exists());
+    }
+
+    // Whoever can write the database but lacks the key: an edited entry, and entries deleted
+    // from the end, are found.
+    sql(
+        &url,
+        "UPDATE leakdex_journal_entries
+         SET entry = convert_to(replace(convert_from(entry, 'UTF8'), '\"role\":\"partner\"', '\"role\":\"admin\"'), 'UTF8')
+         WHERE name = 'audit' AND position = 20",
+    );
+    let problems = log.verify().unwrap().unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.line == 21 && problem.message.contains("entry 21 was edited")),
+        "{problems:?}"
+    );
+    sql(
+        &url,
+        "DELETE FROM leakdex_journal_entries WHERE name = 'audit' AND position >= 58",
+    );
+    let problems = log.verify().unwrap().unwrap_err();
+    assert!(
+        problems.iter().any(|problem| problem
+            .message
+            .contains("the log ends at entry 58 but 60 entries were written")),
+        "{problems:?}"
+    );
+
+    // A process given another deployment key cannot check (nor extend) the chain.
+    let stranger_key = dir.path().join("stranger.key");
+    std::fs::write(&stranger_key, "ffeeddccbbaa99887766554433221100").unwrap();
+    let stranger = process_of(&url, &dir.path().join("stranger"), &stranger_key);
+    let problems = AuditLog::new(&stranger).verify().unwrap().unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.message.contains("entry 1 was edited")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn quotas_and_throttles_are_the_clusters_not_one_servers() {
+    use leakdex::access::limits::{Limiter, Numbered, Refusal, Sweep};
+    use leakdex::access::role::Role;
+    let url = postgres_server().database("limits");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("deployment.key");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
+    let server = |name: &str| {
+        let data = process_of(&url, &dir.path().join(name), &key);
+        std::fs::write(
+            data.root().join("limits.json"),
+            r#"{"partner": {"daily_lookups": 100, "per_second": 1e9, "burst": 1e9}}"#,
+        )
+        .unwrap();
+        Limiter::configured(&data).unwrap()
+    };
+    let (first, second) = (server("first"), server("second"));
+    assert_eq!(first.admit("agency", Role::Partner, 60), Ok(()));
+    first.save().unwrap();
+    // The second server has not merged yet: it admits, then learns what the first spent.
+    assert_eq!(second.admit("agency", Role::Partner, 30), Ok(()));
+    second.save().unwrap();
+    assert_eq!(
+        second.admit("agency", Role::Partner, 20),
+        Err(Refusal::DailyLookups { quota: 100 })
+    );
+    assert_eq!(second.admit("agency", Role::Partner, 10), Ok(()));
+    second.save().unwrap();
+    // The first learns at its next merge what the second spent: 100 of 100.
+    assert_eq!(first.admit("agency", Role::Partner, 0), Ok(()));
+    first.save().unwrap();
+    assert_eq!(
+        first.admit("agency", Role::Partner, 1),
+        Err(Refusal::DailyLookups { quota: 100 })
+    );
+
+    // A principal throttled by one server for a sweep is throttled by the other.
+    let sweep =
+        (0..200u64).filter_map(|number| Numbered::of(leakdex::ingest::Kind::Phone, &format!("+9198123{number:05}")));
+    assert_eq!(first.watch("bot", Role::Partner, sweep), Sweep::Throttled);
+    assert_eq!(second.admit("bot", Role::Partner, 1), Ok(()));
+    second.save().unwrap();
+    assert!(matches!(
+        second.admit("bot", Role::Partner, 1),
+        Err(Refusal::Enumeration { .. })
+    ));
+    // Another principal is untouched.
+    assert_eq!(second.admit("other", Role::Partner, 1), Ok(()));
+}
+
+#[test]
+fn counters_merged_at_once_by_several_processes_lose_nothing() {
+    use leakdex::storage::{Counters, Merge};
+    let url = postgres_server().database("counters");
+    let far = u64::MAX / 2;
+    std::thread::scope(|scope| {
+        for process in 0..4i64 {
+            let url = &url;
+            scope.spawn(move || {
+                let counters = PgCatalog::connect(url).unwrap();
+                for round in 0..50 {
+                    // Names in a different order in every process: merges must not deadlock.
+                    let mut changes = vec![
+                        ("a".to_string(), Merge::Add(1), far),
+                        ("b".to_string(), Merge::Add(2), far),
+                        ("peak".to_string(), Merge::Max(process * 100 + round), far),
+                    ];
+                    changes.rotate_left(process as usize % 3);
+                    let values = counters.merge(&changes).unwrap();
+                    assert_eq!(values.len(), 3);
+                }
+            });
+        }
+    });
+    let counters = PgCatalog::connect(&url).unwrap();
+    let totals = counters
+        .merge(&[
+            ("a".to_string(), Merge::Add(0), far),
+            ("b".to_string(), Merge::Add(0), far),
+            ("peak".to_string(), Merge::Max(0), far),
+            // Expired at once: forgotten by the next merge.
+            ("gone".to_string(), Merge::Add(5), 1),
+        ])
+        .unwrap();
+    assert_eq!(totals, vec![200, 400, 349, 5]);
+    assert_eq!(
+        counters.merge(&[("gone".to_string(), Merge::Add(0), 1)]).unwrap(),
+        vec![0]
+    );
 }

@@ -272,4 +272,34 @@ fn a_server_sees_what_another_process_publishes() {
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("unknown or revoked token"), "{message}");
+
+    // One audit chain holds what the server answered and what the other process did, and it
+    // verifies from a third process.
+    let auditor = dir.path().join("auditor");
+    let verified = text_of(clustered(&auditor, &catalog, "serve", &key).args(["audit", "verify"]));
+    assert!(verified.starts_with("ok: "), "{verified}");
+    let shown = text_of(clustered(&auditor, &catalog, "serve", &key).args(["audit", "show", "--json"]));
+    let entries: Vec<serde_json::Value> = shown.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert!(verified.contains(&format!("{} entries", entries.len())), "{verified}");
+    let by = |principal: &str, rpc: &str| {
+        entries
+            .iter()
+            .filter(|entry| {
+                entry["rpc"] == rpc
+                    && entry["principal"]
+                        .as_str()
+                        .is_some_and(|who| who.starts_with(principal))
+            })
+            .count()
+    };
+    assert!(by("analyst", "BatchLookup") >= 2, "{shown}");
+    assert_eq!(by("local:", "TokenRevoke"), 1, "{shown}");
+    // The refused call is on the record too.
+    assert!(
+        entries.iter().any(|entry| entry["outcome"] == "Unauthenticated"),
+        "{shown}"
+    );
+    for process in [&builder, &served, &auditor] {
+        assert!(!process.join("audit.log").exists(), "{}", process.display());
+    }
 }

@@ -13,8 +13,14 @@
 //! the last entry, with their own HMAC, so deleting entries from the end is detected too. Appends
 //! from every process (server and command line) are serialized by an exclusive lock on
 //! `DATA/audit.lock`. Every file is owner-only.
+//!
+//! In a cluster ([`DataDir::shared`]) the same entries and head live in the shared state's
+//! journal `audit` (PostgreSQL), so every server and command appends to one chain and `audit
+//! verify` anywhere checks all of it. Every process then needs the same chain key: the file
+//! `$LEAKDEX_AUDIT_KEY_FILE` names, else one derived from the deployment's fingerprint key
+//! (HMAC-SHA-256 of a fixed label), which every process already shares.
 
-use crate::storage::{DataDir, lock_file, write_private};
+use crate::storage::{DataDir, DocumentError, Journal, lock_file, write_private};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -27,6 +33,12 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 /// Bytes first read back from the end of the log to find the entries after its head (more when
 /// they do not fit): a lookup micro-batch's entry (4,096 fingerprints) is about 80 KB.
 const TAIL: u64 = 1 << 20;
+
+/// The shared journal the chain is kept in, in a cluster.
+const JOURNAL: &str = "audit";
+
+/// Entries read from the shared journal at a time by `verify` and `entries`.
+const JOURNAL_PAGE: usize = 1_024;
 
 /// The hash before the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -46,6 +58,9 @@ pub enum AuditError {
     /// The write of a group of entries (this call's among them) failed.
     #[error(transparent)]
     Group(Arc<AuditError>),
+    /// The cluster's shared journal failed.
+    #[error("audit journal: {0}")]
+    Shared(#[from] DocumentError),
 }
 
 /// What a request did, as the audit log keeps it.
@@ -186,6 +201,73 @@ fn head_mac(key: &AuditKey, seq: u64, hash: &str) -> String {
     mac(key, &[b"head", seq.to_string().as_bytes(), hash.as_bytes()])
 }
 
+/// A cluster's chain key: HMAC-SHA-256 of a fixed label under the deployment's fingerprint key,
+/// so knowing the chain key tells nothing of the fingerprint key.
+fn derived_key(deployment_key: &[u8; 16]) -> AuditKey {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(deployment_key).expect("HMAC takes any key length");
+    mac.update(b"leakdex audit chain key, version 1");
+    mac.finalize().into_bytes().into()
+}
+
+/// The head record of entry `seq` with hash `hash`: `SEQ HASH MAC`, fixed width.
+fn head_record(key: &AuditKey, seq: u64, hash: &str) -> Vec<u8> {
+    format!("{seq:020} {hash} {}\n", head_mac(key, seq, hash)).into_bytes()
+}
+
+/// (sequence number, hash) of a head record, its MAC checked; `place` names it in errors.
+fn parse_head(key: &AuditKey, text: &str, place: &str) -> Result<(u64, String), AuditError> {
+    let damaged = |message: String| AuditError::Damaged {
+        path: place.to_string(),
+        message,
+    };
+    let mut parts = text.split_whitespace();
+    let (seq, hash, mac) = (parts.next(), parts.next(), parts.next());
+    let seq: u64 = seq
+        .and_then(|seq| seq.parse().ok())
+        .ok_or_else(|| damaged(format!("unreadable head {:?}", text.trim())))?;
+    let hash = hash.unwrap_or_default().to_string();
+    if mac != Some(head_mac(key, seq, &hash).as_str()) {
+        return Err(damaged(
+            "the head was altered: its MAC does not match (entries may have been deleted from the end)".into(),
+        ));
+    }
+    Ok((seq, hash))
+}
+
+/// The entries of `requests`, one group, chained from entry `seq` with hash `prev`, and each
+/// one's line (without its newline).
+fn chained(
+    key: &AuditKey,
+    mut seq: u64,
+    mut prev: String,
+    requests: &[Request],
+) -> io::Result<(Vec<Entry>, Vec<Vec<u8>>)> {
+    let time = crate::catalog::now_rfc3339();
+    let mut lines = Vec::with_capacity(requests.len());
+    let mut entries = Vec::with_capacity(requests.len());
+    for (position, request) in requests.iter().enumerate() {
+        let body = Body {
+            seq: seq + 1,
+            time: time.clone(),
+            principal: request.principal.clone(),
+            role: request.role.clone(),
+            rpc: request.rpc.clone(),
+            queries: request.queries,
+            hits: request.hits,
+            asked: request.asked.iter().copied().map(Asked).collect(),
+            outcome: request.outcome.clone(),
+            rest: (requests.len() - 1 - position) as u64,
+            prev,
+        };
+        let json = serde_json::to_vec(&body).map_err(io::Error::other)?;
+        let hash = hash_of_json(key, &body.prev, &json);
+        lines.push(entry_line(&json, &hash));
+        (seq, prev) = (body.seq, hash.clone());
+        entries.push(Entry { hash, body });
+    }
+    Ok((entries, lines))
+}
+
 /// A point of the chain kept off the machine: entry `seq` has hash `hash`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Anchor {
@@ -247,7 +329,15 @@ pub struct AuditLog {
     log: PathBuf,
     head: PathBuf,
     lock: PathBuf,
-    key_path: PathBuf,
+    /// The chain key's file; in a cluster without `$LEAKDEX_AUDIT_KEY_FILE`, none: the key is
+    /// derived from the deployment's.
+    key_path: Option<PathBuf>,
+    /// In a cluster, the shared journal that holds the chain instead of the files above.
+    journal: Option<Arc<dyn Journal>>,
+    /// The deployment's fingerprint key, from which a cluster's chain key is derived.
+    deployment_key: [u8; 16],
+    /// Where the chain is kept, for messages.
+    place: String,
     key: OnceLock<AuditKey>,
     /// The log's length after this process's last append, with its head written (`u64::MAX`:
     /// none yet).
@@ -290,14 +380,26 @@ struct Queue {
 }
 
 impl AuditLog {
-    /// The log of `data`, keyed by `$LEAKDEX_AUDIT_KEY_FILE` if set, else `DATA/audit.key`.
+    /// The log of `data`, keyed by `$LEAKDEX_AUDIT_KEY_FILE` if set, else `DATA/audit.key` on
+    /// one machine and a key derived from the deployment's in a cluster (see the module).
     pub fn new(data: &DataDir) -> AuditLog {
+        let journal = data.shared().cloned().map(|shared| -> Arc<dyn Journal> { shared });
+        let key_file = std::env::var_os("LEAKDEX_AUDIT_KEY_FILE").map(PathBuf::from);
         AuditLog {
             log: data.root().join("audit.log"),
             head: data.root().join("audit.head"),
             lock: data.root().join("audit.lock"),
-            key_path: std::env::var_os("LEAKDEX_AUDIT_KEY_FILE")
-                .map_or_else(|| data.root().join("audit.key"), PathBuf::from),
+            key_path: match (key_file, &journal) {
+                (Some(path), _) => Some(path),
+                (None, Some(_)) => None,
+                (None, None) => Some(data.root().join("audit.key")),
+            },
+            place: match data.shared() {
+                Some(shared) => format!("{} (journal {JOURNAL})", shared.store()),
+                None => data.root().join("audit.log").display().to_string(),
+            },
+            journal,
+            deployment_key: data.key(),
             key: OnceLock::new(),
             left_at: AtomicU64::new(u64::MAX),
             queue: Mutex::new(Queue::default()),
@@ -311,26 +413,35 @@ impl AuditLog {
         if let Some(key) = self.key.get() {
             return Ok(*key);
         }
+        let Some(key_path) = &self.key_path else {
+            return Ok(*self.key.get_or_init(|| derived_key(&self.deployment_key)));
+        };
         let key_error = |message: &str| AuditError::Damaged {
-            path: self.key_path.display().to_string(),
+            path: key_path.display().to_string(),
             message: message.to_string(),
         };
         // Made under the log's lock: two first appends (threads, or the server and the command
         // line) must not each make a key of their own.
         let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
-        let key: AuditKey = match std::fs::read_to_string(&self.key_path) {
+        let key: AuditKey = match std::fs::read_to_string(key_path) {
             Ok(text) => hex::decode(text.trim())
                 .ok()
                 .and_then(|bytes| bytes.try_into().ok())
                 .ok_or_else(|| key_error("the audit key is not 64 hex digits"))?,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                // A cluster's key is the deployment's to mount, never one process's to make.
+                if self.journal.is_some() {
+                    return Err(key_error(
+                        "the audit key file is missing: every process of a cluster must be given the same one",
+                    ));
+                }
                 if std::fs::metadata(&self.log).is_ok() {
                     return Err(key_error(
                         "the audit key is missing but the log exists: without it the chain cannot be checked or continued",
                     ));
                 }
                 let key: AuditKey = rand::random();
-                write_private(&self.key_path, hex::encode(key).as_bytes()).map_err(|source| self.io(source))?;
+                write_private(key_path, hex::encode(key).as_bytes()).map_err(|source| self.io(source))?;
                 key
             }
             Err(source) => return Err(self.io(source)),
@@ -345,28 +456,21 @@ impl AuditLog {
         }
     }
 
+    /// Where the chain is kept, for messages.
+    fn place(&self) -> String {
+        self.place.clone()
+    }
+
     /// (sequence number, hash) of the last entry, its MAC checked.
     fn head(&self, key: &AuditKey) -> Result<(u64, String), AuditError> {
-        let damaged = |message: String| AuditError::Damaged {
-            path: self.head.display().to_string(),
-            message,
-        };
+        if let Some(journal) = &self.journal {
+            return match journal.head(JOURNAL)? {
+                Some(head) => parse_head(key, &String::from_utf8_lossy(&head), &self.place()),
+                None => Ok((0, GENESIS.to_string())),
+            };
+        }
         match std::fs::read_to_string(&self.head) {
-            Ok(text) => {
-                let mut parts = text.split_whitespace();
-                let (seq, hash, mac) = (parts.next(), parts.next(), parts.next());
-                let seq: u64 = seq
-                    .and_then(|seq| seq.parse().ok())
-                    .ok_or_else(|| damaged(format!("unreadable head {:?}", text.trim())))?;
-                let hash = hash.unwrap_or_default().to_string();
-                if mac != Some(head_mac(key, seq, &hash).as_str()) {
-                    return Err(damaged(
-                        "the head was altered: its MAC does not match (entries may have been deleted from the end)"
-                            .into(),
-                    ));
-                }
-                Ok((seq, hash))
-            }
+            Ok(text) => parse_head(key, &text, &self.head.display().to_string()),
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok((0, GENESIS.to_string())),
             Err(source) => Err(self.io(source)),
         }
@@ -380,7 +484,7 @@ impl AuditLog {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut head = options.open(&self.head)?;
-        head.write_all(format!("{seq:020} {hash} {}\n", head_mac(key, seq, hash)).as_bytes())?;
+        head.write_all(&head_record(key, seq, hash))?;
         head.sync_data()
     }
 
@@ -537,9 +641,37 @@ impl AuditLog {
     }
 
     /// Appends one entry per request, in order, with one write and one sync of the log and of
-    /// its head.
+    /// its head (in a cluster, one transaction of the journal).
     fn write_group(&self, requests: &[Request]) -> Result<Vec<Entry>, AuditError> {
         let key = self.key()?;
+        if let Some(journal) = &self.journal {
+            let mut written = Vec::new();
+            let place = self.place();
+            journal
+                .append(JOURNAL, &mut |head| {
+                    let (seq, prev) = match head {
+                        Some(head) => parse_head(&key, &String::from_utf8_lossy(head), &place)?,
+                        None => (0, GENESIS.to_string()),
+                    };
+                    let (entries, lines) = chained(&key, seq, prev, requests).map_err(|error| self.io(error))?;
+                    let last = entries.last().map(|entry| (entry.body.seq, entry.hash.clone()));
+                    written = entries;
+                    let (seq, hash) = last.unwrap_or((seq, String::new()));
+                    Ok((lines, head_record(&key, seq, &hash)))
+                })
+                .map_err(|error| match error {
+                    DocumentError::Refused(refusal) => match refusal.downcast::<AuditError>() {
+                        Ok(audit) => *audit,
+                        Err(other) => AuditError::Damaged {
+                            path: place.clone(),
+                            message: other.to_string(),
+                        },
+                    },
+                    other => AuditError::Shared(other),
+                })?;
+            self.groups.fetch_add(1, Ordering::Relaxed);
+            return Ok(written);
+        }
         let _lock = lock_file(&self.lock, true).map_err(|source| self.io(source))?;
         let (mut seq, mut prev) = self.head(&key)?;
         if let Some(last) = self.written_after_head(&key, seq, &prev)? {
@@ -549,29 +681,14 @@ impl AuditLog {
                 .map_err(|source| self.io(source))?;
             (seq, prev) = (last.body.seq, last.hash);
         }
-        let time = crate::catalog::now_rfc3339();
+        let (entries, entry_lines) = chained(&key, seq, prev, requests).map_err(|error| self.io(error))?;
+        let (seq, prev) = entries
+            .last()
+            .map_or((seq, GENESIS), |last| (last.body.seq, last.hash.as_str()));
         let mut lines = Vec::new();
-        let mut entries = Vec::with_capacity(requests.len());
-        for (position, request) in requests.iter().enumerate() {
-            let body = Body {
-                seq: seq + 1,
-                time: time.clone(),
-                principal: request.principal.clone(),
-                role: request.role.clone(),
-                rpc: request.rpc.clone(),
-                queries: request.queries,
-                hits: request.hits,
-                asked: request.asked.iter().copied().map(Asked).collect(),
-                outcome: request.outcome.clone(),
-                rest: (requests.len() - 1 - position) as u64,
-                prev,
-            };
-            let json = serde_json::to_vec(&body).map_err(|error| self.io(io::Error::other(error)))?;
-            let hash = hash_of_json(&key, &body.prev, &json);
-            lines.extend_from_slice(&entry_line(&json, &hash));
+        for line in entry_lines {
+            lines.extend_from_slice(&line);
             lines.push(b'\n');
-            (seq, prev) = (body.seq, hash.clone());
-            entries.push(Entry { hash, body });
         }
         let mut options = OpenOptions::new();
         options.create(true).read(true).append(true);
@@ -594,24 +711,57 @@ impl AuditLog {
             let _ = log.set_len(start);
             return Err(self.io(source));
         }
-        self.write_head(&key, seq, &prev).map_err(|source| self.io(source))?;
+        self.write_head(&key, seq, prev).map_err(|source| self.io(source))?;
         self.left_at.store(start + lines.len() as u64, Ordering::Release);
         self.groups.fetch_add(1, Ordering::Relaxed);
         Ok(entries)
     }
 
+    /// The log's lines (the journal's entries, in a cluster), in order.
+    fn lines(&self) -> Result<Box<dyn Iterator<Item = Result<String, AuditError>> + '_>, AuditError> {
+        if let Some(journal) = &self.journal {
+            let mut from = 0u64;
+            let mut page = Vec::<Vec<u8>>::new().into_iter();
+            let mut done = false;
+            return Ok(Box::new(std::iter::from_fn(move || {
+                loop {
+                    if let Some(line) = page.next() {
+                        return Some(Ok(String::from_utf8_lossy(&line).into_owned()));
+                    }
+                    if done {
+                        return None;
+                    }
+                    match journal.entries(JOURNAL, from, JOURNAL_PAGE) {
+                        Ok(read) => {
+                            done = read.len() < JOURNAL_PAGE;
+                            from += read.len() as u64;
+                            page = read.into_iter();
+                        }
+                        Err(error) => {
+                            done = true;
+                            return Some(Err(error.into()));
+                        }
+                    }
+                }
+            })));
+        }
+        match File::open(&self.log) {
+            Ok(file) => Ok(Box::new(
+                BufReader::new(file)
+                    .lines()
+                    .map(|line| line.map_err(|source| self.io(source))),
+            )),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Box::new(std::iter::empty())),
+            Err(source) => Err(self.io(source)),
+        }
+    }
+
     /// Every entry, in log order; lines that are not entries are errors.
     pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
-        let file = match File::open(&self.log) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(self.io(source)),
-        };
         let mut entries = Vec::new();
-        for (number, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|source| self.io(source))?;
-            entries.push(serde_json::from_str(&line).map_err(|error| AuditError::Damaged {
-                path: self.log.display().to_string(),
+        for (number, line) in self.lines()?.enumerate() {
+            entries.push(serde_json::from_str(&line?).map_err(|error| AuditError::Damaged {
+                path: self.place(),
                 message: format!("line {}: not an audit entry ({error})", number + 1),
             })?);
         }
@@ -628,17 +778,12 @@ impl AuditLog {
     pub fn verify_anchored(&self, anchor: Option<&Anchor>) -> Result<Result<u64, Vec<Tampering>>, AuditError> {
         let key = self.key()?;
         let mut anchored = false;
-        let file = match File::open(&self.log) {
-            Ok(file) => Some(file),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(self.io(source)),
-        };
         let mut problems = Vec::new();
         let (mut expected_seq, mut previous_hash) = (1u64, GENESIS.to_string());
         let mut line_number = 0u64;
-        for line in file.map(|file| BufReader::new(file).lines()).into_iter().flatten() {
+        for line in self.lines()? {
             line_number += 1;
-            let line = line.map_err(|source| self.io(source))?;
+            let line = line?;
             let problem = |message: String| Tampering {
                 line: line_number,
                 message,
@@ -878,7 +1023,7 @@ mod tests {
             "an answered call writes no outcome"
         );
         #[cfg(unix)]
-        for path in [&log.log, &log.head, &log.key_path] {
+        for path in [&log.log, &log.head, log.key_path.as_ref().unwrap()] {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(path).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "{}", path.display());

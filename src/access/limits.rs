@@ -11,15 +11,23 @@
 //! Limits come from `DATA/limits.json` (a role name to [`RoleLimits`]), else the defaults below.
 //! The counters live in `DATA/limits.state`, saved within a second of changing and at once when a
 //! principal is throttled, so a restart does not forgive a sweep or a spent quota.
+//!
+//! In a cluster ([`DataDir::shared`]) the daily quotas, the hourly private-lookup budget and
+//! throttles are the deployment's, not one server's: each save merges what this server spent
+//! into shared counters and takes back what every server spent, so a caller that spreads its
+//! calls over the servers gets one budget, and a throttle reaches every server within a second
+//! (at once from the server that throttled). The token bucket (per second) and sweep detection
+//! stay per server: a sweep spread over a handful of servers still fills each one's blocks
+//! far above the thresholds.
 
 use super::role::Role;
 use crate::ingest::Kind;
-use crate::storage::{DataDir, write_private};
+use crate::storage::{Counters, DataDir, Merge, write_private};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// What a role may do per principal.
@@ -280,6 +288,32 @@ struct PrincipalState {
     /// Seconds since the epoch until which the principal is throttled.
     throttled_until: Option<u64>,
     density: Option<Box<Density>>,
+    /// What this server spent since its last merge with the cluster's counters.
+    #[serde(skip)]
+    unshared: Unshared,
+}
+
+/// A principal's spending not yet merged into the cluster's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Unshared {
+    lookups: u64,
+    hits: u64,
+    range: u64,
+    /// Set when this server throttled the principal.
+    throttled: bool,
+    /// Set by every call: a principal that calls is brought up to date with what the other
+    /// servers spent at the next merge, even when it spent nothing here (it was refused).
+    called: bool,
+}
+
+impl Unshared {
+    fn add(&mut self, other: Unshared) {
+        self.lookups += other.lookups;
+        self.hits += other.hits;
+        self.range += other.range;
+        self.throttled |= other.throttled;
+        self.called |= other.called;
+    }
 }
 
 /// The limiter of a server.
@@ -289,6 +323,8 @@ pub struct Limiter {
     /// Where the counters are kept; `None` keeps them in memory only.
     path: Option<PathBuf>,
     changed: AtomicBool,
+    /// In a cluster, the counters every server merges its spending into.
+    shared: Option<Arc<dyn Counters>>,
 }
 
 fn now_seconds() -> u64 {
@@ -309,6 +345,7 @@ impl Limiter {
             state: Mutex::new(HashMap::new()),
             path: None,
             changed: AtomicBool::new(false),
+            shared: None,
         }
     }
 
@@ -358,12 +395,15 @@ impl Limiter {
             state: Mutex::new(state),
             path: Some(state_path),
             changed: AtomicBool::new(false),
+            shared: data.shared().cloned().map(|shared| -> Arc<dyn Counters> { shared }),
         })
     }
 
-    /// Writes the counters if they changed since the last save (atomically, owner-only).
+    /// Writes the counters if they changed since the last save (atomically, owner-only), after
+    /// merging them with the cluster's (see the module).
     ///
-    /// Errors: the state file cannot be written.
+    /// Errors: the state file cannot be written; the cluster's counters cannot be reached
+    /// (what this server spent is kept for the next save).
     pub fn save(&self) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
@@ -371,12 +411,109 @@ impl Limiter {
         if !self.changed.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
+        if let Err(error) = self.share() {
+            self.changed.store(true, Ordering::Release);
+            return Err(std::io::Error::other(error));
+        }
         let plain = {
             let states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
             postcard::to_stdvec(&*states).map_err(std::io::Error::other)?
         };
         let packed = zstd::encode_all(plain.as_slice(), 3)?;
         write_private(path, &packed).inspect_err(|_| self.changed.store(true, Ordering::Release))
+    }
+
+    /// Merges every principal's unshared spending into the cluster's counters and takes back
+    /// the totals of every server.
+    fn share(&self) -> Result<(), crate::storage::DocumentError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let now = now_seconds();
+        let hour = now / 3600;
+        // (principal, day, spending, until when this server throttled it).
+        let taken: Vec<(String, u64, Unshared, u64)> = {
+            let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+            states
+                .iter_mut()
+                .filter(|(_, state)| state.unshared != Unshared::default())
+                .map(|(principal, state)| {
+                    let throttle = match state.unshared.throttled {
+                        true => state.throttled_until.unwrap_or(0),
+                        false => 0,
+                    };
+                    (
+                        principal.clone(),
+                        state.day,
+                        std::mem::take(&mut state.unshared),
+                        throttle,
+                    )
+                })
+                .collect()
+        };
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let signed = |count: u64| count.min(i64::MAX as u64) as i64;
+        let mut changes = Vec::with_capacity(taken.len() * 4);
+        for (principal, day, unshared, throttle) in &taken {
+            let (kept_until_day, throttle) = ((day + 2) * 86_400, *throttle);
+            changes.extend([
+                (
+                    format!("lookups:{day}:{principal}"),
+                    Merge::Add(signed(unshared.lookups)),
+                    kept_until_day,
+                ),
+                (
+                    format!("hits:{day}:{principal}"),
+                    Merge::Add(signed(unshared.hits)),
+                    kept_until_day,
+                ),
+                (
+                    format!("range:{hour}:{principal}"),
+                    Merge::Add(signed(unshared.range)),
+                    (hour + 2) * 3600,
+                ),
+                (
+                    format!("throttle:{principal}"),
+                    Merge::Max(signed(throttle)),
+                    throttle.max(now),
+                ),
+            ]);
+        }
+        let totals = match shared.merge(&changes) {
+            Ok(totals) => totals,
+            Err(error) => {
+                let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+                for (principal, _, unshared, _) in taken {
+                    if let Some(state) = states.get_mut(&principal) {
+                        state.unshared.add(unshared);
+                    }
+                }
+                return Err(error);
+            }
+        };
+        let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+        for ((principal, day, _, _), totals) in taken.iter().zip(totals.chunks_exact(4)) {
+            let Some(state) = states.get_mut(principal) else {
+                continue;
+            };
+            let total = |index: usize| totals[index].max(0) as u64;
+            // What this server spent while the merge ran is not in the totals yet.
+            if state.day == *day {
+                state.lookups_today = total(0) + state.unshared.lookups;
+                state.hits_today = total(1) + state.unshared.hits;
+            }
+            match state.range_hour.0.cmp(&hour) {
+                std::cmp::Ordering::Equal => state.range_hour.1 = total(2) + state.unshared.range,
+                std::cmp::Ordering::Less if total(2) > 0 => state.range_hour = (hour, total(2)),
+                _ => {}
+            }
+            if total(3) > now {
+                state.throttled_until = state.throttled_until.max(Some(total(3)));
+            }
+        }
+        Ok(())
     }
 
     fn limits(&self, role: Role) -> RoleLimits {
@@ -399,8 +536,10 @@ impl Limiter {
             range_hour: (0, 0),
             throttled_until: None,
             density: None,
+            unshared: Unshared::default(),
         });
         self.changed.store(true, Ordering::Release);
+        state.unshared.called = true;
         change(state)
     }
 
@@ -412,6 +551,7 @@ impl Limiter {
             throttled(state)?;
             if state.day != today() {
                 (state.day, state.lookups_today, state.hits_today) = (today(), 0, 0);
+                (state.unshared.lookups, state.unshared.hits) = (0, 0);
             }
             if state.hits_today >= limits.daily_hits {
                 return Err(Refusal::DailyHits {
@@ -433,6 +573,7 @@ impl Limiter {
             }
             state.tokens -= lookups as f64;
             state.lookups_today += lookups;
+            state.unshared.lookups += lookups;
             Ok(())
         })
     }
@@ -457,13 +598,19 @@ impl Limiter {
         })?;
         // Spent only once the call is admitted by the rate and quotas as well.
         self.admit(principal, role, 1)?;
-        self.with_state(principal, role, |state| state.range_hour = (hour, spent(state) + 1));
+        self.with_state(principal, role, |state| {
+            state.range_hour = (hour, spent(state) + 1);
+            state.unshared.range += 1;
+        });
         Ok(())
     }
 
     /// Counts the hits of an answered call against the daily quota.
     pub fn count_hits(&self, principal: &str, role: Role, hits: u64) {
-        self.with_state(principal, role, |state| state.hits_today += hits);
+        self.with_state(principal, role, |state| {
+            state.hits_today += hits;
+            state.unshared.hits += hits;
+        });
     }
 
     /// Watches the identifiers a principal asked about; a sweep throttles it (or, for a role
@@ -485,6 +632,7 @@ impl Limiter {
             if swept {
                 if throttle {
                     state.throttled_until = Some(now + THROTTLE.as_secs());
+                    state.unshared.throttled = true;
                 }
                 state.density = None;
             }

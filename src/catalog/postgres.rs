@@ -6,7 +6,7 @@
 
 use super::{Catalog, CatalogError, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
 use crate::background::Background;
-use crate::storage::documents::{Change, DocumentError, Documents};
+use crate::storage::documents::{Change, Counters, DocumentError, Documents, Extension, Journal, Merge};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -58,9 +58,29 @@ const MIGRATIONS: &[(i32, &str)] = &[
              version bigint NOT NULL
          );",
     ),
+    (
+        4,
+        "CREATE TABLE leakdex_journal_heads (
+             name text PRIMARY KEY,
+             length bigint NOT NULL,
+             head bytea NOT NULL
+         );
+         CREATE TABLE leakdex_journal_entries (
+             name text NOT NULL,
+             position bigint NOT NULL,
+             entry bytea NOT NULL,
+             PRIMARY KEY (name, position)
+         );
+         CREATE TABLE leakdex_counters (
+             name text PRIMARY KEY,
+             value bigint NOT NULL,
+             expires bigint NOT NULL
+         );
+         CREATE INDEX leakdex_counters_expires ON leakdex_counters (expires);",
+    ),
 ];
 
-/// Attempts of a document update that keeps losing the race to other writers.
+/// Attempts of a document update or journal append that keeps losing the race to other writers.
 const DOCUMENT_ATTEMPTS: usize = 32;
 
 /// Key of the advisory lock that serializes migrations (`leakdex` in ASCII).
@@ -655,6 +675,177 @@ impl Documents for PgCatalog {
             name: name.to_string(),
             source: format!("{DOCUMENT_ATTEMPTS} attempts lost to other writers").into(),
         })
+    }
+}
+
+/// Journals as rows of `leakdex_journal_entries` under a head row in `leakdex_journal_heads`:
+/// an append is a compare-and-swap of the head's length, in the transaction that inserts the
+/// entries, so the entries and the head are written together and two appends never interleave.
+/// The caller's `extend` runs in its own thread, never holding a lock across it.
+impl Journal for PgCatalog {
+    fn append(&self, name: &str, extend: &mut Extension<'_>) -> Result<(), DocumentError> {
+        for _ in 0..DOCUMENT_ATTEMPTS {
+            let owned = name.to_string();
+            let (head, length) = self
+                .run(move |client| {
+                    Box::pin(async move {
+                        let row = client
+                            .query_opt(
+                                "SELECT head, length FROM leakdex_journal_heads WHERE name = $1",
+                                &[&owned],
+                            )
+                            .await?;
+                        Ok(Ok(row.map_or((None, 0i64), |row| {
+                            (Some(row.get::<_, Vec<u8>>(0)), row.get(1))
+                        })))
+                    })
+                })
+                .map_err(self.document_error(name))?;
+            let (entries, next_head) = extend(head.as_deref()).map_err(DocumentError::Refused)?;
+            let owned = name.to_string();
+            let fresh = head.is_none();
+            let swapped = self
+                .run(move |client| {
+                    Box::pin(async move {
+                        let transaction = client.transaction().await?;
+                        let next_length = length + entries.len() as i64;
+                        let changed = if fresh {
+                            transaction
+                                .execute(
+                                    "INSERT INTO leakdex_journal_heads (name, length, head) VALUES ($1, $2, $3)
+                                     ON CONFLICT (name) DO NOTHING",
+                                    &[&owned, &next_length, &next_head],
+                                )
+                                .await?
+                        } else {
+                            transaction
+                                .execute(
+                                    "UPDATE leakdex_journal_heads SET length = $2, head = $3
+                                     WHERE name = $1 AND length = $4",
+                                    &[&owned, &next_length, &next_head, &length],
+                                )
+                                .await?
+                        };
+                        if changed != 1 {
+                            transaction.rollback().await?;
+                            return Ok(Ok(false));
+                        }
+                        transaction
+                            .execute(
+                                "INSERT INTO leakdex_journal_entries (name, position, entry)
+                                 SELECT $1, $2 + ordinality - 1, entry
+                                 FROM unnest($3::bytea[]) WITH ORDINALITY AS appended(entry, ordinality)",
+                                &[&owned, &length, &entries],
+                            )
+                            .await?;
+                        transaction.commit().await?;
+                        Ok(Ok(true))
+                    })
+                })
+                .map_err(self.document_error(name))?;
+            if swapped {
+                return Ok(());
+            }
+        }
+        Err(DocumentError::Backend {
+            store: self.url.clone(),
+            name: name.to_string(),
+            source: format!("{DOCUMENT_ATTEMPTS} attempts lost to other writers").into(),
+        })
+    }
+
+    fn head(&self, name: &str) -> Result<Option<Vec<u8>>, DocumentError> {
+        let owned = name.to_string();
+        self.run(move |client| {
+            Box::pin(async move {
+                let row = client
+                    .query_opt("SELECT head FROM leakdex_journal_heads WHERE name = $1", &[&owned])
+                    .await?;
+                Ok(Ok(row.map(|row| row.get::<_, Vec<u8>>(0))))
+            })
+        })
+        .map_err(self.document_error(name))
+    }
+
+    fn entries(&self, name: &str, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, DocumentError> {
+        let (owned, from, limit) = (name.to_string(), from.min(i64::MAX as u64) as i64, limit as i64);
+        self.run(move |client| {
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        "SELECT entry FROM leakdex_journal_entries
+                         WHERE name = $1 AND position >= $2 ORDER BY position LIMIT $3",
+                        &[&owned, &from, &limit],
+                    )
+                    .await?;
+                Ok(Ok(rows.iter().map(|row| row.get::<_, Vec<u8>>(0)).collect()))
+            })
+        })
+        .map_err(self.document_error(name))
+    }
+}
+
+/// Counters as rows of `leakdex_counters`, changed by one `INSERT … ON CONFLICT` per kind of
+/// change in one transaction; rows are taken in name order, so two processes merging the same
+/// counters cannot deadlock. Expired rows are deleted by the merge that finds them.
+impl Counters for PgCatalog {
+    fn merge(&self, changes: &[(String, Merge, u64)]) -> Result<Vec<i64>, DocumentError> {
+        let clamp = |value: u64| value.min(i64::MAX as u64) as i64;
+        let mut adds: (Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
+        let mut maxes: (Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
+        for (name, change, expires) in changes {
+            let (names, values, expiries) = match change {
+                Merge::Add(_) => &mut adds,
+                Merge::Max(_) => &mut maxes,
+            };
+            let (Merge::Add(value) | Merge::Max(value)) = change;
+            names.push(name.clone());
+            values.push(*value);
+            expiries.push(clamp(*expires));
+        }
+        let now = clamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
+        );
+        let values = self
+            .run(move |client| {
+                Box::pin(async move {
+                    let transaction = client.transaction().await?;
+                    transaction
+                        .execute("DELETE FROM leakdex_counters WHERE expires < $1", &[&now])
+                        .await?;
+                    let mut values = std::collections::HashMap::new();
+                    for (statement, (names, changes, expiries)) in [
+                        ("counter.value + EXCLUDED.value", adds),
+                        ("GREATEST(counter.value, EXCLUDED.value)", maxes),
+                    ] {
+                        if names.is_empty() {
+                            continue;
+                        }
+                        let rows = transaction
+                            .query(
+                                &format!(
+                                    "INSERT INTO leakdex_counters AS counter (name, value, expires)
+                                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) ORDER BY 1
+                                     ON CONFLICT (name) DO UPDATE SET value = {statement},
+                                         expires = GREATEST(counter.expires, EXCLUDED.expires)
+                                     RETURNING name, value"
+                                ),
+                                &[&names, &changes, &expiries],
+                            )
+                            .await?;
+                        values.extend(rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1))));
+                    }
+                    transaction.commit().await?;
+                    Ok(Ok(values))
+                })
+            })
+            .map_err(self.document_error("counters"))?;
+        Ok(changes
+            .iter()
+            .map(|(name, _, _)| values.get(name).copied().unwrap_or(0))
+            .collect())
     }
 }
 

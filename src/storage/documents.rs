@@ -1,10 +1,19 @@
-//! Small documents that every process of a deployment must see alike — the token store today —
-//! kept where the deployment keeps its shared state: files in the data directory by default
-//! ([`LocalDocuments`]), rows of the PostgreSQL catalog in a cluster.
+//! The state every process of a deployment must see alike, kept where the deployment keeps its
+//! shared state: files in the data directory by default, tables of the PostgreSQL catalog in a
+//! cluster ([`SharedState`]). Three shapes:
 //!
-//! Contract: [`Documents::update`] is atomic against every other process (a lock, a
-//! transaction); [`Documents::read`] gives the document with a version that changes whenever it
-//! does, so a reader can cache it and reread only on change (a revocation reaches the next call).
+//! - **documents** (the token store): [`Documents::update`] is atomic against every other
+//!   process (a lock, a transaction); [`Documents::read`] gives the document with a version
+//!   that changes whenever it does, so a reader can cache it and reread only on change (a
+//!   revocation reaches the next call);
+//! - **journals** (the audit chain): entries appended in one order by every process, each
+//!   append made from the journal's head as it is at that moment ([`Journal::append`]);
+//! - **counters** (the limiter's quotas and throttles): atomic additions ([`Counters::merge`]).
+//!
+//! On one machine the audit log and the limiter keep their own files (`access/audit.rs`,
+//! `access/limits.rs`): a file append needs what a transaction gives for free (a head caught
+//! up after a crash, torn lines), so only the cluster's store implements [`Journal`] and
+//! [`Counters`].
 
 use super::{lock_file, write_private};
 use std::error::Error;
@@ -54,6 +63,47 @@ pub trait Documents: Debug + Send + Sync {
     /// Replaces document `name` with what `change` makes of it, atomically.
     fn update(&self, name: &str, change: &mut Change<'_>) -> Result<(), DocumentError>;
 }
+
+/// What [`Journal::append`] makes from the journal's head (`None` before the first append): the
+/// entries to append and the head after them.
+pub type Extension<'a> = dyn FnMut(Option<&[u8]>) -> Result<(Vec<Vec<u8>>, Vec<u8>), Refusal> + 'a;
+
+/// Append-only journals of opaque entries (see the module's contract).
+pub trait Journal: Debug + Send + Sync {
+    /// Appends to journal `name` what `extend` makes of its head: the entries and the new head
+    /// are written together or not at all, and no other append comes between the head
+    /// `extend` saw and them (an append that lost that race is made again from the new head).
+    fn append(&self, name: &str, extend: &mut Extension<'_>) -> Result<(), DocumentError>;
+
+    /// The journal's head, as the last append left it (`None` before the first).
+    fn head(&self, name: &str) -> Result<Option<Vec<u8>>, DocumentError>;
+
+    /// Up to `limit` entries from position `from` (0-based, in append order).
+    fn entries(&self, name: &str, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, DocumentError>;
+}
+
+/// A change of one counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// Adds this to the counter.
+    Add(i64),
+    /// Keeps the larger of the counter and this.
+    Max(i64),
+}
+
+/// Named 64-bit counters shared by every process (see the module's contract).
+pub trait Counters: Debug + Send + Sync {
+    /// Applies every change (counter name, change, when the counter may be forgotten in
+    /// seconds since the Unix epoch) atomically and returns each counter's value after, in the
+    /// order of `changes`. A new counter starts at 0; it is kept until the latest expiry any
+    /// change gave it. Names are distinct.
+    fn merge(&self, changes: &[(String, Merge, u64)]) -> Result<Vec<i64>, DocumentError>;
+}
+
+/// Everything a deployment shares, in one store (the cluster's catalog database).
+pub trait SharedState: Documents + Journal + Counters {}
+
+impl<T: Documents + Journal + Counters> SharedState for T {}
 
 /// Documents as files `DATA/NAME.json` (mode 0600), changed under `DATA/NAME.lock`.
 #[derive(Debug)]

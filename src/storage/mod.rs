@@ -18,7 +18,7 @@ pub mod objects;
 mod s3;
 
 pub use cache::{CacheStats, SegmentCache};
-pub use documents::{DocumentError, Documents, LocalDocuments};
+pub use documents::{Counters, DocumentError, Documents, Journal, LocalDocuments, Merge, SharedState};
 pub use mmap::{Mapped, map_file};
 pub use objects::{LocalObjects, ObjectError, ObjectMeta, ObjectStorage, S3Objects, open_objects};
 
@@ -65,8 +65,11 @@ pub struct DataDir {
     root: PathBuf,
     key: [u8; 16],
     objects: Option<Arc<RemoteSegments>>,
-    /// Shared state (the token store): files here, or the cluster's catalog database.
+    /// Shared documents (the token store): files here, or the cluster's catalog database.
     documents: Arc<dyn Documents>,
+    /// The cluster's shared state, when there is one: its documents, and the journal and
+    /// counters that the audit chain and the limiter keep in files here otherwise.
+    shared: Option<Arc<dyn SharedState>>,
 }
 
 /// Object storage for published segments, and this process's cache of it.
@@ -121,6 +124,7 @@ impl DataDir {
             key,
             objects: None,
             documents: Arc::new(LocalDocuments::new(root)),
+            shared: None,
         })
     }
 
@@ -158,14 +162,24 @@ impl DataDir {
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
-    /// This directory keeping its shared state (tokens) in `documents` instead of its files.
-    pub fn with_documents(self, documents: Arc<dyn Documents>) -> DataDir {
-        DataDir { documents, ..self }
+    /// This directory keeping its shared state (tokens, the audit chain, the limiter's
+    /// counters) in `shared` instead of its files.
+    pub fn with_shared(self, shared: Arc<dyn SharedState>) -> DataDir {
+        DataDir {
+            documents: shared.clone(),
+            shared: Some(shared),
+            ..self
+        }
     }
 
-    /// Where the shared state lives.
+    /// Where the shared documents live.
     pub fn documents(&self) -> &Arc<dyn Documents> {
         &self.documents
+    }
+
+    /// The cluster's shared state; `None` on one machine, where it is this directory's files.
+    pub fn shared(&self) -> Option<&Arc<dyn SharedState>> {
+        self.shared.as_ref()
     }
 
     /// The object storage segments are published to, if any.
