@@ -176,7 +176,7 @@ async fn codes(connection: &Connection, phone: &str) -> Vec<(&'static str, Code)
 async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
     let dir = tempfile::tempdir().unwrap();
     let (data, catalog) = indexed_corpora(dir.path(), 300, &BuildOptions::default());
-    for corpus in leakdex::catalog::Catalog::corpora(&catalog).unwrap() {
+    for corpus in leakdex::catalog::Catalog::corpora(&*catalog).unwrap() {
         for segment in corpus.published() {
             build_text_index(&data, &segment.id).unwrap();
         }
@@ -198,7 +198,7 @@ async fn every_call_is_authenticated_authorized_and_redacted_by_role() {
         source: Some("copy-b".into()),
         ..leakdex::catalog::Corpus::new("canary-copy-b", leakdex::catalog::CorpusKind::Canary)
     };
-    leakdex::segment::build_segment(&data, &catalog, &canary, &[planted], &BuildOptions::default()).unwrap();
+    leakdex::segment::build_segment(&data, &*catalog, &canary, &[planted], &BuildOptions::default()).unwrap();
     store.revoke("former-partner").unwrap();
 
     let served = crate::common::Served::start(&data, None).await;

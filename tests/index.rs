@@ -28,7 +28,7 @@ struct FoundHit {
     field: String,
 }
 
-fn lookup(data: &DataDir, catalog: &FileCatalog, values: &[String]) -> Vec<Found> {
+fn lookup(data: &DataDir, catalog: &dyn Catalog, values: &[String]) -> Vec<Found> {
     let index = Index::open(data, catalog, &[]).unwrap();
     let queries = Query::detected(values);
     lookup_batch(&index, Region::INDIA, &queries)
@@ -97,8 +97,8 @@ fn check_every_pair(options: &BuildOptions) {
             }
         })
         .collect();
-    let answers = lookup(&data, &catalog, &values);
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let answers = lookup(&data, &*catalog, &values);
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let segments: HashMap<&str, &Segment> = index
         .segments
         .iter()
@@ -143,7 +143,7 @@ fn line_and_offset_point_into_the_source_file() {
     let dir = tempfile::tempdir().unwrap();
     let (data, catalog) = indexed_corpora(dir.path(), 400, &BuildOptions::default());
     let person = Person::new(11, 123);
-    let answers = lookup(&data, &catalog, std::slice::from_ref(&person.email));
+    let answers = lookup(&data, &*catalog, std::slice::from_ref(&person.email));
     let hits = answers[0].hits.as_ref().unwrap();
     let combo = hits.iter().find(|hit| hit.corpus == "combo_list").unwrap();
     let text = std::fs::read_to_string(dir.path().join("dumps/combo_list.txt")).unwrap();

@@ -42,7 +42,7 @@ fn attribution_of_a_generated_bot_sample_meets_the_accuracy_targets() {
     let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(suspects.len(), truth.len());
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let matches = match_records(&index, &suspects, &all_matches()).unwrap();
     let report = attribute(&index, &suspects, &matches, problems);
 
@@ -329,7 +329,7 @@ fn records_match_without_strong_identifiers_with_masked_ids_and_other_writings()
     write_lines(&sample, &lines);
     let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
     assert!(problems.is_empty(), "{problems:?}");
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let matches = match_records(&index, &suspects, &all_matches()).unwrap();
 
     let best = |position: usize| matches[position].first().map(|found| (found.corpus, found.record));
@@ -552,7 +552,7 @@ fn canaries_are_reported_first_by_ingest_and_provenance() {
     lines.push(serde_json::json!({"name": planted[2].name(), "mobile": planted[2].mobile, "yob": planted[2].birth.0.to_string()}));
     write_lines(&sample, &lines);
     let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let matches = match_records(&index, &suspects, &all_matches()).unwrap();
     let report = attribute(&index, &suspects, &matches, problems);
     assert_eq!(report.canaries.len(), 1, "{:?}", report.canaries);
@@ -656,14 +656,14 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
     write_suspects(&sample, &truth).unwrap();
     // The library's answers, to compare with.
     let (suspects, _) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let expected = match_records(&index, &suspects, &all_matches()).unwrap();
     let expected_report = attribute(&index, &suspects, &expected, Vec::new());
     // The same sample ingested as a suspect corpus.
     let suspect_corpus = leakdex::catalog::Corpus::new("bot_sample", leakdex::catalog::CorpusKind::Suspect);
     leakdex::segment::build_segment(
         &data,
-        &catalog,
+        &*catalog,
         &suspect_corpus,
         std::slice::from_ref(&sample),
         &BuildOptions::default(),

@@ -3,24 +3,15 @@
 //! embedded default does over the same files, and see what is published after they started.
 
 use crate::common::setup::{postgres_server, s3_server};
-use crate::common::{data as fixture, leakdex, serve, stdout_of};
+use crate::common::{data as fixture, joining, leakdex, serve, stdout_of};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `leakdex --data-dir data` on the shared catalog and storage, with the deployment's key.
 fn clustered(data: &Path, catalog: &str, prefix: &str, key: &Path) -> Command {
-    let server = s3_server();
     let mut command = leakdex(data);
-    command
-        .env("LEAKDEX_CATALOG", catalog)
-        .env("LEAKDEX_STORAGE", format!("s3://{}/{prefix}", server.bucket))
-        .env("LEAKDEX_KEY_FILE", key)
-        .env("AWS_ENDPOINT", &server.endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1");
+    joining(&mut command, catalog, prefix, key);
     command
 }
 
@@ -89,12 +80,23 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         // Full text, from the tantivy index uploaded beside the segment.
         vec!["search".into(), "--json".into(), "name:rahul".into()],
         vec!["search".into(), "--json".into(), "sharma".into()],
+        // Provenance of a suspect file: matching reads the value store, through the cache.
+        vec![
+            "provenance".into(),
+            "--json".into(),
+            fixture("five").join("users.csv").display().to_string(),
+        ],
     ];
     // Hits and lines in one order: records are numbered in the order parallel readers hand
     // them over, which differs between two ingests of the same files (so do ties in search).
     let answers = |output: String| -> Vec<serde_json::Value> {
-        let mut lines: Vec<serde_json::Value> = output
-            .lines()
+        // One JSON document (a provenance report), or JSON Lines.
+        let documents: Vec<&str> = match serde_json::from_str::<serde_json::Value>(&output) {
+            Ok(_) => vec![output.as_str()],
+            Err(_) => output.lines().collect(),
+        };
+        let mut lines: Vec<serde_json::Value> = documents
+            .into_iter()
             .map(|line| {
                 let mut answer: serde_json::Value = serde_json::from_str(line).unwrap();
                 if let Some(hits) = answer["hits"].as_array_mut() {
@@ -117,6 +119,9 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         let remote = answers(text_of(clustered(&reader, &catalog, "answers", &key).args(arguments)));
         assert_eq!(remote, local, "{arguments:?}");
         assert!(!local.is_empty(), "{arguments:?} printed nothing");
+        if arguments[0] == "provenance" {
+            assert!(local[0]["matched"].as_u64() > Some(0), "{:?}", local[0]);
+        }
     }
     // It read the segment through its cache; the builder's copy was never touched.
     let cached = walkdir::WalkDir::new(reader.join("cache"))

@@ -2,7 +2,7 @@
 
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
-use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+use leakdex::catalog::{Corpus, CorpusKind};
 use leakdex::ingest::Region;
 use leakdex::segment::text::build_text_index;
 use leakdex::segment::{BuildOptions, build_segment};
@@ -29,12 +29,19 @@ struct Running {
 }
 
 fn ingest(data: &DataDir, name: &str, path: &Path) {
-    let catalog = FileCatalog::open(data.root());
+    let catalog = crate::common::catalog_of(data);
     let corpus = Corpus {
         acquired: Some("2023-06-12".into()),
         ..Corpus::new(name, CorpusKind::Leak)
     };
-    let report = build_segment(data, &catalog, &corpus, &[path.to_path_buf()], &BuildOptions::default()).unwrap();
+    let report = build_segment(
+        data,
+        &*catalog,
+        &corpus,
+        &[path.to_path_buf()],
+        &BuildOptions::default(),
+    )
+    .unwrap();
     for id in &report.segments {
         build_text_index(data, id).unwrap();
     }
@@ -42,7 +49,7 @@ fn ingest(data: &DataDir, name: &str, path: &Path) {
 
 async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::open(&dir.path().join("data")).unwrap();
+    let data = crate::common::deployment(&dir.path().join("data"));
     ingest(
         &data,
         "five",
@@ -60,8 +67,8 @@ async fn start() -> Running {
     };
     std::fs::create_dir_all(dir.path().join("dumps")).unwrap();
     let state = ServiceState::open_with(
-        data.clone(),
-        std::sync::Arc::new(leakdex::catalog::FileCatalog::open(data.root())),
+        crate::common::server_side(&data),
+        crate::common::catalog_of(&data),
         Region::INDIA,
         policy,
     )

@@ -53,7 +53,7 @@ fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<CanaryPr
         .filter(|corpus| corpus.kind == CorpusKind::Canary)
     {
         for entry in corpus.published() {
-            let segment = Segment::open(&data.segment_path(&entry.id))?;
+            let segment = Segment::open_published(data, &entry.id)?;
             for record in 0..segment.manifest.records {
                 segment.with_values(record, |values| {
                     for (field, validity, value) in values {
@@ -83,7 +83,7 @@ pub fn canaries_met(
     }
     let mut met = Vec::new();
     for id in segments {
-        let segment = Segment::open(&data.segment_path(id))?;
+        let segment = Segment::open_published(data, id)?;
         segment.hash.probe_sorted(&probes, |owner, entry| {
             let (canary, copy, kind) = &owners[owner as usize];
             let location = segment.location(u64::from(entry.record));

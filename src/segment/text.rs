@@ -103,7 +103,7 @@ pub fn build_text_index_reporting(
     if published.exists() {
         return Ok(());
     }
-    let segment = Segment::open(&data.segment_path(segment_id))?;
+    let segment = Segment::open_published(data, segment_id)?;
     let io = |path: &Path, source| SegmentError::Io {
         path: path.display().to_string(),
         source,

@@ -4,16 +4,16 @@ pub mod scene;
 pub mod setup;
 pub mod tls;
 
-use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+use leakdex::catalog::{Catalog, Corpus, CorpusKind, FileCatalog, PgCatalog};
 use leakdex::ingest::{
     Error, FileInfo, FileSummary, Format, Kind, Location, RecordBatch, RecordSink, ScanOptions, SourceFile, Validity,
 };
 use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::storage::DataDir;
 use leakdex::synth::{Corpus as Generated, generate};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A fixture under `tests/data`.
 pub fn data(relative: &str) -> PathBuf {
@@ -144,15 +144,110 @@ pub fn corpus_name(generated: Generated) -> &'static str {
     generated.file_name().split('.').next().unwrap()
 }
 
-/// Generates `records` per corpus (seed 11) and ingests each into its own corpus.
-pub fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (DataDir, FileCatalog) {
+/// Whether this run's deployments are clusters: `LEAKDEX_TEST_BACKEND=cluster` runs the
+/// suites that build deployments through [`deployment`] against PostgreSQL and S3 (the servers
+/// of [`setup`]) instead of the embedded default; `.ci/run` runs the service, access and index
+/// suites once so.
+pub fn clustered() -> bool {
+    std::env::var("LEAKDEX_TEST_BACKEND").as_deref() == Ok("cluster")
+}
+
+/// A cluster deployment of this run: its catalog, and what a `leakdex` process is given to
+/// join it.
+struct Cluster {
+    catalog: Arc<PgCatalog>,
+    url: String,
+    prefix: String,
+    key_file: PathBuf,
+}
+
+/// Each cluster deployment, by its data directories (its own and its server's).
+fn clusters() -> &'static Mutex<HashMap<PathBuf, Arc<Cluster>>> {
+    static CLUSTERS: OnceLock<Mutex<HashMap<PathBuf, Arc<Cluster>>>> = OnceLock::new();
+    CLUSTERS.get_or_init(Mutex::default)
+}
+
+fn cluster_of(root: &Path) -> Option<Arc<Cluster>> {
+    clusters().lock().unwrap().get(root).cloned()
+}
+
+/// A deployment whose data directory is `root`: the embedded default, or (see [`clustered`]) a
+/// fresh PostgreSQL database and S3 prefix of its own, with its shared state there.
+pub fn deployment(root: &Path) -> DataDir {
+    let data = DataDir::open(root).unwrap();
+    if !clustered() {
+        return data;
+    }
+    static DEPLOYMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "deployment_{}_{}",
+        std::process::id(),
+        DEPLOYMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let url = setup::postgres_server().database(&name);
+    let catalog = Arc::new(PgCatalog::connect(&url).unwrap());
+    let server = setup::s3_server();
+    let objects = leakdex::storage::S3Objects::with_builder(server.builder(), &server.bucket, &name).unwrap();
+    let data = data
+        .with_objects(Arc::new(objects), 1 << 30)
+        .unwrap()
+        .with_shared(catalog.clone());
+    catalog.check_key(&data.key_check()).unwrap();
+    let key_file = root.with_extension("key");
+    std::fs::write(&key_file, hex::encode(data.key())).unwrap();
+    let cluster = Arc::new(Cluster {
+        catalog,
+        url,
+        prefix: name,
+        key_file,
+    });
+    clusters().lock().unwrap().insert(root.to_path_buf(), cluster);
+    data
+}
+
+/// The catalog of the deployment whose data directory `data` is.
+pub fn catalog_of(data: &DataDir) -> Arc<dyn Catalog> {
+    match cluster_of(data.root()) {
+        Some(cluster) => cluster.catalog.clone(),
+        None => Arc::new(FileCatalog::open(data.root())),
+    }
+}
+
+/// What a server of the deployment `data` opens: in a cluster, a process of its own — another
+/// data directory with an empty cache, the deployment's key, storage and shared state, and the
+/// operator's `limits.json` — so that every segment it serves comes through object storage.
+pub fn server_side(data: &DataDir) -> DataDir {
+    let Some(shared) = data.shared() else {
+        return data.clone();
+    };
+    let Some(cluster) = cluster_of(data.root()) else {
+        return data.clone();
+    };
+    let root = data.root().with_extension("server");
+    let served = DataDir::open(&root)
+        .unwrap()
+        .with_key_file(&cluster.key_file)
+        .unwrap()
+        .with_objects(data.objects().unwrap().objects.clone(), 1 << 30)
+        .unwrap()
+        .with_shared(shared.clone());
+    if let Ok(limits) = std::fs::read(data.root().join("limits.json")) {
+        std::fs::write(root.join("limits.json"), limits).unwrap();
+    }
+    clusters().lock().unwrap().insert(root, cluster);
+    served
+}
+
+/// Generates `records` per corpus (seed 11) and ingests each into its own corpus of a
+/// [`deployment`].
+pub fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (DataDir, Arc<dyn Catalog>) {
     generate(&dir.join("dumps"), records, 11).unwrap();
-    let data = DataDir::open(&dir.join("data")).unwrap();
-    let catalog = FileCatalog::open(data.root());
+    let data = deployment(&dir.join("data"));
+    let catalog = catalog_of(&data);
     for generated in Generated::ALL {
         let report = build_segment(
             &data,
-            &catalog,
+            &*catalog,
             &corpus(corpus_name(generated)),
             &[dir.join("dumps").join(generated.file_name())],
             options,
@@ -164,11 +259,30 @@ pub fn indexed_corpora(dir: &Path, records: u64, options: &BuildOptions) -> (Dat
     (data, catalog)
 }
 
-/// The `leakdex` binary with `--data-dir data`.
+/// The `leakdex` binary with `--data-dir data`, joined to its deployment's catalog, storage and
+/// key when `data` is a cluster's (see [`deployment`]).
 pub fn leakdex(data: &Path) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leakdex"));
     command.arg("--data-dir").arg(data);
+    if let Some(cluster) = cluster_of(data) {
+        joining(&mut command, &cluster.url, &cluster.prefix, &cluster.key_file);
+    }
     command
+}
+
+/// `command` joined to a cluster: the catalog at `catalog`, segments under `prefix` of the
+/// test S3 server's bucket, the deployment's key in `key`.
+pub fn joining(command: &mut std::process::Command, catalog: &str, prefix: &str, key: &Path) {
+    let server = setup::s3_server();
+    command
+        .env("LEAKDEX_CATALOG", catalog)
+        .env("LEAKDEX_STORAGE", format!("s3://{}/{prefix}", server.bucket))
+        .env("LEAKDEX_KEY_FILE", key)
+        .env("AWS_ENDPOINT", &server.endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1");
 }
 
 /// `leakdex serve` in-process on 127.0.0.1:0 (over TLS when given), until [`Served::stop`].
@@ -193,8 +307,8 @@ impl Served {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let state = leakdex::service::ServiceState::open_with(
-            data.clone(),
-            std::sync::Arc::new(leakdex::catalog::FileCatalog::open(data.root())),
+            server_side(data),
+            catalog_of(data),
             leakdex::ingest::Region::INDIA,
             policy,
         )

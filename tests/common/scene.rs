@@ -5,7 +5,7 @@ use super::{Served, drain};
 use leakdex::access::audit::AuditLog;
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
-use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+use leakdex::catalog::{Corpus, CorpusKind};
 use leakdex::segment::text::build_text_index;
 use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::service::ServerPolicy;
@@ -75,15 +75,15 @@ impl Scene {
             "name,mobile\nMeena Iyer,9822233344\n",
         )
         .unwrap();
-        let data = DataDir::open(&dir.path().join("data")).unwrap();
-        let catalog = FileCatalog::open(data.root());
+        let data = super::deployment(&dir.path().join("data"));
+        let catalog = super::catalog_of(&data);
         let leak = Corpus {
             acquired: Some("2023-06-12".into()),
             ..Corpus::new("people", CorpusKind::Leak)
         };
         let report = build_segment(
             &data,
-            &catalog,
+            &*catalog,
             &leak,
             std::slice::from_ref(&clean),
             &BuildOptions::default(),
@@ -103,7 +103,7 @@ impl Scene {
             source: Some("copy-b".into()),
             ..Corpus::new("canary-copy-b", CorpusKind::Canary)
         };
-        build_segment(&data, &catalog, &canary, &[planted], &BuildOptions::default()).unwrap();
+        build_segment(&data, &*catalog, &canary, &[planted], &BuildOptions::default()).unwrap();
         if let Some(limits) = limits {
             std::fs::write(data.root().join("limits.json"), limits.to_string()).unwrap();
         }

@@ -210,22 +210,27 @@ pub struct PgServer {
 
 impl PgServer {
     /// A new, empty database on the server; its URL.
+    /// Made on a thread of its own, so that async tests may ask too.
     pub fn database(&self, name: &str) -> String {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         let admin = format!("{}/postgres", self.base_url);
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(connection);
-            // One statement a call: neither may run inside a transaction block.
-            for statement in [
-                format!("DROP DATABASE IF EXISTS {name}"),
-                format!("CREATE DATABASE {name}"),
-            ] {
-                client.batch_execute(&statement).await.unwrap();
-            }
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
+                    tokio::spawn(connection);
+                    // One statement a call: neither may run inside a transaction block.
+                    for statement in [
+                        format!("DROP DATABASE IF EXISTS {name}"),
+                        format!("CREATE DATABASE {name}"),
+                    ] {
+                        client.batch_execute(&statement).await.unwrap();
+                    }
+                });
+            });
         });
         format!("{}/{name}", self.base_url)
     }
