@@ -13,10 +13,10 @@ use leakdex::inspect::inspect;
 use leakdex::query::r#match::{MatchOptions, RecordMatch, match_records, read_suspects, suspects_of_corpus};
 use leakdex::query::provenance::{Report, attribute};
 use leakdex::query::{Answer, Index, Query, lookup_batch, readable, search};
-use leakdex::segment::text::{build_text_index, build_text_index_reporting, rebuild_text_index};
+use leakdex::segment::text::{build_text_index_reporting, rebuild_text_index};
 use leakdex::segment::{
-    BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, build_segment, collect_garbage, delete_corpus,
-    fingerprint,
+    BuildOptions, BuildReport, IDENTIFYING_KINDS, ShownRecord, collect_garbage, delete_corpus, fingerprint,
+    index_corpus,
 };
 use leakdex::storage::{DataDir, open_objects};
 use std::io::{BufRead, BufWriter, IsTerminal, Write};
@@ -507,8 +507,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 memory_budget,
                 force,
             };
-            let mut report = build_segment(&data, catalog.as_ref(), &corpus, &paths, &options)?;
-            bar.finish_and_clear();
+            let bars = IngestBars {
+                bytes: bar,
+                text: std::sync::OnceLock::new(),
+            };
+            let indexed = index_corpus(&data, catalog.as_ref(), &corpus, &paths, &options, !no_text, &bars);
+            bars.finish();
+            let report = indexed?;
             audit_local(
                 &data,
                 "Ingest",
@@ -516,14 +521,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 report.records as usize,
                 &[(Kind::Other, corpus.name.as_str())],
             )?;
-            if !no_text {
-                let bar = records_bar(report.records);
-                for id in &report.segments {
-                    build_text_index_reporting(&data, id, &|records| bar.inc(records))?;
-                }
-                bar.finish_and_clear();
-                report.text_indexed = true;
-            }
             print_ingest_report(&report, json)
         }
         Command::Corpora { json } => {
@@ -701,16 +698,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 region: read.region,
                 ..ScanOptions::default()
             };
-            let report = build_segment(
-                &data,
-                catalog.as_ref(),
-                &corpus,
-                &paths,
-                &BuildOptions {
-                    scan,
-                    ..BuildOptions::default()
-                },
-            )?;
+            let options = BuildOptions {
+                scan,
+                ..BuildOptions::default()
+            };
+            // A canary is never searched: no full text.
+            let report = index_corpus(&data, catalog.as_ref(), &corpus, &paths, &options, false, &())?;
             audit_local(
                 &data,
                 "CanaryAdd",
@@ -1431,6 +1424,43 @@ fn records_bar(total: u64) -> ProgressBar {
     )
 }
 
+/// An ingest's progress on a terminal: the input's bytes, then the records of its full text.
+struct IngestBars {
+    bytes: ProgressBar,
+    text: std::sync::OnceLock<ProgressBar>,
+}
+
+impl IngestBars {
+    fn finish(&self) {
+        self.bytes.finish_and_clear();
+        if let Some(text) = self.text.get() {
+            text.finish_and_clear();
+        }
+    }
+}
+
+impl leakdex::segment::Progress for IngestBars {
+    fn published(&self, report: &BuildReport) {
+        self.bytes.finish_and_clear();
+        let _ = self.text.set(records_bar(report.records));
+    }
+
+    fn text_indexed(&self, records: u64) {
+        if let Some(text) = self.text.get() {
+            text.inc(records);
+        }
+    }
+}
+
+/// When the exact index of a demo corpus was published: seconds since `.0`, kept in `.1`.
+struct Timed<'a>(&'a std::time::Instant, &'a std::sync::OnceLock<f64>);
+
+impl leakdex::segment::Progress for Timed<'_> {
+    fn published(&self, _report: &BuildReport) {
+        let _ = self.1.set(self.0.elapsed().as_secs_f64());
+    }
+}
+
 /// A bar of the input's bytes on a terminal, and the callback the scan feeds it.
 fn progress(paths: &[PathBuf]) -> (ProgressBar, Option<leakdex::ingest::OnBytes>) {
     let total: u64 = paths.iter().map(|path| leakdex::ingest::disk_size(path)).sum();
@@ -1491,17 +1521,17 @@ fn run_demo(out: &Path, records: u64, data_dir: Option<&Path>) -> Result<ExitCod
             )
         };
         let started = std::time::Instant::now();
-        let report = build_segment(
+        let exact = std::sync::OnceLock::new();
+        let report = index_corpus(
             &data,
             catalog.as_ref(),
             &meta,
             &[out.join("corpora").join(&corpus.file)],
             &BuildOptions::default(),
+            true,
+            &Timed(&started, &exact),
         )?;
-        let exact = started.elapsed().as_secs_f64();
-        for id in &report.segments {
-            build_text_index(&data, id)?;
-        }
+        let exact = exact.get().copied().unwrap_or_default();
         println!(
             "ingested {:<14} {:>8} records: exact index in {exact:.2} s, full text by {:.2} s",
             meta.name,

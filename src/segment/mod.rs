@@ -9,12 +9,14 @@
 pub mod blocking;
 pub mod canary;
 pub mod hash;
+pub mod pipeline;
 pub mod store;
 pub mod text;
 pub mod values;
 pub mod words;
 mod writer;
 
+pub use pipeline::{Progress, index_corpus};
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, range_key};
 
 use crate::ingest::{Kind, Validity};

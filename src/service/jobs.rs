@@ -5,8 +5,7 @@ use super::metrics::Metrics;
 use super::proto::{self, JobPhase};
 use crate::catalog::{Catalog, Corpus, CorpusKind};
 use crate::ingest::{ScanOptions, disk_size};
-use crate::segment::text::build_text_index;
-use crate::segment::{BuildOptions, build_segment};
+use crate::segment::{BuildOptions, BuildReport, Progress, index_corpus};
 use crate::storage::DataDir;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -148,37 +147,59 @@ fn run(
         force: spec.force,
         ..BuildOptions::default()
     };
-    let report = build_segment(&data, catalog, &corpus, &spec.paths, &options).map_err(|error| error.to_string())?;
-    sender.send_modify(|job| {
-        job.bytes_read = read.load(Ordering::Relaxed);
-        job.eta_seconds = 0;
-        job.records = report.records;
-        job.rejected = report.rejected;
-        job.segments.clone_from(&report.segments);
-        job.skipped.clone_from(&report.skipped);
-        job.file_errors.clone_from(&report.errors);
-        job.canaries = report.canaries.iter().map(proto::CanaryMeeting::from).collect();
-        job.files = report
-            .files
-            .iter()
-            .map(|file| proto::SourceFile {
-                path: file.path.clone(),
-                size: file.size,
-                sha256: file.sha256.clone(),
-                records: file.records,
-                rejected: file.rejected,
-                format: file.format.clone(),
-            })
-            .collect();
-        if !spec.skip_text {
-            job.phase = JobPhase::TextIndex as i32;
-        }
-    });
-    if spec.skip_text {
-        return Ok(());
-    }
-    for id in &report.segments {
-        build_text_index(&data, id).map_err(|error| format!("full-text index: {error}"))?;
-    }
+    let published = Published {
+        sender: &sender,
+        read: &read,
+        full_text: !spec.skip_text,
+    };
+    index_corpus(
+        &data,
+        catalog,
+        &corpus,
+        &spec.paths,
+        &options,
+        !spec.skip_text,
+        &published,
+    )
+    .map_err(|error| error.to_string())?;
     Ok(())
+}
+
+/// What a job shows once its segments are published: its report, and that the full text is
+/// being built (when asked for).
+struct Published<'a> {
+    sender: &'a watch::Sender<proto::Job>,
+    read: &'a AtomicU64,
+    full_text: bool,
+}
+
+impl Progress for Published<'_> {
+    fn published(&self, report: &BuildReport) {
+        let Published { sender, read, .. } = self;
+        sender.send_modify(|job| {
+            job.bytes_read = read.load(Ordering::Relaxed);
+            job.eta_seconds = 0;
+            job.records = report.records;
+            job.rejected = report.rejected;
+            job.segments.clone_from(&report.segments);
+            job.skipped.clone_from(&report.skipped);
+            job.file_errors.clone_from(&report.errors);
+            job.canaries = report.canaries.iter().map(proto::CanaryMeeting::from).collect();
+            job.files = report
+                .files
+                .iter()
+                .map(|file| proto::SourceFile {
+                    path: file.path.clone(),
+                    size: file.size,
+                    sha256: file.sha256.clone(),
+                    records: file.records,
+                    rejected: file.rejected,
+                    format: file.format.clone(),
+                })
+                .collect();
+            if self.full_text {
+                job.phase = JobPhase::TextIndex as i32;
+            }
+        });
+    }
 }
