@@ -257,15 +257,27 @@ fn the_audit_chain_of_several_processes_is_one_and_verifies_anywhere() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("deployment.key");
     std::fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
-    // Three processes, two threads each, appending at once.
+    // Three processes, two threads each, appending at once (more entries than verify reads in
+    // one page), while a fourth process verifies the chain as it grows.
+    let reader = process_of(&url, &dir.path().join("reader"), &key);
+    let log = AuditLog::new(&reader);
+    let appending = std::sync::atomic::AtomicUsize::new(6);
     std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut verified = 0;
+            while appending.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                let count = log.verify().unwrap().expect("a growing chain verifies");
+                assert!(count >= verified);
+                verified = count;
+            }
+        });
         for process in 0..3 {
             let data = process_of(&url, &dir.path().join(format!("p{process}")), &key);
             let log = std::sync::Arc::new(AuditLog::new(&data));
             for thread in 0..2 {
-                let log = log.clone();
+                let (log, appending) = (log.clone(), &appending);
                 scope.spawn(move || {
-                    for call in 0..10u64 {
+                    for call in 0..200u64 {
                         log.append(&Request {
                             principal: format!("p{process}-t{thread}"),
                             role: "partner".into(),
@@ -276,21 +288,20 @@ fn the_audit_chain_of_several_processes_is_one_and_verifies_anywhere() {
                         })
                         .unwrap();
                     }
+                    appending.fetch_sub(1, std::sync::atomic::Ordering::Release);
                 });
             }
         }
     });
-    let reader = process_of(&url, &dir.path().join("reader"), &key);
-    let log = AuditLog::new(&reader);
-    assert_eq!(log.verify().unwrap(), Ok(60));
+    assert_eq!(log.verify().unwrap(), Ok(1_200));
     let entries = log.entries().unwrap();
     let seqs: Vec<u64> = entries.iter().map(|entry| entry.body.seq).collect();
-    assert_eq!(seqs, (1..=60).collect::<Vec<u64>>());
+    assert_eq!(seqs, (1..=1_200).collect::<Vec<u64>>());
     let mut principals: Vec<&str> = entries.iter().map(|entry| entry.body.principal.as_str()).collect();
     principals.sort_unstable();
     principals.dedup();
     assert_eq!(principals.len(), 6);
-    assert_eq!(log.anchor().unwrap().seq, 60);
+    assert_eq!(log.anchor().unwrap().seq, 1_200);
     // Nothing went to any process's files.
     for process in ["p0", "p1", "p2", "reader"] {
         assert!(!dir.path().join(process).join("audit.log").exists());
@@ -314,13 +325,29 @@ fn the_audit_chain_of_several_processes_is_one_and_verifies_anywhere() {
     );
     sql(
         &url,
-        "DELETE FROM leakdex_journal_entries WHERE name = 'audit' AND position >= 58",
+        "DELETE FROM leakdex_journal_entries WHERE name = 'audit' AND position >= 1198",
     );
     let problems = log.verify().unwrap().unwrap_err();
     assert!(
         problems.iter().any(|problem| problem
             .message
-            .contains("the log ends at entry 58 but 60 entries were written")),
+            .contains("the log ends at entry 1198 but 1200 entries were written")),
+        "{problems:?}"
+    );
+    // An entry deleted from the middle is named once, and nothing after it is read twice.
+    sql(
+        &url,
+        "DELETE FROM leakdex_journal_entries WHERE name = 'audit' AND position = 1100",
+    );
+    let problems = log.verify().unwrap().unwrap_err();
+    let missing: Vec<&str> = problems
+        .iter()
+        .map(|problem| problem.message.as_str())
+        .filter(|message| !message.contains("entry 21 ") && !message.contains("the log ends"))
+        .collect();
+    assert_eq!(
+        missing,
+        ["entries 1101 to 1101 are missing: deleted before entry 1102"],
         "{problems:?}"
     );
 

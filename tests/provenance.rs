@@ -2,13 +2,11 @@
 //! and the report in JSON, JSON Lines and HTML.
 
 use crate::common::{corpus, indexed_corpora, leakdex};
-use leakdex::catalog::FileCatalog;
 use leakdex::ingest::ScanOptions;
 use leakdex::query::Index;
 use leakdex::query::r#match::{MatchOptions, match_records, read_suspects};
 use leakdex::query::provenance::attribute;
 use leakdex::segment::{BuildOptions, build_segment};
-use leakdex::storage::DataDir;
 use leakdex::synth::{Corpus as Generated, Person, linkage_set, suspect_records, write_linkage_csv, write_suspects};
 use std::path::Path;
 
@@ -158,11 +156,11 @@ fn a_febrl_like_set_links_each_duplicate_to_its_original() {
     let (originals, duplicates) = (dir.path().join("originals.csv"), dir.path().join("duplicates.csv"));
     write_linkage_csv(&originals, &set.originals).unwrap();
     write_linkage_csv(&duplicates, &set.duplicates).unwrap();
-    let data = DataDir::open(&dir.path().join("data")).unwrap();
-    let catalog = FileCatalog::open(data.root());
+    let data = crate::common::deployment(&dir.path().join("data"));
+    let catalog = crate::common::catalog_of(&data);
     let built = build_segment(
         &data,
-        &catalog,
+        &*catalog,
         &corpus("originals"),
         &[originals],
         &BuildOptions::default(),
@@ -191,7 +189,7 @@ fn a_febrl_like_set_links_each_duplicate_to_its_original() {
             "{column} is not {kind}: {kinds:?}"
         );
     }
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let matches = match_records(&index, &suspects, &all_matches()).unwrap();
     let (mut correct, mut wrong, mut unmatched) = (0, 0, 0);
     for (original, found) in set.truth.iter().zip(&matches) {
@@ -221,8 +219,8 @@ fn a_febrl_like_set_links_each_duplicate_to_its_original() {
 #[test]
 fn names_match_across_scripts_both_ways_without_identifiers() {
     let dir = tempfile::tempdir().unwrap();
-    let data = leakdex::storage::DataDir::open(&dir.path().join("data")).unwrap();
-    let catalog = leakdex::catalog::FileCatalog::open(data.root());
+    let data = crate::common::deployment(&dir.path().join("data"));
+    let catalog = crate::common::catalog_of(&data);
     // Two registers, one in Devanagari and one in Latin letters, with namesakes born on other
     // days, so that only the name and the date together find the right record.
     let registers = [
@@ -239,7 +237,7 @@ fn names_match_across_scripts_both_ways_without_identifiers() {
         let path = dir.path().join(format!("{name}.csv"));
         std::fs::write(&path, text).unwrap();
         let corpus = leakdex::catalog::Corpus::new(name, leakdex::catalog::CorpusKind::Leak);
-        leakdex::segment::build_segment(&data, &catalog, &corpus, &[path], &BuildOptions::default()).unwrap();
+        leakdex::segment::build_segment(&data, &*catalog, &corpus, &[path], &BuildOptions::default()).unwrap();
     }
     let sample = dir.path().join("bot.jsonl");
     write_lines(
@@ -257,7 +255,7 @@ fn names_match_across_scripts_both_ways_without_identifiers() {
     );
     let (suspects, problems) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
     assert!(problems.is_empty(), "{problems:?}");
-    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
     let matches = match_records(&index, &suspects, &MatchOptions::default()).unwrap();
     let best: Vec<Option<(&str, u64)>> = matches
         .iter()

@@ -6,7 +6,7 @@
 use crate::common::{Served, leakdex};
 use leakdex::access::role::Role;
 use leakdex::access::token::TokenStore;
-use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+use leakdex::catalog::{Corpus, CorpusKind};
 use leakdex::segment::text::build_text_index;
 use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::service::client::connect;
@@ -27,12 +27,12 @@ Rahul O'Brien,9812345675,Pune,\"7 O'Connell Street\"
 
 /// The people above, ingested (no full text yet) into a data directory of `dir`.
 fn ingested(dir: &std::path::Path) -> (DataDir, leakdex::segment::BuildReport) {
-    let data = DataDir::open(&dir.join("data")).unwrap();
+    let data = crate::common::deployment(&dir.join("data"));
     let csv = dir.join("people.csv");
     std::fs::write(&csv, PEOPLE).unwrap();
     let report = build_segment(
         &data,
-        &FileCatalog::open(data.root()),
+        &*crate::common::catalog_of(&data),
         &Corpus::new("people", CorpusKind::Leak),
         &[csv],
         &BuildOptions::default(),
@@ -345,7 +345,7 @@ proptest! {
         let (_, index) = DATA.get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let data = indexed(dir.path());
-            let index = leakdex::query::Index::open(&data, &FileCatalog::open(data.root()), &[]).unwrap();
+            let index = leakdex::query::Index::open(&data, &*crate::common::catalog_of(&data), &[]).unwrap();
             (dir, index)
         });
         let text: String = pieces.concat();

@@ -360,7 +360,7 @@ struct Writing<'a> {
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
         let _ = self.written.set(Err(Arc::new(AuditError::Damaged {
-            path: self.log.log.display().to_string(),
+            path: self.log.place(),
             message: "writing the entries panicked".to_string(),
         })));
         let mut queue = self.log.queue.lock().unwrap_or_else(|poison| poison.into_inner());
@@ -451,7 +451,7 @@ impl AuditLog {
 
     fn io(&self, source: io::Error) -> AuditError {
         AuditError::Io {
-            path: self.log.display().to_string(),
+            path: self.place(),
             source,
         }
     }
@@ -643,6 +643,9 @@ impl AuditLog {
     /// Appends one entry per request, in order, with one write and one sync of the log and of
     /// its head (in a cluster, one transaction of the journal).
     fn write_group(&self, requests: &[Request]) -> Result<Vec<Entry>, AuditError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
         let key = self.key()?;
         if let Some(journal) = &self.journal {
             let mut written = Vec::new();
@@ -717,31 +720,25 @@ impl AuditLog {
         Ok(entries)
     }
 
-    /// The log's lines (the journal's entries, in a cluster), in order.
+    /// The log's lines (the journal's entries, in a cluster), in order. The iterator may be
+    /// asked again after it ended: it goes on with what was appended since.
     fn lines(&self) -> Result<Box<dyn Iterator<Item = Result<String, AuditError>> + '_>, AuditError> {
         if let Some(journal) = &self.journal {
             let mut from = 0u64;
-            let mut page = Vec::<Vec<u8>>::new().into_iter();
-            let mut done = false;
+            let mut page = Vec::<(u64, Vec<u8>)>::new().into_iter();
             return Ok(Box::new(std::iter::from_fn(move || {
-                loop {
-                    if let Some(line) = page.next() {
-                        return Some(Ok(String::from_utf8_lossy(&line).into_owned()));
+                if let Some((position, line)) = page.next() {
+                    from = position + 1;
+                    return Some(Ok(String::from_utf8_lossy(&line).into_owned()));
+                }
+                match journal.entries(JOURNAL, from, JOURNAL_PAGE) {
+                    Ok(read) => {
+                        page = read.into_iter();
+                        let (position, line) = page.next()?;
+                        from = position + 1;
+                        Some(Ok(String::from_utf8_lossy(&line).into_owned()))
                     }
-                    if done {
-                        return None;
-                    }
-                    match journal.entries(JOURNAL, from, JOURNAL_PAGE) {
-                        Ok(read) => {
-                            done = read.len() < JOURNAL_PAGE;
-                            from += read.len() as u64;
-                            page = read.into_iter();
-                        }
-                        Err(error) => {
-                            done = true;
-                            return Some(Err(error.into()));
-                        }
-                    }
+                    Err(error) => Some(Err(error.into())),
                 }
             })));
         }
@@ -777,53 +774,37 @@ impl AuditLog {
     /// unchanged: a log cut back before it, or re-chained by someone holding the key, fails.
     pub fn verify_anchored(&self, anchor: Option<&Anchor>) -> Result<Result<u64, Vec<Tampering>>, AuditError> {
         let key = self.key()?;
-        let mut anchored = false;
-        let mut problems = Vec::new();
-        let (mut expected_seq, mut previous_hash) = (1u64, GENESIS.to_string());
-        let mut line_number = 0u64;
-        for line in self.lines()? {
-            line_number += 1;
-            let line = line?;
-            let problem = |message: String| Tampering {
-                line: line_number,
-                message,
-            };
-            let entry: Entry = match serde_json::from_str(&line) {
-                Ok(entry) => entry,
-                Err(error) => {
-                    problems.push(problem(format!("not an audit entry ({error})")));
-                    continue;
-                }
-            };
-            let seq = entry.body.seq;
-            if let Some(anchor) = anchor
-                && anchor.seq == seq
-            {
-                anchored = anchor.hash == entry.hash;
-            }
-            if hash_of(&key, &entry.body) != entry.hash {
-                problems.push(problem(format!(
-                    "entry {seq} was edited: its hash does not match its content"
-                )));
-            }
-            if seq < expected_seq {
-                problems.push(problem(format!(
-                    "entry {seq} comes after entry {}: entries were reordered or one was inserted",
-                    expected_seq - 1
-                )));
-            } else if seq > expected_seq {
-                problems.push(problem(format!(
-                    "entries {expected_seq} to {} are missing: deleted before entry {seq}",
-                    seq - 1
-                )));
-            } else if entry.body.prev != previous_hash {
-                problems.push(problem(format!(
-                    "entry {seq} does not follow the entry before it: that entry was edited or replaced"
-                )));
-            }
-            expected_seq = seq + 1;
-            previous_hash = entry.hash;
+        let mut check = ChainCheck {
+            key: &key,
+            anchor,
+            anchored: false,
+            problems: Vec::new(),
+            expected_seq: 1,
+            previous_hash: GENESIS.to_string(),
+            line_number: 0,
+        };
+        let mut lines = self.lines()?;
+        for line in lines.by_ref() {
+            check.line(&line?);
         }
+        // Appends go on while the log is read, and every entry is written before (or with) the
+        // head that counts it: a head ahead of the last line read means entries appended since,
+        // which are read up to the head's before the two are compared.
+        let head = self.head(&key);
+        if let Ok((head_seq, _)) = &head {
+            while check.expected_seq <= *head_seq {
+                let Some(line) = lines.next() else { break };
+                check.line(&line?);
+            }
+        }
+        let ChainCheck {
+            anchored,
+            mut problems,
+            expected_seq,
+            previous_hash,
+            line_number,
+            ..
+        } = check;
         if let Some(anchor) = anchor
             && !anchored
         {
@@ -835,29 +816,86 @@ impl AuditLog {
                 ),
             });
         }
-        let (head_seq, head_hash) = match self.head(&key) {
-            Ok(head) => head,
-            Err(AuditError::Damaged { message, .. }) => {
-                problems.push(Tampering { line: 0, message });
-                return Ok(Err(problems));
+        match head {
+            Ok((head_seq, head_hash)) => {
+                if head_seq + 1 != expected_seq || (head_seq > 0 && head_hash != previous_hash) {
+                    problems.push(Tampering {
+                        line: line_number,
+                        message: format!(
+                            "the log ends at entry {} but {} entries were written: entries were deleted from the end or the head was altered",
+                            expected_seq - 1,
+                            head_seq
+                        ),
+                    });
+                }
             }
+            Err(AuditError::Damaged { message, .. }) => problems.push(Tampering { line: 0, message }),
             Err(error) => return Err(error),
-        };
-        if head_seq + 1 != expected_seq || (head_seq > 0 && head_hash != previous_hash) {
-            problems.push(Tampering {
-                line: line_number,
-                message: format!(
-                    "the log ends at entry {} but {} entries were written: entries were deleted from the end or the head was altered",
-                    expected_seq - 1,
-                    head_seq
-                ),
-            });
         }
         Ok(if problems.is_empty() {
             Ok(line_number)
         } else {
             Err(problems)
         })
+    }
+}
+
+/// The chain checked line by line, as [`AuditLog::verify_anchored`] reads it.
+struct ChainCheck<'a> {
+    key: &'a AuditKey,
+    anchor: Option<&'a Anchor>,
+    /// Whether the anchor's entry was met, unchanged.
+    anchored: bool,
+    problems: Vec<Tampering>,
+    expected_seq: u64,
+    previous_hash: String,
+    line_number: u64,
+}
+
+impl ChainCheck<'_> {
+    fn line(&mut self, line: &str) {
+        self.line_number += 1;
+        let line_number = self.line_number;
+        let problem = |message: String| Tampering {
+            line: line_number,
+            message,
+        };
+        let entry: Entry = match serde_json::from_str(line) {
+            Ok(entry) => entry,
+            Err(error) => {
+                self.problems.push(problem(format!("not an audit entry ({error})")));
+                return;
+            }
+        };
+        let seq = entry.body.seq;
+        if let Some(anchor) = self.anchor
+            && anchor.seq == seq
+        {
+            self.anchored = anchor.hash == entry.hash;
+        }
+        if hash_of(self.key, &entry.body) != entry.hash {
+            self.problems.push(problem(format!(
+                "entry {seq} was edited: its hash does not match its content"
+            )));
+        }
+        let expected_seq = self.expected_seq;
+        if seq < expected_seq {
+            self.problems.push(problem(format!(
+                "entry {seq} comes after entry {}: entries were reordered or one was inserted",
+                expected_seq - 1
+            )));
+        } else if seq > expected_seq {
+            self.problems.push(problem(format!(
+                "entries {expected_seq} to {} are missing: deleted before entry {seq}",
+                seq - 1
+            )));
+        } else if entry.body.prev != self.previous_hash {
+            self.problems.push(problem(format!(
+                "entry {seq} does not follow the entry before it: that entry was edited or replaced"
+            )));
+        }
+        self.expected_seq = seq + 1;
+        self.previous_hash = entry.hash;
     }
 }
 

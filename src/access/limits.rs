@@ -14,11 +14,13 @@
 //!
 //! In a cluster ([`DataDir::shared`]) the daily quotas, the hourly private-lookup budget and
 //! throttles are the deployment's, not one server's: each save merges what this server spent
-//! into shared counters and takes back what every server spent, so a caller that spreads its
-//! calls over the servers gets one budget, and a throttle reaches every server within a second
-//! (at once from the server that throttled). The token bucket (per second) and sweep detection
-//! stay per server: a sweep spread over a handful of servers still fills each one's blocks
-//! far above the thresholds.
+//! into shared counters and takes back what every server spent, for every principal that called
+//! it since the last merge, so a caller that spreads its calls over the servers gets one budget.
+//! The server that throttles a principal merges at once; another server learns of it at its
+//! first merge after that principal calls it, so it may answer up to a second of that
+//! principal's calls first. The token bucket (per second) and sweep detection stay per server: a
+//! sweep spread over a handful of servers still fills each one's blocks far above the
+//! thresholds.
 
 use super::role::Role;
 use crate::ingest::Kind;
@@ -306,16 +308,6 @@ struct Unshared {
     called: bool,
 }
 
-impl Unshared {
-    fn add(&mut self, other: Unshared) {
-        self.lookups += other.lookups;
-        self.hits += other.hits;
-        self.range += other.range;
-        self.throttled |= other.throttled;
-        self.called |= other.called;
-    }
-}
-
 /// The limiter of a server.
 pub struct Limiter {
     limits: HashMap<Role, RoleLimits>,
@@ -325,6 +317,8 @@ pub struct Limiter {
     changed: AtomicBool,
     /// In a cluster, the counters every server merges its spending into.
     shared: Option<Arc<dyn Counters>>,
+    /// Held by the merge with them.
+    merging: Mutex<()>,
 }
 
 fn now_seconds() -> u64 {
@@ -346,6 +340,7 @@ impl Limiter {
             path: None,
             changed: AtomicBool::new(false),
             shared: None,
+            merging: Mutex::new(()),
         }
     }
 
@@ -396,6 +391,7 @@ impl Limiter {
             path: Some(state_path),
             changed: AtomicBool::new(false),
             shared: data.shared().cloned().map(|shared| -> Arc<dyn Counters> { shared }),
+            merging: Mutex::new(()),
         })
     }
 
@@ -411,10 +407,18 @@ impl Limiter {
         if !self.changed.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        if let Err(error) = self.share() {
+        // This server's own state is written even when the cluster's counters are out of
+        // reach: a restart must not forgive what it counted.
+        let shared = self.share();
+        if shared.is_err() {
             self.changed.store(true, Ordering::Release);
-            return Err(std::io::Error::other(error));
         }
+        self.write_state(path)?;
+        shared.map_err(std::io::Error::other)
+    }
+
+    /// Writes the counters to `path`, atomically and owner-only.
+    fn write_state(&self, path: &std::path::Path) -> std::io::Result<()> {
         let plain = {
             let states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
             postcard::to_stdvec(&*states).map_err(std::io::Error::other)?
@@ -429,10 +433,13 @@ impl Limiter {
         let Some(shared) = &self.shared else {
             return Ok(());
         };
+        // One merge at a time: totals taken back by an earlier merge must not land after a
+        // later one's.
+        let _merging = self.merging.lock().unwrap_or_else(|poison| poison.into_inner());
         let now = now_seconds();
-        let hour = now / 3600;
-        // (principal, day, spending, until when this server throttled it).
-        let taken: Vec<(String, u64, Unshared, u64)> = {
+        // (principal, the day and hour its spending counts against, the spending, until when
+        // this server throttled it).
+        let taken: Vec<(String, (u64, u64), Unshared, u64)> = {
             let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
             states
                 .iter_mut()
@@ -442,9 +449,14 @@ impl Limiter {
                         true => state.throttled_until.unwrap_or(0),
                         false => 0,
                     };
+                    // Unshared private lookups are always of the hour the state counts.
+                    let hour = match state.unshared.range {
+                        0 => now / 3600,
+                        _ => state.range_hour.0,
+                    };
                     (
                         principal.clone(),
-                        state.day,
+                        (state.day, hour),
                         std::mem::take(&mut state.unshared),
                         throttle,
                     )
@@ -456,7 +468,7 @@ impl Limiter {
         }
         let signed = |count: u64| count.min(i64::MAX as u64) as i64;
         let mut changes = Vec::with_capacity(taken.len() * 4);
-        for (principal, day, unshared, throttle) in &taken {
+        for (principal, (day, hour), unshared, throttle) in &taken {
             let (kept_until_day, throttle) = ((day + 2) * 86_400, *throttle);
             changes.extend([
                 (
@@ -484,17 +496,26 @@ impl Limiter {
         let totals = match shared.merge(&changes) {
             Ok(totals) => totals,
             Err(error) => {
+                // Kept for the next merge, unless its day or hour is over meanwhile.
                 let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
-                for (principal, _, unshared, _) in taken {
+                for (principal, (day, hour), unshared, _) in taken {
                     if let Some(state) = states.get_mut(&principal) {
-                        state.unshared.add(unshared);
+                        state.unshared.throttled |= unshared.throttled;
+                        state.unshared.called |= unshared.called;
+                        if state.day == day {
+                            state.unshared.lookups += unshared.lookups;
+                            state.unshared.hits += unshared.hits;
+                        }
+                        if state.range_hour.0 == hour {
+                            state.unshared.range += unshared.range;
+                        }
                     }
                 }
                 return Err(error);
             }
         };
         let mut states = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
-        for ((principal, day, _, _), totals) in taken.iter().zip(totals.chunks_exact(4)) {
+        for ((principal, (day, hour), _, _), totals) in taken.iter().zip(totals.chunks_exact(4)) {
             let Some(state) = states.get_mut(principal) else {
                 continue;
             };
@@ -504,9 +525,9 @@ impl Limiter {
                 state.lookups_today = total(0) + state.unshared.lookups;
                 state.hits_today = total(1) + state.unshared.hits;
             }
-            match state.range_hour.0.cmp(&hour) {
+            match state.range_hour.0.cmp(hour) {
                 std::cmp::Ordering::Equal => state.range_hour.1 = total(2) + state.unshared.range,
-                std::cmp::Ordering::Less if total(2) > 0 => state.range_hour = (hour, total(2)),
+                std::cmp::Ordering::Less if total(2) > 0 => state.range_hour = (*hour, total(2)),
                 _ => {}
             }
             if total(3) > now {
@@ -599,6 +620,10 @@ impl Limiter {
         // Spent only once the call is admitted by the rate and quotas as well.
         self.admit(principal, role, 1)?;
         self.with_state(principal, role, |state| {
+            if state.range_hour.0 != hour {
+                // The hour before is over: what of it was not merged no longer counts.
+                state.unshared.range = 0;
+            }
             state.range_hour = (hour, spent(state) + 1);
             state.unshared.range += 1;
         });
@@ -685,6 +710,59 @@ mod tests {
 
     fn limiter(per_second: f64, burst: f64, daily_lookups: u64, daily_hits: u64) -> Limiter {
         Limiter::new(limits(per_second, burst, daily_lookups, daily_hits))
+    }
+
+    /// Shared counters that fail while `down` is set.
+    #[derive(Debug, Default)]
+    struct Flaky {
+        counters: Mutex<HashMap<String, i64>>,
+        down: AtomicBool,
+    }
+
+    impl Counters for Flaky {
+        fn merge(&self, changes: &[(String, Merge, u64)]) -> Result<Vec<i64>, crate::storage::DocumentError> {
+            if self.down.load(Ordering::Acquire) {
+                return Err(crate::storage::DocumentError::Refused("the database is down".into()));
+            }
+            let mut counters = self.counters.lock().unwrap();
+            Ok(changes
+                .iter()
+                .map(|(name, change, _)| {
+                    let counter = counters.entry(name.clone()).or_default();
+                    match change {
+                        Merge::Add(value) => *counter += value,
+                        Merge::Max(value) => *counter = (*counter).max(*value),
+                    }
+                    *counter
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn spending_is_kept_while_the_shared_counters_are_out_of_reach() {
+        let dir = tempfile::tempdir().unwrap();
+        let flaky = Arc::new(Flaky::default());
+        let limiter = Limiter {
+            path: Some(dir.path().join("limits.state")),
+            shared: Some(flaky.clone()),
+            ..limiter(1e9, 1e9, 1_000, 1_000)
+        };
+        limiter.admit("agency", Role::Partner, 10).unwrap();
+        flaky.down.store(true, Ordering::Release);
+        assert!(limiter.save().is_err());
+        // This server's own count is on disk all the same.
+        assert!(dir.path().join("limits.state").exists());
+        limiter.admit("agency", Role::Partner, 5).unwrap();
+        flaky.down.store(false, Ordering::Release);
+        limiter.save().unwrap();
+        let lookups = flaky.counters.lock().unwrap()[&format!("lookups:{}:agency", today())];
+        assert_eq!(lookups, 15, "merged once each, nothing lost");
+        limiter.save().unwrap();
+        assert_eq!(
+            flaky.counters.lock().unwrap()[&format!("lookups:{}:agency", today())],
+            15
+        );
     }
 
     fn phones(numbers: impl Iterator<Item = u64>) -> impl Iterator<Item = Numbered> {

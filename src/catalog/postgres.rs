@@ -80,7 +80,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
 ];
 
-/// Attempts of a document update or journal append that keeps losing the race to other writers.
+/// Attempts of a document update that keeps losing the race to other writers.
 const DOCUMENT_ATTEMPTS: usize = 32;
 
 /// Key of the advisory lock that serializes migrations (`leakdex` in ASCII).
@@ -94,6 +94,9 @@ pub struct PgCatalog {
     url: String,
     /// The connection, made again when it is found closed.
     client: Arc<Mutex<Option<Client>>>,
+    /// A connection of the journal's own: an append holds it (and its transaction's lock)
+    /// while the caller makes the entries, without stopping the catalog's other calls.
+    journal_client: Arc<Mutex<Option<Client>>>,
     /// The catalog's generation as this process last saw it: its own changes at once, other
     /// processes' within [`WATCH_EVERY`] (a task polls the one row), so asking costs nothing.
     generation: Arc<AtomicU64>,
@@ -185,6 +188,7 @@ impl PgCatalog {
             connect_to: url.to_string(),
             url: shown,
             client: Arc::new(Mutex::new(None)),
+            journal_client: Arc::new(Mutex::new(None)),
             generation: Arc::new(AtomicU64::new(0)),
             watched: Arc::new(AtomicU64::new(now_ms())),
             background,
@@ -287,22 +291,7 @@ impl PgCatalog {
         self.background
             .run(async move {
                 let mut slot = client.lock().await;
-                let connected = match slot.take() {
-                    Some(open) if !open.is_closed() => open,
-                    _ => {
-                        let (open, connection) = connection_config(&connect_to)
-                            .map_err(failed(&url))?
-                            .connect(NoTls)
-                            .await
-                            .map_err(failed(&url))?;
-                        // Ends when the connection does; the next call connects again.
-                        tokio::spawn(async move {
-                            let _ = connection.await;
-                        });
-                        open
-                    }
-                };
-                let connected = slot.insert(connected);
+                let connected = checkout(&mut slot, &connect_to).await.map_err(failed(&url))?;
                 work(connected).await.map_err(failed(&url))?
             })
             .unwrap_or(Err(stopped))
@@ -339,6 +328,19 @@ impl PgCatalog {
             })
         })
     }
+}
+
+/// The client in `slot`, connected again if it is missing or its connection closed.
+async fn checkout<'s>(slot: &'s mut Option<Client>, connect_to: &str) -> Result<&'s mut Client, tokio_postgres::Error> {
+    if let Some(open) = slot.take_if(|open| !open.is_closed()) {
+        return Ok(slot.insert(open));
+    }
+    let (open, connection) = connection_config(connect_to)?.connect(NoTls).await?;
+    // Ends when the connection does; the next call connects again.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(slot.insert(open))
 }
 
 /// Whether the corpus exists (locking its row until the transaction ends).
@@ -678,80 +680,90 @@ impl Documents for PgCatalog {
     }
 }
 
-/// Journals as rows of `leakdex_journal_entries` under a head row in `leakdex_journal_heads`:
-/// an append is a compare-and-swap of the head's length, in the transaction that inserts the
-/// entries, so the entries and the head are written together and two appends never interleave.
-/// The caller's `extend` runs in its own thread, never holding a lock across it.
+/// Journals as rows of `leakdex_journal_entries` under a head row in `leakdex_journal_heads`.
+/// An append is one transaction that holds an advisory lock of the journal's name: it reads the
+/// head, hands it to the caller's `extend` (on the caller's thread) and writes what comes back,
+/// so appends from every process follow each other and the head and its entries are written
+/// together.
 impl Journal for PgCatalog {
     fn append(&self, name: &str, extend: &mut Extension<'_>) -> Result<(), DocumentError> {
-        for _ in 0..DOCUMENT_ATTEMPTS {
-            let owned = name.to_string();
-            let (head, length) = self
-                .run(move |client| {
-                    Box::pin(async move {
-                        let row = client
-                            .query_opt(
-                                "SELECT head, length FROM leakdex_journal_heads WHERE name = $1",
-                                &[&owned],
-                            )
-                            .await?;
-                        Ok(Ok(row.map_or((None, 0i64), |row| {
-                            (Some(row.get::<_, Vec<u8>>(0)), row.get(1))
-                        })))
-                    })
-                })
-                .map_err(self.document_error(name))?;
-            let (entries, next_head) = extend(head.as_deref()).map_err(DocumentError::Refused)?;
-            let owned = name.to_string();
-            let fresh = head.is_none();
-            let swapped = self
-                .run(move |client| {
-                    Box::pin(async move {
-                        let transaction = client.transaction().await?;
-                        let next_length = length + entries.len() as i64;
-                        let changed = if fresh {
-                            transaction
-                                .execute(
-                                    "INSERT INTO leakdex_journal_heads (name, length, head) VALUES ($1, $2, $3)
-                                     ON CONFLICT (name) DO NOTHING",
-                                    &[&owned, &next_length, &next_head],
-                                )
-                                .await?
-                        } else {
-                            transaction
-                                .execute(
-                                    "UPDATE leakdex_journal_heads SET length = $2, head = $3
-                                     WHERE name = $1 AND length = $4",
-                                    &[&owned, &next_length, &next_head, &length],
-                                )
-                                .await?
-                        };
-                        if changed != 1 {
-                            transaction.rollback().await?;
-                            return Ok(Ok(false));
-                        }
-                        transaction
-                            .execute(
-                                "INSERT INTO leakdex_journal_entries (name, position, entry)
-                                 SELECT $1, $2 + ordinality - 1, entry
-                                 FROM unnest($3::bytea[]) WITH ORDINALITY AS appended(entry, ordinality)",
-                                &[&owned, &length, &entries],
-                            )
-                            .await?;
-                        transaction.commit().await?;
-                        Ok(Ok(true))
-                    })
-                })
-                .map_err(self.document_error(name))?;
-            if swapped {
-                return Ok(());
+        let (head_sender, head_read) = std::sync::mpsc::sync_channel(1);
+        let (made_sender, made) = tokio::sync::oneshot::channel::<(Vec<Vec<u8>>, Vec<u8>)>();
+        let (done_sender, done) = std::sync::mpsc::sync_channel(1);
+        let (slot, connect_to, owned) = (self.journal_client.clone(), self.connect_to.clone(), name.to_string());
+        self.background.spawn(async move {
+            let appended = async {
+                let mut slot = slot.lock().await;
+                let client = checkout(&mut slot, &connect_to).await?;
+                let transaction = client.transaction().await?;
+                transaction
+                    .execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&owned])
+                    .await?;
+                let row = transaction
+                    .query_opt(
+                        "SELECT head, length FROM leakdex_journal_heads WHERE name = $1",
+                        &[&owned],
+                    )
+                    .await?;
+                let (head, length) = row.map_or((None, 0i64), |row| (Some(row.get::<_, Vec<u8>>(0)), row.get(1)));
+                if head_sender.send(head).is_err() {
+                    return Ok(());
+                }
+                // The caller's refusal (or its thread gone): nothing is written.
+                let Ok((entries, next_head)) = made.await else {
+                    return Ok(());
+                };
+                let next_length = length + entries.len() as i64;
+                transaction
+                    .execute(
+                        "INSERT INTO leakdex_journal_heads (name, length, head) VALUES ($1, $2, $3)
+                         ON CONFLICT (name) DO UPDATE SET length = EXCLUDED.length, head = EXCLUDED.head",
+                        &[&owned, &next_length, &next_head],
+                    )
+                    .await?;
+                transaction
+                    .execute(
+                        "INSERT INTO leakdex_journal_entries (name, position, entry)
+                         SELECT $1, $2 + ordinality - 1, entry
+                         FROM unnest($3::bytea[]) WITH ORDINALITY AS appended(entry, ordinality)",
+                        &[&owned, &length, &entries],
+                    )
+                    .await?;
+                transaction.commit().await
             }
-        }
-        Err(DocumentError::Backend {
+            .await;
+            let _ = done_sender.send(appended);
+        });
+        let failed = |source: tokio_postgres::Error| DocumentError::Backend {
             store: self.url.clone(),
             name: name.to_string(),
-            source: format!("{DOCUMENT_ATTEMPTS} attempts lost to other writers").into(),
-        })
+            source: Box::new(source),
+        };
+        let stopped = || DocumentError::Backend {
+            store: self.url.clone(),
+            name: name.to_string(),
+            source: "the catalog's runtime stopped".into(),
+        };
+        let Ok(head) = head_read.recv() else {
+            // The transaction failed before reading the head: its error.
+            return match done.recv() {
+                Ok(Err(error)) => Err(failed(error)),
+                _ => Err(stopped()),
+            };
+        };
+        let refused = match extend(head.as_deref()) {
+            Ok(next) => {
+                let _ = made_sender.send(next);
+                None
+            }
+            Err(refusal) => Some(refusal),
+        };
+        // Refused: the sender is dropped and the transaction rolled back.
+        let written = done.recv().map_err(|_| stopped())?;
+        if let Some(refusal) = refused {
+            return Err(DocumentError::Refused(refusal));
+        }
+        written.map_err(failed)
     }
 
     fn head(&self, name: &str) -> Result<Option<Vec<u8>>, DocumentError> {
@@ -767,18 +779,21 @@ impl Journal for PgCatalog {
         .map_err(self.document_error(name))
     }
 
-    fn entries(&self, name: &str, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, DocumentError> {
+    fn entries(&self, name: &str, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, DocumentError> {
         let (owned, from, limit) = (name.to_string(), from.min(i64::MAX as u64) as i64, limit as i64);
         self.run(move |client| {
             Box::pin(async move {
                 let rows = client
                     .query(
-                        "SELECT entry FROM leakdex_journal_entries
+                        "SELECT position, entry FROM leakdex_journal_entries
                          WHERE name = $1 AND position >= $2 ORDER BY position LIMIT $3",
                         &[&owned, &from, &limit],
                     )
                     .await?;
-                Ok(Ok(rows.iter().map(|row| row.get::<_, Vec<u8>>(0)).collect()))
+                Ok(Ok(rows
+                    .iter()
+                    .map(|row| (row.get::<_, i64>(0).max(0) as u64, row.get::<_, Vec<u8>>(1)))
+                    .collect()))
             })
         })
         .map_err(self.document_error(name))

@@ -78,8 +78,9 @@ pub trait Journal: Debug + Send + Sync {
     /// The journal's head, as the last append left it (`None` before the first).
     fn head(&self, name: &str) -> Result<Option<Vec<u8>>, DocumentError>;
 
-    /// Up to `limit` entries from position `from` (0-based, in append order).
-    fn entries(&self, name: &str, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, DocumentError>;
+    /// Up to `limit` entries at positions `from` and after (0-based, in append order), each with
+    /// its position.
+    fn entries(&self, name: &str, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, DocumentError>;
 }
 
 /// A change of one counter.
