@@ -308,3 +308,115 @@ fn a_server_sees_what_another_process_publishes() {
         assert!(!process.join("audit.log").exists(), "{}", process.display());
     }
 }
+
+/// Everything a server answers over gRPC to `token`'s holder, in an order that does not depend
+/// on how parallel readers numbered the records at ingest.
+async fn grpc_answers(url: &str, token: &str) -> Vec<String> {
+    use leakdex::service::proto::{self, lookup_client::LookupClient, provenance_client::ProvenanceClient};
+    let connection = leakdex::service::client::connect(url, Some(token)).await.unwrap();
+    let mut answers = Vec::new();
+    let values = [
+        "9812345678",
+        "+91 98765 43210",
+        "PRIYA.P@yahoo.co.in",
+        "2345 6789 0124",
+        "nobody@nowhere.in",
+    ];
+    let mut found = 0;
+    for mut answer in crate::common::lookups(&connection, values.iter().map(|value| value.to_string()).collect())
+        .await
+        .unwrap()
+    {
+        found += answer.hits.len();
+        answer
+            .hits
+            .sort_by(|a, b| (&a.corpus, &a.file, a.record, &a.field).cmp(&(&b.corpus, &b.file, b.record, &b.field)));
+        answers.push(format!("{answer:?}"));
+    }
+    assert!(found >= 4, "{answers:?}");
+    let mut lookup = LookupClient::new(connection.clone());
+    for query in ["name:rahul", "sharma", "pune"] {
+        let mut hits = lookup
+            .search(proto::SearchRequest {
+                query: query.into(),
+                limit: 20,
+                corpora: Vec::new(),
+                plain: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .hits;
+        assert!(!hits.is_empty(), "{query} found nothing");
+        hits.sort_by_key(|hit| format!("{hit:?}"));
+        answers.push(format!("{query}: {hits:?}"));
+    }
+    let record = lookup
+        .get_record(proto::GetRecordRequest {
+            corpus: "five".into(),
+            file: "legacy.sql".into(),
+            record: 2,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    answers.push(format!("{record:?}"));
+    let suspects = vec![
+        crate::common::scene::suspect(&[("name", "Rahul Sharma"), ("mobile", "9812345678"), ("city", "Pune")]),
+        crate::common::scene::suspect(&[("name", "Priya Patel"), ("email", "priya.p@yahoo.co.in")]),
+        crate::common::scene::suspect(&[("name", "Kavita Nair"), ("mobile", "7012345678"), ("dob", "29/02/1992")]),
+        crate::common::scene::suspect(&[("name", "Nobody Known"), ("mobile", "9000000001")]),
+    ];
+    let report = ProvenanceClient::new(connection)
+        .attribute(tokio_stream::iter([proto::AttributeRequest {
+            input: Some(proto::attribute_request::Input::Records(proto::SuspectBatch {
+                records: suspects,
+            })),
+            ..Default::default()
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(report.matched >= 3, "{report:?}");
+    answers.push(format!("{report:?}"));
+    answers
+}
+
+#[test]
+fn a_server_with_an_empty_cache_answers_over_grpc_as_the_embedded_server_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = postgres_server().database("seams_grpc");
+    let key = dir.path().join("key");
+    write_key(&key, "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+    let (embedded, builder, served) = (
+        dir.path().join("embedded"),
+        dir.path().join("builder"),
+        dir.path().join("served"),
+    );
+    text_of(
+        leakdex(&embedded)
+            .args(["ingest", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+    text_of(
+        clustered(&builder, &catalog, "grpc", &key)
+            .args(["ingest", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+    let token_of = |command: &mut Command| {
+        text_of(command.args(["token", "create", "--name", "investigator", "--role", "investigator"]))
+            .trim()
+            .to_string()
+    };
+    let local_token = token_of(&mut leakdex(&embedded));
+    let cluster_token = token_of(&mut clustered(&builder, &catalog, "grpc", &key));
+    let (_local, local_address, _) = serve(leakdex(&embedded), &[], 0);
+    let (_cluster, cluster_address, _) = serve(clustered(&served, &catalog, "grpc", &key), &[], 0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let local = runtime.block_on(grpc_answers(&format!("http://{local_address}"), &local_token));
+    let remote = runtime.block_on(grpc_answers(&format!("http://{cluster_address}"), &cluster_token));
+    assert_eq!(remote, local);
+    // The server had nothing on its disk: every segment came through its cache.
+    assert!(!served.join("segments").read_dir().unwrap().any(|_| true));
+    assert!(served.join("cache/segments").exists());
+}
