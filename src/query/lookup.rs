@@ -2,147 +2,17 @@
 //! them out. A batch is normalized in parallel, fingerprinted, sorted once, and merged against
 //! each segment's sorted index in a single forward pass.
 
-use super::names::{Name, intern, intern_all};
-use super::search::TextIndex;
-use crate::catalog::{Catalog, CatalogError, CorpusKind};
+use super::index::{Index, UNKNOWN_FIELD, UNKNOWN_FILE};
+use super::names::Name;
 use crate::ingest::classify::{aadhaar_shaped, value_candidates};
 use crate::ingest::normalize::{Region, fold_digits, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
 use crate::segment::store::StoredLocation;
-use crate::segment::{INDEXED_KINDS, Segment, SegmentError, ShownRecord, fingerprint};
-use crate::storage::DataDir;
+use crate::segment::{INDEXED_KINDS, fingerprint};
 use rayon::prelude::*;
 use serde::Serialize;
 use smallvec::{SmallVec, smallvec};
-
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    #[error(transparent)]
-    Segment(#[from] SegmentError),
-    #[error("no corpus named {0:?}")]
-    NoCorpus(String),
-    #[error("bad search query: {0}")]
-    Search(String),
-    #[error("{0}")]
-    Invalid(String),
-}
-
-/// A published segment with its corpus's name and acquisition date.
-pub struct IndexedSegment {
-    pub corpus: String,
-    pub kind: CorpusKind,
-    pub acquired: Option<String>,
-    /// Custody notes; for a canary corpus, the copy its records were planted in.
-    pub source: Option<String>,
-    pub segment: Segment,
-    pub text: TextIndex,
-    names: SegmentNames,
-    /// The part of a person's name each field holds, by field id, from its column name: worked
-    /// out once when the segment is opened, for every match that reads its records.
-    pub(crate) name_parts: Vec<crate::ingest::person::NamePart>,
-}
-
-/// What the hits of a segment name, interned once when it is opened.
-struct SegmentNames {
-    corpus: Name,
-    acquired: Option<Name>,
-    files: Vec<Name>,
-    fields: Vec<Name>,
-}
-
-impl SegmentNames {
-    fn of(corpus: &str, acquired: Option<&str>, segment: &Segment) -> SegmentNames {
-        SegmentNames {
-            corpus: intern(corpus),
-            acquired: acquired.map(intern),
-            files: intern_all(segment.manifest.files.iter().map(|file| file.path.as_str())),
-            fields: intern_all(segment.manifest.fields.iter().map(|field| field.name.as_str())),
-        }
-    }
-}
-
-/// The path of a file number the segment does not know, as [`Segment::file_path`] has it.
-static UNKNOWN_FILE: Name = Name::Borrowed("?");
-/// The name of a field number the segment does not know.
-static UNKNOWN_FIELD: Name = Name::Borrowed("");
-
-/// The published segments a query runs over.
-pub struct Index {
-    pub segments: Vec<IndexedSegment>,
-    key: [u8; 16],
-}
-
-impl Index {
-    /// Opens every published segment (of the named corpora, if any are named).
-    ///
-    /// Errors: [`QueryError::NoCorpus`] for a name the catalog does not hold; catalog and
-    /// segment errors.
-    pub fn open(data: &DataDir, catalog: &dyn Catalog, corpora: &[String]) -> Result<Index, QueryError> {
-        let all = catalog.corpora()?;
-        for name in corpora {
-            if !all.iter().any(|corpus| &corpus.name == name) {
-                return Err(QueryError::NoCorpus(name.clone()));
-            }
-        }
-        Index::open_where(data, &all, |corpus| {
-            corpora.is_empty() || corpora.contains(&corpus.name)
-        })
-    }
-
-    /// Opens the published segments of the corpora among `all` that `keep` accepts (a server
-    /// opens one index without canary corpora for the roles that must not learn of them).
-    pub fn open_where(
-        data: &DataDir,
-        all: &[crate::catalog::Corpus],
-        keep: impl Fn(&crate::catalog::Corpus) -> bool,
-    ) -> Result<Index, QueryError> {
-        let mut segments = Vec::new();
-        for corpus in all.iter().filter(|corpus| keep(corpus)) {
-            for entry in corpus.published() {
-                let segment = Segment::open_published(data, &entry.id)?;
-                segments.push(IndexedSegment {
-                    corpus: corpus.name.clone(),
-                    kind: corpus.kind,
-                    acquired: corpus.acquired.clone(),
-                    source: corpus.source.clone(),
-                    names: SegmentNames::of(&corpus.name, corpus.acquired.as_deref(), &segment),
-                    name_parts: segment
-                        .manifest
-                        .fields
-                        .iter()
-                        .map(|field| crate::ingest::person::name_part(&field.name))
-                        .collect(),
-                    segment,
-                    text: TextIndex::of_segment(data, &entry.id),
-                });
-            }
-        }
-        Ok(Index {
-            segments,
-            key: data.key(),
-        })
-    }
-}
-
-impl Index {
-    /// The data directory's fingerprint key.
-    pub(crate) fn key(&self) -> [u8; 16] {
-        self.key
-    }
-
-    /// Record `ordinal` of `file` in `corpus`, as stored; `None` if the corpus has no such record.
-    pub fn show(&self, corpus: &str, file: &str, ordinal: u64) -> Result<Option<ShownRecord>, QueryError> {
-        for indexed in self.segments.iter().filter(|indexed| indexed.corpus == corpus) {
-            if let Some(number) = indexed.segment.find(file, ordinal) {
-                return Ok(Some(indexed.segment.show(number)?));
-            }
-        }
-        Ok(None)
-    }
-}
 
 /// One identifier to look up; without a kind it is recognized from its shape.
 #[derive(Clone, Debug)]
@@ -363,7 +233,7 @@ pub fn lookup_batch_with<'a, T: Send>(
 ) -> Vec<T> {
     let parallel = queries.len() >= PARALLEL_FROM;
     let prepared: Vec<Result<Readings, String>> =
-        map_batch(queries, parallel, |query| readings(query, &index.key, region));
+        map_batch(queries, parallel, |query| readings(query, &index.key(), region));
     // One probe per reading: (fingerprint, probe number), sorted; `owners` maps probes back.
     let mut owners: Vec<(u32, u8)> = Vec::with_capacity(queries.len());
     let mut probes: Vec<(u64, u32)> = Vec::with_capacity(queries.len());

@@ -1,14 +1,18 @@
 //! Queries over published segments: batch lookup of identifiers, record display, full-text
 //! search, record matching and attribution of a suspect set.
 
+mod error;
+mod index;
 mod lookup;
 pub mod r#match;
 pub mod names;
 pub mod provenance;
 pub mod range;
 mod search;
+mod text;
 
-pub use lookup::{
-    Answer, Hit, Hits, Index, IndexedSegment, Query, QueryError, lookup_batch, lookup_batch_with, normalize_query,
-};
-pub use search::{Matched, SearchHit, SearchScope, TextIndex, check_query, readable, search, snippet_of};
+pub use error::QueryError;
+pub use index::{Index, IndexedSegment};
+pub use lookup::{Answer, Hit, Hits, Query, lookup_batch, lookup_batch_with, normalize_query};
+pub use search::{Matched, SearchHit, SearchScope, check_query, readable, search, snippet_of};
+pub use text::TextIndex;

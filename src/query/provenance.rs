@@ -3,7 +3,7 @@
 //! confidence interval, exclusive containment, how often it holds a record's best match, field
 //! agreement and schema overlap; canary records met; records found nowhere; a verdict in words.
 
-use super::lookup::Index;
+use super::index::Index;
 use super::r#match::{FieldEvidence, RecordMatch, Suspect};
 use crate::catalog::CorpusKind;
 use crate::ingest::Kind;

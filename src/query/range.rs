@@ -5,7 +5,8 @@
 //! the answer's size learns which identifier was asked about. The caller checks its own hash
 //! against the answer.
 
-use super::lookup::{Index, QueryError};
+use super::error::QueryError;
+use super::index::Index;
 use crate::catalog::CorpusKind;
 use crate::ingest::Kind;
 use rand::{Rng, SeedableRng, rngs::StdRng};

@@ -2,25 +2,25 @@
 //! district:pune`, phrases, and fuzzy terms `name:rahul~1` (tantivy's grammar has no fuzzy
 //! operator, so `word~N` terms are taken out and made fuzzy term queries).
 
-use super::lookup::{Index, QueryError};
+use super::error::QueryError;
+use super::index::Index;
+use super::text::segment_error;
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{has_indic_letters, latin_forms};
 use crate::ingest::{Kind, Region};
 use crate::segment::IDENTIFYING_KINDS;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
-use crate::segment::{SegmentError, ShownField, text::text_field_name};
-use crate::storage::{DataDir, RemoteSegments};
+use crate::segment::{ShownField, text::text_field_name};
 use regex::Regex;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::LazyLock;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser};
 use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
 use tantivy::schema::Value;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{IndexReader, TantivyDocument, Term};
+use tantivy::{TantivyDocument, Term};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -638,72 +638,6 @@ fn parse(text: &str) -> Result<(Box<dyn Query>, FuzzyWords), QueryError> {
     Ok((Box::new(BooleanQuery::new(clauses)), fuzzy_words))
 }
 
-/// A segment's full-text index, opened on first use and kept: a server answers every search
-/// from the same readers instead of reopening each index per call. It may not exist yet (it is
-/// built after the segment is published); then it is looked for again next time.
-#[derive(Default)]
-pub struct TextIndex {
-    path: PathBuf,
-    /// Object storage holding it as `text/ID/` when this process has no local copy.
-    remote: Option<(Arc<RemoteSegments>, String)>,
-    opened: OnceLock<(tantivy::Index, IndexReader)>,
-}
-
-impl TextIndex {
-    /// The full-text index of segment `id`: the local copy when there is one, else object
-    /// storage's, through the cache, on first search.
-    pub fn of_segment(data: &DataDir, id: &str) -> Self {
-        let path = data.text_path(id);
-        TextIndex {
-            remote: data
-                .shared_objects()
-                .filter(|_| !path.exists())
-                .map(|remote| (remote, format!("text/{id}"))),
-            path,
-            opened: OnceLock::new(),
-        }
-    }
-
-    fn reader(&self) -> Result<Option<&IndexReader>, QueryError> {
-        if let Some((_, reader)) = self.opened.get() {
-            return Ok(Some(reader));
-        }
-        let path = match &self.remote {
-            Some((remote, prefix)) => {
-                let fetched = remote.cache.fetch_folder(prefix).map_err(|error| {
-                    QueryError::Segment(SegmentError::Storage(crate::storage::StorageError::Objects(error)))
-                })?;
-                match fetched {
-                    Some(folder) if folder.join("meta.json").exists() => folder,
-                    // Not uploaded yet, or only in part (tantivy's commit point goes last): a
-                    // segment without full text, for now; asked again at the next search.
-                    _ => return Ok(None),
-                }
-            }
-            None if self.path.exists() => self.path.clone(),
-            None => return Ok(None),
-        };
-        let mut index = tantivy::Index::open_in_dir(&path).map_err(|error| segment_error(&path, error))?;
-        // Queries are parsed with today's schema; an index cut into words another way would
-        // silently miss (text indexes built before the word tokenizer split Indic words at the
-        // virama).
-        if index.schema() != crate::segment::text::schema() {
-            return Err(QueryError::Segment(SegmentError::OtherFormat {
-                path: self.path.display().to_string(),
-                what: "full-text index",
-                fix: "it was built by another version of leakdex, with other fields or another tokenizer: \
-                      rebuild it with this one's `leakdex reindex-text --force`"
-                    .into(),
-            }));
-        }
-        index.set_tokenizers(crate::segment::words::tokenizers());
-        let reader = index.reader().map_err(|error| segment_error(&self.path, error))?;
-        // Another thread may have opened it meanwhile; either copy serves.
-        let _ = self.opened.set((index, reader));
-        Ok(self.opened.get().map(|(_, reader)| reader))
-    }
-}
-
 /// Runs `text` over every segment of the index (of `corpora`, if any are named) that has a
 /// full-text index; best `limit` hits. The query is parsed once: every segment has one schema.
 pub fn search(index: &Index, text: &str, limit: usize, corpora: &[String]) -> Result<Vec<SearchHit>, QueryError> {
@@ -791,13 +725,6 @@ pub fn snippet_of(fields: &[ShownField]) -> String {
         snippet.push_str(&field.raw);
     }
     snippet
-}
-
-fn segment_error(path: &std::path::Path, error: tantivy::TantivyError) -> QueryError {
-    QueryError::Segment(SegmentError::Io {
-        path: path.display().to_string(),
-        source: std::io::Error::other(error.to_string()),
-    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! one audit entry), answers in request order, with memory bounded whatever the client does.
 
 use super::proto;
-use super::provenance::MAX_MATCH_BATCH;
-use super::server::MAX_LOOKUP_BATCH;
 use futures_util::stream::FuturesOrdered;
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -277,28 +275,8 @@ impl Batched for proto::LookupRequest {}
 
 impl Batched for proto::MatchRequest {}
 
-impl Batched for proto::LookupBatch {
-    fn requests(&self) -> usize {
-        self.requests.len()
-    }
-
-    fn check(&self) -> Result<(), Status> {
-        at_most(self.requests.len(), MAX_LOOKUP_BATCH)
-    }
-}
-
-impl Batched for proto::MatchBatch {
-    fn requests(&self) -> usize {
-        self.requests.len()
-    }
-
-    fn check(&self) -> Result<(), Status> {
-        at_most(self.requests.len(), MAX_MATCH_BATCH)
-    }
-}
-
 /// INVALID_ARGUMENT if a batch message holds more than `limit` requests.
-fn at_most(requests: usize, limit: usize) -> Result<(), Status> {
+pub(super) fn at_most(requests: usize, limit: usize) -> Result<(), Status> {
     if requests > limit {
         return Err(Status::invalid_argument(format!(
             "a batch message holds {requests} requests; at most {limit} are accepted"

@@ -18,6 +18,8 @@ mod jobs;
 mod metrics;
 mod provenance;
 mod server;
+mod status;
+mod transport;
 
 pub use metrics::{Metrics, serve_metrics};
 pub use provenance::MAX_MATCH_BATCH;
@@ -27,4 +29,5 @@ pub use provenance::MAX_MATCH_BATCH;
 /// streams flowing while still bounding what one connection can make the other side buffer.
 const STREAM_WINDOW: u32 = 4 << 20;
 const CONNECTION_WINDOW: u32 = 8 << 20;
-pub use server::{MAX_LOOKUP_BATCH, MAX_LOOKUP_REQUEST, MAX_MESSAGE, ServerPolicy, ServiceState, serve, serve_tls};
+pub use server::{MAX_LOOKUP_BATCH, MAX_LOOKUP_REQUEST, MAX_MESSAGE, ServerPolicy, ServiceState};
+pub use transport::{serve, serve_tls};

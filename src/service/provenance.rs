@@ -1,9 +1,10 @@
 //! `leakdex.v1.Provenance`: record matching as a stream, and attribution of a whole suspect set.
 
 use super::auth::Principal;
-use super::batching::{micro_batched, per_message};
+use super::batching::{Batched, at_most, micro_batched, per_message};
 use super::proto::{self, attribute_request, provenance_server};
-use super::server::{ServiceState, blocking_call, status};
+use super::server::{ServiceState, blocking_call};
+use super::status::status;
 use crate::access::limits::Numbered;
 use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
@@ -370,5 +371,16 @@ impl ProvenanceService {
             })
         })
         .await
+    }
+}
+
+/// A batch message is checked against its limit before it is admitted.
+impl Batched for proto::MatchBatch {
+    fn requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        at_most(self.requests.len(), MAX_MATCH_BATCH)
     }
 }

@@ -2,30 +2,27 @@
 //! tokio's blocking pool; the async side only moves messages.
 
 use super::auth::{Authenticator, Principal};
-use super::batching::{micro_batched, per_message};
+use super::batching::{Batched, at_most, micro_batched, per_message};
 use super::convert::{corpus_kind_from_proto, kind_from_proto, record_to_proto};
 use super::jobs::JobSpec;
-use super::proto::{self, JobPhase, corpora_server, lookup_server, provenance_server};
-use super::provenance::ProvenanceService;
+use super::proto::{self, JobPhase, corpora_server, lookup_server};
+use super::status::{catalog_status, status};
 use crate::access::audit::{self, AuditLog, Request as AuditRequest};
 use crate::access::limits::{Limiter, Numbered, Sweep};
 use crate::access::redact::{redact_field_name, redact_record};
 use crate::access::role::{Role, Rpc};
-use crate::catalog::{Catalog, CatalogError, CorpusKind, FileCatalog};
+use crate::catalog::{Catalog, CorpusKind, FileCatalog};
 use crate::ingest::{Kind, Region};
 use crate::query::range::range_lookup;
-use crate::query::{Index, Query, QueryError, check_query, lookup_batch_with, readable, search, snippet_of};
-use crate::segment::{SegmentError, delete_corpus};
+use crate::query::{Index, Query, check_query, lookup_batch_with, readable, search, snippet_of};
+use crate::segment::delete_corpus;
 use crate::storage::DataDir;
 use std::collections::HashSet;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
-use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Lookups answered together when they arrive together (one sorted pass per batch).
@@ -426,30 +423,6 @@ fn save_limits_while_served(limiter: std::sync::Weak<Limiter>) {
     });
 }
 
-/// The one place errors become gRPC statuses.
-pub(super) fn status(error: QueryError) -> Status {
-    match error {
-        QueryError::NoCorpus(name) => Status::not_found(format!("no corpus named {name:?}")),
-        QueryError::Search(message) => Status::invalid_argument(format!("bad search query: {message}")),
-        QueryError::Invalid(message) => Status::invalid_argument(message),
-        QueryError::Catalog(CatalogError::NoCorpus(name))
-        | QueryError::Segment(SegmentError::Catalog(CatalogError::NoCorpus(name))) => {
-            Status::not_found(format!("no corpus named {name:?}"))
-        }
-        QueryError::Segment(SegmentError::Corrupt { path, message }) => {
-            Status::data_loss(format!("segment {path} is corrupt: {message}"))
-        }
-        QueryError::Segment(other @ SegmentError::OtherFormat { .. }) => Status::failed_precondition(other.to_string()),
-        // The deployment's shared systems (the catalog's database, object storage) out of
-        // reach: the call may succeed when retried.
-        other @ (QueryError::Catalog(CatalogError::Postgres { .. })
-        | QueryError::Segment(
-            SegmentError::Catalog(CatalogError::Postgres { .. }) | SegmentError::Storage(_),
-        )) => Status::unavailable(other.to_string()),
-        other => Status::internal(other.to_string()),
-    }
-}
-
 /// Answers one micro-batch of requests, on the record. The principal is checked again first:
 /// a token revoked, or a role changed, while the stream is open takes effect here.
 fn answer(
@@ -607,8 +580,8 @@ fn answer_batch(
 }
 
 /// `leakdex.v1.Lookup`.
-pub struct LookupService {
-    state: Arc<ServiceState>,
+pub(super) struct LookupService {
+    pub(super) state: Arc<ServiceState>,
 }
 
 type ResponseStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::LookupResponse, Status>> + Send>>;
@@ -804,12 +777,8 @@ impl lookup_server::Lookup for LookupService {
 }
 
 /// `leakdex.v1.Corpora`.
-pub struct CorporaService {
-    state: Arc<ServiceState>,
-}
-
-fn catalog_status(error: CatalogError) -> Status {
-    status(QueryError::Catalog(error))
+pub(super) struct CorporaService {
+    pub(super) state: Arc<ServiceState>,
 }
 
 type JobStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::Job, Status>> + Send>>;
@@ -1102,93 +1071,13 @@ fn job_spec(
     })
 }
 
-/// Serves every service on `listener` until `shutdown` resolves; in-flight calls then get
-/// `grace` to finish.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<ServiceState>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    serve_tls(listener, state, shutdown, grace, None).await
-}
+/// A batch message is checked against its limit before it is admitted.
+impl Batched for proto::LookupBatch {
+    fn requests(&self) -> usize {
+        self.requests.len()
+    }
 
-/// [`serve`] over TLS when `tls` is given (with a client CA, clients may authenticate by
-/// certificate: mutual TLS).
-pub async fn serve_tls(
-    listener: TcpListener,
-    state: Arc<ServiceState>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-    tls: Option<tonic::transport::ServerTlsConfig>,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<lookup_server::LookupServer<LookupService>>()
-        .await;
-    health_reporter
-        .set_serving::<corpora_server::CorporaServer<CorporaService>>()
-        .await;
-    health_reporter
-        .set_serving::<provenance_server::ProvenanceServer<ProvenanceService>>()
-        .await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, "serving leakdex.v1");
-    let (stopped_sender, stopped) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections; in-flight calls may finish");
-        let _ = stopped_sender.send(());
-    };
-    // Health stays open to probes; reflection and every leakdex call need credentials.
-    let authenticated = {
-        let state = state.clone();
-        move |request: Request<()>| -> Result<Request<()>, Status> {
-            state.authorize(&request, Rpc::Reflection)?;
-            Ok(request)
-        }
-    };
-    let mut builder = tonic::transport::Server::builder()
-        .initial_stream_window_size(super::STREAM_WINDOW)
-        .initial_connection_window_size(super::CONNECTION_WINDOW);
-    if let Some(tls) = tls {
-        builder = builder.tls_config(tls)?;
+    fn check(&self) -> Result<(), Status> {
+        at_most(self.requests.len(), MAX_LOOKUP_BATCH)
     }
-    let server = builder
-        .add_service(health_service)
-        .add_service(InterceptedService::new(reflection_v1, authenticated.clone()))
-        .add_service(InterceptedService::new(reflection_v1alpha, authenticated))
-        .add_service(
-            lookup_server::LookupServer::new(LookupService { state: state.clone() })
-                .max_decoding_message_size(MAX_MESSAGE),
-        )
-        .add_service(corpora_server::CorporaServer::new(CorporaService {
-            state: state.clone(),
-        }))
-        .add_service(provenance_server::ProvenanceServer::new(ProvenanceService { state }))
-        // Without TCP_NODELAY a unary answer's last frames wait for the client's delayed ACK:
-        // 40 ms per call on Linux (measured: search p50 44 ms over loopback, 0.5 ms in process).
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            signal,
-        );
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => result?,
-        () = async {
-            let _ = stopped.await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace = ?grace, "in-flight calls did not finish within the grace period; stopping");
-        }
-    }
-    Ok(())
 }

@@ -19,8 +19,10 @@ mod s3;
 
 pub use cache::{CacheStats, SegmentCache};
 pub use documents::{Counters, DocumentError, Documents, Journal, LocalDocuments, Merge, SharedState};
+pub use local::LocalObjects;
 pub use mmap::{Mapped, map_file};
-pub use objects::{LocalObjects, ObjectError, ObjectMeta, ObjectStorage, S3Objects, open_objects};
+pub use objects::{ObjectError, ObjectMeta, ObjectStorage};
+pub use s3::S3Objects;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -497,6 +499,29 @@ pub(crate) fn temporary_beside(target: &Path) -> PathBuf {
     ))
 }
 
+/// Opens the storage that `location` names: `s3://BUCKET[/PREFIX]` (endpoint, region and keys
+/// from the standard `AWS_*` variables; `AWS_ALLOW_HTTP=true` for a test server on loopback),
+/// `file:///PATH` or a plain local path.
+///
+/// Errors: [`ObjectError::Config`] for an S3 location the client cannot be built for, or a
+/// scheme this build does not know.
+pub fn open_objects(location: &str) -> Result<Box<dyn ObjectStorage>, ObjectError> {
+    if let Some(rest) = location.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        return Ok(Box::new(S3Objects::from_env(bucket, prefix)?));
+    }
+    if let Some(path) = location.strip_prefix("file://") {
+        return Ok(Box::new(LocalObjects::new(Path::new(path))));
+    }
+    if let Some((scheme, _)) = location.split_once("://") {
+        return Err(ObjectError::Config {
+            uri: location.to_string(),
+            why: format!("unknown storage scheme `{scheme}` (s3:// or a local path)"),
+        });
+    }
+    Ok(Box::new(LocalObjects::new(Path::new(location))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,5 +582,15 @@ mod tests {
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+    }
+
+    #[test]
+    fn locations_open_the_right_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = open_objects(dir.path().to_str().unwrap()).unwrap();
+        assert!(local.uri().starts_with("file://"));
+        let file = open_objects(&format!("file://{}", dir.path().display())).unwrap();
+        assert_eq!(file.uri(), local.uri());
+        assert!(matches!(open_objects("gs://bucket/x"), Err(ObjectError::Config { .. })));
     }
 }

@@ -28,9 +28,6 @@ use std::io;
 use std::ops::Range;
 use std::path::Path;
 
-pub use super::local::LocalObjects;
-pub use super::s3::S3Objects;
-
 /// Longest object path accepted (S3 allows 1,024 bytes of key, prefix included).
 pub const MAX_PATH_BYTES: usize = 1024;
 
@@ -146,29 +143,6 @@ pub fn check_prefix(prefix: &str) -> Result<&str, ObjectError> {
     Ok(folder)
 }
 
-/// Opens the storage that `location` names: `s3://BUCKET[/PREFIX]` (endpoint, region and keys
-/// from the standard `AWS_*` variables; `AWS_ALLOW_HTTP=true` for a test server on loopback),
-/// `file:///PATH` or a plain local path.
-///
-/// Errors: [`ObjectError::Config`] for an S3 location the client cannot be built for, or a
-/// scheme this build does not know.
-pub fn open_objects(location: &str) -> Result<Box<dyn ObjectStorage>, ObjectError> {
-    if let Some(rest) = location.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        return Ok(Box::new(S3Objects::from_env(bucket, prefix)?));
-    }
-    if let Some(path) = location.strip_prefix("file://") {
-        return Ok(Box::new(LocalObjects::new(Path::new(path))));
-    }
-    if let Some((scheme, _)) = location.split_once("://") {
-        return Err(ObjectError::Config {
-            uri: location.to_string(),
-            why: format!("unknown storage scheme `{scheme}` (s3:// or a local path)"),
-        });
-    }
-    Ok(Box::new(LocalObjects::new(Path::new(location))))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,15 +173,5 @@ mod tests {
         assert_eq!(check_prefix("segments/").unwrap(), "segments");
         assert_eq!(check_prefix("").unwrap(), "");
         assert!(check_prefix("../").is_err());
-    }
-
-    #[test]
-    fn locations_open_the_right_backend() {
-        let dir = tempfile::tempdir().unwrap();
-        let local = open_objects(dir.path().to_str().unwrap()).unwrap();
-        assert!(local.uri().starts_with("file://"));
-        let file = open_objects(&format!("file://{}", dir.path().display())).unwrap();
-        assert_eq!(file.uri(), local.uri());
-        assert!(matches!(open_objects("gs://bucket/x"), Err(ObjectError::Config { .. })));
     }
 }

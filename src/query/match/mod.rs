@@ -17,7 +17,8 @@ pub use compare::{Comparison, name_similarity};
 pub use model::Model;
 pub use suspect::{Suspect, SuspectField, read_suspects, suspects_from_fields, suspects_of_corpus};
 
-use super::lookup::{Index, QueryError};
+use super::error::QueryError;
+use super::index::Index;
 use crate::catalog::CorpusKind;
 use crate::ingest::Validity;
 use crate::ingest::person::{NamePart, name_part};

@@ -1,7 +1,8 @@
 //! Suspect records: read from dump files by the ingest front end (any format, any field names),
 //! or from an ingested corpus of kind `suspect`.
 
-use super::super::lookup::{Index, QueryError};
+use super::super::error::QueryError;
+use super::super::index::Index;
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, Location, RecordBatch, RecordSink, ScanOptions, SourceFile,
     Validity,

@@ -1,0 +1,104 @@
+//! The gRPC transport: every service on one listener, behind the authenticator, with health,
+//! reflection and graceful shutdown.
+
+use super::proto::{self, corpora_server, lookup_server, provenance_server};
+use super::provenance::ProvenanceService;
+use super::server::{CorporaService, LookupService, MAX_MESSAGE, ServiceState};
+use crate::access::role::Rpc;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+use tonic::{Request, Status};
+
+/// Serves every service on `listener` until `shutdown` resolves; in-flight calls then get
+/// `grace` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ServiceState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    serve_tls(listener, state, shutdown, grace, None).await
+}
+
+/// [`serve`] over TLS when `tls` is given (with a client CA, clients may authenticate by
+/// certificate: mutual TLS).
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: Arc<ServiceState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<lookup_server::LookupServer<LookupService>>()
+        .await;
+    health_reporter
+        .set_serving::<corpora_server::CorporaServer<CorporaService>>()
+        .await;
+    health_reporter
+        .set_serving::<provenance_server::ProvenanceServer<ProvenanceService>>()
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "serving leakdex.v1");
+    let (stopped_sender, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; in-flight calls may finish");
+        let _ = stopped_sender.send(());
+    };
+    // Health stays open to probes; reflection and every leakdex call need credentials.
+    let authenticated = {
+        let state = state.clone();
+        move |request: Request<()>| -> Result<Request<()>, Status> {
+            state.authorize(&request, Rpc::Reflection)?;
+            Ok(request)
+        }
+    };
+    let mut builder = tonic::transport::Server::builder()
+        .initial_stream_window_size(super::STREAM_WINDOW)
+        .initial_connection_window_size(super::CONNECTION_WINDOW);
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
+        .add_service(health_service)
+        .add_service(InterceptedService::new(reflection_v1, authenticated.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, authenticated))
+        .add_service(
+            lookup_server::LookupServer::new(LookupService { state: state.clone() })
+                .max_decoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(corpora_server::CorporaServer::new(CorporaService {
+            state: state.clone(),
+        }))
+        .add_service(provenance_server::ProvenanceServer::new(ProvenanceService { state }))
+        // Without TCP_NODELAY a unary answer's last frames wait for the client's delayed ACK:
+        // 40 ms per call on Linux (measured: search p50 44 ms over loopback, 0.5 ms in process).
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            signal,
+        );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async {
+            let _ = stopped.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace = ?grace, "in-flight calls did not finish within the grace period; stopping");
+        }
+    }
+    Ok(())
+}
