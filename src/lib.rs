@@ -14,6 +14,8 @@
 pub mod access;
 pub mod background;
 pub mod catalog;
+pub mod clock;
+pub mod fingerprint;
 pub mod ingest;
 pub mod inspect;
 pub mod query;

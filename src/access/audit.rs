@@ -109,7 +109,7 @@ impl Request {
 pub fn asked<H>(key: &[u8; 16], answer: &crate::query::Answer<'_, H>) -> u64 {
     answer
         .fingerprint
-        .unwrap_or_else(|| crate::segment::fingerprint(key, crate::ingest::Kind::Other, answer.query))
+        .unwrap_or_else(|| crate::fingerprint::fingerprint(key, crate::ingest::Kind::Other, answer.query))
 }
 
 /// The hashed part of an entry.
@@ -242,7 +242,7 @@ fn chained(
     mut prev: String,
     requests: &[Request],
 ) -> io::Result<(Vec<Entry>, Vec<Vec<u8>>)> {
-    let time = crate::catalog::now_rfc3339();
+    let time = crate::clock::now_rfc3339();
     let mut lines = Vec::with_capacity(requests.len());
     let mut entries = Vec::with_capacity(requests.len());
     for (position, request) in requests.iter().enumerate() {

@@ -5,12 +5,13 @@
 //! gender, district, birth year) is shown only when the value is plainly of that kind, and a
 //! field name that is itself an identifier (a JSON dump keyed by phone number) is redacted too.
 
+use crate::fingerprint::IDENTIFYING_KINDS;
 use crate::ingest::Kind;
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{Region, gender_code, parse_year};
 use crate::query::provenance::Report;
+use crate::segment::ShownRecord;
 use crate::segment::blocking::pincode_in;
-use crate::segment::{IDENTIFYING_KINDS, ShownRecord};
 
 /// Keeps the first `keep_start` and last `keep_end` characters, masks the others with `X`.
 fn mask(value: &str, keep_start: usize, keep_end: usize) -> String {

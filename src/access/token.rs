@@ -164,7 +164,7 @@ impl TokenStore {
                 name: name.to_string(),
                 role,
                 sha256: digest(&token),
-                created: crate::catalog::now_rfc3339(),
+                created: crate::clock::now_rfc3339(),
                 revoked: None,
                 certificate: certificate.clone(),
             };
@@ -176,7 +176,7 @@ impl TokenStore {
     /// Revokes the live tokens with this id or name; returns how many.
     pub fn revoke(&self, id_or_name: &str) -> Result<usize, TokenError> {
         self.update(|entries| {
-            let now = crate::catalog::now_rfc3339();
+            let now = crate::clock::now_rfc3339();
             let mut revoked = 0;
             for entry in entries
                 .iter_mut()

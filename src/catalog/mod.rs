@@ -137,15 +137,6 @@ pub struct CorpusSummary {
     pub segments: Vec<String>,
 }
 
-/// The current time as RFC 3339 UTC, to the second (`2026-11-27T19:56:26Z`).
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 impl Corpus {
     /// A new corpus created now, with no acquisition date, source or segments yet.
     pub fn new(name: impl Into<String>, kind: CorpusKind) -> Corpus {
@@ -154,7 +145,7 @@ impl Corpus {
             kind,
             acquired: None,
             source: None,
-            created: now_rfc3339(),
+            created: crate::clock::now_rfc3339(),
             segments: Vec::new(),
         }
     }

@@ -4,12 +4,12 @@
 
 use super::index::{Index, UNKNOWN_FIELD, UNKNOWN_FILE};
 use super::names::Name;
+use crate::fingerprint::{INDEXED_KINDS, fingerprint};
 use crate::ingest::classify::{aadhaar_shaped, value_candidates};
 use crate::ingest::normalize::{Region, fold_digits, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
 use crate::segment::store::StoredLocation;
-use crate::segment::{INDEXED_KINDS, fingerprint};
 use rayon::prelude::*;
 use serde::Serialize;
 use smallvec::{SmallVec, smallvec};

@@ -76,7 +76,7 @@ pub fn range_lookup(index: &Index, prefix: &str) -> Result<Vec<RangeEntry>, Quer
     let padded = entries.len().div_ceil(BUCKET).max(1) * BUCKET;
     // Decoys are the same at every call for a prefix (drawn from a keyed hash of it): fresh ones
     // each time would give real entries away to anyone comparing two answers.
-    let mut decoys = StdRng::seed_from_u64(crate::segment::fingerprint(&index.key(), Kind::Other, prefix));
+    let mut decoys = StdRng::seed_from_u64(crate::fingerprint::fingerprint(&index.key(), Kind::Other, prefix));
     while entries.len() < padded {
         let decoy =
             format!("{:016x}", decoys.random::<u64>() & (u64::MAX >> (4 * PREFIX_CHARS)))[PREFIX_CHARS..].to_string();

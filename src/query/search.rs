@@ -5,10 +5,10 @@
 use super::error::QueryError;
 use super::index::Index;
 use super::text::segment_error;
+use crate::fingerprint::IDENTIFYING_KINDS;
 use crate::ingest::classify::value_candidates;
 use crate::ingest::normalize::{has_indic_letters, latin_forms};
 use crate::ingest::{Kind, Region};
-use crate::segment::IDENTIFYING_KINDS;
 use crate::segment::text::{RECORD_FIELD, searchable_kinds};
 use crate::segment::{ShownField, text::text_field_name};
 use regex::Regex;

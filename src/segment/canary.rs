@@ -2,8 +2,9 @@
 //! kind `canary` whose `source` names the copy. Meeting one in a newly ingested dump is conclusive
 //! evidence of which copy leaked, so every ingest checks for them.
 
-use super::{IDENTIFYING_KINDS, Segment, SegmentError, fingerprint};
+use super::{Segment, SegmentError};
 use crate::catalog::{Catalog, CorpusKind};
+use crate::fingerprint::{IDENTIFYING_KINDS, fingerprint};
 use crate::ingest::{Kind, Validity};
 use crate::storage::DataDir;
 use serde::Serialize;

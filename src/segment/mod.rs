@@ -24,7 +24,6 @@ use crate::storage::{DataDir, Mapped, map_file};
 use hash::HashIndex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
@@ -36,44 +35,6 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// `dob+pin`, `surname+street+…`), blocks on a name kept in given-name and surname columns, and
 /// reads national IDs and postcodes of other countries.
 pub const FORMAT_VERSION: u32 = 4;
-
-/// Kinds whose values go into the hash index (the others are found by full-text search).
-pub const INDEXED_KINDS: [Kind; 11] = [
-    Kind::Phone,
-    Kind::Email,
-    Kind::NationalId,
-    Kind::Pan,
-    Kind::Passport,
-    Kind::VoterId,
-    Kind::DrivingLicence,
-    Kind::Username,
-    Kind::Ip,
-    Kind::PasswordHash,
-    Kind::Name,
-];
-
-/// Kinds whose exact value identifies one person (or one planted record): they find match
-/// candidates and canaries.
-pub const IDENTIFYING_KINDS: [Kind; 7] = [
-    Kind::Phone,
-    Kind::Email,
-    Kind::NationalId,
-    Kind::Pan,
-    Kind::Passport,
-    Kind::VoterId,
-    Kind::DrivingLicence,
-];
-
-/// Keyed 64-bit fingerprint of (kind, normalized value): SipHash-1-3, a keyed PRF, so an index
-/// file without the data directory's key does not let anyone test candidate phone numbers.
-/// The kind enters by name, so reordering the enum never changes fingerprints.
-pub fn fingerprint(key: &[u8; 16], kind: Kind, normalized: &str) -> u64 {
-    let mut hasher = siphasher::sip::SipHasher13::new_with_key(key);
-    hasher.write(kind.as_str().as_bytes());
-    hasher.write_u8(0xff);
-    hasher.write(normalized.as_bytes());
-    hasher.finish()
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentError {

@@ -8,11 +8,9 @@ use super::blocking::BlockingFields;
 use super::hash::{Entry, HashIndexWriter};
 use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredRecordRef};
 use super::values;
-use super::{
-    DATA_FILES, FORMAT_VERSION, FieldInfo, IDENTIFYING_KINDS, INDEXED_KINDS, Manifest, ManifestFile, SegmentError,
-    fingerprint,
-};
+use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, Manifest, ManifestFile, SegmentError};
 use crate::catalog::{Catalog, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
+use crate::fingerprint::{IDENTIFYING_KINDS, INDEXED_KINDS, fingerprint};
 use crate::ingest::person::{NamePart, name_part};
 use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
@@ -597,7 +595,7 @@ impl Builder {
             format_version: FORMAT_VERSION,
             id: id.to_string(),
             corpus: corpus.to_string(),
-            created: crate::catalog::now_rfc3339(),
+            created: crate::clock::now_rfc3339(),
             records,
             rejected,
             entries: hash.entries,

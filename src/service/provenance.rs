@@ -9,12 +9,12 @@ use crate::access::limits::Numbered;
 use crate::access::redact::{redact_field_name, redact_report};
 use crate::access::role::{Role, Rpc};
 use crate::catalog::CorpusKind;
+use crate::fingerprint::IDENTIFYING_KINDS;
 use crate::query::Index;
 use crate::query::r#match::{
     MatchOptions, RecordMatch, Suspect, match_records, suspects_from_fields, suspects_of_corpus,
 };
 use crate::query::provenance::attribute;
-use crate::segment::IDENTIFYING_KINDS;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio_stream::StreamExt;

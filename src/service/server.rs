@@ -264,7 +264,7 @@ impl ServiceState {
 
     /// The keyed fingerprint of a value asked about, for the audit log.
     pub(super) fn fingerprint(&self, kind: Kind, value: &str) -> u64 {
-        crate::segment::fingerprint(&self.data.key(), kind, value)
+        crate::fingerprint::fingerprint(&self.data.key(), kind, value)
     }
 
     /// Group writes of the audit log since the server started.

@@ -20,10 +20,10 @@ pub use suspect::{Suspect, SuspectField, read_suspects, suspects_from_fields, su
 use super::error::QueryError;
 use super::index::Index;
 use crate::catalog::CorpusKind;
+use crate::fingerprint::{IDENTIFYING_KINDS, fingerprint};
 use crate::ingest::Validity;
 use crate::ingest::person::{NamePart, name_part};
 use crate::segment::blocking::BlockingFields;
-use crate::segment::{IDENTIFYING_KINDS, fingerprint};
 use compare::{Candidate, Prepared, UNKNOWN};
 use model::{Counts, Slots};
 use rand::{Rng, SeedableRng};
