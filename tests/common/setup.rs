@@ -257,8 +257,9 @@ fn postgres_bin() -> Result<PathBuf, String> {
 }
 
 /// The process's PostgreSQL test server, started on first use: `initdb` into a fresh folder,
-/// trust authentication on loopback only, no fsync. As root (CI), the server runs as the
-/// `postgres` user, since PostgreSQL refuses to run as root.
+/// trust authentication on loopback only, no fsync, and room for the connections of every
+/// deployment a test process makes (each keeps two or three until the process ends). As root
+/// (CI), the server runs as the `postgres` user, since PostgreSQL refuses to run as root.
 pub fn postgres_server() -> &'static PgServer {
     static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
     SERVER
@@ -305,7 +306,7 @@ pub fn postgres_server() -> &'static PgServer {
             // The parent shell stops the server (fast shutdown) when its stdin closes.
             let script = format!(
                 "'{postgres}' -D '{data}' -p {port} -k '{socket}' -c listen_addresses=127.0.0.1 -c fsync=off \
-                 -c full_page_writes=off 2>'{socket}/log' & server=$!; echo started; cat >/dev/null; kill -INT $server; wait $server; rm -rf '{socket}'",
+                 -c full_page_writes=off -c max_connections=1000 2>'{socket}/log' & server=$!; echo started; cat >/dev/null; kill -INT $server; wait $server; rm -rf '{socket}'",
                 postgres = bin.join("postgres").display(),
                 data = data.display(),
                 socket = folder.display(),
