@@ -2,7 +2,8 @@
 //! and one micro-batch's entry (4,096 fingerprints), from one thread and from 8 at once (group
 //! commit), to the file log of one machine and — when `LEAKDEX_BENCH_CATALOG=postgres://…` is
 //! set — to a cluster's journal in PostgreSQL. Every append is durable before it returns
-//! (`fdatasync` of the log and its head; a committed transaction).
+//! (`fdatasync` of the log and its head, on the disk of `target/`; a committed transaction).
+//! The database must be a scratch one: the bench writes its own chain there, under a fixed key.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use leakdex::access::audit::{AuditLog, Request};
@@ -41,15 +42,21 @@ fn appends(log: &AuditLog, threads: usize, each: usize, asked: u64) {
 }
 
 fn bench_audit(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
+    // On a disk, where an fdatasync costs what it does in production (not a tmpfs /tmp).
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let mut logs = vec![(
         "file",
         AuditLog::new(&DataDir::open(&dir.path().join("file")).expect("data dir")),
     )];
     if let Ok(url) = std::env::var("LEAKDEX_BENCH_CATALOG") {
+        // One key for every run, so that a second run extends the chain the first began.
+        let key = dir.path().join("deployment.key");
+        std::fs::write(&key, "0123456789abcdef0123456789abcdef").expect("key file");
         let shared = Arc::new(PgCatalog::connect(&url).expect("catalog"));
         let data = DataDir::open(&dir.path().join("cluster"))
             .expect("data dir")
+            .with_key_file(&key)
+            .expect("key")
             .with_shared(shared);
         logs.push(("postgres", AuditLog::new(&data)));
     }

@@ -1,4 +1,4 @@
-//! The time as leakdex writes it into catalogs, tokens and the audit log.
+//! The time as leakdex writes it into catalogs, segment manifests, tokens and the audit log.
 
 /// The current time as RFC 3339 UTC, to the second (`2026-11-27T19:56:26Z`).
 pub fn now_rfc3339() -> String {

@@ -309,8 +309,8 @@ fn a_server_sees_what_another_process_publishes() {
     }
 }
 
-/// Everything a server answers over gRPC to `token`'s holder, in an order that does not depend
-/// on how parallel readers numbered the records at ingest.
+/// Everything a server answers over gRPC to `token`'s holder, hits and search results put in
+/// one order (ties among equal scores, and hits within an answer, come in no fixed order).
 async fn grpc_answers(url: &str, token: &str) -> Vec<String> {
     use leakdex::service::proto::{self, lookup_client::LookupClient, provenance_client::ProvenanceClient};
     let connection = leakdex::service::client::connect(url, Some(token)).await.unwrap();
@@ -416,7 +416,16 @@ fn a_server_with_an_empty_cache_answers_over_grpc_as_the_embedded_server_does() 
     let local = runtime.block_on(grpc_answers(&format!("http://{local_address}"), &local_token));
     let remote = runtime.block_on(grpc_answers(&format!("http://{cluster_address}"), &cluster_token));
     assert_eq!(remote, local);
-    // The server had nothing on its disk: every segment came through its cache.
+    // The server had nothing on its disk: every segment and text index came through its cache.
     assert!(!served.join("segments").read_dir().unwrap().any(|_| true));
-    assert!(served.join("cache/segments").exists());
+    let cached = walkdir::WalkDir::new(served.join("cache"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .count();
+    assert!(cached >= 10, "{cached} files cached");
+    assert!(
+        served.join("cache/text").exists(),
+        "no full text came through the cache"
+    );
 }

@@ -801,15 +801,22 @@ impl Journal for PgCatalog {
 }
 
 /// Counters as rows of `leakdex_counters`, changed by one `INSERT … ON CONFLICT` per kind of
-/// change in one transaction; rows are taken in name order, so two processes merging the same
-/// counters cannot deadlock. Expired rows are deleted by the merge that finds them.
+/// change in one transaction (a change of nothing is only read); rows are taken in name order,
+/// so two processes merging the same counters do not deadlock on them. Expired rows are deleted
+/// by the merge that finds them.
 impl Counters for PgCatalog {
     fn merge(&self, changes: &[(String, Merge, u64)]) -> Result<Vec<i64>, DocumentError> {
         let clamp = |value: u64| value.min(i64::MAX as u64) as i64;
         let mut adds: (Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
         let mut maxes: (Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
+        // A change that changes nothing (a new counter starts at 0) is a read: no row written.
+        let mut reads: Vec<String> = Vec::new();
         for (name, change, expires) in changes {
             let (names, values, expiries) = match change {
+                Merge::Add(0) | Merge::Max(0) => {
+                    reads.push(name.clone());
+                    continue;
+                }
                 Merge::Add(_) => &mut adds,
                 Merge::Max(_) => &mut maxes,
             };
@@ -831,6 +838,15 @@ impl Counters for PgCatalog {
                         .execute("DELETE FROM leakdex_counters WHERE expires < $1", &[&now])
                         .await?;
                     let mut values = std::collections::HashMap::new();
+                    if !reads.is_empty() {
+                        let rows = transaction
+                            .query(
+                                "SELECT name, value FROM leakdex_counters WHERE name = ANY($1)",
+                                &[&reads],
+                            )
+                            .await?;
+                        values.extend(rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1))));
+                    }
                     for (statement, (names, changes, expiries)) in [
                         ("counter.value + EXCLUDED.value", adds),
                         ("GREATEST(counter.value, EXCLUDED.value)", maxes),

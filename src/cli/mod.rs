@@ -1,5 +1,5 @@
 //! The `leakdex` command line: `run` hands each command to the function of its family (one
-//! file each), which prints through `print` and shows its progress through `progress`.
+//! file each), which prints answers through `print` and shows its progress through `progress`.
 
 mod access;
 mod demo;

@@ -1,4 +1,5 @@
-//! The printers: every command's output, local or answered by a server, is written here.
+//! The printers of what commands answer (records, hits, reports, corpora), local or answered by
+//! a server alike.
 
 use super::Failure;
 use leakdex::catalog::CorpusSummary;

@@ -1,14 +1,11 @@
 //! Prometheus metrics, served as text on a separate HTTP listener (`--metrics-listen`).
 
-use super::ServiceState;
-use crate::access::role::Rpc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RpcLabels {
@@ -91,38 +88,4 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
-}
-
-/// Serves `GET /metrics` on `listener` from a thread of its own until the process ends. Every
-/// request needs `Authorization: Bearer TOKEN` of a role that may read metrics (monitor or
-/// admin); a refusal is put on the record like any other.
-pub fn serve_metrics(listener: std::net::TcpListener, state: Arc<ServiceState>) -> std::io::Result<()> {
-    let server = tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
-    std::thread::Builder::new().name("metrics".into()).spawn(move || {
-        for request in server.incoming_requests() {
-            let authorization = request
-                .headers()
-                .iter()
-                .find(|header| header.field.equiv("Authorization"))
-                .map(|header| header.value.as_str().to_string());
-            let response = if let Err(refusal) = state.authorize_header(authorization.as_deref(), Rpc::Metrics) {
-                let code = if refusal.code() == tonic::Code::PermissionDenied {
-                    403
-                } else {
-                    401
-                };
-                tiny_http::Response::from_string(format!("{}\n", refusal.message())).with_status_code(code)
-            } else if request.url() == "/metrics" {
-                let header = tiny_http::Header::from_bytes("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                    .expect("a valid header");
-                let metrics = state.metrics();
-                metrics.audit_writes.set(state.audit_writes() as i64);
-                tiny_http::Response::from_string(metrics.render()).with_header(header)
-            } else {
-                tiny_http::Response::from_string("not found: try /metrics\n").with_status_code(404)
-            };
-            let _ = request.respond(response);
-        }
-    })?;
-    Ok(())
 }

@@ -21,7 +21,7 @@ mod server;
 mod status;
 mod transport;
 
-pub use metrics::{Metrics, serve_metrics};
+pub use metrics::Metrics;
 pub use provenance::MAX_MATCH_BATCH;
 
 /// HTTP/2 flow-control windows, of the server and of the client alike. h2's 64 KiB default stalls
@@ -30,4 +30,4 @@ pub use provenance::MAX_MATCH_BATCH;
 const STREAM_WINDOW: u32 = 4 << 20;
 const CONNECTION_WINDOW: u32 = 8 << 20;
 pub use server::{MAX_LOOKUP_BATCH, MAX_LOOKUP_REQUEST, MAX_MESSAGE, ServerPolicy, ServiceState};
-pub use transport::{serve, serve_tls};
+pub use transport::{serve, serve_metrics, serve_tls};

@@ -1,5 +1,5 @@
-//! The gRPC transport: every service on one listener, behind the authenticator, with health,
-//! reflection and graceful shutdown.
+//! The transports: every gRPC service on one listener, behind the authenticator, with health,
+//! reflection and graceful shutdown; and the metrics endpoint over HTTP.
 
 use super::proto::{self, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
@@ -100,5 +100,39 @@ pub async fn serve_tls(
             tracing::warn!(grace = ?grace, "in-flight calls did not finish within the grace period; stopping");
         }
     }
+    Ok(())
+}
+
+/// Serves `GET /metrics` on `listener` from a thread of its own until the process ends. Every
+/// request needs `Authorization: Bearer TOKEN` of a role that may read metrics (monitor or
+/// admin); a refusal is put on the record like any other.
+pub fn serve_metrics(listener: std::net::TcpListener, state: Arc<ServiceState>) -> std::io::Result<()> {
+    let server = tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
+    std::thread::Builder::new().name("metrics".into()).spawn(move || {
+        for request in server.incoming_requests() {
+            let authorization = request
+                .headers()
+                .iter()
+                .find(|header| header.field.equiv("Authorization"))
+                .map(|header| header.value.as_str().to_string());
+            let response = if let Err(refusal) = state.authorize_header(authorization.as_deref(), Rpc::Metrics) {
+                let code = if refusal.code() == tonic::Code::PermissionDenied {
+                    403
+                } else {
+                    401
+                };
+                tiny_http::Response::from_string(format!("{}\n", refusal.message())).with_status_code(code)
+            } else if request.url() == "/metrics" {
+                let header = tiny_http::Header::from_bytes("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                    .expect("a valid header");
+                let metrics = state.metrics();
+                metrics.audit_writes.set(state.audit_writes() as i64);
+                tiny_http::Response::from_string(metrics.render()).with_header(header)
+            } else {
+                tiny_http::Response::from_string("not found: try /metrics\n").with_status_code(404)
+            };
+            let _ = request.respond(response);
+        }
+    })?;
     Ok(())
 }

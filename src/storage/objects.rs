@@ -1,5 +1,6 @@
 //! Object storage: where published segment files live. The local data directory by default,
-//! an S3-compatible bucket in a cluster ([`S3Objects`], through the `object_store` crate).
+//! an S3-compatible bucket in a cluster ([`S3Objects`](super::S3Objects), through the
+//! `object_store` crate).
 //!
 //! # Contract
 //!

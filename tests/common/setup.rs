@@ -236,6 +236,22 @@ impl PgServer {
     }
 }
 
+/// Whether the server at `url` opens a session now (asked from a thread of its own, so that
+/// async tests may ask too).
+fn opens_sessions(url: &str) -> bool {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    return false;
+                };
+                runtime.block_on(async { tokio_postgres::connect(url, tokio_postgres::NoTls).await.is_ok() })
+            })
+            .join()
+            .unwrap_or(false)
+    })
+}
+
 /// The PostgreSQL binaries' folder (Debian's layout), installing the server when missing.
 fn postgres_bin() -> Result<PathBuf, String> {
     let find = || {
@@ -322,10 +338,12 @@ pub fn postgres_server() -> &'static PgServer {
             std::io::BufReader::new(stdout)
                 .read_line(&mut line)
                 .map_err(|error| error.to_string())?;
-            // Ready when it accepts connections.
+            // Ready when it opens sessions (it accepts connections before: "the database
+            // system is starting up").
+            let admin = format!("postgres://leakdex@127.0.0.1:{port}/postgres");
             let ready = (0..200).any(|_| {
                 std::thread::sleep(std::time::Duration::from_millis(50));
-                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                opens_sessions(&admin)
             });
             if !ready {
                 let log = std::fs::read_to_string(folder.join("log")).unwrap_or_default();
