@@ -24,6 +24,32 @@ fn write_key(path: &Path, key: &str) {
     std::fs::write(path, key).unwrap();
 }
 
+/// The fixture `five` ingested by the embedded default into `DIR/embedded` and by a cluster
+/// process (catalog `catalog`, storage prefix `prefix`) from `DIR/builder`; the two folders.
+fn ingested_twice(dir: &Path, catalog: &str, prefix: &str, key: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (embedded, builder) = (dir.join("embedded"), dir.join("builder"));
+    text_of(
+        leakdex(&embedded)
+            .args(["ingest", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+    text_of(
+        clustered(&builder, catalog, prefix, key)
+            .args(["ingest", "--corpus", "five"])
+            .arg(fixture("five")),
+    );
+    (embedded, builder)
+}
+
+/// The files in `DATA/cache` of the process whose data directory is `data`.
+fn cached_files(data: &Path) -> usize {
+    walkdir::WalkDir::new(data.join("cache"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .count()
+}
+
 #[test]
 fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,18 +64,7 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
     .unwrap();
 
     // The embedded default and the cluster ingest the same files.
-    let embedded = dir.path().join("embedded");
-    let builder = dir.path().join("builder");
-    text_of(
-        leakdex(&embedded)
-            .args(["ingest", "--corpus", "five"])
-            .arg(fixture("five")),
-    );
-    text_of(
-        clustered(&builder, &catalog, "answers", &key)
-            .args(["ingest", "--corpus", "five"])
-            .arg(fixture("five")),
-    );
+    let (embedded, builder) = ingested_twice(dir.path(), &catalog, "answers", &key);
 
     // Another process, another data directory: nothing on its disk yet.
     let reader = dir.path().join("reader");
@@ -124,11 +139,7 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         }
     }
     // It read the segment through its cache; the builder's copy was never touched.
-    let cached = walkdir::WalkDir::new(reader.join("cache"))
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
-        .count();
+    let cached = cached_files(&reader);
     assert!(cached >= 10, "{cached} files cached");
     assert!(
         reader.join("cache/text").exists(),
@@ -388,21 +399,8 @@ fn a_server_with_an_empty_cache_answers_over_grpc_as_the_embedded_server_does() 
     let catalog = postgres_server().database("seams_grpc");
     let key = dir.path().join("key");
     write_key(&key, "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
-    let (embedded, builder, served) = (
-        dir.path().join("embedded"),
-        dir.path().join("builder"),
-        dir.path().join("served"),
-    );
-    text_of(
-        leakdex(&embedded)
-            .args(["ingest", "--corpus", "five"])
-            .arg(fixture("five")),
-    );
-    text_of(
-        clustered(&builder, &catalog, "grpc", &key)
-            .args(["ingest", "--corpus", "five"])
-            .arg(fixture("five")),
-    );
+    let (embedded, builder) = ingested_twice(dir.path(), &catalog, "grpc", &key);
+    let served = dir.path().join("served");
     let token_of = |command: &mut Command| {
         text_of(command.args(["token", "create", "--name", "investigator", "--role", "investigator"]))
             .trim()
@@ -418,11 +416,7 @@ fn a_server_with_an_empty_cache_answers_over_grpc_as_the_embedded_server_does() 
     assert_eq!(remote, local);
     // The server had nothing on its disk: every segment and text index came through its cache.
     assert!(!served.join("segments").read_dir().unwrap().any(|_| true));
-    let cached = walkdir::WalkDir::new(served.join("cache"))
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
-        .count();
+    let cached = cached_files(&served);
     assert!(cached >= 10, "{cached} files cached");
     assert!(
         served.join("cache/text").exists(),
