@@ -72,7 +72,8 @@ pub type Extension<'a> = dyn FnMut(Option<&[u8]>) -> Result<(Vec<Vec<u8>>, Vec<u
 pub trait Journal: Debug + Send + Sync {
     /// Appends to journal `name` what `extend` makes of its head: the entries and the new head
     /// are written together or not at all, and no other append comes between the head
-    /// `extend` saw and them (an append that lost that race is made again from the new head).
+    /// `extend` saw and them (appends wait for each other). `extend`'s refusal writes nothing
+    /// and is handed back as [`DocumentError::Refused`].
     fn append(&self, name: &str, extend: &mut Extension<'_>) -> Result<(), DocumentError>;
 
     /// The journal's head, as the last append left it (`None` before the first).
