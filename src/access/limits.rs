@@ -32,6 +32,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+/// Why the limits or the limiter's saved counters cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitsError {
+    #[error("{path}: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not JSON of role names to limits (`limits.json`), or not a state this leakdex wrote.
+    #[error("{path}: {source}")]
+    Malformed {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
 /// What a role may do per principal.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoleLimits {
@@ -347,8 +365,8 @@ impl Limiter {
     /// The limits of `DATA/limits.json`, with defaults for roles it does not name, and the
     /// counters saved in `DATA/limits.state`.
     ///
-    /// Errors: either file unreadable or malformed, naming it.
-    pub fn configured(data: &DataDir) -> Result<Limiter, String> {
+    /// Errors: [`LimitsError`] naming either file, unreadable or malformed.
+    pub fn configured(data: &DataDir) -> Result<Limiter, LimitsError> {
         let path = data.root().join("limits.json");
         let mut limits: HashMap<Role, RoleLimits> = Role::ALL
             .into_iter()
@@ -358,7 +376,10 @@ impl Limiter {
             Ok(bytes) => {
                 // A role's entry overrides the fields it names; the others keep the role's
                 // defaults (not the serde defaults, which know no role).
-                let bad = |error: serde_json::Error| format!("{}: {error}", path.display());
+                let bad = |error: serde_json::Error| LimitsError::Malformed {
+                    path: path.display().to_string(),
+                    source: Box::new(error),
+                };
                 let configured: HashMap<Role, serde_json::Map<String, serde_json::Value>> =
                     serde_json::from_slice(&bytes).map_err(bad)?;
                 for (role, fields) in configured {
@@ -374,16 +395,29 @@ impl Limiter {
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(format!("{}: {error}", path.display())),
+            Err(source) => {
+                return Err(LimitsError::Unreadable {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
         }
         let state_path = data.root().join("limits.state");
         let state = match std::fs::read(&state_path) {
             Ok(bytes) => zstd::decode_all(bytes.as_slice())
-                .map_err(|error| error.to_string())
-                .and_then(|plain| postcard::from_bytes(&plain).map_err(|error| error.to_string()))
-                .map_err(|error| format!("{}: {error}", state_path.display()))?,
+                .map_err(|error| -> Box<dyn std::error::Error + Send + Sync> { Box::new(error) })
+                .and_then(|plain| postcard::from_bytes(&plain).map_err(|error| error.into()))
+                .map_err(|source| LimitsError::Malformed {
+                    path: state_path.display().to_string(),
+                    source,
+                })?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
-            Err(error) => return Err(format!("{}: {error}", state_path.display())),
+            Err(source) => {
+                return Err(LimitsError::Unreadable {
+                    path: state_path.display().to_string(),
+                    source,
+                });
+            }
         };
         Ok(Limiter {
             limits,

@@ -116,7 +116,8 @@ impl ServiceState {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let _ = std::fs::remove_dir_all(data.root().join("uploads"));
-        let limiter = Arc::new(Limiter::configured(&data).map_err(Status::invalid_argument)?);
+        let limiter =
+            Arc::new(Limiter::configured(&data).map_err(|error| Status::invalid_argument(error.to_string()))?);
         save_limits_while_served(Arc::downgrade(&limiter));
         Ok(Arc::new(ServiceState {
             auth: Authenticator::new(&data),
