@@ -23,6 +23,7 @@
 //! thresholds.
 
 use super::role::Role;
+use crate::clock::now_seconds;
 use crate::ingest::Kind;
 use crate::storage::{Counters, DataDir, Merge, write_private};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// Why the limits or the limiter's saved counters cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -337,12 +338,6 @@ pub struct Limiter {
     shared: Option<Arc<dyn Counters>>,
     /// Held by the merge with them.
     merging: Mutex<()>,
-}
-
-fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 fn today() -> u64 {

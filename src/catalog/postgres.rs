@@ -109,12 +109,6 @@ pub struct PgCatalog {
 /// fails if it cannot), rather than let a server answer from an index it cannot know is current.
 const STALE_AFTER_MS: u64 = 2_000;
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
-}
-
 /// How often a process polls the generation row.
 const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -190,7 +184,7 @@ impl PgCatalog {
             client: Arc::new(Mutex::new(None)),
             journal_client: Arc::new(Mutex::new(None)),
             generation: Arc::new(AtomicU64::new(0)),
-            watched: Arc::new(AtomicU64::new(now_ms())),
+            watched: Arc::new(AtomicU64::new(crate::clock::now_millis())),
             background,
         };
         catalog.run(|client| {
@@ -246,29 +240,16 @@ impl PgCatalog {
                 let Some(generation) = generation.upgrade() else {
                     return;
                 };
-                if client.as_ref().is_none_or(Client::is_closed) {
-                    let config = match connection_config(&connect_to) {
-                        Ok(config) => config,
-                        Err(_) => return,
-                    };
-                    match config.connect(NoTls).await {
-                        Ok((open, connection)) => {
-                            tokio::spawn(async move {
-                                let _ = connection.await;
-                            });
-                            client = Some(open);
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "the catalog cannot be watched; retrying");
-                            continue;
-                        }
+                let open = match checkout(&mut client, &connect_to).await {
+                    Ok(open) => open,
+                    Err(error) => {
+                        tracing::warn!(%error, "the catalog cannot be watched; retrying");
+                        continue;
                     }
-                }
-                if let Some(open) = &client
-                    && let Ok(now) = read_generation(open).await
-                {
+                };
+                if let Ok(now) = read_generation(open).await {
                     generation.fetch_max(now, Ordering::AcqRel);
-                    watched.store(now_ms(), Ordering::Release);
+                    watched.store(crate::clock::now_millis(), Ordering::Release);
                 }
             }
         });
@@ -584,10 +565,10 @@ impl Catalog for PgCatalog {
     }
 
     fn generation(&self) -> Result<u64, CatalogError> {
-        if now_ms().saturating_sub(self.watched.load(Ordering::Acquire)) > STALE_AFTER_MS {
+        if crate::clock::now_millis().saturating_sub(self.watched.load(Ordering::Acquire)) > STALE_AFTER_MS {
             let now = self.run(|client| Box::pin(async move { Ok(Ok(read_generation(client).await?)) }))?;
             self.generation.fetch_max(now, Ordering::AcqRel);
-            self.watched.store(now_ms(), Ordering::Release);
+            self.watched.store(crate::clock::now_millis(), Ordering::Release);
         }
         Ok(self.generation.load(Ordering::Acquire))
     }
@@ -734,10 +715,11 @@ impl Journal for PgCatalog {
             .await;
             let _ = done_sender.send(appended);
         });
-        let failed = |source: tokio_postgres::Error| DocumentError::Backend {
-            store: self.url.clone(),
-            name: name.to_string(),
-            source: Box::new(source),
+        let failed = |source| {
+            self.document_error(name)(CatalogError::Postgres {
+                url: self.url.clone(),
+                source,
+            })
         };
         let stopped = || DocumentError::Backend {
             store: self.url.clone(),
@@ -825,11 +807,7 @@ impl Counters for PgCatalog {
             values.push(*value);
             expiries.push(clamp(*expires));
         }
-        let now = clamp(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |since| since.as_secs()),
-        );
+        let now = clamp(crate::clock::now_seconds());
         let values = self
             .run(move |client| {
                 Box::pin(async move {

@@ -71,9 +71,7 @@ fn failpoint(name: &str) {
 
 /// A time-ordered, random segment id.
 fn new_segment_id() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis());
+    let millis = crate::clock::now_millis();
     format!("{millis:013x}-{:016x}", rand::random::<u64>())
 }
 
