@@ -138,6 +138,85 @@ fn spilled_runs_give_the_same_answers() {
     });
 }
 
+/// Ingests `inputs` as one corpus into a new data directory under `key`, on `threads` threads;
+/// returns every data file of the segment, by name, and the manifest's file list.
+fn segment_files(
+    dir: &Path,
+    key: &Path,
+    inputs: &[PathBuf],
+    options: &BuildOptions,
+    threads: usize,
+) -> (Vec<(&'static str, Vec<u8>)>, Vec<String>) {
+    let data = DataDir::open(dir).unwrap().with_key_file(key).unwrap();
+    let catalog = FileCatalog::open(data.root());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let report = pool
+        .install(|| build_segment(&data, &catalog, &corpus("seized"), inputs, options))
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let segment = data.segment_path(&report.segments[0]);
+    let files = leakdex::segment::DATA_FILES
+        .iter()
+        .map(|&name| (name, std::fs::read(segment.join(name)).unwrap()))
+        .collect();
+    (files, report.files.iter().map(|file| file.path.clone()).collect())
+}
+
+#[test]
+fn a_few_kib_of_budget_and_any_thread_count_give_the_same_index_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let dumps = dir.path().join("dumps");
+    // 8,000 records a corpus: the JSON Lines and SQL files pass 1 MiB, so they are read in
+    // chunks; the rest are small files, read side by side. Forty more small files make the
+    // side-by-side reading race.
+    generate(&dumps, 8_000, 3).unwrap();
+    let text = std::fs::read_to_string(dumps.join("vaccination.csv")).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let pieces = dir.path().join("pieces");
+    std::fs::create_dir_all(&pieces).unwrap();
+    for (number, part) in rows.chunks(rows.len().div_ceil(40)).enumerate() {
+        std::fs::write(
+            pieces.join(format!("part-{number:02}.csv")),
+            format!("{header}\n{}\n", part.join("\n")),
+        )
+        .unwrap();
+    }
+    let key = dir.path().join("key");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff").unwrap();
+    let inputs = [dumps, pieces];
+    let (unbounded, files) = segment_files(
+        &dir.path().join("a"),
+        &key,
+        &inputs,
+        &BuildOptions {
+            memory_budget: 1 << 30,
+            ..BuildOptions::default()
+        },
+        4,
+    );
+    assert!(files.len() > 40, "{files:?}");
+    for (name, threads, budget) in [("b", 1, 4 << 10), ("c", 3, 4 << 10), ("d", 2, 1 << 30)] {
+        let (bounded, listed) = segment_files(
+            &dir.path().join(name),
+            &key,
+            &inputs,
+            &BuildOptions {
+                memory_budget: budget,
+                ..BuildOptions::default()
+            },
+            threads,
+        );
+        assert_eq!(listed, files, "{threads} threads, budget {budget}");
+        for ((file, expected), (_, found)) in unbounded.iter().zip(&bounded) {
+            assert!(
+                expected == found,
+                "{file} differs with {threads} threads and a budget of {budget} bytes"
+            );
+        }
+    }
+}
+
 #[test]
 fn line_and_offset_point_into_the_source_file() {
     let dir = tempfile::tempdir().unwrap();

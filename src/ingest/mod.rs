@@ -97,12 +97,22 @@ pub struct FileSummary {
     pub sha256: Option<String>,
 }
 
-/// Receives what a scan reads. Batches of one file arrive in file order; files may be read
-/// concurrently, so implementations are `Sync`.
+/// Receives what a scan reads: files in the order given, each file's batches in file order, one
+/// file at a time (small files are read side by side, but reach the sink in order), so that the
+/// same input always gives the same sequence of calls. Implementations are `Sync` so that they
+/// may work on a group of batches in parallel.
 pub trait RecordSink: Sync {
     /// A file's format and column kinds, before its first batch.
     fn begin(&self, file: &SourceFile, info: &FileInfo);
     fn batch(&self, file: &SourceFile, batch: RecordBatch);
+    /// Consecutive batches of one file, in file order. The default hands them to
+    /// [`RecordSink::batch`] one by one; a sink with costly per-batch work does it in parallel
+    /// and keeps the order where it matters.
+    fn batches(&self, file: &SourceFile, batches: Vec<RecordBatch>) {
+        for batch in batches {
+            self.batch(file, batch);
+        }
+    }
     /// The file is done, or could not be read (the other files go on).
     fn end(&self, file: &SourceFile, outcome: Result<FileSummary, Error>);
     /// A path that could not even be listed or opened as an archive.
@@ -118,17 +128,100 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions, sink: &dyn RecordSink) {
     scan_files(&files, options, sink);
 }
 
-/// Reads the given files into `sink`: small files side by side, large ones one at a time with
-/// their chunks in parallel, so memory stays bounded.
+/// Stored bytes of small files read side by side before they are handed on in order.
+const SMALL_FILES_WINDOW_BYTES: u64 = 16 << 20;
+
+/// Reads the given files into `sink`, in the order given: runs of small files side by side
+/// (held until their turn comes, at most [`SMALL_FILES_WINDOW_BYTES`] of them at once), large
+/// ones one at a time with their chunks in parallel, so memory stays bounded and the sink sees
+/// the same calls in the same order however the threads ran.
 pub fn scan_files(files: &[SourceFile], options: &ScanOptions, sink: &dyn RecordSink) {
     let schema = sql_schema(files, options);
-    let (small, large): (Vec<&SourceFile>, Vec<&SourceFile>) =
-        files.iter().partition(|file| file.size < options.chunk_bytes as u64);
-    small
-        .par_iter()
-        .for_each(|file| sink.end(file, read_file(file, options, &schema, sink)));
-    for file in large {
-        sink.end(file, read_file(file, options, &schema, sink));
+    let small = |file: &SourceFile| file.size < options.chunk_bytes as u64;
+    let mut rest = files;
+    while let Some(first) = rest.first() {
+        if !small(first) {
+            sink.end(first, read_file(first, options, &schema, sink));
+            rest = &rest[1..];
+            continue;
+        }
+        let mut window_bytes = first.size;
+        let window = 1 + rest[1..]
+            .iter()
+            .take_while(|file| {
+                window_bytes += file.size;
+                small(file) && window_bytes <= SMALL_FILES_WINDOW_BYTES
+            })
+            .count();
+        let held: Vec<HeldCalls> = rest[..window]
+            .par_iter()
+            .map(|file| {
+                let held = Held::default();
+                let outcome = read_file(file, options, &schema, &held);
+                held.into_calls(outcome)
+            })
+            .collect();
+        for (file, calls) in rest[..window].iter().zip(held) {
+            calls.replay(file, sink);
+        }
+        rest = &rest[window..];
+    }
+}
+
+/// A small file's sink calls, held until the file's turn (see [`scan_files`]).
+#[derive(Default)]
+struct Held {
+    info: std::sync::Mutex<Option<FileInfo>>,
+    batches: std::sync::Mutex<Vec<RecordBatch>>,
+}
+
+/// What [`Held`] received from one file, ready to be replayed.
+struct HeldCalls {
+    info: Option<FileInfo>,
+    batches: Vec<RecordBatch>,
+    outcome: Result<FileSummary, Error>,
+}
+
+impl Held {
+    fn into_calls(self, outcome: Result<FileSummary, Error>) -> HeldCalls {
+        HeldCalls {
+            info: self.info.into_inner().unwrap_or_else(|poison| poison.into_inner()),
+            batches: self.batches.into_inner().unwrap_or_else(|poison| poison.into_inner()),
+            outcome,
+        }
+    }
+}
+
+impl HeldCalls {
+    fn replay(self, file: &SourceFile, sink: &dyn RecordSink) {
+        if let Some(info) = &self.info {
+            sink.begin(file, info);
+        }
+        if !self.batches.is_empty() {
+            sink.batches(file, self.batches);
+        }
+        sink.end(file, self.outcome);
+    }
+}
+
+impl RecordSink for Held {
+    fn begin(&self, _: &SourceFile, info: &FileInfo) {
+        *self.info.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(info.clone());
+    }
+
+    fn batch(&self, _: &SourceFile, batch: RecordBatch) {
+        self.batches
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(batch);
+    }
+
+    fn end(&self, _: &SourceFile, _: Result<FileSummary, Error>) {
+        debug_assert!(false, "a held file's outcome is returned by read_file, not sent");
+    }
+
+    fn unreadable(&self, _: &str, _: Error) {
+        debug_assert!(false, "only scan reports unreadable paths");
     }
 }
 
@@ -519,10 +612,10 @@ fn process_units(
             .zip(first_ordinals)
             .map(|(raw, first_ordinal)| normalize_batch(raw, plan, region, first_ordinal))
             .collect();
-        for batch in batches {
+        for batch in &batches {
             summary.latin1_records += batch.records.iter().filter(|record| record.latin1).count() as u64;
-            sink.batch(file, batch);
         }
+        sink.batches(file, batches);
     }
     debug_assert!(plan.is_some() && pending.is_empty(), "the last group always decides");
     Ok(summary)

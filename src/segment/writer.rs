@@ -16,6 +16,7 @@ use crate::ingest::{
     Error as IngestError, FileInfo, FileSummary, Kind, RecordBatch, RecordSink, ScanOptions, SourceFile,
 };
 use crate::storage::{ChecksummedFile, DataDir, sync_dir, write_atomic};
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -402,6 +403,29 @@ impl Builder {
         id
     }
 
+    /// Field ids of a batch's (column, kind) pairs, by column, then kind (a column rarely holds
+    /// more than one kind); new pairs get the next ids. Counts the batch's rejects.
+    fn field_ids(state: &mut State, batch: &RecordBatch) -> Vec<Vec<(Kind, u32)>> {
+        let mut pairs: Vec<(usize, Kind)> = batch
+            .iter()
+            .flat_map(|record| record.fields().map(|field| (field.column, field.kind)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut ids: Vec<Vec<(Kind, u32)>> = vec![Vec::new(); batch.columns().len()];
+        for (column, kind) in pairs {
+            let name = batch.columns()[column].clone();
+            let next = state.fields.len() as u32;
+            let id = *state.field_ids.entry((name.clone(), kind)).or_insert(next);
+            if id == next {
+                state.fields.push(FieldInfo { name, kind });
+            }
+            ids[column].push((kind, id));
+        }
+        state.rejected += batch.rejects().len() as u64;
+        ids
+    }
+
     fn encode(&self, batch: &RecordBatch, field_ids: &[Vec<(Kind, u32)>]) -> io::Result<Encoded> {
         let mut stored = Vec::with_capacity(batch.len());
         let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
@@ -634,40 +658,36 @@ impl RecordSink for Builder {
     }
 
     fn batch(&self, file: &SourceFile, batch: RecordBatch) {
-        // Field ids for the (column, kind) pairs of this batch: a short lock.
-        let mut pairs: Vec<(usize, Kind)> = batch
-            .iter()
-            .flat_map(|record| record.fields().map(|field| (field.column, field.kind)))
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
+        self.batches(file, vec![batch]);
+    }
+
+    /// Field ids are given in batch order under a short lock, the batches are encoded in
+    /// parallel without it, and appended in order: record numbers, field ids and blocks come out
+    /// the same however the threads ran.
+    fn batches(&self, file: &SourceFile, batches: Vec<RecordBatch>) {
         let (field_ids, file_id) = {
             let mut state = self.lock();
             let file_id = Self::file_id(&mut state, file);
-            // By column, then kind: a column rarely holds more than one kind.
-            let mut ids: Vec<Vec<(Kind, u32)>> = vec![Vec::new(); batch.columns().len()];
-            for (column, kind) in pairs {
-                let name = batch.columns()[column].clone();
-                let next = state.fields.len() as u32;
-                let id = *state.field_ids.entry((name.clone(), kind)).or_insert(next);
-                if id == next {
-                    state.fields.push(FieldInfo { name, kind });
-                }
-                ids[column].push((kind, id));
-            }
-            state.rejected += batch.rejects().len() as u64;
-            (ids, file_id)
+            let field_ids: Vec<Vec<Vec<(Kind, u32)>>> =
+                batches.iter().map(|batch| Self::field_ids(&mut state, batch)).collect();
+            (field_ids, file_id)
         };
-        let encoded = self
-            .encode(&batch, &field_ids)
-            .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", file.path)));
+        let encoded: Vec<io::Result<Encoded>> = batches
+            .par_iter()
+            .zip(&field_ids)
+            .map(|(batch, ids)| {
+                self.encode(batch, ids)
+                    .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", file.path)))
+            })
+            .collect();
         let mut state = self.lock();
-        if state.failure.is_some() {
-            return;
-        }
-        let result = encoded.and_then(|encoded| Self::append(&mut state, file_id, encoded));
-        if let Err(error) = result {
-            state.failure = Some(error);
+        for encoded in encoded {
+            if state.failure.is_some() {
+                return;
+            }
+            if let Err(error) = encoded.and_then(|encoded| Self::append(&mut state, file_id, encoded)) {
+                state.failure = Some(error);
+            }
         }
     }
 
