@@ -809,3 +809,93 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
 
     served.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspect_set_larger_than_a_chunk_is_attributed_whole_over_grpc_and_the_cli() {
+    use leakdex::query::provenance::ATTRIBUTION_CHUNK;
+    use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (data, catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());
+    let truth = suspect_records(2_000, SEED, 500);
+    let sample = dir.path().join("sample.jsonl");
+    write_suspects(&sample, &truth).unwrap();
+    let (suspects, _) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    let index = Index::open(&data, &*catalog, &[]).unwrap();
+    let matches = match_records(&index, &suspects, &all_matches()).unwrap();
+    // Records matched beyond doubt, and one found nowhere: a set of them past the first chunk,
+    // with the one found nowhere in the second chunk.
+    let sure: Vec<usize> = (0..truth.len())
+        .filter(|&position| matches[position].first().is_some_and(|best| best.score > 0.99))
+        .collect();
+    let nowhere = (0..truth.len()).find(|&position| matches[position].is_empty()).unwrap();
+    let total = ATTRIBUTION_CHUNK + 4_000;
+    let lonely = ATTRIBUTION_CHUNK + 1_000;
+    let set: Vec<&Vec<(&'static str, String)>> = (1..=total)
+        .map(|position| {
+            let source = if position == lonely {
+                nowhere
+            } else {
+                sure[position % sure.len()]
+            };
+            &truth[source].fields
+        })
+        .collect();
+
+    // The command line reads the set from a file.
+    let big = dir.path().join("big.jsonl");
+    let lines: Vec<serde_json::Value> = set
+        .iter()
+        .map(|fields| {
+            serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), serde_json::Value::String(value.clone())))
+                    .collect(),
+            )
+        })
+        .collect();
+    write_lines(&big, &lines);
+    let output = leakdex(data.root())
+        .args(["provenance", "--json"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["records"], total);
+    assert_eq!(report["unmatched"], 1, "{}", report["unmatched_records"]);
+    assert_eq!(report["unmatched_records"][0]["record"], lonely);
+    assert_eq!(report["unmatched_records"][0]["line"], lonely);
+
+    // The service reads it from a stream, numbered across its chunks.
+    let served = crate::common::Served::start(&data, None).await;
+    let (_, token) = leakdex::access::token::TokenStore::new(&data)
+        .create("investigator", leakdex::access::role::Role::Investigator)
+        .unwrap();
+    let channel = leakdex::service::client::connect(&served.url, Some(&token))
+        .await
+        .unwrap();
+    let mut client = ProvenanceClient::new(channel);
+    let batches: Vec<proto::AttributeRequest> = set
+        .chunks(1_000)
+        .map(|chunk| proto::AttributeRequest {
+            input: Some(Input::Records(proto::SuspectBatch {
+                records: chunk.iter().map(|fields| to_proto(fields)).collect(),
+            })),
+            html: false,
+            threshold: 0.0,
+        })
+        .collect();
+    let served_report = client
+        .attribute(tokio_stream::iter(batches))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(served_report.records as usize, total);
+    assert_eq!(served_report.unmatched, 1);
+    let unmatched = &served_report.unmatched_records[0];
+    assert_eq!((unmatched.record, unmatched.line), (lonely as u64, lonely as u64));
+    assert_eq!(served_report.corpora[0].corpus, report["corpora"][0]["corpus"]);
+    assert_eq!(served_report.corpora[0].matched, report["corpora"][0]["matched"]);
+}

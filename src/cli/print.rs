@@ -149,18 +149,39 @@ pub(super) fn print_range(kind: Kind, normalized: &str, prefix: &str, suffix: &s
 /// Matches listed per suspect record, in input order.
 const MATCHES_LISTED: usize = 5;
 
-pub(super) fn write_record_matches(path: &Path, matches: &[Vec<RecordMatch<'_>>]) -> Result<(), Failure> {
-    let mut out = BufWriter::new(std::fs::File::create(path)?);
-    for (position, list) in matches.iter().enumerate() {
-        let line = serde_json::json!({
-            "record": position + 1,
-            "matches": &list[..list.len().min(MATCHES_LISTED)],
-        });
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
+/// Each suspect record's matches as JSON Lines (`{"record": N, "matches": [...]}`, N counting
+/// from 1 across every chunk written).
+pub(super) struct RecordMatchWriter {
+    out: BufWriter<std::fs::File>,
+    records: usize,
+}
+
+impl RecordMatchWriter {
+    pub(super) fn create(path: &Path) -> Result<RecordMatchWriter, Failure> {
+        Ok(RecordMatchWriter {
+            out: BufWriter::new(std::fs::File::create(path)?),
+            records: 0,
+        })
     }
-    out.flush()?;
-    Ok(())
+
+    /// Writes the next chunk's matches.
+    pub(super) fn write(&mut self, matches: &[Vec<RecordMatch<'_>>]) -> Result<(), Failure> {
+        for list in matches {
+            self.records += 1;
+            let line = serde_json::json!({
+                "record": self.records,
+                "matches": &list[..list.len().min(MATCHES_LISTED)],
+            });
+            serde_json::to_writer(&mut self.out, &line)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(mut self) -> Result<(), Failure> {
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 pub(super) fn print_provenance(report: &Report, json: bool) -> Result<(), Failure> {

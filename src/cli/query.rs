@@ -1,13 +1,13 @@
 //! Commands that ask the index: lookup, range-lookup, search, show and provenance.
 
 use super::flags::{Backends, LookupArgs, ProvenanceArgs, parse_kind};
-use super::print::{print_provenance, print_range, print_search_hits, print_shown, write_answer, write_record_matches};
+use super::print::{RecordMatchWriter, print_provenance, print_range, print_search_hits, print_shown, write_answer};
 use super::{Failure, audit_local, open_data};
 use leakdex::access::audit::{AuditLog, Request as AuditRequest};
 use leakdex::fingerprint::IDENTIFYING_KINDS;
 use leakdex::ingest::{Kind, Region, ScanOptions};
-use leakdex::query::r#match::{MatchOptions, match_records, read_suspects, suspects_of_corpus};
-use leakdex::query::provenance::attribute;
+use leakdex::query::r#match::{MatchOptions, RecordMatch, Suspect, SuspectReader, suspects_of_corpus};
+use leakdex::query::provenance::{ATTRIBUTION_CHUNK, attribute_chunks};
 use leakdex::query::{Answer, Index, Query, lookup_batch, readable};
 use leakdex::storage::DataDir;
 use std::io::{BufRead, BufWriter, Write};
@@ -112,33 +112,45 @@ pub(super) fn provenance(
     } = args;
     let (data, catalog) = open_data(data_dir, backends)?;
     let index = Index::open(&data, catalog.as_ref(), &[])?;
-    let (suspects, problems) = match &corpus {
-        Some(name) => (suspects_of_corpus(&index, name)?, Vec::new()),
-        None => read_suspects(
-            &paths,
-            &ScanOptions {
-                format: read.format,
-                region: read.region,
-                ..ScanOptions::default()
-            },
-        ),
-    };
     let options = MatchOptions {
         threshold,
         limit: usize::MAX,
         ..MatchOptions::default()
     };
-    let matches = match_records(&index, &suspects, &options)?;
-    let report = attribute(&index, &suspects, &matches, problems);
-    let asked: Vec<(Kind, &str)> = suspects
-        .iter()
-        .flat_map(|suspect| &suspect.fields)
-        .filter(|field| IDENTIFYING_KINDS.contains(&field.kind))
-        .map(|field| (field.kind, field.value.as_str()))
-        .collect();
-    audit_local(&data, "Attribute", suspects.len(), report.matched, &asked)?;
-    if let Some(path) = &records {
-        write_record_matches(path, &matches)?;
+    let mut matches_out = records.as_deref().map(RecordMatchWriter::create).transpose()?;
+    // Each chunk is audited as it is matched, as a batch lookup's micro-batches are.
+    let each = |suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>]| -> Result<(), Failure> {
+        let asked: Vec<(Kind, &str)> = suspects
+            .iter()
+            .flat_map(|suspect| &suspect.fields)
+            .filter(|field| IDENTIFYING_KINDS.contains(&field.kind))
+            .map(|field| (field.kind, field.value.as_str()))
+            .collect();
+        let matched = matches.iter().filter(|list| !list.is_empty()).count();
+        audit_local(&data, "Attribute", suspects.len(), matched, &asked)?;
+        if let Some(out) = &mut matches_out {
+            out.write(matches)?;
+        }
+        Ok(())
+    };
+    let report = match &corpus {
+        Some(name) => {
+            let chunks = suspects_of_corpus(&index, name, ATTRIBUTION_CHUNK)?;
+            attribute_chunks(&index, chunks, &options, each)?.finish(&index, Vec::new())
+        }
+        None => {
+            let scan = ScanOptions {
+                format: read.format,
+                region: read.region,
+                ..ScanOptions::default()
+            };
+            let mut reader = SuspectReader::new(&paths, &scan, ATTRIBUTION_CHUNK);
+            let attribution = attribute_chunks(&index, reader.by_ref(), &options, each)?;
+            attribution.finish(&index, reader.problems())
+        }
+    };
+    if let Some(out) = matches_out {
+        out.finish()?;
     }
     if let Some(path) = &html {
         std::fs::write(path, leakdex::report::render_html(&report))?;

@@ -3,8 +3,9 @@
 //! confidence interval, exclusive containment, how often it holds a record's best match, field
 //! agreement and schema overlap; canary records met; records found nowhere; a verdict in words.
 
+use super::error::QueryError;
 use super::index::Index;
-use super::r#match::{FieldEvidence, RecordMatch, Suspect};
+use super::r#match::{FieldEvidence, MatchOptions, RecordMatch, Suspect, match_records};
 use crate::catalog::CorpusKind;
 use crate::ingest::Kind;
 use serde::Serialize;
@@ -132,13 +133,39 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
-/// The middle value (the upper of the two middle ones of an even count).
-fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
+/// Counts of values, for a median that costs memory by distinct value, not by value: the
+/// evidence of a best match is a sum over a few comparisons' weights, so a suspect set of any
+/// size has few distinct values.
+#[derive(Default)]
+struct Tally {
+    counts: BTreeMap<u64, usize>,
+    total: usize,
+}
+
+impl Tally {
+    /// A key whose order is `f64::total_cmp`'s.
+    fn key(value: f64) -> u64 {
+        let bits = value.to_bits();
+        if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
     }
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+
+    fn add(&mut self, value: f64) {
+        *self.counts.entry(Self::key(value)).or_default() += 1;
+        self.total += 1;
+    }
+
+    /// The middle value (the upper of the two middle ones of an even count); 0 when empty.
+    fn median(&self) -> f64 {
+        let mut passed = 0;
+        for (&key, &count) in &self.counts {
+            passed += count;
+            if passed > self.total / 2 {
+                let bits = if key >> 63 == 1 { key & !(1 << 63) } else { !key };
+                return f64::from_bits(bits);
+            }
+        }
+        0.0
+    }
 }
 
 /// How strongly evidence of `bits` supports "one person's record" over "two people's", in the
@@ -182,33 +209,101 @@ fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
-/// Builds the report from each suspect's matches (all of them, best first).
+/// Builds the report from each suspect's matches (all of them, best first): [`Attribution`]
+/// over one chunk.
 pub fn attribute(
     index: &Index,
     suspects: &[Suspect],
     matches: &[Vec<RecordMatch<'_>>],
     problems: Vec<String>,
 ) -> Report {
-    let records = suspects.len();
-    let mut canaries = Vec::new();
-    let mut per_corpus: BTreeMap<&str, (usize, usize, usize, usize)> = BTreeMap::new(); // matched, exclusive, first, agreeing
-    let mut pairs: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    let mut histogram = [0usize; 10];
-    let mut evidence_histogram = [0usize; 10];
-    let mut first_bits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut matched = 0;
-    let mut unmatched_records = Vec::new();
-    for (position, (suspect, list)) in suspects.iter().zip(matches).enumerate() {
-        let known: Vec<&RecordMatch<'_>> = list
-            .iter()
-            .filter(|found| index.segments[found.segment].kind != CorpusKind::Canary)
-            .collect();
-        for found in list
-            .iter()
-            .filter(|found| index.segments[found.segment].kind == CorpusKind::Canary)
-        {
+    let mut attribution = Attribution::default();
+    attribution.add(index, suspects, matches);
+    attribution.finish(index, problems)
+}
+
+/// Suspect records matched and attributed together: about 30 MB of records and their matches
+/// at a time, whatever the size of the set.
+pub const ATTRIBUTION_CHUNK: usize = 65_536;
+
+/// Matches each chunk of suspect records (every match, best first, above `options`' threshold)
+/// and adds it to an [`Attribution`]; `each` sees every chunk with its matches first (to audit,
+/// charge or write them) and can stop the run with its error. Memory is bounded by the chunks'
+/// size (see [`ATTRIBUTION_CHUNK`]).
+pub fn attribute_chunks<E: From<QueryError>>(
+    index: &Index,
+    chunks: impl Iterator<Item = Vec<Suspect>>,
+    options: &MatchOptions,
+    mut each: impl FnMut(&[Suspect], &[Vec<RecordMatch<'_>>]) -> Result<(), E>,
+) -> Result<Attribution, E> {
+    let mut attribution = Attribution::default();
+    for chunk in chunks {
+        let matches = match_records(index, &chunk, options)?;
+        each(&chunk, &matches)?;
+        attribution.add(index, &chunk, &matches);
+    }
+    Ok(attribution)
+}
+
+/// What one known corpus has explained so far.
+#[derive(Default)]
+struct CorpusTally {
+    matched: usize,
+    exclusive: usize,
+    ranked_first: usize,
+    /// Agreeing fields of this corpus's best match, summed over matched records.
+    agreeing: usize,
+    /// Evidence of the records whose best match is here.
+    first_bits: Tally,
+}
+
+/// An attribution report built a chunk of suspect records at a time, so that a suspect set of
+/// any size is attributed in memory bounded by the chunk: what it keeps grows with the corpora,
+/// the distinct field names and evidence values, and the listed examples, unmatched records and
+/// canary hits, not with the records (canary hits are listed in full: a canary corpus holds a
+/// few planted records, so few suspect records can match them).
+///
+/// Chunks are added in suspect order. Counts, shares, listed records and examples come out as
+/// [`attribute`] gives them for the whole set at once; the evidence (bits, scores) is each
+/// chunk's own, because [`match_records`] learns the match model's m-probabilities from the
+/// candidate pairs of the records it is given: with chunks of [`ATTRIBUTION_CHUNK`] records
+/// that is plenty of pairs, and a set of up to one chunk gets exactly the whole-set report.
+#[derive(Default)]
+pub struct Attribution {
+    records: usize,
+    matched: usize,
+    per_corpus: BTreeMap<String, CorpusTally>,
+    pairs: BTreeMap<(String, String), usize>,
+    histogram: [usize; 10],
+    evidence_histogram: [usize; 10],
+    canaries: Vec<CanaryHit>,
+    unmatched_records: Vec<RecordRef>,
+    examples: Vec<Example>,
+    /// Suspect field names with their kinds, in order of first appearance.
+    suspect_kinds: Vec<(String, Kind)>,
+}
+
+impl Attribution {
+    /// Adds the next chunk of suspect records and their matches (all of them, best first).
+    pub fn add(&mut self, index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>]) {
+        debug_assert_eq!(suspects.len(), matches.len());
+        for field in suspects.iter().flat_map(|suspect| &suspect.fields) {
+            if !self.suspect_kinds.iter().any(|(name, _)| *name == field.name) {
+                self.suspect_kinds.push((field.name.clone(), field.kind));
+            }
+        }
+        examples(index, suspects, matches, &mut self.examples);
+        for (suspect, list) in suspects.iter().zip(matches) {
+            self.records += 1;
+            self.add_record(index, suspect, list);
+        }
+    }
+
+    fn add_record(&mut self, index: &Index, suspect: &Suspect, list: &[RecordMatch<'_>]) {
+        let is_canary = |found: &&RecordMatch<'_>| index.segments[found.segment].kind == CorpusKind::Canary;
+        for found in list.iter().filter(is_canary) {
             let indexed = &index.segments[found.segment];
-            canaries.push(CanaryHit {
+            self.canaries.push(CanaryHit {
                 canary: found.corpus.to_string(),
                 copy: indexed.source.clone().unwrap_or_else(|| found.corpus.to_string()),
                 suspect_file: suspect.file.clone(),
@@ -217,150 +312,150 @@ pub fn attribute(
                 score: found.score,
             });
         }
+        let known: Vec<&RecordMatch<'_>> = list.iter().filter(|found| !is_canary(found)).collect();
         let Some(best) = known.first() else {
-            if unmatched_records.len() < UNMATCHED_LISTED {
-                unmatched_records.push(RecordRef {
-                    record: position + 1,
+            if self.unmatched_records.len() < UNMATCHED_LISTED {
+                self.unmatched_records.push(RecordRef {
+                    record: self.records,
                     file: suspect.file.clone(),
                     line: suspect.location.line,
                 });
             }
-            continue;
+            return;
         };
-        matched += 1;
-        histogram[((best.score * 10.0) as usize).min(9)] += 1;
-        evidence_histogram[((best.bits.max(0.0) / EVIDENCE_BIN_BITS) as usize).min(9)] += 1;
-        first_bits.entry(best.corpus).or_default().push(best.bits);
+        self.matched += 1;
+        self.histogram[((best.score * 10.0) as usize).min(9)] += 1;
+        self.evidence_histogram[((best.bits.max(0.0) / EVIDENCE_BIN_BITS) as usize).min(9)] += 1;
         let corpora: BTreeSet<&str> = known.iter().map(|found| found.corpus).collect();
         for corpus in &corpora {
-            let entry = per_corpus.entry(corpus).or_default();
-            entry.0 += 1;
+            let tally = self.tally(corpus);
+            tally.matched += 1;
             if corpora.len() == 1 {
-                entry.1 += 1;
+                tally.exclusive += 1;
             }
             // Agreement with this corpus's best match for the record.
             if let Some(found) = known.iter().find(|found| found.corpus == *corpus) {
-                entry.3 += found.agreeing.len();
+                tally.agreeing += found.agreeing.len();
             }
         }
-        per_corpus.entry(best.corpus).or_default().2 += 1;
+        let first = self.tally(best.corpus);
+        first.ranked_first += 1;
+        first.first_bits.add(best.bits);
         let corpora: Vec<&str> = corpora.into_iter().collect();
         for (i, a) in corpora.iter().enumerate() {
             for b in &corpora[i + 1..] {
-                *pairs.entry((a, b)).or_default() += 1;
+                *self.pairs.entry((a.to_string(), b.to_string())).or_default() += 1;
             }
         }
     }
-    let suspect_kinds: Vec<(String, Kind)> = {
-        let mut seen: Vec<(String, Kind)> = Vec::new();
-        for field in suspects.iter().flat_map(|suspect| &suspect.fields) {
-            if !seen.iter().any(|(name, _)| *name == field.name) {
-                seen.push((field.name.clone(), field.kind));
-            }
-        }
-        seen
-    };
-    let share = |count: usize| {
-        if records == 0 {
-            0.0
-        } else {
-            count as f64 / records as f64
-        }
-    };
-    let mut corpora: Vec<CorpusAttribution> = Vec::new();
-    for indexed in &index.segments {
-        if matches!(indexed.kind, CorpusKind::Canary | CorpusKind::Suspect)
-            || corpora.iter().any(|known| known.corpus == indexed.corpus)
-        {
-            continue;
-        }
-        let (found, exclusive, first, agreeing) = per_corpus.get(indexed.corpus.as_str()).copied().unwrap_or_default();
-        let fields = index
-            .segments
-            .iter()
-            .filter(|other| other.corpus == indexed.corpus)
-            .flat_map(|other| other.segment.manifest.fields.iter());
-        let kinds: BTreeSet<Kind> = fields.clone().map(|field| field.kind).collect();
-        let names: BTreeSet<String> = fields.map(|field| field.name.to_lowercase()).collect();
-        corpora.push(CorpusAttribution {
-            corpus: indexed.corpus.clone(),
-            kind: indexed.kind,
-            acquired: indexed.acquired.clone(),
-            containment: share(found),
-            ci95: wilson_interval(found, records),
-            exclusive: share(exclusive),
-            matched: found,
-            ranked_first: first,
-            ranked_first_share: share(first),
-            ranked_first_ci95: wilson_interval(first, records),
-            agreeing_fields: if found == 0 {
+
+    fn tally(&mut self, corpus: &str) -> &mut CorpusTally {
+        self.per_corpus.entry(corpus.to_string()).or_default()
+    }
+
+    /// The report of every chunk added, with what could not be read of the suspect input.
+    pub fn finish(self, index: &Index, problems: Vec<String>) -> Report {
+        let records = self.records;
+        let share = |count: usize| {
+            if records == 0 {
                 0.0
             } else {
-                agreeing as f64 / found as f64
-            },
-            median_bits: first_bits
-                .get_mut(indexed.corpus.as_str())
-                .map_or(0.0, |bits| median(bits)),
-            schema_overlap: suspect_kinds
+                count as f64 / records as f64
+            }
+        };
+        let mut corpora: Vec<CorpusAttribution> = Vec::new();
+        for indexed in &index.segments {
+            if matches!(indexed.kind, CorpusKind::Canary | CorpusKind::Suspect)
+                || corpora.iter().any(|known| known.corpus == indexed.corpus)
+            {
+                continue;
+            }
+            let empty = CorpusTally::default();
+            let tally = self.per_corpus.get(indexed.corpus.as_str()).unwrap_or(&empty);
+            let fields = index
+                .segments
                 .iter()
-                .filter(|(name, kind)| match kind {
-                    // Unclassified fields say nothing by kind: the corpus must have one of that name.
-                    Kind::Other => names.contains(&name.to_lowercase()),
-                    Kind::BirthYear => kinds.contains(kind) || kinds.contains(&Kind::DateOfBirth),
-                    _ => kinds.contains(kind),
-                })
-                .map(|(name, _)| name.clone())
+                .filter(|other| other.corpus == indexed.corpus)
+                .flat_map(|other| other.segment.manifest.fields.iter());
+            let kinds: BTreeSet<Kind> = fields.clone().map(|field| field.kind).collect();
+            let names: BTreeSet<String> = fields.map(|field| field.name.to_lowercase()).collect();
+            corpora.push(CorpusAttribution {
+                corpus: indexed.corpus.clone(),
+                kind: indexed.kind,
+                acquired: indexed.acquired.clone(),
+                containment: share(tally.matched),
+                ci95: wilson_interval(tally.matched, records),
+                exclusive: share(tally.exclusive),
+                matched: tally.matched,
+                ranked_first: tally.ranked_first,
+                ranked_first_share: share(tally.ranked_first),
+                ranked_first_ci95: wilson_interval(tally.ranked_first, records),
+                agreeing_fields: if tally.matched == 0 {
+                    0.0
+                } else {
+                    tally.agreeing as f64 / tally.matched as f64
+                },
+                median_bits: tally.first_bits.median(),
+                schema_overlap: self
+                    .suspect_kinds
+                    .iter()
+                    .filter(|(name, kind)| match kind {
+                        // Unclassified fields say nothing by kind: the corpus must have one of that name.
+                        Kind::Other => names.contains(&name.to_lowercase()),
+                        Kind::BirthYear => kinds.contains(kind) || kinds.contains(&Kind::DateOfBirth),
+                        _ => kinds.contains(kind),
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+            });
+        }
+        corpora.sort_by(|a, b| b.ranked_first.cmp(&a.ranked_first).then(b.matched.cmp(&a.matched)));
+        let mut timeline: Vec<(String, String)> = corpora
+            .iter()
+            .filter(|corpus| corpus.matched > 0)
+            .filter_map(|corpus| Some((corpus.acquired.clone()?, corpus.corpus.clone())))
+            .collect();
+        timeline.sort();
+        let mut report = Report {
+            records,
+            matched: self.matched,
+            unmatched: records - self.matched,
+            corpora,
+            canaries: self.canaries,
+            verdict: String::new(),
+            timeline,
+            overlaps: self
+                .pairs
+                .into_iter()
+                .map(|((a, b), records)| Overlap { a, b, records })
                 .collect(),
-        });
+            score_histogram: self.histogram,
+            evidence_histogram: self.evidence_histogram,
+            unmatched_records: self.unmatched_records,
+            examples: self.examples,
+            problems,
+        };
+        report.verdict = verdict(&report);
+        report
     }
-    corpora.sort_by(|a, b| b.ranked_first.cmp(&a.ranked_first).then(b.matched.cmp(&a.matched)));
-    let mut timeline: Vec<(String, String)> = corpora
-        .iter()
-        .filter(|corpus| corpus.matched > 0)
-        .filter_map(|corpus| Some((corpus.acquired.clone()?, corpus.corpus.clone())))
-        .collect();
-    timeline.sort();
-    let examples = examples(index, suspects, matches);
-    let mut report = Report {
-        records,
-        matched,
-        unmatched: records - matched,
-        corpora,
-        canaries,
-        verdict: String::new(),
-        timeline,
-        overlaps: pairs
-            .into_iter()
-            .map(|((a, b), records)| Overlap {
-                a: a.to_string(),
-                b: b.to_string(),
-                records,
-            })
-            .collect(),
-        score_histogram: histogram,
-        evidence_histogram,
-        unmatched_records,
-        examples,
-        problems,
-    };
-    report.verdict = verdict(&report);
-    report
 }
 
 /// Matched records beside their best source, spread over the corpora that rank first.
-fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>]) -> Vec<Example> {
-    let mut chosen: Vec<Example> = Vec::new();
-    let mut per_corpus: BTreeMap<&str, usize> = BTreeMap::new();
+/// Examples are added to `chosen` until it holds [`EXAMPLES`], at most half of them from one
+/// corpus.
+fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>], chosen: &mut Vec<Example>) {
     for (suspect, list) in suspects.iter().zip(matches) {
+        if chosen.len() >= EXAMPLES {
+            return;
+        }
         let Some(best) = list.first() else { continue };
-        let taken = per_corpus.entry(best.corpus).or_default();
-        if *taken >= EXAMPLES / 2 || chosen.len() >= EXAMPLES {
+        let taken = chosen.iter().filter(|example| example.corpus == best.corpus).count();
+        if taken >= EXAMPLES / 2 {
             continue;
         }
         let Ok(shown) = index.segments[best.segment].segment.show(best.record_number) else {
             continue;
         };
-        *taken += 1;
         chosen.push(Example {
             suspect_file: suspect.file.clone(),
             suspect_line: suspect.location.line,
@@ -381,7 +476,6 @@ fn examples(index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>
             source: shown.fields.into_iter().map(|field| (field.name, field.raw)).collect(),
         });
     }
-    chosen
 }
 
 /// The verdict in plain words: canaries first, then the most likely source with its evidence and
@@ -495,6 +589,19 @@ mod tests {
         assert_eq!(support(-1.0), "no support");
         assert_eq!(ratio_in_words(11.0), "about 2,048");
         assert_eq!(ratio_in_words(50.0), "about 10^15");
+    }
+
+    #[test]
+    fn the_tally_median_is_the_sorted_middle() {
+        let values = [3.5, -2.0, 7.25, 3.5, 0.0, -0.5, 120.0, 3.5, -2.0, 9.0];
+        for length in 1..=values.len() {
+            let mut tally = Tally::default();
+            values[..length].iter().for_each(|&value| tally.add(value));
+            let mut sorted = values[..length].to_vec();
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(tally.median(), sorted[length / 2], "{:?}", &values[..length]);
+        }
+        assert_eq!(Tally::default().median(), 0.0);
     }
 
     #[test]

@@ -12,9 +12,9 @@ use crate::catalog::CorpusKind;
 use crate::fingerprint::IDENTIFYING_KINDS;
 use crate::query::Index;
 use crate::query::r#match::{
-    MatchOptions, RecordMatch, Suspect, match_records, suspects_from_fields, suspects_of_corpus,
+    MatchOptions, PROBLEMS_LISTED, RecordMatch, Suspect, match_records, suspects_from_fields, suspects_of_corpus,
 };
-use crate::query::provenance::attribute;
+use crate::query::provenance::{ATTRIBUTION_CHUNK, Attribution};
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio_stream::StreamExt;
@@ -25,10 +25,6 @@ const MICRO_BATCH: usize = 1024;
 /// Most requests in one MatchBatch (as `proto/leakdex/v1/provenance.proto` says): within a
 /// micro-batch, as for lookups.
 pub const MAX_MATCH_BATCH: usize = 1000;
-/// Most records one Attribute call holds in memory.
-const MAX_ATTRIBUTED: usize = 5_000_000;
-/// Most encoded bytes of records one Attribute call holds in memory.
-const MAX_ATTRIBUTED_BYTES: usize = 512 << 20;
 /// Matches returned per record when the request does not say.
 const DEFAULT_LIMIT: usize = 5;
 
@@ -154,7 +150,7 @@ fn match_batch(
         });
     }
     state.admit(principal, guesses(records.iter()))?;
-    let (suspects, _) = suspects_from_fields(&records, &crate::ingest::ScanOptions::default());
+    let (suspects, _) = suspects_from_fields(&records, 0, &crate::ingest::ScanOptions::default());
     let lowest = settings.iter().map(|(threshold, _)| *threshold).fold(1.0, f64::min);
     let options = MatchOptions {
         threshold: lowest,
@@ -259,8 +255,38 @@ impl provenance_server::Provenance for ProvenanceService {
     }
 }
 
+/// An Attribute call under way: its index (one catalog generation for the whole call), what it
+/// has attributed so far, and what could not be read.
+struct Attributing {
+    principal: Principal,
+    index: Arc<Index>,
+    options: MatchOptions,
+    attribution: Attribution,
+    /// Records sent so far (a record without a readable field is sent, but is no suspect).
+    sent: u64,
+    /// What could not be read, the first [`PROBLEMS_LISTED`] of it.
+    problems: Vec<String>,
+}
+
+impl Attributing {
+    /// Matches a chunk of suspect records, puts it on the record and charges its hits, and adds
+    /// it to the attribution.
+    fn add(&mut self, state: &ServiceState, suspects: &[Suspect]) -> Result<(), Status> {
+        let matches = match_records(&self.index, suspects, &self.options).map_err(status)?;
+        let matched = matches.iter().filter(|list| !list.is_empty()).count();
+        let asked = asked_of(state, suspects);
+        state.record(&self.principal, Rpc::Attribute, suspects.len(), matched, asked)?;
+        state.account(&self.principal, matched, points_of(suspects))?;
+        state.metrics.matched_records.inc_by(suspects.len() as u64);
+        self.attribution.add(&self.index, suspects, &matches);
+        Ok(())
+    }
+}
+
 impl ProvenanceService {
-    /// Reads an Attribute stream and builds its report, as `principal` may see it.
+    /// Reads an Attribute stream and builds its report, as `principal` may see it. Records are
+    /// matched [`ATTRIBUTION_CHUNK`] at a time as they arrive, so a suspect set of any size is
+    /// attributed in bounded memory; each chunk is audited as a batch lookup's micro-batch is.
     async fn attribute_records(
         &self,
         principal: &Principal,
@@ -269,95 +295,84 @@ impl ProvenanceService {
         let mut corpus = None;
         let mut records: Vec<Vec<(String, String)>> = Vec::new();
         let mut settings = None;
-        let mut received = 0usize;
+        let mut attributing: Option<Attributing> = None;
+        let both = || Status::invalid_argument("send either one suspect_corpus or records, not both");
         while let Some(message) = inbound.next().await {
             let message = message?;
-            received += prost::Message::encoded_len(&message);
-            if received > MAX_ATTRIBUTED_BYTES {
-                return Err(Status::resource_exhausted(format!(
-                    "at most {MAX_ATTRIBUTED_BYTES} bytes of records per Attribute call: ingest the set as a suspect corpus and attribute that"
-                )));
-            }
-            if settings.is_none() {
-                settings = Some((message.html, threshold_of(message.threshold)?));
-            }
+            let (_, threshold) = match settings {
+                Some(settings) => settings,
+                None => *settings.insert((message.html, threshold_of(message.threshold)?)),
+            };
             match message.input {
                 Some(attribute_request::Input::SuspectCorpus(name)) => {
-                    if corpus.is_some() || !records.is_empty() {
-                        return Err(Status::invalid_argument(
-                            "send either one suspect_corpus or records, not both",
-                        ));
+                    if corpus.is_some() || !records.is_empty() || attributing.is_some() {
+                        return Err(both());
                     }
                     corpus = Some(name);
                 }
                 Some(attribute_request::Input::Records(batch)) => {
                     if corpus.is_some() {
-                        return Err(Status::invalid_argument(
-                            "send either one suspect_corpus or records, not both",
-                        ));
+                        return Err(both());
                     }
                     let arrived = records.len();
                     records.extend(batch.records.into_iter().map(|record| fields_of(Some(record))));
                     // Charged as the records arrive: a caller over its limits is stopped before
-                    // the server holds them all.
+                    // the server holds them.
                     self.state.admit(principal, guesses(records[arrived..].iter()))?;
-                    if records.len() > MAX_ATTRIBUTED {
-                        return Err(Status::resource_exhausted(format!(
-                            "at most {MAX_ATTRIBUTED} records per Attribute call: ingest the set as a suspect corpus and attribute that"
-                        )));
+                    if records.len() >= ATTRIBUTION_CHUNK {
+                        let chunk = std::mem::take(&mut records);
+                        attributing = Some(self.attribute_chunk(principal, threshold, attributing, chunk).await?);
                     }
                 }
                 None => {}
             }
         }
         let (html, threshold) = settings.ok_or_else(|| Status::invalid_argument("no request message"))?;
-        let threshold = if principal.role.sees_contents() {
-            threshold
-        } else {
-            threshold.max(MatchOptions::default().threshold)
-        };
-        // The principal as it is now: a token revoked while the records streamed in ends here.
-        let principal = self.state.recheck(principal, Rpc::Attribute)?;
-        if corpus.is_some() {
-            self.state.admit(&principal, 1)?;
-        }
-        if corpus.is_none() && records.is_empty() {
+        if corpus.is_none() && records.is_empty() && attributing.is_none() {
             return Err(Status::invalid_argument("no suspect records and no suspect_corpus"));
         }
-        let state = self.state.clone();
-        blocking_call(move || -> Result<proto::AttributionReport, Status> {
-            let index = state.index_for(principal.role)?;
-            let (suspects, problems) = match &corpus {
-                Some(name) => {
-                    let kind = index
+        let attributing = match corpus {
+            Some(name) => {
+                self.state.admit(principal, 1)?;
+                let mut attributing = self.start(principal, threshold).await?;
+                let state = self.state.clone();
+                blocking_call(move || {
+                    let kind = attributing
+                        .index
                         .segments
                         .iter()
-                        .find(|indexed| &indexed.corpus == name)
+                        .find(|indexed| indexed.corpus == name)
                         .map(|indexed| indexed.kind);
                     match kind {
                         None => return Err(Status::not_found(format!("no corpus named {name:?}"))),
-                        Some(CorpusKind::Suspect) => (suspects_of_corpus(&index, name).map_err(status)?, Vec::new()),
+                        Some(CorpusKind::Suspect) => {}
                         Some(other) => {
                             return Err(Status::failed_precondition(format!(
                                 "corpus {name:?} is a {other} corpus; only suspect corpora are attributed"
                             )));
                         }
                     }
-                }
-                None => suspects_from_fields(&records, &crate::ingest::ScanOptions::default()),
-            };
-            let options = MatchOptions {
-                threshold,
-                limit: usize::MAX,
-                ..MatchOptions::default()
-            };
-            let matches = match_records(&index, &suspects, &options).map_err(status)?;
-            let mut report = attribute(&index, &suspects, &matches, problems);
-            let asked = asked_of(&state, &suspects);
-            state.record(&principal, Rpc::Attribute, report.records, report.matched, asked)?;
-            state.account(&principal, report.matched, points_of(&suspects))?;
-            state.metrics.matched_records.inc_by(report.records as u64);
-            if !principal.role.sees_contents() {
+                    let index = attributing.index.clone();
+                    for chunk in suspects_of_corpus(&index, &name, ATTRIBUTION_CHUNK).map_err(status)? {
+                        attributing.add(&state, &chunk)?;
+                    }
+                    Ok(attributing)
+                })
+                .await?
+            }
+            None if records.is_empty() => attributing.ok_or_else(|| Status::internal("no records attributed"))?,
+            None => self.attribute_chunk(principal, threshold, attributing, records).await?,
+        };
+        let sees_contents = attributing.principal.role.sees_contents();
+        blocking_call(move || -> Result<proto::AttributionReport, Status> {
+            let Attributing {
+                index,
+                attribution,
+                problems,
+                ..
+            } = attributing;
+            let mut report = attribution.finish(&index, problems);
+            if !sees_contents {
                 redact_report(&mut report);
             }
             let rendered = if html {
@@ -369,6 +384,62 @@ impl ProvenanceService {
                 html: rendered,
                 ..proto::AttributionReport::from(&report)
             })
+        })
+        .await
+    }
+
+    /// The call's index and matching options, for the principal as it is now: a token revoked
+    /// while records streamed in ends the call here.
+    async fn start(&self, principal: &Principal, threshold: f64) -> Result<Attributing, Status> {
+        let principal = self.state.recheck(principal, Rpc::Attribute)?;
+        let threshold = if principal.role.sees_contents() {
+            threshold
+        } else {
+            threshold.max(MatchOptions::default().threshold)
+        };
+        let state = self.state.clone();
+        let role = principal.role;
+        let index = blocking_call(move || state.index_for(role)).await?;
+        Ok(Attributing {
+            principal,
+            index,
+            options: MatchOptions {
+                threshold,
+                limit: usize::MAX,
+                ..MatchOptions::default()
+            },
+            attribution: Attribution::default(),
+            sent: 0,
+            problems: Vec::new(),
+        })
+    }
+
+    /// Attributes the next chunk of records sent (reading them as the ingest front end reads a
+    /// dump), starting the call on its first.
+    async fn attribute_chunk(
+        &self,
+        principal: &Principal,
+        threshold: f64,
+        attributing: Option<Attributing>,
+        records: Vec<Vec<(String, String)>>,
+    ) -> Result<Attributing, Status> {
+        let mut attributing = match attributing {
+            Some(attributing) => {
+                // Each chunk is answered for the principal as it is now.
+                self.state.recheck(principal, Rpc::Attribute)?;
+                attributing
+            }
+            None => self.start(principal, threshold).await?,
+        };
+        let state = self.state.clone();
+        blocking_call(move || {
+            let (suspects, problems) =
+                suspects_from_fields(&records, attributing.sent, &crate::ingest::ScanOptions::default());
+            attributing.sent += records.len() as u64;
+            attributing.problems.extend(problems);
+            attributing.problems.truncate(PROBLEMS_LISTED);
+            attributing.add(&state, &suspects)?;
+            Ok(attributing)
         })
         .await
     }

@@ -15,7 +15,9 @@ mod suspect;
 
 pub use compare::{Comparison, name_similarity};
 pub use model::Model;
-pub use suspect::{Suspect, SuspectField, read_suspects, suspects_from_fields, suspects_of_corpus};
+pub use suspect::{
+    PROBLEMS_LISTED, Suspect, SuspectField, SuspectReader, read_suspects, suspects_from_fields, suspects_of_corpus,
+};
 
 use super::error::QueryError;
 use super::index::Index;

@@ -8,9 +8,9 @@ use crate::ingest::{
     Validity,
 };
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 /// One field of a suspect record.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -43,85 +43,198 @@ pub struct Suspect {
     pub fields: Vec<SuspectField>,
 }
 
-/// Collects a scan's records per file.
+/// Problems listed in full; past this many only their number is added (a file of garbage
+/// must not fill memory with one problem a line).
+pub const PROBLEMS_LISTED: usize = 1000;
+
+/// What could not be read, listed up to [`PROBLEMS_LISTED`].
 #[derive(Default)]
-struct Collector {
-    files: Mutex<HashMap<String, Vec<Suspect>>>,
-    problems: Mutex<Vec<String>>,
+struct Problems {
+    listed: Vec<String>,
+    more: usize,
 }
 
-impl Collector {
-    fn problem(&self, text: String) {
-        self.problems
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .push(text);
+impl Problems {
+    fn push(&mut self, text: String) {
+        if self.listed.len() < PROBLEMS_LISTED {
+            self.listed.push(text);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn into_list(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.listed.push(format!("{} more problems not listed", self.more));
+        }
+        self.listed
     }
 }
 
-impl RecordSink for Collector {
+/// Turns a scan's batches into chunks of suspect records, in order (the scan hands batches over
+/// one file at a time, in input order).
+struct Chunker {
+    chunk: usize,
+    /// Added to every line and ordinal: records sent in parts are numbered across the parts.
+    line_shift: u64,
+    state: Mutex<ChunkerState>,
+}
+
+struct ChunkerState {
+    pending: Vec<Suspect>,
+    problems: Problems,
+    /// Where full chunks go; `None` once the receiver is gone.
+    chunks: Option<SyncSender<Vec<Suspect>>>,
+}
+
+impl Chunker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ChunkerState> {
+        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+impl ChunkerState {
+    fn send(&mut self) {
+        let chunk = std::mem::take(&mut self.pending);
+        if let Some(sender) = &self.chunks
+            && sender.send(chunk).is_err()
+        {
+            self.chunks = None;
+        }
+    }
+}
+
+impl RecordSink for Chunker {
     fn begin(&self, _file: &SourceFile, _info: &FileInfo) {}
 
     fn batch(&self, file: &SourceFile, batch: RecordBatch) {
-        for reject in batch.rejects() {
-            self.problem(format!("{}:{}: {}", file.path, reject.line, reject.reason));
+        let mut state = self.lock();
+        if state.chunks.is_none() {
+            return;
         }
-        let suspects: Vec<Suspect> = batch
-            .iter()
-            .map(|record| Suspect {
+        for reject in batch.rejects() {
+            let line = reject.line + self.line_shift;
+            state.problems.push(format!("{}:{line}: {}", file.path, reject.reason));
+        }
+        for record in batch.iter() {
+            let location = record.location();
+            state.pending.push(Suspect {
                 file: file.path.clone(),
-                location: record.location(),
+                location: Location {
+                    ordinal: location.ordinal + self.line_shift,
+                    line: location.line + self.line_shift,
+                    offset: location.offset,
+                },
                 fields: record
                     .fields()
                     .map(|field| SuspectField::new(field.name, field.kind, field.validity, field.normalized, field.raw))
                     .collect(),
-            })
-            .collect();
-        let mut files = self.files.lock().unwrap_or_else(|poison| poison.into_inner());
-        files.entry(file.path.clone()).or_default().extend(suspects);
+            });
+            if state.pending.len() >= self.chunk {
+                state.send();
+            }
+        }
     }
 
     fn end(&self, _file: &SourceFile, outcome: Result<FileSummary, IngestError>) {
         if let Err(error) = outcome {
-            self.problem(error.to_string());
+            self.lock().problems.push(error.to_string());
         }
     }
 
     fn unreadable(&self, path: &str, error: IngestError) {
-        self.problem(format!("{path}: {error}"));
+        self.lock().problems.push(format!("{path}: {error}"));
     }
+}
+
+/// Suspect records read from files or folders by a thread of their own, in chunks of at most
+/// the size asked for, in file order then record order: a suspect set of any size is read in
+/// memory bounded by two chunks. Iterate it to the end, then take [`SuspectReader::problems`].
+/// Dropping it early stops the records from being kept (the reading thread still runs to the
+/// end of its input, unseen).
+pub struct SuspectReader {
+    chunks: Receiver<Vec<Suspect>>,
+    chunker: Arc<Chunker>,
+}
+
+impl SuspectReader {
+    pub fn new(inputs: &[PathBuf], options: &ScanOptions, chunk: usize) -> SuspectReader {
+        Self::of_files(SuspectInput::Paths(inputs.to_vec()), options, chunk, 0)
+    }
+
+    fn of_files(input: SuspectInput, options: &ScanOptions, chunk: usize, line_shift: u64) -> SuspectReader {
+        let (sender, chunks) = sync_channel(1);
+        let chunker = Arc::new(Chunker {
+            chunk: chunk.max(1),
+            line_shift,
+            state: Mutex::new(ChunkerState {
+                pending: Vec::new(),
+                problems: Problems::default(),
+                chunks: Some(sender),
+            }),
+        });
+        let reading = chunker.clone();
+        let options = options.clone();
+        std::thread::spawn(move || {
+            match input {
+                SuspectInput::Paths(paths) => crate::ingest::scan(&paths, &options, &*reading),
+                SuspectInput::Memory(file) => {
+                    crate::ingest::scan_files(std::slice::from_ref(&file), &options, &*reading)
+                }
+            }
+            let mut state = reading.lock();
+            if !state.pending.is_empty() {
+                state.send();
+            }
+            // The last sender goes: the iterator ends.
+            state.chunks = None;
+        });
+        SuspectReader { chunks, chunker }
+    }
+
+    /// What could not be read (file and line, and why), once the chunks have run out.
+    pub fn problems(self) -> Vec<String> {
+        std::mem::take(&mut self.chunker.lock().problems).into_list()
+    }
+}
+
+impl Iterator for SuspectReader {
+    type Item = Vec<Suspect>;
+
+    fn next(&mut self) -> Option<Vec<Suspect>> {
+        self.chunks.recv().ok()
+    }
+}
+
+/// What a [`SuspectReader`] reads.
+enum SuspectInput {
+    Paths(Vec<PathBuf>),
+    Memory(SourceFile),
 }
 
 /// Reads suspect records from files or folders, in file order then record order; also returns
-/// what could not be read (file and line, and why).
+/// what could not be read (file and line, and why). All in memory: [`SuspectReader`] reads a set
+/// of any size.
 pub fn read_suspects(inputs: &[PathBuf], options: &ScanOptions) -> (Vec<Suspect>, Vec<String>) {
-    let (files, unreadable) = crate::ingest::discover(inputs, options.follow_links);
-    let collector = Collector::default();
-    for (path, error) in unreadable {
-        collector.unreadable(&path, error);
-    }
-    crate::ingest::scan_files(&files, options, &collector);
-    let mut by_file = collector
-        .files
-        .into_inner()
-        .unwrap_or_else(|poison| poison.into_inner());
-    let suspects = files
-        .iter()
-        .filter_map(|file| by_file.remove(&file.path))
-        .flatten()
-        .collect();
-    let problems = collector
-        .problems
-        .into_inner()
-        .unwrap_or_else(|poison| poison.into_inner());
-    (suspects, problems)
+    collect(SuspectReader::new(inputs, options, usize::MAX))
+}
+
+fn collect(mut reader: SuspectReader) -> (Vec<Suspect>, Vec<String>) {
+    let suspects = reader.by_ref().flatten().collect();
+    (suspects, reader.problems())
 }
 
 /// Suspect records given as (field name, value) pairs, as a service receives them; read by the
-/// ingest front end like a JSON Lines file, so names and values are classified as in any dump.
-/// A suspect's `location.ordinal` is its 1-based position in `records`; records without a
-/// readable field produce no suspect.
-pub fn suspects_from_fields(records: &[Vec<(String, String)>], options: &ScanOptions) -> (Vec<Suspect>, Vec<String>) {
+/// ingest front end like a JSON Lines file (named `request`), so names and values are
+/// classified as in any dump. `before` records were sent ahead of these (0 for a whole
+/// request): a suspect's `location.ordinal` and `line` are its 1-based position among all of
+/// them, and so are the problems' line numbers. Records without a readable field produce no
+/// suspect.
+pub fn suspects_from_fields(
+    records: &[Vec<(String, String)>],
+    before: u64,
+    options: &ScanOptions,
+) -> (Vec<Suspect>, Vec<String>) {
     let mut lines = Vec::new();
     for record in records {
         let object: serde_json::Map<String, serde_json::Value> = record
@@ -134,56 +247,65 @@ pub fn suspects_from_fields(records: &[Vec<(String, String)>], options: &ScanOpt
         lines.push(b'\n');
     }
     let file = SourceFile::in_memory("request", lines.into());
-    let collector = Collector::default();
     let options = ScanOptions {
         format: Some(crate::ingest::Format::JsonLines),
         ..options.clone()
     };
-    crate::ingest::scan_files(std::slice::from_ref(&file), &options, &collector);
-    let mut by_file = collector
-        .files
-        .into_inner()
-        .unwrap_or_else(|poison| poison.into_inner());
-    let suspects = by_file.remove(&file.path).unwrap_or_default();
-    let problems = collector
-        .problems
-        .into_inner()
-        .unwrap_or_else(|poison| poison.into_inner());
-    (suspects, problems)
+    collect(SuspectReader::of_files(
+        SuspectInput::Memory(file),
+        &options,
+        usize::MAX,
+        before,
+    ))
 }
 
-/// The records of an ingested corpus, as suspects (values as normalized and stored).
-pub fn suspects_of_corpus(index: &Index, corpus: &str) -> Result<Vec<Suspect>, QueryError> {
+/// The records of an ingested corpus, as suspects (values as normalized and stored), in chunks
+/// of at most `chunk`, segment by segment in record order.
+pub fn suspects_of_corpus<'a>(
+    index: &'a Index,
+    corpus: &str,
+    chunk: usize,
+) -> Result<impl Iterator<Item = Vec<Suspect>> + 'a, QueryError> {
     let segments: Vec<_> = index
         .segments
         .iter()
         .filter(|indexed| indexed.corpus == corpus)
+        .map(|indexed| &indexed.segment)
         .collect();
     if segments.is_empty() {
         return Err(QueryError::NoCorpus(corpus.to_string()));
     }
-    let mut suspects = Vec::new();
-    for indexed in segments {
-        let segment = &indexed.segment;
-        for record in 0..segment.manifest.records {
-            let location = segment.location(record);
-            suspects.push(Suspect {
-                file: segment.file_path(location.file).to_string(),
-                location: Location {
-                    ordinal: location.ordinal,
-                    line: location.line,
-                    offset: location.offset,
-                },
-                fields: segment.with_values(record, |values| {
-                    values
-                        .filter_map(|(field, validity, value)| {
-                            let info = segment.field(field)?;
-                            Some(SuspectField::new(&info.name, info.kind, validity, value, value))
-                        })
-                        .collect()
-                }),
-            });
-        }
-    }
-    Ok(suspects)
+    let records = segments
+        .into_iter()
+        .flat_map(|segment| (0..segment.manifest.records).map(move |record| (segment, record)));
+    let mut records = records.peekable();
+    let chunk = chunk.max(1);
+    Ok(std::iter::from_fn(move || {
+        records.peek()?;
+        Some(
+            records
+                .by_ref()
+                .take(chunk)
+                .map(|(segment, record)| {
+                    let location = segment.location(record);
+                    Suspect {
+                        file: segment.file_path(location.file).to_string(),
+                        location: Location {
+                            ordinal: location.ordinal,
+                            line: location.line,
+                            offset: location.offset,
+                        },
+                        fields: segment.with_values(record, |values| {
+                            values
+                                .filter_map(|(field, validity, value)| {
+                                    let info = segment.field(field)?;
+                                    Some(SuspectField::new(&info.name, info.kind, validity, value, value))
+                                })
+                                .collect()
+                        }),
+                    }
+                })
+                .collect(),
+        )
+    }))
 }
