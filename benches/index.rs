@@ -7,7 +7,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
 use leakdex::ingest::Region;
 use leakdex::query::{Index, Query, lookup_batch};
-use leakdex::segment::hash::{Entry, HashIndex, HashIndexWriter};
+use leakdex::segment::hash::{Entry, HashIndex, HashIndexWriter, Layout};
 use leakdex::segment::{BuildOptions, build_segment};
 use leakdex::storage::DataDir;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -43,7 +43,7 @@ fn bench_hash_index(c: &mut Criterion) {
             |entries| {
                 let mut writer = HashIndexWriter::new(dir.path(), 1 << 31);
                 writer.push(entries).expect("push");
-                writer.finish().expect("finish")
+                writer.finish(Layout::for_fields(1)).expect("finish")
             },
             BatchSize::LargeInput,
         );
@@ -51,13 +51,14 @@ fn bench_hash_index(c: &mut Criterion) {
     let bits = {
         let mut writer = HashIndexWriter::new(dir.path(), 1 << 31);
         writer.push(entries.iter().copied()).expect("push");
-        writer.finish().expect("finish").bits
+        writer.finish(Layout::for_fields(1)).expect("finish").bits
     };
     // In RAM, as the issue asks: the files read into vectors.
     let index = HashIndex::new(
         std::fs::read(dir.path().join("hash.idx")).expect("idx"),
         std::fs::read(dir.path().join("hash.dir")).expect("dir"),
         bits,
+        Layout::for_fields(1),
     )
     .expect("index");
     let queries: Vec<u64> = (0..1_000_000)

@@ -1,4 +1,4 @@
-//! The hash index: keyed 64-bit fingerprints to (record, field), as one sorted array of 16-byte
+//! The hash index: keyed 64-bit fingerprints to (record, field), as one sorted array of lean
 //! entries plus a directory of bucket starts by the fingerprint's top bits.
 //!
 //! A batch of queries is sorted by fingerprint and answered in one forward pass: each query reads
@@ -6,8 +6,12 @@
 //! the array, so the hardware prefetcher and the page cache see a stream, not random walks. Opening
 //! is two mmaps; nothing is loaded.
 //!
-//! `hash.idx`: entries `(fingerprint u64, record u32, field u32)`, little-endian, sorted.
-//! `hash.dir`: `2^bits + 1` u64 entry indexes; bucket `b` holds fingerprints whose top `bits` are `b`.
+//! `hash.idx`: entries sorted by (fingerprint, record, field), each the fingerprint's low 56 bits
+//! (7 bytes; the top 8 are the bucket's), the record (u32) and the field id in as few bytes as
+//! the segment's field count needs (1, 2 or 4; see [`Layout`]), little-endian: 12 bytes in
+//! nearly every segment, against 16 for the whole fields.
+//! `hash.dir`: `2^bits + 1` u64 entry indexes, `bits` ≥ 8; bucket `b` holds fingerprints whose
+//! top `bits` are `b`, about 16 of them.
 
 use crate::storage::{ChecksummedFile, Mapped};
 use rayon::slice::ParallelSliceMut;
@@ -17,7 +21,17 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-pub const ENTRY_BYTES: usize = 16;
+/// Bytes of an entry in a spilled run (whole fields: runs are temporary).
+const RUN_ENTRY_BYTES: usize = 16;
+/// Fewest directory bits: the top 8 bits of a fingerprint are always its bucket's, so entries
+/// store the other 56.
+const MIN_BITS: u32 = 8;
+/// Most directory bits: 2 GiB of directory.
+const MAX_BITS: u32 = 28;
+/// Entries a bucket holds on average: a bucket of 12-byte entries spans about three cache
+/// lines, read in one pass; fewer entries a bucket would cost a directory word per 4 entries.
+const ENTRIES_PER_BUCKET: u64 = 16;
+const LOW_56: u64 = (1 << 56) - 1;
 
 /// One posting: this fingerprint occurs in this record's field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,32 +42,76 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn to_bytes(self) -> [u8; ENTRY_BYTES] {
-        let mut bytes = [0u8; ENTRY_BYTES];
+    fn to_run_bytes(self) -> [u8; RUN_ENTRY_BYTES] {
+        let mut bytes = [0u8; RUN_ENTRY_BYTES];
         bytes[..8].copy_from_slice(&self.fingerprint.to_le_bytes());
         bytes[8..12].copy_from_slice(&self.record.to_le_bytes());
         bytes[12..].copy_from_slice(&self.field.to_le_bytes());
         bytes
     }
 
-    fn from_bytes(bytes: &[u8]) -> Entry {
-        let word = |range: std::ops::Range<usize>| {
-            let mut buffer = [0u8; 8];
-            buffer[..range.len()].copy_from_slice(&bytes[range]);
-            u64::from_le_bytes(buffer)
-        };
+    fn from_run_bytes(bytes: &[u8; RUN_ENTRY_BYTES]) -> Entry {
+        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = *bytes;
         Entry {
-            fingerprint: word(0..8),
-            record: word(8..12) as u32,
-            field: word(12..16) as u32,
+            fingerprint: u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            record: u32::from_le_bytes([i, j, k, l]),
+            field: u32::from_le_bytes([m, n, o, p]),
         }
     }
 }
 
-/// Directory bits for `entries`: about four entries a bucket, at most 2^28 buckets.
+/// How entries are laid out on disk: the width of the field id, from the number of fields the
+/// segment has (its manifest's `fields`), so that nothing else need be stored to read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    field_bytes: usize,
+}
+
+impl Layout {
+    /// The layout of a segment with `fields` fields (ids `0..fields`).
+    pub fn for_fields(fields: usize) -> Layout {
+        let field_bytes = match fields {
+            0..=0x100 => 1,
+            0x101..=0x1_0000 => 2,
+            _ => 4,
+        };
+        Layout { field_bytes }
+    }
+
+    /// Bytes of one entry: 7 of fingerprint, 4 of record, 1–4 of field.
+    pub fn entry_bytes(self) -> usize {
+        7 + 4 + self.field_bytes
+    }
+
+    fn encode(self, entry: Entry, out: &mut Vec<u8>) {
+        debug_assert!(u64::from(entry.field) < 1 << (8 * self.field_bytes as u64).min(32));
+        out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..7]);
+        out.extend_from_slice(&entry.record.to_le_bytes());
+        out.extend_from_slice(&entry.field.to_le_bytes()[..self.field_bytes]);
+    }
+
+    /// The entry in `bytes` (one entry's, at least 8 long), in a bucket whose fingerprints have
+    /// `top` as their top 8 bits.
+    fn decode(self, bytes: &[u8], top: u64) -> Entry {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[..8]);
+        let mut record = [0u8; 4];
+        record.copy_from_slice(&bytes[7..11]);
+        let mut field = [0u8; 4];
+        field[..self.field_bytes].copy_from_slice(&bytes[11..11 + self.field_bytes]);
+        Entry {
+            fingerprint: top << 56 | (u64::from_le_bytes(word) & LOW_56),
+            record: u32::from_le_bytes(record),
+            field: u32::from_le_bytes(field),
+        }
+    }
+}
+
+/// Directory bits for `entries`: about [`ENTRIES_PER_BUCKET`] entries a bucket, between
+/// 2^[`MIN_BITS`] and 2^[`MAX_BITS`] buckets.
 pub fn directory_bits(entries: u64) -> u32 {
-    let buckets = (entries / 4).max(1);
-    (63 - buckets.leading_zeros()).min(28)
+    let buckets = (entries / ENTRIES_PER_BUCKET).max(1);
+    (63 - buckets.leading_zeros()).clamp(MIN_BITS, MAX_BITS)
 }
 
 /// What [`HashIndexWriter::finish`] wrote: entries, directory bits, and the SHA-256 of the two
@@ -86,7 +144,7 @@ impl HashIndexWriter {
             folder: folder.to_path_buf(),
             name,
             entries: Vec::new(),
-            budget_entries: (memory_budget / std::mem::size_of::<Entry>()).max(1024),
+            budget_entries: (memory_budget / RUN_ENTRY_BYTES).max(1024),
             runs: Vec::new(),
         }
     }
@@ -121,7 +179,7 @@ impl HashIndexWriter {
         let path = self.folder.join(format!("{}-run-{}.tmp", self.name, self.runs.len()));
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
         for entry in self.entries.drain(..) {
-            out.write_all(&entry.to_bytes())?;
+            out.write_all(&entry.to_run_bytes())?;
         }
         out.flush()?;
         self.runs.push(path);
@@ -129,22 +187,26 @@ impl HashIndexWriter {
         Ok(())
     }
 
-    /// Writes `NAME.idx` and `NAME.dir` into the folder (fsynced).
-    pub fn finish(mut self) -> io::Result<Written> {
+    /// Writes `NAME.idx` and `NAME.dir` into the folder (fsynced), entries laid out as
+    /// `layout` says (it must hold every field id pushed).
+    pub fn finish(mut self, layout: Layout) -> io::Result<Written> {
         self.entries.par_sort_unstable();
         let total = self.entries.len() as u64
             + self
                 .runs
                 .iter()
-                .map(|run| std::fs::metadata(run).map(|m| m.len() / ENTRY_BYTES as u64))
+                .map(|run| std::fs::metadata(run).map(|m| m.len() / RUN_ENTRY_BYTES as u64))
                 .sum::<io::Result<u64>>()?;
         let bits = directory_bits(total);
         let mut index = ChecksummedFile::create(&self.folder.join(format!("{}.idx", self.name)))?;
         let directory_path = self.folder.join(format!("{}.dir", self.name));
         let mut directory = DirectoryWriter::new(bits, ChecksummedFile::create(&directory_path)?);
+        let mut bytes = Vec::with_capacity(16);
         let mut write = |entry: Entry| -> io::Result<()> {
             directory.add(entry.fingerprint)?;
-            index.write_all(&entry.to_bytes())
+            bytes.clear();
+            layout.encode(entry, &mut bytes);
+            index.write_all(&bytes)
         };
         if self.runs.is_empty() {
             for entry in self.entries.drain(..) {
@@ -171,9 +233,9 @@ fn merge_runs(runs: &[PathBuf], memory: Vec<Entry>, write: &mut impl FnMut(Entry
     for run in runs {
         let mut reader = BufReader::with_capacity(1 << 20, File::open(run)?);
         sources.push(Box::new(std::iter::from_fn(move || {
-            let mut bytes = [0u8; ENTRY_BYTES];
+            let mut bytes = [0u8; RUN_ENTRY_BYTES];
             match reader.read_exact(&mut bytes) {
-                Ok(()) => Some(Ok(Entry::from_bytes(&bytes))),
+                Ok(()) => Some(Ok(Entry::from_run_bytes(&bytes))),
                 Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => None,
                 Err(error) => Some(Err(error)),
             }
@@ -242,11 +304,8 @@ impl<W: Write> DirectoryWriter<W> {
 }
 
 fn bucket_of(fingerprint: u64, bits: u32) -> usize {
-    if bits == 0 {
-        0
-    } else {
-        (fingerprint >> (64 - bits)) as usize
-    }
+    debug_assert!(bits >= MIN_BITS);
+    (fingerprint >> (64 - bits)) as usize
 }
 
 /// A hash index over any bytes: mapped files in production, vectors in tests.
@@ -254,6 +313,7 @@ pub struct HashIndex<B = Mapped> {
     entries: B,
     directory: B,
     bits: u32,
+    layout: Layout,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,12 +321,19 @@ pub struct HashIndex<B = Mapped> {
 pub struct Malformed(pub String);
 
 impl<B: AsRef<[u8]>> HashIndex<B> {
-    /// Checks the shapes (sizes agree with the directory bits); contents are checked by `verify`.
-    pub fn new(entries: B, directory: B, bits: u32) -> Result<Self, Malformed> {
+    /// Checks the shapes (sizes agree with the directory bits and the layout); contents are
+    /// checked by `verify`.
+    pub fn new(entries: B, directory: B, bits: u32, layout: Layout) -> Result<Self, Malformed> {
         let entry_bytes = entries.as_ref().len();
-        if entry_bytes % ENTRY_BYTES != 0 {
+        if entry_bytes % layout.entry_bytes() != 0 {
             return Err(Malformed(format!(
-                "hash.idx is {entry_bytes} bytes, not a multiple of {ENTRY_BYTES}"
+                "hash.idx is {entry_bytes} bytes, not a multiple of {}",
+                layout.entry_bytes()
+            )));
+        }
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) {
+            return Err(Malformed(format!(
+                "{bits} directory bits, not between {MIN_BITS} and {MAX_BITS}"
             )));
         }
         let expected = ((1usize << bits) + 1) * 8;
@@ -280,15 +347,16 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             entries,
             directory,
             bits,
+            layout,
         };
-        if index.start(1usize << bits) != (entry_bytes / ENTRY_BYTES) as u64 {
+        if index.start(1usize << bits) != (entry_bytes / layout.entry_bytes()) as u64 {
             return Err(Malformed("hash.dir does not end at the last entry".into()));
         }
         Ok(index)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.as_ref().len() / ENTRY_BYTES
+        self.entries.as_ref().len() / self.layout.entry_bytes()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -300,29 +368,37 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
         u64::from_le_bytes(bytes.try_into().unwrap_or_default())
     }
 
-    fn entry(&self, index: usize) -> Entry {
-        Entry::from_bytes(&self.entries.as_ref()[index * ENTRY_BYTES..(index + 1) * ENTRY_BYTES])
+    /// Entry positions of a bucket, `start..end`, clamped to the entries.
+    fn bucket(&self, bucket: usize) -> (usize, usize) {
+        let end = (self.start(bucket + 1) as usize).min(self.len());
+        ((self.start(bucket) as usize).min(end), end)
+    }
+
+    /// The entry at `index`, in `bucket`.
+    fn entry(&self, index: usize, bucket: usize) -> Entry {
+        let width = self.layout.entry_bytes();
+        let top = (bucket >> (self.bits - MIN_BITS)) as u64;
+        self.layout
+            .decode(&self.entries.as_ref()[index * width..(index + 1) * width], top)
     }
 
     /// Every entry with this fingerprint.
     pub fn get(&self, fingerprint: u64) -> impl Iterator<Item = Entry> + '_ {
         let bucket = bucket_of(fingerprint, self.bits);
-        let (start, end) = (
-            self.start(bucket) as usize,
-            (self.start(bucket + 1) as usize).min(self.len()),
-        );
-        let start = start.min(end);
+        let (start, end) = self.bucket(bucket);
         // Buckets hold a handful of entries: a linear scan beats a binary search here.
         (start..end)
-            .map(move |index| self.entry(index))
+            .map(move |index| self.entry(index, bucket))
             .filter(move |entry| entry.fingerprint == fingerprint)
     }
 
     /// Every entry with a fingerprint in `low..high`, in order.
     pub fn range(&self, low: u64, high: u64) -> impl Iterator<Item = Entry> + '_ {
-        let start = (self.start(bucket_of(low, self.bits)) as usize).min(self.len());
-        (start..self.len())
-            .map(move |index| self.entry(index))
+        (bucket_of(low, self.bits)..1usize << self.bits)
+            .flat_map(move |bucket| {
+                let (start, end) = self.bucket(bucket);
+                (start..end).map(move |index| self.entry(index, bucket))
+            })
             .skip_while(move |entry| entry.fingerprint < low)
             .take_while(move |entry| entry.fingerprint < high)
     }
@@ -336,24 +412,24 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
     /// many misses in flight, and the scan that follows hits the cache.
     pub fn probe_sorted(&self, sorted: &[(u64, u32)], mut hit: impl FnMut(u32, Entry)) {
         debug_assert!(sorted.windows(2).all(|pair| pair[0].0 <= pair[1].0));
-        let len = self.len();
         let entries = self.entries.as_ref();
+        let width = self.layout.entry_bytes();
         // Chunks small enough that what the first passes load is still cached for the scan.
-        let mut buckets: Vec<(usize, usize)> = Vec::with_capacity(PROBE_CHUNK);
+        let mut buckets: Vec<(usize, usize, usize)> = Vec::with_capacity(PROBE_CHUNK);
         for chunk in sorted.chunks(PROBE_CHUNK) {
             buckets.clear();
             buckets.extend(chunk.iter().map(|&(fingerprint, _)| {
                 let bucket = bucket_of(fingerprint, self.bits);
-                let end = (self.start(bucket + 1) as usize).min(len);
-                ((self.start(bucket) as usize).min(end), end)
+                let (start, end) = self.bucket(bucket);
+                (bucket, start, end)
             }));
-            let touched = buckets.iter().fold(0u8, |folded, &(start, _)| {
-                folded ^ entries.get(start * ENTRY_BYTES).copied().unwrap_or_default()
+            let touched = buckets.iter().fold(0u8, |folded, &(_, start, _)| {
+                folded ^ entries.get(start * width).copied().unwrap_or_default()
             });
             std::hint::black_box(touched);
-            for (&(fingerprint, query), &(start, end)) in chunk.iter().zip(&buckets) {
+            for (&(fingerprint, query), &(bucket, start, end)) in chunk.iter().zip(&buckets) {
                 for index in start..end {
-                    let entry = self.entry(index);
+                    let entry = self.entry(index, bucket);
                     if entry.fingerprint == fingerprint {
                         hit(query, entry);
                     } else if entry.fingerprint > fingerprint {
@@ -380,19 +456,25 @@ mod tests {
             writer.push(chunk.iter().copied()).unwrap();
         }
         let runs = writer.runs();
-        let written = writer.finish().unwrap();
+        let fields = entries.iter().map(|entry| entry.field as usize + 1).max().unwrap_or(0);
+        let layout = Layout::for_fields(fields);
+        let written = writer.finish(layout).unwrap();
         let (count, bits) = (written.entries, written.bits);
         assert_eq!(count as usize, entries.len());
         let read = |name| std::fs::read(dir.path().join(name)).unwrap();
-        (HashIndex::new(read("hash.idx"), read("hash.dir"), bits).unwrap(), runs)
+        (
+            HashIndex::new(read("hash.idx"), read("hash.dir"), bits, layout).unwrap(),
+            runs,
+        )
     }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
-        fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>()) {
-            let entries: Vec<Entry> = keys.iter().enumerate().map(|(record, &fingerprint)| Entry { fingerprint, record: record as u32, field: (record % 3) as u32 }).collect();
+        fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>(), fields in prop::sample::select(vec![3u32, 300, 70_000])) {
+            // Field ids of every width the layout has: 1, 2 and 4 bytes.
+            let entries: Vec<Entry> = keys.iter().enumerate().map(|(record, &fingerprint)| Entry { fingerprint, record: record as u32, field: (record as u32 * 7919) % fields }).collect();
             // A tiny budget forces spilled runs and the k-way merge.
             let budget = if spill { 1024 * 16 } else { 1 << 30 };
             let (index, runs) = build(&entries, budget);
@@ -416,14 +498,39 @@ mod tests {
 
     #[test]
     fn malformed_shapes_are_refused() {
-        assert!(HashIndex::new(vec![0u8; 15], vec![0u8; 16], 0).is_err());
-        assert!(HashIndex::new(vec![0u8; 16], vec![0u8; 8], 0).is_err());
+        let layout = Layout::for_fields(1);
+        assert_eq!(layout.entry_bytes(), 12);
+        // 257 directory words: the last (the end) says 1 entry.
+        let mut directory = vec![0u8; 257 * 8];
+        directory[256 * 8] = 1;
+        assert!(HashIndex::new(vec![0u8; 11], directory.clone(), 8, layout).is_err());
+        assert!(HashIndex::new(vec![0u8; 12], directory[8..].to_vec(), 8, layout).is_err());
+        assert!(HashIndex::new(vec![0u8; 12], directory.clone(), 7, layout).is_err());
         assert!(
-            HashIndex::new(vec![0u8; 16], vec![0u8; 16], 0).is_err(),
-            "directory must end at 1"
+            HashIndex::new(vec![0u8; 24], directory.clone(), 8, layout).is_err(),
+            "directory must end at 2"
         );
-        let mut directory = vec![0u8; 16];
-        directory[8] = 1;
-        assert!(HashIndex::new(vec![0u8; 16], directory, 0).is_ok());
+        assert!(HashIndex::new(vec![0u8; 12], directory, 8, layout).is_ok());
+    }
+
+    #[test]
+    fn a_range_crosses_buckets_in_order() {
+        let entries: Vec<Entry> = (0..5000u64)
+            .map(|position| Entry {
+                fingerprint: position.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                record: position as u32,
+                field: 0,
+            })
+            .collect();
+        let (index, _) = build(&entries, 1 << 30);
+        let (low, high) = (1u64 << 62, 3u64 << 62);
+        let found: Vec<u64> = index.range(low, high).map(|entry| entry.fingerprint).collect();
+        let mut expected: Vec<u64> = entries
+            .iter()
+            .map(|entry| entry.fingerprint)
+            .filter(|fingerprint| (low..high).contains(fingerprint))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(found, expected);
     }
 }

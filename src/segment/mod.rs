@@ -21,7 +21,7 @@ pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, dele
 
 use crate::ingest::{Kind, Validity};
 use crate::storage::{DataDir, Mapped, map_file};
-use hash::HashIndex;
+use hash::{HashIndex, Layout};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,8 +33,11 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// blocks indexed like records, and packs locations into 12 bytes (file and ordinal from runs);
 /// version 4 adds blocking rules that survive one bad field (`name+pin`, `name+place`,
 /// `dob+pin`, `surname+street+…`), blocks on a name kept in given-name and surname columns, and
-/// reads national IDs and postcodes of other countries.
-pub const FORMAT_VERSION: u32 = 4;
+/// reads national IDs and postcodes of other countries; version 5 stores hash and range
+/// entries in 12 bytes (a fingerprint's low 56 bits, the record, a narrow field id) under a
+/// directory of about 16 entries a bucket, and numbers records the same whatever the thread
+/// count or memory budget.
+pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentError {
@@ -210,9 +213,10 @@ impl Segment {
             });
         }
         let map = |name: &str| open_file(name).map_err(io);
-        let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits)
+        let layout = Layout::for_fields(manifest.fields.len());
+        let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits, layout)
             .map_err(|error| corrupt(error.to_string()))?;
-        let range = HashIndex::new(map("range.idx")?, map("range.dir")?, manifest.range_bits)
+        let range = HashIndex::new(map("range.idx")?, map("range.dir")?, manifest.range_bits, layout)
             .map_err(|error| corrupt(format!("range index: {error}")))?;
         let segment = Segment {
             path: path.to_path_buf(),

@@ -5,7 +5,7 @@
 //! Memory is bounded by the hash index writer's budget; records and locations stream to disk.
 
 use super::blocking::BlockingFields;
-use super::hash::{Entry, HashIndexWriter};
+use super::hash::{Entry, HashIndexWriter, Layout};
 use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredRecordRef};
 use super::values;
 use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, Manifest, ManifestFile, SegmentError};
@@ -606,8 +606,9 @@ impl Builder {
             runs_file.write_all(&run.to_bytes())?;
         }
         checksums.insert("runs.bin".to_string(), ChecksummedFile::close(runs_file)?);
-        let hash = hash.finish()?;
-        let range = range.finish()?;
+        let layout = Layout::for_fields(fields.len());
+        let hash = hash.finish(layout)?;
+        let range = range.finish(layout)?;
         checksums.insert("hash.idx".to_string(), hash.index_sha256);
         checksums.insert("hash.dir".to_string(), hash.directory_sha256);
         checksums.insert("range.idx".to_string(), range.index_sha256);

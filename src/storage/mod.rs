@@ -396,7 +396,6 @@ pub fn lock_file(path: &Path, exclusive: bool) -> io::Result<File> {
     Ok(file)
 }
 
-/// Makes a rename or a new file in `dir` durable.
 /// A file being written that computes the SHA-256 of everything written to it, so a segment
 /// file's checksum costs no second read of the file (30 GB at 100M records).
 pub struct ChecksummedFile {
@@ -437,6 +436,7 @@ impl Write for ChecksummedFile {
     }
 }
 
+/// Makes a rename or a new file in `dir` durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
