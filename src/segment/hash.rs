@@ -60,49 +60,84 @@ impl Entry {
     }
 }
 
-/// How entries are laid out on disk: the width of the field id, from the number of fields the
-/// segment has (its manifest's `fields`), so that nothing else need be stored to read them.
+/// How entries are laid out on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Layout {
-    field_bytes: usize,
+pub enum Layout {
+    /// Exact postings: a fingerprint's low 56 bits (its top 8 are its bucket's), the record,
+    /// and the field id in as few bytes as the segment's field count needs (1, 2 or 4; the
+    /// manifest's `fields` says how many, so nothing else need be stored to read them): 12
+    /// bytes in nearly every segment.
+    Postings { field_bytes: usize },
+    /// Keys without fields, kept to 32 bits below the bucket's: 8 bytes, the record after the
+    /// key. Lossy on purpose, for blocking keys: two keys that agree in the bucket's bits and
+    /// those 32 (1 in 2^32 within a bucket of ~16) merely add a candidate that comparison
+    /// scores low. Entries read back carry the kept bits, the rest zero, and field 0.
+    Keys,
 }
 
 impl Layout {
-    /// The layout of a segment with `fields` fields (ids `0..fields`).
+    /// The postings layout of a segment with `fields` fields (ids `0..fields`).
     pub fn for_fields(fields: usize) -> Layout {
         let field_bytes = match fields {
             0..=0x100 => 1,
             0x101..=0x1_0000 => 2,
             _ => 4,
         };
-        Layout { field_bytes }
+        Layout::Postings { field_bytes }
     }
 
-    /// Bytes of one entry: 7 of fingerprint, 4 of record, 1–4 of field.
+    /// Bytes of one entry.
     pub fn entry_bytes(self) -> usize {
-        7 + 4 + self.field_bytes
+        match self {
+            Layout::Postings { field_bytes } => 7 + 4 + field_bytes,
+            Layout::Keys => 8,
+        }
     }
 
-    fn encode(self, entry: Entry, out: &mut Vec<u8>) {
-        debug_assert!(u64::from(entry.field) < 1 << (8 * self.field_bytes as u64).min(32));
-        out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..7]);
-        out.extend_from_slice(&entry.record.to_le_bytes());
-        out.extend_from_slice(&entry.field.to_le_bytes()[..self.field_bytes]);
+    /// The bits of a fingerprint an index of `bits` directory bits keeps, as a mask.
+    fn kept(self, bits: u32) -> u64 {
+        match self {
+            Layout::Postings { .. } => u64::MAX,
+            Layout::Keys => !((1u64 << (32 - bits)) - 1),
+        }
     }
 
-    /// The entry in `bytes` (one entry's, at least 8 long), in a bucket whose fingerprints have
-    /// `top` as their top 8 bits.
-    fn decode(self, bytes: &[u8], top: u64) -> Entry {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[..8]);
-        let mut record = [0u8; 4];
-        record.copy_from_slice(&bytes[7..11]);
-        let mut field = [0u8; 4];
-        field[..self.field_bytes].copy_from_slice(&bytes[11..11 + self.field_bytes]);
-        Entry {
-            fingerprint: top << 56 | (u64::from_le_bytes(word) & LOW_56),
-            record: u32::from_le_bytes(record),
-            field: u32::from_le_bytes(field),
+    fn encode(self, entry: Entry, bits: u32, out: &mut Vec<u8>) {
+        match self {
+            Layout::Postings { field_bytes } => {
+                debug_assert!(u64::from(entry.field) < 1u64 << (8 * field_bytes as u64).min(32));
+                out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..7]);
+                out.extend_from_slice(&entry.record.to_le_bytes());
+                out.extend_from_slice(&entry.field.to_le_bytes()[..field_bytes]);
+            }
+            Layout::Keys => {
+                out.extend_from_slice(&(((entry.fingerprint << bits) >> 32) as u32).to_le_bytes());
+                out.extend_from_slice(&entry.record.to_le_bytes());
+            }
+        }
+    }
+
+    /// The entry in `bytes` (one entry's), in `bucket` of an index of `bits` directory bits.
+    fn decode(self, bytes: &[u8], bucket: usize, bits: u32) -> Entry {
+        let le32 = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        match self {
+            Layout::Postings { field_bytes } => {
+                let top = (bucket >> (bits - MIN_BITS)) as u64;
+                let mut word = [0u8; 8];
+                word.copy_from_slice(&bytes[..8]);
+                let mut field = [0u8; 4];
+                field[..field_bytes].copy_from_slice(&bytes[11..11 + field_bytes]);
+                Entry {
+                    fingerprint: top << 56 | (u64::from_le_bytes(word) & LOW_56),
+                    record: le32(7),
+                    field: u32::from_le_bytes(field),
+                }
+            }
+            Layout::Keys => Entry {
+                fingerprint: (bucket as u64) << (64 - bits) | u64::from(le32(0)) << (32 - bits),
+                record: le32(4),
+                field: 0,
+            },
         }
     }
 }
@@ -205,7 +240,7 @@ impl HashIndexWriter {
         let mut write = |entry: Entry| -> io::Result<()> {
             directory.add(entry.fingerprint)?;
             bytes.clear();
-            layout.encode(entry, &mut bytes);
+            layout.encode(entry, bits, &mut bytes);
             index.write_all(&bytes)
         };
         if self.runs.is_empty() {
@@ -377,13 +412,16 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
     /// The entry at `index`, in `bucket`.
     fn entry(&self, index: usize, bucket: usize) -> Entry {
         let width = self.layout.entry_bytes();
-        let top = (bucket >> (self.bits - MIN_BITS)) as u64;
-        self.layout
-            .decode(&self.entries.as_ref()[index * width..(index + 1) * width], top)
+        self.layout.decode(
+            &self.entries.as_ref()[index * width..(index + 1) * width],
+            bucket,
+            self.bits,
+        )
     }
 
-    /// Every entry with this fingerprint.
+    /// Every entry with this fingerprint (as far as the layout keeps it: see [`Layout::Keys`]).
     pub fn get(&self, fingerprint: u64) -> impl Iterator<Item = Entry> + '_ {
+        let fingerprint = fingerprint & self.layout.kept(self.bits);
         let bucket = bucket_of(fingerprint, self.bits);
         let (start, end) = self.bucket(bucket);
         // Buckets hold a handful of entries: a linear scan beats a binary search here.
@@ -403,7 +441,8 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             .take_while(move |entry| entry.fingerprint < high)
     }
 
-    /// Answers a batch sorted by fingerprint: calls `hit(query position, entry)` for every match.
+    /// Answers a batch sorted by fingerprint: calls `hit(query position, entry)` for every match
+    /// (as far as the layout keeps fingerprints: see [`Layout::Keys`]).
     ///
     /// Three passes rather than one. A batch of a few thousand is sparse in an index of millions,
     /// so nearly every probe misses the cache twice (directory, then bucket). In one pass each
@@ -414,6 +453,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
         debug_assert!(sorted.windows(2).all(|pair| pair[0].0 <= pair[1].0));
         let entries = self.entries.as_ref();
         let width = self.layout.entry_bytes();
+        let kept = self.layout.kept(self.bits);
         // Chunks small enough that what the first passes load is still cached for the scan.
         let mut buckets: Vec<(usize, usize, usize)> = Vec::with_capacity(PROBE_CHUNK);
         for chunk in sorted.chunks(PROBE_CHUNK) {
@@ -428,6 +468,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             });
             std::hint::black_box(touched);
             for (&(fingerprint, query), &(bucket, start, end)) in chunk.iter().zip(&buckets) {
+                let fingerprint = fingerprint & kept;
                 for index in start..end {
                     let entry = self.entry(index, bucket);
                     if entry.fingerprint == fingerprint {
@@ -449,7 +490,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn build(entries: &[Entry], budget: usize) -> (HashIndex<Vec<u8>>, usize) {
+    fn build(entries: &[Entry], budget: usize, keys_only: bool) -> (HashIndex<Vec<u8>>, usize) {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = HashIndexWriter::new(dir.path(), budget);
         for chunk in entries.chunks(7) {
@@ -457,7 +498,11 @@ mod tests {
         }
         let runs = writer.runs();
         let fields = entries.iter().map(|entry| entry.field as usize + 1).max().unwrap_or(0);
-        let layout = Layout::for_fields(fields);
+        let layout = if keys_only {
+            Layout::Keys
+        } else {
+            Layout::for_fields(fields)
+        };
         let written = writer.finish(layout).unwrap();
         let (count, bits) = (written.entries, written.bits);
         assert_eq!(count as usize, entries.len());
@@ -472,25 +517,32 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
-        fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>(), fields in prop::sample::select(vec![3u32, 300, 70_000])) {
-            // Field ids of every width the layout has: 1, 2 and 4 bytes.
+        fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>(), fields in prop::sample::select(vec![3u32, 300, 70_000]), keys_only in any::<bool>()) {
+            // Field ids of every width the postings layout has (1, 2 and 4 bytes), and the
+            // keys layout, which keeps the bucket's bits and 32 more, and no field.
             let entries: Vec<Entry> = keys.iter().enumerate().map(|(record, &fingerprint)| Entry { fingerprint, record: record as u32, field: (record as u32 * 7919) % fields }).collect();
             // A tiny budget forces spilled runs and the k-way merge.
             let budget = if spill { 1024 * 16 } else { 1 << 30 };
-            let (index, runs) = build(&entries, budget);
+            let (index, runs) = build(&entries, budget, keys_only);
             prop_assert_eq!(runs > 0, spill && entries.len() >= 1024);
+            let kept = index.layout.kept(index.bits);
+            let stored = |entry: &Entry| Entry {
+                fingerprint: entry.fingerprint & kept,
+                record: entry.record,
+                field: if keys_only { 0 } else { entry.field },
+            };
             for entry in &entries {
-                prop_assert!(index.get(entry.fingerprint).any(|found| found == *entry));
+                prop_assert!(index.get(entry.fingerprint).any(|found| found == stored(entry)));
             }
             let mut queries: Vec<(u64, u32)> = keys.iter().chain(&absent).enumerate().map(|(position, &key)| (key, position as u32)).collect();
             queries.sort_unstable();
             let mut found = vec![0usize; queries.len()];
             index.probe_sorted(&queries, |query, entry| {
-                assert_eq!(entry.fingerprint, queries.iter().find(|(_, position)| *position == query).unwrap().0);
+                assert_eq!(entry.fingerprint, queries.iter().find(|(_, position)| *position == query).unwrap().0 & kept);
                 found[query as usize] += 1;
             });
             for (position, &key) in keys.iter().chain(&absent).enumerate() {
-                let expected = keys.iter().filter(|&&other| other == key).count();
+                let expected = keys.iter().filter(|&&other| other & kept == key & kept).count();
                 prop_assert_eq!(found[position], expected);
             }
         }
@@ -522,7 +574,7 @@ mod tests {
                 field: 0,
             })
             .collect();
-        let (index, _) = build(&entries, 1 << 30);
+        let (index, _) = build(&entries, 1 << 30, false);
         let (low, high) = (1u64 << 62, 3u64 << 62);
         let found: Vec<u64> = index.range(low, high).map(|entry| entry.fingerprint).collect();
         let mut expected: Vec<u64> = entries

@@ -35,8 +35,9 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// `dob+pin`, `surname+street+…`), blocks on a name kept in given-name and surname columns, and
 /// reads national IDs and postcodes of other countries; version 5 stores hash and range
 /// entries in 12 bytes (a fingerprint's low 56 bits, the record, a narrow field id) under a
-/// directory of about 16 entries a bucket, and numbers records the same whatever the thread
-/// count or memory budget.
+/// directory of about 16 entries a bucket, moves blocking keys to an index of their own of
+/// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), and
+/// numbers records the same whatever the thread count or memory budget.
 pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +91,15 @@ pub struct Manifest {
     pub created: String,
     pub records: u64,
     pub rejected: u64,
+    /// Entries and directory bits of the identifier index (`hash.idx`, `hash.dir`).
     pub entries: u64,
     pub directory_bits: u32,
+    /// Entries and directory bits of the blocking-key index (`blocking.idx`, `blocking.dir`);
+    /// absent before format 5, whose segments are refused by their version.
+    #[serde(default)]
+    pub blocking_entries: u64,
+    #[serde(default)]
+    pub blocking_bits: u32,
     /// Entries and directory bits of the private-lookup index (`range.idx`, `range.dir`).
     pub range_entries: u64,
     pub range_bits: u32,
@@ -102,9 +110,11 @@ pub struct Manifest {
 }
 
 /// Segment files covered by the manifest's checksums.
-pub const DATA_FILES: [&str; 10] = [
+pub const DATA_FILES: [&str; 12] = [
     "hash.idx",
     "hash.dir",
+    "blocking.idx",
+    "blocking.dir",
     "locations.bin",
     "records.bin",
     "records.idx",
@@ -123,7 +133,10 @@ static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 pub struct Segment {
     pub path: PathBuf,
     pub manifest: Manifest,
+    /// Identifier fingerprints.
     pub hash: HashIndex,
+    /// Blocking keys, which find candidate records for matching.
+    pub blocking: HashIndex,
     /// SHA-256 prefixes of identifying values, for private (k-anonymous) lookups.
     pub range: HashIndex,
     locations: Mapped,
@@ -216,11 +229,19 @@ impl Segment {
         let layout = Layout::for_fields(manifest.fields.len());
         let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits, layout)
             .map_err(|error| corrupt(error.to_string()))?;
+        let blocking = HashIndex::new(
+            map("blocking.idx")?,
+            map("blocking.dir")?,
+            manifest.blocking_bits,
+            Layout::Keys,
+        )
+        .map_err(|error| corrupt(format!("blocking-key index: {error}")))?;
         let range = HashIndex::new(map("range.idx")?, map("range.dir")?, manifest.range_bits, layout)
             .map_err(|error| corrupt(format!("range index: {error}")))?;
         let segment = Segment {
             path: path.to_path_buf(),
             hash,
+            blocking,
             range,
             locations: map("locations.bin")?,
             records: map("records.bin")?,

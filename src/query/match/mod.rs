@@ -154,11 +154,17 @@ pub fn match_records<'a>(
         .collect();
     probes.par_sort_unstable();
     probes.dedup_by_key(|(fingerprint, suspect, _)| (*fingerprint, *suspect));
-    let sorted: Vec<(u64, u32)> = probes
-        .iter()
-        .enumerate()
-        .map(|(probe, &(fingerprint, _, _))| (fingerprint, probe as u32))
-        .collect();
+    // Identifiers are probed in the identifier index, blocking keys in the blocking-key index;
+    // each list stays sorted, and a probe's hits stay together.
+    let sorted = |blocking: bool| -> Vec<(u64, u32)> {
+        probes
+            .iter()
+            .enumerate()
+            .filter(|(_, probe)| probe.2 == blocking)
+            .map(|(probe, &(fingerprint, _, _))| (fingerprint, probe as u32))
+            .collect()
+    };
+    let (identifiers, blocking_keys) = (sorted(false), sorted(true));
     // (suspect, segment, record, what found it: 2 an identifier, 1 a blocking key), with repeats
     // where several keys found the same record.
     let mut found: Vec<(u32, u32, u32, u8)> = index
@@ -172,7 +178,11 @@ pub fn match_records<'a>(
             indexed
                 .segment
                 .hash
-                .probe_sorted(&sorted, |probe, entry| hits.push((probe, entry.record)));
+                .probe_sorted(&identifiers, |probe, entry| hits.push((probe, entry.record)));
+            indexed
+                .segment
+                .blocking
+                .probe_sorted(&blocking_keys, |probe, entry| hits.push((probe, entry.record)));
             let mut kept = Vec::with_capacity(hits.len());
             for run in hits.chunk_by(|a, b| a.0 == b.0) {
                 let (_, suspect, blocking) = probes[run[0].0 as usize];
