@@ -31,7 +31,6 @@ const MAX_BITS: u32 = 28;
 /// Entries a bucket holds on average: a bucket of 12-byte entries spans about three cache
 /// lines, read in one pass; fewer entries a bucket would cost a directory word per 4 entries.
 const ENTRIES_PER_BUCKET: u64 = 16;
-const LOW_56: u64 = (1 << 56) - 1;
 
 /// One posting: this fingerprint occurs in this record's field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -73,6 +72,10 @@ pub enum Layout {
     /// those 32 (1 in 2^32 within a bucket of ~16) merely add a candidate that comparison
     /// scores low. Entries read back carry the kept bits, the rest zero, and field 0.
     Keys,
+    /// Distinct fingerprints alone, their low 56 bits (7 bytes; the top 8 are the bucket's):
+    /// for the private-lookup index, which answers which prefixes exist, never where. Entries
+    /// read back have record and field 0.
+    Fingerprints,
 }
 
 impl Layout {
@@ -91,13 +94,14 @@ impl Layout {
         match self {
             Layout::Postings { field_bytes } => 7 + 4 + field_bytes,
             Layout::Keys => 8,
+            Layout::Fingerprints => 7,
         }
     }
 
     /// The bits of a fingerprint an index of `bits` directory bits keeps, as a mask.
     fn kept(self, bits: u32) -> u64 {
         match self {
-            Layout::Postings { .. } => u64::MAX,
+            Layout::Postings { .. } | Layout::Fingerprints => u64::MAX,
             Layout::Keys => !((1u64 << (32 - bits)) - 1),
         }
     }
@@ -114,25 +118,33 @@ impl Layout {
                 out.extend_from_slice(&(((entry.fingerprint << bits) >> 32) as u32).to_le_bytes());
                 out.extend_from_slice(&entry.record.to_le_bytes());
             }
+            Layout::Fingerprints => out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..7]),
         }
     }
 
     /// The entry in `bytes` (one entry's), in `bucket` of an index of `bits` directory bits.
     fn decode(self, bytes: &[u8], bucket: usize, bits: u32) -> Entry {
         let le32 = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let low_56 = || {
+            let mut word = [0u8; 8];
+            word[..7].copy_from_slice(&bytes[..7]);
+            ((bucket >> (bits - MIN_BITS)) as u64) << 56 | u64::from_le_bytes(word)
+        };
         match self {
             Layout::Postings { field_bytes } => {
-                let top = (bucket >> (bits - MIN_BITS)) as u64;
-                let mut word = [0u8; 8];
-                word.copy_from_slice(&bytes[..8]);
                 let mut field = [0u8; 4];
                 field[..field_bytes].copy_from_slice(&bytes[11..11 + field_bytes]);
                 Entry {
-                    fingerprint: top << 56 | (u64::from_le_bytes(word) & LOW_56),
+                    fingerprint: low_56(),
                     record: le32(7),
                     field: u32::from_le_bytes(field),
                 }
             }
+            Layout::Fingerprints => Entry {
+                fingerprint: low_56(),
+                record: 0,
+                field: 0,
+            },
             Layout::Keys => Entry {
                 fingerprint: (bucket as u64) << (64 - bits) | u64::from(le32(0)) << (32 - bits),
                 record: le32(4),
@@ -237,7 +249,14 @@ impl HashIndexWriter {
         let directory_path = self.folder.join(format!("{}.dir", self.name));
         let mut directory = DirectoryWriter::new(bits, ChecksummedFile::create(&directory_path)?);
         let mut bytes = Vec::with_capacity(16);
+        let mut written = 0u64;
+        let mut last = None;
         let mut write = |entry: Entry| -> io::Result<()> {
+            if layout == Layout::Fingerprints && last == Some(entry.fingerprint) {
+                return Ok(());
+            }
+            last = Some(entry.fingerprint);
+            written += 1;
             directory.add(entry.fingerprint)?;
             bytes.clear();
             layout.encode(entry, bits, &mut bytes);
@@ -254,7 +273,7 @@ impl HashIndexWriter {
             }
         }
         Ok(Written {
-            entries: total,
+            entries: written,
             bits,
             index_sha256: ChecksummedFile::close(index)?,
             directory_sha256: ChecksummedFile::close(directory.finish()?)?,
@@ -490,7 +509,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn build(entries: &[Entry], budget: usize, keys_only: bool) -> (HashIndex<Vec<u8>>, usize) {
+    /// An index of `entries` in `layout` (postings when `None`).
+    fn build(entries: &[Entry], budget: usize, layout: Option<Layout>) -> (HashIndex<Vec<u8>>, usize) {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = HashIndexWriter::new(dir.path(), budget);
         for chunk in entries.chunks(7) {
@@ -498,14 +518,18 @@ mod tests {
         }
         let runs = writer.runs();
         let fields = entries.iter().map(|entry| entry.field as usize + 1).max().unwrap_or(0);
-        let layout = if keys_only {
-            Layout::Keys
-        } else {
-            Layout::for_fields(fields)
-        };
+        let layout = layout.unwrap_or(Layout::for_fields(fields));
         let written = writer.finish(layout).unwrap();
         let (count, bits) = (written.entries, written.bits);
-        assert_eq!(count as usize, entries.len());
+        let mut distinct: Vec<u64> = entries.iter().map(|entry| entry.fingerprint).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let expected = if layout == Layout::Fingerprints {
+            distinct.len()
+        } else {
+            entries.len()
+        };
+        assert_eq!(count as usize, expected);
         let read = |name| std::fs::read(dir.path().join(name)).unwrap();
         (
             HashIndex::new(read("hash.idx"), read("hash.dir"), bits, layout).unwrap(),
@@ -517,19 +541,19 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
-        fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>(), fields in prop::sample::select(vec![3u32, 300, 70_000]), keys_only in any::<bool>()) {
-            // Field ids of every width the postings layout has (1, 2 and 4 bytes), and the
-            // keys layout, which keeps the bucket's bits and 32 more, and no field.
+        fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>(), fields in prop::sample::select(vec![3u32, 300, 70_000]), layout in prop::sample::select(vec![None, Some(Layout::Keys), Some(Layout::Fingerprints)])) {
+            // Field ids of every width the postings layout has (1, 2 and 4 bytes), the keys
+            // layout (the bucket's bits and 32 more, no field), distinct fingerprints alone.
             let entries: Vec<Entry> = keys.iter().enumerate().map(|(record, &fingerprint)| Entry { fingerprint, record: record as u32, field: (record as u32 * 7919) % fields }).collect();
             // A tiny budget forces spilled runs and the k-way merge.
             let budget = if spill { 1024 * 16 } else { 1 << 30 };
-            let (index, runs) = build(&entries, budget, keys_only);
+            let (index, runs) = build(&entries, budget, layout);
             prop_assert_eq!(runs > 0, spill && entries.len() >= 1024);
             let kept = index.layout.kept(index.bits);
-            let stored = |entry: &Entry| Entry {
-                fingerprint: entry.fingerprint & kept,
-                record: entry.record,
-                field: if keys_only { 0 } else { entry.field },
+            let stored = |entry: &Entry| match layout {
+                None => *entry,
+                Some(Layout::Keys) => Entry { fingerprint: entry.fingerprint & kept, record: entry.record, field: 0 },
+                Some(_) => Entry { fingerprint: entry.fingerprint, record: 0, field: 0 },
             };
             for entry in &entries {
                 prop_assert!(index.get(entry.fingerprint).any(|found| found == stored(entry)));
@@ -543,6 +567,7 @@ mod tests {
             });
             for (position, &key) in keys.iter().chain(&absent).enumerate() {
                 let expected = keys.iter().filter(|&&other| other & kept == key & kept).count();
+                let expected = if layout == Some(Layout::Fingerprints) { expected.min(1) } else { expected };
                 prop_assert_eq!(found[position], expected);
             }
         }
@@ -574,7 +599,7 @@ mod tests {
                 field: 0,
             })
             .collect();
-        let (index, _) = build(&entries, 1 << 30, false);
+        let (index, _) = build(&entries, 1 << 30, None);
         let (low, high) = (1u64 << 62, 3u64 << 62);
         let found: Vec<u64> = index.range(low, high).map(|entry| entry.fingerprint).collect();
         let mut expected: Vec<u64> = entries

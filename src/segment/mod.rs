@@ -36,8 +36,8 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// reads national IDs and postcodes of other countries; version 5 stores hash and range
 /// entries in 12 bytes (a fingerprint's low 56 bits, the record, a narrow field id) under a
 /// directory of about 16 entries a bucket, moves blocking keys to an index of their own of
-/// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), and
-/// numbers records the same whatever the thread count or memory budget.
+/// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), keeps
+/// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records the same whatever the thread count or memory budget.
 pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
@@ -236,8 +236,13 @@ impl Segment {
             Layout::Keys,
         )
         .map_err(|error| corrupt(format!("blocking-key index: {error}")))?;
-        let range = HashIndex::new(map("range.idx")?, map("range.dir")?, manifest.range_bits, layout)
-            .map_err(|error| corrupt(format!("range index: {error}")))?;
+        let range = HashIndex::new(
+            map("range.idx")?,
+            map("range.dir")?,
+            manifest.range_bits,
+            Layout::Fingerprints,
+        )
+        .map_err(|error| corrupt(format!("range index: {error}")))?;
         let segment = Segment {
             path: path.to_path_buf(),
             hash,

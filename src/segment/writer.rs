@@ -620,7 +620,7 @@ impl Builder {
         let layout = Layout::for_fields(fields.len());
         let hash = hash.finish(layout)?;
         let blocking = blocking.finish(Layout::Keys)?;
-        let range = range.finish(layout)?;
+        let range = range.finish(Layout::Fingerprints)?;
         checksums.insert("hash.idx".to_string(), hash.index_sha256);
         checksums.insert("hash.dir".to_string(), hash.directory_sha256);
         checksums.insert("blocking.idx".to_string(), blocking.index_sha256);
