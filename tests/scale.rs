@@ -178,11 +178,13 @@ fn measured(command: &mut std::process::Command) -> (std::time::Duration, u64, s
 
 /// The scale run of issue 12, opt-in: `LEAKDEX_SCALE_RECORDS=2600000 cargo test --release -- \
 /// --ignored --nocapture scale_run` (`LEAKDEX_SCALE_DIR` for where the dumps and the index go,
-/// default a temporary directory; about 160 B of dumps and 300 B of index per record).
+/// default a temporary directory; about 160 B of dumps and 240 B of index per record).
 /// Generates five corpora of about a fifth of the records each, ingests them as one corpus
 /// without full text under the default memory budget, and looks up 1M phones (nine in ten
 /// present) twice, the first time with the page cache dropped if it can (as root); prints wall
-/// time, peak RSS, bytes per record by file and lookups/s.
+/// time, peak RSS, bytes per record by file and lookups/s. With `LEAKDEX_SCALE_DUCKDB=1` it
+/// also sets DuckDB's load of the files it reads beside leakdex's ingest of the same files
+/// (see [`duckdb_beside_leakdex`]; installs DuckDB in a virtual environment under `target/`).
 #[test]
 #[ignore = "opt-in scale run: set LEAKDEX_SCALE_RECORDS and pass --ignored"]
 fn scale_run() {
@@ -310,10 +312,53 @@ fn scale_run() {
         1e6 / warm.as_secs_f64(),
         lookup_rss as f64 / 1e6
     );
+    if std::env::var("LEAKDEX_SCALE_DUCKDB").as_deref() == Ok("1") {
+        duckdb_beside_leakdex(&root, &dumps);
+    }
     // The combo list holds a few lines beyond its people (comments, a header).
     assert!(
         records >= per_corpus * 5,
         "{records} records ingested of {per_corpus} per corpus"
     );
     assert!(found > 0, "no phone found");
+}
+
+/// The dumps DuckDB reads natively (all but the MySQL dump), ingested by leakdex (`--no-text`,
+/// the default budget) and loaded by DuckDB into a database file (`tests/python/duckdb_load.py`),
+/// one after the other on the same machine; prints both.
+fn duckdb_beside_leakdex(root: &std::path::Path, dumps: &std::path::Path) {
+    let readable = [
+        "vaccination.csv",
+        "telecom_kyc.tsv.gz",
+        "shop_orders.jsonl",
+        "combo_list.txt",
+    ];
+    let data = root.join("data-duckdb-files");
+    let _ = std::fs::remove_dir_all(&data);
+    let (ingested, ingest_rss, output) = measured(
+        crate::common::leakdex(&data)
+            .args(["ingest", "--corpus", "four", "--no-text"])
+            .args(readable.iter().map(|name| dumps.join(name))),
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/duckdb_load.py");
+    let (loaded, load_rss, output) = measured(
+        std::process::Command::new(crate::common::setup::python_with_duckdb())
+            .arg(script)
+            .arg(dumps)
+            .arg(root.join("duckdb.db")),
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let duckdb: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let _ = std::fs::remove_file(root.join("duckdb.db"));
+    println!(
+        "the four files DuckDB reads ({}):\n  leakdex ingest --no-text {:8.1} s   peak RSS {:6.0} MB\n  \
+         DuckDB {} load      {:8.1} s   peak RSS {:6.0} MB (into a database file, every column text)",
+        readable.join(", "),
+        ingested.as_secs_f64(),
+        ingest_rss as f64 / 1e6,
+        duckdb["duckdb"].as_str().unwrap_or("?"),
+        loaded.as_secs_f64(),
+        load_rss as f64 / 1e6
+    );
 }

@@ -72,37 +72,53 @@ fn apt_install(packages: &[&str], why: &str) -> Result<(), String> {
 pub fn python() -> PathBuf {
     static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     PYTHON
-        .get_or_init(|| {
-            let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-env");
-            let python = root.join("bin/python3");
-            // The marker is written last: an environment cut short is made again.
-            let marker = root.join("leakdex-packages");
-            if std::fs::read_to_string(&marker).is_ok_and(|listed| listed == PYTHON_PACKAGES.join("\n")) {
-                return Ok(python);
-            }
-            let _ = std::fs::remove_dir_all(&root);
-            let venv = || {
-                run(
-                    Command::new("python3").args(["-m", "venv"]).arg(&root),
-                    "python3 -m venv",
-                )
-            };
-            if venv().is_err() {
-                // Debian keeps ensurepip in a package of its own.
-                apt_install(&["python3-venv"], "python3 -m venv needs ensurepip")?;
-                venv()?;
-            }
-            run(
-                Command::new(&python)
-                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-                    .args(PYTHON_PACKAGES),
-                "pip install (from the Python package index)",
-            )?;
-            std::fs::write(&marker, PYTHON_PACKAGES.join("\n")).map_err(|error| error.to_string())?;
-            Ok(python)
-        })
+        .get_or_init(|| virtual_environment("python-env", PYTHON_PACKAGES))
         .clone()
         .unwrap_or_else(|error| panic!("the tests need {}: {error}", PYTHON_PACKAGES.join(", ")))
+}
+
+/// Python with DuckDB, for the opt-in scale run's comparison (in an environment of its own, so
+/// that the default test run never installs it).
+pub fn python_with_duckdb() -> PathBuf {
+    const PACKAGES: &[&str] = &["duckdb>=1,<3"];
+    virtual_environment("python-duckdb-env", PACKAGES).unwrap_or_else(|error| {
+        panic!(
+            "the scale run's DuckDB comparison needs {}: {error}",
+            PACKAGES.join(", ")
+        )
+    })
+}
+
+/// The Python of a virtual environment under `target/` named `name`, with `packages`
+/// installed; made (again) when missing or when its packages differ.
+fn virtual_environment(name: &str, packages: &[&str]) -> Result<PathBuf, String> {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = root.join("bin/python3");
+    // The marker is written last: an environment cut short is made again.
+    let marker = root.join("leakdex-packages");
+    if std::fs::read_to_string(&marker).is_ok_and(|listed| listed == packages.join("\n")) {
+        return Ok(python);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let venv = || {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&root),
+            "python3 -m venv",
+        )
+    };
+    if venv().is_err() {
+        // Debian keeps ensurepip in a package of its own.
+        apt_install(&["python3-venv"], "python3 -m venv needs ensurepip")?;
+        venv()?;
+    }
+    run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(packages),
+        "pip install (from the Python package index)",
+    )?;
+    std::fs::write(&marker, packages.join("\n")).map_err(|error| error.to_string())?;
+    Ok(python)
 }
 
 /// Debian's Chromium (`LEAKDEX_CHROMIUM` names another binary), installed when missing.
