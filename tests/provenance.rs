@@ -630,6 +630,25 @@ fn html_report_renders_its_charts_in_headless_chromium() {
     assert!(dom.contains("id=\"overlap\"") && dom.contains("id=\"examples\""));
 }
 
+/// The generated corpora at 2,000 records each, indexed, and a bot-style sample of 500 of their
+/// records (a few fabricated) written as `sample.jsonl` and read back as suspects.
+fn bot_sample(
+    dir: &Path,
+) -> (
+    leakdex::storage::DataDir,
+    std::sync::Arc<dyn leakdex::catalog::Catalog>,
+    Vec<leakdex::synth::SuspectRecord>,
+    std::path::PathBuf,
+    Vec<leakdex::query::r#match::Suspect>,
+) {
+    let (data, catalog) = indexed_corpora(dir, 2_000, &BuildOptions::default());
+    let truth = suspect_records(2_000, SEED, 500);
+    let sample = dir.join("sample.jsonl");
+    write_suspects(&sample, &truth).unwrap();
+    let (suspects, _) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    (data, catalog, truth, sample, suspects)
+}
+
 fn to_proto(fields: &[(&'static str, String)]) -> leakdex::service::proto::SuspectRecord {
     leakdex::service::proto::SuspectRecord {
         fields: fields
@@ -648,12 +667,8 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
     use tonic::Code;
 
     let dir = tempfile::tempdir().unwrap();
-    let (data, catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());
-    let truth = suspect_records(2_000, SEED, 500);
-    let sample = dir.path().join("sample.jsonl");
-    write_suspects(&sample, &truth).unwrap();
+    let (data, catalog, truth, sample, suspects) = bot_sample(dir.path());
     // The library's answers, to compare with.
-    let (suspects, _) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
     let index = Index::open(&data, &*catalog, &[]).unwrap();
     let expected = match_records(&index, &suspects, &all_matches()).unwrap();
     let expected_report = attribute(&index, &suspects, &expected, Vec::new());
@@ -816,21 +831,18 @@ async fn a_suspect_set_larger_than_a_chunk_is_attributed_whole_over_grpc_and_the
     use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
 
     let dir = tempfile::tempdir().unwrap();
-    let (data, catalog) = indexed_corpora(dir.path(), 2_000, &BuildOptions::default());
-    let truth = suspect_records(2_000, SEED, 500);
-    let sample = dir.path().join("sample.jsonl");
-    write_suspects(&sample, &truth).unwrap();
-    let (suspects, _) = read_suspects(std::slice::from_ref(&sample), &ScanOptions::default());
+    let (data, catalog, truth, _, suspects) = bot_sample(dir.path());
     let index = Index::open(&data, &*catalog, &[]).unwrap();
     let matches = match_records(&index, &suspects, &all_matches()).unwrap();
-    // Records matched beyond doubt, and one found nowhere: a set of them past the first chunk,
-    // with the one found nowhere in the second chunk.
+    // Records matched beyond doubt, and one found nowhere: a set of three chunks (the last
+    // more than half a chunk, so not joined to the one before), with the one found nowhere in
+    // the third.
     let sure: Vec<usize> = (0..truth.len())
         .filter(|&position| matches[position].first().is_some_and(|best| best.score > 0.99))
         .collect();
     let nowhere = (0..truth.len()).find(|&position| matches[position].is_empty()).unwrap();
-    let total = ATTRIBUTION_CHUNK + 4_000;
-    let lonely = ATTRIBUTION_CHUNK + 1_000;
+    let total = 2 * ATTRIBUTION_CHUNK + ATTRIBUTION_CHUNK / 2 + 1_000;
+    let lonely = 2 * ATTRIBUTION_CHUNK + 1_000;
     let set: Vec<&Vec<(&'static str, String)>> = (1..=total)
         .map(|position| {
             let source = if position == lonely {

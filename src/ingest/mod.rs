@@ -134,10 +134,11 @@ const SMALL_FILES_WINDOW_BYTES: u64 = 16 << 20;
 /// Reads the given files into `sink`, in the order given: runs of small files side by side
 /// (held until their turn comes, at most [`SMALL_FILES_WINDOW_BYTES`] of them at once), large
 /// ones one at a time with their chunks in parallel, so memory stays bounded and the sink sees
-/// the same calls in the same order however the threads ran.
+/// the same calls in the same order however the threads ran. A compressed file or archive
+/// member counts as large whatever its size: what it holds is not known until it is read.
 pub fn scan_files(files: &[SourceFile], options: &ScanOptions, sink: &dyn RecordSink) {
     let schema = sql_schema(files, options);
-    let small = |file: &SourceFile| file.size < options.chunk_bytes as u64;
+    let small = |file: &SourceFile| file.size < options.chunk_bytes as u64 && !file.expands();
     let mut rest = files;
     while let Some(first) = rest.first() {
         if !small(first) {

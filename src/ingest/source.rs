@@ -203,6 +203,29 @@ impl Compression {
 /// Where the SHA-256 of a file's stored bytes lands once the file has been read to its end.
 pub(crate) type DigestSlot = Arc<Mutex<Option<String>>>;
 
+impl SourceFile {
+    /// Whether reading may give more bytes than [`SourceFile::size`] says: a zip member, or
+    /// gzip or zstd data (by its magic bytes). A file that cannot be read says no here, and
+    /// fails when it is read.
+    pub fn expands(&self) -> bool {
+        if self.member.is_some() {
+            return true;
+        }
+        let mut head = [0u8; 4];
+        let read = match &self.memory {
+            Some(bytes) => {
+                let length = bytes.len().min(head.len());
+                head[..length].copy_from_slice(&bytes[..length]);
+                length
+            }
+            None => File::open(&self.physical)
+                .and_then(|mut opened| opened.read(&mut head))
+                .unwrap_or(0),
+        };
+        compression_of(&head[..read]) != Compression::None
+    }
+}
+
 /// The stored bytes of a file: the file itself, or a zip member's uncompressed bytes.
 fn open_stored(file: &SourceFile) -> Result<Box<dyn Read + Send>, Error> {
     if let Some(bytes) = &file.memory {
@@ -264,16 +287,26 @@ pub(crate) fn open(
         .fill_buf()
         .map_err(|source| Error::io(&file.path, source))?
         .to_vec();
-    let (stream, compression): (Box<dyn Read + Send>, _) = if head.starts_with(&[0x1f, 0x8b]) {
-        (Box::new(flate2::read::MultiGzDecoder::new(buffered)), Compression::Gzip)
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let decoder =
-            zstd::stream::read::Decoder::with_buffer(buffered).map_err(|source| Error::io(&file.path, source))?;
-        (Box::new(decoder), Compression::Zstd)
-    } else {
-        (Box::new(buffered), Compression::None)
+    let compression = compression_of(&head);
+    let stream: Box<dyn Read + Send> = match compression {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(buffered).map_err(|source| Error::io(&file.path, source))?,
+        ),
+        Compression::None => Box::new(buffered),
     };
     Ok((stream, compression))
+}
+
+/// The compression of stored bytes that begin with `head`, by its magic bytes.
+fn compression_of(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
 }
 
 struct HashingReader {

@@ -9,7 +9,7 @@ use super::r#match::{FieldEvidence, MatchOptions, RecordMatch, Suspect, match_re
 use crate::catalog::CorpusKind;
 use crate::ingest::Kind;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// 1.96: the normal quantile of a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -17,6 +17,15 @@ const Z95: f64 = 1.959_963_984_540_054;
 const EXAMPLES: usize = 12;
 /// Unmatched records listed by location.
 const UNMATCHED_LISTED: usize = 50;
+/// Canary hits listed (all are counted).
+const CANARIES_LISTED: usize = 1000;
+/// Suspect field names kept for the schema overlap (a set's own names are few; a caller's
+/// stream could send new ones with every record).
+const FIELD_NAMES_KEPT: usize = 1000;
+/// Resolution of the evidence counted for medians, in bits: values a thousandth of a bit apart
+/// are counted together, so the count stays bounded (the model is learned per chunk, so every
+/// chunk brings values of its own) and the median is exact to 0.001 bit.
+const TALLY_RESOLUTION_BITS: f64 = 1e-3;
 /// Width of a bin of the evidence histogram, in bits.
 pub const EVIDENCE_BIN_BITS: f64 = 10.0;
 
@@ -116,7 +125,10 @@ pub struct Report {
     pub unmatched: usize,
     /// Known corpora, most likely source first.
     pub corpora: Vec<CorpusAttribution>,
+    /// Suspect records that match canary records, the first [`CANARIES_LISTED`] of them.
     pub canaries: Vec<CanaryHit>,
+    /// How many suspect records match canary records, listed or not.
+    pub canary_matches: usize,
     pub verdict: String,
     /// Corpora holding suspect records, by acquisition date (undated ones left out): who held
     /// these records first. (date, corpus).
@@ -133,9 +145,8 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
-/// Counts of values, for a median that costs memory by distinct value, not by value: the
-/// evidence of a best match is a sum over a few comparisons' weights, so a suspect set of any
-/// size has few distinct values.
+/// Counts of values at [`TALLY_RESOLUTION_BITS`], for a median whose memory is bounded by the
+/// values' range, not by their number.
 #[derive(Default)]
 struct Tally {
     counts: BTreeMap<u64, usize>,
@@ -150,7 +161,8 @@ impl Tally {
     }
 
     fn add(&mut self, value: f64) {
-        *self.counts.entry(Self::key(value)).or_default() += 1;
+        let rounded = (value / TALLY_RESOLUTION_BITS).round() * TALLY_RESOLUTION_BITS;
+        *self.counts.entry(Self::key(rounded)).or_default() += 1;
         self.total += 1;
     }
 
@@ -237,12 +249,26 @@ pub fn attribute_chunks<E: From<QueryError>>(
     mut each: impl FnMut(&[Suspect], &[Vec<RecordMatch<'_>>]) -> Result<(), E>,
 ) -> Result<Attribution, E> {
     let mut attribution = Attribution::default();
-    for chunk in chunks {
+    for chunk in joining_short_chunks(chunks) {
         let matches = match_records(index, &chunk, options)?;
         each(&chunk, &matches)?;
         attribution.add(index, &chunk, &matches);
     }
     Ok(attribution)
+}
+
+/// The chunks as they come, except that one shorter than half the chunk before it (the last
+/// of a reader's) joins that one: the match model is learned per chunk, and a handful of
+/// records teach it little.
+pub fn joining_short_chunks(chunks: impl Iterator<Item = Vec<Suspect>>) -> impl Iterator<Item = Vec<Suspect>> {
+    let mut chunks = chunks.peekable();
+    std::iter::from_fn(move || {
+        let mut chunk = chunks.next()?;
+        if chunks.peek().is_some_and(|next| next.len() < chunk.len() / 2) {
+            chunk.extend(chunks.next().into_iter().flatten());
+        }
+        Some(chunk)
+    })
 }
 
 /// What one known corpus has explained so far.
@@ -258,16 +284,17 @@ struct CorpusTally {
 }
 
 /// An attribution report built a chunk of suspect records at a time, so that a suspect set of
-/// any size is attributed in memory bounded by the chunk: what it keeps grows with the corpora,
-/// the distinct field names and evidence values, and the listed examples, unmatched records and
-/// canary hits, not with the records (canary hits are listed in full: a canary corpus holds a
-/// few planted records, so few suspect records can match them).
+/// any size is attributed in memory bounded by the chunk: what it keeps grows with the corpora
+/// and with nothing else past fixed caps (field names, listed examples, unmatched records and
+/// canary hits, evidence counted at a resolution).
 ///
-/// Chunks are added in suspect order. Counts, shares, listed records and examples come out as
-/// [`attribute`] gives them for the whole set at once; the evidence (bits, scores) is each
-/// chunk's own, because [`match_records`] learns the match model's m-probabilities from the
-/// candidate pairs of the records it is given: with chunks of [`ATTRIBUTION_CHUNK`] records
-/// that is plenty of pairs, and a set of up to one chunk gets exactly the whole-set report.
+/// Chunks are added in suspect order. The evidence (bits, scores) is each chunk's own, because
+/// [`match_records`] learns the match model's m-probabilities from the candidate pairs of the
+/// records it is given; so whether a borderline record clears the threshold, and with it the
+/// counts, can differ from one whole-set run by a few records. With chunks of
+/// [`ATTRIBUTION_CHUNK`] records, the last at least half a chunk (see [`attribute_chunks`]),
+/// every chunk teaches the model plenty; a set of up to 1.5 chunks is matched whole and gets
+/// exactly the whole-set report.
 #[derive(Default)]
 pub struct Attribution {
     records: usize,
@@ -277,10 +304,13 @@ pub struct Attribution {
     histogram: [usize; 10],
     evidence_histogram: [usize; 10],
     canaries: Vec<CanaryHit>,
+    canary_matches: usize,
     unmatched_records: Vec<RecordRef>,
     examples: Vec<Example>,
-    /// Suspect field names with their kinds, in order of first appearance.
+    /// Suspect field names with their kinds, in order of first appearance, the first
+    /// [`FIELD_NAMES_KEPT`] of them.
     suspect_kinds: Vec<(String, Kind)>,
+    field_names: HashSet<String>,
 }
 
 impl Attribution {
@@ -288,7 +318,8 @@ impl Attribution {
     pub fn add(&mut self, index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>]) {
         debug_assert_eq!(suspects.len(), matches.len());
         for field in suspects.iter().flat_map(|suspect| &suspect.fields) {
-            if !self.suspect_kinds.iter().any(|(name, _)| *name == field.name) {
+            if self.field_names.len() < FIELD_NAMES_KEPT && !self.field_names.contains(&field.name) {
+                self.field_names.insert(field.name.clone());
                 self.suspect_kinds.push((field.name.clone(), field.kind));
             }
         }
@@ -302,6 +333,10 @@ impl Attribution {
     fn add_record(&mut self, index: &Index, suspect: &Suspect, list: &[RecordMatch<'_>]) {
         let is_canary = |found: &&RecordMatch<'_>| index.segments[found.segment].kind == CorpusKind::Canary;
         for found in list.iter().filter(is_canary) {
+            self.canary_matches += 1;
+            if self.canaries.len() >= CANARIES_LISTED {
+                continue;
+            }
             let indexed = &index.segments[found.segment];
             self.canaries.push(CanaryHit {
                 canary: found.corpus.to_string(),
@@ -422,6 +457,7 @@ impl Attribution {
             unmatched: records - self.matched,
             corpora,
             canaries: self.canaries,
+            canary_matches: self.canary_matches,
             verdict: String::new(),
             timeline,
             overlaps: self
@@ -489,7 +525,7 @@ pub fn verdict(report: &Report) -> String {
         let copies: BTreeSet<&str> = report.canaries.iter().map(|hit| hit.copy.as_str()).collect();
         words.push(format!(
             "CANARY: {} suspect record(s) match canary records planted in {} (first at {}:{}); this is conclusive evidence of which copy leaked.",
-            report.canaries.len(),
+            report.canary_matches,
             copies.into_iter().collect::<Vec<_>>().join(", "),
             canary.suspect_file,
             canary.suspect_line

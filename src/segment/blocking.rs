@@ -1,4 +1,4 @@
-//! Blocking keys: extra hash-index entries that find candidate records for matching when a suspect
+//! Blocking keys: entries of a segment's blocking-key index that find candidate records for matching when a suspect
 //! record has no identifier to look up (only a name, a date of birth, a postcode) or only a masked
 //! or mistyped national ID. Each key joins a name word's skeleton, or the ID's last four digits,
 //! with a date or a place, so a key is selective (a few records) where a name alone would be

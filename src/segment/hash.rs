@@ -381,7 +381,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
         let entry_bytes = entries.as_ref().len();
         if entry_bytes % layout.entry_bytes() != 0 {
             return Err(Malformed(format!(
-                "hash.idx is {entry_bytes} bytes, not a multiple of {}",
+                "the entries are {entry_bytes} bytes, not a multiple of {}",
                 layout.entry_bytes()
             )));
         }
@@ -393,7 +393,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
         let expected = ((1usize << bits) + 1) * 8;
         if directory.as_ref().len() != expected {
             return Err(Malformed(format!(
-                "hash.dir is {} bytes, expected {expected}",
+                "the directory is {} bytes, expected {expected}",
                 directory.as_ref().len()
             )));
         }
@@ -404,7 +404,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             layout,
         };
         if index.start(1usize << bits) != (entry_bytes / layout.entry_bytes()) as u64 {
-            return Err(Malformed("hash.dir does not end at the last entry".into()));
+            return Err(Malformed("the directory does not end at the last entry".into()));
         }
         Ok(index)
     }

@@ -1,10 +1,11 @@
 //! Segments: the immutable unit of index. A segment is built in a staging folder, fsynced and
 //! published by an atomic rename plus a catalog update; it is never modified, only deleted.
 //!
-//! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (see
-//! [`hash`], which also holds the [`blocking`] keys), `locations.bin`, `records.bin` + `records.idx`,
-//! `runs.bin` (see [`store`]), `values.bin` + `values.idx` (see [`values`]), `range.idx` +
-//! `range.dir` (SHA-256 prefixes of identifying values for private lookups, laid out as [`hash`]).
+//! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (identifier
+//! fingerprints, see [`hash`]), `blocking.idx` + `blocking.dir` (the [`blocking`] keys, laid out
+//! as [`hash::Layout::Keys`]), `locations.bin`, `records.bin` + `records.idx`, `runs.bin` (see
+//! [`store`]), `values.bin` + `values.idx` (see [`values`]), `range.idx` + `range.dir` (distinct
+//! SHA-256 prefixes of identifying values for private lookups, [`hash::Layout::Fingerprints`]).
 
 pub mod blocking;
 pub mod canary;
@@ -226,23 +227,18 @@ impl Segment {
             });
         }
         let map = |name: &str| open_file(name).map_err(io);
-        let layout = Layout::for_fields(manifest.fields.len());
-        let hash = HashIndex::new(map("hash.idx")?, map("hash.dir")?, manifest.directory_bits, layout)
-            .map_err(|error| corrupt(error.to_string()))?;
-        let blocking = HashIndex::new(
-            map("blocking.idx")?,
-            map("blocking.dir")?,
-            manifest.blocking_bits,
-            Layout::Keys,
-        )
-        .map_err(|error| corrupt(format!("blocking-key index: {error}")))?;
-        let range = HashIndex::new(
-            map("range.idx")?,
-            map("range.dir")?,
-            manifest.range_bits,
-            Layout::Fingerprints,
-        )
-        .map_err(|error| corrupt(format!("range index: {error}")))?;
+        // Each index: its stem (`NAME.idx`, `NAME.dir`), directory bits and entry layout.
+        let index = |name: &str, bits: u32, layout: Layout| -> Result<HashIndex, SegmentError> {
+            HashIndex::new(map(&format!("{name}.idx"))?, map(&format!("{name}.dir"))?, bits, layout)
+                .map_err(|error| corrupt(format!("{name} index: {error}")))
+        };
+        let hash = index(
+            "hash",
+            manifest.directory_bits,
+            Layout::for_fields(manifest.fields.len()),
+        )?;
+        let blocking = index("blocking", manifest.blocking_bits, Layout::Keys)?;
+        let range = index("range", manifest.range_bits, Layout::Fingerprints)?;
         let segment = Segment {
             path: path.to_path_buf(),
             hash,
@@ -265,12 +261,17 @@ impl Segment {
                 segment.locations.as_ref().len()
             )));
         }
-        if segment.hash.len() as u64 != segment.manifest.entries {
-            return Err(corrupt(format!(
-                "hash.idx holds {} entries, manifest says {}",
-                segment.hash.len(),
-                segment.manifest.entries
-            )));
+        for (name, index, entries) in [
+            ("hash.idx", &segment.hash, segment.manifest.entries),
+            ("blocking.idx", &segment.blocking, segment.manifest.blocking_entries),
+            ("range.idx", &segment.range, segment.manifest.range_entries),
+        ] {
+            if index.len() as u64 != entries {
+                return Err(corrupt(format!(
+                    "{name} holds {} entries, manifest says {entries}",
+                    index.len()
+                )));
+            }
         }
         for (name, index) in [
             ("records.idx", &segment.block_index),

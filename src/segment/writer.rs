@@ -1,8 +1,9 @@
 //! Building a segment from an ingest scan, and publishing it atomically.
 //!
-//! The heavy work of each batch (fingerprints, record encoding, block compression) runs on the
-//! scan's worker threads without a lock; only appending to the segment's files is serialized.
-//! Memory is bounded by the hash index writer's budget; records and locations stream to disk.
+//! The heavy work of a group of batches (fingerprints, record encoding, block compression) runs
+//! in parallel without a lock; only appending to the segment's files is serialized, in batch
+//! order. Fingerprints are held within the memory budget (shared by the identifier, blocking-key
+//! and private-lookup writers) and spill beyond it; records and locations stream to disk.
 
 use super::blocking::BlockingFields;
 use super::hash::{Entry, HashIndexWriter, Layout};

@@ -12,9 +12,13 @@ use crate::catalog::CorpusKind;
 use crate::fingerprint::IDENTIFYING_KINDS;
 use crate::query::Index;
 use crate::query::r#match::{
-    MatchOptions, PROBLEMS_LISTED, RecordMatch, Suspect, match_records, suspects_from_fields, suspects_of_corpus,
+    MatchOptions, Problems, RecordMatch, Suspect, match_records, suspects_from_fields, suspects_of_corpus,
 };
-use crate::query::provenance::{ATTRIBUTION_CHUNK, Attribution};
+use crate::query::provenance::{ATTRIBUTION_CHUNK, Attribution, joining_short_chunks};
+
+/// Bytes of field names and values an Attribute call holds before it matches what it holds,
+/// whatever the number of records: 65,536 records of 4 MiB each must not be held whole.
+const ATTRIBUTION_CHUNK_BYTES: usize = 32 << 20;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio_stream::StreamExt;
@@ -104,6 +108,11 @@ fn guesses<'a>(records: impl Iterator<Item = &'a Vec<(String, String)>>) -> u64 
                 .max(1) as u64
         })
         .sum()
+}
+
+/// Bytes of a record's field names and values.
+fn bytes_of(fields: &[(String, String)]) -> usize {
+    fields.iter().map(|(name, value)| name.len() + value.len()).sum()
 }
 
 /// The phones and Aadhaar numbers of suspect records, for sweep detection.
@@ -264,8 +273,8 @@ struct Attributing {
     attribution: Attribution,
     /// Records sent so far (a record without a readable field is sent, but is no suspect).
     sent: u64,
-    /// What could not be read, the first [`PROBLEMS_LISTED`] of it.
-    problems: Vec<String>,
+    /// What could not be read.
+    problems: Problems,
 }
 
 impl Attributing {
@@ -285,8 +294,13 @@ impl Attributing {
 
 impl ProvenanceService {
     /// Reads an Attribute stream and builds its report, as `principal` may see it. Records are
-    /// matched [`ATTRIBUTION_CHUNK`] at a time as they arrive, so a suspect set of any size is
-    /// attributed in bounded memory; each chunk is audited as a batch lookup's micro-batch is.
+    /// matched [`ATTRIBUTION_CHUNK`] at a time as they arrive (or sooner, past
+    /// [`ATTRIBUTION_CHUNK_BYTES`]), so a suspect set of any size is attributed in bounded
+    /// memory; each chunk is audited as a batch lookup's micro-batch is. A chunk is cut only
+    /// once half a chunk more has arrived, so the last one holds at least half a chunk (the
+    /// match model is learned per chunk: see [`Attribution`]), as [`attribute_chunks`] does.
+    ///
+    /// [`attribute_chunks`]: crate::query::provenance::attribute_chunks
     async fn attribute_records(
         &self,
         principal: &Principal,
@@ -294,6 +308,8 @@ impl ProvenanceService {
     ) -> Result<proto::AttributionReport, Status> {
         let mut corpus = None;
         let mut records: Vec<Vec<(String, String)>> = Vec::new();
+        // Bytes of names and values in `records`.
+        let mut held = 0usize;
         let mut settings = None;
         let mut attributing: Option<Attributing> = None;
         let both = || Status::invalid_argument("send either one suspect_corpus or records, not both");
@@ -316,13 +332,20 @@ impl ProvenanceService {
                     }
                     let arrived = records.len();
                     records.extend(batch.records.into_iter().map(|record| fields_of(Some(record))));
+                    held += records[arrived..].iter().map(|fields| bytes_of(fields)).sum::<usize>();
                     // Charged as the records arrive: a caller over its limits is stopped before
                     // the server holds them.
                     self.state.admit(principal, guesses(records[arrived..].iter()))?;
-                    if records.len() >= ATTRIBUTION_CHUNK {
-                        let chunk = std::mem::take(&mut records);
-                        attributing = Some(self.attribute_chunk(principal, threshold, attributing, chunk).await?);
-                    }
+                    let cut = if records.len() >= ATTRIBUTION_CHUNK + ATTRIBUTION_CHUNK / 2 {
+                        ATTRIBUTION_CHUNK
+                    } else if held >= ATTRIBUTION_CHUNK_BYTES {
+                        records.len()
+                    } else {
+                        continue;
+                    };
+                    let chunk: Vec<_> = records.drain(..cut).collect();
+                    held -= chunk.iter().map(|fields| bytes_of(fields)).sum::<usize>();
+                    attributing = Some(self.attribute_chunk(principal, threshold, attributing, chunk).await?);
                 }
                 None => {}
             }
@@ -333,8 +356,8 @@ impl ProvenanceService {
         }
         let attributing = match corpus {
             Some(name) => {
-                self.state.admit(principal, 1)?;
                 let mut attributing = self.start(principal, threshold).await?;
+                self.state.admit(&attributing.principal, 1)?;
                 let state = self.state.clone();
                 blocking_call(move || {
                     let kind = attributing
@@ -353,7 +376,8 @@ impl ProvenanceService {
                         }
                     }
                     let index = attributing.index.clone();
-                    for chunk in suspects_of_corpus(&index, &name, ATTRIBUTION_CHUNK).map_err(status)? {
+                    let chunks = suspects_of_corpus(&index, &name, ATTRIBUTION_CHUNK).map_err(status)?;
+                    for chunk in joining_short_chunks(chunks) {
                         attributing.add(&state, &chunk)?;
                     }
                     Ok(attributing)
@@ -371,7 +395,7 @@ impl ProvenanceService {
                 problems,
                 ..
             } = attributing;
-            let mut report = attribution.finish(&index, problems);
+            let mut report = attribution.finish(&index, problems.into_list());
             if !sees_contents {
                 redact_report(&mut report);
             }
@@ -410,7 +434,7 @@ impl ProvenanceService {
             },
             attribution: Attribution::default(),
             sent: 0,
-            problems: Vec::new(),
+            problems: Problems::default(),
         })
     }
 
@@ -437,7 +461,6 @@ impl ProvenanceService {
                 suspects_from_fields(&records, attributing.sent, &crate::ingest::ScanOptions::default());
             attributing.sent += records.len() as u64;
             attributing.problems.extend(problems);
-            attributing.problems.truncate(PROBLEMS_LISTED);
             attributing.add(&state, &suspects)?;
             Ok(attributing)
         })

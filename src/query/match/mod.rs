@@ -1,8 +1,8 @@
 //! Record matching: whole suspect records in, the indexed records they were most likely copied
 //! from out, ranked, each with a score, the comparisons that decided it and its location.
 //!
-//! Candidates come from the hash index in one sorted pass per segment, as lookups do: the
-//! suspect's strong identifiers (phone, email, national ID, PAN, passport, voter ID, licence)
+//! Candidates come from the identifier and blocking-key indexes in one sorted pass each per
+//! segment, as lookups do: the suspect's strong identifiers (phone, email, national ID, PAN, passport, voter ID, licence)
 //! and its blocking keys (see [`crate::segment::blocking`]), so records with only a name, a date
 //! and an address, or a masked ID, are found too. A blocking key that finds more than
 //! [`BLOCKING_KEY_CAP`] records of a segment is skipped there: it says too little to be worth
@@ -16,7 +16,8 @@ mod suspect;
 pub use compare::{Comparison, name_similarity};
 pub use model::Model;
 pub use suspect::{
-    PROBLEMS_LISTED, Suspect, SuspectField, SuspectReader, read_suspects, suspects_from_fields, suspects_of_corpus,
+    PROBLEMS_LISTED, Problems, Suspect, SuspectField, SuspectReader, read_suspects, suspects_from_fields,
+    suspects_of_corpus,
 };
 
 use super::error::QueryError;

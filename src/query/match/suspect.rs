@@ -47,15 +47,16 @@ pub struct Suspect {
 /// must not fill memory with one problem a line).
 pub const PROBLEMS_LISTED: usize = 1000;
 
-/// What could not be read, listed up to [`PROBLEMS_LISTED`].
-#[derive(Default)]
-struct Problems {
+/// What could not be read (file and line, and why), listed up to [`PROBLEMS_LISTED`], the rest
+/// counted.
+#[derive(Debug, Default)]
+pub struct Problems {
     listed: Vec<String>,
     more: usize,
 }
 
 impl Problems {
-    fn push(&mut self, text: String) {
+    pub fn push(&mut self, text: String) {
         if self.listed.len() < PROBLEMS_LISTED {
             self.listed.push(text);
         } else {
@@ -63,7 +64,16 @@ impl Problems {
         }
     }
 
-    fn into_list(mut self) -> Vec<String> {
+    /// Adds `other`'s problems after these.
+    pub fn extend(&mut self, other: Problems) {
+        for text in other.listed {
+            self.push(text);
+        }
+        self.more += other.more;
+    }
+
+    /// The problems listed, then a line with the number of those that were not.
+    pub fn into_list(mut self) -> Vec<String> {
         if self.more > 0 {
             self.listed.push(format!("{} more problems not listed", self.more));
         }
@@ -88,8 +98,47 @@ struct ChunkerState {
 }
 
 impl Chunker {
+    fn new(chunk: usize, line_shift: u64, chunks: SyncSender<Vec<Suspect>>) -> Chunker {
+        Chunker {
+            chunk: chunk.max(1),
+            line_shift,
+            state: Mutex::new(ChunkerState {
+                pending: Vec::new(),
+                problems: Problems::default(),
+                chunks: Some(chunks),
+            }),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ChunkerState> {
         self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Scans `input` into chunks, sends the last one and closes the channel, whatever happens:
+    /// a panic while reading (a bug, not the input's fault) becomes a problem of the set, so
+    /// the receiver never waits for chunks that will not come.
+    fn read(&self, input: SuspectInput, options: &ScanOptions) {
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match input {
+            SuspectInput::Paths(paths) => crate::ingest::scan(&paths, options, self),
+            SuspectInput::Memory(file) => crate::ingest::scan_files(std::slice::from_ref(&file), options, self),
+        }));
+        let mut state = self.lock();
+        if let Err(panic) = scanned {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%what, "reading suspect records stopped early");
+            state.problems.push(format!(
+                "reading stopped early, the records after this were not read: {what}"
+            ));
+        }
+        if !state.pending.is_empty() {
+            state.send();
+        }
+        // The only sender goes: the receiver's iteration ends.
+        state.chunks = None;
     }
 }
 
@@ -149,9 +198,9 @@ impl RecordSink for Chunker {
 
 /// Suspect records read from files or folders by a thread of their own, in chunks of at most
 /// the size asked for, in file order then record order: a suspect set of any size is read in
-/// memory bounded by two chunks. Iterate it to the end, then take [`SuspectReader::problems`].
-/// Dropping it early stops the records from being kept (the reading thread still runs to the
-/// end of its input, unseen).
+/// memory bounded by three chunks (one pending, one sent, one being used) and a window of small
+/// files. Iterate it to the end, then take [`SuspectReader::problems`]. Dropping it early stops
+/// the records from being kept (the reading thread still runs to the end of its input, unseen).
 pub struct SuspectReader {
     chunks: Receiver<Vec<Suspect>>,
     chunker: Arc<Chunker>,
@@ -159,42 +208,22 @@ pub struct SuspectReader {
 
 impl SuspectReader {
     pub fn new(inputs: &[PathBuf], options: &ScanOptions, chunk: usize) -> SuspectReader {
-        Self::of_files(SuspectInput::Paths(inputs.to_vec()), options, chunk, 0)
-    }
-
-    fn of_files(input: SuspectInput, options: &ScanOptions, chunk: usize, line_shift: u64) -> SuspectReader {
         let (sender, chunks) = sync_channel(1);
-        let chunker = Arc::new(Chunker {
-            chunk: chunk.max(1),
-            line_shift,
-            state: Mutex::new(ChunkerState {
-                pending: Vec::new(),
-                problems: Problems::default(),
-                chunks: Some(sender),
-            }),
-        });
+        let chunker = Arc::new(Chunker::new(chunk, 0, sender));
         let reading = chunker.clone();
-        let options = options.clone();
-        std::thread::spawn(move || {
-            match input {
-                SuspectInput::Paths(paths) => crate::ingest::scan(&paths, &options, &*reading),
-                SuspectInput::Memory(file) => {
-                    crate::ingest::scan_files(std::slice::from_ref(&file), &options, &*reading)
-                }
-            }
-            let mut state = reading.lock();
-            if !state.pending.is_empty() {
-                state.send();
-            }
-            // The last sender goes: the iterator ends.
-            state.chunks = None;
-        });
+        let (input, options) = (SuspectInput::Paths(inputs.to_vec()), options.clone());
+        std::thread::spawn(move || reading.read(input, &options));
         SuspectReader { chunks, chunker }
     }
 
-    /// What could not be read (file and line, and why), once the chunks have run out.
+    /// What could not be read (file and line, and why): all of it once the chunks have run out,
+    /// what was met so far before.
     pub fn problems(self) -> Vec<String> {
-        std::mem::take(&mut self.chunker.lock().problems).into_list()
+        let SuspectReader { chunks, chunker } = self;
+        // Gone first: a reading thread blocked sending a chunk while it holds the lock gives up.
+        drop(chunks);
+        let problems = std::mem::take(&mut chunker.lock().problems);
+        problems.into_list()
     }
 }
 
@@ -206,22 +235,29 @@ impl Iterator for SuspectReader {
     }
 }
 
-/// What a [`SuspectReader`] reads.
+/// What a [`Chunker`] reads.
 enum SuspectInput {
     Paths(Vec<PathBuf>),
     Memory(SourceFile),
+}
+
+/// Reads all of `input` on this thread, into memory.
+fn read_all(input: SuspectInput, options: &ScanOptions, line_shift: u64) -> (Vec<Suspect>, Problems) {
+    let (sender, chunks) = sync_channel(1);
+    // One chunk of everything, sent once the scan is done: a channel of one holds it.
+    let chunker = Chunker::new(usize::MAX, line_shift, sender);
+    chunker.read(input, options);
+    let suspects = chunks.try_iter().flatten().collect();
+    let problems = std::mem::take(&mut chunker.lock().problems);
+    (suspects, problems)
 }
 
 /// Reads suspect records from files or folders, in file order then record order; also returns
 /// what could not be read (file and line, and why). All in memory: [`SuspectReader`] reads a set
 /// of any size.
 pub fn read_suspects(inputs: &[PathBuf], options: &ScanOptions) -> (Vec<Suspect>, Vec<String>) {
-    collect(SuspectReader::new(inputs, options, usize::MAX))
-}
-
-fn collect(mut reader: SuspectReader) -> (Vec<Suspect>, Vec<String>) {
-    let suspects = reader.by_ref().flatten().collect();
-    (suspects, reader.problems())
+    let (suspects, problems) = read_all(SuspectInput::Paths(inputs.to_vec()), options, 0);
+    (suspects, problems.into_list())
 }
 
 /// Suspect records given as (field name, value) pairs, as a service receives them; read by the
@@ -234,7 +270,7 @@ pub fn suspects_from_fields(
     records: &[Vec<(String, String)>],
     before: u64,
     options: &ScanOptions,
-) -> (Vec<Suspect>, Vec<String>) {
+) -> (Vec<Suspect>, Problems) {
     let mut lines = Vec::new();
     for record in records {
         let object: serde_json::Map<String, serde_json::Value> = record
@@ -251,12 +287,7 @@ pub fn suspects_from_fields(
         format: Some(crate::ingest::Format::JsonLines),
         ..options.clone()
     };
-    collect(SuspectReader::of_files(
-        SuspectInput::Memory(file),
-        &options,
-        usize::MAX,
-        before,
-    ))
+    read_all(SuspectInput::Memory(file), &options, before)
 }
 
 /// The records of an ingested corpus, as suspects (values as normalized and stored), in chunks
@@ -308,4 +339,26 @@ pub fn suspects_of_corpus<'a>(
                 .collect(),
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_past_the_listed_are_counted_across_parts() {
+        let mut first = Problems::default();
+        for line in 0..PROBLEMS_LISTED - 1 {
+            first.push(format!("a:{line}: bad"));
+        }
+        let mut second = Problems::default();
+        for line in 0..5 {
+            second.push(format!("b:{line}: bad"));
+        }
+        first.extend(second);
+        let listed = first.into_list();
+        assert_eq!(listed.len(), PROBLEMS_LISTED + 1);
+        assert_eq!(listed[PROBLEMS_LISTED - 1], "b:0: bad");
+        assert_eq!(listed[PROBLEMS_LISTED], "4 more problems not listed");
+    }
 }
