@@ -80,12 +80,16 @@ fn new_segment_id() -> String {
 /// Removes what crashed or abandoned builds left: staging folders and unpublished segment
 /// folders whose builder no longer holds their lock, and their catalog entries.
 pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), SegmentError> {
-    let published: Vec<String> = catalog
-        .corpora()?
-        .iter()
-        .flat_map(|corpus| corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>())
-        .collect();
-    let mut abandoned = Vec::new();
+    let published_ids = || -> Result<Vec<String>, SegmentError> {
+        Ok(catalog
+            .corpora()?
+            .iter()
+            .flat_map(|corpus| corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>())
+            .collect())
+    };
+    let published = published_ids()?;
+    // Folders no builder holds: (id, path, the lock that keeps a new builder off meanwhile).
+    let mut unheld = Vec::new();
     for folder in [data.staging(), data.segments()] {
         let Ok(entries) = fs::read_dir(&folder) else { continue };
         for entry in entries.flatten() {
@@ -99,12 +103,24 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
                 .truncate(false)
                 .write(true)
                 .open(entry.path().join(".lock"));
-            if lock.is_ok_and(|file| file.try_lock().is_ok()) {
-                tracing::info!(segment = %id, "removing abandoned segment");
-                fs::remove_dir_all(entry.path()).map_err(|source| io_error(&entry.path(), source))?;
-                abandoned.push(id);
+            if let Ok(lock) = lock
+                && lock.try_lock().is_ok()
+            {
+                unheld.push((id, entry.path(), lock));
             }
         }
+    }
+    // Read again: a builder may have published (and let go of its lock) since the list above
+    // was read; its segment is not abandoned.
+    let published_now = published_ids()?;
+    let mut abandoned = Vec::new();
+    for (id, path, _lock) in unheld {
+        if published_now.contains(&id) {
+            continue;
+        }
+        tracing::info!(segment = %id, "removing abandoned segment");
+        fs::remove_dir_all(&path).map_err(|source| io_error(&path, source))?;
+        abandoned.push(id);
     }
     if !abandoned.is_empty() {
         catalog.forget_segments(&abandoned)?;
@@ -272,6 +288,9 @@ pub fn build_segment(
             files,
         },
     )?;
+    // The lock file kept garbage collection away until the catalog said published (collection
+    // passes over published segments); it is no part of the segment.
+    let _ = fs::remove_file(published.join(".lock"));
     drop(lock);
     tracing::info!(corpus = %corpus.name, segment = %id, records = manifest.records, "segment published");
     report.segments.push(id);
