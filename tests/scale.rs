@@ -272,6 +272,10 @@ fn scale_run() {
     };
     // Cold: the page cache emptied first, which needs root; otherwise the first run is only
     // "first" (the index was just written, so most of it is still cached).
+    // Written back first: dropping the cache leaves dirty pages (the index just written) in
+    // it, and the first lookup would then race their write-back instead of reading cold.
+    // SAFETY: sync takes no arguments and cannot fail.
+    unsafe { libc::sync() };
     let cold = std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok();
     let (first, _, found) = lookups();
     let (warm, lookup_rss, _) = lookups();

@@ -251,6 +251,7 @@ pub fn lookup_batch_with<'a, T: Send>(
     // Every segment answers the whole sorted batch in one forward pass.
     let per_segment: Vec<Vec<(u32, Entry)>> = map_batch(&index.segments, parallel, |indexed| {
         let mut hits = Vec::new();
+        indexed.segment.hash.read_ahead_for(probes.len());
         indexed
             .segment
             .hash

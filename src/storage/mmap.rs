@@ -20,6 +20,17 @@ impl AsRef<[u8]> for Mapped {
     }
 }
 
+impl Mapped {
+    /// Asks the kernel to read the whole file in ahead of use (`MADV_WILLNEED`): a pass that
+    /// will touch most of its pages then finds them read sequentially instead of faulting them
+    /// in one by one. A hint: the kernel may ignore it, and a failure is ignored.
+    pub fn read_ahead(&self) {
+        if let Mapped::Map(map) = self {
+            let _ = map.advise(memmap2::Advice::WillNeed);
+        }
+    }
+}
+
 /// Maps `path` read-only.
 ///
 /// The caller promises that nobody modifies or truncates the file while it is mapped. leakdex

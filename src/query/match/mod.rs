@@ -176,6 +176,8 @@ pub fn match_records<'a>(
         .filter(|(_, indexed)| indexed.kind != CorpusKind::Suspect)
         .flat_map_iter(|(segment, indexed)| {
             let mut hits: Vec<(u32, u32)> = Vec::new();
+            indexed.segment.hash.read_ahead_for(identifiers.len());
+            indexed.segment.blocking.read_ahead_for(blocking_keys.len());
             indexed
                 .segment
                 .hash
