@@ -41,7 +41,8 @@ pub struct FileReport {
     pub compression: Option<String>,
     pub records: u64,
     pub rejected: u64,
-    /// Records holding text that was not UTF-8, decoded as Windows-1252.
+    /// Records with text not as the file wrote it: bytes that were not UTF-8, decoded as
+    /// Windows-1252, or lone UTF-16 surrogates in JSON, replaced by U+FFFD.
     pub latin1_records: u64,
     pub rejects: Vec<Reject>,
     pub fields: Vec<FieldReport>,
@@ -293,7 +294,7 @@ impl InspectReport {
             if file.latin1_records > 0 {
                 let _ = writeln!(
                     out,
-                    "  {} records decoded as windows-1252 (not valid UTF-8)",
+                    "  {} records with text not as written (bytes not UTF-8 decoded as windows-1252, or lone JSON surrogates replaced)",
                     file.latin1_records
                 );
             }

@@ -91,7 +91,7 @@ pub struct FileInfo {
 pub struct FileSummary {
     pub records: u64,
     pub rejected: u64,
-    /// Records with text that was not UTF-8 and was decoded as Windows-1252.
+    /// Records with text not as written (see [`RecordView::decoded_latin1`]).
     pub latin1_records: u64,
     /// SHA-256 (hex) of the stored bytes, when [`ScanOptions::hash_files`] asked for it.
     pub sha256: Option<String>,

@@ -188,7 +188,8 @@ impl<'a> RecordView<'a> {
         self.slot.location
     }
 
-    /// Whether some text of this record was not UTF-8 and was decoded as Windows-1252.
+    /// Whether some text of this record is not as the file wrote it: bytes that were not
+    /// UTF-8, decoded as Windows-1252, or a lone UTF-16 surrogate in JSON, replaced by U+FFFD.
     pub fn decoded_latin1(&self) -> bool {
         self.slot.latin1
     }

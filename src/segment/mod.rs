@@ -157,6 +157,7 @@ pub struct ShownRecord {
     pub record: u64,
     pub line: u64,
     pub offset: u64,
+    /// Some text is not as the file wrote it (see [`crate::ingest::RecordView::decoded_latin1`]).
     pub decoded_latin1: bool,
     pub fields: Vec<ShownField>,
 }
