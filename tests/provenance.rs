@@ -911,3 +911,79 @@ async fn a_suspect_set_larger_than_a_chunk_is_attributed_whole_over_grpc_and_the
     assert_eq!(served_report.corpora[0].corpus, report["corpora"][0]["corpus"]);
     assert_eq!(served_report.corpora[0].matched, report["corpora"][0]["matched"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attribute_call_of_large_records_is_matched_in_parts_and_reported_whole() {
+    use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _, truth, _, _) = bot_sample(dir.path());
+    // 40 records of 1 MiB each (a pasted note beside the fields): past the 32 MiB a call holds
+    // before it matches what it holds, though far short of a chunk's count.
+    let note = "x".repeat(1 << 20);
+    let records: Vec<proto::SuspectRecord> = truth[..40]
+        .iter()
+        .map(|suspect| {
+            let mut record = to_proto(&suspect.fields);
+            record.fields.push(proto::SuspectField {
+                name: "note".into(),
+                value: note.clone(),
+            });
+            record
+        })
+        .collect();
+    let served = crate::common::Served::start(&data, None).await;
+    let (_, token) = leakdex::access::token::TokenStore::new(&data)
+        .create("investigator", leakdex::access::role::Role::Investigator)
+        .unwrap();
+    let channel = leakdex::service::client::connect(&served.url, Some(&token))
+        .await
+        .unwrap();
+    let mut client = ProvenanceClient::new(channel);
+    let requests: Vec<proto::AttributeRequest> = records
+        .into_iter()
+        .map(|record| proto::AttributeRequest {
+            input: Some(Input::Records(proto::SuspectBatch { records: vec![record] })),
+            html: false,
+            threshold: 0.0,
+        })
+        .collect();
+    let whole = client
+        .attribute(tokio_stream::iter(requests.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(whole.records, 40);
+    // The same records without their notes, in one part: the same records found.
+    let plain: Vec<proto::AttributeRequest> = requests
+        .into_iter()
+        .map(|mut request| {
+            if let Some(Input::Records(batch)) = &mut request.input {
+                batch.records[0].fields.retain(|field| field.name != "note");
+            }
+            request
+        })
+        .collect();
+    let small = client.attribute(tokio_stream::iter(plain)).await.unwrap().into_inner();
+    assert_eq!(small.records, 40);
+    assert_eq!(whole.unmatched, small.unmatched);
+    let listed = |report: &proto::AttributionReport| -> Vec<(u64, u64)> {
+        report
+            .unmatched_records
+            .iter()
+            .map(|unmatched| (unmatched.record, unmatched.line))
+            .collect()
+    };
+    assert_eq!(listed(&whole), listed(&small));
+    // Each part was matched, and put on the record, as it was cut: the large records at 32 MiB
+    // (32 of them, then the last 8), the small ones in one part.
+    let parts: Vec<u64> = leakdex::access::audit::AuditLog::new(&data)
+        .entries()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry.body.rpc == "Attribute")
+        .map(|entry| entry.body.queries)
+        .collect();
+    assert_eq!(parts, [32, 8, 40]);
+    served.stop().await;
+}
