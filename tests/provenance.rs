@@ -649,6 +649,20 @@ fn bot_sample(
     (data, catalog, truth, sample, suspects)
 }
 
+/// A Provenance client of `served` with a token of the investigator role.
+async fn investigator(
+    data: &leakdex::storage::DataDir,
+    served: &crate::common::Served,
+) -> leakdex::service::proto::provenance_client::ProvenanceClient<leakdex::service::client::Connection> {
+    let (_, token) = leakdex::access::token::TokenStore::new(data)
+        .create("investigator", leakdex::access::role::Role::Investigator)
+        .unwrap();
+    let channel = leakdex::service::client::connect(&served.url, Some(&token))
+        .await
+        .unwrap();
+    leakdex::service::proto::provenance_client::ProvenanceClient::new(channel)
+}
+
 fn to_proto(fields: &[(&'static str, String)]) -> leakdex::service::proto::SuspectRecord {
     leakdex::service::proto::SuspectRecord {
         fields: fields
@@ -663,7 +677,7 @@ fn to_proto(fields: &[(&'static str, String)]) -> leakdex::service::proto::Suspe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provenance_service_matches_streams_and_attributes_sets_like_the_library() {
-    use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
+    use leakdex::service::proto::{self, attribute_request::Input};
     use tonic::Code;
 
     let dir = tempfile::tempdir().unwrap();
@@ -684,14 +698,7 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
     .unwrap();
 
     let served = crate::common::Served::start(&data, None).await;
-    let address = served.url.trim_start_matches("http://").to_string();
-    let (_, token) = leakdex::access::token::TokenStore::new(&data)
-        .create("investigator", leakdex::access::role::Role::Investigator)
-        .unwrap();
-    let channel = leakdex::service::client::connect(&format!("http://{address}"), Some(&token))
-        .await
-        .unwrap();
-    let mut client = ProvenanceClient::new(channel);
+    let mut client = investigator(&data, &served).await;
 
     // Match: one response per request, in order, equal to the library's best matches.
     let mut requests: Vec<proto::MatchRequest> = truth
@@ -828,7 +835,7 @@ async fn provenance_service_matches_streams_and_attributes_sets_like_the_library
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspect_set_larger_than_a_chunk_is_attributed_whole_over_grpc_and_the_cli() {
     use leakdex::query::provenance::ATTRIBUTION_CHUNK;
-    use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
+    use leakdex::service::proto::{self, attribute_request::Input};
 
     let dir = tempfile::tempdir().unwrap();
     let (data, catalog, truth, _, suspects) = bot_sample(dir.path());
@@ -882,13 +889,7 @@ async fn a_suspect_set_larger_than_a_chunk_is_attributed_whole_over_grpc_and_the
 
     // The service reads it from a stream, numbered across its chunks.
     let served = crate::common::Served::start(&data, None).await;
-    let (_, token) = leakdex::access::token::TokenStore::new(&data)
-        .create("investigator", leakdex::access::role::Role::Investigator)
-        .unwrap();
-    let channel = leakdex::service::client::connect(&served.url, Some(&token))
-        .await
-        .unwrap();
-    let mut client = ProvenanceClient::new(channel);
+    let mut client = investigator(&data, &served).await;
     let batches: Vec<proto::AttributeRequest> = set
         .chunks(1_000)
         .map(|chunk| proto::AttributeRequest {
@@ -914,7 +915,7 @@ async fn a_suspect_set_larger_than_a_chunk_is_attributed_whole_over_grpc_and_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attribute_call_of_large_records_is_matched_in_parts_and_reported_whole() {
-    use leakdex::service::proto::{self, attribute_request::Input, provenance_client::ProvenanceClient};
+    use leakdex::service::proto::{self, attribute_request::Input};
 
     let dir = tempfile::tempdir().unwrap();
     let (data, _, truth, _, _) = bot_sample(dir.path());
@@ -933,13 +934,7 @@ async fn an_attribute_call_of_large_records_is_matched_in_parts_and_reported_who
         })
         .collect();
     let served = crate::common::Served::start(&data, None).await;
-    let (_, token) = leakdex::access::token::TokenStore::new(&data)
-        .create("investigator", leakdex::access::role::Role::Investigator)
-        .unwrap();
-    let channel = leakdex::service::client::connect(&served.url, Some(&token))
-        .await
-        .unwrap();
-    let mut client = ProvenanceClient::new(channel);
+    let mut client = investigator(&data, &served).await;
     let requests: Vec<proto::AttributeRequest> = records
         .into_iter()
         .map(|record| proto::AttributeRequest {
