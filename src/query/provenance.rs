@@ -9,7 +9,7 @@ use super::r#match::{FieldEvidence, MatchOptions, RecordMatch, Suspect, match_re
 use crate::catalog::CorpusKind;
 use crate::ingest::Kind;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// 1.96: the normal quantile of a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -307,10 +307,9 @@ pub struct Attribution {
     canary_matches: usize,
     unmatched_records: Vec<RecordRef>,
     examples: Vec<Example>,
-    /// Suspect field names with their kinds, in order of first appearance, the first
-    /// [`FIELD_NAMES_KEPT`] of them.
-    suspect_kinds: Vec<(String, Kind)>,
-    field_names: HashSet<String>,
+    /// Suspect field names, the first [`FIELD_NAMES_KEPT`]: their kind and their place in
+    /// order of first appearance.
+    suspect_kinds: HashMap<String, (usize, Kind)>,
 }
 
 impl Attribution {
@@ -318,9 +317,9 @@ impl Attribution {
     pub fn add(&mut self, index: &Index, suspects: &[Suspect], matches: &[Vec<RecordMatch<'_>>]) {
         debug_assert_eq!(suspects.len(), matches.len());
         for field in suspects.iter().flat_map(|suspect| &suspect.fields) {
-            if self.field_names.len() < FIELD_NAMES_KEPT && !self.field_names.contains(&field.name) {
-                self.field_names.insert(field.name.clone());
-                self.suspect_kinds.push((field.name.clone(), field.kind));
+            let seen = self.suspect_kinds.len();
+            if seen < FIELD_NAMES_KEPT && !self.suspect_kinds.contains_key(&field.name) {
+                self.suspect_kinds.insert(field.name.clone(), (seen, field.kind));
             }
         }
         examples(index, suspects, matches, &mut self.examples);
@@ -390,6 +389,14 @@ impl Attribution {
 
     /// The report of every chunk added, with what could not be read of the suspect input.
     pub fn finish(self, index: &Index, problems: Vec<String>) -> Report {
+        let mut suspect_kinds: Vec<(usize, &String, Kind)> = self
+            .suspect_kinds
+            .iter()
+            .map(|(name, &(seen, kind))| (seen, name, kind))
+            .collect();
+        suspect_kinds.sort_unstable_by_key(|&(seen, _, _)| seen);
+        let suspect_kinds: Vec<(&String, Kind)> =
+            suspect_kinds.into_iter().map(|(_, name, kind)| (name, kind)).collect();
         let records = self.records;
         let share = |count: usize| {
             if records == 0 {
@@ -431,8 +438,7 @@ impl Attribution {
                     tally.agreeing as f64 / tally.matched as f64
                 },
                 median_bits: tally.first_bits.median(),
-                schema_overlap: self
-                    .suspect_kinds
+                schema_overlap: suspect_kinds
                     .iter()
                     .filter(|(name, kind)| match kind {
                         // Unclassified fields say nothing by kind: the corpus must have one of that name.
@@ -440,7 +446,7 @@ impl Attribution {
                         Kind::BirthYear => kinds.contains(kind) || kinds.contains(&Kind::DateOfBirth),
                         _ => kinds.contains(kind),
                     })
-                    .map(|(name, _)| name.clone())
+                    .map(|(name, _)| name.to_string())
                     .collect(),
             });
         }
