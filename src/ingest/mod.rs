@@ -138,22 +138,28 @@ const SMALL_FILES_WINDOW_BYTES: u64 = 16 << 20;
 /// member counts as large whatever its size: what it holds is not known until it is read.
 pub fn scan_files(files: &[SourceFile], options: &ScanOptions, sink: &dyn RecordSink) {
     let schema = sql_schema(files, options);
-    let small = |file: &SourceFile| file.size < options.chunk_bytes as u64 && !file.expands();
-    let mut rest = files;
-    while let Some(first) = rest.first() {
-        if !small(first) {
+    // Decided once a file (a compressed one is known by opening it).
+    let small: Vec<bool> = files
+        .iter()
+        .map(|file| file.size < options.chunk_bytes as u64 && !file.expands())
+        .collect();
+    let mut at = 0;
+    while let Some(first) = files.get(at) {
+        if !small[at] {
             sink.end(first, read_file(first, options, &schema, sink));
-            rest = &rest[1..];
+            at += 1;
             continue;
         }
         let mut window_bytes = first.size;
-        let window = 1 + rest[1..]
+        let window = 1 + files[at + 1..]
             .iter()
-            .take_while(|file| {
+            .zip(&small[at + 1..])
+            .take_while(|(file, small)| {
                 window_bytes += file.size;
-                small(file) && window_bytes <= SMALL_FILES_WINDOW_BYTES
+                **small && window_bytes <= SMALL_FILES_WINDOW_BYTES
             })
             .count();
+        let rest = &files[at..];
         let held: Vec<HeldCalls> = rest[..window]
             .par_iter()
             .map(|file| {
@@ -165,7 +171,7 @@ pub fn scan_files(files: &[SourceFile], options: &ScanOptions, sink: &dyn Record
         for (file, calls) in rest[..window].iter().zip(held) {
             calls.replay(file, sink);
         }
-        rest = &rest[window..];
+        at += window;
     }
 }
 
