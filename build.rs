@@ -10,9 +10,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/leakdex/v1/corpora.proto",
         "proto/leakdex/v1/provenance.proto",
     ];
-    for file in files {
+    // Calls between nodes: compiled apart, so that reflection never lists them.
+    let internal = ["proto/leakdex/internal/v1/partitions.proto"];
+    for file in files.iter().chain(&internal) {
         println!("cargo:rerun-if-changed={file}");
     }
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(protox::compile(internal, ["proto"])?)?;
     let descriptors = protox::compile(files, ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("leakdex_descriptor.bin"), descriptors.encode_to_vec())?;

@@ -57,6 +57,7 @@ fn bench_batch_lookup(c: &mut Criterion) {
             value: value.clone(),
             kind: 0,
             corpora: Vec::new(),
+            ..Default::default()
         })
         .collect();
     group.bench_function("batch_lookup_1M_phones_loopback", |bencher| {

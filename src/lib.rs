@@ -15,6 +15,7 @@ pub mod access;
 pub mod background;
 pub mod catalog;
 pub mod clock;
+pub mod cluster;
 pub mod fingerprint;
 pub mod ingest;
 pub mod inspect;

@@ -685,6 +685,7 @@ async fn make(connection: &Connection, call: Call) -> Code {
                     value,
                     kind,
                     corpora,
+                    ..Default::default()
                 })
                 .collect();
             match lookup.batch_lookup(tokio_stream::iter(requests)).await {
@@ -712,6 +713,7 @@ async fn make(connection: &Connection, call: Call) -> Code {
                             value,
                             kind,
                             corpora,
+                            ..Default::default()
                         })
                         .collect(),
                 })

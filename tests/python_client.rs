@@ -401,6 +401,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
             value: "9812345678".into(),
             kind: 0,
             corpora: Vec::new(),
+            ..Default::default()
         });
         let mut warming = LookupClient::new(channel.clone())
             .batch_lookup(tokio_stream::iter(warm))
@@ -414,6 +415,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
             value: "9812345678".into(),
             kind: 0,
             corpora: Vec::new(),
+            ..Default::default()
         }));
         let mut client = LookupClient::new(channel.clone());
         let mut stream = client.batch_lookup(requests).await.unwrap().into_inner();
@@ -442,6 +444,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
             value: "9812345678".into(),
             kind: 0,
             corpora: Vec::new(),
+            ..Default::default()
         }));
         let mut cancelled = LookupClient::new(channel.clone())
             .batch_lookup(endless)
@@ -461,6 +464,7 @@ fn a_million_request_stream_runs_in_bounded_server_memory_and_survives_cancellat
                 value: "9812345678".into(),
                 kind: 0,
                 corpora: Vec::new(),
+                ..Default::default()
             }]))
             .await
             .unwrap()
@@ -595,6 +599,7 @@ fn prometheus_metrics_count_calls_lookups_and_hits() {
             },
             kind: 0,
             corpora: Vec::new(),
+            ..Default::default()
         });
         let mut stream = LookupClient::new(channel)
             .batch_lookup(tokio_stream::iter(requests))

@@ -102,6 +102,7 @@ fn request(id: usize, value: &str) -> proto::LookupRequest {
         value: value.to_string(),
         kind: 0,
         corpora: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -165,18 +166,21 @@ async fn batch_lookup_streams_answers_in_order_with_locations() {
                 value: "9812345678".into(),
                 kind: IdentifierKind::Phone as i32,
                 corpora: vec!["five".into()],
+                ..Default::default()
             },
             proto::LookupRequest {
                 id: "b".into(),
                 value: "9812345678".into(),
                 kind: 0,
                 corpora: vec!["nope".into()],
+                ..Default::default()
             },
             proto::LookupRequest {
                 id: "c".into(),
                 value: "9812345678".into(),
                 kind: 99,
                 corpora: Vec::new(),
+                ..Default::default()
             },
         ],
     )

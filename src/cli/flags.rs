@@ -158,7 +158,7 @@ pub(crate) enum Command {
         corpus: Vec<String>,
     },
     /// Serve the gRPC API (leakdex.v1 Lookup and Corpora, health, reflection).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write synthetic corpora with known overlaps.
     Gen {
         #[arg(long)]
@@ -236,6 +236,10 @@ pub(crate) struct LookupArgs {
     pub(crate) file: Option<PathBuf>,
     #[arg(long, default_value = "IN")]
     pub(crate) region: Region,
+    /// With --server on a cluster: fail (UNAVAILABLE) rather than print an answer marked
+    /// incomplete, one some of whose index partitions no live node held.
+    #[arg(long)]
+    pub(crate) require_complete: bool,
     pub(crate) values: Vec<String>,
 }
 
@@ -297,6 +301,38 @@ pub(crate) struct ServeArgs {
     /// Listen beyond loopback without TLS. Tokens then cross the network in the clear.
     #[arg(long)]
     pub(crate) insecure: bool,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+}
+
+/// How `serve` joins a cluster (all of them apply only with --cluster-listen).
+#[derive(Args)]
+pub(crate) struct ClusterArgs {
+    /// Join a cluster: receive gossip (UDP) here, e.g. 0.0.0.0:7946. Needs the cluster's shared
+    /// --catalog, --storage and --key-file.
+    #[arg(long, env = "LEAKDEX_CLUSTER_LISTEN")]
+    pub(crate) cluster_listen: Option<std::net::SocketAddr>,
+    /// A node to gossip with first, HOST:PORT (repeatable; a Kubernetes headless Service name
+    /// works: it is resolved again every minute).
+    #[arg(long = "seed", env = "LEAKDEX_SEEDS", value_delimiter = ',')]
+    pub(crate) seeds: Vec<String>,
+    /// This node's id, unique in the cluster and stable across restarts (default: host name).
+    #[arg(long, env = "LEAKDEX_NODE_ID")]
+    pub(crate) node_id: Option<String>,
+    /// HOST:PORT at which the other nodes reach this node's gRPC listener (default: --listen,
+    /// when that is not a wildcard address). Its host, with --cluster-listen's port, is also
+    /// where they send gossip when --cluster-listen is a wildcard.
+    #[arg(long, env = "LEAKDEX_ADVERTISE")]
+    pub(crate) advertise: Option<String>,
+    /// Nodes that hold each index partition.
+    #[arg(long, env = "LEAKDEX_REPLICAS", default_value_t = leakdex::cluster::placement::DEFAULT_REPLICAS)]
+    pub(crate) replicas: usize,
+    /// Milliseconds between gossip rounds; a dead node is noticed after about 8 rounds.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) gossip_interval_ms: u64,
+    /// With --tls-cert: the CA (PEM) that signed the other nodes' certificates, to call them.
+    #[arg(long, env = "LEAKDEX_CLUSTER_CA")]
+    pub(crate) cluster_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -89,7 +89,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }) => access::audit_show(data_dir, &backends, principal, since, until, json),
         Command::Canary(CanaryCommand::List) => index::canary_list(data_dir, &backends),
         Command::Provenance(args) => query::provenance(data_dir, &backends, args),
-        Command::Serve(args) => serve::serve(data_dir, &backends, args),
+        Command::Serve(args) => serve::serve(data_dir, &backends, *args),
     }
 }
 

@@ -106,9 +106,17 @@ pub(super) fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::i
         return writeln!(out, "{}: {error}", answer.query);
     }
     let hits = answer.hits.as_deref().unwrap_or_default();
+    let incomplete = if answer.missing_partitions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (INCOMPLETE: no live node held index partitions {:?}; more may exist)",
+            answer.missing_partitions
+        )
+    };
     writeln!(
         out,
-        "{} ({} {}): {} hits",
+        "{} ({} {}): {} hits{incomplete}",
         answer.query,
         answer.kind.map_or("?", Kind::as_str),
         answer.normalized.as_deref().unwrap_or_default(),

@@ -6,7 +6,6 @@ use super::flags::{Command, IngestArgs, LookupArgs, parse_kind};
 use super::print::{print_corpora, print_ingest_report, print_range, print_search_hits, print_shown, write_answer};
 use super::query::{open_queries, range_query};
 use leakdex::catalog::CorpusSummary;
-use leakdex::ingest::Kind;
 use leakdex::query::SearchHit;
 use leakdex::segment::ManifestFile;
 use leakdex::segment::{BuildReport, ShownRecord};
@@ -58,21 +57,19 @@ pub(super) fn run_remote(
                 json,
                 file,
                 region: _,
+                require_complete,
                 values,
             }) => {
                 let stdout = std::io::stdout();
                 let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
                 let reader = open_queries(file.as_deref())?;
-                lookup(
-                    channel,
-                    values,
-                    reader,
-                    parse_kind(kind.as_deref())?,
-                    corpus,
-                    json,
-                    &mut out,
-                )
-                .await?;
+                let asked = proto::LookupRequest {
+                    kind: parse_kind(kind.as_deref())?.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32),
+                    corpora: corpus,
+                    require_complete,
+                    ..Default::default()
+                };
+                lookup(channel, values, reader, asked, json, &mut out).await?;
                 out.flush()?;
                 Ok(ExitCode::SUCCESS)
             }
@@ -139,17 +136,16 @@ pub(super) fn run_remote(
     })
 }
 
-/// Streams every query through `BatchLookup` and prints the answers as `lookup` does locally.
+/// Streams every query through `BatchLookup`, each request `asked` with its id and value, and
+/// prints the answers as `lookup` does locally.
 async fn lookup(
     channel: Connection,
     values: Vec<String>,
     reader: Option<Box<dyn BufRead + Send>>,
-    kind: Option<Kind>,
-    corpora: Vec<String>,
+    asked: proto::LookupRequest,
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let kind = kind.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32);
     let (sender, receiver) = tokio::sync::mpsc::channel::<proto::LookupRequest>(4096);
     // Responses come back in request order: the printer takes each query's text from here.
     let (texts_sender, texts) = std::sync::mpsc::channel::<String>();
@@ -165,8 +161,7 @@ async fn lookup(
             let request = proto::LookupRequest {
                 id: id.to_string(),
                 value: value.clone(),
-                kind,
-                corpora: corpora.clone(),
+                ..asked.clone()
             };
             if texts_sender.send(value).is_err() || sender.blocking_send(request).is_err() {
                 return Ok(());

@@ -18,7 +18,21 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
         tls_key,
         client_ca,
         insecure,
+        cluster,
     } = args;
+    if cluster.cluster_listen.is_some() && (backends.catalog_url.is_none() || backends.storage.is_none()) {
+        return Err("a cluster's nodes share one catalog and one segment store: give --catalog and --storage with --cluster-listen".into());
+    }
+    let cluster_tls = match (&cluster.cluster_ca, &tls_cert) {
+        (Some(ca), _) => Some(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(std::fs::read(ca)?)),
+        ),
+        (None, Some(_)) if cluster.cluster_listen.is_some() => {
+            return Err("a cluster node serving TLS calls the others over TLS: give --cluster-ca, the CA that signed their certificates".into());
+        }
+        (None, _) => None,
+    };
     if let Some(address) = metrics_listen
         && !address.ip().is_loopback()
     {
@@ -68,6 +82,7 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                 ingest_roots: ingest_root,
                 max_upload_bytes,
             };
+            let key = data.key();
             let state = leakdex::service::ServiceState::open_with(data, catalog, region, policy)?;
             if let Some(address) = metrics_listen {
                 let metrics = std::net::TcpListener::bind(address)?;
@@ -75,10 +90,91 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                 leakdex::service::serve_metrics(metrics, state.clone())?;
             }
             let grace = std::time::Duration::from_secs(grace);
-            leakdex::service::serve_tls(listener, state, shutdown_signal(), grace, tls).await
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let membership = match cluster.cluster_listen {
+                Some(gossip) => {
+                    let config = cluster_config(&cluster, gossip, listener.local_addr()?, scheme, &key).await?;
+                    eprintln!(
+                        "leakdex: cluster node {} gossiping on {} as {}, gRPC at {}",
+                        config.node_id, config.gossip_listen, config.gossip_advertise, config.grpc_url
+                    );
+                    let membership = std::sync::Arc::new(leakdex::cluster::Membership::join(config).await?);
+                    state.join_cluster(leakdex::service::cluster::Clustered::new(
+                        membership.members(),
+                        &key,
+                        cluster_tls,
+                    ));
+                    // The listener is bound: calls sent from now wait in its backlog.
+                    membership.set_ready(true).await;
+                    Some(membership)
+                }
+                None => None,
+            };
+            let leaving = membership.clone();
+            let shutdown = async move {
+                shutdown_signal().await;
+                // Out of the placement first, so the others stop sending parts here.
+                if let Some(membership) = leaving {
+                    membership.set_ready(false).await;
+                }
+            };
+            leakdex::service::serve_tls(listener, state, shutdown, grace, tls).await
         })
         .map_err(|error| -> Failure { error.to_string().into() })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How this node joins: its id, where gossip is heard and sent, the gRPC URL the others dial.
+async fn cluster_config(
+    cluster: &super::flags::ClusterArgs,
+    gossip_listen: std::net::SocketAddr,
+    listening: std::net::SocketAddr,
+    scheme: &str,
+    key: &[u8; 16],
+) -> Result<leakdex::cluster::ClusterConfig, String> {
+    let grpc = match &cluster.advertise {
+        Some(advertise) => advertise.clone(),
+        None if !listening.ip().is_unspecified() => listening.to_string(),
+        None => {
+            return Err(
+                "--listen is a wildcard address: give --advertise HOST:PORT, where the other nodes reach this one"
+                    .into(),
+            );
+        }
+    };
+    let gossip_advertise = if gossip_listen.ip().is_unspecified() {
+        let host = grpc.rsplit_once(':').map_or(grpc.as_str(), |(host, _)| host);
+        tokio::net::lookup_host((host.trim_start_matches('[').trim_end_matches(']'), gossip_listen.port()))
+            .await
+            .map_err(|error| format!("--advertise {grpc}: {error}"))?
+            .next()
+            .ok_or_else(|| format!("--advertise {grpc}: the host has no address"))?
+    } else {
+        gossip_listen
+    };
+    let node_id = match &cluster.node_id {
+        Some(id) => id.clone(),
+        None => host_name().ok_or("no host name to take the node id from: give --node-id")?,
+    };
+    Ok(leakdex::cluster::ClusterConfig {
+        node_id,
+        gossip_listen,
+        gossip_advertise,
+        seeds: cluster.seeds.clone(),
+        grpc_url: format!("{scheme}://{grpc}"),
+        replicas: cluster.replicas,
+        gossip_interval: std::time::Duration::from_millis(cluster.gossip_interval_ms.max(10)),
+        cluster_id: leakdex::cluster::cluster_id(key),
+    })
+}
+
+/// This machine's host name (a Kubernetes pod's name).
+fn host_name() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let failed = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } != 0;
+    let end = buffer.iter().position(|&byte| byte == 0)?;
+    (!failed && end > 0).then(|| String::from_utf8_lossy(&buffer[..end]).into_owned())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

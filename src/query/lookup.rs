@@ -67,6 +67,10 @@ pub struct Answer<'a, H = Vec<Hit<'a>>> {
     /// twice); absent for errors and for answers read back from the wire.
     #[serde(skip)]
     pub fingerprint: Option<u64>,
+    /// In a cluster, the index partitions of this query's readings that no live node answered:
+    /// its hits may then lack some. Empty on one node.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_partitions: Vec<u32>,
 }
 
 impl<'a, H> Answer<'a, H> {
@@ -80,6 +84,7 @@ impl<'a, H> Answer<'a, H> {
             hits: self.hits.map(hits),
             error: self.error,
             fingerprint: self.fingerprint,
+            missing_partitions: self.missing_partitions,
         }
     }
 }
@@ -219,14 +224,68 @@ pub fn normalize_query(query: &Query, region: Region) -> Result<(Kind, String), 
 
 /// Looks up a batch of queries; answers come back in query order.
 pub fn lookup_batch<'a>(index: &'a Index, region: Region, queries: &'a [Query]) -> Vec<Answer<'a>> {
-    lookup_batch_with(index, region, queries, |_, answer| answer.with_hits(Iterator::collect))
+    lookup_batch_with(index, &Local, region, queries, |_, answer| {
+        answer.with_hits(Iterator::collect)
+    })
+}
+
+/// What one segment holds of a batch: (probe number, entry, where its record is stored), in the
+/// order a sorted pass finds them (fingerprint, then record).
+pub type Found = Vec<(u32, Entry, StoredLocation)>;
+
+/// What a [`Prober`] found of a batch.
+pub struct Probed {
+    /// For each of the index's segments, in its order, what it holds.
+    pub found: Vec<Found>,
+    /// The probe numbers that nobody could answer (a cluster's partition with no live holder),
+    /// in any order: their queries are answered with [`Answer::missing_partitions`].
+    pub unanswered: Vec<u32>,
+}
+
+/// Where a batch's probes are answered: the index's own segments ([`Local`]), or in a cluster
+/// the nodes that hold each fingerprint's partition.
+pub trait Prober: Sync {
+    /// Every entry of `index`'s segments whose fingerprint is among `probes`: (fingerprint,
+    /// probe number) pairs sorted by fingerprint. `parallel`: whether the batch is worth
+    /// rayon's pool.
+    fn probe(&self, index: &Index, probes: &[(u64, u32)], parallel: bool) -> Probed;
+}
+
+/// Probes the index's segments on this machine.
+pub struct Local;
+
+impl Prober for Local {
+    fn probe(&self, index: &Index, probes: &[(u64, u32)], parallel: bool) -> Probed {
+        Probed {
+            found: map_batch(&index.segments, parallel, |indexed| {
+                probe_segment(&indexed.segment, probes)
+            }),
+            unanswered: Vec::new(),
+        }
+    }
+}
+
+/// What `segment` holds of `probes` (sorted by fingerprint): one forward pass over its index.
+pub fn probe_segment(segment: &crate::segment::Segment, probes: &[(u64, u32)]) -> Found {
+    let mut hits = Vec::new();
+    segment.hash.read_ahead_for(probes.len());
+    segment
+        .hash
+        .probe_sorted(probes, |probe, entry| hits.push((probe, entry)));
+    // Each hit's location is a likely cache miss in a large segment: read them all in one
+    // branch-free pass, so the misses overlap.
+    hits.into_iter()
+        .map(|(probe, entry)| (probe, entry, segment.location(u64::from(entry.record))))
+        .collect()
 }
 
 /// [`lookup_batch`], each answer handed to `answer` (with the query's position) as it is made,
 /// its hits still unread: a caller that turns answers into something else (the server, into
-/// responses) does so in parallel, with no `Vec` of hits per query in between.
+/// responses) does so in parallel, with no `Vec` of hits per query in between. `prober`
+/// answers the probes.
 pub fn lookup_batch_with<'a, T: Send>(
     index: &'a Index,
+    prober: &dyn Prober,
     region: Region,
     queries: &'a [Query],
     answer: impl for<'b> Fn(usize, Answer<'a, Hits<'a, 'b>>) -> T + Sync,
@@ -249,57 +308,54 @@ pub fn lookup_batch_with<'a, T: Send>(
         probes.sort_unstable();
     }
     // Every segment answers the whole sorted batch in one forward pass.
-    let per_segment: Vec<Vec<(u32, Entry)>> = map_batch(&index.segments, parallel, |indexed| {
-        let mut hits = Vec::new();
-        indexed.segment.hash.read_ahead_for(probes.len());
-        indexed
-            .segment
-            .hash
-            .probe_sorted(&probes, |probe, entry| hits.push((probe, entry)));
-        hits
-    });
+    let Probed { found, unanswered } = prober.probe(index, &probes, parallel);
     // Group hits by query without sorting: count, prefix-sum, place. Within a query, hits stay
     // in segment order, then record order.
     let mut starts = vec![0usize; queries.len() + 1];
-    for (probe, _) in per_segment.iter().flatten() {
+    for (probe, _, _) in found.iter().flatten() {
         starts[owners[*probe as usize].0 as usize + 1] += 1;
     }
     for query in 0..queries.len() {
         starts[query + 1] += starts[query];
     }
-    let mut placed: Vec<(u32, Entry)> = vec![
-        (
-            0,
-            Entry {
-                fingerprint: 0,
-                record: 0,
-                field: 0
-            }
-        );
-        starts[queries.len()]
-    ];
+    let none = Entry {
+        fingerprint: 0,
+        record: 0,
+        field: 0,
+    };
+    let mut placed: Vec<(u32, Entry)> = vec![(0, none); starts[queries.len()]];
+    let mut locations: Vec<StoredLocation> = vec![StoredLocation::default(); starts[queries.len()]];
     let mut filled = starts.clone();
     let mut first_reading: Vec<Option<u8>> = vec![None; queries.len()];
-    for (segment_index, hits) in per_segment.iter().enumerate() {
-        for &(probe, entry) in hits {
+    for (segment_index, hits) in found.iter().enumerate() {
+        for &(probe, entry, location) in hits {
             let (query, reading) = owners[probe as usize];
             let slot = &mut filled[query as usize];
             placed[*slot] = (segment_index as u32, entry);
+            locations[*slot] = location;
             *slot += 1;
             let first = &mut first_reading[query as usize];
             *first = Some(first.map_or(reading, |known| known.min(reading)));
         }
     }
-    // Each hit's location is a likely cache miss in a large segment: read them all in one
-    // branch-free pass, so the misses overlap, before the answers are assembled.
-    let locations: Vec<StoredLocation> = placed
-        .iter()
-        .map(|&(segment_index, entry)| {
-            index.segments[segment_index as usize]
-                .segment
-                .location(u64::from(entry.record))
-        })
-        .collect();
+    drop(found);
+    let mut missing: Vec<Vec<u32>> = Vec::new();
+    let mut fingerprints = Vec::new();
+    if !unanswered.is_empty() {
+        missing.resize(queries.len(), Vec::new());
+        fingerprints.resize(owners.len(), 0);
+        for &(fingerprint, probe) in &probes {
+            fingerprints[probe as usize] = fingerprint;
+        }
+    }
+    for probe in unanswered {
+        let (query, _) = owners[probe as usize];
+        let partition = crate::cluster::placement::partition_of(fingerprints[probe as usize]) as u32;
+        let listed = &mut missing[query as usize];
+        if !listed.contains(&partition) {
+            listed.push(partition);
+        }
+    }
     let numbered: Vec<(usize, Result<Readings, String>)> = prepared.into_iter().enumerate().collect();
     map_batch(numbered, parallel, |(position, readings)| {
         let query = &queries[position];
@@ -314,6 +370,7 @@ pub fn lookup_batch_with<'a, T: Send>(
                     hits: None,
                     error: Some(error),
                     fingerprint: None,
+                    missing_partitions: Vec::new(),
                 },
             ),
             Ok(mut readings) => {
@@ -335,6 +392,7 @@ pub fn lookup_batch_with<'a, T: Send>(
                         }),
                         error: None,
                         fingerprint: Some(chosen.fingerprint),
+                        missing_partitions: missing.get(position).cloned().unwrap_or_default(),
                     },
                 )
             }

@@ -41,7 +41,7 @@ pub struct StoredRecord {
 }
 
 /// Where a record came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoredLocation {
     pub file: u32,
     pub flags: u32,

@@ -251,6 +251,7 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
             hits: None,
             error: Some(response.error.clone()),
             fingerprint: None,
+            missing_partitions: Vec::new(),
         };
     }
     let hits = response
@@ -274,6 +275,7 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
         hits: Some(hits),
         error: None,
         fingerprint: None,
+        missing_partitions: response.missing_partitions.clone(),
     }
 }
 

@@ -18,6 +18,9 @@ pub struct Metrics {
     pub requests: Family<RpcLabels, Counter>,
     pub lookups: Counter,
     pub hits: Counter,
+    /// Fingerprints this node probed in its own index: for its own calls, and in a cluster for
+    /// other nodes' (so each node's share of a cluster's lookups shows).
+    pub probes: Counter,
     pub lookup_batch_seconds: Histogram,
     pub segments: Gauge,
     pub jobs_running: Gauge,
@@ -37,6 +40,12 @@ impl Default for Metrics {
         registry.register("lookups", "identifiers looked up", lookups.clone());
         let hits = Counter::default();
         registry.register("hits", "hits returned by lookups", hits.clone());
+        let probes = Counter::default();
+        registry.register(
+            "probes",
+            "fingerprints probed in this node's index, for its own calls and other nodes'",
+            probes.clone(),
+        );
         let lookup_batch_seconds = Histogram::new(exponential_buckets(0.0001, 4.0, 10));
         registry.register(
             "lookup_batch_seconds",
@@ -66,6 +75,7 @@ impl Default for Metrics {
             requests,
             lookups,
             hits,
+            probes,
             lookup_batch_seconds,
             segments,
             jobs_running,

@@ -12,6 +12,7 @@ pub mod proto {
 mod auth;
 mod batching;
 pub mod client;
+pub mod cluster;
 pub mod convert;
 mod hit;
 mod jobs;

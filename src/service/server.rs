@@ -81,6 +81,8 @@ pub struct ServiceState {
     region: Region,
     policy: ServerPolicy,
     index: Mutex<Served>,
+    /// This server's cluster, once it has joined one.
+    cluster: std::sync::OnceLock<super::cluster::Clustered>,
 }
 
 /// How often the limiter's counters are saved when they changed.
@@ -130,6 +132,7 @@ impl ServiceState {
             region,
             policy: ServerPolicy { ingest_roots, ..policy },
             index: Mutex::new(served),
+            cluster: std::sync::OnceLock::new(),
         }))
     }
 
@@ -276,6 +279,21 @@ impl ServiceState {
     /// The service's metrics.
     pub fn metrics(&self) -> Arc<super::metrics::Metrics> {
         self.metrics.clone()
+    }
+
+    /// Makes this server a node of a cluster: lookups are then probed by the holders of each
+    /// partition (see `service::cluster`), and other nodes' internal calls are answered.
+    /// Joining twice keeps the first.
+    pub fn join_cluster(&self, cluster: super::cluster::Clustered) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    pub(super) fn cluster(&self) -> Option<&super::cluster::Clustered> {
+        self.cluster.get()
+    }
+
+    pub(super) fn data(&self) -> &DataDir {
+        &self.data
     }
 
     /// The index `role` answers from (without canary corpora unless it sees them); reopened
@@ -431,11 +449,12 @@ fn answer(
     principal: &Principal,
     rpc: Rpc,
     requests: Vec<proto::LookupRequest>,
+    deadline: Option<std::time::Instant>,
 ) -> Result<Vec<proto::LookupResponse>, Status> {
     let started = std::time::Instant::now();
     let principal = &state.recheck(principal, rpc)?;
     state.admit(principal, requests.len() as u64)?;
-    let (responses, asked, points) = answer_batch(state, principal, requests)?;
+    let (responses, asked, points) = answer_batch(state, principal, requests, deadline)?;
     let hits: u64 = responses
         .iter()
         .flat_map(|response| &response.hits)
@@ -460,6 +479,7 @@ fn answer_batch(
     state: &ServiceState,
     principal: &Principal,
     mut requests: Vec<proto::LookupRequest>,
+    deadline: Option<std::time::Instant>,
 ) -> Result<Answered, Status> {
     let index = state.index_for(principal.role)?;
     let known: HashSet<&str> = index.segments.iter().map(|segment| segment.corpus.as_str()).collect();
@@ -492,7 +512,12 @@ fn answer_batch(
     let key = state.data.key();
     // Responses are made on the lookup's threads, each as its answer is ready; their ids are
     // moved in below, in order.
-    let answered = lookup_batch_with(&index, state.region, &queries, |position, answer| {
+    let probing = super::cluster::Probing {
+        metrics: &state.metrics,
+        cluster: state.cluster(),
+        deadline,
+    };
+    let answered = lookup_batch_with(&index, &probing, state.region, &queries, |position, answer| {
         let asked = audit::asked(&key, &answer);
         let number = answer
             .kind
@@ -557,6 +582,8 @@ fn answer_batch(
         };
         let response = proto::LookupResponse {
             id: String::new(),
+            incomplete: !answer.missing_partitions.is_empty(),
+            missing_partitions: answer.missing_partitions,
             normalized: answer.normalized.unwrap_or_default(),
             kind: answer.kind.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32),
             hits,
@@ -572,6 +599,12 @@ fn answer_batch(
     let mut asked = Vec::with_capacity(answered.len());
     let mut numbers = Vec::new();
     for ((mut response, fingerprint, number), request) in answered.into_iter().zip(requests) {
+        if request.require_complete && response.incomplete {
+            return Err(Status::unavailable(format!(
+                "request {:?}: no live node holds index partitions {:?}, and it requires a complete answer",
+                request.id, response.missing_partitions
+            )));
+        }
         response.id = request.id;
         responses.push(response);
         asked.push(fingerprint);
@@ -598,9 +631,10 @@ impl lookup_server::Lookup for LookupService {
     ) -> Result<Response<Self::BatchLookupStream>, Status> {
         let principal = self.state.authorize(&request, Rpc::BatchLookup)?;
         let state = self.state.clone();
+        let deadline = super::cluster::deadline_of(request.metadata());
         let answering = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |batch| {
-            answer(&answering.0, &answering.1, Rpc::BatchLookup, batch)
+            answer(&answering.0, &answering.1, Rpc::BatchLookup, batch, deadline)
         });
         // Every failure is on the record: a refused batch, and a message that cannot be read.
         let responses = responses.map(move |answered| state.settle(&principal, Rpc::BatchLookup, answered));
@@ -614,6 +648,7 @@ impl lookup_server::Lookup for LookupService {
         request: Request<Streaming<proto::LookupBatch>>,
     ) -> Result<Response<Self::LookupBatchesStream>, Status> {
         let principal = self.state.authorize(&request, Rpc::LookupBatches)?;
+        let deadline = super::cluster::deadline_of(request.metadata());
         let state = self.state.clone();
         let answering = (state.clone(), principal.clone());
         let responses = micro_batched(request.into_inner(), MICRO_BATCH, move |messages| {
@@ -621,7 +656,7 @@ impl lookup_server::Lookup for LookupService {
             let answers = per_message(
                 messages,
                 |message: proto::LookupBatch| message.requests,
-                |requests| answer(state, principal, Rpc::LookupBatches, requests),
+                |requests| answer(state, principal, Rpc::LookupBatches, requests, deadline),
             )?;
             Ok(answers
                 .into_iter()
