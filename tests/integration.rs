@@ -5,6 +5,7 @@ mod attacks;
 mod audit;
 mod batches;
 mod catalog;
+mod cluster;
 mod common;
 mod formats;
 mod index;

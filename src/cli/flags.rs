@@ -330,6 +330,11 @@ pub(crate) struct ClusterArgs {
     /// Milliseconds between gossip rounds; a dead node is noticed after about 8 rounds.
     #[arg(long, default_value_t = 500)]
     pub(crate) gossip_interval_ms: u64,
+    /// Seconds a node that vanished without draining keeps its partitions before they are
+    /// placed on the others (a restarted pod that returns sooner moves nothing); meanwhile
+    /// their other holders answer, and answers only it held are marked incomplete.
+    #[arg(long, env = "LEAKDEX_REBALANCE_AFTER", default_value_t = 60)]
+    pub(crate) rebalance_after: u64,
     /// With --tls-cert: the CA (PEM) that signed the other nodes' certificates, to call them.
     #[arg(long, env = "LEAKDEX_CLUSTER_CA")]
     pub(crate) cluster_ca: Option<PathBuf>,

@@ -164,6 +164,7 @@ async fn cluster_config(
         grpc_url: format!("{scheme}://{grpc}"),
         replicas: cluster.replicas,
         gossip_interval: std::time::Duration::from_millis(cluster.gossip_interval_ms.max(10)),
+        rebalance_after: std::time::Duration::from_secs(cluster.rebalance_after),
         cluster_id: leakdex::cluster::cluster_id(key),
     })
 }

@@ -8,7 +8,7 @@
 pub mod placement;
 
 use placement::Placement;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +40,12 @@ pub struct ClusterConfig {
     /// Time between gossip rounds. A dead node is noticed after about 8 rounds
     /// (chitchat's phi-accrual threshold of 8 over rounds of this length).
     pub gossip_interval: Duration,
+    /// How long a node that vanished without draining (killed, partitioned away) keeps its
+    /// place in the placement. Its partitions are answered by their other holders meanwhile,
+    /// and marked incomplete where it was the last; a restarted pod coming back under its id
+    /// within this time finds its partitions where they were, so nothing moves twice. As
+    /// Elasticsearch delays reallocating a departed node's shards (`delayed_timeout`, 1 min).
+    pub rebalance_after: Duration,
     /// Nodes gossip only with nodes of the same cluster id: derived from the deployment's key
     /// (see [`cluster_id`]), so two deployments on one network never merge.
     pub cluster_id: String,
@@ -75,24 +81,28 @@ pub struct Member {
     pub grpc_url: String,
 }
 
-/// The cluster as one node sees it at one moment: its ready members and the placement over
-/// them.
+/// The cluster as one node sees it at one moment: its ready members, the nodes that vanished
+/// lately, and the placement over both.
 #[derive(Clone, Debug)]
 pub struct Members {
     /// This node's id.
     pub me: String,
     /// Ready members by node id (this node among them once it is ready).
     pub ready: BTreeMap<String, Member>,
+    /// Nodes that vanished without draining, less than `rebalance_after` ago: still placed,
+    /// never asked.
+    pub down: BTreeSet<String>,
     pub placement: Placement,
 }
 
 impl Members {
-    fn of(me: &str, ready: BTreeMap<String, Member>, replicas: usize) -> Members {
-        let ids: Vec<&String> = ready.keys().collect();
+    fn of(me: &str, ready: BTreeMap<String, Member>, down: BTreeSet<String>, replicas: usize) -> Members {
+        let ids: Vec<&String> = ready.keys().chain(&down).collect();
         Members {
             me: me.to_string(),
             placement: Placement::new(&ids, replicas),
             ready,
+            down,
         }
     }
 }
@@ -139,21 +149,45 @@ impl Membership {
             .await
             .map_err(|error| format!("gossip on {}: {error:#}", config.gossip_listen))?;
         let mut live = handle.chitchat().lock().await.live_nodes_watcher();
-        let (publish, members) =
-            tokio::sync::watch::channel(Arc::new(Members::of(&config.node_id, BTreeMap::new(), config.replicas)));
-        let (me, replicas) = (config.node_id, config.replicas);
+        let (publish, members) = tokio::sync::watch::channel(Arc::new(Members::of(
+            &config.node_id,
+            BTreeMap::new(),
+            BTreeSet::new(),
+            config.replicas,
+        )));
+        let (me, replicas, rebalance_after) = (config.node_id, config.replicas, config.rebalance_after);
         tokio::spawn(async move {
+            // Nodes that vanished while ready, and when.
+            let mut vanished: HashMap<String, tokio::time::Instant> = HashMap::new();
+            let mut draining: BTreeSet<String> = BTreeSet::new();
             loop {
-                let ready = ready_members(&live.borrow_and_update());
-                let changed = publish.borrow().ready != ready;
-                if changed {
-                    tracing::info!(members = ?ready.keys().collect::<Vec<_>>(), "cluster members changed");
-                    if publish.send(Arc::new(Members::of(&me, ready, replicas))).is_err() {
+                let (ready, leaving) = ready_members(&live.borrow_and_update());
+                let now = tokio::time::Instant::now();
+                let before = publish.borrow().clone();
+                for gone in before.ready.keys().filter(|id| !ready.contains_key(*id)) {
+                    if !leaving.contains(gone) && !draining.contains(gone) {
+                        tracing::warn!(node = %gone, ?rebalance_after, "a node vanished without draining; its partitions stay placed on it for now");
+                        vanished.insert(gone.clone(), now);
+                    }
+                }
+                draining = leaving;
+                vanished.retain(|id, since| !ready.contains_key(id) && now.duration_since(*since) < rebalance_after);
+                let down: BTreeSet<String> = vanished.keys().cloned().collect();
+                if before.ready != ready || before.down != down {
+                    tracing::info!(members = ?ready.keys().collect::<Vec<_>>(), ?down, "cluster members changed");
+                    if publish.send(Arc::new(Members::of(&me, ready, down, replicas))).is_err() {
                         return;
                     }
                 }
-                if live.changed().await.is_err() {
-                    return;
+                let next_expiry = vanished.values().map(|since| *since + rebalance_after).min();
+                tokio::select! {
+                    changed = live.changed() => if changed.is_err() { return },
+                    () = async {
+                        match next_expiry {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    } => {}
                 }
             }
         });
@@ -192,9 +226,12 @@ impl Membership {
     }
 }
 
-/// The ready nodes among the live ones, one per node id: a node restarted under the same id
-/// is briefly live twice (two generations); its newest generation counts.
-fn ready_members(live: &BTreeMap<chitchat::ChitchatId, chitchat::NodeState>) -> BTreeMap<String, Member> {
+/// The ready nodes among the live ones, and the draining ones; one state per node id: a node
+/// restarted under the same id is briefly live twice (two generations), and its newest
+/// generation counts.
+fn ready_members(
+    live: &BTreeMap<chitchat::ChitchatId, chitchat::NodeState>,
+) -> (BTreeMap<String, Member>, BTreeSet<String>) {
     let mut newest: BTreeMap<&str, (u64, &chitchat::NodeState)> = BTreeMap::new();
     for (id, state) in live {
         let entry = newest.entry(&id.node_id).or_insert((id.generation_id, state));
@@ -202,7 +239,12 @@ fn ready_members(live: &BTreeMap<chitchat::ChitchatId, chitchat::NodeState>) -> 
             *entry = (id.generation_id, state);
         }
     }
-    newest
+    let draining = newest
+        .iter()
+        .filter(|(_, (_, state))| state.get(STATE_KEY) == Some(DRAINING))
+        .map(|(node_id, _)| node_id.to_string())
+        .collect();
+    let ready = newest
         .into_iter()
         .filter(|(_, (_, state))| state.get(STATE_KEY) == Some(READY))
         .filter_map(|(node_id, (_, state))| {
@@ -214,7 +256,8 @@ fn ready_members(live: &BTreeMap<chitchat::ChitchatId, chitchat::NodeState>) -> 
                 },
             ))
         })
-        .collect()
+        .collect();
+    (ready, draining)
 }
 
 #[cfg(test)]
@@ -234,6 +277,7 @@ mod tests {
             grpc_url: format!("http://{node_id}.test:7070"),
             replicas: 2,
             gossip_interval: Duration::from_millis(50),
+            rebalance_after: Duration::from_millis(800),
             cluster_id: cluster_id(&[7; 16]),
         }
     }
@@ -280,8 +324,24 @@ mod tests {
         c.set_ready(false).await;
         let two = until(&mut seen, 2).await;
         assert_eq!(two.placement.nodes(), ["a", "b"]);
-        assert!(two.placement.holders(0).all(|node| node != "c"));
-        for node in [a, b, c, stranger] {
+        assert!(two.down.is_empty(), "a draining node left: {:?}", two.down);
+        // A node that vanishes without draining keeps its place until `rebalance_after`.
+        b.shutdown().await;
+        let one = until(&mut seen, 1).await;
+        assert_eq!(one.down.iter().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(one.placement.nodes(), ["a", "b"]);
+        let rebalanced = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if seen.borrow_and_update().down.is_empty() {
+                    return seen.borrow().clone();
+                }
+                seen.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("the vanished node is dropped after rebalance_after");
+        assert_eq!(rebalanced.placement.nodes(), ["a"]);
+        for node in [a, c, stranger] {
             node.shutdown().await;
         }
     }

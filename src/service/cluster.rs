@@ -66,6 +66,12 @@ impl Clustered {
         }
     }
 
+    /// (ready members, vanished nodes still placed), as this node sees them now.
+    pub(super) fn view(&self) -> (usize, usize) {
+        let members = self.members.borrow();
+        (members.ready.len(), members.down.len())
+    }
+
     fn channel(&self, url: &str) -> Result<Channel, Status> {
         let mut channels = self.channels.lock().unwrap_or_else(|poison| poison.into_inner());
         if let Some(channel) = channels.get(url) {
@@ -138,7 +144,7 @@ impl Clustered {
                 match members
                     .placement
                     .holders(partition_of(fingerprint))
-                    .find(|holder| !failed.contains(*holder))
+                    .find(|holder| !failed.contains(*holder) && !members.down.contains(*holder))
                 {
                     Some(holder) => parts.entry(holder).or_default().push((fingerprint, probe)),
                     None => unanswered.push(probe),

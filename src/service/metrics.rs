@@ -21,6 +21,9 @@ pub struct Metrics {
     /// Fingerprints this node probed in its own index: for its own calls, and in a cluster for
     /// other nodes' (so each node's share of a cluster's lookups shows).
     pub probes: Counter,
+    /// In a cluster: the ready members this node sees, and the vanished nodes still placed.
+    pub cluster_members: Gauge,
+    pub cluster_down: Gauge,
     pub lookup_batch_seconds: Histogram,
     pub segments: Gauge,
     pub jobs_running: Gauge,
@@ -45,6 +48,18 @@ impl Default for Metrics {
             "probes",
             "fingerprints probed in this node's index, for its own calls and other nodes'",
             probes.clone(),
+        );
+        let cluster_members = Gauge::default();
+        registry.register(
+            "cluster_members",
+            "ready cluster members this node sees (0 outside a cluster)",
+            cluster_members.clone(),
+        );
+        let cluster_down = Gauge::default();
+        registry.register(
+            "cluster_down",
+            "nodes that vanished without draining and still hold their partitions",
+            cluster_down.clone(),
         );
         let lookup_batch_seconds = Histogram::new(exponential_buckets(0.0001, 4.0, 10));
         registry.register(
@@ -76,6 +91,8 @@ impl Default for Metrics {
             lookups,
             hits,
             probes,
+            cluster_members,
+            cluster_down,
             lookup_batch_seconds,
             segments,
             jobs_running,

@@ -292,6 +292,12 @@ impl ServiceState {
         self.cluster.get()
     }
 
+    /// In a cluster: how many ready members this node sees, and how many vanished nodes it
+    /// still places partitions on.
+    pub(super) fn cluster_view(&self) -> Option<(usize, usize)> {
+        self.cluster().map(super::cluster::Clustered::view)
+    }
+
     pub(super) fn data(&self) -> &DataDir {
         &self.data
     }

@@ -138,6 +138,10 @@ pub fn serve_metrics(listener: std::net::TcpListener, state: Arc<ServiceState>) 
                     .expect("a valid header");
                 let metrics = state.metrics();
                 metrics.audit_writes.set(state.audit_writes() as i64);
+                if let Some((ready, down)) = state.cluster_view() {
+                    metrics.cluster_members.set(ready as i64);
+                    metrics.cluster_down.set(down as i64);
+                }
                 tiny_http::Response::from_string(metrics.render()).with_header(header)
             } else {
                 tiny_http::Response::from_string("not found: try /metrics\n").with_status_code(404)

@@ -1,0 +1,402 @@
+//! A cluster of `leakdex serve` processes on loopback, gossiping (chitchat) and sharing one
+//! catalog on PostgreSQL and one segment store on S3: it answers as one node does, splits the
+//! probes by partition, loses no answer when a node is killed mid-stream, and marks (never
+//! drops) what no live node holds.
+
+use crate::common::setup::postgres_server;
+use crate::common::{Child, joining, leakdex, stdout_of};
+use leakdex::cluster::placement::{Placement, partition_of};
+use leakdex::service::client::connect;
+use leakdex::service::convert::kind_from_proto;
+use leakdex::service::proto::{LookupRequest, LookupResponse, lookup_client::LookupClient};
+use rand::{Rng, SeedableRng};
+use std::io::{BufRead, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One deployment: a database, an S3 prefix, a key; processes join it with [`Deployment::command`].
+struct Deployment {
+    dir: tempfile::TempDir,
+    catalog: String,
+    prefix: String,
+    key_file: PathBuf,
+    key: [u8; 16],
+    investigator: String,
+    monitor: String,
+}
+
+impl Deployment {
+    /// A deployment named `name` with the generated corpora (`records` each) of three kinds
+    /// ingested, and an investigator's and a monitor's token.
+    fn ingested(name: &str, records: u64) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        let key: [u8; 16] = std::array::from_fn(|byte| byte as u8 * 17 + name.len() as u8);
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, hex::encode(key)).unwrap();
+        let mut deployment = Deployment {
+            catalog: postgres_server().database(name),
+            prefix: name.to_string(),
+            key_file,
+            key,
+            investigator: String::new(),
+            monitor: String::new(),
+            dir,
+        };
+        let dumps = deployment.dir.path().join("dumps");
+        leakdex::synth::generate(&dumps, records, 5).unwrap();
+        let builder = deployment.dir.path().join("builder");
+        for corpus in ["vaccination.csv", "telecom_kyc.tsv.gz", "shop_orders.jsonl"] {
+            let name = corpus.split('.').next().unwrap();
+            stdout_of(
+                deployment
+                    .command(&builder)
+                    .args(["ingest", "--no-text", "--corpus", name])
+                    .arg(dumps.join(corpus)),
+                "ingest",
+            );
+        }
+        deployment.investigator = deployment.token(&builder, "investigator", "investigator");
+        deployment.monitor = deployment.token(&builder, "prometheus", "monitor");
+        deployment
+    }
+
+    fn command(&self, data: &Path) -> Command {
+        let mut command = leakdex(data);
+        joining(&mut command, &self.catalog, &self.prefix, &self.key_file);
+        command
+    }
+
+    fn token(&self, data: &Path, name: &str, role: &str) -> String {
+        let printed = stdout_of(
+            self.command(data)
+                .args(["token", "create", "--name", name, "--role", role]),
+            "token create",
+        );
+        String::from_utf8(printed).unwrap().trim().to_string()
+    }
+
+    /// A server of this deployment: a cluster node when `node` is given (its id, gossip address
+    /// and seed), else a single node. Its data directory (its cache) is its own.
+    fn serve(&self, name: &str, node: Option<(SocketAddr, Option<SocketAddr>)>) -> Server {
+        let mut command = self.command(&self.dir.path().join(name));
+        command.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
+        if let Some((gossip, seed)) = node {
+            command
+                .args([
+                    "--node-id",
+                    name,
+                    "--gossip-interval-ms",
+                    "100",
+                    "--rebalance-after",
+                    "600",
+                ])
+                .arg("--cluster-listen")
+                .arg(gossip.to_string());
+            if let Some(seed) = seed {
+                command.arg("--seed").arg(seed.to_string());
+            }
+        }
+        let mut child = Child(command.stderr(std::process::Stdio::piped()).spawn().unwrap());
+        let mut stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+        let (mut url, mut metrics) = (None, None);
+        let expected = if node.is_some() { 3 } else { 2 };
+        for _ in 0..expected {
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            if let Some(address) = line.trim().strip_prefix("leakdex: serving on ") {
+                url = Some(format!("http://{address}"));
+            } else if let Some(address) = line.trim().strip_prefix("leakdex: metrics on http://") {
+                metrics = Some(address.trim_end_matches("/metrics").to_string());
+            } else {
+                assert!(line.contains("cluster node"), "{name}: {line}");
+            }
+        }
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Server {
+            child,
+            gossip: node.map(|(gossip, _)| gossip),
+            url: url.unwrap_or_else(|| panic!("{name} printed no address")),
+            metrics: metrics.unwrap(),
+            monitor: self.monitor.clone(),
+        }
+    }
+}
+
+struct Server {
+    child: Child,
+    gossip: Option<SocketAddr>,
+    url: String,
+    metrics: String,
+    monitor: String,
+}
+
+impl Server {
+    /// A metric's value (a counter's or gauge's), as `/metrics` shows it now.
+    fn metric(&self, name: &str) -> f64 {
+        let mut connection = std::net::TcpStream::connect(&self.metrics).unwrap();
+        write!(
+            connection,
+            "GET /metrics HTTP/1.0\r\nAuthorization: Bearer {}\r\n\r\n",
+            self.monitor
+        )
+        .unwrap();
+        let mut body = String::new();
+        connection.read_to_string(&mut body).unwrap();
+        body.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no draining, no goodbye.
+        self.child.0.kill().unwrap();
+        self.child.0.wait().unwrap();
+    }
+}
+
+fn free_udp() -> SocketAddr {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// Starts nodes `names` seeded by the first, and waits until every one sees all of them.
+fn cluster(deployment: &Deployment, names: &[&str]) -> Vec<Server> {
+    let first = free_udp();
+    let nodes: Vec<Server> = names
+        .iter()
+        .enumerate()
+        .map(|(number, name)| {
+            let gossip = if number == 0 { first } else { free_udp() };
+            deployment.serve(name, Some((gossip, (number > 0).then_some(first))))
+        })
+        .collect();
+    wait_members(&nodes, names.len());
+    nodes
+}
+
+fn wait_members(nodes: &[Server], count: usize) {
+    let started = Instant::now();
+    while !nodes
+        .iter()
+        .all(|node| node.metric("leakdex_cluster_members") == count as f64)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the nodes never saw {count} members"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Phone numbers and e-mail addresses found in the generated dumps (each has one reading, so
+/// one partition), and as many that are in none.
+fn values(deployment: &Deployment) -> Vec<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let phone = regex::Regex::new(r"\b[6-9][0-9]{9}\b").unwrap();
+    let email = regex::Regex::new(r"[a-z0-9._]+@[a-z0-9.]+\.[a-z]+").unwrap();
+    for file in ["vaccination.csv", "shop_orders.jsonl"] {
+        let text = std::fs::read_to_string(deployment.dir.path().join("dumps").join(file)).unwrap();
+        found.extend(phone.find_iter(&text).map(|found| found.as_str().to_string()));
+        found.extend(email.find_iter(&text).map(|found| found.as_str().to_string()));
+    }
+    let mut values: Vec<String> = found.into_iter().collect();
+    let present = values.len();
+    values.extend((0..present).map(|number| format!("{}", 6_000_000_000u64 + number as u64 * 7_919)));
+    values.extend((0..present / 4).map(|number| format!("nobody.{number}@example.org")));
+    values
+}
+
+/// The answers of one BatchLookup stream of `values` to `url` (ids are positions).
+async fn lookups(url: &str, token: &str, values: &[String]) -> Result<Vec<LookupResponse>, tonic::Status> {
+    let connection = connect(url, Some(token)).await.unwrap();
+    let requests: Vec<LookupRequest> = values
+        .iter()
+        .enumerate()
+        .map(|(id, value)| LookupRequest {
+            id: id.to_string(),
+            value: value.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let mut stream = LookupClient::new(connection)
+        .max_decoding_message_size(64 << 20)
+        .batch_lookup(tokio_stream::iter(requests))
+        .await?
+        .into_inner();
+    let mut responses = Vec::new();
+    while let Some(response) = stream.message().await? {
+        responses.push(response);
+    }
+    Ok(responses)
+}
+
+#[test]
+fn a_cluster_answers_as_one_node_does_with_each_node_probing_its_share_and_a_joining_node_takes_its_share() {
+    let deployment = Deployment::ingested("cluster_equal", 3_000);
+    let single = deployment.serve("single", None);
+    let mut nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    let pool = values(&deployment);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+    let mut compare = |nodes: &[Server], batches: usize| {
+        for batch in 0..batches {
+            let size = rng.random_range(1..2_500);
+            let mut values: Vec<String> = (0..size)
+                .map(|_| pool[rng.random_range(0..pool.len())].clone())
+                .collect();
+            // A few that cannot be read at all: errors are answered in place.
+            values.push("?!".into());
+            let node = &nodes[rng.random_range(0..nodes.len())];
+            let expected = runtime
+                .block_on(lookups(&single.url, &deployment.investigator, &values))
+                .unwrap();
+            let answered = runtime
+                .block_on(lookups(&node.url, &deployment.investigator, &values))
+                .unwrap();
+            assert_eq!(answered.len(), values.len());
+            for (position, (answer, expected)) in answered.iter().zip(&expected).enumerate() {
+                assert_eq!(answer, expected, "batch {batch}, {:?}", values[position]);
+            }
+            assert!(answered.iter().any(|answer| !answer.hits.is_empty()));
+        }
+    };
+    compare(&nodes, 12);
+    // Every identifier was probed once in the cluster, by one node: as many probes in all as
+    // the single node made, each node about a third (each holds a third of first places).
+    let total = single.metric("leakdex_probes_total");
+    let probes: Vec<f64> = nodes.iter().map(|node| node.metric("leakdex_probes_total")).collect();
+    assert_eq!(probes.iter().sum::<f64>(), total, "{probes:?}");
+    for share in &probes {
+        assert!((0.2..0.47).contains(&(share / total)), "{probes:?} of {total}");
+    }
+    // A fourth node joins: answers stay the same, and it probes about a quarter.
+    nodes.push(deployment.serve("node-3", Some((free_udp(), Some(seed_of(&nodes[0]))))));
+    wait_members(&nodes, 4);
+    let before: Vec<f64> = nodes.iter().map(|node| node.metric("leakdex_probes_total")).collect();
+    let single_before = single.metric("leakdex_probes_total");
+    compare(&nodes, 8);
+    let added = single.metric("leakdex_probes_total") - single_before;
+    let newcomer = nodes[3].metric("leakdex_probes_total") - before[3];
+    assert!(
+        (0.12..0.4).contains(&(newcomer / added)),
+        "the newcomer probed {newcomer} of {added}"
+    );
+}
+
+/// The gossip address node `server` was started with (every node seeds the first).
+fn seed_of(server: &Server) -> SocketAddr {
+    server.gossip.expect("a cluster node")
+}
+
+#[test]
+fn a_node_killed_mid_stream_loses_no_answer_and_what_no_live_node_holds_is_marked_incomplete() {
+    let deployment = Deployment::ingested("cluster_kill", 2_000);
+    let single = deployment.serve("single", None);
+    let mut nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    let pool = values(&deployment);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reference = runtime
+        .block_on(lookups(&single.url, &deployment.investigator, &pool))
+        .unwrap();
+    // A million identifiers through node-0; node-2 is killed once the first 100,000 answers
+    // are in. Every answer must arrive, in order, complete: node-2's partitions are all held
+    // by another node too.
+    const STREAM: usize = 1_000_000;
+    let killed = nodes.pop().unwrap();
+    runtime.block_on(async {
+        let connection = connect(&nodes[0].url, Some(&deployment.investigator)).await.unwrap();
+        let cycled = std::sync::Arc::new(pool.clone());
+        let requests = (0..STREAM).map(move |id| LookupRequest {
+            id: id.to_string(),
+            value: cycled[id % cycled.len()].clone(),
+            ..Default::default()
+        });
+        let mut stream = LookupClient::new(connection)
+            .max_decoding_message_size(64 << 20)
+            .batch_lookup(tokio_stream::iter(requests))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut killed = Some(killed);
+        let mut received = 0;
+        while let Some(response) = stream.message().await.unwrap() {
+            assert_eq!(response.id, received.to_string(), "answers out of order");
+            let expected = &reference[received % pool.len()];
+            assert!(!response.incomplete, "answer {received} incomplete: {response:?}");
+            assert_eq!(response.hits, expected.hits, "answer {received}");
+            received += 1;
+            if received == 100_000 {
+                killed.take().unwrap().kill();
+            }
+        }
+        assert_eq!(received, STREAM);
+    });
+    // node-1 is killed too: node-0 answers alone. Exactly the identifiers whose partition only
+    // node-1 and node-2 held come back incomplete (vanished nodes keep their place for
+    // --rebalance-after, 600 s here); all others complete, with every hit.
+    nodes.pop().unwrap().kill();
+    let placement = Placement::new(&["node-0", "node-1", "node-2"], 2);
+    let lost = |response: &LookupResponse| -> Option<u32> {
+        let kind = kind_from_proto(response.kind).unwrap()?;
+        let partition = partition_of(leakdex::fingerprint::fingerprint(
+            &deployment.key,
+            kind,
+            &response.normalized,
+        ));
+        (!placement.holds("node-0", partition)).then_some(partition as u32)
+    };
+    let answered = runtime
+        .block_on(lookups(&nodes[0].url, &deployment.investigator, &pool))
+        .unwrap();
+    let mut incomplete = 0;
+    for (answer, expected) in answered.iter().zip(&reference) {
+        match lost(expected) {
+            Some(partition) => {
+                incomplete += 1;
+                assert!(answer.incomplete, "{answer:?}");
+                assert_eq!(answer.missing_partitions, [partition]);
+                assert!(answer.hits.is_empty());
+            }
+            None => {
+                assert!(!answer.incomplete, "{answer:?}");
+                assert_eq!(answer, expected);
+            }
+        }
+    }
+    // About a third of the partitions were held by node-1 and node-2 only.
+    assert!(
+        (pool.len() / 5..pool.len() / 2).contains(&incomplete),
+        "{incomplete} of {}",
+        pool.len()
+    );
+    // With require_complete, such an identifier fails the call; the others do not.
+    let (lost_values, kept_values): (Vec<(&String, &LookupResponse)>, Vec<_>) = pool
+        .iter()
+        .zip(&reference)
+        .partition(|(_, expected)| lost(expected).is_some());
+    let required = |values: Vec<&String>| {
+        runtime.block_on(async {
+            let connection = connect(&nodes[0].url, Some(&deployment.investigator)).await.unwrap();
+            let requests: Vec<LookupRequest> = values
+                .into_iter()
+                .take(50)
+                .map(|value| LookupRequest {
+                    value: value.clone(),
+                    require_complete: true,
+                    ..Default::default()
+                })
+                .collect();
+            let mut stream = LookupClient::new(connection)
+                .batch_lookup(tokio_stream::iter(requests))
+                .await?
+                .into_inner();
+            while stream.message().await?.is_some() {}
+            Ok::<(), tonic::Status>(())
+        })
+    };
+    let refused = required(lost_values.into_iter().map(|(value, _)| value).collect()).unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains("requires a complete answer"), "{refused:?}");
+    required(kept_values.into_iter().map(|(value, _)| value).collect()).unwrap();
+}
