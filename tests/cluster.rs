@@ -31,21 +31,8 @@ impl Deployment {
     /// A deployment named `name` with the generated corpora (`records` each) of three kinds
     /// ingested, and an investigator's and a monitor's token.
     fn ingested(name: &str, records: u64) -> Deployment {
-        let dir = tempfile::tempdir().unwrap();
-        let key: [u8; 16] = std::array::from_fn(|byte| byte as u8 * 17 + name.len() as u8);
-        let key_file = dir.path().join("key");
-        std::fs::write(&key_file, hex::encode(key)).unwrap();
-        let mut deployment = Deployment {
-            catalog: postgres_server().database(name),
-            prefix: name.to_string(),
-            key_file,
-            key,
-            investigator: String::new(),
-            monitor: String::new(),
-            dir,
-        };
+        let mut deployment = Deployment::new(name, records);
         let dumps = deployment.dir.path().join("dumps");
-        leakdex::synth::generate(&dumps, records, 5).unwrap();
         let builder = deployment.dir.path().join("builder");
         for corpus in ["vaccination.csv", "telecom_kyc.tsv.gz", "shop_orders.jsonl"] {
             let name = corpus.split('.').next().unwrap();
@@ -60,6 +47,25 @@ impl Deployment {
         deployment.investigator = deployment.token(&builder, "investigator", "investigator");
         deployment.monitor = deployment.token(&builder, "prometheus", "monitor");
         deployment
+    }
+
+    /// A deployment named `name`, nothing ingested, the generated dumps (`records` per corpus)
+    /// in `DIR/dumps`.
+    fn new(name: &str, records: u64) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        let key: [u8; 16] = std::array::from_fn(|byte| byte as u8 * 17 + name.len() as u8);
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, hex::encode(key)).unwrap();
+        leakdex::synth::generate(&dir.path().join("dumps"), records, 5).unwrap();
+        Deployment {
+            catalog: postgres_server().database(name),
+            prefix: name.to_string(),
+            key_file,
+            key,
+            investigator: String::new(),
+            monitor: String::new(),
+            dir,
+        }
     }
 
     fn command(&self, data: &Path) -> Command {
@@ -399,4 +405,93 @@ fn a_node_killed_mid_stream_loses_no_answer_and_what_no_live_node_holds_is_marke
     assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
     assert!(refused.message().contains("requires a complete answer"), "{refused:?}");
     required(kept_values.into_iter().map(|(value, _)| value).collect()).unwrap();
+}
+
+/// `leakdex corpora --json` of the deployment, as `process` (a data directory) sees it.
+fn corpora(deployment: &Deployment, process: &str) -> serde_json::Value {
+    let printed = stdout_of(
+        deployment
+            .command(&deployment.dir.path().join(process))
+            .args(["corpora", "--json"]),
+        "corpora",
+    );
+    serde_json::from_slice(&printed).unwrap()
+}
+
+/// An ingest as a Kubernetes Indexed Job of three parts, each a process with a fresh data
+/// directory (a pod): part 1 dies in the middle (aborted at the failpoint after reading, before
+/// publishing) and runs again in a new pod; part 0 runs twice. In the end every file is in the
+/// corpus once, with the records one ingest of the whole folder gives, and nothing is published
+/// that was not whole.
+#[test]
+fn a_killed_ingest_part_run_again_leaves_no_duplicate_and_no_partial_segment() {
+    let deployment = Deployment::new("cluster_job", 1_500);
+    let dumps = deployment.dir.path().join("dumps");
+    let part = |pod: &str, part: &str, fail: bool| {
+        let mut command = deployment.command(&deployment.dir.path().join(pod));
+        command
+            .args(["ingest", "--no-text", "--json", "--corpus", "seized", "--part", part])
+            .arg(&dumps);
+        if fail {
+            command.env("LEAKDEX_FAILPOINT", "mid-ingest");
+        }
+        command.output().unwrap()
+    };
+    let report = |output: &std::process::Output| -> serde_json::Value {
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let first = report(&part("pod-0", "0/3", false));
+    assert!(
+        !part("pod-1", "1/3", true).status.success(),
+        "the failpoint did not stop part 1"
+    );
+    let published_before: Vec<String> = corpora(&deployment, "look")[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        published_before.len(),
+        first["files"].as_array().unwrap().len(),
+        "{published_before:?}"
+    );
+    report(&part("pod-1b", "1/3", false));
+    report(&part("pod-2", "2/3", false));
+    let again = report(&part("pod-0b", "0/3", false));
+    assert_eq!(again["records"], 0, "{again}");
+    assert!(!again["skipped"].as_array().unwrap().is_empty(), "{again}");
+    // One ingest of the whole folder, embedded, for reference.
+    let whole = dumps.parent().unwrap().join("whole");
+    let reference: serde_json::Value = serde_json::from_slice(&stdout_of(
+        leakdex(&whole)
+            .args(["ingest", "--no-text", "--json", "--corpus", "seized"])
+            .arg(&dumps),
+        "ingest",
+    ))
+    .unwrap();
+    let listed = corpora(&deployment, "look");
+    let seized = &listed[0];
+    assert_eq!(seized["records"], reference["records"], "{seized}");
+    let mut files: Vec<&str> = seized["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["path"].as_str().unwrap())
+        .collect();
+    files.sort_unstable();
+    let mut expected: Vec<&str> = reference["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["path"].as_str().unwrap())
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(files, expected, "every file once");
+    assert_eq!(
+        seized["segments"].as_array().unwrap().len(),
+        3,
+        "one published segment a part: {seized}"
+    );
 }

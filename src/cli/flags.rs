@@ -215,6 +215,12 @@ pub(crate) struct IngestArgs {
     pub(crate) no_text: bool,
     #[arg(long)]
     pub(crate) json: bool,
+    /// Only the I-th (from 0) of N shares of the input files, balanced by bytes, e.g.
+    /// `--part $JOB_COMPLETION_INDEX/8` in a Kubernetes Indexed Job: N processes given the same
+    /// inputs ingest every file once. A part killed and run again ingests what it had not
+    /// published; a part that finished, run again, ingests nothing.
+    #[arg(long, value_parser = parse_part)]
+    pub(crate) part: Option<(usize, usize)>,
     #[command(flatten)]
     pub(crate) read: ReadOptions,
     #[arg(required = true)]
@@ -439,4 +445,23 @@ pub(super) fn parse_kind(kind: Option<&str>) -> Result<Option<Kind>, Failure> {
         None | Some("auto") => None,
         Some(name) => Some(name.parse::<Kind>()?),
     })
+}
+
+/// `I/N` with I < N.
+fn parse_part(text: &str) -> Result<(usize, usize), String> {
+    let (part, parts) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?}: give the part as I/N, e.g. 0/8"))?;
+    let part: usize = part
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: I is not a number"))?;
+    let parts: usize = parts
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?}: N is not a number"))?;
+    if parts == 0 || part >= parts {
+        return Err(format!("{text:?}: I counts from 0 and must be below N"));
+    }
+    Ok((part, parts))
 }

@@ -46,6 +46,7 @@ pub(super) fn ingest(data_dir: Option<&Path>, backends: &Backends, args: IngestA
         force,
         no_text,
         json,
+        part,
         read,
         paths,
     } = args;
@@ -66,6 +67,7 @@ pub(super) fn ingest(data_dir: Option<&Path>, backends: &Backends, args: IngestA
         scan,
         memory_budget,
         force,
+        share: part,
     };
     let bars = IngestBars {
         bytes: bar,

@@ -112,8 +112,12 @@ pub(super) fn run_remote(
                 no_text,
                 json,
                 paths,
+                part,
                 ..
             }) => {
+                if part.is_some() {
+                    return Err("--part splits an ingest among processes that publish to the catalog themselves (a Kubernetes Indexed Job); it is not sent to --server".into());
+                }
                 // The server reads the paths itself: they must be visible to it (same machine or
                 // shared storage), so they are sent absolute.
                 let paths = paths

@@ -33,6 +33,10 @@ pub struct BuildOptions {
     pub memory_budget: usize,
     /// Ingest files again even when the corpus already holds the same bytes.
     pub force: bool,
+    /// Only this share of the inputs' files: (I, N), the I-th (from 0) of N (see [`share_of`]).
+    /// N processes given the same inputs and shares 0..N ingest every file once between them
+    /// (a Kubernetes Indexed Job).
+    pub share: Option<(usize, usize)>,
 }
 
 impl Default for BuildOptions {
@@ -41,6 +45,7 @@ impl Default for BuildOptions {
             scan: ScanOptions::default(),
             memory_budget: 1 << 30,
             force: false,
+            share: None,
         }
     }
 }
@@ -69,6 +74,23 @@ fn failpoint(name: &str) {
         tracing::error!(failpoint = name, "aborting at failpoint");
         std::process::abort();
     }
+}
+
+/// The share (0..`parts`) each of `files` (path, bytes) falls in: largest first, each to the
+/// share with the fewest bytes so far (the longest-processing-time rule; Graham, 1969), so
+/// shares are within the largest file of each other in bytes. It depends only on the listing,
+/// so every process given the same inputs computes the same shares.
+pub fn share_of(files: &[(&str, u64)], parts: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|&a, &b| files[b].1.cmp(&files[a].1).then(files[a].0.cmp(files[b].0)));
+    let mut bytes = vec![0u64; parts.max(1)];
+    let mut shares = vec![0; files.len()];
+    for file in order {
+        let lightest = (0..bytes.len()).min_by_key(|&share| (bytes[share], share)).unwrap_or(0);
+        bytes[lightest] += files[file].1;
+        shares[file] = lightest;
+    }
+    shares
 }
 
 /// A time-ordered, random segment id.
@@ -205,7 +227,18 @@ pub fn build_segment(
         corpus: corpus.name.clone(),
         ..BuildReport::default()
     };
-    let (found, unreadable) = crate::ingest::discover(inputs, options.scan.follow_links);
+    let (mut found, unreadable) = crate::ingest::discover(inputs, options.scan.follow_links);
+    if let Some((part, parts)) = options.share {
+        let shares = share_of(
+            &found
+                .iter()
+                .map(|file| (file.path.as_str(), file.size))
+                .collect::<Vec<_>>(),
+            parts,
+        );
+        let mut numbered = shares.into_iter();
+        found.retain(|_| numbered.next() == Some(part));
+    }
     report
         .errors
         .extend(unreadable.into_iter().map(|(_, error)| error.to_string()));
@@ -744,5 +777,32 @@ impl RecordSink for Builder {
 
     fn unreadable(&self, path: &str, error: IngestError) {
         self.lock().errors.push(format!("{path}: {error}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share_of;
+
+    #[test]
+    fn shares_cover_every_file_once_balanced_by_bytes_whatever_the_listing_order() {
+        let files = [("a", 900), ("b", 100), ("c", 500), ("d", 500), ("e", 10), ("f", 400)];
+        let shares = share_of(&files, 3);
+        let mut bytes = [0u64; 3];
+        for (file, share) in files.iter().zip(&shares) {
+            bytes[*share] += file.1;
+        }
+        assert_eq!(bytes.iter().sum::<u64>(), 2410);
+        assert!(
+            bytes.iter().max().unwrap() - bytes.iter().min().unwrap() <= 900,
+            "{bytes:?}"
+        );
+        let mut reversed = files;
+        reversed.reverse();
+        let mut again = share_of(&reversed, 3);
+        again.reverse();
+        assert_eq!(again, shares);
+        assert_eq!(share_of(&files, 1), [0; 6]);
+        assert!(share_of(&[], 4).is_empty());
     }
 }
