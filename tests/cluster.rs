@@ -495,3 +495,82 @@ fn a_killed_ingest_part_run_again_leaves_no_duplicate_and_no_partial_segment() {
         "one published segment a part: {seized}"
     );
 }
+
+/// A corpus published while a cluster answers a stream of LookupBatches: every batch is
+/// answered from one catalog generation (the root names the segments; holders probe those),
+/// so within a batch either no answer or every answer has the new corpus's hits.
+#[test]
+fn a_corpus_published_during_a_stream_shows_in_whole_batches_never_half_of_one() {
+    use leakdex::service::proto::LookupBatch;
+    let deployment = Deployment::ingested("cluster_generation", 1_500);
+    let nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    let phone = regex::Regex::new(r"\b[6-9][0-9]{9}\b").unwrap();
+    let dumps = deployment.dir.path().join("dumps");
+    let text = std::fs::read_to_string(dumps.join("vaccination.csv")).unwrap();
+    let batch: Vec<String> = phone
+        .find_iter(&text)
+        .map(|found| found.as_str().to_string())
+        .take(300)
+        .collect();
+    let copy = |response: &LookupResponse| response.hits.iter().any(|hit| hit.corpus == "copy");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let connection = runtime
+        .block_on(connect(&nodes[0].url, Some(&deployment.investigator)))
+        .unwrap();
+    // Batches go one at a time, each sent when the last is answered, until the copy shows.
+    let (send, receive) = tokio::sync::mpsc::channel::<LookupBatch>(1);
+    let make = || LookupBatch {
+        requests: batch
+            .iter()
+            .map(|value| LookupRequest {
+                value: value.clone(),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let mut stream = runtime
+        .block_on(
+            LookupClient::new(connection)
+                .max_decoding_message_size(64 << 20)
+                .lookup_batches(tokio_stream::wrappers::ReceiverStream::new(receive)),
+        )
+        .unwrap()
+        .into_inner();
+    runtime.block_on(send.send(make())).unwrap();
+    let mut ingest = deployment
+        .command(&deployment.dir.path().join("publisher"))
+        .args(["ingest", "--no-text", "--corpus", "copy"])
+        .arg(dumps.join("vaccination.csv"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut before, mut after) = (0, 0);
+    let started = Instant::now();
+    loop {
+        let answered = runtime.block_on(stream.message()).unwrap().unwrap();
+        assert_eq!(answered.responses.len(), batch.len());
+        assert!(answered.responses.iter().all(|response| !response.incomplete));
+        let with_copy = answered.responses.iter().filter(|response| copy(response)).count();
+        assert!(
+            with_copy == 0 || with_copy == batch.len(),
+            "a batch answered from two generations: {with_copy} of {} answers have the new corpus",
+            batch.len()
+        );
+        if with_copy == 0 {
+            before += 1;
+        } else {
+            after += 1;
+            if after == 5 {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the new corpus never showed"
+        );
+        runtime.block_on(send.send(make())).unwrap();
+    }
+    assert!(ingest.wait().unwrap().success());
+    assert!(before > 0, "the corpus was published before the first batch");
+}
