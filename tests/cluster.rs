@@ -574,3 +574,113 @@ fn a_corpus_published_during_a_stream_shows_in_whole_batches_never_half_of_one()
     assert!(ingest.wait().unwrap().success());
     assert!(before > 0, "the corpus was published before the first batch");
 }
+
+/// CPU seconds (user + system) process `pid` has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// Opt-in figures for the capacity model (deploy/README.md): one node against three on this
+/// machine, over `LEAKDEX_CLUSTER_RECORDS` generated records per corpus (three corpora;
+/// default 100,000), 1M identifiers (9 in 10 present) streamed through BatchLookup: wall time,
+/// each process's CPU seconds and probes, and a node's cold start (spawn to its first answer, with an
+/// empty cache, every segment fetched from S3). Run with `cargo test --release --test
+/// integration -- --ignored --nocapture cluster_figures`.
+#[test]
+#[ignore = "opt-in measurement"]
+fn cluster_figures() {
+    let records: u64 = std::env::var("LEAKDEX_CLUSTER_RECORDS").map_or(100_000, |value| value.parse().unwrap());
+    let started = Instant::now();
+    let deployment = Deployment::ingested("cluster_figures", records);
+    eprintln!(
+        "ingested 3 corpora of {records} people in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let pool = values(&deployment);
+    let present = pool.len() * 4 / 9;
+    let stream: std::sync::Arc<Vec<String>> = std::sync::Arc::new(
+        (0..1_000_000usize)
+            .map(|id| {
+                if id % 10 == 9 {
+                    pool[present + id % (pool.len() - present)].clone()
+                } else {
+                    pool[id.wrapping_mul(7_919) % present].clone()
+                }
+            })
+            .collect(),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let run = |url: &str| {
+        let values = stream.clone();
+        let started = Instant::now();
+        let answered = runtime.block_on(async {
+            let connection = connect(url, Some(&deployment.investigator)).await.unwrap();
+            let requests = (0..values.len()).map(move |id| LookupRequest {
+                id: id.to_string(),
+                value: values[id].clone(),
+                ..Default::default()
+            });
+            let mut stream = LookupClient::new(connection)
+                .max_decoding_message_size(64 << 20)
+                .batch_lookup(tokio_stream::iter(requests))
+                .await
+                .unwrap()
+                .into_inner();
+            let mut answered = 0usize;
+            while let Some(response) = stream.message().await.unwrap() {
+                assert!(!response.incomplete);
+                answered += 1;
+            }
+            answered
+        });
+        assert_eq!(answered, stream.len());
+        started.elapsed().as_secs_f64()
+    };
+    let spawned = Instant::now();
+    let single = deployment.serve("single", None);
+    eprintln!(
+        "single node: cold start (empty cache) to its first answer {:.2} s",
+        spawned.elapsed().as_secs_f64()
+    );
+    run(&single.url);
+    let cpu = cpu_seconds(single.child.0.id());
+    let wall = run(&single.url);
+    eprintln!(
+        "single node, 1M lookups (warm): {wall:.2} s, {:.0} lookups/s, server CPU {:.2} s",
+        1e6 / wall,
+        cpu_seconds(single.child.0.id()) - cpu
+    );
+    drop(single);
+    let spawned = Instant::now();
+    let nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    runtime
+        .block_on(lookups(&nodes[0].url, &deployment.investigator, &pool[..1]))
+        .unwrap();
+    eprintln!(
+        "three nodes: spawn to all ready, seeing each other, and a first answer {:.2} s",
+        spawned.elapsed().as_secs_f64()
+    );
+    run(&nodes[0].url);
+    let cpu: Vec<f64> = nodes.iter().map(|node| cpu_seconds(node.child.0.id())).collect();
+    let probes: Vec<f64> = nodes.iter().map(|node| node.metric("leakdex_probes_total")).collect();
+    let wall = run(&nodes[0].url);
+    let used: Vec<f64> = nodes
+        .iter()
+        .zip(&cpu)
+        .map(|(node, before)| cpu_seconds(node.child.0.id()) - before)
+        .collect();
+    let probed: Vec<f64> = nodes
+        .iter()
+        .zip(&probes)
+        .map(|(node, before)| node.metric("leakdex_probes_total") - before)
+        .collect();
+    eprintln!(
+        "three nodes, 1M lookups through node-0 (warm): {wall:.2} s, {:.0} lookups/s; CPU s per node {used:.2?} (sum {:.2}); probes per node {probed:?}",
+        1e6 / wall,
+        used.iter().sum::<f64>()
+    );
+}
