@@ -83,30 +83,32 @@ impl Deployment {
         String::from_utf8(printed).unwrap().trim().to_string()
     }
 
-    /// A server of this deployment: a cluster node when `node` is given (its id, gossip address
-    /// and seed), else a single node. Its data directory (its cache) is its own.
-    fn serve(&self, name: &str, node: Option<(SocketAddr, Option<SocketAddr>)>) -> Server {
+    /// A server of this deployment: a cluster node when `node` is given (gossiping on a free
+    /// port, with the seed given if any), else a single node. Its data directory (its cache)
+    /// is its own.
+    fn serve(&self, name: &str, node: Option<Option<SocketAddr>>) -> Server {
         let mut command = self.command(&self.dir.path().join(name));
         command.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
-        if let Some((gossip, seed)) = node {
-            command
-                .args([
-                    "--node-id",
-                    name,
-                    "--gossip-interval-ms",
-                    "100",
-                    "--rebalance-after",
-                    "600",
-                ])
-                .arg("--cluster-listen")
-                .arg(gossip.to_string());
+        if let Some(seed) = node {
+            // Rounds of 200 ms: a node is taken for dead after about 8 silent rounds, so a busy
+            // two-core machine does not make a live one look dead.
+            command.args([
+                "--node-id",
+                name,
+                "--gossip-interval-ms",
+                "200",
+                "--rebalance-after",
+                "600",
+                "--cluster-listen",
+                "127.0.0.1:0",
+            ]);
             if let Some(seed) = seed {
                 command.arg("--seed").arg(seed.to_string());
             }
         }
         let mut child = Child(command.stderr(std::process::Stdio::piped()).spawn().unwrap());
         let mut stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
-        let (mut url, mut metrics) = (None, None);
+        let (mut url, mut metrics, mut gossip) = (None, None, None);
         let expected = if node.is_some() { 3 } else { 2 };
         for _ in 0..expected {
             let mut line = String::new();
@@ -116,13 +118,18 @@ impl Deployment {
             } else if let Some(address) = line.trim().strip_prefix("leakdex: metrics on http://") {
                 metrics = Some(address.trim_end_matches("/metrics").to_string());
             } else {
-                assert!(line.contains("cluster node"), "{name}: {line}");
+                let listening = line
+                    .split(" gossiping on ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .unwrap_or_else(|| panic!("{name}: {line}"));
+                gossip = Some(listening.parse().unwrap());
             }
         }
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
         Server {
             child,
-            gossip: node.map(|(gossip, _)| gossip),
+            gossip,
             url: url.unwrap_or_else(|| panic!("{name} printed no address")),
             metrics: metrics.unwrap(),
             monitor: self.monitor.clone(),
@@ -162,21 +169,11 @@ impl Server {
     }
 }
 
-fn free_udp() -> SocketAddr {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
 /// Starts nodes `names` seeded by the first, and waits until every one sees all of them.
 fn cluster(deployment: &Deployment, names: &[&str]) -> Vec<Server> {
-    let first = free_udp();
-    let nodes: Vec<Server> = names
-        .iter()
-        .enumerate()
-        .map(|(number, name)| {
-            let gossip = if number == 0 { first } else { free_udp() };
-            deployment.serve(name, Some((gossip, (number > 0).then_some(first))))
-        })
-        .collect();
+    let mut nodes = vec![deployment.serve(names[0], Some(None))];
+    let seed = seed_of(&nodes[0]);
+    nodes.extend(names[1..].iter().map(|name| deployment.serve(name, Some(Some(seed)))));
     wait_members(&nodes, names.len());
     nodes
 }
@@ -277,7 +274,7 @@ fn a_cluster_answers_as_one_node_does_with_each_node_probing_its_share_and_a_joi
         assert!((0.2..0.47).contains(&(share / total)), "{probes:?} of {total}");
     }
     // A fourth node joins: answers stay the same, and it probes about a quarter.
-    nodes.push(deployment.serve("node-3", Some((free_udp(), Some(seed_of(&nodes[0]))))));
+    nodes.push(deployment.serve("node-3", Some(Some(seed_of(&nodes[0])))));
     wait_members(&nodes, 4);
     let before: Vec<f64> = nodes.iter().map(|node| node.metric("leakdex_probes_total")).collect();
     let single_before = single.metric("leakdex_probes_total");
@@ -338,6 +335,8 @@ fn a_node_killed_mid_stream_loses_no_answer_and_what_no_live_node_holds_is_marke
         }
         assert_eq!(received, STREAM);
     });
+    // The answers the killed node owed were asked again of replicas.
+    assert!(nodes[0].metric("leakdex_part_retries_total") > 0.0);
     // node-1 is killed too: node-0 answers alone. Exactly the identifiers whose partition only
     // node-1 and node-2 held come back incomplete (vanished nodes keep their place for
     // --rebalance-after, 600 s here); all others complete, with every hit.
@@ -686,4 +685,89 @@ fn cluster_figures() {
         1e6 / wall,
         used.iter().sum::<f64>()
     );
+}
+
+/// A Probe call straight to `url` with `authorization` (a node's credential, or anything).
+async fn probe_call(
+    url: &str,
+    authorization: Option<String>,
+    segments: Vec<String>,
+) -> Result<leakdex::service::cluster::internal::ProbeResponse, tonic::Status> {
+    use leakdex::service::cluster::internal::{ProbeRequest, partitions_client::PartitionsClient};
+    let channel = tonic::transport::Channel::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(ProbeRequest {
+        segments,
+        fingerprints: vec![1, 2, 3],
+    });
+    if let Some(authorization) = authorization {
+        request
+            .metadata_mut()
+            .insert("authorization", authorization.parse().unwrap());
+    }
+    Ok(PartitionsClient::new(channel).probe(request).await?.into_inner())
+}
+
+/// The internal calls answer only the deployment's nodes: no credential, a public token, a
+/// credential of another key or a stale one are refused before the message is read; a valid
+/// one gets an answer with a proof, and a name that is no published segment (a path, say) is
+/// NOT_FOUND, never opened. A server outside a cluster offers no internal calls at all.
+#[test]
+fn internal_calls_are_for_the_deployments_nodes_only() {
+    use leakdex::cluster::NodeKey;
+    let deployment = Deployment::ingested("cluster_internal", 500);
+    let single = deployment.serve("single", None);
+    let nodes = cluster(&deployment, &["node-0", "node-1"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ours = NodeKey::of(&deployment.key);
+    let call = |url: &str, authorization: Option<String>, segments: Vec<String>| {
+        runtime.block_on(probe_call(url, authorization, segments))
+    };
+    let refused = [
+        None,
+        Some(format!("Bearer {}", deployment.investigator)),
+        Some(format!("Node {}", NodeKey::of(&[9; 16]).credential(now, 1))),
+        Some(format!("Node {}", ours.credential(now - 3_600, 1))),
+        Some("Node 1.2.3".to_string()),
+    ];
+    for authorization in refused {
+        let status = call(&nodes[0].url, authorization.clone(), Vec::new()).unwrap_err();
+        assert_eq!(
+            status.code(),
+            tonic::Code::Unauthenticated,
+            "{authorization:?}: {status:?}"
+        );
+    }
+    let answer = call(
+        &nodes[0].url,
+        Some(format!("Node {}", ours.credential(now, 7))),
+        Vec::new(),
+    )
+    .unwrap();
+    let mut unproven = answer.clone();
+    let proof = std::mem::take(&mut unproven.proof);
+    assert!(ours.verify(7, &prost::Message::encode_to_vec(&unproven), &proof));
+    for name in ["../../../etc", "/etc/passwd", "0000000000000-0000000000000000"] {
+        let status = call(
+            &nodes[0].url,
+            Some(format!("Node {}", ours.credential(now, 8))),
+            vec![name.to_string()],
+        )
+        .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::NotFound, "{name}: {status:?}");
+    }
+    let status = call(
+        &single.url,
+        Some(format!("Node {}", ours.credential(now, 9))),
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
 }

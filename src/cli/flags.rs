@@ -314,8 +314,8 @@ pub(crate) struct ServeArgs {
 /// How `serve` joins a cluster (all of them apply only with --cluster-listen).
 #[derive(Args)]
 pub(crate) struct ClusterArgs {
-    /// Join a cluster: receive gossip (UDP) here, e.g. 0.0.0.0:7946. Needs the cluster's shared
-    /// --catalog, --storage and --key-file.
+    /// Join a cluster: receive gossip (UDP) here, e.g. 0.0.0.0:7946 (port 0: any free port,
+    /// printed). Needs the cluster's shared --catalog, --storage and --key-file.
     #[arg(long, env = "LEAKDEX_CLUSTER_LISTEN")]
     pub(crate) cluster_listen: Option<std::net::SocketAddr>,
     /// A node to gossip with first, HOST:PORT (repeatable; a Kubernetes headless Service name
@@ -336,8 +336,8 @@ pub(crate) struct ClusterArgs {
     /// Milliseconds between gossip rounds; a dead node is noticed after about 8 rounds.
     #[arg(long, default_value_t = 500)]
     pub(crate) gossip_interval_ms: u64,
-    /// Seconds a node that vanished without draining keeps its partitions before they are
-    /// placed on the others (a restarted pod that returns sooner moves nothing); meanwhile
+    /// Seconds a node that left (drained, killed, unreachable) keeps its partitions before they
+    /// are placed on the others (a restarted pod that returns sooner moves nothing); meanwhile
     /// their other holders answer, and answers only it held are marked incomplete.
     #[arg(long, env = "LEAKDEX_REBALANCE_AFTER", default_value_t = 60)]
     pub(crate) rebalance_after: u64,

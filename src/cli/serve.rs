@@ -98,14 +98,28 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                         "leakdex: cluster node {} gossiping on {} as {}, gRPC at {}",
                         config.node_id, config.gossip_listen, config.gossip_advertise, config.grpc_url
                     );
+                    let node_id = config.node_id.clone();
                     let membership = std::sync::Arc::new(leakdex::cluster::Membership::join(config).await?);
                     state.join_cluster(leakdex::service::cluster::Clustered::new(
                         membership.members(),
                         &key,
                         cluster_tls,
                     ));
-                    // The listener is bound: calls sent from now wait in its backlog.
+                    // The listener is bound: calls sent from now wait in its backlog until this
+                    // node sees itself ready (so its own placement holds it) and serves.
                     membership.set_ready(true).await;
+                    let mut members = membership.members();
+                    let seen = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                        while !members.borrow_and_update().ready.contains_key(&node_id) {
+                            if members.changed().await.is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                    if seen.is_err() {
+                        tracing::warn!("this node did not see itself ready within 30 s; serving anyway");
+                    }
                     Some(membership)
                 }
                 None => None,
@@ -141,6 +155,14 @@ async fn cluster_config(
                     .into(),
             );
         }
+    };
+    // Port 0: a free port, chosen here so that it can be advertised (chitchat binds it next).
+    let gossip_listen = if gossip_listen.port() == 0 {
+        std::net::UdpSocket::bind(gossip_listen)
+            .and_then(|socket| socket.local_addr())
+            .map_err(|error| format!("--cluster-listen {gossip_listen}: {error}"))?
+    } else {
+        gossip_listen
     };
     let gossip_advertise = if gossip_listen.ip().is_unspecified() {
         let host = grpc.rsplit_once(':').map_or(grpc.as_str(), |(host, _)| host);

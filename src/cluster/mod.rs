@@ -40,11 +40,11 @@ pub struct ClusterConfig {
     /// Time between gossip rounds. A dead node is noticed after about 8 rounds
     /// (chitchat's phi-accrual threshold of 8 over rounds of this length).
     pub gossip_interval: Duration,
-    /// How long a node that vanished without draining (killed, partitioned away) keeps its
-    /// place in the placement. Its partitions are answered by their other holders meanwhile,
-    /// and marked incomplete where it was the last; a restarted pod coming back under its id
-    /// within this time finds its partitions where they were, so nothing moves twice. As
-    /// Elasticsearch delays reallocating a departed node's shards (`delayed_timeout`, 1 min).
+    /// How long a node that left (drained, killed, partitioned away) keeps its place in the
+    /// placement. Its partitions are answered by their other holders meanwhile, and marked
+    /// incomplete where it was the last; a pod restarted under its id within this time finds
+    /// its partitions where they were, so a rolling restart moves nothing. As Elasticsearch
+    /// delays reallocating a departed node's shards (`delayed_timeout`, 1 min).
     pub rebalance_after: Duration,
     /// Nodes gossip only with nodes of the same cluster id: derived from the deployment's key
     /// (see [`cluster_id`]), so two deployments on one network never merge.
@@ -57,14 +57,75 @@ pub fn cluster_id(key: &[u8; 16]) -> String {
     format!("leakdex-{:016x}", node_secret(key, b"cluster id"))
 }
 
-/// The bearer one node presents to another's internal calls: derived from the fingerprint
-/// key every process of a deployment holds, so a caller without the key cannot make them.
-pub fn node_bearer(key: &[u8; 16]) -> String {
-    format!(
-        "node-{:016x}{:016x}",
-        node_secret(key, b"node bearer 1"),
-        node_secret(key, b"node bearer 2")
-    )
+/// How long a node's credential is accepted after it was made (either way, for clocks a little
+/// apart): a credential seen on the network can be replayed only this long.
+pub const CREDENTIAL_WINDOW_SECONDS: u64 = 120;
+
+/// What the nodes of one deployment prove themselves with, derived from the fingerprint key
+/// every process of the deployment holds (HMAC-SHA-256 of a fixed label): a caller without the
+/// key can neither make an internal call nor pass off an answer as a node's. Gossip itself is
+/// not authenticated (chitchat has no such thing), so a stranger on the gossip network could
+/// announce itself as a node; it would receive fresh credentials, never the key, and its
+/// answers would fail their proof.
+#[derive(Clone)]
+pub struct NodeKey([u8; 32]);
+
+impl NodeKey {
+    pub fn of(key: &[u8; 16]) -> NodeKey {
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        hmac::Mac::update(&mut mac, b"leakdex node key 1");
+        NodeKey(hmac::Mac::finalize(mac).into_bytes().into())
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> hmac::Hmac<sha2::Sha256> {
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        for part in parts {
+            hmac::Mac::update(&mut mac, &(part.len() as u64).to_le_bytes());
+            hmac::Mac::update(&mut mac, part);
+        }
+        mac
+    }
+
+    /// A call's credential made at `now` (Unix seconds) with a fresh `nonce`:
+    /// `SECONDS.NONCE.MAC` in hex.
+    pub fn credential(&self, now: u64, nonce: u64) -> String {
+        let mac = hmac::Mac::finalize(self.mac(&[b"call", &now.to_le_bytes(), &nonce.to_le_bytes()])).into_bytes();
+        format!("{now:x}.{nonce:016x}.{}", hex::encode(mac))
+    }
+
+    /// The nonce of `credential` if this key made it within [`CREDENTIAL_WINDOW_SECONDS`] of
+    /// `now` (compared in constant time).
+    ///
+    /// Errors: a malformed, stale or forged credential.
+    pub fn check(&self, credential: &str, now: u64) -> Result<u64, &'static str> {
+        let mut parts = credential.splitn(3, '.');
+        let (Some(made), Some(nonce), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("a malformed node credential");
+        };
+        let made = u64::from_str_radix(made, 16).map_err(|_| "a malformed node credential")?;
+        let nonce = u64::from_str_radix(nonce, 16).map_err(|_| "a malformed node credential")?;
+        let mac = hex::decode(mac).map_err(|_| "a malformed node credential")?;
+        if made.abs_diff(now) > CREDENTIAL_WINDOW_SECONDS {
+            return Err("a stale node credential");
+        }
+        hmac::Mac::verify_slice(self.mac(&[b"call", &made.to_le_bytes(), &nonce.to_le_bytes()]), &mac)
+            .map_err(|_| "a forged node credential")?;
+        Ok(nonce)
+    }
+
+    /// A holder's proof of its answer (`answer`: its encoded bytes) to the call of `nonce`.
+    pub fn proof(&self, nonce: u64, answer: &[u8]) -> Vec<u8> {
+        hmac::Mac::finalize(self.mac(&[b"answer", &nonce.to_le_bytes(), answer]))
+            .into_bytes()
+            .to_vec()
+    }
+
+    /// Whether `proof` is this key's proof of `answer` to the call of `nonce` (constant time).
+    pub fn verify(&self, nonce: u64, answer: &[u8], proof: &[u8]) -> bool {
+        hmac::Mac::verify_slice(self.mac(&[b"answer", &nonce.to_le_bytes(), answer]), proof).is_ok()
+    }
 }
 
 fn node_secret(key: &[u8; 16], purpose: &[u8]) -> u64 {
@@ -89,8 +150,7 @@ pub struct Members {
     pub me: String,
     /// Ready members by node id (this node among them once it is ready).
     pub ready: BTreeMap<String, Member>,
-    /// Nodes that vanished without draining, less than `rebalance_after` ago: still placed,
-    /// never asked.
+    /// Nodes that left less than `rebalance_after` ago: still placed, never asked.
     pub down: BTreeSet<String>,
     pub placement: Placement,
 }
@@ -157,29 +217,25 @@ impl Membership {
         )));
         let (me, replicas, rebalance_after) = (config.node_id, config.replicas, config.rebalance_after);
         tokio::spawn(async move {
-            // Nodes that vanished while ready, and when.
-            let mut vanished: HashMap<String, tokio::time::Instant> = HashMap::new();
-            let mut draining: BTreeSet<String> = BTreeSet::new();
+            // Nodes that were ready and left, and when.
+            let mut left: HashMap<String, tokio::time::Instant> = HashMap::new();
             loop {
-                let (ready, leaving) = ready_members(&live.borrow_and_update());
+                let ready = ready_members(&live.borrow_and_update());
                 let now = tokio::time::Instant::now();
                 let before = publish.borrow().clone();
                 for gone in before.ready.keys().filter(|id| !ready.contains_key(*id)) {
-                    if !leaving.contains(gone) && !draining.contains(gone) {
-                        tracing::warn!(node = %gone, ?rebalance_after, "a node vanished without draining; its partitions stay placed on it for now");
-                        vanished.insert(gone.clone(), now);
-                    }
+                    tracing::warn!(node = %gone, ?rebalance_after, "a node left; its partitions stay placed on it for now");
+                    left.insert(gone.clone(), now);
                 }
-                draining = leaving;
-                vanished.retain(|id, since| !ready.contains_key(id) && now.duration_since(*since) < rebalance_after);
-                let down: BTreeSet<String> = vanished.keys().cloned().collect();
+                left.retain(|id, since| !ready.contains_key(id) && now.duration_since(*since) < rebalance_after);
+                let down: BTreeSet<String> = left.keys().cloned().collect();
                 if before.ready != ready || before.down != down {
                     tracing::info!(members = ?ready.keys().collect::<Vec<_>>(), ?down, "cluster members changed");
                     if publish.send(Arc::new(Members::of(&me, ready, down, replicas))).is_err() {
                         return;
                     }
                 }
-                let next_expiry = vanished.values().map(|since| *since + rebalance_after).min();
+                let next_expiry = left.values().map(|since| *since + rebalance_after).min();
                 tokio::select! {
                     changed = live.changed() => if changed.is_err() { return },
                     () = async {
@@ -226,12 +282,10 @@ impl Membership {
     }
 }
 
-/// The ready nodes among the live ones, and the draining ones; one state per node id: a node
-/// restarted under the same id is briefly live twice (two generations), and its newest
-/// generation counts.
-fn ready_members(
-    live: &BTreeMap<chitchat::ChitchatId, chitchat::NodeState>,
-) -> (BTreeMap<String, Member>, BTreeSet<String>) {
+/// The ready nodes among the live ones, one state per node id: a node restarted under the same
+/// id is briefly live twice (two generations), and its newest generation counts (until it is
+/// ready, the node counts as left, so its partitions stay where they were).
+fn ready_members(live: &BTreeMap<chitchat::ChitchatId, chitchat::NodeState>) -> BTreeMap<String, Member> {
     let mut newest: BTreeMap<&str, (u64, &chitchat::NodeState)> = BTreeMap::new();
     for (id, state) in live {
         let entry = newest.entry(&id.node_id).or_insert((id.generation_id, state));
@@ -239,12 +293,7 @@ fn ready_members(
             *entry = (id.generation_id, state);
         }
     }
-    let draining = newest
-        .iter()
-        .filter(|(_, (_, state))| state.get(STATE_KEY) == Some(DRAINING))
-        .map(|(node_id, _)| node_id.to_string())
-        .collect();
-    let ready = newest
+    newest
         .into_iter()
         .filter(|(_, (_, state))| state.get(STATE_KEY) == Some(READY))
         .filter_map(|(node_id, (_, state))| {
@@ -256,8 +305,7 @@ fn ready_members(
                 },
             ))
         })
-        .collect();
-    (ready, draining)
+        .collect()
 }
 
 #[cfg(test)]
@@ -276,8 +324,8 @@ mod tests {
             seeds,
             grpc_url: format!("http://{node_id}.test:7070"),
             replicas: 2,
-            gossip_interval: Duration::from_millis(50),
-            rebalance_after: Duration::from_millis(800),
+            gossip_interval: Duration::from_millis(100),
+            rebalance_after: Duration::from_secs(6),
             cluster_id: cluster_id(&[7; 16]),
         }
     }
@@ -296,10 +344,11 @@ mod tests {
         .unwrap_or_else(|_| panic!("never saw {count} ready members"))
     }
 
-    /// Three nodes on loopback: only ready nodes are members and hold partitions; a node that
-    /// leaves (draining) is dropped, and a node of another deployment never joins.
+    /// Three nodes on loopback: only ready nodes are members; a node that drains or vanishes
+    /// keeps its place in the placement for `rebalance_after`, then the placement is over the
+    /// rest; a node of another deployment never joins.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn ready_nodes_become_members_and_a_draining_one_leaves() {
+    async fn ready_nodes_become_members_and_nodes_that_leave_keep_their_place_for_a_while() {
         let first = free_udp_port();
         let seeds = vec![first.to_string()];
         let a = Membership::join(config("a", first, vec![])).await.unwrap();
@@ -321,16 +370,15 @@ mod tests {
         assert_eq!(three.ready.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(three.ready["b"].grpc_url, "http://b.test:7070");
         assert_eq!(three.placement.nodes(), ["a", "b", "c"]);
+        // A node that drains, or vanishes, keeps its place until `rebalance_after`.
         c.set_ready(false).await;
         let two = until(&mut seen, 2).await;
-        assert_eq!(two.placement.nodes(), ["a", "b"]);
-        assert!(two.down.is_empty(), "a draining node left: {:?}", two.down);
-        // A node that vanishes without draining keeps its place until `rebalance_after`.
+        assert_eq!(two.down.iter().collect::<Vec<_>>(), ["c"]);
         b.shutdown().await;
         let one = until(&mut seen, 1).await;
-        assert_eq!(one.down.iter().collect::<Vec<_>>(), ["b"]);
-        assert_eq!(one.placement.nodes(), ["a", "b"]);
-        let rebalanced = tokio::time::timeout(Duration::from_secs(10), async {
+        assert_eq!(one.placement.nodes(), ["a", "b", "c"]);
+        assert!(one.placement.holders(0).count() == 2);
+        let rebalanced = tokio::time::timeout(Duration::from_secs(20), async {
             loop {
                 if seen.borrow_and_update().down.is_empty() {
                     return seen.borrow().clone();
@@ -339,7 +387,7 @@ mod tests {
             }
         })
         .await
-        .expect("the vanished node is dropped after rebalance_after");
+        .expect("the nodes that left are dropped after rebalance_after");
         assert_eq!(rebalanced.placement.nodes(), ["a"]);
         for node in [a, c, stranger] {
             node.shutdown().await;
@@ -347,9 +395,33 @@ mod tests {
     }
 
     #[test]
-    fn deployments_get_different_cluster_ids_and_bearers() {
+    fn node_credentials_and_proofs_hold_only_for_the_same_key_fresh_and_unaltered() {
         assert_ne!(cluster_id(&[1; 16]), cluster_id(&[2; 16]));
-        assert_ne!(node_bearer(&[1; 16]), node_bearer(&[2; 16]));
-        assert_eq!(node_bearer(&[1; 16]), node_bearer(&[1; 16]));
+        let (ours, theirs) = (NodeKey::of(&[1; 16]), NodeKey::of(&[2; 16]));
+        let credential = ours.credential(1_000_000, 42);
+        assert_eq!(ours.check(&credential, 1_000_000 + CREDENTIAL_WINDOW_SECONDS), Ok(42));
+        assert_eq!(ours.check(&credential, 1_000_000 - 5), Ok(42));
+        assert_eq!(
+            ours.check(&credential, 1_000_000 + CREDENTIAL_WINDOW_SECONDS + 1),
+            Err("a stale node credential")
+        );
+        assert_eq!(theirs.check(&credential, 1_000_000), Err("a forged node credential"));
+        let replayed_with_another_nonce = credential.replacen(".000000000000002a.", ".000000000000002b.", 1);
+        assert_eq!(
+            ours.check(&replayed_with_another_nonce, 1_000_000),
+            Err("a forged node credential")
+        );
+        for malformed in ["", "1.2", "x.y.z", "f4240.2a.zz"] {
+            assert_eq!(
+                ours.check(malformed, 1_000_000),
+                Err("a malformed node credential"),
+                "{malformed}"
+            );
+        }
+        let proof = ours.proof(42, b"answer");
+        assert!(ours.verify(42, b"answer", &proof));
+        assert!(!ours.verify(43, b"answer", &proof));
+        assert!(!ours.verify(42, b"answex", &proof));
+        assert!(!theirs.verify(42, b"answer", &proof));
     }
 }

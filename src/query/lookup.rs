@@ -352,8 +352,8 @@ pub fn lookup_batch_with<'a, T: Send>(
         let (query, _) = owners[probe as usize];
         let partition = crate::cluster::placement::partition_of(fingerprints[probe as usize]) as u32;
         let listed = &mut missing[query as usize];
-        if !listed.contains(&partition) {
-            listed.push(partition);
+        if let Err(place) = listed.binary_search(&partition) {
+            listed.insert(place, partition);
         }
     }
     let numbered: Vec<(usize, Result<Readings, String>)> = prepared.into_iter().enumerate().collect();

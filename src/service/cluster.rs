@@ -5,6 +5,7 @@
 use super::metrics::Metrics;
 use super::server::{ServiceState, blocking_call};
 use crate::cluster::Members;
+use crate::cluster::NodeKey;
 use crate::cluster::placement::partition_of;
 use crate::query::{Found, Index, Local, Probed, Prober, probe_segment};
 use crate::segment::hash::Entry;
@@ -12,7 +13,7 @@ use crate::segment::store::StoredLocation;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tonic::metadata::{Ascii, MetadataValue};
+use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
@@ -25,18 +26,34 @@ pub mod internal {
 use internal::partitions_client::PartitionsClient;
 use internal::{ProbeRequest, ProbeResponse};
 
-/// Largest message between nodes. A part is at most a micro-batch's probes (8 bytes each);
-/// its answer is its hits, about 30 bytes each, and a value common in a corpus has many.
-pub(super) const MAX_PART_MESSAGE: usize = 256 << 20;
+/// Largest answer between nodes: a part's hits, about 30 bytes each, and a value common in a
+/// corpus has many.
+pub(super) const MAX_PART_ANSWER: usize = 256 << 20;
 
-/// How long a part sent to another node may take when the caller set no deadline.
-const DEFAULT_PART_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest request between nodes: a part is at most a micro-batch's probes, 8 bytes each, and
+/// the names of the segments; what an unauthenticated caller can make a node read is bounded
+/// by this too (the credential is checked on the headers, before the message).
+pub(super) const MAX_PART_REQUEST: usize = 16 << 20;
+
+/// How long a part sent to another node may take when the caller set no deadline: a node that
+/// hangs without dying costs each batch this long, until gossip finds it dead.
+const DEFAULT_PART_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The nonce of an internal call's credential, for its answer's proof.
+#[derive(Clone, Copy)]
+struct CallNonce(u64);
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
 
 /// A server's place in its cluster: the members it sees, and channels to them.
 pub struct Clustered {
     members: tokio::sync::watch::Receiver<Arc<Members>>,
-    /// `Bearer node-…`: what this node presents to the others, and expects from them.
-    bearer: MetadataValue<Ascii>,
+    /// What this node proves itself with to the others, and checks them by.
+    node_key: NodeKey,
     /// One lazily connected channel per node address, reconnected by tonic as needed.
     channels: Mutex<HashMap<String, Channel>>,
     /// How to call nodes that serve over TLS.
@@ -45,9 +62,9 @@ pub struct Clustered {
 }
 
 impl Clustered {
-    /// A node seeing `members`, calling and called with the bearer derived from the
-    /// deployment's `key`, calling `https://` nodes with `tls`; internal calls run on the
-    /// current tokio runtime.
+    /// A node seeing `members`, proving itself to the others (and checking them) with the
+    /// [`NodeKey`] of the deployment's `key`, calling nodes over TLS with `tls` (and then only
+    /// `https://` nodes); internal calls run on the current tokio runtime.
     ///
     /// Panics outside a tokio runtime.
     pub fn new(
@@ -58,9 +75,7 @@ impl Clustered {
         Clustered {
             tls,
             members,
-            bearer: format!("Bearer {}", crate::cluster::node_bearer(key))
-                .parse()
-                .expect("the node bearer is ASCII"),
+            node_key: NodeKey::of(key),
             channels: Mutex::default(),
             runtime: tokio::runtime::Handle::current(),
         }
@@ -73,6 +88,11 @@ impl Clustered {
     }
 
     fn channel(&self, url: &str) -> Result<Channel, Status> {
+        if self.tls.is_some() && !url.starts_with("https://") {
+            return Err(Status::unavailable(format!(
+                "node address {url}: this node serves TLS and calls the others over TLS only"
+            )));
+        }
         let mut channels = self.channels.lock().unwrap_or_else(|poison| poison.into_inner());
         if let Some(channel) = channels.get(url) {
             return Ok(channel.clone());
@@ -93,22 +113,23 @@ impl Clustered {
         Ok(channel)
     }
 
-    /// Whether `request` carries this deployment's node bearer (compared in constant time).
-    fn check(&self, request: &Request<ProbeRequest>) -> Result<(), Status> {
-        let given = request
-            .metadata()
-            .get("authorization")
-            .map(MetadataValue::as_bytes)
-            .unwrap_or_default();
-        let expected = self.bearer.as_bytes();
-        let same = given.len() == expected.len()
-            && given.iter().zip(expected).fold(0u8, |differ, (a, b)| differ | (a ^ b)) == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated(
-                "internal calls are for the nodes of this deployment",
-            ))
+    /// Checks an internal call's node credential before its message is read, and hands its
+    /// nonce to the call: a caller without the deployment's key is refused on its headers.
+    pub(super) fn interceptor(&self) -> impl tonic::service::Interceptor + Clone + use<> {
+        let node_key = self.node_key.clone();
+        move |mut request: Request<()>| -> Result<Request<()>, Status> {
+            let credential = request
+                .metadata()
+                .get("authorization")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Node "))
+                .ok_or_else(|| Status::unauthenticated("internal calls are for the nodes of this deployment"))?;
+            let nonce = node_key.check(credential, unix_seconds()).map_err(|refusal| {
+                tracing::warn!(refusal, "an internal call without a valid node credential refused");
+                Status::unauthenticated("internal calls are for the nodes of this deployment")
+            })?;
+            request.extensions_mut().insert(CallNonce(nonce));
+            Ok(request)
         }
     }
 
@@ -160,27 +181,34 @@ impl Clustered {
                     own = Some(part);
                     continue;
                 }
+                let nonce: u64 = rand::random();
                 let call = members
                     .ready
                     .get(node)
                     .ok_or_else(|| Status::unavailable(format!("node {node} left")))
                     .and_then(|member| self.channel(&member.grpc_url))
-                    .map(|channel| {
+                    .and_then(|channel| {
                         let mut request = Request::new(ProbeRequest {
                             segments: segments.as_ref().clone(),
                             fingerprints: part.iter().map(|&(fingerprint, _)| fingerprint).collect(),
                         });
                         request.set_timeout(timeout);
-                        request.metadata_mut().insert("authorization", self.bearer.clone());
-                        self.runtime.spawn(async move {
+                        let mut credential: MetadataValue<_> =
+                            format!("Node {}", self.node_key.credential(unix_seconds(), nonce))
+                                .parse()
+                                .map_err(|_| Status::internal("a node credential is ASCII"))?;
+                        // Kept out of HTTP/2's header tables.
+                        credential.set_sensitive(true);
+                        request.metadata_mut().insert("authorization", credential);
+                        Ok(self.runtime.spawn(async move {
                             PartitionsClient::new(channel)
-                                .max_decoding_message_size(MAX_PART_MESSAGE)
-                                .max_encoding_message_size(MAX_PART_MESSAGE)
+                                .max_decoding_message_size(MAX_PART_ANSWER)
+                                .max_encoding_message_size(MAX_PART_REQUEST)
                                 .probe(request)
                                 .await
-                        })
+                        }))
                     });
-                calls.push((node.to_string(), part, call));
+                calls.push((node.to_string(), part, nonce, call));
             }
             pending = Vec::new();
             if let Some(part) = own {
@@ -190,14 +218,25 @@ impl Clustered {
                 }
                 parts_answered += 1;
             }
-            for (node, part, call) in calls {
+            for (node, part, nonce, call) in calls {
                 let answered = call.and_then(|handle| {
                     self.runtime
                         .block_on(handle)
                         .map_err(|join| Status::internal(join.to_string()))?
                         .map(Response::into_inner)
                 });
-                match answered.and_then(|response| placed(&response, &part, segments.len())) {
+                let proven = answered.and_then(|mut response| {
+                    let proof = std::mem::take(&mut response.proof);
+                    if self
+                        .node_key
+                        .verify(nonce, &prost::Message::encode_to_vec(&response), &proof)
+                    {
+                        Ok(response)
+                    } else {
+                        Err(Status::unauthenticated("an answer without a valid node proof"))
+                    }
+                });
+                match proven.and_then(|response| placed(&response, &part, segments.len())) {
                     Ok(hits) => {
                         for (segment, hit) in hits {
                             found[segment].push(hit);
@@ -206,14 +245,17 @@ impl Clustered {
                     }
                     Err(status) => {
                         tracing::warn!(%node, code = ?status.code(), message = status.message(), probes = part.len(), "a node did not answer its part; asking a replica");
+                        metrics.part_retries.inc();
                         failed.insert(node);
                         pending.extend(part);
                     }
                 }
             }
-            if pending.is_empty() {
+            if pending.is_empty() || deadline.is_some_and(|deadline| deadline <= Instant::now()) {
                 break;
             }
+            // Parts of several failed nodes may go to one replica: probes are sent sorted.
+            pending.sort_unstable();
         }
         unanswered.extend(pending.iter().map(|&(_, probe)| probe));
         if parts_answered > 1 {
@@ -310,10 +352,17 @@ pub(super) struct PartitionsService {
 #[tonic::async_trait]
 impl internal::partitions_server::Partitions for PartitionsService {
     async fn probe(&self, request: Request<ProbeRequest>) -> Result<Response<ProbeResponse>, Status> {
-        let Some(cluster) = self.state.cluster() else {
-            return Err(Status::unimplemented("this server is not a cluster node"));
+        // Set by the interceptor, which refuses a call without a valid node credential.
+        let Some(&CallNonce(nonce)) = request.extensions().get::<CallNonce>() else {
+            return Err(Status::unauthenticated(
+                "internal calls are for the nodes of this deployment",
+            ));
         };
-        cluster.check(&request)?;
+        let Some(node_key) = self.state.cluster().map(|cluster| cluster.node_key.clone()) else {
+            return Err(Status::unauthenticated(
+                "internal calls are for the nodes of this deployment",
+            ));
+        };
         let request = request.into_inner();
         if !request.fingerprints.is_sorted() {
             return Err(Status::invalid_argument("fingerprints must be sorted"));
@@ -334,19 +383,20 @@ impl internal::partitions_server::Partitions for PartitionsService {
                 .map(|(position, &fingerprint)| (fingerprint, position as u32))
                 .collect();
             state.metrics.probes.inc_by(probes.len() as u64);
+            // The root's generation: the segments it named, every one published. This node's
+            // index is reopened above when the catalog moved on; a segment it still lacks is no
+            // longer published (its corpus deleted since the root opened its index), and the
+            // root asks elsewhere or marks the part unanswered. Nothing but a published segment
+            // of the catalog is ever opened by name from another process.
+            let mut segments = Vec::with_capacity(request.segments.len());
+            for id in &request.segments {
+                let position = by_id
+                    .get(id.as_str())
+                    .ok_or_else(|| Status::not_found(format!("segment {id:?} is not published")))?;
+                segments.push(&index.segments[*position].segment);
+            }
             let mut response = ProbeResponse::default();
-            for (number, id) in request.segments.iter().enumerate() {
-                // A segment published after this node's index was opened (the root saw a newer
-                // generation): opened for this call.
-                let opened;
-                let segment = match by_id.get(id.as_str()) {
-                    Some(&position) => &index.segments[position].segment,
-                    None => {
-                        opened = crate::segment::Segment::open_published(state.data(), id)
-                            .map_err(|error| Status::not_found(format!("segment {id}: {error}")))?;
-                        &opened
-                    }
-                };
+            for (number, segment) in segments.into_iter().enumerate() {
                 for (probe, entry, location) in probe_segment(segment, &probes) {
                     response.probe.push(probe);
                     response.segment.push(number as u32);
@@ -358,6 +408,7 @@ impl internal::partitions_server::Partitions for PartitionsService {
                     response.offset.push(location.offset);
                 }
             }
+            response.proof = node_key.proof(nonce, &prost::Message::encode_to_vec(&response));
             Ok(Response::new(response))
         })
         .await

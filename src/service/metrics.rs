@@ -23,6 +23,8 @@ pub struct Metrics {
     pub probes: Counter,
     /// In a cluster: the ready members this node sees, and the vanished nodes still placed.
     pub cluster_members: Gauge,
+    /// Parts of lookups a node did not answer, asked again of a replica.
+    pub part_retries: Counter,
     pub cluster_down: Gauge,
     pub lookup_batch_seconds: Histogram,
     pub segments: Gauge,
@@ -54,6 +56,12 @@ impl Default for Metrics {
             "cluster_members",
             "ready cluster members this node sees (0 outside a cluster)",
             cluster_members.clone(),
+        );
+        let part_retries = Counter::default();
+        registry.register(
+            "part_retries",
+            "parts of lookups another node did not answer, asked again of a replica",
+            part_retries.clone(),
         );
         let cluster_down = Gauge::default();
         registry.register(
@@ -92,6 +100,7 @@ impl Default for Metrics {
             hits,
             probes,
             cluster_members,
+            part_retries,
             cluster_down,
             lookup_batch_seconds,
             segments,

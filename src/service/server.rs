@@ -298,10 +298,6 @@ impl ServiceState {
         self.cluster().map(super::cluster::Clustered::view)
     }
 
-    pub(super) fn data(&self) -> &DataDir {
-        &self.data
-    }
-
     /// The index `role` answers from (without canary corpora unless it sees them); reopened
     /// (cheaply: manifests and mmaps) if the catalog changed.
     pub(super) fn index_for(&self, role: Role) -> Result<Arc<Index>, Status> {
@@ -458,9 +454,14 @@ fn answer(
     deadline: Option<std::time::Instant>,
 ) -> Result<Vec<proto::LookupResponse>, Status> {
     let started = std::time::Instant::now();
+    if deadline.is_some_and(|deadline| deadline <= started) {
+        return Err(Status::deadline_exceeded(
+            "the call's deadline passed before this batch was answered",
+        ));
+    }
     let principal = &state.recheck(principal, rpc)?;
     state.admit(principal, requests.len() as u64)?;
-    let (responses, asked, points) = answer_batch(state, principal, requests, deadline)?;
+    let (responses, asked, points, refusal) = answer_batch(state, principal, requests, deadline)?;
     let hits: u64 = responses
         .iter()
         .flat_map(|response| &response.hits)
@@ -468,6 +469,11 @@ fn answer(
         .sum();
     state.record(principal, rpc, responses.len(), hits as usize, asked)?;
     state.account(principal, hits as usize, points)?;
+    if let Some(refusal) = refusal {
+        // Answered, on the record and charged, then withheld: the caller asked for complete
+        // answers only.
+        return Err(refusal);
+    }
     state.metrics.lookups.inc_by(responses.len() as u64);
     state.metrics.hits.inc_by(hits);
     state
@@ -477,9 +483,10 @@ fn answer(
     Ok(responses)
 }
 
-/// The responses, the fingerprints of what was asked (for the audit log), and the phones and
-/// IDs asked about (for sweep detection).
-type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<Numbered>);
+/// The responses, the fingerprints of what was asked (for the audit log), the phones and IDs
+/// asked about (for sweep detection), and the refusal of a request that required a complete
+/// answer and would get an incomplete one.
+type Answered = (Vec<proto::LookupResponse>, Vec<u64>, Vec<Numbered>, Option<Status>);
 
 fn answer_batch(
     state: &ServiceState,
@@ -604,9 +611,10 @@ fn answer_batch(
     let mut responses = Vec::with_capacity(answered.len());
     let mut asked = Vec::with_capacity(answered.len());
     let mut numbers = Vec::new();
+    let mut refusal = None;
     for ((mut response, fingerprint, number), request) in answered.into_iter().zip(requests) {
-        if request.require_complete && response.incomplete {
-            return Err(Status::unavailable(format!(
+        if request.require_complete && response.incomplete && refusal.is_none() {
+            refusal = Some(Status::unavailable(format!(
                 "request {:?}: no live node holds index partitions {:?}, and it requires a complete answer",
                 request.id, response.missing_partitions
             )));
@@ -616,7 +624,7 @@ fn answer_batch(
         asked.push(fingerprint);
         numbers.extend(number);
     }
-    Ok((responses, asked, numbers))
+    Ok((responses, asked, numbers, refusal))
 }
 
 /// `leakdex.v1.Lookup`.
