@@ -341,34 +341,12 @@ fn a_node_killed_mid_stream_loses_no_answer_and_what_no_live_node_holds_is_marke
     // node-1 and node-2 held come back incomplete (vanished nodes keep their place for
     // --rebalance-after, 600 s here); all others complete, with every hit.
     nodes.pop().unwrap().kill();
-    let placement = Placement::new(&["node-0", "node-1", "node-2"], 2);
-    let lost = |response: &LookupResponse| -> Option<u32> {
-        let kind = kind_from_proto(response.kind).unwrap()?;
-        let partition = partition_of(leakdex::fingerprint::fingerprint(
-            &deployment.key,
-            kind,
-            &response.normalized,
-        ));
-        (!placement.holds("node-0", partition)).then_some(partition as u32)
-    };
+    let lost =
+        |response: &LookupResponse| lost_partition(&deployment, &["node-0", "node-1", "node-2"], &["node-0"], response);
     let answered = runtime
         .block_on(lookups(&nodes[0].url, &deployment.investigator, &pool))
         .unwrap();
-    let mut incomplete = 0;
-    for (answer, expected) in answered.iter().zip(&reference) {
-        match lost(expected) {
-            Some(partition) => {
-                incomplete += 1;
-                assert!(answer.incomplete, "{answer:?}");
-                assert_eq!(answer.missing_partitions, [partition]);
-                assert!(answer.hits.is_empty());
-            }
-            None => {
-                assert!(!answer.incomplete, "{answer:?}");
-                assert_eq!(answer, expected);
-            }
-        }
-    }
+    let incomplete = check_marked(&answered, &reference, lost);
     // About a third of the partitions were held by node-1 and node-2 only.
     assert!(
         (pool.len() / 5..pool.len() / 2).contains(&incomplete),
@@ -770,4 +748,74 @@ fn internal_calls_are_for_the_deployments_nodes_only() {
     )
     .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+}
+
+/// The partition of `response`'s identifier if none of the nodes of `alive` holds it in the
+/// placement over `placed`.
+fn lost_partition(deployment: &Deployment, placed: &[&str], alive: &[&str], response: &LookupResponse) -> Option<u32> {
+    let placement = Placement::new(placed, 2);
+    let kind = kind_from_proto(response.kind).unwrap()?;
+    let partition = partition_of(leakdex::fingerprint::fingerprint(
+        &deployment.key,
+        kind,
+        &response.normalized,
+    ));
+    (!alive.iter().any(|node| placement.holds(node, partition))).then_some(partition as u32)
+}
+
+/// Checks that exactly the answers whose partition is `lost` are marked incomplete, with that
+/// partition and no hits, and every other answer is the reference's; how many were marked.
+fn check_marked(
+    answered: &[LookupResponse],
+    reference: &[LookupResponse],
+    lost: impl Fn(&LookupResponse) -> Option<u32>,
+) -> usize {
+    assert_eq!(answered.len(), reference.len());
+    let mut incomplete = 0;
+    for (answer, expected) in answered.iter().zip(reference) {
+        match lost(expected) {
+            Some(partition) => {
+                incomplete += 1;
+                assert!(answer.incomplete, "{answer:?}");
+                assert_eq!(answer.missing_partitions, [partition]);
+                assert!(answer.hits.is_empty());
+            }
+            None => {
+                assert!(!answer.incomplete, "{answer:?}");
+                assert_eq!(answer, expected);
+            }
+        }
+    }
+    incomplete
+}
+
+/// Two of four nodes killed at once, and a batch sent before gossip notices: both parts fail
+/// in the same round and are asked again of the replicas (merged, in order). Exactly the
+/// identifiers whose partition both dead nodes held come back incomplete.
+#[test]
+fn two_nodes_killed_at_once_are_retried_together_on_their_replicas() {
+    let deployment = Deployment::ingested("cluster_two_down", 1_000);
+    let single = deployment.serve("single", None);
+    let mut nodes = cluster(&deployment, &["node-0", "node-1", "node-2", "node-3"]);
+    let pool = values(&deployment);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reference = runtime
+        .block_on(lookups(&single.url, &deployment.investigator, &pool))
+        .unwrap();
+    nodes.pop().unwrap().kill();
+    nodes.pop().unwrap().kill();
+    let answered = runtime
+        .block_on(lookups(&nodes[0].url, &deployment.investigator, &pool))
+        .unwrap();
+    let placed = ["node-0", "node-1", "node-2", "node-3"];
+    let incomplete = check_marked(&answered, &reference, |response| {
+        lost_partition(&deployment, &placed, &["node-0", "node-1"], response)
+    });
+    // A sixth of the partitions have both holders among two of four nodes.
+    assert!(
+        (pool.len() / 12..pool.len() / 4).contains(&incomplete),
+        "{incomplete} of {}",
+        pool.len()
+    );
+    assert!(nodes[0].metric("leakdex_part_retries_total") > 0.0);
 }
