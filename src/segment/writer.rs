@@ -93,6 +93,11 @@ pub fn share_of(files: &[(&str, u64)], parts: usize) -> Vec<usize> {
     shares
 }
 
+/// How old a staged segment that no builder here holds must be before it is taken for
+/// abandoned: a day, far beyond any one ingest (a billion records take about an hour on one
+/// two-core process), so a builder on another machine is never cut off.
+const STALE_STAGED_MILLIS: u64 = 24 * 3600 * 1000;
+
 /// A time-ordered, random segment id.
 fn new_segment_id() -> String {
     let millis = crate::clock::now_millis();
@@ -143,6 +148,25 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
         tracing::info!(segment = %id, "removing abandoned segment");
         fs::remove_dir_all(&path).map_err(|source| io_error(&path, source))?;
         abandoned.push(id);
+    }
+    // Staged long ago by a builder on another machine that died (an ingest Job's pod killed
+    // before publishing): nothing here holds them, and no ingest runs this long.
+    let now = crate::clock::now_millis();
+    for corpus in catalog.corpora()? {
+        for segment in &corpus.segments {
+            let started = segment
+                .id
+                .get(..13)
+                .and_then(|millis| u64::from_str_radix(millis, 16).ok());
+            if segment.state == crate::catalog::SegmentState::Staged
+                && started.is_some_and(|started| now.saturating_sub(started) > STALE_STAGED_MILLIS)
+                && !data.staging().join(&segment.id).exists()
+                && !abandoned.contains(&segment.id)
+            {
+                tracing::info!(segment = %segment.id, "forgetting a segment staged more than a day ago and never published");
+                abandoned.push(segment.id.clone());
+            }
+        }
     }
     if !abandoned.is_empty() {
         catalog.forget_segments(&abandoned)?;
@@ -782,7 +806,35 @@ impl RecordSink for Builder {
 
 #[cfg(test)]
 mod tests {
-    use super::share_of;
+    use super::{collect_garbage, new_segment_id, share_of};
+    use crate::catalog::{Catalog, Corpus, CorpusKind, FileCatalog, SegmentState};
+    use crate::storage::DataDir;
+
+    /// A segment staged by a builder elsewhere (no folder here) is left alone while it may
+    /// still be built, and forgotten once it is a day old.
+    #[test]
+    fn a_segment_staged_elsewhere_is_forgotten_only_when_a_day_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let catalog = FileCatalog::open(dir.path());
+        catalog.ensure_corpus(&Corpus::new("seized", CorpusKind::Leak)).unwrap();
+        let recent = new_segment_id();
+        let old = format!("{:013x}-{:016x}", crate::clock::now_millis() - 25 * 3600 * 1000, 7);
+        for id in [&recent, &old] {
+            catalog.stage_segment("seized", id).unwrap();
+        }
+        collect_garbage(&data, &catalog).unwrap();
+        let staged: Vec<String> = catalog
+            .corpus("seized")
+            .unwrap()
+            .unwrap()
+            .segments
+            .into_iter()
+            .filter(|segment| segment.state == SegmentState::Staged)
+            .map(|segment| segment.id)
+            .collect();
+        assert_eq!(staged, [recent]);
+    }
 
     #[test]
     fn shares_cover_every_file_once_balanced_by_bytes_whatever_the_listing_order() {
