@@ -819,3 +819,90 @@ fn two_nodes_killed_at_once_are_retried_together_on_their_replicas() {
     );
     assert!(nodes[0].metric("leakdex_part_retries_total") > 0.0);
 }
+
+/// A batch lookup as a Job would run it, with no volume: queries read from an object, answers
+/// written to one, whole; from the catalog directly and through a cluster node alike, the
+/// same answers as a lookup of the same file printed.
+#[test]
+fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one() {
+    use leakdex::storage::{ObjectStorage, S3Objects};
+    let deployment = Deployment::ingested("cluster_lookup_job", 500);
+    let server = crate::common::setup::s3_server();
+    let objects = S3Objects::with_builder(server.builder(), &server.bucket, "").unwrap();
+    let queries: Vec<String> = values(&deployment).into_iter().step_by(7).take(300).collect();
+    let local = deployment.dir.path().join("queries.txt");
+    std::fs::write(&local, queries.join("\n")).unwrap();
+    let prefix = "cluster_lookup_job/jobs";
+    objects
+        .put(&format!("{prefix}/queries.txt"), queries.join("\n").into_bytes().into())
+        .unwrap();
+    let job = deployment.dir.path().join("job");
+    let printed = stdout_of(
+        deployment
+            .command(&job)
+            .args(["lookup", "--json", "--file"])
+            .arg(&local),
+        "lookup",
+    );
+    assert!(printed.len() > 1_000);
+    let object = |name: &str| format!("s3://{}/{prefix}/{name}", server.bucket);
+    let written = stdout_of(
+        deployment.command(&job).args([
+            "lookup",
+            "--json",
+            "--file",
+            &object("queries.txt"),
+            "--output",
+            &object("answers.jsonl"),
+        ]),
+        "lookup to an object",
+    );
+    assert!(written.is_empty());
+    assert_eq!(objects.get(&format!("{prefix}/answers.jsonl")).unwrap(), printed);
+    let file = deployment.dir.path().join("answers.jsonl");
+    stdout_of(
+        deployment
+            .command(&job)
+            .args(["lookup", "--json", "--file", &object("queries.txt"), "--output"])
+            .arg(&file),
+        "lookup to a file",
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), printed);
+    assert!(!deployment.dir.path().join("answers.jsonl.partial").exists());
+    // Through a cluster node, with a token, as the chart's lookup Job does by default.
+    let nodes = cluster(&deployment, &["node-0", "node-1"]);
+    stdout_of(
+        deployment
+            .command(&job)
+            .args([
+                "lookup",
+                "--json",
+                "--server",
+                &nodes[1].url,
+                "--token",
+                &deployment.investigator,
+            ])
+            .args(["--file", &object("queries.txt"), "--output", &object("served.jsonl")]),
+        "lookup through a node",
+    );
+    assert_eq!(objects.get(&format!("{prefix}/served.jsonl")).unwrap(), printed);
+    // A query object that is not there: a clear error naming it, and no answers object.
+    let output = deployment
+        .command(&job)
+        .args([
+            "lookup",
+            "--json",
+            "--file",
+            &object("absent.txt"),
+            "--output",
+            &object("never.jsonl"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("absent.txt"),
+        "{output:?}"
+    );
+    assert!(objects.get(&format!("{prefix}/never.jsonl")).is_err());
+}

@@ -237,9 +237,14 @@ pub(crate) struct LookupArgs {
     pub(crate) corpus: Vec<String>,
     #[arg(long)]
     pub(crate) json: bool,
-    /// Read queries from a file, one per line ('-' for standard input).
+    /// Read queries from a file, one per line ('-' for standard input), or from an object
+    /// `s3://BUCKET/KEY` (the client configured from the AWS_* variables, as for --storage).
     #[arg(long)]
     pub(crate) file: Option<PathBuf>,
+    /// Write the answers to this file or object (`s3://BUCKET/KEY`) instead of standard
+    /// output; it appears whole once every answer is written, never in part.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
     #[arg(long, default_value = "IN")]
     pub(crate) region: Region,
     /// With --server on a cluster: fail (UNAVAILABLE) rather than print an answer marked

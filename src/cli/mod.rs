@@ -10,6 +10,7 @@ mod progress;
 mod query;
 mod remote;
 mod serve;
+mod transfer;
 
 pub(crate) use flags::Cli;
 use flags::{AuditCommand, Backends, CanaryCommand, Command, TokenCommand};

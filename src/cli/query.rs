@@ -2,6 +2,7 @@
 
 use super::flags::{Backends, LookupArgs, ProvenanceArgs, parse_kind};
 use super::print::{RecordMatchWriter, print_provenance, print_range, print_search_hits, print_shown, write_answer};
+use super::transfer::{Output, open_queries};
 use super::{Failure, audit_local, open_data};
 use leakdex::access::audit::{AuditLog, Request as AuditRequest};
 use leakdex::fingerprint::IDENTIFYING_KINDS;
@@ -10,7 +11,7 @@ use leakdex::query::r#match::{MatchOptions, RecordMatch, Suspect, SuspectReader,
 use leakdex::query::provenance::{ATTRIBUTION_CHUNK, attribute_chunks};
 use leakdex::query::{Answer, Index, Query, lookup_batch, readable};
 use leakdex::storage::DataDir;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,6 +21,7 @@ pub(super) fn lookup(data_dir: Option<&Path>, backends: &Backends, args: LookupA
         corpus,
         json,
         file,
+        output,
         region,
         // One machine holds every partition: its answers are always complete.
         require_complete: _,
@@ -32,7 +34,7 @@ pub(super) fn lookup(data_dir: Option<&Path>, backends: &Backends, args: LookupA
         &index,
         region,
         parse_kind(kind.as_deref())?,
-        file.as_deref(),
+        (file.as_deref(), output.as_deref()),
         values,
         json,
     )
@@ -169,15 +171,14 @@ fn run_lookup(
     index: &Index,
     region: Region,
     kind: Option<Kind>,
-    file: Option<&Path>,
+    (file, output): (Option<&Path>, Option<&Path>),
     values: Vec<String>,
     json: bool,
 ) -> Result<ExitCode, Failure> {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = Output::open(output)?;
     let audit = AuditLog::new(data);
     // Every batch is on the record before it is shown.
-    let emit = |answers: Vec<Answer>, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), Failure> {
+    let emit = |answers: Vec<Answer>, out: &mut Output| -> Result<(), Failure> {
         audit.append(&AuditRequest::local("Lookup").with_answers(&data.key(), &answers))?;
         answers.iter().try_for_each(|answer| write_answer(answer, json, out))
     };
@@ -199,20 +200,8 @@ fn run_lookup(
     if !batch.is_empty() {
         emit(lookup_batch(index, region, &batch), &mut out)?;
     }
-    out.flush()?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Queries from a file, or standard input for `-`.
-pub(super) fn open_queries(file: Option<&Path>) -> Result<Option<Box<dyn BufRead + Send>>, Failure> {
-    Ok(match file {
-        None => None,
-        Some(path) if path == Path::new("-") => Some(Box::new(std::io::BufReader::new(std::io::stdin()))),
-        Some(path) => Some(Box::new(std::io::BufReader::with_capacity(
-            1 << 20,
-            std::fs::File::open(path).map_err(|error| format!("{}: {error}", path.display()))?,
-        ))),
-    })
 }
 
 /// The kind, normalized value and hash prefix and suffix of a private lookup's value.

@@ -4,7 +4,8 @@
 use super::Failure;
 use super::flags::{Command, IngestArgs, LookupArgs, parse_kind};
 use super::print::{print_corpora, print_ingest_report, print_range, print_search_hits, print_shown, write_answer};
-use super::query::{open_queries, range_query};
+use super::query::range_query;
+use super::transfer::{Output, open_queries};
 use leakdex::catalog::CorpusSummary;
 use leakdex::query::SearchHit;
 use leakdex::segment::ManifestFile;
@@ -12,7 +13,7 @@ use leakdex::segment::{BuildReport, ShownRecord};
 use leakdex::service::client::{ClientTls, Connection, connect};
 use leakdex::service::convert::answer_from_proto;
 use leakdex::service::proto::{self, corpora_client::CorporaClient, lookup_client::LookupClient};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -56,12 +57,12 @@ pub(super) fn run_remote(
                 corpus,
                 json,
                 file,
+                output,
                 region: _,
                 require_complete,
                 values,
             }) => {
-                let stdout = std::io::stdout();
-                let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+                let mut out = Output::open(output.as_deref())?;
                 let reader = open_queries(file.as_deref())?;
                 let asked = proto::LookupRequest {
                     kind: parse_kind(kind.as_deref())?.map_or(0, |kind| proto::IdentifierKind::from(kind) as i32),
@@ -70,7 +71,7 @@ pub(super) fn run_remote(
                     ..Default::default()
                 };
                 lookup(channel, values, reader, asked, json, &mut out).await?;
-                out.flush()?;
+                out.finish()?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Search {
