@@ -89,6 +89,12 @@ of its own. The S3 keys are optional, for pods that get credentials another way.
     secretKeyRef:
       name: {{ include "leakdex.secretName" . }}
       key: catalog-url
+{{ include "leakdex.s3KeyEnv" . }}
+{{- end }}
+{{- end }}
+
+{{/* The S3 keys from the Secret, optional (see leakdex.backendEnv). */}}
+{{- define "leakdex.s3KeyEnv" -}}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
@@ -101,6 +107,41 @@ of its own. The S3 keys are optional, for pods that get credentials another way.
       name: {{ include "leakdex.secretName" . }}
       key: s3-secret-access-key
       optional: true
+{{- end }}
+
+{{/*
+The object store's client settings (AWS_* as leakdex's S3 client reads them), as ConfigMap data:
+configmap.yaml holds them, leakdex.objectEnv refers to them.
+*/}}
+{{- define "leakdex.objectConfig" -}}
+{{- with .Values.storage.endpoint }}
+AWS_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- with .Values.storage.region }}
+AWS_REGION: {{ . | quote }}
+{{- end }}
+{{- if .Values.storage.allowHttp }}
+AWS_ALLOW_HTTP: "true"
+{{- end }}
+{{- end }}
+
+{{/*
+Only what an S3 client needs, for a container that reads or writes objects but otherwise talks to
+the gRPC Service (the lookup Job through the server with s3:// queries or answers): the AWS_*
+settings from the ConfigMap and the S3 keys from the Secret, not the catalog URL. Env entries, or
+nothing.
+*/}}
+{{- define "leakdex.objectEnv" -}}
+{{- $configMap := include "leakdex.fullname" . }}
+{{- range $name, $_ := include "leakdex.objectConfig" . | fromYaml }}
+- name: {{ $name }}
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $configMap }}
+      key: {{ $name }}
+{{- end }}
+{{- if include "leakdex.hasCredentials" . }}
+{{ include "leakdex.s3KeyEnv" . }}
 {{- end }}
 {{- end }}
 
