@@ -25,6 +25,8 @@ struct Deployment {
     key: [u8; 16],
     investigator: String,
     monitor: String,
+    /// Environment of every server started.
+    serve_env: Vec<(&'static str, &'static str)>,
 }
 
 impl Deployment {
@@ -64,6 +66,7 @@ impl Deployment {
             key,
             investigator: String::new(),
             monitor: String::new(),
+            serve_env: Vec::new(),
             dir,
         }
     }
@@ -88,6 +91,7 @@ impl Deployment {
     /// is its own.
     fn serve(&self, name: &str, node: Option<Option<SocketAddr>>) -> Server {
         let mut command = self.command(&self.dir.path().join(name));
+        command.envs(self.serve_env.iter().copied());
         command.args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
         if let Some(seed) = node {
             // Rounds of 200 ms: a node is taken for dead after about 8 silent rounds, so a busy
@@ -905,4 +909,31 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
         "{output:?}"
     );
     assert!(objects.get(&format!("{prefix}/never.jsonl")).is_err());
+}
+
+/// A node that hangs without dying (paused: SIGSTOP), its connections open: each part sent to it
+/// times out (`--part-timeout-ms`, 500 ms here) and is asked of a replica, so every answer of
+/// a stream arrives complete; once it answers again (SIGCONT), it is asked again.
+#[test]
+fn a_paused_node_costs_a_part_timeout_and_its_parts_are_answered_by_replicas() {
+    let mut deployment = Deployment::ingested("cluster_paused", 1_000);
+    let single = deployment.serve("single", None);
+    let pool = values(&deployment);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reference = runtime
+        .block_on(lookups(&single.url, &deployment.investigator, &pool))
+        .unwrap();
+    deployment.serve_env.push(("LEAKDEX_PART_TIMEOUT_MS", "500"));
+    let nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    let paused = nodes[2].child.0.id().to_string();
+    let signal = |name: &str| {
+        assert!(Command::new("kill").args([name, &paused]).status().unwrap().success());
+    };
+    signal("-STOP");
+    let answered = runtime
+        .block_on(lookups(&nodes[0].url, &deployment.investigator, &pool))
+        .unwrap();
+    signal("-CONT");
+    assert_eq!(answered, reference);
+    assert!(nodes[0].metric("leakdex_part_retries_total") > 0.0);
 }

@@ -346,6 +346,11 @@ pub(crate) struct ClusterArgs {
     /// their other holders answer, and answers only it held are marked incomplete.
     #[arg(long, env = "LEAKDEX_REBALANCE_AFTER", default_value_t = 60)]
     pub(crate) rebalance_after: u64,
+    /// Milliseconds a part of a lookup sent to another node may take (or the caller's deadline,
+    /// when sooner) before it is asked of a replica; a node that failed is then asked last for
+    /// ten seconds.
+    #[arg(long, env = "LEAKDEX_PART_TIMEOUT_MS", default_value_t = 10_000)]
+    pub(crate) part_timeout_ms: u64,
     /// With --tls-cert: the CA (PEM) that signed the other nodes' certificates, to call them.
     #[arg(long, env = "LEAKDEX_CLUSTER_CA")]
     pub(crate) cluster_ca: Option<PathBuf>,

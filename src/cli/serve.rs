@@ -104,6 +104,7 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                         membership.members(),
                         &key,
                         cluster_tls,
+                        std::time::Duration::from_millis(cluster.part_timeout_ms.max(1)),
                     ));
                     // The listener is bound: calls sent from now wait in its backlog until this
                     // node sees itself ready (so its own placement holds it) and serves.

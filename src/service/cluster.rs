@@ -35,9 +35,14 @@ pub(super) const MAX_PART_ANSWER: usize = 256 << 20;
 /// by this too (the credential is checked on the headers, before the message).
 pub(super) const MAX_PART_REQUEST: usize = 16 << 20;
 
-/// How long a part sent to another node may take when the caller set no deadline: a node that
-/// hangs without dying costs each batch this long, until gossip finds it dead.
-const DEFAULT_PART_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a part sent to another node may take unless configured, or the caller's deadline
+/// is sooner.
+pub const DEFAULT_PART_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a node that failed a part is asked only when no other holder is left: a node that
+/// hangs without dying (paused, cut off) costs one part timeout, not one per batch, until
+/// gossip finds it dead or it answers again.
+const SUSPECT_FOR: Duration = Duration::from_secs(10);
 
 /// The nonce of an internal call's credential, for its answer's proof.
 #[derive(Clone, Copy)]
@@ -58,6 +63,10 @@ pub struct Clustered {
     channels: Mutex<HashMap<String, Channel>>,
     /// How to call nodes that serve over TLS.
     tls: Option<tonic::transport::ClientTlsConfig>,
+    /// How long a part may take (the caller's deadline when sooner).
+    part_timeout: Duration,
+    /// Nodes that failed a part lately, until when they are asked last.
+    suspects: Mutex<HashMap<String, Instant>>,
     runtime: tokio::runtime::Handle,
 }
 
@@ -71,9 +80,12 @@ impl Clustered {
         members: tokio::sync::watch::Receiver<Arc<Members>>,
         key: &[u8; 16],
         tls: Option<tonic::transport::ClientTlsConfig>,
+        part_timeout: Duration,
     ) -> Clustered {
         Clustered {
             tls,
+            part_timeout,
+            suspects: Mutex::default(),
             members,
             node_key: NodeKey::of(key),
             channels: Mutex::default(),
@@ -158,21 +170,26 @@ impl Clustered {
         let mut failed: HashSet<String> = HashSet::new();
         let mut pending: Vec<(u64, u32)> = probes.to_vec();
         let mut parts_answered = 0;
+        let suspects: HashSet<String> = {
+            let mut suspects = self.suspects.lock().unwrap_or_else(|poison| poison.into_inner());
+            let now = Instant::now();
+            suspects.retain(|_, until| *until > now);
+            suspects.keys().cloned().collect()
+        };
         // The first try, then one retry of what failed on the next holder.
         for _attempt in 0..2 {
             let mut parts: HashMap<&str, Vec<(u64, u32)>> = HashMap::new();
             for &(fingerprint, probe) in &pending {
-                match members
-                    .placement
-                    .holders(partition_of(fingerprint))
-                    .find(|holder| !failed.contains(*holder) && !members.down.contains(*holder))
-                {
+                let holders = members.placement.holders(partition_of(fingerprint));
+                match choose_holder(holders, &failed, &members.down, &suspects) {
                     Some(holder) => parts.entry(holder).or_default().push((fingerprint, probe)),
                     None => unanswered.push(probe),
                 }
             }
-            let timeout = deadline.map_or(DEFAULT_PART_TIMEOUT, |deadline| {
-                deadline.saturating_duration_since(Instant::now())
+            let timeout = deadline.map_or(self.part_timeout, |deadline| {
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(self.part_timeout)
             });
             let mut own = None;
             let mut calls = Vec::new();
@@ -242,8 +259,18 @@ impl Clustered {
                             found[segment].push(hit);
                         }
                         parts_answered += 1;
+                        if suspects.contains(&node) {
+                            self.suspects
+                                .lock()
+                                .unwrap_or_else(|poison| poison.into_inner())
+                                .remove(&node);
+                        }
                     }
                     Err(status) => {
+                        self.suspects
+                            .lock()
+                            .unwrap_or_else(|poison| poison.into_inner())
+                            .insert(node.clone(), Instant::now() + SUSPECT_FOR);
                         tracing::warn!(%node, code = ?status.code(), message = status.message(), probes = part.len(), "a node did not answer its part; asking a replica");
                         metrics.part_retries.inc();
                         failed.insert(node);
@@ -271,6 +298,23 @@ impl Clustered {
         }
         Probed { found, unanswered }
     }
+}
+
+/// Which of a partition's `holders` (in placement order) to ask: the first that has not
+/// failed this call and has not left, preferring one that has not failed lately (a suspect is
+/// asked only when no other is left); `None` when every holder failed or left.
+fn choose_holder<'a>(
+    holders: impl Iterator<Item = &'a str>,
+    failed: &HashSet<String>,
+    down: &std::collections::BTreeSet<String>,
+    suspects: &HashSet<String>,
+) -> Option<&'a str> {
+    let mut askable = holders.filter(|holder| !failed.contains(*holder) && !down.contains(*holder));
+    let first = askable.next()?;
+    if !suspects.contains(first) {
+        return Some(first);
+    }
+    Some(askable.find(|other| !suspects.contains(*other)).unwrap_or(first))
 }
 
 /// One entry of a [`Found`]: (probe number, entry, where its record is stored).
@@ -436,6 +480,24 @@ pub(super) fn deadline_of(metadata: &tonic::metadata::MetadataMap) -> Option<Ins
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_holder_that_failed_lately_is_asked_only_when_no_other_is_left() {
+        let set = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<HashSet<String>>();
+        let none = std::collections::BTreeSet::new();
+        let holders = || ["a", "b", "c"].into_iter();
+        assert_eq!(choose_holder(holders(), &set(&[]), &none, &set(&[])), Some("a"));
+        assert_eq!(choose_holder(holders(), &set(&["a"]), &none, &set(&[])), Some("b"));
+        assert_eq!(choose_holder(holders(), &set(&[]), &none, &set(&["a"])), Some("b"));
+        assert_eq!(choose_holder(holders(), &set(&[]), &none, &set(&["a", "b"])), Some("c"));
+        assert_eq!(
+            choose_holder(holders(), &set(&[]), &none, &set(&["a", "b", "c"])),
+            Some("a")
+        );
+        let down: std::collections::BTreeSet<String> = ["b".to_string()].into();
+        assert_eq!(choose_holder(holders(), &set(&["a"]), &down, &set(&[])), Some("c"));
+        assert_eq!(choose_holder(holders(), &set(&["a", "c"]), &down, &set(&[])), None);
+    }
 
     #[test]
     fn grpc_timeouts_are_read_in_every_unit_and_nonsense_is_none() {
