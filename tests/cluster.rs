@@ -214,23 +214,31 @@ fn values(deployment: &Deployment) -> Vec<String> {
     values
 }
 
-/// The answers of one BatchLookup stream of `values` to `url` (ids are positions).
-async fn lookups(url: &str, token: &str, values: &[String]) -> Result<Vec<LookupResponse>, tonic::Status> {
+/// A BatchLookup stream to `url` of `count` requests, request `id` asking `value(id)`.
+async fn stream_of(
+    url: &str,
+    token: &str,
+    count: usize,
+    value: impl Fn(usize) -> String + Send + 'static,
+) -> tonic::Streaming<LookupResponse> {
     let connection = connect(url, Some(token)).await.unwrap();
-    let requests: Vec<LookupRequest> = values
-        .iter()
-        .enumerate()
-        .map(|(id, value)| LookupRequest {
-            id: id.to_string(),
-            value: value.clone(),
-            ..Default::default()
-        })
-        .collect();
-    let mut stream = LookupClient::new(connection)
+    let requests = (0..count).map(move |id| LookupRequest {
+        id: id.to_string(),
+        value: value(id),
+        ..Default::default()
+    });
+    LookupClient::new(connection)
         .max_decoding_message_size(64 << 20)
         .batch_lookup(tokio_stream::iter(requests))
-        .await?
-        .into_inner();
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The answers of one BatchLookup stream of `values` to `url` (ids are positions).
+async fn lookups(url: &str, token: &str, values: &[String]) -> Result<Vec<LookupResponse>, tonic::Status> {
+    let owned = std::sync::Arc::new(values.to_vec());
+    let mut stream = stream_of(url, token, values.len(), move |id| owned[id].clone()).await;
     let mut responses = Vec::new();
     while let Some(response) = stream.message().await? {
         responses.push(response);
@@ -312,19 +320,11 @@ fn a_node_killed_mid_stream_loses_no_answer_and_what_no_live_node_holds_is_marke
     const STREAM: usize = 1_000_000;
     let killed = nodes.pop().unwrap();
     runtime.block_on(async {
-        let connection = connect(&nodes[0].url, Some(&deployment.investigator)).await.unwrap();
         let cycled = std::sync::Arc::new(pool.clone());
-        let requests = (0..STREAM).map(move |id| LookupRequest {
-            id: id.to_string(),
-            value: cycled[id % cycled.len()].clone(),
-            ..Default::default()
-        });
-        let mut stream = LookupClient::new(connection)
-            .max_decoding_message_size(64 << 20)
-            .batch_lookup(tokio_stream::iter(requests))
-            .await
-            .unwrap()
-            .into_inner();
+        let mut stream = stream_of(&nodes[0].url, &deployment.investigator, STREAM, move |id| {
+            cycled[id % cycled.len()].clone()
+        })
+        .await;
         let mut killed = Some(killed);
         let mut received = 0;
         while let Some(response) = stream.message().await.unwrap() {
@@ -599,18 +599,8 @@ fn cluster_figures() {
         let values = stream.clone();
         let started = Instant::now();
         let answered = runtime.block_on(async {
-            let connection = connect(url, Some(&deployment.investigator)).await.unwrap();
-            let requests = (0..values.len()).map(move |id| LookupRequest {
-                id: id.to_string(),
-                value: values[id].clone(),
-                ..Default::default()
-            });
-            let mut stream = LookupClient::new(connection)
-                .max_decoding_message_size(64 << 20)
-                .batch_lookup(tokio_stream::iter(requests))
-                .await
-                .unwrap()
-                .into_inner();
+            let count = values.len();
+            let mut stream = stream_of(url, &deployment.investigator, count, move |id| values[id].clone()).await;
             let mut answered = 0usize;
             while let Some(response) = stream.message().await.unwrap() {
                 assert!(!response.incomplete);
