@@ -927,3 +927,35 @@ fn a_paused_node_costs_a_part_timeout_and_its_parts_are_answered_by_replicas() {
     assert_eq!(answered, reference);
     assert!(nodes[0].metric("leakdex_part_retries_total") > 0.0);
 }
+
+/// Cluster flags that cannot work fail before the server says it serves, naming what to give.
+#[test]
+fn a_node_that_cannot_join_says_why_before_it_says_it_serves() {
+    let deployment = Deployment::new("cluster_flags", 10);
+    let data = deployment.dir.path().join("node");
+    let output = deployment
+        .command(&data)
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--insecure",
+            "--cluster-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("give --advertise HOST:PORT"), "{stderr}");
+    assert!(!stderr.contains("leakdex: serving on"), "{stderr}");
+    let output = deployment
+        .command(&data)
+        .env_remove("LEAKDEX_STORAGE")
+        .args(["serve", "--cluster-listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("give --storage with --cluster-listen"), "{stderr}");
+}

@@ -20,8 +20,21 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
         insecure,
         cluster,
     } = args;
-    if cluster.cluster_listen.is_some() && (backends.catalog_url.is_none() || backends.storage.is_none()) {
-        return Err("a cluster's nodes share one catalog and one segment store: give --catalog and --storage with --cluster-listen".into());
+    if cluster.cluster_listen.is_some() {
+        let missing: Vec<&str> = [
+            (backends.catalog_url.is_none(), "--catalog"),
+            (backends.storage.is_none(), "--storage"),
+        ]
+        .into_iter()
+        .filter_map(|(missing, flag)| missing.then_some(flag))
+        .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "a cluster's nodes share one catalog and one segment store: give {} with --cluster-listen",
+                missing.join(" and ")
+            )
+            .into());
+        }
     }
     let cluster_tls = match (&cluster.cluster_ca, &tls_cert) {
         (Some(ca), _) => Some(
@@ -73,16 +86,37 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
     }
     let (data, catalog) = open_data(data_dir, backends)?;
     collect_garbage(&data, catalog.as_ref())?;
+    let key = data.key();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime
         .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(listen).await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|error| format!("--listen {listen}: {error}"))?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            // Joined (not yet ready: no work comes) before anything is announced, so a flag
+            // that cannot work fails first.
+            let joined = match cluster.cluster_listen {
+                Some(gossip) => {
+                    let config = cluster_config(&cluster, gossip, listener.local_addr()?, scheme, &key).await?;
+                    let line = format!(
+                        "leakdex: cluster node {} gossiping on {} as {}, gRPC at {}",
+                        config.node_id, config.gossip_listen, config.gossip_advertise, config.grpc_url
+                    );
+                    let node_id = config.node_id.clone();
+                    let membership = std::sync::Arc::new(leakdex::cluster::Membership::join(config).await?);
+                    Some((membership, node_id, line))
+                }
+                None => None,
+            };
             eprintln!("leakdex: serving on {}", listener.local_addr()?);
+            if let Some((_, _, line)) = &joined {
+                eprintln!("{line}");
+            }
             let policy = leakdex::service::ServerPolicy {
                 ingest_roots: ingest_root,
                 max_upload_bytes,
             };
-            let key = data.key();
             let state = leakdex::service::ServiceState::open_with(data, catalog, region, policy)?;
             if let Some(address) = metrics_listen {
                 let metrics = std::net::TcpListener::bind(address)?;
@@ -90,16 +124,8 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                 leakdex::service::serve_metrics(metrics, state.clone())?;
             }
             let grace = std::time::Duration::from_secs(grace);
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            let membership = match cluster.cluster_listen {
-                Some(gossip) => {
-                    let config = cluster_config(&cluster, gossip, listener.local_addr()?, scheme, &key).await?;
-                    eprintln!(
-                        "leakdex: cluster node {} gossiping on {} as {}, gRPC at {}",
-                        config.node_id, config.gossip_listen, config.gossip_advertise, config.grpc_url
-                    );
-                    let node_id = config.node_id.clone();
-                    let membership = std::sync::Arc::new(leakdex::cluster::Membership::join(config).await?);
+            let membership = match joined {
+                Some((membership, node_id, _)) => {
                     state.join_cluster(leakdex::service::cluster::Clustered::new(
                         membership.members(),
                         &key,

@@ -21,7 +21,8 @@ pub struct Metrics {
     /// Fingerprints this node probed in its own index: for its own calls, and in a cluster for
     /// other nodes' (so each node's share of a cluster's lookups shows).
     pub probes: Counter,
-    /// In a cluster: the ready members this node sees, and the vanished nodes still placed.
+    /// In a cluster: the ready members this node sees, and the nodes that left lately, still
+    /// placed.
     pub cluster_members: Gauge,
     /// Parts of lookups a node did not answer, asked again of a replica.
     pub part_retries: Counter,
@@ -66,7 +67,7 @@ impl Default for Metrics {
         let cluster_down = Gauge::default();
         registry.register(
             "cluster_down",
-            "nodes that vanished without draining and still hold their partitions",
+            "nodes that left (drained, killed or cut off) less than --rebalance-after ago and still hold their partitions",
             cluster_down.clone(),
         );
         let lookup_batch_seconds = Histogram::new(exponential_buckets(0.0001, 4.0, 10));
