@@ -880,6 +880,50 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
         "lookup through a node",
     );
     assert_eq!(objects.get(&format!("{prefix}/served.jsonl")).unwrap(), printed);
+    // A partner sees counts per corpus, never locations: the CLI prints the counts, and no
+    // made-up file, record or line.
+    let partner = deployment.token(&job, "partner", "partner");
+    let first: serde_json::Value =
+        serde_json::from_slice(printed.split(|&byte| byte == b'\n').next().unwrap()).unwrap();
+    let located = first["hits"].as_array().unwrap().len();
+    assert!(located > 0, "{first}");
+    let counted: serde_json::Value = serde_json::from_slice(&stdout_of(
+        deployment.command(&job).args([
+            "lookup",
+            "--json",
+            "--server",
+            &nodes[0].url,
+            "--token",
+            &partner,
+            &queries[0],
+        ]),
+        "lookup as a partner",
+    ))
+    .unwrap();
+    let hits = counted["hits"].as_array().unwrap();
+    assert!(
+        hits.iter()
+            .all(|hit| hit.get("file").is_none() && hit.get("record").is_none()),
+        "{counted}"
+    );
+    assert_eq!(
+        hits.iter().map(|hit| hit["count"].as_u64().unwrap()).sum::<u64>(),
+        located as u64,
+        "{counted}"
+    );
+    let text = String::from_utf8(stdout_of(
+        deployment
+            .command(&job)
+            .args(["lookup", "--server", &nodes[0].url, "--token", &partner, &queries[0]]),
+        "lookup as a partner",
+    ))
+    .unwrap();
+    assert!(text.contains(&format!("{located} hits")), "{text}");
+    assert!(
+        text.contains("records (locations are not shown to this role)"),
+        "{text}"
+    );
+    assert!(!text.contains("record 0"), "{text}");
     // A query object that is not there: a clear error naming it, and no answers object.
     let output = deployment
         .command(&job)

@@ -114,27 +114,32 @@ pub(super) fn write_answer_text(answer: &Answer, out: &mut impl Write) -> std::i
             answer.missing_partitions
         )
     };
+    // A count stands for that many records.
+    let total: u64 = hits.iter().map(|hit| hit.count.unwrap_or(1)).sum();
     writeln!(
         out,
-        "{} ({} {}): {} hits{incomplete}",
+        "{} ({} {}): {total} hits{incomplete}",
         answer.query,
         answer.kind.map_or("?", Kind::as_str),
         answer.normalized.as_deref().unwrap_or_default(),
-        hits.len()
     )?;
     for hit in hits {
+        let acquired = hit
+            .acquired
+            .map(|date| format!("  acquired {date}"))
+            .unwrap_or_default();
+        if let Some(count) = hit.count {
+            writeln!(
+                out,
+                "  {}  {count} records (locations are not shown to this role){acquired}",
+                hit.corpus
+            )?;
+            continue;
+        }
         writeln!(
             out,
             "  {}  {}  record {}  line {}  byte {}  field {}{}",
-            hit.corpus,
-            hit.file,
-            hit.record,
-            hit.line,
-            hit.offset,
-            hit.field,
-            hit.acquired
-                .map(|date| format!("  acquired {date}"))
-                .unwrap_or_default()
+            hit.corpus, hit.file, hit.record, hit.line, hit.offset, hit.field, acquired
         )?;
     }
     Ok(())

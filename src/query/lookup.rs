@@ -36,7 +36,7 @@ impl Query {
 
 /// Where an identifier was found. Names are borrowed from the index, and are mostly interned
 /// (so a served answer copies them for free): a batch of millions of hits allocates none.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit<'a> {
     pub corpus: &'a Name,
     pub file: &'a Name,
@@ -44,8 +44,34 @@ pub struct Hit<'a> {
     pub line: u64,
     pub offset: u64,
     pub field: &'a Name,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acquired: Option<&'a Name>,
+    /// For an answer read from a server to a role that sees no locations: how many records of
+    /// the corpus hold the value, the location fields then meaningless (and not written).
+    pub count: Option<u64>,
+}
+
+impl Serialize for Hit<'_> {
+    /// `{corpus, file, record, line, offset, field, acquired?}`, or for a count
+    /// `{corpus, count, acquired?}`: a count never shows made-up locations.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("corpus", self.corpus)?;
+        match self.count {
+            Some(count) => map.serialize_entry("count", &count)?,
+            None => {
+                map.serialize_entry("file", self.file)?;
+                map.serialize_entry("record", &self.record)?;
+                map.serialize_entry("line", &self.line)?;
+                map.serialize_entry("offset", &self.offset)?;
+                map.serialize_entry("field", self.field)?;
+            }
+        }
+        if let Some(acquired) = self.acquired {
+            map.serialize_entry("acquired", acquired)?;
+        }
+        map.end()
+    }
 }
 
 /// The answer to one query, in the order the queries came; its hits are a `Vec`, or for
@@ -111,6 +137,7 @@ impl<'a> Iterator for Hits<'a, '_> {
             offset: location.offset,
             field: names.fields.get(entry.field as usize).unwrap_or(&UNKNOWN_FIELD),
             acquired: names.acquired.as_ref(),
+            count: None,
         })
     }
 

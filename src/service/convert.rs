@@ -265,6 +265,8 @@ pub fn answer_from_proto<'a>(query: &'a str, response: &'a proto::LookupResponse
             offset: hit.offset,
             field: &hit.field,
             acquired: (!hit.acquired.is_empty()).then_some(&hit.acquired),
+            // A role without locations gets one hit per corpus with a count and no file.
+            count: (hit.file.is_empty() && hit.count > 0).then_some(hit.count),
         })
         .collect();
     Answer {
