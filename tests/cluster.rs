@@ -924,6 +924,47 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
         "{text}"
     );
     assert!(!text.contains("record 0"), "{text}");
+    // A node that has only answered lookups fetched only what a lookup reads: the identifier
+    // index, locations and runs; the record and value stores and the blocking and range indexes
+    // come when a call needs them.
+    let cached = |node: &str, file: &str| {
+        walkdir::WalkDir::new(deployment.dir.path().join(node).join("cache/segments"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name() == file)
+            .count()
+    };
+    assert_eq!(cached("node-1", "hash.idx"), 3, "one segment a corpus");
+    assert_eq!(cached("node-1", "locations.bin"), 3);
+    for part in ["records.bin", "values.bin", "blocking.idx", "range.idx"] {
+        assert_eq!(
+            cached("node-1", part),
+            0,
+            "{part} fetched by a node that only looked up"
+        );
+    }
+    let shown = stdout_of(
+        deployment.command(&job).args([
+            "show",
+            "--server",
+            &nodes[1].url,
+            "--token",
+            &deployment.investigator,
+            "--corpus",
+            "vaccination",
+            "--file",
+            "vaccination.csv",
+            "--record",
+            "1",
+        ]),
+        "show through a node",
+    );
+    assert!(!shown.is_empty());
+    assert_eq!(
+        cached("node-1", "records.bin"),
+        1,
+        "the record store of the one segment shown"
+    );
     // A query object that is not there: a clear error naming it, and no answers object.
     let output = deployment
         .command(&job)

@@ -57,7 +57,7 @@ pub fn range_lookup(index: &Index, prefix: &str) -> Result<Vec<RangeEntry>, Quer
     {
         let entries = indexed
             .segment
-            .range
+            .range()?
             .range(low, if high == 0 { u64::MAX } else { high });
         for entry in entries {
             let corpora = found.entry(entry.fingerprint).or_default();

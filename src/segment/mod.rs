@@ -136,18 +136,70 @@ pub struct Segment {
     pub manifest: Manifest,
     /// Identifier fingerprints.
     pub hash: HashIndex,
-    /// Blocking keys, which find candidate records for matching.
-    pub blocking: HashIndex,
-    /// SHA-256 prefixes of identifying values, for private (k-anonymous) lookups.
-    pub range: HashIndex,
+    /// Blocking keys, which find candidate records for matching (see [`Segment::blocking`]).
+    blocking: Lazy<HashIndex>,
+    /// SHA-256 prefixes of identifying values, for private (k-anonymous) lookups (see
+    /// [`Segment::range`]).
+    range: Lazy<HashIndex>,
     locations: Mapped,
-    records: Mapped,
-    block_index: Mapped,
+    /// The record store and its block index.
+    records: Lazy<(Mapped, Mapped)>,
     runs: Mapped,
-    values: Mapped,
-    values_index: Mapped,
+    /// The value store and its block index.
+    values: Lazy<(Mapped, Mapped)>,
     /// Tells this segment's value blocks apart from another's in a thread's cache.
     opened_as: u64,
+}
+
+/// A part of a segment read when first needed. A segment served from object storage maps its
+/// identifier index, locations and runs when opened, and the rest (record and value stores,
+/// blocking and range indexes) only when a query reads them: a node that only answers lookups
+/// never fetches them (about 190 of 241 bytes a record). A local segment loads everything when
+/// opened, so a damaged file is found then.
+struct Lazy<T> {
+    loaded: std::sync::OnceLock<T>,
+    load: Option<Box<dyn Fn() -> Result<T, SegmentError> + Send + Sync>>,
+}
+
+impl<T> Lazy<T> {
+    fn loaded(value: T) -> Lazy<T> {
+        let loaded = std::sync::OnceLock::new();
+        let _ = loaded.set(value);
+        Lazy { loaded, load: None }
+    }
+
+    /// Loaded when first read (`lazy`), or now.
+    ///
+    /// Errors: loading now fails.
+    fn now_or_later(
+        lazy: bool,
+        load: Box<dyn Fn() -> Result<T, SegmentError> + Send + Sync>,
+    ) -> Result<Lazy<T>, SegmentError> {
+        if lazy {
+            Ok(Lazy {
+                loaded: std::sync::OnceLock::new(),
+                load: Some(load),
+            })
+        } else {
+            Ok(Lazy::loaded(load()?))
+        }
+    }
+
+    /// The part, loaded now if it was not. A failed load (storage unreachable) is an error
+    /// this time and tried again the next.
+    fn get(&self) -> Result<&T, SegmentError> {
+        if let Some(value) = self.loaded.get() {
+            return Ok(value);
+        }
+        let load = self.load.as_ref().ok_or_else(|| SegmentError::Corrupt {
+            path: String::new(),
+            message: "a segment part neither loaded nor loadable".into(),
+        })?;
+        let value = load()?;
+        // Two threads may load at once: the first kept wins, the other copy is dropped.
+        let _ = self.loaded.set(value);
+        Ok(self.loaded.get().unwrap_or_else(|| unreachable!("set above")))
+    }
 }
 
 /// A record as stored, with names resolved.
@@ -171,9 +223,71 @@ pub struct ShownField {
     pub normalized: String,
 }
 
+/// Maps a segment's file by name.
+type OpenFile = std::sync::Arc<dyn Fn(&str) -> std::io::Result<Mapped> + Send + Sync>;
+
+fn corrupt_at(path: &Path, message: String) -> SegmentError {
+    SegmentError::Corrupt {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+fn io_at(path: &Path) -> impl Fn(std::io::Error) -> SegmentError + '_ {
+    move |source| SegmentError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Index `name` (`NAME.idx`, `NAME.dir`) of `(bits, layout)`, which must hold `entries`.
+fn load_index(
+    path: &Path,
+    open_file: &OpenFile,
+    name: &str,
+    (bits, layout): (u32, Layout),
+    entries: u64,
+) -> Result<HashIndex, SegmentError> {
+    let map = |file: String| open_file(&file).map_err(io_at(path));
+    let index = HashIndex::new(map(format!("{name}.idx"))?, map(format!("{name}.dir"))?, bits, layout)
+        .map_err(|error| corrupt_at(path, format!("{name} index: {error}")))?;
+    if index.len() as u64 != entries {
+        return Err(corrupt_at(
+            path,
+            format!("{name}.idx holds {} entries, manifest says {entries}", index.len()),
+        ));
+    }
+    Ok(index)
+}
+
+/// A block store (`data`) and its block index (`index`), which must end at `records`.
+fn load_store(
+    path: &Path,
+    open_file: &OpenFile,
+    data: &str,
+    index: &str,
+    records: u64,
+) -> Result<(Mapped, Mapped), SegmentError> {
+    let blocks = open_file(index).map_err(io_at(path))?;
+    let bytes = blocks.as_ref();
+    let sentinel = bytes.len().checked_sub(BLOCK_INDEX_BYTES).map(|at| u64_at(bytes, at));
+    if bytes.len() % BLOCK_INDEX_BYTES != 0 || sentinel != Some(records) {
+        return Err(corrupt_at(
+            path,
+            format!("{index} holds {} bytes, not blocks of {records} records", bytes.len()),
+        ));
+    }
+    Ok((open_file(data).map_err(io_at(path))?, blocks))
+}
+
 impl Segment {
     pub fn open(path: &Path) -> Result<Segment, SegmentError> {
-        Segment::open_with(path, |name| map_file(&path.join(name)))
+        let folder = path.to_path_buf();
+        Segment::open_with(
+            path,
+            std::sync::Arc::new(move |name: &str| map_file(&folder.join(name))),
+            false,
+        )
     }
 
     /// Segment `id` as published: from `DATA/segments/ID/` when this process has it there (it
@@ -182,24 +296,31 @@ impl Segment {
     pub fn open_published(data: &DataDir, id: &str) -> Result<Segment, SegmentError> {
         let local = data.segment_path(id);
         match data.objects() {
-            Some(remote) if !local.exists() => {
-                Segment::open_with(&data.root().join("cache/segments").join(id), |name| {
-                    remote
-                        .cache
-                        .map(&crate::storage::segment_object(id, name))
-                        .map_err(std::io::Error::other)
-                })
+            Some(_) if !local.exists() => {
+                let remote = data.shared_objects().ok_or_else(|| SegmentError::Corrupt {
+                    path: local.display().to_string(),
+                    message: "object storage went away".into(),
+                })?;
+                let id = id.to_string();
+                Segment::open_with(
+                    &data.root().join("cache/segments").join(&id),
+                    std::sync::Arc::new(move |name: &str| {
+                        remote
+                            .cache
+                            .map(&crate::storage::segment_object(&id, name))
+                            .map_err(std::io::Error::other)
+                    }),
+                    true,
+                )
             }
             _ => Segment::open(&local),
         }
     }
 
-    /// Opens a segment whose files `open_file` maps by name; `path` names it in errors.
-    fn open_with(path: &Path, open_file: impl Fn(&str) -> std::io::Result<Mapped>) -> Result<Segment, SegmentError> {
-        let corrupt = |message: String| SegmentError::Corrupt {
-            path: path.display().to_string(),
-            message,
-        };
+    /// Opens a segment whose files `open_file` maps by name; `path` names it in errors. With
+    /// `lazy`, the parts a lookup does not read are mapped when first read (see [`Lazy`]).
+    fn open_with(path: &Path, open_file: OpenFile, lazy: bool) -> Result<Segment, SegmentError> {
+        let corrupt = |message: String| corrupt_at(path, message);
         let io = |source| SegmentError::Io {
             path: path.display().to_string(),
             source,
@@ -228,69 +349,80 @@ impl Segment {
             });
         }
         let map = |name: &str| open_file(name).map_err(io);
-        // Each index: its stem (`NAME.idx`, `NAME.dir`), directory bits and entry layout.
-        let index = |name: &str, bits: u32, layout: Layout| -> Result<HashIndex, SegmentError> {
-            HashIndex::new(map(&format!("{name}.idx"))?, map(&format!("{name}.dir"))?, bits, layout)
-                .map_err(|error| corrupt(format!("{name} index: {error}")))
-        };
-        let hash = index(
+        let records = manifest.records;
+        let hash = load_index(
+            path,
+            &open_file,
             "hash",
-            manifest.directory_bits,
-            Layout::for_fields(manifest.fields.len()),
+            (manifest.directory_bits, Layout::for_fields(manifest.fields.len())),
+            manifest.entries,
         )?;
-        let blocking = index("blocking", manifest.blocking_bits, Layout::Keys)?;
-        let range = index("range", manifest.range_bits, Layout::Fingerprints)?;
+        // The parts a lookup never reads: now, or when first read.
+        let indexed = |name: &'static str, bits: u32, layout: Layout, entries: u64| {
+            let (folder, open_file) = (path.to_path_buf(), open_file.clone());
+            Box::new(move || load_index(&folder, &open_file, name, (bits, layout), entries))
+                as Box<dyn Fn() -> Result<HashIndex, SegmentError> + Send + Sync>
+        };
+        let blocking = Lazy::now_or_later(
+            lazy,
+            indexed(
+                "blocking",
+                manifest.blocking_bits,
+                Layout::Keys,
+                manifest.blocking_entries,
+            ),
+        )?;
+        let range = Lazy::now_or_later(
+            lazy,
+            indexed(
+                "range",
+                manifest.range_bits,
+                Layout::Fingerprints,
+                manifest.range_entries,
+            ),
+        )?;
+        let store = |data: &'static str, index: &'static str| {
+            let (folder, open_file) = (path.to_path_buf(), open_file.clone());
+            Box::new(move || load_store(&folder, &open_file, data, index, records))
+                as Box<dyn Fn() -> Result<(Mapped, Mapped), SegmentError> + Send + Sync>
+        };
         let segment = Segment {
             path: path.to_path_buf(),
             hash,
             blocking,
             range,
             locations: map("locations.bin")?,
-            records: map("records.bin")?,
-            block_index: map("records.idx")?,
+            records: Lazy::now_or_later(lazy, store("records.bin", "records.idx"))?,
             runs: map("runs.bin")?,
-            values: map("values.bin")?,
-            values_index: map("values.idx")?,
+            values: Lazy::now_or_later(lazy, store("values.bin", "values.idx"))?,
             opened_as: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             manifest,
         };
         // Shapes must agree with the manifest; bytes are checked by `verify`.
-        let records = segment.manifest.records as usize;
-        if segment.locations.as_ref().len() != records * LOCATION_BYTES {
+        if segment.locations.as_ref().len() != records as usize * LOCATION_BYTES {
             return Err(corrupt(format!(
                 "locations.bin holds {} bytes for {records} records",
                 segment.locations.as_ref().len()
             )));
         }
-        for (name, index, entries) in [
-            ("hash.idx", &segment.hash, segment.manifest.entries),
-            ("blocking.idx", &segment.blocking, segment.manifest.blocking_entries),
-            ("range.idx", &segment.range, segment.manifest.range_entries),
-        ] {
-            if index.len() as u64 != entries {
-                return Err(corrupt(format!(
-                    "{name} holds {} entries, manifest says {entries}",
-                    index.len()
-                )));
-            }
-        }
-        for (name, index) in [
-            ("records.idx", &segment.block_index),
-            ("values.idx", &segment.values_index),
-        ] {
-            let index = index.as_ref();
-            let sentinel = index.len().checked_sub(BLOCK_INDEX_BYTES).map(|at| u64_at(index, at));
-            if index.len() % BLOCK_INDEX_BYTES != 0 || sentinel != Some(records as u64) {
-                return Err(corrupt(format!(
-                    "{name} holds {} bytes, not blocks of {records} records",
-                    index.len()
-                )));
-            }
-        }
         if segment.runs.as_ref().len() % RUN_BYTES != 0 {
             return Err(corrupt("runs.bin has a partial entry".into()));
         }
         Ok(segment)
+    }
+
+    /// The blocking-key index, which finds candidate records for matching.
+    ///
+    /// Errors: it cannot be fetched or does not fit the manifest.
+    pub fn blocking(&self) -> Result<&HashIndex, SegmentError> {
+        self.blocking.get()
+    }
+
+    /// The index of SHA-256 prefixes of identifying values, for private lookups.
+    ///
+    /// Errors: it cannot be fetched or does not fit the manifest.
+    pub fn range(&self) -> Result<&HashIndex, SegmentError> {
+        self.range.get()
     }
 
     /// Recomputes the SHA-256 of every file and compares it with the manifest.
@@ -299,6 +431,12 @@ impl Segment {
             path: self.path.display().to_string(),
             message,
         };
+        // Every part on disk first (a segment served from object storage fetches what it has
+        // not read yet).
+        self.records.get()?;
+        self.values.get()?;
+        self.blocking.get()?;
+        self.range.get()?;
         for name in DATA_FILES {
             let expected = self
                 .manifest
@@ -362,11 +500,11 @@ impl Segment {
             path: self.path.display().to_string(),
             message,
         };
-        let (block, first, range) = store::find_block(self.block_index.as_ref(), record)
+        let (records, block_index) = self.records.get()?;
+        let (block, first, range) = store::find_block(block_index.as_ref(), record)
             .filter(|_| record < self.manifest.records)
             .ok_or_else(|| corrupt(format!("no record {record}")))?;
-        let bytes = self
-            .records
+        let bytes = records
             .as_ref()
             .get(range)
             .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
@@ -383,7 +521,8 @@ impl Segment {
             path: self.path.display().to_string(),
             message,
         };
-        let index = self.block_index.as_ref();
+        let (records, block_index) = self.records.get()?;
+        let index = block_index.as_ref();
         let blocks = index.len() / BLOCK_INDEX_BYTES;
         for block in 0..blocks.saturating_sub(1) {
             let first = u64_at(index, block * BLOCK_INDEX_BYTES);
@@ -392,8 +531,7 @@ impl Segment {
                 u64_at(index, block * BLOCK_INDEX_BYTES + 8),
                 u64_at(index, (block + 1) * BLOCK_INDEX_BYTES + 8),
             );
-            let bytes = self
-                .records
+            let bytes = records
                 .as_ref()
                 .get(start as usize..end as usize)
                 .ok_or_else(|| corrupt("records.idx points past records.bin".into()))?;
@@ -449,13 +587,21 @@ impl Segment {
             /// (segment opened as, block, its decompressed bytes).
             static LAST_BLOCK: std::cell::Cell<(u64, usize, Vec<u8>)> = const { std::cell::Cell::new((u64::MAX, 0, Vec::new())) };
         }
-        let Some((block, first, range)) = store::find_block(self.values_index.as_ref(), record) else {
+        // A store that cannot be fetched reads as no values, as a damaged block does; logged.
+        let (values, values_index) = match self.values.get() {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::warn!(%error, "the value store cannot be read; the record's values are skipped");
+                return visit(&mut std::iter::empty());
+            }
+        };
+        let Some((block, first, range)) = store::find_block(values_index.as_ref(), record) else {
             return visit(&mut std::iter::empty());
         };
         // Taken out of the cell while in use, so that a nested call only misses the cache.
         let (opened_as, cached, mut plain) = LAST_BLOCK.take();
         if (opened_as, cached) != (self.opened_as, block) || plain.is_empty() {
-            let frame = self.values.as_ref().get(range).unwrap_or_default();
+            let frame = values.as_ref().get(range).unwrap_or_default();
             if values::decompress_block_into(frame, &mut plain).is_err() {
                 plain.clear();
             }

@@ -166,6 +166,11 @@ pub fn match_records<'a>(
             .collect()
     };
     let (identifiers, blocking_keys) = (sorted(false), sorted(true));
+    // Every blocking index loaded (fetched, for a segment served from object storage) before
+    // the parallel pass, so that a failure is this call's error.
+    for indexed in &index.segments {
+        indexed.segment.blocking()?;
+    }
     // (suspect, segment, record, what found it: 2 an identifier, 1 a blocking key), with repeats
     // where several keys found the same record.
     let mut found: Vec<(u32, u32, u32, u8)> = index
@@ -177,15 +182,17 @@ pub fn match_records<'a>(
         .flat_map_iter(|(segment, indexed)| {
             let mut hits: Vec<(u32, u32)> = Vec::new();
             indexed.segment.hash.read_ahead_for(identifiers.len());
-            indexed.segment.blocking.read_ahead_for(blocking_keys.len());
+            let blocking = indexed.segment.blocking().ok();
+            if let Some(blocking) = blocking {
+                blocking.read_ahead_for(blocking_keys.len());
+            }
             indexed
                 .segment
                 .hash
                 .probe_sorted(&identifiers, |probe, entry| hits.push((probe, entry.record)));
-            indexed
-                .segment
-                .blocking
-                .probe_sorted(&blocking_keys, |probe, entry| hits.push((probe, entry.record)));
+            if let Some(blocking) = blocking {
+                blocking.probe_sorted(&blocking_keys, |probe, entry| hits.push((probe, entry.record)));
+            }
             let mut kept = Vec::with_capacity(hits.len());
             for run in hits.chunk_by(|a, b| a.0 == b.0) {
                 let (_, suspect, blocking) = probes[run[0].0 as usize];
