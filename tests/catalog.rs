@@ -190,6 +190,15 @@ fn an_unreachable_catalog_is_an_error_naming_it_without_its_password() {
         message.contains(&format!("127.0.0.1:{port}")) && !message.contains("hunter2"),
         "{message}"
     );
+    // The cause, not just the driver's "error connecting to server" or "db error".
+    assert!(message.contains("refused"), "{message}");
+    let url = postgres_server().database("catalog_causes");
+    let (server, _) = url.rsplit_once('/').unwrap();
+    let message = PgCatalog::connect(&format!("{server}/no_such_database_here"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("does not exist"), "{message}");
 }
 
 #[test]
