@@ -25,3 +25,19 @@ pub mod segment;
 pub mod service;
 pub mod storage;
 pub mod synth;
+
+/// `error: cause: its cause…`, each said once: for drivers whose errors say little alone
+/// (PostgreSQL's "db error", an HTTP client's "builder error").
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !said.contains(&text) {
+            said.push_str(": ");
+            said.push_str(&text);
+        }
+        cause = next.source();
+    }
+    said
+}

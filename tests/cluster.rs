@@ -1043,4 +1043,14 @@ fn a_node_that_cannot_join_says_why_before_it_says_it_serves() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("give --storage with --cluster-listen"), "{stderr}");
+    // A plain-HTTP store without AWS_ALLOW_HTTP: said so, not "builder error".
+    let output = deployment
+        .command(&data)
+        .env_remove("AWS_ALLOW_HTTP")
+        .args(["corpora"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("AWS_ALLOW_HTTP=true"), "{stderr}");
 }

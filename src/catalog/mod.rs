@@ -27,7 +27,7 @@ pub enum CatalogError {
     Corrupt { path: String, message: String },
     /// The driver's error with its causes ("db error" alone says nothing of a refused
     /// password or connection).
-    #[error("catalog {url}: {}", with_causes(source))]
+    #[error("catalog {url}: {}", crate::with_causes(source))]
     Postgres {
         url: String,
         #[source]
@@ -86,21 +86,6 @@ impl std::str::FromStr for CorpusKind {
             )),
         }
     }
-}
-
-/// `error: cause: its cause…`, each said once.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut said = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        let text = next.to_string();
-        if !said.contains(&text) {
-            said.push_str(": ");
-            said.push_str(&text);
-        }
-        cause = next.source();
-    }
-    said
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,7 +54,7 @@ pub enum ObjectError {
         #[source]
         source: io::Error,
     },
-    #[error("{uri}: {path}: {source}")]
+    #[error("{uri}: {path}: {}", crate::with_causes(source))]
     Backend {
         uri: String,
         path: String,

@@ -39,6 +39,16 @@ impl S3Objects {
     /// Errors: [`ObjectError::Config`] when the client cannot be built (no bucket, a bad
     /// endpoint) or its runtime cannot start.
     pub fn from_env(bucket: &str, prefix: &str) -> Result<S3Objects, ObjectError> {
+        let endpoint = std::env::var("AWS_ENDPOINT").unwrap_or_default();
+        let allowed = std::env::var("AWS_ALLOW_HTTP").is_ok_and(|allow| allow.eq_ignore_ascii_case("true"));
+        if endpoint.starts_with("http://") && !allowed {
+            return Err(ObjectError::Config {
+                uri: format!("s3://{bucket}"),
+                why: format!(
+                    "AWS_ENDPOINT {endpoint} is plain HTTP, which is refused unless AWS_ALLOW_HTTP=true (for a test server on a trusted network); use https otherwise"
+                ),
+            });
+        }
         Self::with_builder(AmazonS3Builder::from_env(), bucket, prefix)
     }
 
