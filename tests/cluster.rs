@@ -1054,3 +1054,39 @@ fn a_node_that_cannot_join_says_why_before_it_says_it_serves() {
     assert!(!output.status.success());
     assert!(stderr.contains("AWS_ALLOW_HTTP=true"), "{stderr}");
 }
+
+/// A node whose seed is wrong (here: a TCP port, as a newcomer might give the gRPC address)
+/// serves alone, and says so after 20 gossip rounds.
+#[test]
+fn a_node_whose_seeds_answer_nothing_says_it_serves_alone() {
+    let deployment = Deployment::new("cluster_alone", 10);
+    let grpc_like = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut command = deployment.command(&deployment.dir.path().join("node"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0"])
+        .args(["--node-id", "lonely", "--gossip-interval-ms", "50", "--seed"])
+        .arg(grpc_like.local_addr().unwrap().to_string())
+        .stderr(std::process::Stdio::piped());
+    let mut child = Child(command.spawn().unwrap());
+    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    // Read on a thread, so that a node that never says it is alone fails the test, not hangs it.
+    let (lines, said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut before = Vec::new();
+    loop {
+        let line = said
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("never said it serves alone: {before:?}"));
+        if line.contains("serves alone") {
+            assert!(line.contains("--seed"), "{line}");
+            break;
+        }
+        before.push(line);
+    }
+}

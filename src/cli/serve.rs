@@ -151,6 +151,11 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                 }
                 None => None,
             };
+            if let Some(membership) = &membership
+                && !cluster.seeds.is_empty()
+            {
+                alone_warning(membership.members(), cluster.gossip_interval_ms);
+            }
             let leaving = membership.clone();
             let shutdown = async move {
                 shutdown_signal().await;
@@ -216,6 +221,34 @@ async fn cluster_config(
         rebalance_after: std::time::Duration::from_secs(cluster.rebalance_after),
         cluster_id: leakdex::cluster::cluster_id(key),
     })
+}
+
+/// Says so, once, if a node given seeds still sees no other node after 20 gossip rounds: a
+/// seed that names the gRPC port instead of the gossip one, a firewall on UDP, or a wrong host
+/// leaves a node serving alone, which would otherwise go unnoticed.
+fn alone_warning(
+    mut members: tokio::sync::watch::Receiver<std::sync::Arc<leakdex::cluster::Members>>,
+    gossip_interval_ms: u64,
+) {
+    tokio::spawn(async move {
+        let rounds = std::time::Duration::from_millis(gossip_interval_ms.max(10) * 20);
+        let joined = tokio::time::timeout(rounds, async {
+            while members.borrow_and_update().ready.len() < 2 {
+                if members.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        if joined.is_err() {
+            tracing::warn!("no other cluster node seen; check --seed");
+            eprintln!(
+                "leakdex: no other cluster node seen after 20 gossip rounds: this node serves alone. \
+                 Check that --seed names another node's gossip address (its --cluster-listen port, UDP), \
+                 that UDP passes between them, and that they share one key"
+            );
+        }
+    });
 }
 
 /// This machine's host name (a Kubernetes pod's name).

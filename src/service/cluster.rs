@@ -428,16 +428,41 @@ impl internal::partitions_server::Partitions for PartitionsService {
                 .collect();
             state.metrics.probes.inc_by(probes.len() as u64);
             // The root's generation: the segments it named, every one published. This node's
-            // index is reopened above when the catalog moved on; a segment it still lacks is no
-            // longer published (its corpus deleted since the root opened its index), and the
-            // root asks elsewhere or marks the part unanswered. Nothing but a published segment
-            // of the catalog is ever opened by name from another process.
+            // index may lag the root's by a poll of the catalog (a segment published a moment
+            // ago): a segment it lacks is looked up in the catalog itself, and opened for this
+            // call if published there; one no longer published (its corpus deleted since the
+            // root opened its index) is NOT_FOUND, and the root asks elsewhere or marks the part
+            // unanswered. Nothing but a published segment of the catalog is ever opened by name
+            // from another process.
+            let missing: Vec<&String> = request
+                .segments
+                .iter()
+                .filter(|id| !by_id.contains_key(id.as_str()))
+                .collect();
+            let mut opened: HashMap<&str, crate::segment::Segment> = HashMap::new();
+            if !missing.is_empty() {
+                let published: HashSet<String> = state
+                    .catalog()
+                    .corpora()
+                    .map_err(|error| Status::unavailable(error.to_string()))?
+                    .iter()
+                    .flat_map(|corpus| corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>())
+                    .collect();
+                for id in missing {
+                    if !published.contains(id) {
+                        return Err(Status::not_found(format!("segment {id:?} is not published")));
+                    }
+                    let segment = crate::segment::Segment::open_published(state.data(), id)
+                        .map_err(|error| Status::unavailable(format!("segment {id:?}: {error}")))?;
+                    opened.insert(id, segment);
+                }
+            }
             let mut segments = Vec::with_capacity(request.segments.len());
             for id in &request.segments {
-                let position = by_id
-                    .get(id.as_str())
-                    .ok_or_else(|| Status::not_found(format!("segment {id:?} is not published")))?;
-                segments.push(&index.segments[*position].segment);
+                segments.push(match by_id.get(id.as_str()) {
+                    Some(&position) => &index.segments[position].segment,
+                    None => &opened[id.as_str()],
+                });
             }
             let mut response = ProbeResponse::default();
             for (number, segment) in segments.into_iter().enumerate() {

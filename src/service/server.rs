@@ -292,6 +292,14 @@ impl ServiceState {
         self.cluster.get()
     }
 
+    pub(super) fn data(&self) -> &DataDir {
+        &self.data
+    }
+
+    pub(super) fn catalog(&self) -> &dyn Catalog {
+        self.catalog.as_ref()
+    }
+
     /// In a cluster: how many ready members this node sees, and how many vanished nodes it
     /// still places partitions on.
     pub(super) fn cluster_view(&self) -> Option<(usize, usize)> {
