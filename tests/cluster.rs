@@ -832,6 +832,36 @@ fn two_nodes_killed_at_once_are_retried_together_on_their_replicas() {
         "{incomplete} of {}",
         pool.len()
     );
+    // LookupBatches says it once per batch too: the union of its answers' missing partitions.
+    let batch: Vec<LookupRequest> = pool
+        .iter()
+        .take(2_000)
+        .map(|value| LookupRequest {
+            value: value.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let answered = runtime.block_on(async {
+        let connection = connect(&nodes[0].url, Some(&deployment.investigator)).await.unwrap();
+        let mut stream = LookupClient::new(connection)
+            .max_decoding_message_size(64 << 20)
+            .lookup_batches(tokio_stream::iter(vec![leakdex::service::proto::LookupBatch {
+                requests: batch,
+            }]))
+            .await
+            .unwrap()
+            .into_inner();
+        stream.message().await.unwrap().unwrap()
+    });
+    let mut union: Vec<u32> = answered
+        .responses
+        .iter()
+        .flat_map(|response| response.missing_partitions.clone())
+        .collect();
+    union.sort_unstable();
+    union.dedup();
+    assert!(!union.is_empty());
+    assert_eq!(answered.missing_partitions, union);
     assert!(nodes[0].metric("leakdex_part_retries_total") > 0.0);
 }
 

@@ -682,7 +682,18 @@ impl lookup_server::Lookup for LookupService {
             )?;
             Ok(answers
                 .into_iter()
-                .map(|responses| proto::LookupBatchResponse { responses })
+                .map(|responses| {
+                    let mut missing_partitions: Vec<u32> = responses
+                        .iter()
+                        .flat_map(|response| response.missing_partitions.iter().copied())
+                        .collect();
+                    missing_partitions.sort_unstable();
+                    missing_partitions.dedup();
+                    proto::LookupBatchResponse {
+                        responses,
+                        missing_partitions,
+                    }
+                })
                 .collect())
         });
         let responses = responses.map(move |answered| state.settle(&principal, Rpc::LookupBatches, answered));
