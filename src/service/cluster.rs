@@ -6,7 +6,7 @@ use super::metrics::Metrics;
 use super::server::{ServiceState, blocking_call};
 use crate::cluster::Members;
 use crate::cluster::NodeKey;
-use crate::cluster::placement::partition_of;
+use crate::cluster::placement::{PARTITIONS, partition_of};
 use crate::query::{Found, Index, Local, Probed, Prober, probe_segment};
 use crate::segment::hash::Entry;
 use crate::segment::store::StoredLocation;
@@ -48,11 +48,6 @@ const SUSPECT_FOR: Duration = Duration::from_secs(10);
 #[derive(Clone, Copy)]
 struct CallNonce(u64);
 
-fn unix_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-}
 
 /// A server's place in its cluster: the members it sees, and channels to them.
 pub struct Clustered {
@@ -136,7 +131,7 @@ impl Clustered {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.strip_prefix("Node "))
                 .ok_or_else(|| Status::unauthenticated("internal calls are for the nodes of this deployment"))?;
-            let nonce = node_key.check(credential, unix_seconds()).map_err(|refusal| {
+            let nonce = node_key.check(credential, crate::clock::now_seconds()).map_err(|refusal| {
                 tracing::warn!(refusal, "an internal call without a valid node credential refused");
                 Status::unauthenticated("internal calls are for the nodes of this deployment")
             })?;
@@ -158,13 +153,11 @@ impl Clustered {
         metrics: &Metrics,
     ) -> Probed {
         let members = self.members.borrow().clone();
-        let segments: Arc<Vec<String>> = Arc::new(
-            index
-                .segments
-                .iter()
-                .map(|indexed| indexed.segment.manifest.id.clone())
-                .collect(),
-        );
+        let segments: Vec<String> = index
+            .segments
+            .iter()
+            .map(|indexed| indexed.segment.manifest.id.clone())
+            .collect();
         let mut found: Vec<Found> = vec![Vec::new(); index.segments.len()];
         let mut unanswered = Vec::new();
         let mut failed: HashSet<String> = HashSet::new();
@@ -178,11 +171,20 @@ impl Clustered {
         };
         // The first try, then one retry of what failed on the next holder.
         for _attempt in 0..2 {
-            let mut parts: HashMap<&str, Vec<(u64, u32)>> = HashMap::new();
+            // Each partition's holder is chosen once (a batch has many probes a partition), and
+            // parts are kept by the holder's place in the placement's node list.
+            let nodes = members.placement.nodes();
+            let mut route: Vec<Option<Option<usize>>> = vec![None; PARTITIONS];
+            let mut parts: Vec<Vec<(u64, u32)>> = vec![Vec::new(); nodes.len()];
             for &(fingerprint, probe) in &pending {
-                let holders = members.placement.holders(partition_of(fingerprint));
-                match choose_holder(holders, &failed, &members.down, &suspects) {
-                    Some(holder) => parts.entry(holder).or_default().push((fingerprint, probe)),
+                let partition = partition_of(fingerprint);
+                let holder = *route[partition].get_or_insert_with(|| {
+                    let holders = members.placement.holders(partition);
+                    choose_holder(holders, &failed, &members.down, &suspects)
+                        .and_then(|holder| nodes.binary_search_by(|node| node.as_str().cmp(holder)).ok())
+                });
+                match holder {
+                    Some(node) => parts[node].push((fingerprint, probe)),
                     None => unanswered.push(probe),
                 }
             }
@@ -193,7 +195,10 @@ impl Clustered {
             });
             let mut own = None;
             let mut calls = Vec::new();
-            for (node, part) in parts {
+            for (node, part) in nodes.iter().map(String::as_str).zip(parts) {
+                if part.is_empty() {
+                    continue;
+                }
                 if node == members.me {
                     own = Some(part);
                     continue;
@@ -206,12 +211,12 @@ impl Clustered {
                     .and_then(|member| self.channel(&member.grpc_url))
                     .and_then(|channel| {
                         let mut request = Request::new(ProbeRequest {
-                            segments: segments.as_ref().clone(),
+                            segments: segments.clone(),
                             fingerprints: part.iter().map(|&(fingerprint, _)| fingerprint).collect(),
                         });
                         request.set_timeout(timeout);
                         let mut credential: MetadataValue<_> =
-                            format!("Node {}", self.node_key.credential(unix_seconds(), nonce))
+                            format!("Node {}", self.node_key.credential(crate::clock::now_seconds(), nonce))
                                 .parse()
                                 .map_err(|_| Status::internal("a node credential is ASCII"))?;
                         // Kept out of HTTP/2's header tables.
