@@ -107,14 +107,13 @@ fn new_segment_id() -> String {
 /// Removes what crashed or abandoned builds left: staging folders and unpublished segment
 /// folders whose builder no longer holds their lock, and their catalog entries.
 pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), SegmentError> {
-    let published_ids = || -> Result<Vec<String>, SegmentError> {
-        Ok(catalog
-            .corpora()?
+    let published_of = |corpora: &[crate::catalog::Corpus]| -> std::collections::HashSet<String> {
+        corpora
             .iter()
             .flat_map(|corpus| corpus.published().map(|segment| segment.id.clone()).collect::<Vec<_>>())
-            .collect())
+            .collect()
     };
-    let published = published_ids()?;
+    let published = published_of(&catalog.corpora()?);
     // Folders no builder holds: (id, path, the lock that keeps a new builder off meanwhile).
     let mut unheld = Vec::new();
     for folder in [data.staging(), data.segments()] {
@@ -139,7 +138,8 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
     }
     // Read again: a builder may have published (and let go of its lock) since the list above
     // was read; its segment is not abandoned.
-    let published_now = published_ids()?;
+    let corpora_now = catalog.corpora()?;
+    let published_now = published_of(&corpora_now);
     let mut abandoned = Vec::new();
     for (id, path, _lock) in unheld {
         if published_now.contains(&id) {
@@ -152,7 +152,7 @@ pub fn collect_garbage(data: &DataDir, catalog: &dyn Catalog) -> Result<(), Segm
     // Staged long ago by a builder on another machine that died (an ingest Job's pod killed
     // before publishing): nothing here holds them, and no ingest runs this long.
     let now = crate::clock::now_millis();
-    for corpus in catalog.corpora()? {
+    for corpus in &corpora_now {
         for segment in &corpus.segments {
             let started = segment
                 .id
