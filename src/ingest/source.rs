@@ -20,6 +20,8 @@ pub struct SourceFile {
     physical: PathBuf,
     member: Option<usize>,
     memory: Option<Arc<[u8]>>,
+    /// gzip or zstd data, by its magic bytes (read once, when the file is found).
+    compressed: bool,
 }
 
 impl SourceFile {
@@ -30,6 +32,7 @@ impl SourceFile {
             size: bytes.len() as u64,
             physical: PathBuf::new(),
             member: None,
+            compressed: compression_of(&bytes[..bytes.len().min(4)]) != Compression::None,
             memory: Some(bytes),
         }
     }
@@ -114,10 +117,8 @@ pub fn discover(inputs: &[PathBuf], follow_links: bool) -> (Vec<SourceFile>, Vec
 
 fn add_file(path: &Path, name: String, size: u64, files: &mut Vec<SourceFile>, errors: &mut Vec<(String, Error)>) {
     let mut magic = [0u8; 4];
-    let is_zip = File::open(path)
-        .and_then(|mut file| file.read_exact(&mut magic))
-        .is_ok()
-        && magic == *b"PK\x03\x04";
+    let read = File::open(path).and_then(|mut file| file.read(&mut magic)).unwrap_or(0);
+    let is_zip = read == magic.len() && magic == *b"PK\x03\x04";
     if !is_zip {
         files.push(SourceFile {
             path: name,
@@ -125,6 +126,7 @@ fn add_file(path: &Path, name: String, size: u64, files: &mut Vec<SourceFile>, e
             physical: path.to_path_buf(),
             member: None,
             memory: None,
+            compressed: compression_of(&magic[..read]) != Compression::None,
         });
         return;
     }
@@ -178,6 +180,7 @@ fn add_file(path: &Path, name: String, size: u64, files: &mut Vec<SourceFile>, e
             physical: path.to_path_buf(),
             member: Some(index),
             memory: None,
+            compressed: false,
         });
     }
 }
@@ -208,21 +211,7 @@ impl SourceFile {
     /// gzip or zstd data (by its magic bytes). A file that cannot be read says no here, and
     /// fails when it is read.
     pub fn expands(&self) -> bool {
-        if self.member.is_some() {
-            return true;
-        }
-        let mut head = [0u8; 4];
-        let read = match &self.memory {
-            Some(bytes) => {
-                let length = bytes.len().min(head.len());
-                head[..length].copy_from_slice(&bytes[..length]);
-                length
-            }
-            None => File::open(&self.physical)
-                .and_then(|mut opened| opened.read(&mut head))
-                .unwrap_or(0),
-        };
-        compression_of(&head[..read]) != Compression::None
+        self.member.is_some() || self.compressed
     }
 }
 
