@@ -1141,3 +1141,49 @@ fn a_node_whose_seeds_answer_nothing_says_it_serves_alone() {
         before.push(line);
     }
 }
+
+/// Opt-in check on files the project did not make: `LEAKDEX_CLUSTER_FILE=PATH` (a delimited
+/// file with a header) is ingested, and every value of its first 2,000 rows is looked up
+/// through a three-node cluster and through one node: the answers must be equal. Run with
+/// `cargo test --release --test integration -- --ignored --nocapture cluster_equals_one_node_on_a_given_file`.
+#[test]
+#[ignore = "opt-in: needs LEAKDEX_CLUSTER_FILE"]
+fn cluster_equals_one_node_on_a_given_file() {
+    let file = PathBuf::from(std::env::var("LEAKDEX_CLUSTER_FILE").expect("LEAKDEX_CLUSTER_FILE"));
+    let mut deployment = Deployment::new("cluster_given_file", 1);
+    let builder = deployment.dir.path().join("builder");
+    stdout_of(
+        deployment
+            .command(&builder)
+            .args(["ingest", "--no-text", "--corpus", "given"])
+            .arg(&file),
+        "ingest",
+    );
+    deployment.investigator = deployment.token(&builder, "investigator", "investigator");
+    deployment.monitor = deployment.token(&builder, "prometheus", "monitor");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let values: Vec<String> = text
+        .lines()
+        .skip(1)
+        .take(2_000)
+        .flat_map(|line| line.split([',', '\t', '|', ';']).map(|value| value.trim().to_string()))
+        .filter(|value| !value.is_empty())
+        .collect();
+    let single = deployment.serve("single", None);
+    let nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let expected = runtime
+        .block_on(lookups(&single.url, &deployment.investigator, &values))
+        .unwrap();
+    let answered = runtime
+        .block_on(lookups(&nodes[1].url, &deployment.investigator, &values))
+        .unwrap();
+    assert_eq!(answered, expected);
+    let found = expected.iter().filter(|answer| !answer.hits.is_empty()).count();
+    let hits: usize = expected.iter().map(|answer| answer.hits.len()).sum();
+    let probes: Vec<f64> = nodes.iter().map(|node| node.metric("leakdex_probes_total")).collect();
+    eprintln!(
+        "{} values looked up, {found} found ({hits} hits), cluster equal to one node; probes per node {probes:?}",
+        values.len()
+    );
+}

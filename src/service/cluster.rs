@@ -48,7 +48,6 @@ const SUSPECT_FOR: Duration = Duration::from_secs(10);
 #[derive(Clone, Copy)]
 struct CallNonce(u64);
 
-
 /// A server's place in its cluster: the members it sees, and channels to them.
 pub struct Clustered {
     members: tokio::sync::watch::Receiver<Arc<Members>>,
@@ -131,10 +130,12 @@ impl Clustered {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.strip_prefix("Node "))
                 .ok_or_else(|| Status::unauthenticated("internal calls are for the nodes of this deployment"))?;
-            let nonce = node_key.check(credential, crate::clock::now_seconds()).map_err(|refusal| {
-                tracing::warn!(refusal, "an internal call without a valid node credential refused");
-                Status::unauthenticated("internal calls are for the nodes of this deployment")
-            })?;
+            let nonce = node_key
+                .check(credential, crate::clock::now_seconds())
+                .map_err(|refusal| {
+                    tracing::warn!(refusal, "an internal call without a valid node credential refused");
+                    Status::unauthenticated("internal calls are for the nodes of this deployment")
+                })?;
             request.extensions_mut().insert(CallNonce(nonce));
             Ok(request)
         }
