@@ -35,7 +35,7 @@ fn bench_storage(c: &mut Criterion) {
     // The builder publishes to object storage; the catalog is shared through its file.
     let builder = DataDir::open(&dir.path().join("builder"))
         .expect("data dir")
-        .with_objects(objects.clone(), u64::MAX)
+        .with_objects(objects.clone(), u64::MAX, leakdex::storage::DEFAULT_GAP_BYTES)
         .expect("objects");
     let catalog = FileCatalog::open(builder.root());
     for generated in Generated::ALL {
@@ -69,7 +69,7 @@ fn bench_storage(c: &mut Criterion) {
             .expect("reader")
             .with_key_file(&builder.root().join("key"))
             .expect("key")
-            .with_objects(objects.clone(), 10 << 30)
+            .with_objects(objects.clone(), 10 << 30, leakdex::storage::DEFAULT_GAP_BYTES)
             .expect("cache")
     };
 

@@ -299,6 +299,60 @@ fn a_cluster_answers_as_one_node_does_with_each_node_probing_its_share_and_a_joi
     );
 }
 
+/// The identifier index is split among the nodes as placement says, not copied whole to each:
+/// with two holders a partition among three nodes, each node fetches (by byte range) about two
+/// thirds of every segment's `hash.idx`, the nodes together about twice the whole, and answering
+/// every value fetches no more of it.
+#[test]
+fn each_node_holds_its_share_of_the_identifier_index_not_all_of_it() {
+    // 60,000 records a corpus: every segment's directory has more buckets than there are
+    // partitions, so a partition is whole buckets.
+    let mut deployment = Deployment::ingested("cluster_share", 60_000);
+    // Only what is wanted, so the share shows on a small index.
+    deployment.serve_env.push(("LEAKDEX_FETCH_GAP", "0"));
+    let nodes = cluster(&deployment, &["node-0", "node-1", "node-2"]);
+    let whole: u64 = walkdir::WalkDir::new(deployment.dir.path().join("builder/segments"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name() == "hash.idx")
+        .map(|entry| entry.metadata().unwrap().len())
+        .sum();
+    assert!(whole > 1_000_000, "{whole}");
+    let held = |node: &Server| node.metric("leakdex_ranged_bytes{file=\"hash.idx\"}") / whole as f64;
+    // Each node fetches its partitions once it sees the others (a round every 2 s): done when
+    // two readings a round apart agree.
+    let started = std::time::Instant::now();
+    let mut shares: Vec<f64> = nodes.iter().map(held).collect();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(2_500));
+        let now: Vec<f64> = nodes.iter().map(held).collect();
+        if (now == shares && now.iter().sum::<f64>() > 0.0) || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        shares = now;
+    }
+    for share in &shares {
+        assert!((0.55..0.8).contains(share), "{shares:?} of {whole} bytes");
+    }
+    assert!((1.9..2.3).contains(&shares.iter().sum::<f64>()), "{shares:?}");
+    // A quarter of the values still asks about every partition.
+    let pool: Vec<String> = values(&deployment).into_iter().step_by(4).collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answers = runtime
+        .block_on(lookups(&nodes[0].url, &deployment.investigator, &pool))
+        .unwrap();
+    assert_eq!(answers.len(), pool.len());
+    assert!(answers.iter().all(|answer| !answer.incomplete));
+    let single = deployment.serve("single", None);
+    let expected = runtime
+        .block_on(lookups(&single.url, &deployment.investigator, &pool))
+        .unwrap();
+    assert!(answers == expected, "the cluster answered otherwise than one node");
+    assert!(answers.iter().filter(|answer| !answer.hits.is_empty()).count() > pool.len() / 3);
+    let after: Vec<f64> = nodes.iter().map(held).collect();
+    assert_eq!(after, shares, "every part was asked of a node that holds it");
+}
+
 /// The gossip address node `server` was started with (every node seeds the first).
 fn seed_of(server: &Server) -> SocketAddr {
     server.gossip.expect("a cluster node")
@@ -976,8 +1030,8 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
     );
     assert!(!text.contains("record 0"), "{text}");
     // A node that has only answered lookups fetched only what a lookup reads: the identifier
-    // index, locations and runs; the record and value stores and the blocking and range indexes
-    // come when a call needs them.
+    // index's directory and the runs whole, the identifier index and locations by range; the
+    // record and value stores and the blocking and range indexes come when a call needs them.
     let cached = |node: &str, file: &str| {
         walkdir::WalkDir::new(deployment.dir.path().join(node).join("cache/segments"))
             .into_iter()
@@ -985,9 +1039,18 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
             .filter(|entry| entry.file_name() == file)
             .count()
     };
-    assert_eq!(cached("node-1", "hash.idx"), 3, "one segment a corpus");
-    assert_eq!(cached("node-1", "locations.bin"), 3);
-    for part in ["records.bin", "values.bin", "blocking.idx", "range.idx"] {
+    assert_eq!(cached("node-1", "hash.dir"), 3, "one segment a corpus");
+    assert_eq!(cached("node-1", "runs.bin"), 3);
+    let ranged = |file: &str| nodes[1].metric(&format!("leakdex_ranged_bytes{{file=\"{file}\"}}"));
+    assert!(ranged("hash.idx") > 0.0 && ranged("locations.bin") > 0.0);
+    for part in [
+        "hash.idx",
+        "locations.bin",
+        "records.bin",
+        "values.bin",
+        "blocking.idx",
+        "range.idx",
+    ] {
         assert_eq!(
             cached("node-1", part),
             0,

@@ -54,6 +54,11 @@ pub(crate) struct Backends {
     /// Bytes of segment files kept in DATA/cache/ from --storage, least recently used evicted.
     #[arg(long, global = true, default_value = "10GiB", value_parser = parse_bytes)]
     pub(crate) cache_size: usize,
+    /// Identifier indexes and locations on --storage are read by byte range (a cluster node
+    /// fetches only its partitions): gaps up to this between wanted ranges are fetched with
+    /// them in one request; 0 fetches only what is wanted.
+    #[arg(long, global = true, env = "LEAKDEX_FETCH_GAP", default_value = "1MiB", value_parser = parse_bytes)]
+    pub(crate) fetch_gap: usize,
     /// The fingerprint key (32 hex digits) that every process of a deployment shares, as a
     /// Kubernetes Secret mounts it; default: DATA/key, made on first use.
     #[arg(long, global = true, env = "LEAKDEX_KEY_FILE")]

@@ -113,7 +113,11 @@ fn open_data(data_dir: Option<&Path>, backends: &Backends) -> Result<(DataDir, A
         None => {}
     }
     if let Some(location) = &backends.storage {
-        data = data.with_objects(open_objects(location)?.into(), backends.cache_size as u64)?;
+        data = data.with_objects(
+            open_objects(location)?.into(),
+            backends.cache_size as u64,
+            backends.fetch_gap as u64,
+        )?;
     }
     let catalog: Arc<dyn Catalog> = match &backends.catalog_url {
         Some(url) => {

@@ -134,6 +134,7 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                     ));
                     // The listener is bound: calls sent from now wait in its backlog until this
                     // node sees itself ready (so its own placement holds it) and serves.
+                    leakdex::service::cluster::Clustered::keep_share_fetched(state.clone())?;
                     membership.set_ready(true).await;
                     let mut members = membership.members();
                     let seen = tokio::time::timeout(std::time::Duration::from_secs(30), async {

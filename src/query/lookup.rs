@@ -10,6 +10,7 @@ use crate::ingest::normalize::{Region, fold_digits, normalize, recognize_phone};
 use crate::ingest::{Kind, Validity};
 use crate::segment::hash::Entry;
 use crate::segment::store::StoredLocation;
+use crate::segment::{Segment, SegmentError};
 use rayon::prelude::*;
 use serde::Serialize;
 use smallvec::{SmallVec, smallvec};
@@ -282,27 +283,50 @@ pub trait Prober: Sync {
 pub struct Local;
 
 impl Prober for Local {
+    /// Every probe is unanswered when a segment cannot be read (one on object storage whose
+    /// storage is unreachable): its answers then say they may lack hits, never that there are
+    /// none.
     fn probe(&self, index: &Index, probes: &[(u64, u32)], parallel: bool) -> Probed {
-        Probed {
-            found: map_batch(&index.segments, parallel, |indexed| {
-                probe_segment(&indexed.segment, probes)
-            }),
-            unanswered: Vec::new(),
+        match probe_segments(index, probes, parallel) {
+            Ok(found) => Probed {
+                found,
+                unanswered: Vec::new(),
+            },
+            Err(error) => {
+                tracing::warn!(%error, probes = probes.len(), "a segment could not be probed; its lookups are marked incomplete");
+                Probed {
+                    found: vec![Vec::new(); index.segments.len()],
+                    unanswered: probes.iter().map(|&(_, probe)| probe).collect(),
+                }
+            }
         }
     }
 }
 
+/// What each of the index's segments holds of `probes` (sorted by fingerprint), in its order.
+///
+/// Errors: the first segment that cannot be probed.
+pub fn probe_segments(index: &Index, probes: &[(u64, u32)], parallel: bool) -> Result<Vec<Found>, SegmentError> {
+    map_batch(&index.segments, parallel, |indexed| {
+        probe_segment(&indexed.segment, probes)
+    })
+    .into_iter()
+    .collect()
+}
+
 /// What `segment` holds of `probes` (sorted by fingerprint): one forward pass over its index.
-pub fn probe_segment(segment: &crate::segment::Segment, probes: &[(u64, u32)]) -> Found {
+///
+/// Errors: a segment on object storage cannot fetch the parts of its index or the locations
+/// the probes need.
+pub fn probe_segment(segment: &Segment, probes: &[(u64, u32)]) -> Result<Found, SegmentError> {
     let mut hits = Vec::new();
-    segment.hash.read_ahead_for(probes.len());
-    segment
-        .hash
-        .probe_sorted(probes, |probe, entry| hits.push((probe, entry)));
+    segment.probe_identifiers(probes, |probe, entry| hits.push((probe, entry)))?;
+    // Fetched together (in as few requests as they allow) rather than a few at a time.
+    segment.fetch_locations(hits.iter().map(|(_, entry)| u64::from(entry.record)))?;
     // Each hit's location is a likely cache miss in a large segment: read them all in one
     // branch-free pass, so the misses overlap.
     hits.into_iter()
-        .map(|(probe, entry)| (probe, entry, segment.location(u64::from(entry.record))))
+        .map(|(probe, entry)| Ok((probe, entry, segment.location(u64::from(entry.record))?)))
         .collect()
 }
 

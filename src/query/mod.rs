@@ -15,7 +15,7 @@ pub use error::QueryError;
 pub use index::{Index, IndexedSegment};
 pub use lookup::{
     Answer, Found, Hit, Hits, Local, Probed, Prober, Query, lookup_batch, lookup_batch_with, normalize_query,
-    probe_segment,
+    probe_segment, probe_segments,
 };
 pub use search::{Matched, SearchHit, SearchScope, check_query, readable, search, snippet_of};
 pub use text::TextIndex;

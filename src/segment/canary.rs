@@ -85,9 +85,11 @@ pub fn canaries_met(
     let mut met = Vec::new();
     for id in segments {
         let segment = Segment::open_published(data, id)?;
-        segment.hash.probe_sorted(&probes, |owner, entry| {
+        let mut hits = Vec::new();
+        segment.probe_identifiers(&probes, |owner, entry| hits.push((owner, entry.record)))?;
+        for (owner, record) in hits {
             let (canary, copy, kind) = &owners[owner as usize];
-            let location = segment.location(u64::from(entry.record));
+            let location = segment.location(u64::from(record))?;
             met.push(CanaryMeeting {
                 canary: canary.clone(),
                 copy: copy.clone().unwrap_or_else(|| canary.clone()),
@@ -96,7 +98,7 @@ pub fn canaries_met(
                 record: location.ordinal,
                 line: location.line,
             });
-        });
+        }
     }
     met.sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
     met.dedup();

@@ -460,6 +460,29 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             .take_while(move |entry| entry.fingerprint < high)
     }
 
+    /// The byte range of the entries of the buckets that hold fingerprints `low..=high`.
+    pub fn span_of(&self, low: u64, high: u64) -> std::ops::Range<u64> {
+        let width = self.layout.entry_bytes() as u64;
+        let (start, _) = self.bucket(bucket_of(low, self.bits));
+        let (_, end) = self.bucket(bucket_of(high, self.bits));
+        start as u64 * width..end as u64 * width
+    }
+
+    /// The byte ranges of the entries that [`HashIndex::probe_sorted`] reads for `sorted`: each
+    /// bucket a probe falls in, once, in order.
+    pub fn spans_of<'s>(&'s self, sorted: &'s [(u64, u32)]) -> impl Iterator<Item = std::ops::Range<u64>> + 's {
+        let width = self.layout.entry_bytes() as u64;
+        let mut last = None;
+        sorted.iter().filter_map(move |&(fingerprint, _)| {
+            let bucket = bucket_of(fingerprint, self.bits);
+            if last.replace(bucket) == Some(bucket) {
+                return None;
+            }
+            let (start, end) = self.bucket(bucket);
+            Some(start as u64 * width..end as u64 * width)
+        })
+    }
+
     /// Answers a batch sorted by fingerprint: calls `hit(query position, entry)` for every match
     /// (as far as the layout keeps fingerprints: see [`Layout::Keys`]).
     ///

@@ -21,11 +21,12 @@ pub use pipeline::{Progress, index_corpus};
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, range_key};
 
 use crate::ingest::{Kind, Validity};
-use crate::storage::{DataDir, Mapped, map_file};
-use hash::{HashIndex, Layout};
+use crate::storage::{DataDir, Mapped, RangedFile, map_file};
+use hash::{Entry, HashIndex, Layout};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
 /// On-disk format version written into every manifest.
@@ -134,8 +135,8 @@ static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 pub struct Segment {
     pub path: PathBuf,
     pub manifest: Manifest,
-    /// Identifier fingerprints.
-    pub hash: HashIndex,
+    /// Identifier fingerprints (read through [`Segment::probe_identifiers`]).
+    hash: HashIndex,
     /// Blocking keys, which find candidate records for matching (see [`Segment::blocking`]).
     blocking: Lazy<HashIndex>,
     /// SHA-256 prefixes of identifying values, for private (k-anonymous) lookups (see
@@ -147,15 +148,27 @@ pub struct Segment {
     runs: Mapped,
     /// The value store and its block index.
     values: Lazy<(Mapped, Mapped)>,
+    /// For a segment served from object storage: its identifier index and locations, read by
+    /// byte range (see [`RangedParts`]).
+    ranged: Option<RangedParts>,
     /// Tells this segment's value blocks apart from another's in a thread's cache.
     opened_as: u64,
 }
 
+/// The files of a segment served from object storage that are read by byte range rather than
+/// fetched whole: the identifier index, of which a cluster node reads only its partitions, and
+/// the locations, of which it reads those of its hits. Every read of them fetches first.
+struct RangedParts {
+    hash: Arc<RangedFile>,
+    locations: Arc<RangedFile>,
+}
+
 /// A part of a segment read when first needed. A segment served from object storage maps its
-/// identifier index, locations and runs when opened, and the rest (record and value stores,
-/// blocking and range indexes) only when a query reads them: a node that only answers lookups
-/// never fetches them (about 190 of 241 bytes a record). A local segment loads everything when
-/// opened, so a damaged file is found then.
+/// directory and runs when opened (its identifier index and locations are read by byte range,
+/// [`RangedParts`]), and the rest (record and value stores, blocking and range indexes) only
+/// when a query reads them: a node that only answers lookups never fetches them (about 190 of
+/// 241 bytes a record). A local segment loads everything when opened, so a damaged file is
+/// found then.
 struct Lazy<T> {
     loaded: std::sync::OnceLock<T>,
     load: Option<Box<dyn Fn() -> Result<T, SegmentError> + Send + Sync>>,
@@ -224,7 +237,16 @@ pub struct ShownField {
 }
 
 /// Maps a segment's file by name.
-type OpenFile = std::sync::Arc<dyn Fn(&str) -> std::io::Result<Mapped> + Send + Sync>;
+type OpenFile = Arc<dyn Fn(&str) -> std::io::Result<Mapped> + Send + Sync>;
+/// Opens a segment's file of the given size (from the manifest) for reading by byte range, in
+/// blocks of at least the given bytes.
+type OpenRanged = Box<dyn Fn(&str, u64, u64) -> std::io::Result<Arc<RangedFile>>>;
+
+/// Fetch unit of ranged locations. A lookup's hits fall anywhere in the file, 12 bytes each, so
+/// a request is what they cost, not its bytes: 64 KiB (5,461 records' locations) takes about
+/// as long to fetch from object storage as 12 bytes, and a batch's hits then need a request
+/// per 64 KiB at most, however many fall there.
+const LOCATION_FETCH_BYTES: u64 = 64 << 10;
 
 fn corrupt_at(path: &Path, message: String) -> SegmentError {
     SegmentError::Corrupt {
@@ -240,16 +262,21 @@ fn io_at(path: &Path) -> impl Fn(std::io::Error) -> SegmentError + '_ {
     }
 }
 
-/// Index `name` (`NAME.idx`, `NAME.dir`) of `(bits, layout)`, which must hold `entries`.
+/// Index `name` (`NAME.idx`, `NAME.dir`) of `(bits, layout)`, which must hold `entries`; its
+/// entries `ranged` when given, else mapped by `open_file`.
 fn load_index(
     path: &Path,
     open_file: &OpenFile,
     name: &str,
     (bits, layout): (u32, Layout),
-    entries: u64,
+    (entries, ranged): (u64, Option<Mapped>),
 ) -> Result<HashIndex, SegmentError> {
     let map = |file: String| open_file(&file).map_err(io_at(path));
-    let index = HashIndex::new(map(format!("{name}.idx"))?, map(format!("{name}.dir"))?, bits, layout)
+    let entry_file = match ranged {
+        Some(ranged) => ranged,
+        None => map(format!("{name}.idx"))?,
+    };
+    let index = HashIndex::new(entry_file, map(format!("{name}.dir"))?, bits, layout)
         .map_err(|error| corrupt_at(path, format!("{name} index: {error}")))?;
     if index.len() as u64 != entries {
         return Err(corrupt_at(
@@ -283,11 +310,7 @@ fn load_store(
 impl Segment {
     pub fn open(path: &Path) -> Result<Segment, SegmentError> {
         let folder = path.to_path_buf();
-        Segment::open_with(
-            path,
-            std::sync::Arc::new(move |name: &str| map_file(&folder.join(name))),
-            false,
-        )
+        Segment::open_with(path, Arc::new(move |name: &str| map_file(&folder.join(name))), None)
     }
 
     /// Segment `id` as published: from `DATA/segments/ID/` when this process has it there (it
@@ -301,16 +324,22 @@ impl Segment {
                     path: local.display().to_string(),
                     message: "object storage went away".into(),
                 })?;
+                let (whole, ranged) = (remote.clone(), id.to_string());
                 let id = id.to_string();
                 Segment::open_with(
                     &data.root().join("cache/segments").join(&id),
-                    std::sync::Arc::new(move |name: &str| {
-                        remote
+                    Arc::new(move |name: &str| {
+                        whole
                             .cache
                             .map(&crate::storage::segment_object(&id, name))
                             .map_err(std::io::Error::other)
                     }),
-                    true,
+                    Some(Box::new(move |name: &str, size: u64, min_block: u64| {
+                        remote
+                            .ranged
+                            .open(&crate::storage::segment_object(&ranged, name), size, min_block)
+                            .map_err(std::io::Error::other)
+                    })),
                 )
             }
             _ => Segment::open(&local),
@@ -318,8 +347,11 @@ impl Segment {
     }
 
     /// Opens a segment whose files `open_file` maps by name; `path` names it in errors. With
-    /// `lazy`, the parts a lookup does not read are mapped when first read (see [`Lazy`]).
-    fn open_with(path: &Path, open_file: OpenFile, lazy: bool) -> Result<Segment, SegmentError> {
+    /// `open_ranged` (a segment on object storage), the identifier index and locations are read
+    /// by byte range through it, and the parts a lookup does not read are mapped when first
+    /// read (see [`Lazy`]).
+    fn open_with(path: &Path, open_file: OpenFile, open_ranged: Option<OpenRanged>) -> Result<Segment, SegmentError> {
+        let lazy = open_ranged.is_some();
         let corrupt = |message: String| corrupt_at(path, message);
         let io = |source| SegmentError::Io {
             path: path.display().to_string(),
@@ -350,17 +382,37 @@ impl Segment {
         }
         let map = |name: &str| open_file(name).map_err(io);
         let records = manifest.records;
+        let layout = Layout::for_fields(manifest.fields.len());
+        let ranged = match open_ranged {
+            Some(open_ranged) => {
+                let entry_bytes = manifest.entries.saturating_mul(layout.entry_bytes() as u64);
+                Some(RangedParts {
+                    // The identifier index in blocks as small as its partitions are.
+                    hash: open_ranged("hash.idx", entry_bytes, 0).map_err(io)?,
+                    locations: open_ranged(
+                        "locations.bin",
+                        records.saturating_mul(LOCATION_BYTES as u64),
+                        LOCATION_FETCH_BYTES,
+                    )
+                    .map_err(io)?,
+                })
+            }
+            None => None,
+        };
         let hash = load_index(
             path,
             &open_file,
             "hash",
-            (manifest.directory_bits, Layout::for_fields(manifest.fields.len())),
-            manifest.entries,
+            (manifest.directory_bits, layout),
+            (
+                manifest.entries,
+                ranged.as_ref().map(|parts| Mapped::Ranged(parts.hash.clone())),
+            ),
         )?;
         // The parts a lookup never reads: now, or when first read.
         let indexed = |name: &'static str, bits: u32, layout: Layout, entries: u64| {
             let (folder, open_file) = (path.to_path_buf(), open_file.clone());
-            Box::new(move || load_index(&folder, &open_file, name, (bits, layout), entries))
+            Box::new(move || load_index(&folder, &open_file, name, (bits, layout), (entries, None)))
                 as Box<dyn Fn() -> Result<HashIndex, SegmentError> + Send + Sync>
         };
         let blocking = Lazy::now_or_later(
@@ -391,10 +443,14 @@ impl Segment {
             hash,
             blocking,
             range,
-            locations: map("locations.bin")?,
+            locations: match &ranged {
+                Some(parts) => Mapped::Ranged(parts.locations.clone()),
+                None => map("locations.bin")?,
+            },
             records: Lazy::now_or_later(lazy, store("records.bin", "records.idx"))?,
             runs: map("runs.bin")?,
             values: Lazy::now_or_later(lazy, store("values.bin", "values.idx"))?,
+            ranged,
             opened_as: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             manifest,
         };
@@ -444,12 +500,22 @@ impl Segment {
                 .get(name)
                 .ok_or_else(|| corrupt(format!("no checksum for {name}")))?;
             let path = self.path.join(name);
-            let actual = std::fs::File::open(&path)
-                .and_then(|mut file| crate::ingest::sha256_of_reader(&mut file))
-                .map_err(|source| SegmentError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
+            let ranged = self.ranged.as_ref().and_then(|parts| match name {
+                "hash.idx" => Some(&parts.hash),
+                "locations.bin" => Some(&parts.locations),
+                _ => None,
+            });
+            let actual = match ranged {
+                Some(file) => {
+                    self.fetch(file, std::iter::once(0..u64::MAX))?;
+                    crate::ingest::sha256_of_reader(&mut file.bytes())
+                }
+                None => std::fs::File::open(&path).and_then(|mut file| crate::ingest::sha256_of_reader(&mut file)),
+            }
+            .map_err(|source| SegmentError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             if &actual != expected {
                 return Err(corrupt(format!(
                     "{name} has SHA-256 {actual}, manifest says {expected}"
@@ -459,9 +525,76 @@ impl Segment {
         Ok(())
     }
 
+    /// Fetches `wanted` byte ranges of a ranged file of this segment.
+    ///
+    /// Errors: [`SegmentError::Io`] naming the file, with the storage's error as its cause.
+    fn fetch(
+        &self,
+        file: &RangedFile,
+        wanted: impl IntoIterator<Item = std::ops::Range<u64>>,
+    ) -> Result<(), SegmentError> {
+        file.ensure(wanted).map_err(|error| SegmentError::Io {
+            path: self.path.display().to_string(),
+            source: std::io::Error::other(error),
+        })
+    }
+
+    /// Calls `hit(probe, entry)` for every entry of the identifier index whose fingerprint is
+    /// among `sorted` ((fingerprint, probe) pairs sorted by fingerprint), in one forward pass.
+    /// A segment on object storage first fetches the buckets the probes fall in, and only those:
+    /// a cluster node probed for its partitions holds those partitions of the index.
+    ///
+    /// Errors: the buckets cannot be fetched (nothing is then reported).
+    pub fn probe_identifiers(&self, sorted: &[(u64, u32)], hit: impl FnMut(u32, Entry)) -> Result<(), SegmentError> {
+        match &self.ranged {
+            Some(parts) => self.fetch(&parts.hash, self.hash.spans_of(sorted))?,
+            None => self.hash.read_ahead_for(sorted.len()),
+        }
+        self.hash.probe_sorted(sorted, hit);
+        Ok(())
+    }
+
+    /// Fetches the parts of the identifier index that hold the fingerprints of `ranges`
+    /// (inclusive), where it is read by byte range: a cluster node fetches its partitions
+    /// before it is asked about them. Nothing for a segment on this machine.
+    ///
+    /// Errors: they cannot be fetched.
+    pub fn fetch_identifiers(&self, ranges: &[std::ops::RangeInclusive<u64>]) -> Result<(), SegmentError> {
+        match &self.ranged {
+            Some(parts) => self.fetch(
+                &parts.hash,
+                ranges
+                    .iter()
+                    .map(|range| self.hash.span_of(*range.start(), *range.end())),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Fetches the locations of `records` where they are read by byte range, in one go: for a
+    /// caller about to read many, which [`Segment::location`] would otherwise fetch a few at a
+    /// time.
+    ///
+    /// Errors: they cannot be fetched.
+    pub fn fetch_locations(&self, records: impl IntoIterator<Item = u64>) -> Result<(), SegmentError> {
+        match &self.ranged {
+            Some(parts) => self.fetch(
+                &parts.locations,
+                records.into_iter().map(|record| {
+                    let start = record * LOCATION_BYTES as u64;
+                    start..start + LOCATION_BYTES as u64
+                }),
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// Where a record came from: its line, offset and flags from `locations.bin`, its file and
     /// ordinal from its run (no file, `u32::MAX`, for a record outside every run).
-    pub fn location(&self, record: u64) -> StoredLocation {
+    ///
+    /// Errors: a segment on object storage cannot fetch the record's location.
+    pub fn location(&self, record: u64) -> Result<StoredLocation, SegmentError> {
+        self.fetch_locations([record])?;
         let start = record as usize * LOCATION_BYTES;
         let (line, offset, flags) = store::unpack_location(
             self.locations
@@ -473,14 +606,14 @@ impl Segment {
         let run = store::last_starting_by(runs.len() / RUN_BYTES, |run| u64_at(runs, run * RUN_BYTES + 8), record)
             .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
             .filter(|run| run.first_record.checked_add(run.count).is_some_and(|end| record < end));
-        StoredLocation {
+        Ok(StoredLocation {
             // No file: shown as "?" (only a damaged runs.bin leaves a record outside every run).
             file: run.map_or(u32::MAX, |run| run.file),
             flags,
             ordinal: run.map_or(0, |run| run.first_ordinal.saturating_add(record - run.first_record)),
             line,
             offset,
-        }
+        })
     }
 
     /// The record number of (file path, ordinal), if this segment holds it.
@@ -549,7 +682,7 @@ impl Segment {
 
     /// A record with field names, kinds and location resolved, for `show`.
     pub fn show(&self, record: u64) -> Result<ShownRecord, SegmentError> {
-        let location = self.location(record);
+        let location = self.location(record)?;
         let stored = self.record(record)?;
         let fields = stored
             .fields

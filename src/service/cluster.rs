@@ -6,8 +6,8 @@ use super::metrics::Metrics;
 use super::server::{ServiceState, blocking_call};
 use crate::cluster::Members;
 use crate::cluster::NodeKey;
-use crate::cluster::placement::{PARTITIONS, partition_of};
-use crate::query::{Found, Index, Local, Probed, Prober, probe_segment};
+use crate::cluster::placement::{PARTITIONS, fingerprints_of, partition_of};
+use crate::query::{Found, Index, Local, Probed, Prober, probe_segment, probe_segments};
 use crate::segment::hash::Entry;
 use crate::segment::store::StoredLocation;
 use std::collections::{HashMap, HashSet};
@@ -85,6 +85,44 @@ impl Clustered {
             channels: Mutex::default(),
             runtime: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// Keeps this node's share of every served segment's identifier index fetched, on a thread
+    /// of its own: the partitions placement gives it (as first holder or replica), fetched when
+    /// the members or the catalog change, so that a node holds what it may be asked before it
+    /// is asked, and a replica answers a failed holder's part from what it holds. Another
+    /// node's partitions are fetched only when they are asked of it (while their holders are
+    /// down). A round that fails (object storage unreachable) is tried again.
+    ///
+    /// Errors: the thread cannot be started.
+    pub fn keep_share_fetched(state: Arc<ServiceState>) -> std::io::Result<()> {
+        const ROUND: Duration = Duration::from_secs(2);
+        std::thread::Builder::new()
+            .name("partition-fetch".into())
+            .spawn(move || {
+                let mut done: Option<(Arc<Members>, std::sync::Weak<Index>)> = None;
+                loop {
+                    if let Some(cluster) = state.cluster() {
+                        let members = cluster.members.borrow().clone();
+                        match state.index_for(crate::access::role::Role::Admin) {
+                            Ok(index) => {
+                                let current = done.as_ref().is_some_and(|(seen, served)| {
+                                    Arc::ptr_eq(seen, &members) && std::ptr::eq(served.as_ptr(), Arc::as_ptr(&index))
+                                });
+                                if !current && fetch_share(&index, &members) {
+                                    done = Some((members, Arc::downgrade(&index)));
+                                }
+                            }
+                            Err(status) => tracing::warn!(
+                                message = status.message(),
+                                "the index could not be opened to fetch this node's partitions"
+                            ),
+                        }
+                    }
+                    std::thread::sleep(ROUND);
+                }
+            })?;
+        Ok(())
     }
 
     /// (ready members, vanished nodes still placed), as this node sees them now.
@@ -236,10 +274,22 @@ impl Clustered {
             pending = Vec::new();
             if let Some(part) = own {
                 metrics.probes.inc_by(part.len() as u64);
-                for (segment, hits) in Local.probe(index, &part, parallel).found.into_iter().enumerate() {
-                    found[segment].extend(hits);
+                match probe_segments(index, &part, parallel) {
+                    Ok(own_found) => {
+                        for (segment, hits) in own_found.into_iter().enumerate() {
+                            found[segment].extend(hits);
+                        }
+                        parts_answered += 1;
+                    }
+                    // Its index parts cannot be fetched (object storage unreachable from
+                    // here): asked of a replica like any other failed holder's.
+                    Err(error) => {
+                        tracing::warn!(%error, probes = part.len(), "this node could not probe its own part; asking a replica");
+                        metrics.part_retries.inc();
+                        failed.insert(members.me.clone());
+                        pending.extend(part);
+                    }
                 }
-                parts_answered += 1;
             }
             for (node, part, nonce, call) in calls {
                 let answered = call.and_then(|handle| {
@@ -304,6 +354,29 @@ impl Clustered {
         }
         Probed { found, unanswered }
     }
+}
+
+/// Fetches the partitions `members` places on this node, of every segment of `index`; whether
+/// every one was.
+fn fetch_share(index: &Index, members: &Members) -> bool {
+    let mut held: Vec<std::ops::RangeInclusive<u64>> = Vec::new();
+    for partition in (0..PARTITIONS).filter(|&partition| members.placement.holds(&members.me, partition)) {
+        let fingerprints = fingerprints_of(partition);
+        match held.last_mut() {
+            Some(last) if last.end().checked_add(1) == Some(*fingerprints.start()) => {
+                *last = *last.start()..=*fingerprints.end();
+            }
+            _ => held.push(fingerprints),
+        }
+    }
+    let mut fetched = true;
+    for indexed in &index.segments {
+        if let Err(error) = indexed.segment.fetch_identifiers(&held) {
+            tracing::warn!(%error, "this node's partitions of a segment could not be fetched; trying again");
+            fetched = false;
+        }
+    }
+    fetched
 }
 
 /// Which of a partition's `holders` (in placement order) to ask: the first that has not
@@ -472,7 +545,9 @@ impl internal::partitions_server::Partitions for PartitionsService {
             }
             let mut response = ProbeResponse::default();
             for (number, segment) in segments.into_iter().enumerate() {
-                for (probe, entry, location) in probe_segment(segment, &probes) {
+                let hits = probe_segment(segment, &probes)
+                    .map_err(|error| Status::unavailable(format!("segment {}: {error}", segment.manifest.id)))?;
+                for (probe, entry, location) in hits {
                     response.probe.push(probe);
                     response.segment.push(number as u32);
                     response.record.push(entry.record);

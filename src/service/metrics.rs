@@ -12,6 +12,11 @@ pub struct RpcLabels {
     pub rpc: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FileLabels {
+    pub file: String,
+}
+
 /// Everything the service counts.
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +40,10 @@ pub struct Metrics {
     /// Group writes of the audit log (see [`crate::access::audit::AuditLog::append`]): with
     /// `requests`, how many calls share one sync.
     pub audit_writes: Gauge,
+    /// With object storage: bytes of identifier indexes and locations this node holds, fetched
+    /// by byte range (its share of the partitions), and of whole segment files in its cache.
+    pub ranged_bytes: Family<FileLabels, Gauge>,
+    pub cached_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -94,6 +103,18 @@ impl Default for Metrics {
             "group writes of the audit log since start, each one fdatasync of the log and one of its head",
             audit_writes.clone(),
         );
+        let ranged_bytes = Family::<FileLabels, Gauge>::default();
+        registry.register(
+            "ranged_bytes",
+            "bytes of identifier indexes and locations on object storage that this node fetched by range and holds: the partitions it was asked about (its own, and a down holder's), not whole files",
+            ranged_bytes.clone(),
+        );
+        let cached_bytes = Gauge::default();
+        registry.register(
+            "cached_bytes",
+            "bytes of whole segment files from object storage in this node's cache (--cache-size)",
+            cached_bytes.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -109,6 +130,8 @@ impl Default for Metrics {
             job_bytes_read,
             matched_records,
             audit_writes,
+            ranged_bytes,
+            cached_bytes,
         }
     }
 }

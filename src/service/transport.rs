@@ -1,6 +1,7 @@
 //! The transports: every gRPC service on one listener, behind the authenticator, with health,
 //! reflection and graceful shutdown; and the metrics endpoint over HTTP.
 
+use super::metrics::FileLabels;
 use super::proto::{self, corpora_server, lookup_server, provenance_server};
 use super::provenance::ProvenanceService;
 use super::server::{CorporaService, LookupService, MAX_MESSAGE, ServiceState};
@@ -141,6 +142,15 @@ pub fn serve_metrics(listener: std::net::TcpListener, state: Arc<ServiceState>) 
                     .expect("a valid header");
                 let metrics = state.metrics();
                 metrics.audit_writes.set(state.audit_writes() as i64);
+                if let Some(remote) = state.data().objects() {
+                    for (file, bytes) in remote.ranged.held_bytes() {
+                        metrics
+                            .ranged_bytes
+                            .get_or_create(&FileLabels { file })
+                            .set(bytes as i64);
+                    }
+                    metrics.cached_bytes.set(remote.cache.stats().bytes as i64);
+                }
                 if let Some((ready, down)) = state.cluster_view() {
                     metrics.cluster_members.set(ready as i64);
                     metrics.cluster_down.set(down as i64);

@@ -1,14 +1,18 @@
 //! The one place leakdex maps files into memory.
 
+use super::RangedFile;
 use memmap2::Mmap;
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
-/// A read-only mapping of a whole file (an empty file maps to an empty slice).
+/// A read-only mapping of a whole file (an empty file maps to an empty slice), or of an object
+/// read by byte range, whose parts read as zeros until fetched (see [`RangedFile::ensure`]).
 pub enum Mapped {
     Map(Mmap),
     Empty,
+    Ranged(Arc<RangedFile>),
 }
 
 impl AsRef<[u8]> for Mapped {
@@ -16,6 +20,7 @@ impl AsRef<[u8]> for Mapped {
         match self {
             Mapped::Map(map) => map,
             Mapped::Empty => &[],
+            Mapped::Ranged(file) => file.bytes(),
         }
     }
 }
@@ -23,7 +28,8 @@ impl AsRef<[u8]> for Mapped {
 impl Mapped {
     /// Asks the kernel to read the whole file in ahead of use (`MADV_WILLNEED`): a pass that
     /// will touch most of its pages then finds them read sequentially instead of faulting them
-    /// in one by one. A hint: the kernel may ignore it, and a failure is ignored.
+    /// in one by one. A hint: the kernel may ignore it, and a failure is ignored. A ranged
+    /// object is left alone: what it holds was written just now and is in memory.
     pub fn read_ahead(&self) {
         if let Mapped::Map(map) = self {
             let _ = map.advise(memmap2::Advice::WillNeed);

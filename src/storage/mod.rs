@@ -15,6 +15,7 @@ pub mod documents;
 mod local;
 mod mmap;
 pub mod objects;
+mod ranged;
 mod s3;
 
 pub use cache::{CacheStats, SegmentCache};
@@ -22,6 +23,7 @@ pub use documents::{Counters, DocumentError, Documents, Journal, LocalDocuments,
 pub use local::LocalObjects;
 pub use mmap::{Mapped, map_file};
 pub use objects::{ObjectError, ObjectMeta, ObjectStorage};
+pub use ranged::{DEFAULT_GAP_BYTES, RangedFile, RangedFiles};
 pub use s3::S3Objects;
 
 use std::fs::{self, File, OpenOptions};
@@ -74,11 +76,14 @@ pub struct DataDir {
     shared: Option<Arc<dyn SharedState>>,
 }
 
-/// Object storage for published segments, and this process's cache of it.
+/// Object storage for published segments, and this process's cache of it: whole files in
+/// [`SegmentCache`], and the identifier indexes and locations a node reads by byte range in
+/// [`RangedFiles`] (its share of the partitions, not whole files).
 #[derive(Debug)]
 pub struct RemoteSegments {
     pub objects: Arc<dyn ObjectStorage>,
     pub cache: SegmentCache,
+    pub ranged: RangedFiles,
 }
 
 /// The object path of file `name` of segment `id`.
@@ -131,13 +136,22 @@ impl DataDir {
     }
 
     /// This directory with its published segments on `objects`, cached in `DATA/cache/` up to
-    /// `cache_bytes`.
+    /// `cache_bytes`; identifier indexes and locations are read by byte range, gaps of up to
+    /// `gap_bytes` between wanted ranges fetched with them (see [`RangedFiles`]).
     ///
     /// Errors: [`StorageError::Objects`] when the cache folder cannot be made.
-    pub fn with_objects(self, objects: Arc<dyn ObjectStorage>, cache_bytes: u64) -> Result<DataDir, StorageError> {
-        let cache = SegmentCache::open(objects.clone(), &self.root.join("cache"), cache_bytes)?;
+    pub fn with_objects(
+        self,
+        objects: Arc<dyn ObjectStorage>,
+        cache_bytes: u64,
+        gap_bytes: u64,
+    ) -> Result<DataDir, StorageError> {
+        let folder = self.root.join("cache");
+        // Opening the cache first removes ranged files an earlier process left.
+        let cache = SegmentCache::open(objects.clone(), &folder, cache_bytes)?;
+        let ranged = RangedFiles::new(objects.clone(), &folder.join(".ranged"), gap_bytes);
         Ok(DataDir {
-            objects: Some(Arc::new(RemoteSegments { objects, cache })),
+            objects: Some(Arc::new(RemoteSegments { objects, cache, ranged })),
             ..self
         })
     }

@@ -189,7 +189,7 @@ pub fn deployment(root: &Path) -> DataDir {
     let server = setup::s3_server();
     let objects = leakdex::storage::S3Objects::with_builder(server.builder(), &server.bucket, &name).unwrap();
     let data = data
-        .with_objects(Arc::new(objects), 1 << 30)
+        .with_objects(Arc::new(objects), 1 << 30, leakdex::storage::DEFAULT_GAP_BYTES)
         .unwrap()
         .with_shared(catalog.clone());
     catalog.check_key(&data.key_check()).unwrap();
@@ -228,7 +228,11 @@ pub fn server_side(data: &DataDir) -> DataDir {
         .unwrap()
         .with_key_file(&cluster.key_file)
         .unwrap()
-        .with_objects(data.objects().unwrap().objects.clone(), 1 << 30)
+        .with_objects(
+            data.objects().unwrap().objects.clone(),
+            1 << 30,
+            leakdex::storage::DEFAULT_GAP_BYTES,
+        )
         .unwrap()
         .with_shared(shared.clone());
     if let Ok(limits) = std::fs::read(data.root().join("limits.json")) {

@@ -26,6 +26,7 @@ use crate::catalog::CorpusKind;
 use crate::fingerprint::{IDENTIFYING_KINDS, fingerprint};
 use crate::ingest::Validity;
 use crate::ingest::person::{NamePart, name_part};
+use crate::segment::SegmentError;
 use crate::segment::blocking::BlockingFields;
 use compare::{Candidate, Prepared, UNKNOWN};
 use model::{Counts, Slots};
@@ -173,23 +174,21 @@ pub fn match_records<'a>(
     }
     // (suspect, segment, record, what found it: 2 an identifier, 1 a blocking key), with repeats
     // where several keys found the same record.
-    let mut found: Vec<(u32, u32, u32, u8)> = index
+    let found: Vec<Vec<(u32, u32, u32, u8)>> = index
         .segments
         .par_iter()
         .enumerate()
         // A suspect sample ingested for safekeeping is not a source of itself.
         .filter(|(_, indexed)| indexed.kind != CorpusKind::Suspect)
-        .flat_map_iter(|(segment, indexed)| {
+        .map(|(segment, indexed)| -> Result<_, SegmentError> {
             let mut hits: Vec<(u32, u32)> = Vec::new();
-            indexed.segment.hash.read_ahead_for(identifiers.len());
             let blocking = indexed.segment.blocking().ok();
             if let Some(blocking) = blocking {
                 blocking.read_ahead_for(blocking_keys.len());
             }
             indexed
                 .segment
-                .hash
-                .probe_sorted(&identifiers, |probe, entry| hits.push((probe, entry.record)));
+                .probe_identifiers(&identifiers, |probe, entry| hits.push((probe, entry.record)))?;
             if let Some(blocking) = blocking {
                 blocking.probe_sorted(&blocking_keys, |probe, entry| hits.push((probe, entry.record)));
             }
@@ -205,9 +204,10 @@ pub fn match_records<'a>(
                         .map(|&(_, record)| (suspect, segment as u32, record, strength)),
                 );
             }
-            kept
+            Ok(kept)
         })
-        .collect();
+        .collect::<Result<_, SegmentError>>()?;
+    let mut found = found.concat();
     found.par_sort_unstable();
     // Group by suspect.
     let mut starts = vec![0usize; suspects.len() + 1];
@@ -317,7 +317,7 @@ pub fn match_records<'a>(
         })
         .collect();
     model.estimate(&candidate_pairs, suspects.len(), &records);
-    let mut scored: Vec<(u32, RecordMatch<'a>)> = pairs
+    let scored: Result<Vec<(u32, RecordMatch<'a>)>, SegmentError> = pairs
         .par_iter()
         .zip(&candidate_pairs)
         .filter_map(|(pair, &(corpus, slots, pair_levels))| {
@@ -335,12 +335,13 @@ pub fn match_records<'a>(
                 .zip(pair_levels)
                 .map(|(&slot, &level)| model.weight(slot, level))
                 .collect();
-            Some((
-                pair.suspect,
-                record_match(index, suspect, pair, pair_levels, &weights, bits, score),
-            ))
+            Some(
+                record_match(index, suspect, pair, pair_levels, &weights, bits, score)
+                    .map(|found| (pair.suspect, found)),
+            )
         })
         .collect();
+    let mut scored = scored?;
     // By suspect, each list best first (ties in record order).
     scored.par_sort_by(|a, b| {
         a.0.cmp(&b.0)
@@ -484,10 +485,10 @@ fn record_match<'a>(
     weights: &[f64],
     bits: f64,
     score: f64,
-) -> RecordMatch<'a> {
+) -> Result<RecordMatch<'a>, SegmentError> {
     let indexed = &index.segments[pair.segment as usize];
     let segment = &indexed.segment;
-    let location = segment.location(u64::from(pair.record));
+    let location = segment.location(u64::from(pair.record))?;
     let fields = &suspect.suspect.fields;
     let mut evidence = Vec::new();
     let (mut agreeing, mut disagreeing) = (Vec::new(), Vec::new());
@@ -511,7 +512,7 @@ fn record_match<'a>(
         });
     }
     evidence.sort_by(|a, b| b.bits.abs().total_cmp(&a.bits.abs()));
-    RecordMatch {
+    Ok(RecordMatch {
         corpus: &indexed.corpus,
         file: segment.file_path(location.file),
         record: location.ordinal,
@@ -525,7 +526,7 @@ fn record_match<'a>(
         segment: pair.segment as usize,
         record_number: u64::from(pair.record),
         mirror: pair.mirror,
-    }
+    })
 }
 
 /// Candidates scored by one task, in record order (a few value blocks' worth of reads).

@@ -306,6 +306,11 @@ pub fn suspects_of_corpus<'a>(
     if segments.is_empty() {
         return Err(QueryError::NoCorpus(corpus.to_string()));
     }
+    // Every location read below, fetched first (for a corpus on object storage), so that
+    // failing to is this call's error.
+    for segment in &segments {
+        segment.fetch_locations(0..segment.manifest.records)?;
+    }
     let records = segments
         .into_iter()
         .flat_map(|segment| (0..segment.manifest.records).map(move |record| (segment, record)));
@@ -318,7 +323,9 @@ pub fn suspects_of_corpus<'a>(
                 .by_ref()
                 .take(chunk)
                 .map(|(segment, record)| {
-                    let location = segment.location(record);
+                    let location = segment
+                        .location(record)
+                        .unwrap_or_else(|_| unreachable!("every location was fetched above"));
                     Suspect {
                         file: segment.file_path(location.file).to_string(),
                         location: Location {
