@@ -711,27 +711,27 @@ fn cluster_figures() {
         1e6 / wall,
         used.iter().sum::<f64>()
     );
-    // What each node fetched into its cache to answer lookups, per record of the deployment.
+    // What each node fetched to answer lookups, per record of the deployment: whole files in
+    // its cache, and by range its share of the identifier indexes and the locations it read.
     let records: f64 = corpora(&deployment, "look")
         .as_array()
         .unwrap()
         .iter()
         .map(|corpus| corpus["records"].as_f64().unwrap())
         .sum();
-    let cached: Vec<String> = ["node-0", "node-1", "node-2"]
+    let cached: Vec<String> = nodes
         .iter()
         .map(|node| {
-            let bytes: u64 = walkdir::WalkDir::new(deployment.dir.path().join(node).join("cache"))
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter_map(|entry| entry.metadata().ok())
-                .filter(|metadata| metadata.is_file())
-                .map(|metadata| metadata.len())
-                .sum();
-            format!("{:.1}", bytes as f64 / records)
+            let per_record = |name: &str| node.metric(name) / records;
+            format!(
+                "whole files {:.1}, hash.idx {:.1}, locations {:.1}",
+                per_record("leakdex_cached_bytes"),
+                per_record("leakdex_ranged_bytes{file=\"hash.idx\"}"),
+                per_record("leakdex_ranged_bytes{file=\"locations.bin\"}")
+            )
         })
         .collect();
-    eprintln!("cache per node after lookups only, bytes per record of {records} records: {cached:?}");
+    eprintln!("held per node after lookups only, bytes per record of {records} records: {cached:?}");
 }
 
 /// A Probe call straight to `url` with `authorization` (a node's credential, or anything).

@@ -57,7 +57,7 @@ pub(crate) struct Backends {
     /// Identifier indexes and locations on --storage are read by byte range (a cluster node
     /// fetches only its partitions): gaps up to this between wanted ranges are fetched with
     /// them in one request; 0 fetches only what is wanted.
-    #[arg(long, global = true, env = "LEAKDEX_FETCH_GAP", default_value = "1MiB", value_parser = parse_bytes)]
+    #[arg(long, global = true, env = "LEAKDEX_FETCH_GAP", default_value = "64KiB", value_parser = parse_bytes)]
     pub(crate) fetch_gap: usize,
     /// The fingerprint key (32 hex digits) that every process of a deployment shares, as a
     /// Kubernetes Secret mounts it; default: DATA/key, made on first use.

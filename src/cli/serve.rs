@@ -134,7 +134,6 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                     ));
                     // The listener is bound: calls sent from now wait in its backlog until this
                     // node sees itself ready (so its own placement holds it) and serves.
-                    leakdex::service::cluster::Clustered::keep_share_fetched(state.clone())?;
                     membership.set_ready(true).await;
                     let mut members = membership.members();
                     let seen = tokio::time::timeout(std::time::Duration::from_secs(30), async {
@@ -152,6 +151,8 @@ pub(super) fn serve(data_dir: Option<&Path>, backends: &Backends, args: ServeArg
                 }
                 None => None,
             };
+            // After joining: a node fetches its partitions, a single server all of them.
+            leakdex::service::cluster::keep_share_fetched(state.clone())?;
             if let Some(membership) = &membership
                 && !cluster.seeds.is_empty()
             {

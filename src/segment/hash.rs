@@ -512,7 +512,11 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             for (&(fingerprint, query), &(bucket, start, end)) in chunk.iter().zip(&buckets) {
                 let fingerprint = fingerprint & kept;
                 for index in start..end {
-                    let entry = self.entry(index, bucket);
+                    // From the slice taken once above: `entries.as_ref()` per entry costs a
+                    // branch or two where the index is read by range.
+                    let entry = self
+                        .layout
+                        .decode(&entries[index * width..(index + 1) * width], bucket, self.bits);
                     if entry.fingerprint == fingerprint {
                         hit(query, entry);
                     } else if entry.fingerprint > fingerprint {

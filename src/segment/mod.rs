@@ -21,7 +21,7 @@ pub use pipeline::{Progress, index_corpus};
 pub use writer::{BuildOptions, BuildReport, build_segment, collect_garbage, delete_corpus, range_key};
 
 use crate::ingest::{Kind, Validity};
-use crate::storage::{DataDir, Mapped, RangedFile, map_file};
+use crate::storage::{CALL_REQUESTS, DataDir, Mapped, RangedFile, map_file};
 use hash::{Entry, HashIndex, Layout};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -507,7 +507,7 @@ impl Segment {
             });
             let actual = match ranged {
                 Some(file) => {
-                    self.fetch(file, std::iter::once(0..u64::MAX))?;
+                    self.fetch(file, std::iter::once(0..u64::MAX), usize::MAX)?;
                     crate::ingest::sha256_of_reader(&mut file.bytes())
                 }
                 None => std::fs::File::open(&path).and_then(|mut file| crate::ingest::sha256_of_reader(&mut file)),
@@ -525,15 +525,17 @@ impl Segment {
         Ok(())
     }
 
-    /// Fetches `wanted` byte ranges of a ranged file of this segment.
+    /// Fetches `wanted` byte ranges of a ranged file of this segment, in at most `requests`
+    /// requests (see [`RangedFile::ensure_within`]).
     ///
     /// Errors: [`SegmentError::Io`] naming the file, with the storage's error as its cause.
     fn fetch(
         &self,
         file: &RangedFile,
         wanted: impl IntoIterator<Item = std::ops::Range<u64>>,
+        requests: usize,
     ) -> Result<(), SegmentError> {
-        file.ensure(wanted).map_err(|error| SegmentError::Io {
+        file.ensure_within(wanted, requests).map_err(|error| SegmentError::Io {
             path: self.path.display().to_string(),
             source: std::io::Error::other(error),
         })
@@ -547,7 +549,7 @@ impl Segment {
     /// Errors: the buckets cannot be fetched (nothing is then reported).
     pub fn probe_identifiers(&self, sorted: &[(u64, u32)], hit: impl FnMut(u32, Entry)) -> Result<(), SegmentError> {
         match &self.ranged {
-            Some(parts) => self.fetch(&parts.hash, self.hash.spans_of(sorted))?,
+            Some(parts) => self.fetch(&parts.hash, self.hash.spans_of(sorted), CALL_REQUESTS)?,
             None => self.hash.read_ahead_for(sorted.len()),
         }
         self.hash.probe_sorted(sorted, hit);
@@ -566,6 +568,7 @@ impl Segment {
                 ranges
                     .iter()
                     .map(|range| self.hash.span_of(*range.start(), *range.end())),
+                usize::MAX,
             ),
             None => Ok(()),
         }
@@ -584,6 +587,7 @@ impl Segment {
                     let start = record * LOCATION_BYTES as u64;
                     start..start + LOCATION_BYTES as u64
                 }),
+                CALL_REQUESTS,
             ),
             None => Ok(()),
         }

@@ -87,44 +87,6 @@ impl Clustered {
         }
     }
 
-    /// Keeps this node's share of every served segment's identifier index fetched, on a thread
-    /// of its own: the partitions placement gives it (as first holder or replica), fetched when
-    /// the members or the catalog change, so that a node holds what it may be asked before it
-    /// is asked, and a replica answers a failed holder's part from what it holds. Another
-    /// node's partitions are fetched only when they are asked of it (while their holders are
-    /// down). A round that fails (object storage unreachable) is tried again.
-    ///
-    /// Errors: the thread cannot be started.
-    pub fn keep_share_fetched(state: Arc<ServiceState>) -> std::io::Result<()> {
-        const ROUND: Duration = Duration::from_secs(2);
-        std::thread::Builder::new()
-            .name("partition-fetch".into())
-            .spawn(move || {
-                let mut done: Option<(Arc<Members>, std::sync::Weak<Index>)> = None;
-                loop {
-                    if let Some(cluster) = state.cluster() {
-                        let members = cluster.members.borrow().clone();
-                        match state.index_for(crate::access::role::Role::Admin) {
-                            Ok(index) => {
-                                let current = done.as_ref().is_some_and(|(seen, served)| {
-                                    Arc::ptr_eq(seen, &members) && std::ptr::eq(served.as_ptr(), Arc::as_ptr(&index))
-                                });
-                                if !current && fetch_share(&index, &members) {
-                                    done = Some((members, Arc::downgrade(&index)));
-                                }
-                            }
-                            Err(status) => tracing::warn!(
-                                message = status.message(),
-                                "the index could not be opened to fetch this node's partitions"
-                            ),
-                        }
-                    }
-                    std::thread::sleep(ROUND);
-                }
-            })?;
-        Ok(())
-    }
-
     /// (ready members, vanished nodes still placed), as this node sees them now.
     pub(super) fn view(&self) -> (usize, usize) {
         let members = self.members.borrow();
@@ -356,24 +318,94 @@ impl Clustered {
     }
 }
 
-/// Fetches the partitions `members` places on this node, of every segment of `index`; whether
-/// every one was.
-fn fetch_share(index: &Index, members: &Members) -> bool {
-    let mut held: Vec<std::ops::RangeInclusive<u64>> = Vec::new();
-    for partition in (0..PARTITIONS).filter(|&partition| members.placement.holds(&members.me, partition)) {
-        let fingerprints = fingerprints_of(partition);
-        match held.last_mut() {
-            Some(last) if last.end().checked_add(1) == Some(*fingerprints.start()) => {
-                *last = *last.start()..=*fingerprints.end();
-            }
-            _ => held.push(fingerprints),
-        }
+/// Keeps a server's share of every served segment's identifier index fetched from object
+/// storage, on a thread of its own: in a cluster the partitions placement gives this node (as
+/// first holder or replica), fetched again when the members or the catalog change, so that a
+/// node holds what it may be asked before it is asked and a replica answers a failed holder's
+/// part from what it holds (once it has seen the same members for a round); on one node, every
+/// partition. Another node's partitions are
+/// fetched only when they are asked of this one (while their holders are down). A round that
+/// fails (object storage unreachable) is tried again. Nothing for a server whose segments are
+/// on this machine.
+///
+/// Errors: the thread cannot be started.
+pub fn keep_share_fetched(state: Arc<ServiceState>) -> std::io::Result<()> {
+    const ROUND: Duration = Duration::from_secs(2);
+    if state.data().objects().is_none() {
+        return Ok(());
     }
+    std::thread::Builder::new()
+        .name("partition-fetch".into())
+        .spawn(move || {
+            let mut done: Option<(Option<Arc<Members>>, std::sync::Weak<Index>)> = None;
+            let mut seen: Option<Arc<Members>> = None;
+            loop {
+                let members = state.cluster().map(|cluster| cluster.members.borrow().clone());
+                // Members seen unchanged for a round first: a node starting with others sees only
+                // itself at first, and would fetch every partition.
+                let settled = match &members {
+                    Some(members) => {
+                        let settled = seen.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, members));
+                        seen = Some(members.clone());
+                        settled
+                    }
+                    None => true,
+                };
+                if !settled {
+                    std::thread::sleep(ROUND);
+                    continue;
+                }
+                match state.index_for(crate::access::role::Role::Admin) {
+                    Ok(index) => {
+                        let current = done.as_ref().is_some_and(|(seen, served)| {
+                            let same_members = match (seen, &members) {
+                                (Some(seen), Some(members)) => Arc::ptr_eq(seen, members),
+                                (seen, members) => seen.is_none() && members.is_none(),
+                            };
+                            same_members && std::ptr::eq(served.as_ptr(), Arc::as_ptr(&index))
+                        });
+                        if !current && fetch_share(&index, members.as_deref()) {
+                            done = Some((members, Arc::downgrade(&index)));
+                        }
+                    }
+                    Err(status) => tracing::warn!(
+                        message = status.message(),
+                        "the index could not be opened to fetch this node's partitions"
+                    ),
+                }
+                std::thread::sleep(ROUND);
+            }
+        })?;
+    Ok(())
+}
+
+/// Partitions fetched at a time by [`keep_share_fetched`]: a fetch holds its file's fetching
+/// lock throughout, and a call's probes that need other parts of the file wait for the lock
+/// meanwhile, so the share is fetched a sixteenth of the index at a time.
+const PREFETCH_PARTITIONS: usize = PARTITIONS / 16;
+
+/// Fetches the partitions `members` places on this node (all of them outside a cluster), of
+/// every segment of `index`; whether every one was.
+fn fetch_share(index: &Index, members: Option<&Members>) -> bool {
+    let holds = |partition: usize| members.is_none_or(|members| members.placement.holds(&members.me, partition));
     let mut fetched = true;
-    for indexed in &index.segments {
-        if let Err(error) = indexed.segment.fetch_identifiers(&held) {
-            tracing::warn!(%error, "this node's partitions of a segment could not be fetched; trying again");
-            fetched = false;
+    for group in (0..PARTITIONS).step_by(PREFETCH_PARTITIONS) {
+        // Consecutive held partitions as one range of fingerprints.
+        let mut held: Vec<std::ops::RangeInclusive<u64>> = Vec::new();
+        for partition in (group..group + PREFETCH_PARTITIONS).filter(|&partition| holds(partition)) {
+            let fingerprints = fingerprints_of(partition);
+            match held.last_mut() {
+                Some(last) if last.end().checked_add(1) == Some(*fingerprints.start()) => {
+                    *last = *last.start()..=*fingerprints.end();
+                }
+                _ => held.push(fingerprints),
+            }
+        }
+        for indexed in &index.segments {
+            if let Err(error) = indexed.segment.fetch_identifiers(&held) {
+                tracing::warn!(%error, "this node's partitions of a segment could not be fetched; trying again");
+                fetched = false;
+            }
         }
     }
     fetched

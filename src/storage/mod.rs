@@ -23,7 +23,7 @@ pub use documents::{Counters, DocumentError, Documents, Journal, LocalDocuments,
 pub use local::LocalObjects;
 pub use mmap::{Mapped, map_file};
 pub use objects::{ObjectError, ObjectMeta, ObjectStorage};
-pub use ranged::{DEFAULT_GAP_BYTES, RangedFile, RangedFiles};
+pub use ranged::{CALL_REQUESTS, DEFAULT_GAP_BYTES, RangedFile, RangedFiles};
 pub use s3::S3Objects;
 
 use std::fs::{self, File, OpenOptions};

@@ -31,6 +31,12 @@ use std::sync::{Arc, Mutex, Weak};
 /// each request waits mostly on the network).
 const PARALLEL_REQUESTS: usize = 8;
 
+/// Requests a call that waits for its ranges makes at most (see [`RangedFile::ensure_within`]).
+pub const CALL_REQUESTS: usize = 2 * PARALLEL_REQUESTS;
+
+/// A fetch that takes this long is logged as a warning (its calls waited for it).
+const SLOW_FETCH_SECONDS: f64 = 1.0;
+
 /// Bits of the fetched-block map at most: blocks grow with the object so that the map stays
 /// under 128 KiB (a 4 GB index is tracked in 4 KiB blocks).
 const MAX_BLOCKS_LOG2: u32 = 20;
@@ -139,6 +145,20 @@ impl RangedFile {
     /// Errors: those of the storage and [`ObjectError::Io`] writing the file; a failed fetch
     /// leaves the blocks it did not write unmarked, to be fetched by the next call.
     pub fn ensure(&self, wanted: impl IntoIterator<Item = Range<u64>>) -> Result<(), ObjectError> {
+        self.ensure_within(wanted, usize::MAX)
+    }
+
+    /// [`RangedFile::ensure`] in at most `requests` requests (at least one): past that, the
+    /// smallest gaps between wanted ranges are fetched too, so a call waiting for the ranges it
+    /// needs waits for a bounded number of round trips (two rounds of parallel requests at
+    /// [`CALL_REQUESTS`]) rather than one per scattered range.
+    ///
+    /// Errors: as [`RangedFile::ensure`]'s.
+    pub fn ensure_within(
+        &self,
+        wanted: impl IntoIterator<Item = Range<u64>>,
+        requests: usize,
+    ) -> Result<(), ObjectError> {
         if self.complete.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -169,17 +189,19 @@ impl RangedFile {
             return Ok(());
         }
         let gap_blocks = self.gap / self.block_bytes;
-        let mut runs: Vec<Range<u64>> = Vec::new();
-        for block in missing {
-            match runs.last_mut() {
-                Some(run) if block - run.end <= gap_blocks => run.end = block + 1,
-                _ => runs.push(block..block + 1),
-            }
+        let mut runs = runs_of(&missing, gap_blocks);
+        if runs.len() > requests.max(1) {
+            // The gap that leaves at most `requests` runs: the largest of the smallest gaps
+            // that must go.
+            let mut gaps: Vec<u64> = runs.windows(2).map(|pair| pair[1].start - pair[0].end).collect();
+            gaps.sort_unstable();
+            runs = runs_of(&missing, gap_blocks.max(gaps[runs.len() - requests.max(1) - 1]));
         }
         let requests: Vec<Range<u64>> = runs
             .iter()
             .map(|run| run.start * self.block_bytes..(run.end * self.block_bytes).min(self.size))
             .collect();
+        let started = std::time::Instant::now();
         let per_thread = requests.len().div_ceil(PARALLEL_REQUESTS);
         std::thread::scope(|scope| {
             let workers: Vec<_> = requests
@@ -191,6 +213,13 @@ impl RangedFile {
                 .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect::<Result<Vec<()>, ObjectError>>()
         })?;
+        let bytes: u64 = requests.iter().map(|range| range.end - range.start).sum();
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds >= SLOW_FETCH_SECONDS {
+            tracing::warn!(object = %self.object, requests = requests.len(), bytes, seconds, "a slow fetch from object storage");
+        } else {
+            tracing::debug!(object = %self.object, requests = requests.len(), bytes, seconds, "fetched by range");
+        }
         Ok(())
     }
 
@@ -235,6 +264,18 @@ impl RangedFile {
     }
 }
 
+/// Runs of the sorted blocks `blocks`, joined across gaps of up to `gap` blocks.
+fn runs_of(blocks: &[u64], gap: u64) -> Vec<Range<u64>> {
+    let mut runs: Vec<Range<u64>> = Vec::new();
+    for &block in blocks {
+        match runs.last_mut() {
+            Some(run) if block - run.end <= gap => run.end = block + 1,
+            _ => runs.push(block..block + 1),
+        }
+    }
+    runs
+}
+
 impl std::fmt::Debug for RangedFile {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
@@ -267,9 +308,13 @@ pub struct RangedFiles {
     held: Mutex<HashMap<String, Arc<AtomicU64>>>,
 }
 
-/// Gap between wanted ranges fetched with them by default: a request costs about as much
-/// time as a megabyte of transfer (tens of milliseconds to the first byte, then 50–100 MB/s).
-pub const DEFAULT_GAP_BYTES: u64 = 1 << 20;
+/// Gap between wanted ranges fetched with them by default. A request to object storage costs
+/// tens of milliseconds before its first byte, as long as a megabyte of transfer; but a
+/// partition of the identifier index is about 9 KB of a segment of a million records (38 bytes
+/// a record over 4,096 partitions), so a gap as large as that would fetch a node's neighbours'
+/// partitions with its own until segments pass a hundred million records. 64 KiB keeps the
+/// split from 7M-record segments up and still merges the small holes between a batch's hits.
+pub const DEFAULT_GAP_BYTES: u64 = 64 << 10;
 
 impl RangedFiles {
     /// Ranged files of `storage` in `folder`, fetching gaps of up to `gap` bytes with the ranges
@@ -383,6 +428,25 @@ mod tests {
         assert_eq!(file.fetched_bytes(), 6 * 64);
         assert!(file.bytes()[..320].iter().all(|&byte| byte == 7));
         assert!(file.bytes()[320..1280].iter().all(|&byte| byte == 0));
+    }
+
+    #[test]
+    fn a_call_fetches_in_at_most_its_requests_by_closing_the_smallest_gaps() {
+        let object: Vec<u8> = (0..64 * 100u32).map(|i| (i % 256) as u8).collect();
+        let (dir, storage) = storage_with(&object);
+        let files = RangedFiles::new(storage, &dir.path().join("ranged"), 0);
+        let file = files.open("segments/a/hash.idx", object.len() as u64, 0).unwrap();
+        // Blocks 0, 2, 10, 11 and 50: gaps of 1, 7 and 38 blocks. Three requests close the
+        // smallest gap (block 1 comes too); two close the next (blocks 3 to 9).
+        let wanted = || [0..1, 128..129, 640..641, 704..705, 3200..3201];
+        file.ensure_within(wanted(), 3).unwrap();
+        assert_eq!(file.fetched_bytes(), 6 * 64);
+        let other = RangedFiles::new(file.storage.clone(), &dir.path().join("other"), 0);
+        let second = other.open("segments/a/hash.idx", object.len() as u64, 0).unwrap();
+        second.ensure_within(wanted(), 2).unwrap();
+        assert_eq!(second.fetched_bytes(), 13 * 64);
+        assert_eq!(second.bytes()[..12 * 64], object[..12 * 64]);
+        assert_eq!(second.bytes()[3200..3264], object[3200..3264]);
     }
 
     #[test]
