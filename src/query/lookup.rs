@@ -321,13 +321,15 @@ pub fn probe_segments(index: &Index, probes: &[(u64, u32)], parallel: bool) -> R
 pub fn probe_segment(segment: &Segment, probes: &[(u64, u32)]) -> Result<Found, SegmentError> {
     let mut hits = Vec::new();
     segment.probe_identifiers(probes, |probe, entry| hits.push((probe, entry)))?;
-    // Fetched together (in as few requests as they allow) rather than a few at a time.
-    segment.fetch_locations(hits.iter().map(|(_, entry)| u64::from(entry.record)))?;
     // Each hit's location is a likely cache miss in a large segment: read them all in one
-    // branch-free pass, so the misses overlap.
-    hits.into_iter()
-        .map(|(probe, entry)| Ok((probe, entry, segment.location(u64::from(entry.record))?)))
-        .collect()
+    // branch-free pass, so the misses overlap (and fetched together, where they are fetched).
+    let records: Vec<u32> = hits.iter().map(|(_, entry)| entry.record).collect();
+    let locations = segment.locations_of(&records)?;
+    Ok(hits
+        .into_iter()
+        .zip(locations)
+        .map(|((probe, entry), location)| (probe, entry, location))
+        .collect())
 }
 
 /// [`lookup_batch`], each answer handed to `answer` (with the query's position) as it is made,

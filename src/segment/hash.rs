@@ -468,12 +468,12 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
         start as u64 * width..end as u64 * width
     }
 
-    /// The byte ranges of the entries that [`HashIndex::probe_sorted`] reads for `sorted`: each
-    /// bucket a probe falls in, once, in order.
-    pub fn spans_of<'s>(&'s self, sorted: &'s [(u64, u32)]) -> impl Iterator<Item = std::ops::Range<u64>> + 's {
+    /// The byte ranges of the entries that [`HashIndex::probe_sorted`] reads for `fingerprints`
+    /// (sorted): each bucket one falls in, once, in order.
+    pub fn spans_of(&self, fingerprints: impl Iterator<Item = u64>) -> impl Iterator<Item = std::ops::Range<u64>> {
         let width = self.layout.entry_bytes() as u64;
         let mut last = None;
-        sorted.iter().filter_map(move |&(fingerprint, _)| {
+        fingerprints.filter_map(move |fingerprint| {
             let bucket = bucket_of(fingerprint, self.bits);
             if last.replace(bucket) == Some(bucket) {
                 return None;

@@ -161,6 +161,17 @@ pub struct Segment {
 struct RangedParts {
     hash: Arc<RangedFile>,
     locations: Arc<RangedFile>,
+    /// One bit per partition of the identifier index (see [`crate::cluster::placement`]):
+    /// set once all of it is fetched, so probes of a node's own partitions skip the check of
+    /// every bucket they read.
+    whole_partitions: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl RangedParts {
+    fn partition_is_whole(&self, fingerprint: u64) -> bool {
+        let partition = crate::cluster::placement::partition_of(fingerprint);
+        self.whole_partitions[partition / 64].load(std::sync::atomic::Ordering::Acquire) & (1 << (partition % 64)) != 0
+    }
 }
 
 /// A part of a segment read when first needed. A segment served from object storage maps its
@@ -395,6 +406,9 @@ impl Segment {
                         LOCATION_FETCH_BYTES,
                     )
                     .map_err(io)?,
+                    whole_partitions: (0..crate::cluster::placement::PARTITIONS / 64)
+                        .map(|_| std::sync::atomic::AtomicU64::new(0))
+                        .collect(),
                 })
             }
             None => None,
@@ -549,7 +563,16 @@ impl Segment {
     /// Errors: the buckets cannot be fetched (nothing is then reported).
     pub fn probe_identifiers(&self, sorted: &[(u64, u32)], hit: impl FnMut(u32, Entry)) -> Result<(), SegmentError> {
         match &self.ranged {
-            Some(parts) => self.fetch(&parts.hash, self.hash.spans_of(sorted), CALL_REQUESTS)?,
+            Some(parts) => self.fetch(
+                &parts.hash,
+                self.hash.spans_of(
+                    sorted
+                        .iter()
+                        .map(|&(fingerprint, _)| fingerprint)
+                        .filter(|&fingerprint| !parts.partition_is_whole(fingerprint)),
+                ),
+                CALL_REQUESTS,
+            )?,
             None => self.hash.read_ahead_for(sorted.len()),
         }
         self.hash.probe_sorted(sorted, hit);
@@ -562,16 +585,26 @@ impl Segment {
     ///
     /// Errors: they cannot be fetched.
     pub fn fetch_identifiers(&self, ranges: &[std::ops::RangeInclusive<u64>]) -> Result<(), SegmentError> {
-        match &self.ranged {
-            Some(parts) => self.fetch(
-                &parts.hash,
-                ranges
-                    .iter()
-                    .map(|range| self.hash.span_of(*range.start(), *range.end())),
-                usize::MAX,
-            ),
-            None => Ok(()),
+        let Some(parts) = &self.ranged else { return Ok(()) };
+        self.fetch(
+            &parts.hash,
+            ranges
+                .iter()
+                .map(|range| self.hash.span_of(*range.start(), *range.end())),
+            usize::MAX,
+        )?;
+        // The partitions the ranges cover whole.
+        use crate::cluster::placement::{fingerprints_of, partition_of};
+        for range in ranges {
+            for partition in partition_of(*range.start())..=partition_of(*range.end()) {
+                let fingerprints = fingerprints_of(partition);
+                if range.start() <= fingerprints.start() && fingerprints.end() <= range.end() {
+                    parts.whole_partitions[partition / 64]
+                        .fetch_or(1 << (partition % 64), std::sync::atomic::Ordering::AcqRel);
+                }
+            }
         }
+        Ok(())
     }
 
     /// Fetches the locations of `records` where they are read by byte range, in one go: for a
@@ -599,6 +632,22 @@ impl Segment {
     /// Errors: a segment on object storage cannot fetch the record's location.
     pub fn location(&self, record: u64) -> Result<StoredLocation, SegmentError> {
         self.fetch_locations([record])?;
+        Ok(self.read_location(record))
+    }
+
+    /// The locations of `records` (as [`Segment::location`] gives them), fetched together.
+    ///
+    /// Errors: a segment on object storage cannot fetch them.
+    pub fn locations_of(&self, records: &[u32]) -> Result<Vec<StoredLocation>, SegmentError> {
+        self.fetch_locations(records.iter().map(|&record| u64::from(record)))?;
+        Ok(records
+            .iter()
+            .map(|&record| self.read_location(u64::from(record)))
+            .collect())
+    }
+
+    /// A record's location from `locations.bin` as it is here: fetched first by the callers.
+    fn read_location(&self, record: u64) -> StoredLocation {
         let start = record as usize * LOCATION_BYTES;
         let (line, offset, flags) = store::unpack_location(
             self.locations
@@ -610,14 +659,14 @@ impl Segment {
         let run = store::last_starting_by(runs.len() / RUN_BYTES, |run| u64_at(runs, run * RUN_BYTES + 8), record)
             .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
             .filter(|run| run.first_record.checked_add(run.count).is_some_and(|end| record < end));
-        Ok(StoredLocation {
+        StoredLocation {
             // No file: shown as "?" (only a damaged runs.bin leaves a record outside every run).
             file: run.map_or(u32::MAX, |run| run.file),
             flags,
             ordinal: run.map_or(0, |run| run.first_ordinal.saturating_add(record - run.first_record)),
             line,
             offset,
-        })
+        }
     }
 
     /// The record number of (file path, ordinal), if this segment holds it.

@@ -168,7 +168,9 @@ impl RangedFile {
             if range.start >= end {
                 continue;
             }
-            let (first, last) = (range.start / self.block_bytes, (end - 1) / self.block_bytes);
+            // Shifts, not divisions: this runs for every hit of a lookup batch.
+            let shift = self.block_bytes.trailing_zeros();
+            let (first, last) = (range.start >> shift, (end - 1) >> shift);
             for block in first..=last {
                 // Ranges in order (a pass over records) want the same block many times running.
                 if missing.last() != Some(&block) && !self.is_fetched(block) {
