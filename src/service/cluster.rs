@@ -319,14 +319,17 @@ impl Clustered {
 }
 
 /// Keeps a server's share of every served segment's identifier index fetched from object
-/// storage, on a thread of its own: in a cluster the partitions placement gives this node (as
-/// first holder or replica), fetched again when the members or the catalog change, so that a
-/// node holds what it may be asked before it is asked and a replica answers a failed holder's
-/// part from what it holds (once it has seen the same members for a round); on one node, every
-/// partition. Another node's partitions are
-/// fetched only when they are asked of this one (while their holders are down). A round that
-/// fails (object storage unreachable) is tried again. Nothing for a server whose segments are
-/// on this machine.
+/// storage, on a thread of its own, a round every 2 s.
+///
+/// - In a cluster: the partitions placement gives this node (as first holder or replica),
+///   fetched once it has seen the same members for a round, and again when the members or the
+///   catalog change. A node then holds what it may be asked before it is asked, and a replica
+///   answers a failed holder's part from what it holds.
+/// - On one node: every partition.
+///
+/// Other partitions are fetched only when they are asked of this node (while their holders are
+/// down). A round that fails (object storage unreachable) is tried again. Nothing for a server
+/// whose segments are on this machine.
 ///
 /// Errors: the thread cannot be started.
 pub fn keep_share_fetched(state: Arc<ServiceState>) -> std::io::Result<()> {
