@@ -280,3 +280,78 @@ fn a_cache_under_concurrent_use_and_eviction_hands_out_only_whole_files() {
     });
     assert!(cache.stats().bytes <= 900, "{:?}", cache.stats());
 }
+
+/// A segment on object storage is read by byte range: a reader that has fetched nothing answers
+/// from what it fetches as it reads, verifies whole; and one whose identifier index cannot be
+/// fetched answers every lookup as incomplete (its partitions listed), never as found nowhere.
+#[test]
+fn a_segment_read_by_range_answers_verifies_and_says_when_it_cannot_be_read() {
+    use leakdex::catalog::{Corpus, CorpusKind, FileCatalog};
+    use leakdex::query::{Index, Query, lookup_batch};
+    use leakdex::segment::{BuildOptions, build_segment};
+    use leakdex::storage::DataDir;
+    let dir = tempfile::tempdir().unwrap();
+    let objects: Arc<dyn ObjectStorage> = Arc::new(LocalObjects::new(&dir.path().join("objects")));
+    let builder = DataDir::open(&dir.path().join("builder"))
+        .unwrap()
+        .with_objects(objects.clone(), 1 << 30, 0)
+        .unwrap();
+    let catalog = FileCatalog::open(builder.root());
+    let dump = dir.path().join("people.csv");
+    let phones: Vec<String> = (0..2_000u64).map(|n| format!("98{:08}", n * 7_919)).collect();
+    let rows: String = phones
+        .iter()
+        .enumerate()
+        .map(|(n, phone)| format!("person{n},{phone},person{n}@example.org\n"))
+        .collect();
+    std::fs::write(&dump, format!("name,phone,email\n{rows}")).unwrap();
+    build_segment(
+        &builder,
+        &catalog,
+        &Corpus::new("people", CorpusKind::Leak),
+        &[dump],
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    // A reader with its own (empty) data directory: everything comes from object storage.
+    let reader = |name: &str| {
+        DataDir::open(&dir.path().join(name))
+            .unwrap()
+            .with_key_file(&builder.root().join("key"))
+            .unwrap()
+            .with_objects(objects.clone(), 1 << 30, 0)
+            .unwrap()
+    };
+    let queries = Query::detected(&phones[..50]);
+    let data = reader("reader");
+    let index = Index::open(&data, &catalog, &[]).unwrap();
+    let answers = lookup_batch(&index, Default::default(), &queries);
+    for (answer, phone) in answers.iter().zip(&phones) {
+        let hits = answer.hits.as_ref().unwrap();
+        assert_eq!(hits.len(), 1, "{phone}");
+        assert!(hits[0].line >= 2 && answer.missing_partitions.is_empty(), "{answer:?}");
+    }
+    let held: u64 = data
+        .objects()
+        .unwrap()
+        .ranged
+        .held_bytes()
+        .iter()
+        .map(|(_, bytes)| bytes)
+        .sum();
+    assert!(held > 0);
+    index.segments[0].segment.verify().unwrap();
+    // The identifier index gone from object storage: a reader that has not fetched it yet
+    // cannot answer, and says so for every reading.
+    let id = index.segments[0].segment.manifest.id.clone();
+    objects.delete(&format!("segments/{id}/hash.idx")).unwrap();
+    let lost = Index::open(&reader("second"), &catalog, &[]).unwrap();
+    let answers = lookup_batch(&lost, Default::default(), &queries);
+    for answer in &answers {
+        assert!(answer.hits.as_ref().unwrap().is_empty(), "{answer:?}");
+        assert!(!answer.missing_partitions.is_empty(), "{answer:?}");
+    }
+    // The first reader still answers from what it fetched.
+    let again = lookup_batch(&index, Default::default(), &queries);
+    assert!(again.iter().all(|answer| answer.hits.as_ref().unwrap().len() == 1));
+}
