@@ -56,7 +56,8 @@ pub(crate) struct Backends {
     pub(crate) cache_size: usize,
     /// Identifier indexes and locations on --storage are read by byte range (a cluster node
     /// fetches only its partitions): gaps up to this between wanted ranges are fetched with
-    /// them in one request; 0 fetches only what is wanted.
+    /// them in one request; 0 fetches only the blocks wanted (a call waiting on scattered
+    /// ranges may still close small gaps, adding at most as many bytes as it wants).
     #[arg(long, global = true, env = "LEAKDEX_FETCH_GAP", default_value = "64KiB", value_parser = parse_bytes)]
     pub(crate) fetch_gap: usize,
     /// The fingerprint key (32 hex digits) that every process of a deployment shares, as a

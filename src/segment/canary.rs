@@ -85,11 +85,13 @@ pub fn canaries_met(
     let mut met = Vec::new();
     for id in segments {
         let segment = Segment::open_published(data, id)?;
-        let mut hits = Vec::new();
-        segment.probe_identifiers(&probes, |owner, entry| hits.push((owner, entry.record)))?;
-        for (owner, record) in hits {
+        let (mut owners_found, mut records) = (Vec::new(), Vec::new());
+        segment.probe_identifiers(&probes, |owner, entry| {
+            owners_found.push(owner);
+            records.push(entry.record);
+        })?;
+        for (owner, location) in owners_found.into_iter().zip(segment.locations_of(&records)?) {
             let (canary, copy, kind) = &owners[owner as usize];
-            let location = segment.location(u64::from(record))?;
             met.push(CanaryMeeting {
                 canary: canary.clone(),
                 copy: copy.clone().unwrap_or_else(|| canary.clone()),

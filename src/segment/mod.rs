@@ -639,7 +639,12 @@ impl Segment {
     ///
     /// Errors: a segment on object storage cannot fetch them.
     pub fn locations_of(&self, records: &[u32]) -> Result<Vec<StoredLocation>, SegmentError> {
-        self.fetch_locations(records.iter().map(|&record| u64::from(record)))?;
+        if self.ranged.as_ref().is_some_and(|parts| !parts.locations.is_complete()) {
+            // In order, so that a block many hits want is listed once, not once a hit.
+            let mut sorted = records.to_vec();
+            sorted.sort_unstable();
+            self.fetch_locations(sorted.into_iter().map(u64::from))?;
+        }
         Ok(records
             .iter()
             .map(|&record| self.read_location(u64::from(record)))

@@ -391,7 +391,7 @@ const PREFETCH_PARTITIONS: usize = PARTITIONS / 16;
 /// every segment of `index`; whether every one was.
 fn fetch_share(index: &Index, members: Option<&Members>) -> bool {
     let holds = |partition: usize| members.is_none_or(|members| members.placement.holds(&members.me, partition));
-    let mut fetched = true;
+    let mut failed = None;
     for group in (0..PARTITIONS).step_by(PREFETCH_PARTITIONS) {
         // Consecutive held partitions as one range of fingerprints.
         let mut held: Vec<std::ops::RangeInclusive<u64>> = Vec::new();
@@ -406,12 +406,15 @@ fn fetch_share(index: &Index, members: Option<&Members>) -> bool {
         }
         for indexed in &index.segments {
             if let Err(error) = indexed.segment.fetch_identifiers(&held) {
-                tracing::warn!(%error, "this node's partitions of a segment could not be fetched; trying again");
-                fetched = false;
+                failed.get_or_insert(error);
             }
         }
     }
-    fetched
+    // One warning a round, however many segments failed.
+    if let Some(error) = &failed {
+        tracing::warn!(%error, "this node's partitions could not all be fetched; trying again next round");
+    }
+    failed.is_none()
 }
 
 /// Which of a partition's `holders` (in placement order) to ask: the first that has not

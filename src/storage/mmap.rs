@@ -29,7 +29,7 @@ impl Mapped {
     /// Asks the kernel to read the whole file in ahead of use (`MADV_WILLNEED`): a pass that
     /// will touch most of its pages then finds them read sequentially instead of faulting them
     /// in one by one. A hint: the kernel may ignore it, and a failure is ignored. A ranged
-    /// object is left alone: what it holds was written just now and is in memory.
+    /// object is left alone: most of it may be holes, and what it holds was fetched for use.
     pub fn read_ahead(&self) {
         if let Mapped::Map(map) = self {
             let _ = map.advise(memmap2::Advice::WillNeed);
@@ -49,7 +49,10 @@ pub fn map_file(path: &Path) -> io::Result<Mapped> {
         return Ok(Mapped::Empty);
     }
     // SAFETY: segment files are immutable once published (see the contract above), so the
-    // mapped bytes cannot change underneath the slice we hand out.
+    // mapped bytes cannot change underneath the slice we hand out. The one exception is a
+    // ranged file (`super::ranged`): its holes are filled with its object's bytes while it is
+    // mapped, and its readers read only blocks they have seen fetched (a prefetch hint that
+    // touches a hole reads a byte it never uses).
     let map = unsafe { Mmap::map(&file)? };
     Ok(Mapped::Map(map))
 }

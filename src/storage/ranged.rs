@@ -9,9 +9,12 @@
 //!
 //! A reader must [`RangedFile::ensure`] a range before reading it: an unfetched part of the map
 //! reads as zeros. What was fetched is tracked in blocks of [`RangedFile::block_bytes`], so the
-//! check on a read path is a few atomic loads. Fetched bytes are never written again (objects
-//! are immutable), so readers of fetched blocks need no lock; only fetching is serialized, so
-//! two readers never fetch the same block twice.
+//! check on a read path is a few atomic loads. Objects are immutable, so a fetched block never
+//! changes (a gap fetched again with its neighbours is written with the bytes it holds), and
+//! readers of fetched blocks need no lock; only fetching is serialized, so two readers never
+//! fetch the same block twice. This is the one exception to `map_file`'s promise that mapped
+//! files do not change: here they grow from zeros to their object's bytes, block by block, and
+//! a reader only relies on blocks it has seen fetched.
 //!
 //! The files live under `DATA/cache/.ranged/` and last while an open segment uses them: the
 //! cache removes them when it opens (a hidden name is never one of its objects), so a restarted
@@ -69,8 +72,8 @@ pub struct RangedFile {
 }
 
 impl RangedFile {
-    /// The object `object` of `size` bytes, mapped from a new sparse file at `path` (replaced if
-    /// it exists), fetched in blocks of at least `min_block` bytes; nothing is fetched yet.
+    /// The object `object` of `size` bytes, mapped from a new sparse file at `path` (which must
+    /// not exist), fetched in blocks of at least `min_block` bytes; nothing is fetched yet.
     /// `held` counts the bytes fetched into every such file of its name, less those of files
     /// dropped.
     ///
@@ -91,11 +94,13 @@ impl RangedFile {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
+        // A new file of its own (never another reader's, of this process or another sharing the
+        // folder): truncating a file another mapping reads would turn its fetched blocks to
+        // zeros.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(path)
             .map_err(io)?;
         file.set_len(size).map_err(io)?;
@@ -128,6 +133,11 @@ impl RangedFile {
         self.map.as_ref()
     }
 
+    /// Whether the whole object is in the file.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
     /// The unit in which fetched parts are tracked and fetched.
     pub fn block_bytes(&self) -> u64 {
         self.block_bytes
@@ -148,10 +158,12 @@ impl RangedFile {
         self.ensure_within(wanted, usize::MAX)
     }
 
-    /// [`RangedFile::ensure`] in at most `requests` requests (at least one): past that, the
+    /// [`RangedFile::ensure`] in about `requests` requests (at least one): past that, the
     /// smallest gaps between wanted ranges are fetched too, so a call waiting for the ranges it
-    /// needs waits for a bounded number of round trips (two rounds of parallel requests at
-    /// [`CALL_REQUESTS`]) rather than one per scattered range.
+    /// needs waits for few round trips (two rounds of parallel requests at [`CALL_REQUESTS`])
+    /// rather than one per scattered range. The gaps fetched so add at most as many bytes as
+    /// are wanted: ranges scattered over a large file (a batch's hits in a large `locations.bin`)
+    /// take more requests rather than the whole file.
     ///
     /// Errors: as [`RangedFile::ensure`]'s.
     pub fn ensure_within(
@@ -193,11 +205,22 @@ impl RangedFile {
         let gap_blocks = self.gap / self.block_bytes;
         let mut runs = runs_of(&missing, gap_blocks);
         if runs.len() > requests.max(1) {
-            // The gap that leaves at most `requests` runs: the largest of the smallest gaps
-            // that must go.
+            // Close the smallest gaps, as many as leave `requests` runs, while what they add
+            // stays within what is wanted.
             let mut gaps: Vec<u64> = runs.windows(2).map(|pair| pair[1].start - pair[0].end).collect();
             gaps.sort_unstable();
-            runs = runs_of(&missing, gap_blocks.max(gaps[runs.len() - requests.max(1) - 1]));
+            let mut added = 0;
+            let closed = gaps
+                .iter()
+                .take(runs.len() - requests.max(1))
+                .take_while(|&&gap| {
+                    added += gap;
+                    added <= missing.len() as u64
+                })
+                .last();
+            if let Some(&widest) = closed {
+                runs = runs_of(&missing, gap_blocks.max(widest));
+            }
         }
         let requests: Vec<Range<u64>> = runs
             .iter()
@@ -205,6 +228,23 @@ impl RangedFile {
             .collect();
         let started = std::time::Instant::now();
         let per_thread = requests.len().div_ceil(PARALLEL_REQUESTS);
+        if let [only] = requests.as_slice() {
+            self.fetch(only.clone())?;
+        } else {
+            self.fetch_parallel(&requests, per_thread)?;
+        }
+        let bytes: u64 = requests.iter().map(|range| range.end - range.start).sum();
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds >= SLOW_FETCH_SECONDS {
+            tracing::warn!(object = %self.object, requests = requests.len(), bytes, seconds, "a slow fetch from object storage");
+        } else {
+            tracing::debug!(object = %self.object, requests = requests.len(), bytes, seconds, "fetched by range");
+        }
+        Ok(())
+    }
+
+    /// Fetches `requests`, `per_thread` of them on each of a few threads.
+    fn fetch_parallel(&self, requests: &[Range<u64>], per_thread: usize) -> Result<(), ObjectError> {
         std::thread::scope(|scope| {
             let workers: Vec<_> = requests
                 .chunks(per_thread)
@@ -215,13 +255,6 @@ impl RangedFile {
                 .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect::<Result<Vec<()>, ObjectError>>()
         })?;
-        let bytes: u64 = requests.iter().map(|range| range.end - range.start).sum();
-        let seconds = started.elapsed().as_secs_f64();
-        if seconds >= SLOW_FETCH_SECONDS {
-            tracing::warn!(object = %self.object, requests = requests.len(), bytes, seconds, "a slow fetch from object storage");
-        } else {
-            tracing::debug!(object = %self.object, requests = requests.len(), bytes, seconds, "fetched by range");
-        }
         Ok(())
     }
 
@@ -350,7 +383,16 @@ impl RangedFiles {
             .entry(object.rsplit('/').next().unwrap_or(object).to_string())
             .or_default()
             .clone();
-        let name = format!("{}.{}", object.replace('/', "."), std::process::id());
+        // Unique: the process, a counter, and a random part (pids repeat across containers
+        // that share a volume).
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "{}.{}.{}.{:016x}",
+            object.replace('/', "."),
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u64>()
+        );
         let file = Arc::new(RangedFile::create(
             self.storage.clone(),
             object,
@@ -439,16 +481,19 @@ mod tests {
         let files = RangedFiles::new(storage, &dir.path().join("ranged"), 0);
         let file = files.open("segments/a/hash.idx", object.len() as u64, 0).unwrap();
         // Blocks 0, 2, 10, 11 and 50: gaps of 1, 7 and 38 blocks. Three requests close the
-        // smallest gap (block 1 comes too); two close the next (blocks 3 to 9).
+        // smallest gap (block 1 comes too). Two would close the next, but its 7 blocks would
+        // add more than the 5 wanted: three requests then, not the extra bytes.
         let wanted = || [0..1, 128..129, 640..641, 704..705, 3200..3201];
         file.ensure_within(wanted(), 3).unwrap();
         assert_eq!(file.fetched_bytes(), 6 * 64);
         let other = RangedFiles::new(file.storage.clone(), &dir.path().join("other"), 0);
         let second = other.open("segments/a/hash.idx", object.len() as u64, 0).unwrap();
         second.ensure_within(wanted(), 2).unwrap();
-        assert_eq!(second.fetched_bytes(), 13 * 64);
-        assert_eq!(second.bytes()[..12 * 64], object[..12 * 64]);
+        assert_eq!(second.fetched_bytes(), 6 * 64);
+        assert_eq!(second.bytes()[..3 * 64], object[..3 * 64]);
+        assert_eq!(second.bytes()[640..768], object[640..768]);
         assert_eq!(second.bytes()[3200..3264], object[3200..3264]);
+        assert!(second.bytes()[192..640].iter().all(|&byte| byte == 0));
     }
 
     #[test]

@@ -317,6 +317,17 @@ pub fn match_records<'a>(
         })
         .collect();
     model.estimate(&candidate_pairs, suspects.len(), &records);
+    // The locations matches will name, fetched per segment in one go where they are read by
+    // range (not a request per match).
+    for (number, indexed) in index.segments.iter().enumerate() {
+        let mut records: Vec<u64> = pairs
+            .iter()
+            .filter(|pair| pair.segment as usize == number)
+            .map(|pair| u64::from(pair.record))
+            .collect();
+        records.sort_unstable();
+        indexed.segment.fetch_locations(records)?;
+    }
     let scored: Result<Vec<(u32, RecordMatch<'a>)>, SegmentError> = pairs
         .par_iter()
         .zip(&candidate_pairs)
