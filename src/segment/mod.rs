@@ -626,6 +626,17 @@ impl Segment {
         }
     }
 
+    /// Fetches every record's location where they are read by byte range: one range, not a
+    /// check per record, for a caller about to read them all.
+    ///
+    /// Errors: they cannot be fetched.
+    pub fn fetch_all_locations(&self) -> Result<(), SegmentError> {
+        match &self.ranged {
+            Some(parts) => self.fetch(&parts.locations, std::iter::once(0..u64::MAX), usize::MAX),
+            None => Ok(()),
+        }
+    }
+
     /// Where a record came from: its line, offset and flags from `locations.bin`, its file and
     /// ordinal from its run (no file, `u32::MAX`, for a record outside every run).
     ///

@@ -340,6 +340,8 @@ pub fn keep_share_fetched(state: Arc<ServiceState>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("partition-fetch".into())
         .spawn(move || {
+            // What the last full fetch was for, compared by address: both are kept (the index
+            // weakly), so neither address is reused while remembered.
             let mut done: Option<(Option<Arc<Members>>, std::sync::Weak<Index>)> = None;
             let mut seen: Option<Arc<Members>> = None;
             loop {
@@ -361,11 +363,8 @@ pub fn keep_share_fetched(state: Arc<ServiceState>) -> std::io::Result<()> {
                 match state.index_for(crate::access::role::Role::Admin) {
                     Ok(index) => {
                         let current = done.as_ref().is_some_and(|(seen, served)| {
-                            let same_members = match (seen, &members) {
-                                (Some(seen), Some(members)) => Arc::ptr_eq(seen, members),
-                                (seen, members) => seen.is_none() && members.is_none(),
-                            };
-                            same_members && std::ptr::eq(served.as_ptr(), Arc::as_ptr(&index))
+                            seen.as_ref().map(Arc::as_ptr) == members.as_ref().map(Arc::as_ptr)
+                                && std::ptr::eq(served.as_ptr(), Arc::as_ptr(&index))
                         });
                         if !current && fetch_share(&index, members.as_deref()) {
                             done = Some((members, Arc::downgrade(&index)));

@@ -309,7 +309,7 @@ pub fn suspects_of_corpus<'a>(
     // Every location read below, fetched first (for a corpus on object storage), so that
     // failing to is this call's error.
     for segment in &segments {
-        segment.fetch_locations(0..segment.manifest.records)?;
+        segment.fetch_all_locations()?;
     }
     let records = segments
         .into_iter()
