@@ -1031,7 +1031,7 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
     assert!(!text.contains("record 0"), "{text}");
     // A node that has only answered lookups fetched only what a lookup reads: the identifier
     // index's directory and the runs whole, the identifier index and locations by range; the
-    // record and value stores and the blocking and range indexes come when a call needs them.
+    // record store and the blocking and range indexes come when a call needs them.
     let cached = |node: &str, file: &str| {
         walkdir::WalkDir::new(deployment.dir.path().join(node).join("cache/segments"))
             .into_iter()
@@ -1043,14 +1043,7 @@ fn a_lookup_job_reads_its_queries_from_an_object_and_writes_its_answers_to_one()
     assert_eq!(cached("node-1", "runs.bin"), 3);
     let ranged = |file: &str| nodes[1].metric(&format!("leakdex_ranged_bytes{{file=\"{file}\"}}"));
     assert!(ranged("hash.idx") > 0.0 && ranged("locations.bin") > 0.0);
-    for part in [
-        "hash.idx",
-        "locations.bin",
-        "records.bin",
-        "values.bin",
-        "blocking.idx",
-        "range.idx",
-    ] {
+    for part in ["hash.idx", "locations.bin", "records.bin", "blocking.idx", "range.idx"] {
         assert_eq!(
             cached("node-1", part),
             0,

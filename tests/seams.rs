@@ -95,7 +95,7 @@ fn a_process_with_an_empty_cache_answers_as_the_embedded_default() {
         // Full text, from the tantivy index uploaded beside the segment.
         vec!["search".into(), "--json".into(), "name:rahul".into()],
         vec!["search".into(), "--json".into(), "sharma".into()],
-        // Provenance of a suspect file: matching reads the value store, through the cache.
+        // Provenance of a suspect file: matching reads the record store, through the cache.
         vec![
             "provenance".into(),
             "--json".into(),

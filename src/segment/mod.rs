@@ -4,7 +4,7 @@
 //! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (identifier
 //! fingerprints, see [`hash`]), `blocking.idx` + `blocking.dir` (the [`blocking`] keys, laid out
 //! as [`hash::Layout::Keys`]), `locations.bin`, `records.bin` + `records.idx`, `runs.bin` (see
-//! [`store`]), `values.bin` + `values.idx` (see [`values`]), `range.idx` + `range.dir` (distinct
+//! [`store`]), `range.idx` + `range.dir` (distinct
 //! SHA-256 prefixes of identifying values for private lookups, [`hash::Layout::Fingerprints`]).
 
 pub mod blocking;
@@ -13,7 +13,6 @@ pub mod hash;
 pub mod pipeline;
 pub mod store;
 pub mod text;
-pub mod values;
 pub mod words;
 mod writer;
 
@@ -30,7 +29,7 @@ use std::sync::Arc;
 use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
 /// On-disk format version written into every manifest.
-/// Version 2 added the value store, blocking keys and the private-lookup index; version 3 derives
+/// Version 2 added a value store, blocking keys and the private-lookup index; version 3 derives
 /// the blocking keys of names in Indic scripts from their romanization, keeps values in LZ4
 /// blocks indexed like records, and packs locations into 12 bytes (file and ordinal from runs);
 /// version 4 adds blocking rules that survive one bad field (`name+pin`, `name+place`,
@@ -39,8 +38,10 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// entries in 12 bytes (a fingerprint's low 56 bits, the record, a narrow field id) under a
 /// directory of about 16 entries a bucket, moves blocking keys to an index of their own of
 /// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), keeps
-/// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records the same whatever the thread count or memory budget.
-pub const FORMAT_VERSION: u32 = 5;
+/// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records the same whatever the thread count or memory budget;
+/// version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
+/// store, now in blocks of up to 128 records.
+pub const FORMAT_VERSION: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentError {
@@ -112,7 +113,7 @@ pub struct Manifest {
 }
 
 /// Segment files covered by the manifest's checksums.
-pub const DATA_FILES: [&str; 12] = [
+pub const DATA_FILES: [&str; 10] = [
     "hash.idx",
     "hash.dir",
     "blocking.idx",
@@ -121,8 +122,6 @@ pub const DATA_FILES: [&str; 12] = [
     "records.bin",
     "records.idx",
     "runs.bin",
-    "values.bin",
-    "values.idx",
     "range.idx",
     "range.dir",
 ];
@@ -146,8 +145,6 @@ pub struct Segment {
     /// The record store and its block index.
     records: Lazy<(Mapped, Mapped)>,
     runs: Mapped,
-    /// The value store and its block index.
-    values: Lazy<(Mapped, Mapped)>,
     /// For a segment served from object storage: its identifier index and locations, read by
     /// byte range (see [`RangedParts`]).
     ranged: Option<RangedParts>,
@@ -176,9 +173,8 @@ impl RangedParts {
 
 /// A part of a segment read when first needed. A segment served from object storage maps its
 /// directory and runs when opened (its identifier index and locations are read by byte range,
-/// [`RangedParts`]), and the rest (record and value stores, blocking and range indexes) only
-/// when a query reads them: a node that only answers lookups never fetches them (about 190 of
-/// 241 bytes a record). A local segment loads everything when opened, so a damaged file is
+/// [`RangedParts`]), and the rest (the record store, blocking and range indexes) only when a
+/// query reads them: a node that only answers lookups never fetches them. A local segment loads everything when opened, so a damaged file is
 /// found then.
 struct Lazy<T> {
     loaded: std::sync::OnceLock<T>,
@@ -463,7 +459,6 @@ impl Segment {
             },
             records: Lazy::now_or_later(lazy, store("records.bin", "records.idx"))?,
             runs: map("runs.bin")?,
-            values: Lazy::now_or_later(lazy, store("values.bin", "values.idx"))?,
             ranged,
             opened_as: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             manifest,
@@ -504,7 +499,6 @@ impl Segment {
         // Every part on disk first (a segment served from object storage fetches what it has
         // not read yet).
         self.records.get()?;
-        self.values.get()?;
         self.blocking.get()?;
         self.range.get()?;
         for name in DATA_FILES {
@@ -777,9 +771,11 @@ impl Segment {
         })
     }
 
-    /// Calls `visit` with a record's normalized values (cut at [`values::MAX_VALUE_BYTES`]) and
-    /// their field ids; none if the record or its block cannot be read. A thread keeps the last
-    /// block it decompressed, so records visited in order cost one decompression per block.
+    /// Calls `visit` with a record's values as matching compares them: (field id, validity,
+    /// normalized value cut at [`store::MAX_VALUE_BYTES`]) of the fields [`store::worth_keeping`]
+    /// keeps, at most [`store::MAX_VALUES`]; none if the record or its block cannot be read. A
+    /// thread keeps the last block it decompressed, so records visited in order cost one
+    /// decompression per block.
     pub fn with_values<R>(
         &self,
         record: u64,
@@ -790,28 +786,45 @@ impl Segment {
             static LAST_BLOCK: std::cell::Cell<(u64, usize, Vec<u8>)> = const { std::cell::Cell::new((u64::MAX, 0, Vec::new())) };
         }
         // A store that cannot be fetched reads as no values, as a damaged block does; logged.
-        let (values, values_index) = match self.values.get() {
+        let (records, block_index) = match self.records.get() {
             Ok(loaded) => loaded,
             Err(error) => {
-                tracing::warn!(%error, "the value store cannot be read; the record's values are skipped");
+                tracing::warn!(%error, "the record store cannot be read; the record's values are skipped");
                 return visit(&mut std::iter::empty());
             }
         };
-        let Some((block, first, range)) = store::find_block(values_index.as_ref(), record) else {
+        let Some((block, first, range)) = store::find_block(block_index.as_ref(), record) else {
             return visit(&mut std::iter::empty());
         };
         // Taken out of the cell while in use, so that a nested call only misses the cache.
         let (opened_as, cached, mut plain) = LAST_BLOCK.take();
         if (opened_as, cached) != (self.opened_as, block) || plain.is_empty() {
-            let frame = values.as_ref().get(range).unwrap_or_default();
-            if values::decompress_block_into(frame, &mut plain).is_err() {
+            let frame = records.as_ref().get(range).unwrap_or_default();
+            if let Err(error) = store::decompress_block_into(frame, &mut plain) {
+                tracing::warn!(%error, segment = %self.path.display(), block, "a record block cannot be read; its records' values are skipped");
                 plain.clear();
             }
         }
-        let result = visit(&mut values::decode_record(values::record_in_block(
-            &plain,
-            record - first,
-        )));
+        let fields = store::record_in_block(&plain, record - first).unwrap_or_default();
+        let result = visit(
+            &mut store::fields_in(fields)
+                .filter_map(|field| {
+                    let value = field.normalized.unwrap_or(field.raw);
+                    let kind = self
+                        .manifest
+                        .fields
+                        .get(field.field as usize)
+                        .map_or(Kind::Other, |info| info.kind);
+                    (!value.is_empty() && store::worth_keeping(kind, value)).then(|| {
+                        (
+                            field.field,
+                            Validity::from_code(field.validity),
+                            store::cut_value(value),
+                        )
+                    })
+                })
+                .take(store::MAX_VALUES),
+        );
         LAST_BLOCK.set((self.opened_as, block, plain));
         result
     }

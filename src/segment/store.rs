@@ -1,11 +1,22 @@
 //! The record store: every record's location in a fixed-width array (read by every hit, so it
-//! is never compressed) and its fields in zstd-compressed blocks (read by `show` and matching).
+//! is never compressed) and its fields in small zstd-compressed blocks, read by `show`, the
+//! full-text index and matching, which scores candidates by their normalized values.
+//!
+//! One store serves all three. Until format version 5 matching read a second store of the
+//! normalized values alone, in LZ4 blocks of 64 records, for speed; the two held the same
+//! values twice (77 and 69 B a record of the generator's corpora, 146 in all). Measured on
+//! those corpora, raw and normalized values together in blocks of 64, 128 and 256 records
+//! compress to 80, 73 and 68 B a record at zstd level 1 (76, 69 and 65 at level 3); a block
+//! of 128 records decompresses in about 40 µs. Matching a large suspect set reads nearly every
+//! block once, so a block's size trades index bytes against matching time.
 //!
 //! `locations.bin`: per record 12 bytes: its line (47 bits) and the Latin-1 flag (top bit) in 6
 //! bytes, then its byte offset (48 bits: 256 TiB) in 6, little-endian. Its file and ordinal
 //! come from its run in `runs.bin`, where records of one file are consecutive (20 of the 32
 //! bytes a location took before).
-//! `records.bin`: compressed blocks; each holds postcard-encoded [`StoredRecord`]s back to back.
+//! `records.bin`: zstd frames, each a block of up to [`BLOCK_RECORDS`] consecutive records of a
+//! batch (fewer when they pass [`BLOCK_TARGET_BYTES`]), postcard-encoded [`StoredRecord`]s back
+//! to back.
 //! `records.idx`: per block `(first record u64, byte offset u64)`, then `(records, total bytes)`.
 //! `runs.bin`: per run of consecutive records from one file
 //! `(file u32, pad u32, first record u64, first ordinal u64, count u64)`: every record's file and
@@ -19,8 +30,16 @@ pub const MOST_LINE: u64 = (1 << 47) - 1;
 pub const MOST_OFFSET: u64 = (1 << 48) - 1;
 pub const BLOCK_INDEX_BYTES: usize = 16;
 pub const RUN_BYTES: usize = 32;
-/// Uncompressed bytes per block: small enough that `show` decompresses little.
+/// Most records a block holds: matching decompresses a candidate's whole block.
+pub const BLOCK_RECORDS: usize = 128;
+/// Uncompressed bytes after which a block ends whatever its records: wide records (JSON
+/// documents) make few to a block.
 pub const BLOCK_TARGET_BYTES: usize = 64 << 10;
+/// Longest value matching compares, in bytes: enough for every identifier and the start of an
+/// address, and it bounds the cost of a string comparison.
+pub const MAX_VALUE_BYTES: usize = 96;
+/// Most values of one record matching compares.
+pub const MAX_VALUES: usize = u8::MAX as usize;
 /// Location flag: some text of the record was decoded as Windows-1252.
 pub const FLAG_LATIN1: u32 = 1;
 
@@ -135,7 +154,7 @@ pub struct StoredRecordRef<'a> {
 }
 
 /// The block holding `record`, in a block index of (first record u64, byte offset u64) entries
-/// ending with a (records, total bytes) sentinel (`records.idx`, `values.idx`): the block's
+/// ending with a (records, total bytes) sentinel (`records.idx`): the block's
 /// number, its first record and its bytes' range. `None` if the index has no such record.
 pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Range<usize>)> {
     let blocks = (index.len() / BLOCK_INDEX_BYTES).checked_sub(1)?;
@@ -149,7 +168,7 @@ pub fn find_block(index: &[u8], record: u64) -> Option<(usize, u64, std::ops::Ra
 }
 
 /// Of `count` entries whose first records (`first_of`) ascend, the last one starting at or
-/// before `record` (a block of records.idx or values.idx, a run of runs.bin).
+/// before `record` (a block of records.idx, a run of runs.bin).
 pub fn last_starting_by(count: usize, first_of: impl Fn(usize) -> u64, record: u64) -> Option<usize> {
     // Entries `..low` start at or before `record`, entries `high..` after it.
     let (mut low, mut high) = (0, count);
@@ -167,28 +186,41 @@ pub fn last_starting_by(count: usize, first_of: impl Fn(usize) -> u64, record: u
 /// Most bytes a block decompresses to, whatever a damaged frame header claims.
 const MOST_BLOCK_BYTES: usize = 64 << 20;
 
-/// Decompresses a record block (at most 64 MiB, whatever a damaged frame header claims). A
-/// thread keeps its zstd context: making one costs more than decompressing a 64 KiB block.
-pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+/// Decompresses a record block (at most 64 MiB, whatever a damaged frame header claims) into
+/// `out`, replacing what it held and reusing its allocation. A thread keeps its zstd context:
+/// making one costs more than decompressing a block.
+pub fn decompress_block_into(bytes: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     thread_local! {
         static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
+    let size = zstd::bulk::Decompressor::upper_bound(bytes)
+        .filter(|size| *size <= MOST_BLOCK_BYTES)
+        .ok_or_else(|| std::io::Error::other("a block that does not say its size or claims more than 64 MiB"))?;
+    out.clear();
+    out.reserve(size);
     DECOMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         let decompressor = match cell.as_mut() {
             Some(decompressor) => decompressor,
             None => cell.insert(zstd::bulk::Decompressor::new()?),
         };
-        decompressor.decompress(bytes, MOST_BLOCK_BYTES)
+        decompressor.decompress_to_buffer(bytes, out).map(|_| ())
     })
 }
 
-/// Compression level of record blocks: level 1 compresses about twice as fast as 3 and these
-/// blocks are written once per ingest but read only by `show`, matching and text indexing.
+/// Decompresses a record block into a new buffer (see [`decompress_block_into`]).
+pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut plain = Vec::new();
+    decompress_block_into(bytes, &mut plain)?;
+    Ok(plain)
+}
+
+/// Compression level of record blocks (see the module's figures).
 const BLOCK_LEVEL: i32 = 1;
 
-/// Compresses records into blocks of about [`BLOCK_TARGET_BYTES`]: (records in block, bytes).
+/// Compresses records into blocks of [`BLOCK_RECORDS`], or fewer when they pass
+/// [`BLOCK_TARGET_BYTES`]: (records in block, bytes).
 pub fn encode_blocks<R: Serialize>(records: &[R]) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
     let mut blocks = Vec::new();
     let mut plain = Vec::with_capacity(BLOCK_TARGET_BYTES + 4096);
@@ -196,7 +228,7 @@ pub fn encode_blocks<R: Serialize>(records: &[R]) -> std::io::Result<Vec<(u64, V
     for record in records {
         plain = postcard::to_extend(record, plain).map_err(std::io::Error::other)?;
         count += 1;
-        if plain.len() >= BLOCK_TARGET_BYTES {
+        if count as usize == BLOCK_RECORDS || plain.len() >= BLOCK_TARGET_BYTES {
             blocks.push((count, zstd::bulk::compress(&plain, BLOCK_LEVEL)?));
             plain.clear();
             count = 0;
@@ -244,6 +276,65 @@ fn skip_record(bytes: &[u8]) -> Option<&[u8]> {
     Some(rest)
 }
 
+/// The bytes of the `index`-th record of a decompressed block; `None` if the block is cut short
+/// before its end.
+pub fn record_in_block(plain: &[u8], index: u64) -> Option<&[u8]> {
+    let mut rest = plain;
+    for _ in 0..index {
+        rest = skip_record(rest)?;
+    }
+    let after = skip_record(rest)?;
+    Some(&rest[..rest.len() - after.len()])
+}
+
+/// A postcard string (a varint length, UTF-8 bytes) and the bytes after it.
+fn string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let (length, after) = varint(bytes)?;
+    let length = usize::try_from(length).ok()?;
+    Some((std::str::from_utf8(after.get(..length)?).ok()?, &after[length..]))
+}
+
+/// The fields of one record's bytes ([`record_in_block`]), borrowed, without decoding the
+/// record into strings of its own; ends early at bytes that do not decode.
+pub fn fields_in(record: &[u8]) -> impl Iterator<Item = StoredFieldRef<'_>> {
+    let (count, mut rest) = varint(record).unwrap_or((0, &[]));
+    (0..count).map_while(move |_| {
+        let (field, after_id) = varint(rest)?;
+        let (&validity, after_validity) = after_id.split_first()?;
+        let (raw, after_raw) = string(after_validity)?;
+        let (&present, after_tag) = after_raw.split_first()?;
+        let (normalized, after) = match present {
+            0 => (None, after_tag),
+            1 => string(after_tag).map(|(normalized, after)| (Some(normalized), after))?,
+            _ => return None,
+        };
+        rest = after;
+        Some(StoredFieldRef {
+            field: u32::try_from(field).ok()?,
+            validity,
+            raw,
+            normalized,
+        })
+    })
+}
+
+/// Whether a value can serve as matching evidence. Short numbers and flags of unclassified fields
+/// (quantities, prices, `true`) agree by chance and would only cost comparisons.
+pub fn worth_keeping(kind: crate::ingest::Kind, value: &str) -> bool {
+    kind != crate::ingest::Kind::Other
+        || !(value.len() <= 4 && value.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.')
+            || matches!(value, "true" | "false" | "null" | "yes" | "no"))
+}
+
+/// `value` cut to at most [`MAX_VALUE_BYTES`] on a character boundary.
+pub fn cut_value(value: &str) -> &str {
+    let mut end = value.len().min(MAX_VALUE_BYTES);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
 /// Decodes the `index`-th record of a decompressed block.
 pub fn decode_from_block(plain: &[u8], index: u64) -> Result<StoredRecord, String> {
     let mut rest = plain;
@@ -277,16 +368,32 @@ mod tests {
         assert!(blocks.len() > 1);
         let mut first = 0;
         for (count, bytes) in &blocks {
-            let plain = zstd::bulk::decompress(bytes, 1 << 24).unwrap();
+            assert!(*count as usize <= BLOCK_RECORDS);
+            let plain = decompress_block(bytes).unwrap();
+            assert_eq!(plain, zstd::bulk::decompress(bytes, 1 << 24).unwrap());
             for index in 0..*count {
-                assert_eq!(
-                    decode_from_block(&plain, index).unwrap(),
-                    records[(first + index) as usize]
-                );
+                let expected = &records[(first + index) as usize];
+                assert_eq!(&decode_from_block(&plain, index).unwrap(), expected);
+                let borrowed: Vec<StoredField> = fields_in(record_in_block(&plain, index).unwrap())
+                    .map(|field| StoredField {
+                        field: field.field,
+                        validity: field.validity,
+                        raw: field.raw.to_string(),
+                        normalized: field.normalized.map(str::to_string),
+                    })
+                    .collect();
+                assert_eq!(borrowed, expected.fields);
             }
+            assert!(record_in_block(&plain, *count).is_none());
+            assert!(record_in_block(&plain[..plain.len() - 1], *count - 1).is_none());
             first += count;
         }
         assert_eq!(first, 5000);
+        let mut reused = vec![1; 3];
+        assert!(decompress_block_into(&blocks[0].1[..10], &mut reused).is_err());
+        assert!(decompress_block_into(b"not a zstd frame", &mut reused).is_err());
+        assert_eq!(cut_value(&"ग".repeat(40)).len(), 96);
+        assert_eq!(cut_value("short"), "short");
         for (line, offset, flags) in [(12, 345, FLAG_LATIN1), (MOST_LINE, MOST_OFFSET, 0), (0, 0, FLAG_LATIN1)] {
             let packed = pack_location(line, offset, flags).unwrap();
             assert_eq!(unpack_location(&packed), (line, offset, flags));

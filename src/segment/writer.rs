@@ -8,7 +8,6 @@
 use super::blocking::BlockingFields;
 use super::hash::{Entry, HashIndexWriter, Layout};
 use super::store::{self, FLAG_LATIN1, Run, StoredFieldRef, StoredRecordRef};
-use super::values;
 use super::{DATA_FILES, FORMAT_VERSION, FieldInfo, Manifest, ManifestFile, SegmentError};
 use crate::catalog::{Catalog, Corpus, CorpusKind, FileEntry, SegmentEntry, SegmentState};
 use crate::fingerprint::{IDENTIFYING_KINDS, INDEXED_KINDS, fingerprint};
@@ -404,9 +403,6 @@ struct State {
     blocks: BufWriter<ChecksummedFile>,
     blocks_length: u64,
     block_index: BufWriter<ChecksummedFile>,
-    values: BufWriter<ChecksummedFile>,
-    values_length: u64,
-    values_index: BufWriter<ChecksummedFile>,
     runs: Vec<Run>,
     hash: HashIndexWriter,
     blocking: HashIndexWriter,
@@ -420,8 +416,6 @@ struct Encoded {
     records: u64,
     locations: Vec<u8>,
     blocks: Vec<(u64, Vec<u8>)>,
-    /// The value store's blocks: (records, compressed bytes).
-    value_blocks: Vec<(u64, Vec<u8>)>,
     /// (fingerprint, record within the batch, field id) of identifiers.
     entries: Vec<(u64, u32, u32)>,
     /// (blocking key, record within the batch, 0).
@@ -448,9 +442,6 @@ impl Builder {
                 blocks: create("records.bin")?,
                 blocks_length: 0,
                 block_index: create("records.idx")?,
-                values: create("values.bin")?,
-                values_length: 0,
-                values_index: create("values.idx")?,
                 runs: Vec::new(),
                 // Blocking keys are about half of the entries, identifiers and private-lookup
                 // entries a quarter each (4.8, 2.5 and 1.9 a record on generated corpora); the
@@ -513,8 +504,6 @@ impl Builder {
         let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
         let mut entries = Vec::new();
         let mut blocking_entries = Vec::new();
-        let mut values = Vec::with_capacity(batch.len() * 128);
-        let mut value_ends = Vec::with_capacity(batch.len());
         let mut blocking_keys = Vec::new();
         let mut range_entries = Vec::new();
         let name_parts: Vec<NamePart> = batch.columns().iter().map(|column| name_part(column)).collect();
@@ -538,14 +527,6 @@ impl Builder {
                     .find(|(kind, _)| *kind == field.kind)
                     .map_or(0, |(_, id)| *id)
             };
-            values::encode_record(
-                record
-                    .fields()
-                    .filter(|field| values::worth_keeping(field.kind, field.normalized))
-                    .map(|field| (id_of(&field), field.validity, field.normalized)),
-                &mut values,
-            );
-            value_ends.push(values.len() as u64);
             blocking_keys.clear();
             BlockingFields::new(record.fields().map(|field| {
                 (
@@ -588,7 +569,6 @@ impl Builder {
             records: batch.len() as u64,
             locations,
             blocks: store::encode_blocks(&stored)?,
-            value_blocks: values::compress_blocks(&values, &value_ends),
             entries,
             blocking_entries,
             range_entries,
@@ -610,13 +590,6 @@ impl Builder {
             &mut state.blocks_length,
             base,
             encoded.blocks,
-        )?;
-        write_blocks(
-            &mut state.values_index,
-            &mut state.values,
-            &mut state.values_length,
-            base,
-            encoded.value_blocks,
         )?;
         let to_entry = |(fingerprint, record, field): (u64, u32, u32)| Entry {
             fingerprint,
@@ -663,9 +636,6 @@ impl Builder {
             blocks,
             blocks_length,
             mut block_index,
-            values,
-            values_length,
-            mut values_index,
             runs,
             hash,
             blocking,
@@ -675,8 +645,6 @@ impl Builder {
         } = state;
         block_index.write_all(&records.to_le_bytes())?;
         block_index.write_all(&blocks_length.to_le_bytes())?;
-        values_index.write_all(&records.to_le_bytes())?;
-        values_index.write_all(&values_length.to_le_bytes())?;
         // Checksums are taken as the files are written: reading them back cost a second pass
         // over the whole index.
         let mut checksums: BTreeMap<String, String> = BTreeMap::new();
@@ -684,8 +652,6 @@ impl Builder {
             ("locations.bin", locations),
             ("records.bin", blocks),
             ("records.idx", block_index),
-            ("values.bin", values),
-            ("values.idx", values_index),
         ] {
             checksums.insert(name.to_string(), ChecksummedFile::close(writer)?);
         }
