@@ -6,10 +6,12 @@
 //! the array, so the hardware prefetcher and the page cache see a stream, not random walks. Opening
 //! is two mmaps; nothing is loaded.
 //!
-//! `hash.idx`: entries sorted by (fingerprint, record, field), each the fingerprint's low 56 bits
-//! (7 bytes; the top 8 are the bucket's), the record (u32) and the field id in as few bytes as
-//! the segment's field count needs (1, 2 or 4; see [`Layout`]), little-endian: 12 bytes in
-//! nearly every segment, against 16 for the whole fields.
+//! `hash.idx`: entries sorted by (fingerprint, record, field), each the fingerprint's low 48
+//! bits (6 bytes) when the directory has 16 bits or more, else its low 56 (7 bytes; the bucket
+//! holds the top bits, so the whole fingerprint is kept either way), the record (u32) and the
+//! field id in as few bytes as the segment's field count needs (1, 2 or 4; see [`Layout`]),
+//! little-endian: 11 bytes in nearly every segment of over a million entries, against 16 for
+//! the whole fields.
 //! `hash.dir`: `2^bits + 1` u64 entry indexes, `bits` ≥ 8; bucket `b` holds fingerprints whose
 //! top `bits` are `b`, about 16 of them.
 
@@ -28,7 +30,7 @@ const RUN_ENTRY_BYTES: usize = 16;
 const MIN_BITS: u32 = 8;
 /// Most directory bits: 2 GiB of directory.
 const MAX_BITS: u32 = 28;
-/// Entries a bucket holds on average: a bucket of 12-byte entries spans about three cache
+/// Entries a bucket holds on average: a bucket of 11-byte entries spans about three cache
 /// lines, read in one pass; fewer entries a bucket would cost a directory word per 4 entries.
 const ENTRIES_PER_BUCKET: u64 = 16;
 
@@ -62,20 +64,27 @@ impl Entry {
 /// How entries are laid out on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
-    /// Exact postings: a fingerprint's low 56 bits (its top 8 are its bucket's), the record,
-    /// and the field id in as few bytes as the segment's field count needs (1, 2 or 4; the
-    /// manifest's `fields` says how many, so nothing else need be stored to read them): 12
-    /// bytes in nearly every segment.
+    /// Exact postings: a fingerprint's low bits ([`fingerprint_bytes`]; the bucket holds the
+    /// rest), the record, and the field id in as few bytes as the segment's field count needs
+    /// (1, 2 or 4; the manifest's `fields` says how many, so nothing else need be stored to
+    /// read them): 11 or 12 bytes in nearly every segment.
     Postings { field_bytes: usize },
-    /// Keys without fields, kept to 32 bits below the bucket's: 8 bytes, the record after the
+    /// Keys without fields, kept to 16 bits below the bucket's: 6 bytes, the record after the
     /// key. Lossy on purpose, for blocking keys: two keys that agree in the bucket's bits and
-    /// those 32 (1 in 2^32 within a bucket of ~16) merely add a candidate that comparison
-    /// scores low. Entries read back carry the kept bits, the rest zero, and field 0.
+    /// those 16 (1 in 65,536 within a bucket of ~16, so about one extra candidate in 4,000
+    /// probes) merely add a candidate that comparison scores low. Entries read back carry the
+    /// kept bits, the rest zero, and field 0. (Format version 5 kept 32 bits in 8 bytes.)
     Keys,
-    /// Distinct fingerprints alone, their low 56 bits (7 bytes; the top 8 are the bucket's):
-    /// for the private-lookup index, which answers which prefixes exist, never where. Entries
-    /// read back have record and field 0.
+    /// Distinct fingerprints alone, their low bits ([`fingerprint_bytes`]): for the
+    /// private-lookup index, which answers which prefixes exist, never where. Entries read back
+    /// have record and field 0.
     Fingerprints,
+}
+
+/// Bytes of a fingerprint's low bits stored in an entry of an index of `bits` directory bits:
+/// 6 from 16 bits on, else 7; with the bucket's top `bits` that is the whole fingerprint.
+pub fn fingerprint_bytes(bits: u32) -> usize {
+    if bits >= 16 { 6 } else { 7 }
 }
 
 impl Layout {
@@ -89,12 +98,12 @@ impl Layout {
         Layout::Postings { field_bytes }
     }
 
-    /// Bytes of one entry.
-    pub fn entry_bytes(self) -> usize {
+    /// Bytes of one entry in an index of `bits` directory bits.
+    pub fn entry_bytes(self, bits: u32) -> usize {
         match self {
-            Layout::Postings { field_bytes } => 7 + 4 + field_bytes,
-            Layout::Keys => 8,
-            Layout::Fingerprints => 7,
+            Layout::Postings { field_bytes } => fingerprint_bytes(bits) + 4 + field_bytes,
+            Layout::Keys => 6,
+            Layout::Fingerprints => fingerprint_bytes(bits),
         }
     }
 
@@ -102,7 +111,7 @@ impl Layout {
     fn kept(self, bits: u32) -> u64 {
         match self {
             Layout::Postings { .. } | Layout::Fingerprints => u64::MAX,
-            Layout::Keys => !((1u64 << (32 - bits)) - 1),
+            Layout::Keys => !((1u64 << (48 - bits)) - 1),
         }
     }
 
@@ -110,44 +119,49 @@ impl Layout {
         match self {
             Layout::Postings { field_bytes } => {
                 debug_assert!(u64::from(entry.field) < 1u64 << (8 * field_bytes as u64).min(32));
-                out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..7]);
+                out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..fingerprint_bytes(bits)]);
                 out.extend_from_slice(&entry.record.to_le_bytes());
                 out.extend_from_slice(&entry.field.to_le_bytes()[..field_bytes]);
             }
             Layout::Keys => {
-                out.extend_from_slice(&(((entry.fingerprint << bits) >> 32) as u32).to_le_bytes());
+                out.extend_from_slice(&(((entry.fingerprint << bits) >> 48) as u16).to_le_bytes());
                 out.extend_from_slice(&entry.record.to_le_bytes());
             }
-            Layout::Fingerprints => out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..7]),
+            Layout::Fingerprints => {
+                out.extend_from_slice(&entry.fingerprint.to_le_bytes()[..fingerprint_bytes(bits)]);
+            }
         }
     }
 
     /// The entry in `bytes` (one entry's), in `bucket` of an index of `bits` directory bits.
     fn decode(self, bytes: &[u8], bucket: usize, bits: u32) -> Entry {
         let le32 = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        let low_56 = || {
+        let low = fingerprint_bytes(bits);
+        // The stored low bits and the bucket's top bits overlap where both hold a bit; they agree.
+        let fingerprint = || {
             let mut word = [0u8; 8];
-            word[..7].copy_from_slice(&bytes[..7]);
-            ((bucket >> (bits - MIN_BITS)) as u64) << 56 | u64::from_le_bytes(word)
+            word[..low].copy_from_slice(&bytes[..low]);
+            (bucket as u64) << (64 - bits) | u64::from_le_bytes(word)
         };
         match self {
             Layout::Postings { field_bytes } => {
                 let mut field = [0u8; 4];
-                field[..field_bytes].copy_from_slice(&bytes[11..11 + field_bytes]);
+                field[..field_bytes].copy_from_slice(&bytes[low + 4..low + 4 + field_bytes]);
                 Entry {
-                    fingerprint: low_56(),
-                    record: le32(7),
+                    fingerprint: fingerprint(),
+                    record: le32(low),
                     field: u32::from_le_bytes(field),
                 }
             }
             Layout::Fingerprints => Entry {
-                fingerprint: low_56(),
+                fingerprint: fingerprint(),
                 record: 0,
                 field: 0,
             },
             Layout::Keys => Entry {
-                fingerprint: (bucket as u64) << (64 - bits) | u64::from(le32(0)) << (32 - bits),
-                record: le32(4),
+                fingerprint: (bucket as u64) << (64 - bits)
+                    | u64::from(u16::from_le_bytes([bytes[0], bytes[1]])) << (48 - bits),
+                record: le32(2),
                 field: 0,
             },
         }
@@ -379,10 +393,10 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
     /// checked by `verify`.
     pub fn new(entries: B, directory: B, bits: u32, layout: Layout) -> Result<Self, Malformed> {
         let entry_bytes = entries.as_ref().len();
-        if entry_bytes % layout.entry_bytes() != 0 {
+        if entry_bytes % layout.entry_bytes(bits) != 0 {
             return Err(Malformed(format!(
                 "the entries are {entry_bytes} bytes, not a multiple of {}",
-                layout.entry_bytes()
+                layout.entry_bytes(bits)
             )));
         }
         if !(MIN_BITS..=MAX_BITS).contains(&bits) {
@@ -403,14 +417,14 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
             bits,
             layout,
         };
-        if index.start(1usize << bits) != (entry_bytes / layout.entry_bytes()) as u64 {
+        if index.start(1usize << bits) != (entry_bytes / layout.entry_bytes(bits)) as u64 {
             return Err(Malformed("the directory does not end at the last entry".into()));
         }
         Ok(index)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.as_ref().len() / self.layout.entry_bytes()
+        self.entries.as_ref().len() / self.layout.entry_bytes(self.bits)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -430,7 +444,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
 
     /// The entry at `index`, in `bucket`.
     fn entry(&self, index: usize, bucket: usize) -> Entry {
-        let width = self.layout.entry_bytes();
+        let width = self.layout.entry_bytes(self.bits);
         self.layout.decode(
             &self.entries.as_ref()[index * width..(index + 1) * width],
             bucket,
@@ -462,7 +476,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
 
     /// The byte range of the entries of the buckets that hold fingerprints `low..=high`.
     pub fn span_of(&self, low: u64, high: u64) -> std::ops::Range<u64> {
-        let width = self.layout.entry_bytes() as u64;
+        let width = self.layout.entry_bytes(self.bits) as u64;
         let (start, _) = self.bucket(bucket_of(low, self.bits));
         let (_, end) = self.bucket(bucket_of(high, self.bits));
         start as u64 * width..end as u64 * width
@@ -471,7 +485,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
     /// The byte ranges of the entries that [`HashIndex::probe_sorted`] reads for `fingerprints`
     /// (sorted): each bucket one falls in, once, in order.
     pub fn spans_of(&self, fingerprints: impl Iterator<Item = u64>) -> impl Iterator<Item = std::ops::Range<u64>> {
-        let width = self.layout.entry_bytes() as u64;
+        let width = self.layout.entry_bytes(self.bits) as u64;
         let mut last = None;
         fingerprints.filter_map(move |fingerprint| {
             let bucket = bucket_of(fingerprint, self.bits);
@@ -494,7 +508,7 @@ impl<B: AsRef<[u8]>> HashIndex<B> {
     pub fn probe_sorted(&self, sorted: &[(u64, u32)], mut hit: impl FnMut(u32, Entry)) {
         debug_assert!(sorted.windows(2).all(|pair| pair[0].0 <= pair[1].0));
         let entries = self.entries.as_ref();
-        let width = self.layout.entry_bytes();
+        let width = self.layout.entry_bytes(self.bits);
         let kept = self.layout.kept(self.bits);
         // Chunks small enough that what the first passes load is still cached for the scan.
         let mut buckets: Vec<(usize, usize, usize)> = Vec::with_capacity(PROBE_CHUNK);
@@ -593,7 +607,7 @@ mod tests {
         #[test]
         fn every_key_found_and_no_absent_key(keys in prop::collection::vec(any::<u64>(), 0..3000), absent in prop::collection::vec(any::<u64>(), 0..200), spill in any::<bool>(), fields in prop::sample::select(vec![3u32, 300, 70_000]), layout in prop::sample::select(vec![None, Some(Layout::Keys), Some(Layout::Fingerprints)])) {
             // Field ids of every width the postings layout has (1, 2 and 4 bytes), the keys
-            // layout (the bucket's bits and 32 more, no field), distinct fingerprints alone.
+            // layout (the bucket's bits and 16 more, no field), distinct fingerprints alone.
             let entries: Vec<Entry> = keys.iter().enumerate().map(|(record, &fingerprint)| Entry { fingerprint, record: record as u32, field: (record as u32 * 7919) % fields }).collect();
             // A tiny budget forces spilled runs and the k-way merge.
             let budget = if spill { 1024 * 16 } else { 1 << 30 };
@@ -623,10 +637,61 @@ mod tests {
         }
     }
 
+    /// Past a million entries the directory has 16 bits or more and entries keep 48 bits of a
+    /// fingerprint: every fingerprint still reads back whole, in all three layouts, and a
+    /// fingerprint that differs only in bits the bucket holds is not found.
+    #[test]
+    fn large_indexes_keep_whole_fingerprints_in_narrower_entries() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let entries: Vec<Entry> = (0..1_100_000u32)
+            .map(|record| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                Entry {
+                    fingerprint: state,
+                    record,
+                    field: record % 5,
+                }
+            })
+            .collect();
+        for layout in [None, Some(Layout::Keys), Some(Layout::Fingerprints)] {
+            let (index, _) = build(&entries, 1 << 30, layout);
+            assert!(index.bits >= 16, "{} bits", index.bits);
+            let expected_width = match layout {
+                None | Some(Layout::Postings { .. }) => 11,
+                Some(Layout::Keys) | Some(Layout::Fingerprints) => 6,
+            };
+            assert_eq!(index.layout.entry_bytes(index.bits), expected_width);
+            let kept = index.layout.kept(index.bits);
+            for entry in entries.iter().step_by(97) {
+                let found: Vec<Entry> = index.get(entry.fingerprint).collect();
+                let wanted = match layout {
+                    None => *entry,
+                    Some(Layout::Keys) => Entry {
+                        fingerprint: entry.fingerprint & kept,
+                        record: entry.record,
+                        field: 0,
+                    },
+                    Some(_) => Entry {
+                        fingerprint: entry.fingerprint,
+                        record: 0,
+                        field: 0,
+                    },
+                };
+                assert!(found.contains(&wanted), "{entry:?} in {layout:?}: {found:?}");
+                // The top bit flipped: another bucket, never this entry.
+                let other = entry.fingerprint ^ (1 << 63);
+                assert!(index.get(other).all(|found| found.record != entry.record
+                    || layout == Some(Layout::Fingerprints) && found.fingerprint == other));
+            }
+        }
+    }
+
     #[test]
     fn malformed_shapes_are_refused() {
         let layout = Layout::for_fields(1);
-        assert_eq!(layout.entry_bytes(), 12);
+        assert_eq!(layout.entry_bytes(8), 12);
         // 257 directory words: the last (the end) says 1 entry.
         let mut directory = vec![0u8; 257 * 8];
         directory[256 * 8] = 1;

@@ -40,7 +40,9 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), keeps
 /// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records the same whatever the thread count or memory budget;
 /// version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
-/// store, now in blocks of up to 128 records.
+/// store, now in blocks of up to 128 records; blocking keys keep 16 bits below their bucket
+/// (6-byte entries), and hash and range entries keep a fingerprint's low 48 bits when the
+/// directory has 16 bits or more (11-byte postings).
 pub const FORMAT_VERSION: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
@@ -392,7 +394,9 @@ impl Segment {
         let layout = Layout::for_fields(manifest.fields.len());
         let ranged = match open_ranged {
             Some(open_ranged) => {
-                let entry_bytes = manifest.entries.saturating_mul(layout.entry_bytes() as u64);
+                let entry_bytes = manifest
+                    .entries
+                    .saturating_mul(layout.entry_bytes(manifest.directory_bits) as u64);
                 Some(RangedParts {
                     // The identifier index in blocks as small as its partitions are.
                     hash: open_ranged("hash.idx", entry_bytes, 0).map_err(io)?,

@@ -217,7 +217,7 @@ pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// Compression level of record blocks (see the module's figures).
-const BLOCK_LEVEL: i32 = 1;
+const BLOCK_LEVEL: i32 = 3;
 
 /// Compresses records into blocks of [`BLOCK_RECORDS`], or fewer when they pass
 /// [`BLOCK_TARGET_BYTES`]: (records in block, bytes).
