@@ -40,7 +40,7 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), keeps
 /// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records the same whatever the thread count or memory budget;
 /// version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
-/// store, now in blocks of up to 128 records; blocking keys keep 16 bits below their bucket
+/// store, now in blocks of up to 256 records; blocking keys keep 16 bits below their bucket
 /// (6-byte entries), and hash and range entries keep a fingerprint's low 48 bits when the
 /// directory has 16 bits or more (11-byte postings).
 pub const FORMAT_VERSION: u32 = 6;
@@ -785,9 +785,18 @@ impl Segment {
         record: u64,
         visit: impl FnOnce(&mut dyn Iterator<Item = (u32, Validity, &str)>) -> R,
     ) -> R {
+        /// The block a thread read last.
+        #[derive(Default)]
+        struct LastBlock {
+            opened_as: u64,
+            block: usize,
+            plain: Vec<u8>,
+            /// Where its records start ([`store::record_bounds`]): a block's records are
+            /// visited in order, and skipping the ones before each would cost a pass apiece.
+            bounds: Vec<usize>,
+        }
         thread_local! {
-            /// (segment opened as, block, its decompressed bytes).
-            static LAST_BLOCK: std::cell::Cell<(u64, usize, Vec<u8>)> = const { std::cell::Cell::new((u64::MAX, 0, Vec::new())) };
+            static LAST_BLOCK: std::cell::Cell<LastBlock> = std::cell::Cell::new(LastBlock::default());
         }
         // A store that cannot be fetched reads as no values, as a damaged block does; logged.
         let (records, block_index) = match self.records.get() {
@@ -801,15 +810,24 @@ impl Segment {
             return visit(&mut std::iter::empty());
         };
         // Taken out of the cell while in use, so that a nested call only misses the cache.
-        let (opened_as, cached, mut plain) = LAST_BLOCK.take();
-        if (opened_as, cached) != (self.opened_as, block) || plain.is_empty() {
+        let mut last = LAST_BLOCK.take();
+        if (last.opened_as, last.block) != (self.opened_as, block) || last.bounds.is_empty() {
             let frame = records.as_ref().get(range).unwrap_or_default();
-            if let Err(error) = store::decompress_block_into(frame, &mut plain) {
-                tracing::warn!(%error, segment = %self.path.display(), block, "a record block cannot be read; its records' values are skipped");
-                plain.clear();
+            match store::decompress_block_into(frame, &mut last.plain) {
+                Ok(()) => store::record_bounds(&last.plain, &mut last.bounds),
+                Err(error) => {
+                    tracing::warn!(%error, segment = %self.path.display(), block, "a record block cannot be read; its records' values are skipped");
+                    last.plain.clear();
+                    last.bounds.clear();
+                }
             }
+            (last.opened_as, last.block) = (self.opened_as, block);
         }
-        let fields = store::record_in_block(&plain, record - first).unwrap_or_default();
+        let nth = (record - first) as usize;
+        let fields = match (last.bounds.get(nth), last.bounds.get(nth + 1)) {
+            (Some(&start), Some(&end)) => &last.plain[start..end],
+            _ => &[],
+        };
         let result = visit(
             &mut store::fields_in(fields)
                 .filter_map(|field| {
@@ -829,7 +847,7 @@ impl Segment {
                 })
                 .take(store::MAX_VALUES),
         );
-        LAST_BLOCK.set((self.opened_as, block, plain));
+        LAST_BLOCK.set(last);
         result
     }
 

@@ -6,9 +6,12 @@
 //! normalized values alone, in LZ4 blocks of 64 records, for speed; the two held the same
 //! values twice (77 and 69 B a record of the generator's corpora, 146 in all). Measured on
 //! those corpora, raw and normalized values together in blocks of 64, 128 and 256 records
-//! compress to 80, 73 and 68 B a record at zstd level 1 (76, 69 and 65 at level 3); a block
-//! of 128 records decompresses in about 40 µs. Matching a large suspect set reads nearly every
-//! block once, so a block's size trades index bytes against matching time.
+//! compress to 80, 73 and 68 B a record at zstd level 1 (76, 69 and 65 at level 3), and level
+//! 3 did not slow the ingest measurably (`tests/scale.rs`, 2.6M records). Matching a large
+//! suspect set reads nearly every block, so the store costs matching time the LZ4 values did
+//! not: 20k suspects against 2.6M records took 1.04 s with the value store, 1.45 s from
+//! blocks of 256 records (`cargo bench --bench provenance`), for 148 B a record of index
+//! against 241.
 //!
 //! `locations.bin`: per record 12 bytes: its line (47 bits) and the Latin-1 flag (top bit) in 6
 //! bytes, then its byte offset (48 bits: 256 TiB) in 6, little-endian. Its file and ordinal
@@ -30,8 +33,9 @@ pub const MOST_LINE: u64 = (1 << 47) - 1;
 pub const MOST_OFFSET: u64 = (1 << 48) - 1;
 pub const BLOCK_INDEX_BYTES: usize = 16;
 pub const RUN_BYTES: usize = 32;
-/// Most records a block holds: matching decompresses a candidate's whole block.
-pub const BLOCK_RECORDS: usize = 128;
+/// Most records a block holds: matching decompresses a candidate's whole block (about 60 KiB of
+/// the generator's records, 0.1 ms), and `show` one block.
+pub const BLOCK_RECORDS: usize = 256;
 /// Uncompressed bytes after which a block ends whatever its records: wide records (JSON
 /// documents) make few to a block.
 pub const BLOCK_TARGET_BYTES: usize = 64 << 10;
@@ -276,17 +280,6 @@ fn skip_record(bytes: &[u8]) -> Option<&[u8]> {
     Some(rest)
 }
 
-/// The bytes of the `index`-th record of a decompressed block; `None` if the block is cut short
-/// before its end.
-pub fn record_in_block(plain: &[u8], index: u64) -> Option<&[u8]> {
-    let mut rest = plain;
-    for _ in 0..index {
-        rest = skip_record(rest)?;
-    }
-    let after = skip_record(rest)?;
-    Some(&rest[..rest.len() - after.len()])
-}
-
 /// A postcard string (a varint length, UTF-8 bytes) and the bytes after it.
 fn string(bytes: &[u8]) -> Option<(&str, &[u8])> {
     let (length, after) = varint(bytes)?;
@@ -294,7 +287,21 @@ fn string(bytes: &[u8]) -> Option<(&str, &[u8])> {
     Some((std::str::from_utf8(after.get(..length)?).ok()?, &after[length..]))
 }
 
-/// The fields of one record's bytes ([`record_in_block`]), borrowed, without decoding the
+/// Where each record of a decompressed block starts, and where the last ends, into `out`
+/// (replacing what it held): record `i` is `plain[out[i]..out[i + 1]]`. Stops at a record cut
+/// short, so `out` then holds fewer records than the block.
+pub fn record_bounds(plain: &[u8], out: &mut Vec<usize>) {
+    out.clear();
+    out.push(0);
+    let mut rest = plain;
+    while !rest.is_empty() {
+        let Some(after) = skip_record(rest) else { break };
+        rest = after;
+        out.push(plain.len() - rest.len());
+    }
+}
+
+/// The fields of one record's bytes (see [`record_bounds`]), borrowed, without decoding the
 /// record into strings of its own; ends early at bytes that do not decode.
 pub fn fields_in(record: &[u8]) -> impl Iterator<Item = StoredFieldRef<'_>> {
     let (count, mut rest) = varint(record).unwrap_or((0, &[]));
@@ -371,10 +378,14 @@ mod tests {
             assert!(*count as usize <= BLOCK_RECORDS);
             let plain = decompress_block(bytes).unwrap();
             assert_eq!(plain, zstd::bulk::decompress(bytes, 1 << 24).unwrap());
+            let mut bounds = vec![7];
+            record_bounds(&plain, &mut bounds);
+            assert_eq!(bounds.len() as u64, count + 1);
             for index in 0..*count {
                 let expected = &records[(first + index) as usize];
                 assert_eq!(&decode_from_block(&plain, index).unwrap(), expected);
-                let borrowed: Vec<StoredField> = fields_in(record_in_block(&plain, index).unwrap())
+                let record = &plain[bounds[index as usize]..bounds[index as usize + 1]];
+                let borrowed: Vec<StoredField> = fields_in(record)
                     .map(|field| StoredField {
                         field: field.field,
                         validity: field.validity,
@@ -384,8 +395,8 @@ mod tests {
                     .collect();
                 assert_eq!(borrowed, expected.fields);
             }
-            assert!(record_in_block(&plain, *count).is_none());
-            assert!(record_in_block(&plain[..plain.len() - 1], *count - 1).is_none());
+            record_bounds(&plain[..plain.len() - 1], &mut bounds);
+            assert_eq!(bounds.len() as u64, *count, "a record cut short is no record");
             first += count;
         }
         assert_eq!(first, 5000);

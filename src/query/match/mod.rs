@@ -389,8 +389,8 @@ fn with_candidate<R>(index: &Index, segment_index: u32, record: u64, visit: impl
     })
 }
 
-/// Random pairs counted per corpus for `u`: records drawn in runs of [`RANDOM_RUN`] (one value
-/// block), each beside [`SUSPECTS_PER_RECORD`] suspects drawn at random.
+/// Random pairs counted per corpus for `u`: records drawn in runs of [`RANDOM_RUN`] (within one or
+/// two record blocks), each beside [`SUSPECTS_PER_RECORD`] suspects drawn at random.
 const RANDOM_RECORDS: usize = 2048;
 const RANDOM_RUN: u64 = 64;
 const SUSPECTS_PER_RECORD: usize = 8;
