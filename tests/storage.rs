@@ -69,19 +69,19 @@ fn conformance(storage: &dyn ObjectStorage) {
     // A file larger than one part goes up whole; download brings it back whole.
     let dir = tempfile::tempdir().unwrap();
     let large = pattern(20 << 20);
-    std::fs::write(dir.path().join("values.bin"), &large).unwrap();
+    std::fs::write(dir.path().join("records.bin"), &large).unwrap();
     storage
-        .put_file("segments/b/values.bin", &dir.path().join("values.bin"))
+        .put_file("segments/b/records.bin", &dir.path().join("records.bin"))
         .unwrap();
-    assert_eq!(storage.size("segments/b/values.bin").unwrap(), large.len() as u64);
+    assert_eq!(storage.size("segments/b/records.bin").unwrap(), large.len() as u64);
     let copy = dir.path().join("copy.bin");
     assert_eq!(
-        storage.download("segments/b/values.bin", &copy).unwrap(),
+        storage.download("segments/b/records.bin", &copy).unwrap(),
         large.len() as u64
     );
     assert!(std::fs::read(&copy).unwrap() == large, "{uri}: downloaded copy differs");
     let tail = storage
-        .get_range("segments/b/values.bin", (20 << 20) - 10..20 << 20)
+        .get_range("segments/b/records.bin", (20 << 20) - 10..20 << 20)
         .unwrap();
     assert_eq!(&tail[..], &large[large.len() - 10..]);
     assert!(matches!(
@@ -109,7 +109,7 @@ fn conformance(storage: &dyn ObjectStorage) {
         vec![
             ("segments/a/empty".to_string(), 8),
             ("segments/a/hash.idx".to_string(), 100_000),
-            ("segments/b/values.bin".to_string(), 20 << 20),
+            ("segments/b/records.bin".to_string(), 20 << 20),
             ("text/a/meta.json".to_string(), 2),
         ],
         "{uri}"

@@ -56,7 +56,7 @@ fn canary_fingerprints(data: &DataDir, catalog: &dyn Catalog) -> Result<CanaryPr
         for entry in corpus.published() {
             let segment = Segment::open_published(data, &entry.id)?;
             for record in 0..segment.manifest.records {
-                segment.with_values(record, |values| {
+                segment.with_values(record, usize::MAX, |values| {
                     for (field, validity, value) in values {
                         let Some(info) = segment.field(field) else { continue };
                         if validity == Validity::Valid && IDENTIFYING_KINDS.contains(&info.kind) {

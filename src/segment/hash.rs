@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 /// Bytes of an entry in a spilled run (whole fields: runs are temporary).
 const RUN_ENTRY_BYTES: usize = 16;
 /// Fewest directory bits: the top 8 bits of a fingerprint are always its bucket's, so entries
-/// store the other 56.
+/// store the low 56 bits (48 from 16 directory bits on, see [`fingerprint_bytes`]).
 const MIN_BITS: u32 = 8;
 /// Most directory bits: 2 GiB of directory.
 const MAX_BITS: u32 = 28;
@@ -633,6 +633,57 @@ mod tests {
                 let expected = keys.iter().filter(|&&other| other & kept == key & kept).count();
                 let expected = if layout == Some(Layout::Fingerprints) { expected.min(1) } else { expected };
                 prop_assert_eq!(found[position], expected);
+            }
+        }
+    }
+
+    /// Every layout reads back what it keeps of an entry at every directory size.
+    #[test]
+    fn entries_round_trip_at_every_directory_size() {
+        let fingerprints = [
+            0u64,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+            1 << 47,
+            1 << 48,
+        ];
+        for bits in MIN_BITS..=MAX_BITS {
+            for layout in [
+                Layout::for_fields(3),
+                Layout::for_fields(300),
+                Layout::for_fields(70_000),
+                Layout::Keys,
+                Layout::Fingerprints,
+            ] {
+                assert!(layout == Layout::Keys || 8 * fingerprint_bytes(bits) as u32 + bits >= 64);
+                for fingerprint in fingerprints {
+                    let entry = Entry {
+                        fingerprint,
+                        record: 0xdead_beef,
+                        field: 0xab,
+                    };
+                    let mut bytes = Vec::new();
+                    layout.encode(entry, bits, &mut bytes);
+                    assert_eq!(bytes.len(), layout.entry_bytes(bits), "{layout:?} at {bits} bits");
+                    let bucket = (fingerprint >> (64 - bits)) as usize;
+                    let read = layout.decode(&bytes, bucket, bits);
+                    let kept = fingerprint & layout.kept(bits);
+                    let expected = match layout {
+                        Layout::Postings { .. } => entry,
+                        Layout::Keys => Entry {
+                            fingerprint: kept,
+                            record: entry.record,
+                            field: 0,
+                        },
+                        Layout::Fingerprints => Entry {
+                            fingerprint,
+                            record: 0,
+                            field: 0,
+                        },
+                    };
+                    assert_eq!(read, expected, "{layout:?} at {bits} bits");
+                }
             }
         }
     }

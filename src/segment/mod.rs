@@ -150,7 +150,7 @@ pub struct Segment {
     /// For a segment served from object storage: its identifier index and locations, read by
     /// byte range (see [`RangedParts`]).
     ranged: Option<RangedParts>,
-    /// Tells this segment's value blocks apart from another's in a thread's cache.
+    /// Tells this segment's record blocks apart from another's in a thread's cache.
     opened_as: u64,
 }
 
@@ -775,24 +775,33 @@ impl Segment {
         })
     }
 
-    /// Calls `visit` with a record's values as matching compares them: (field id, validity,
-    /// normalized value cut at [`store::MAX_VALUE_BYTES`]) of the fields [`store::worth_keeping`]
-    /// keeps, at most [`store::MAX_VALUES`]; none if the record or its block cannot be read. A
-    /// thread keeps the last block it decompressed, so records visited in order cost one
-    /// decompression per block.
+    /// Calls `visit` with a record's values: (field id, validity, normalized value cut at
+    /// `most_bytes` on a character boundary) of the fields [`store::worth_keeping`] keeps, at
+    /// most [`store::MAX_VALUES`], in stored order; none if the record or its block cannot be
+    /// read (logged once a block). Matching compares values cut at [`store::MAX_VALUE_BYTES`];
+    /// what fingerprints a value takes it whole (`usize::MAX`). A thread keeps the last block
+    /// it decompressed, so records visited in order cost one decompression per block.
+    ///
+    /// Format version 5 kept these values in a store of their own and dropped those of field
+    /// ids past 65,535; every field id is read now.
     pub fn with_values<R>(
         &self,
         record: u64,
+        most_bytes: usize,
         visit: impl FnOnce(&mut dyn Iterator<Item = (u32, Validity, &str)>) -> R,
     ) -> R {
+        /// Capacity past which a thread does not keep a block's buffer (a block of a few huge
+        /// records).
+        const KEPT_BYTES: usize = 1 << 20;
         /// The block a thread read last.
         #[derive(Default)]
         struct LastBlock {
-            opened_as: u64,
-            block: usize,
+            /// (segment opened as, block); `None` before the first.
+            key: Option<(u64, usize)>,
             plain: Vec<u8>,
             /// Where its records start ([`store::record_bounds`]): a block's records are
             /// visited in order, and skipping the ones before each would cost a pass apiece.
+            /// Empty when the block could not be read.
             bounds: Vec<usize>,
         }
         thread_local! {
@@ -811,9 +820,15 @@ impl Segment {
         };
         // Taken out of the cell while in use, so that a nested call only misses the cache.
         let mut last = LAST_BLOCK.take();
-        if (last.opened_as, last.block) != (self.opened_as, block) || last.bounds.is_empty() {
-            let frame = records.as_ref().get(range).unwrap_or_default();
-            match store::decompress_block_into(frame, &mut last.plain) {
+        if last.key != Some((self.opened_as, block)) {
+            last.key = Some((self.opened_as, block));
+            let read = records
+                .as_ref()
+                .get(range)
+                .filter(|frame| !frame.is_empty())
+                .ok_or_else(|| std::io::Error::other("records.idx points past records.bin"))
+                .and_then(|frame| store::decompress_block_into(frame, &mut last.plain));
+            match read {
                 Ok(()) => store::record_bounds(&last.plain, &mut last.bounds),
                 Err(error) => {
                     tracing::warn!(%error, segment = %self.path.display(), block, "a record block cannot be read; its records' values are skipped");
@@ -821,7 +836,6 @@ impl Segment {
                     last.bounds.clear();
                 }
             }
-            (last.opened_as, last.block) = (self.opened_as, block);
         }
         let nth = (record - first) as usize;
         let fields = match (last.bounds.get(nth), last.bounds.get(nth + 1)) {
@@ -841,12 +855,15 @@ impl Segment {
                         (
                             field.field,
                             Validity::from_code(field.validity),
-                            store::cut_value(value),
+                            store::cut_value(value, most_bytes),
                         )
                     })
                 })
                 .take(store::MAX_VALUES),
         );
+        if last.plain.capacity() > KEPT_BYTES {
+            last = LastBlock::default();
+        }
         LAST_BLOCK.set(last);
         result
     }

@@ -2,7 +2,7 @@
 //! is never compressed) and its fields in small zstd-compressed blocks, read by `show`, the
 //! full-text index and matching, which scores candidates by their normalized values.
 //!
-//! One store serves all three. Until format version 5 matching read a second store of the
+//! One store serves all three. Through format version 5 matching read a second store of the
 //! normalized values alone, in LZ4 blocks of 64 records, for speed; the two held the same
 //! values twice (77 and 69 B a record of the generator's corpora, 146 in all). Measured on
 //! those corpora, raw and normalized values together in blocks of 64, 128 and 256 records
@@ -333,9 +333,9 @@ pub fn worth_keeping(kind: crate::ingest::Kind, value: &str) -> bool {
             || matches!(value, "true" | "false" | "null" | "yes" | "no"))
 }
 
-/// `value` cut to at most [`MAX_VALUE_BYTES`] on a character boundary.
-pub fn cut_value(value: &str) -> &str {
-    let mut end = value.len().min(MAX_VALUE_BYTES);
+/// `value` cut to at most `most_bytes` on a character boundary.
+pub fn cut_value(value: &str, most_bytes: usize) -> &str {
+    let mut end = value.len().min(most_bytes);
     while !value.is_char_boundary(end) {
         end -= 1;
     }
@@ -403,8 +403,9 @@ mod tests {
         let mut reused = vec![1; 3];
         assert!(decompress_block_into(&blocks[0].1[..10], &mut reused).is_err());
         assert!(decompress_block_into(b"not a zstd frame", &mut reused).is_err());
-        assert_eq!(cut_value(&"ग".repeat(40)).len(), 96);
-        assert_eq!(cut_value("short"), "short");
+        assert_eq!(cut_value(&"ग".repeat(40), MAX_VALUE_BYTES).len(), 96);
+        assert_eq!(cut_value(&"ग".repeat(40), 97).len(), 96, "never inside a character");
+        assert_eq!(cut_value("short", MAX_VALUE_BYTES), "short");
         for (line, offset, flags) in [(12, 345, FLAG_LATIN1), (MOST_LINE, MOST_OFFSET, 0), (0, 0, FLAG_LATIN1)] {
             let packed = pack_location(line, offset, flags).unwrap();
             assert_eq!(unpack_location(&packed), (line, offset, flags));

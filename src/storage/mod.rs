@@ -565,25 +565,25 @@ mod tests {
         let data = DataDir::open(&root).unwrap();
         let segment = data.segment_path("s1");
         fs::create_dir_all(&segment).unwrap();
-        fs::write(segment.join("values.bin"), b"+919812345678").unwrap();
+        fs::write(segment.join("records.bin"), b"+919812345678").unwrap();
         for path in [
             root.clone(),
             data.segments(),
             segment.clone(),
-            segment.join("values.bin"),
+            segment.join("records.bin"),
         ] {
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", path.display());
         }
         DataDir::open(&root).unwrap();
         // A file made readable by others (as wave 1 left every segment) is named, with the fix.
-        fs::set_permissions(segment.join("values.bin"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(segment.join("records.bin"), fs::Permissions::from_mode(0o644)).unwrap();
         let refused = DataDir::open(&root).unwrap_err().to_string();
         assert!(
-            refused.contains("values.bin") && refused.contains("644") && refused.contains("chmod -R go="),
+            refused.contains("records.bin") && refused.contains("644") && refused.contains("chmod -R go="),
             "{refused}"
         );
-        fs::set_permissions(segment.join("values.bin"), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(segment.join("records.bin"), fs::Permissions::from_mode(0o600)).unwrap();
         fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
         assert!(matches!(DataDir::open(&root), Err(StorageError::Exposed { .. })));
     }

@@ -335,7 +335,7 @@ pub struct RangedFiles {
 
 /// Gap between wanted ranges fetched with them by default. A request to object storage costs
 /// tens of milliseconds before its first byte, as long as a megabyte of transfer; but a
-/// partition of the identifier index is about 9 KB of a segment of a million records (38 bytes
+/// partition of the identifier index is about 9 KB of a segment of a million records (35 bytes
 /// a record over 4,096 partitions), so a gap as large as that would fetch a node's neighbours'
 /// partitions with its own until segments pass a hundred million records. 64 KiB keeps the
 /// split from 7M-record segments up and still merges the small holes between a batch's hits.

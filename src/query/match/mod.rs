@@ -218,7 +218,7 @@ pub fn match_records<'a>(
         starts[position + 1] += starts[position];
     }
     // (segment, record, suspect) of every candidate, in record order: comparing reads each
-    // record's values, and a thread reading records in order decompresses each value block
+    // record's values, and a thread reading records in order decompresses each record block
     // once for all the suspects that need it, not once per candidate.
     let mut candidates: Vec<(u32, u32, u32)> = (0..suspects.len())
         .into_par_iter()
@@ -376,7 +376,7 @@ pub fn match_records<'a>(
 fn with_candidate<R>(index: &Index, segment_index: u32, record: u64, visit: impl FnOnce(&Candidate<'_>) -> R) -> R {
     let indexed = &index.segments[segment_index as usize];
     let (segment, field_parts) = (&indexed.segment, &indexed.name_parts);
-    segment.with_values(record, |values| {
+    segment.with_values(record, crate::segment::store::MAX_VALUE_BYTES, |values| {
         let mut parts = Vec::new();
         let values = values
             .filter_map(|(field, _, value)| {
@@ -389,8 +389,8 @@ fn with_candidate<R>(index: &Index, segment_index: u32, record: u64, visit: impl
     })
 }
 
-/// Random pairs counted per corpus for `u`: records drawn in runs of [`RANDOM_RUN`] (within one or
-/// two record blocks), each beside [`SUSPECTS_PER_RECORD`] suspects drawn at random.
+/// Random pairs counted per corpus for `u`: records drawn in runs of [`RANDOM_RUN`] (within a few
+/// record blocks), each beside [`SUSPECTS_PER_RECORD`] suspects drawn at random.
 const RANDOM_RECORDS: usize = 2048;
 const RANDOM_RUN: u64 = 64;
 const SUSPECTS_PER_RECORD: usize = 8;
@@ -540,7 +540,7 @@ fn record_match<'a>(
     })
 }
 
-/// Candidates scored by one task, in record order (a few value blocks' worth of reads).
+/// Candidates scored by one task, in record order (a few record blocks' worth of reads).
 const SCORED_TOGETHER: usize = 2048;
 
 /// The distinct records that a suspect's keys found (`hits`: (suspect, segment, record,

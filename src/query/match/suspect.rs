@@ -333,7 +333,7 @@ pub fn suspects_of_corpus<'a>(
                             line: location.line,
                             offset: location.offset,
                         },
-                        fields: segment.with_values(record, |values| {
+                        fields: segment.with_values(record, usize::MAX, |values| {
                             values
                                 .filter_map(|(field, validity, value)| {
                                     let info = segment.field(field)?;
