@@ -464,6 +464,36 @@ fn provenance_command_writes_report_records_and_html() {
     }
 }
 
+/// A canary is met by its whole identifier, however long: matching compares values cut at 96
+/// bytes, but what is fingerprinted must be whole, as the identifier index holds it.
+#[test]
+fn a_canary_with_an_identifier_past_96_bytes_is_met() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let email = format!("{}@{}.example.org", "p".repeat(60), "d".repeat(45));
+    assert!(email.len() > 96);
+    let canary_file = dir.path().join("planted.csv");
+    std::fs::write(&canary_file, format!("name,email\nZed Planted,{email}\n")).unwrap();
+    let output = leakdex(&data)
+        .args(["canary", "add", "--source", "long-mail"])
+        .arg(&canary_file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let dump = dir.path().join("mail_dump.csv");
+    std::fs::write(&dump, format!("user,mail\nasha,asha@example.org\nzed,{email}\n")).unwrap();
+    let output = leakdex(&data)
+        .args(["ingest", "--no-text", "--json", "--corpus", "mail_dump"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let canaries = report["canaries"].as_array().unwrap();
+    assert_eq!(canaries.len(), 1, "{report}");
+    assert_eq!(canaries[0]["line"].as_u64(), Some(3), "{report}");
+}
+
 #[test]
 fn canaries_are_reported_first_by_ingest_and_provenance() {
     let dir = tempfile::tempdir().unwrap();
