@@ -4,8 +4,8 @@
 //! Files of a segment (all little-endian): `manifest.json`, `hash.idx` + `hash.dir` (identifier
 //! fingerprints, see [`hash`]), `blocking.idx` + `blocking.dir` (the [`blocking`] keys, laid out
 //! as [`hash::Layout::Keys`]), `locations.bin`, `records.bin` + `records.idx`, `runs.bin` (see
-//! [`store`]), `range.idx` + `range.dir` (distinct
-//! SHA-256 prefixes of identifying values for private lookups, [`hash::Layout::Fingerprints`]).
+//! [`store`]), `range.idx` + `range.dir` (distinct SHA-256 prefixes of identifying values for
+//! private lookups, [`hash::Layout::Fingerprints`]).
 
 pub mod blocking;
 pub mod canary;
@@ -38,8 +38,8 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// entries in 12 bytes (a fingerprint's low 56 bits, the record, a narrow field id) under a
 /// directory of about 16 entries a bucket, moves blocking keys to an index of their own of
 /// 8-byte entries (`blocking.idx`: no field, a key kept to 32 bits below its bucket), keeps
-/// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records the same whatever the thread count or memory budget;
-/// version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
+/// the private-lookup index to distinct 7-byte prefixes (`range.idx`), and numbers records
+/// the same whatever the thread count or memory budget; version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
 /// store, now in blocks of up to 256 records; blocking keys keep 16 bits below their bucket
 /// (6-byte entries), and hash and range entries keep a fingerprint's low 48 bits when the
 /// directory has 16 bits or more (11-byte postings).
@@ -176,8 +176,8 @@ impl RangedParts {
 /// A part of a segment read when first needed. A segment served from object storage maps its
 /// directory and runs when opened (its identifier index and locations are read by byte range,
 /// [`RangedParts`]), and the rest (the record store, blocking and range indexes) only when a
-/// query reads them: a node that only answers lookups never fetches them. A local segment loads everything when opened, so a damaged file is
-/// found then.
+/// query reads them: a node that only answers lookups never fetches them. A local segment
+/// loads everything when opened, so a damaged file is found then.
 struct Lazy<T> {
     loaded: std::sync::OnceLock<T>,
     load: Option<Box<dyn Fn() -> Result<T, SegmentError> + Send + Sync>>,
