@@ -178,7 +178,7 @@ fn measured(command: &mut std::process::Command) -> (std::time::Duration, u64, s
 
 /// The scale run of issue 12, opt-in: `LEAKDEX_SCALE_RECORDS=2600000 cargo test --release -- \
 /// --ignored --nocapture scale_run` (`LEAKDEX_SCALE_DIR` for where the dumps and the index go,
-/// default a temporary directory; about 160 B of dumps and 240 B of index per record).
+/// default a temporary directory; about 160 B of dumps and 150 B of index per record).
 /// Generates five corpora of about a fifth of the records each, ingests them as one corpus
 /// without full text under the default memory budget, and looks up 1M phones (nine in ten
 /// present) twice, the first time with the page cache dropped if it can (as root); prints wall
