@@ -335,11 +335,7 @@ pub fn worth_keeping(kind: crate::ingest::Kind, value: &str) -> bool {
 
 /// `value` cut to at most `most_bytes` on a character boundary.
 pub fn cut_value(value: &str, most_bytes: usize) -> &str {
-    let mut end = value.len().min(most_bytes);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    &value[..end]
+    &value[..value.floor_char_boundary(most_bytes)]
 }
 
 /// Decodes the `index`-th record of a decompressed block.
