@@ -231,6 +231,80 @@ fn line_and_offset_point_into_the_source_file() {
     assert!(text[combo.offset as usize..].starts_with(&person.email));
 }
 
+/// Every record's stored location is the scan's: line, byte offset, ordinal and Latin-1 flag,
+/// on shapes whose lines run behind their ordinals (a SQL line of many tuples), ahead of them
+/// (a header, quoted line breaks, blank lines) and in step (JSON lines).
+#[test]
+fn every_record_keeps_its_line_offset_and_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let dumps = dir.path().join("dumps");
+    std::fs::create_dir_all(&dumps).unwrap();
+    for name in ["legacy.sql", "orders.jsonl", "users.csv", "combo.txt"] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/five").join(name),
+            dumps.join(name),
+        )
+        .unwrap();
+    }
+    let mut sql = String::new();
+    for line in 0..5u32 {
+        let tuples: Vec<String> = (0..200u32)
+            .map(|tuple| format!("({tuple},'Asha {line}','97{:08}')", line * 1000 + tuple))
+            .collect();
+        sql.push_str(&format!(
+            "INSERT INTO `members` (`id`,`name`,`phone`) VALUES {};\n",
+            tuples.join(",")
+        ));
+    }
+    std::fs::write(dumps.join("members.sql"), sql).unwrap();
+    let mut latin1 = b"name,phone,note\n".to_vec();
+    for row in 0..300u32 {
+        latin1.extend_from_slice(format!("Ren~ {row},98{row:08},\"two\nlines\"\n\n").as_bytes());
+    }
+    // `é` in Windows-1252, which is no UTF-8.
+    let latin1: Vec<u8> = latin1
+        .into_iter()
+        .map(|byte| if byte == b'~' { 0xe9 } else { byte })
+        .collect();
+    std::fs::write(dumps.join("latin1.csv"), latin1).unwrap();
+    let (scanned, unreadable) = crate::common::collect(std::slice::from_ref(&dumps), &Default::default());
+    assert!(unreadable.is_empty(), "{unreadable:?}");
+    let data = DataDir::open(&dir.path().join("data")).unwrap();
+    let catalog = FileCatalog::open(data.root());
+    let report = build_segment(&data, &catalog, &corpus("shapes"), &[dumps], &BuildOptions::default()).unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let segment = Segment::open(&data.segment_path(&report.segments[0])).unwrap();
+    let mut checked = 0;
+    let mut behind = 0;
+    for (file, collected) in &scanned {
+        assert!(!collected.records.is_empty(), "{file}");
+        for record in &collected.records {
+            let location = record.location;
+            let number = segment.find(file, location.ordinal).unwrap();
+            let stored = segment.location(number).unwrap();
+            assert_eq!(
+                (stored.ordinal, stored.line, stored.offset, stored.flags != 0),
+                (location.ordinal, location.line, location.offset, record.latin1),
+                "{file} record {}",
+                location.ordinal
+            );
+            assert_eq!(segment.manifest.files[stored.file as usize].path, *file);
+            behind += usize::from(location.line < location.ordinal);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked as u64, segment.manifest.records);
+    assert!(behind > 0, "a SQL line holds several records");
+    assert!(
+        scanned
+            .values()
+            .flat_map(|collected| &collected.records)
+            .any(|record| record.latin1),
+        "some records were decoded as Latin-1"
+    );
+    segment.verify().unwrap();
+}
+
 #[test]
 fn altered_segments_are_detected() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
+use store::{BLOCK_INDEX_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64_at};
 
 /// On-disk format version written into every manifest.
 /// Version 2 added a value store, blocking keys and the private-lookup index; version 3 derives
@@ -42,8 +42,10 @@ use store::{BLOCK_INDEX_BYTES, LOCATION_BYTES, RUN_BYTES, Run, StoredLocation, S
 /// the same whatever the thread count or memory budget; version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
 /// store, now in blocks of up to 256 records; blocking keys keep 16 bits below their bucket
 /// (6-byte entries), and hash and range entries keep a fingerprint's low 48 bits when the
-/// directory has 16 bits or more (11-byte postings).
-pub const FORMAT_VERSION: u32 = 6;
+/// directory has 16 bits or more (11-byte postings); version 7 keeps a record's line as its
+/// distance from its ordinal and makes locations as narrow as the segment's values allow (the
+/// manifest's `locations`).
+pub const FORMAT_VERSION: u32 = 7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentError {
@@ -108,6 +110,10 @@ pub struct Manifest {
     /// Entries and directory bits of the private-lookup index (`range.idx`, `range.dir`).
     pub range_entries: u64,
     pub range_bits: u32,
+    /// How wide `locations.bin`'s entries are; absent before format 7, whose segments are
+    /// refused by their version.
+    #[serde(default)]
+    pub locations: store::LocationLayout,
     pub fields: Vec<FieldInfo>,
     pub files: Vec<ManifestFile>,
     /// SHA-256 of every other file of the segment.
@@ -251,10 +257,10 @@ type OpenFile = Arc<dyn Fn(&str) -> std::io::Result<Mapped> + Send + Sync>;
 /// blocks of at least the given bytes.
 type OpenRanged = Box<dyn Fn(&str, u64, u64) -> std::io::Result<Arc<RangedFile>>>;
 
-/// Fetch unit of ranged locations. A lookup's hits fall anywhere in the file, 12 bytes each, so
-/// a request is what they cost, not its bytes: 64 KiB (5,461 records' locations) takes about
-/// as long to fetch from object storage as 12 bytes, and a batch's hits then need a request
-/// per 64 KiB at most, however many fall there.
+/// Fetch unit of ranged locations. A lookup's hits fall anywhere in the file, a few bytes each
+/// (5 for the generator's corpora), so a request is what they cost, not its bytes: 64 KiB
+/// (13,107 records' locations of 5 bytes) takes about as long to fetch from object storage as
+/// one, and a batch's hits then need a request per 64 KiB at most, however many fall there.
 const LOCATION_FETCH_BYTES: u64 = 64 << 10;
 
 fn corrupt_at(path: &Path, message: String) -> SegmentError {
@@ -389,6 +395,7 @@ impl Segment {
                 fix,
             });
         }
+        manifest.locations.check().map_err(&corrupt)?;
         let map = |name: &str| open_file(name).map_err(io);
         let records = manifest.records;
         let layout = Layout::for_fields(manifest.fields.len());
@@ -402,7 +409,7 @@ impl Segment {
                     hash: open_ranged("hash.idx", entry_bytes, 0).map_err(io)?,
                     locations: open_ranged(
                         "locations.bin",
-                        records.saturating_mul(LOCATION_BYTES as u64),
+                        records.saturating_mul(manifest.locations.entry_bytes() as u64),
                         LOCATION_FETCH_BYTES,
                     )
                     .map_err(io)?,
@@ -468,7 +475,7 @@ impl Segment {
             manifest,
         };
         // Shapes must agree with the manifest; bytes are checked by `verify`.
-        if segment.locations.as_ref().len() != records as usize * LOCATION_BYTES {
+        if segment.locations.as_ref().len() != records as usize * segment.manifest.locations.entry_bytes() {
             return Err(corrupt(format!(
                 "locations.bin holds {} bytes for {records} records",
                 segment.locations.as_ref().len()
@@ -615,8 +622,8 @@ impl Segment {
             Some(parts) => self.fetch(
                 &parts.locations,
                 records.into_iter().map(|record| {
-                    let start = record * LOCATION_BYTES as u64;
-                    start..start + LOCATION_BYTES as u64
+                    let width = self.manifest.locations.entry_bytes() as u64;
+                    record * width..(record + 1) * width
                 }),
                 CALL_REQUESTS,
             ),
@@ -662,22 +669,25 @@ impl Segment {
 
     /// A record's location from `locations.bin` as it is here: fetched first by the callers.
     fn read_location(&self, record: u64) -> StoredLocation {
-        let start = record as usize * LOCATION_BYTES;
-        let (line, offset, flags) = store::unpack_location(
+        let layout = self.manifest.locations;
+        let start = record as usize * layout.entry_bytes();
+        let (word, offset) = layout.get(
             self.locations
                 .as_ref()
-                .get(start..start + LOCATION_BYTES)
+                .get(start..start + layout.entry_bytes())
                 .unwrap_or(&[]),
         );
         let runs = self.runs.as_ref();
         let run = store::last_starting_by(runs.len() / RUN_BYTES, |run| u64_at(runs, run * RUN_BYTES + 8), record)
             .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
             .filter(|run| run.first_record.checked_add(run.count).is_some_and(|end| record < end));
+        let ordinal = run.map_or(0, |run| run.first_ordinal.saturating_add(record - run.first_record));
+        let (line, flags) = store::line_of(word, ordinal);
         StoredLocation {
             // No file: shown as "?" (only a damaged runs.bin leaves a record outside every run).
             file: run.map_or(u32::MAX, |run| run.file),
             flags,
-            ordinal: run.map_or(0, |run| run.first_ordinal.saturating_add(record - run.first_record)),
+            ordinal,
             line,
             offset,
         }

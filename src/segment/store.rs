@@ -6,17 +6,19 @@
 //! normalized values alone, in LZ4 blocks of 64 records, for speed; the two held the same
 //! values twice (77 and 69 B a record of the generator's corpora, 146 in all). Measured on
 //! those corpora, raw and normalized values together in blocks of 64, 128 and 256 records
-//! compress to 80, 73 and 68 B a record at zstd level 1 (76, 69 and 65 at level 3), and level
-//! 3 did not slow the ingest measurably (`tests/scale.rs`, 2.6M records). Matching a large
+//! compress to 80, 73 and 68 B a record at zstd level 1 (76, 69 and 65 at level 3). Level 3
+//! cost 1.1–1.7 CPU-s more of 15–16 in an ingest of 2.1M records (four of the generator's
+//! files, with `perf`: its compression was 10% of all cycles), for 2.8 B a record less, so
+//! blocks are compressed at level 1. Matching a large
 //! suspect set reads nearly every block, so the store costs matching time the LZ4 values did
 //! not: 20k suspects against 2.6M records took 1.04 s with the value store, 1.45 s from
 //! blocks of 256 records (`cargo bench --bench provenance`), and `leakdex provenance` of 200k
 //! suspects 7.2 s against 7.4 s, for 148 B a record of index against 241.
 //!
-//! `locations.bin`: per record 12 bytes: its line (47 bits) and the Latin-1 flag (top bit) in 6
-//! bytes, then its byte offset (48 bits: 256 TiB) in 6, little-endian. Its file and ordinal
-//! come from its run in `runs.bin`, where records of one file are consecutive (20 of the 32
-//! bytes a location took before).
+//! `locations.bin`: per record its line, Latin-1 flag and byte offset, as narrow as the
+//! segment's largest values allow ([`LocationLayout`], in the manifest): 5 bytes a record of
+//! the generator's corpora, 12 in format 6, 32 before format 3. Its file and ordinal come from
+//! its run in `runs.bin`, where records of one file are consecutive.
 //! `records.bin`: zstd frames, each a block of up to [`BLOCK_RECORDS`] consecutive records of a
 //! batch (fewer when they pass [`BLOCK_TARGET_BYTES`]), postcard-encoded [`StoredRecord`]s back
 //! to back.
@@ -27,7 +29,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const LOCATION_BYTES: usize = 12;
 /// Highest line and byte offset a location holds.
 pub const MOST_LINE: u64 = (1 << 47) - 1;
 pub const MOST_OFFSET: u64 = (1 << 48) - 1;
@@ -73,30 +74,95 @@ pub struct StoredLocation {
     pub offset: u64,
 }
 
-/// A record's entry in `locations.bin`; `None` past [`MOST_LINE`] or [`MOST_OFFSET`].
-pub fn pack_location(line: u64, offset: u64, flags: u32) -> Option<[u8; LOCATION_BYTES]> {
-    if line > MOST_LINE || offset > MOST_OFFSET {
+/// A location's first word: the record's line as its distance from its ordinal (zigzag, so a
+/// SQL line of many tuples, behind its ordinals, stays small too), shifted left past the
+/// Latin-1 flag. A line of a one-record-a-line file is its ordinal, or one past it after a
+/// header, so the word of most records fits in a byte. `None` past [`MOST_LINE`], or an
+/// ordinal past it.
+pub fn line_word(line: u64, ordinal: u64, flags: u32) -> Option<u64> {
+    if line > MOST_LINE || ordinal > MOST_LINE {
         return None;
     }
-    let latin1 = if flags & FLAG_LATIN1 != 0 { 1 << 47 } else { 0 };
-    let mut bytes = [0u8; LOCATION_BYTES];
-    bytes[..6].copy_from_slice(&(line | latin1).to_le_bytes()[..6]);
-    bytes[6..].copy_from_slice(&offset.to_le_bytes()[..6]);
-    Some(bytes)
+    let distance = line as i64 - ordinal as i64;
+    let zigzag = ((distance << 1) ^ (distance >> 63)) as u64;
+    Some(zigzag << 1 | u64::from(flags & FLAG_LATIN1 != 0))
 }
 
-/// (line, byte offset, flags) of a `locations.bin` entry (zeros if it is short).
-pub fn unpack_location(bytes: &[u8]) -> (u64, u64, u32) {
-    let six = |at: usize| {
-        let mut word = [0u8; 8];
-        if let Some(part) = bytes.get(at..at + 6) {
-            word[..6].copy_from_slice(part);
+/// (line, flags) of a location's first word, given the record's ordinal (see [`line_word`]).
+pub fn line_of(word: u64, ordinal: u64) -> (u64, u32) {
+    let zigzag = word >> 1;
+    let distance = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+    let flags = if word & 1 != 0 { FLAG_LATIN1 } else { 0 };
+    (ordinal.wrapping_add_signed(distance) & MOST_LINE, flags)
+}
+
+/// How wide a segment's locations are (`locations.bin`, format 7): per record its line word
+/// ([`line_word`]) in `line_bytes`, then its byte offset in `offset_bytes`, little-endian;
+/// each as narrow as the segment's largest value allows, so a record's location stays at a
+/// fixed place (`record × entry_bytes`) for a ranged read. The generator's corpora take 5
+/// bytes a record (1 + 4, files under 4 GiB), where format 6 took 12.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationLayout {
+    pub line_bytes: u8,
+    pub offset_bytes: u8,
+}
+
+impl Default for LocationLayout {
+    /// The widest: only a manifest that predates the field (format 6 and older, refused by
+    /// their version) goes without one.
+    fn default() -> Self {
+        LocationLayout {
+            line_bytes: 8,
+            offset_bytes: 8,
         }
-        u64::from_le_bytes(word)
-    };
-    let (first, offset) = (six(0), six(6));
-    let flags = if first >> 47 != 0 { FLAG_LATIN1 } else { 0 };
-    (first & MOST_LINE, offset, flags)
+    }
+}
+
+impl LocationLayout {
+    /// The narrowest layout holding these largest values.
+    pub fn narrowest(most_line_word: u64, most_offset: u64) -> Self {
+        let bytes = |value: u64| ((64 - value.leading_zeros()).div_ceil(8)).max(1) as u8;
+        LocationLayout {
+            line_bytes: bytes(most_line_word),
+            offset_bytes: bytes(most_offset),
+        }
+    }
+
+    /// Bytes of one record's location.
+    pub fn entry_bytes(self) -> usize {
+        usize::from(self.line_bytes) + usize::from(self.offset_bytes)
+    }
+
+    /// Errors: a width outside 1 to 8 bytes (a damaged manifest).
+    pub fn check(self) -> Result<(), String> {
+        if (1..=8).contains(&self.line_bytes) && (1..=8).contains(&self.offset_bytes) {
+            Ok(())
+        } else {
+            Err(format!(
+                "locations of {} + {} bytes: each must be 1 to 8",
+                self.line_bytes, self.offset_bytes
+            ))
+        }
+    }
+
+    /// Appends a location; the values must fit (see [`LocationLayout::narrowest`]).
+    pub fn put(self, line_word: u64, offset: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(&line_word.to_le_bytes()[..usize::from(self.line_bytes)]);
+        out.extend_from_slice(&offset.to_le_bytes()[..usize::from(self.offset_bytes)]);
+    }
+
+    /// (line word, byte offset) of an entry (zeros if it is short).
+    pub fn get(self, bytes: &[u8]) -> (u64, u64) {
+        let word = |at: usize, width: u8| {
+            let mut word = [0u8; 8];
+            if let Some(part) = bytes.get(at..at + usize::from(width)) {
+                word[..part.len()].copy_from_slice(part);
+            }
+            u64::from_le_bytes(word)
+        };
+        let line_bytes = usize::from(self.line_bytes);
+        (word(0, self.line_bytes), word(line_bytes, self.offset_bytes))
+    }
 }
 
 pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
@@ -227,7 +293,7 @@ pub fn decompress_block(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// Compression level of record blocks (see the module's figures).
-const BLOCK_LEVEL: i32 = 3;
+const BLOCK_LEVEL: i32 = 1;
 
 /// Writes records into blocks of at most [`BLOCK_RECORDS`], fewer when they pass
 /// [`BLOCK_TARGET_BYTES`], each compressed on its own (`records.bin`).
@@ -477,11 +543,35 @@ mod tests {
         assert_eq!(cut_value(&"ग".repeat(40), MAX_VALUE_BYTES).len(), 96);
         assert_eq!(cut_value(&"ग".repeat(40), 97).len(), 96, "never inside a character");
         assert_eq!(cut_value("short", MAX_VALUE_BYTES), "short");
-        for (line, offset, flags) in [(12, 345, FLAG_LATIN1), (MOST_LINE, MOST_OFFSET, 0), (0, 0, FLAG_LATIN1)] {
-            let packed = pack_location(line, offset, flags).unwrap();
-            assert_eq!(unpack_location(&packed), (line, offset, flags));
+        for (line, ordinal, offset, flags) in [
+            (12, 11, 345, FLAG_LATIN1),
+            (1, 1, 0, 0),
+            (3, 9_000, 77, 0),
+            (MOST_LINE, 1, MOST_OFFSET, 0),
+            (1, MOST_LINE, 5, FLAG_LATIN1),
+            (0, 0, 0, FLAG_LATIN1),
+        ] {
+            let word = line_word(line, ordinal, flags).unwrap();
+            assert_eq!(line_of(word, ordinal), (line, flags));
+            let layout = LocationLayout::narrowest(word, offset);
+            layout.check().unwrap();
+            let mut entry = Vec::new();
+            layout.put(word, offset, &mut entry);
+            assert_eq!(entry.len(), layout.entry_bytes());
+            assert_eq!(layout.get(&entry), (word, offset));
         }
-        assert!(pack_location(MOST_LINE + 1, 0, 0).is_none() && pack_location(0, MOST_OFFSET + 1, 0).is_none());
+        assert_eq!(line_word(2, 1, 0), Some(0b100), "a line after a header is a byte");
+        assert_eq!(LocationLayout::narrowest(0xff, 0xffff_ffff).entry_bytes(), 5);
+        assert_eq!(LocationLayout::narrowest(0x100, 0x1_0000_0000).entry_bytes(), 7);
+        assert_eq!(LocationLayout::narrowest(0, 0).entry_bytes(), 2);
+        assert!(line_word(MOST_LINE + 1, 1, 0).is_none() && line_word(1, MOST_LINE + 1, 0).is_none());
+        for bad in [(0, 4), (4, 9)] {
+            let layout = LocationLayout {
+                line_bytes: bad.0,
+                offset_bytes: bad.1,
+            };
+            assert!(layout.check().is_err());
+        }
         let run = Run {
             file: 2,
             first_record: 7,

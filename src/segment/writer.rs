@@ -412,7 +412,9 @@ struct State {
 /// The files the appender thread writes, in batch order.
 struct Output {
     records: u64,
-    locations: BufWriter<ChecksummedFile>,
+    /// Every record's (line word, offset) at full width, made narrow at the end
+    /// ([`narrow_locations`]), when the widest value is known.
+    locations: Locations,
     blocks: BufWriter<ChecksummedFile>,
     blocks_length: u64,
     block_index: BufWriter<ChecksummedFile>,
@@ -420,6 +422,40 @@ struct Output {
     hash: HashIndexWriter,
     blocking: HashIndexWriter,
     range: HashIndexWriter,
+}
+
+/// Locations as the scan gives them: 16 bytes a record in `locations.tmp`, and the largest
+/// values so far.
+struct Locations {
+    file: BufWriter<File>,
+    most_line_word: u64,
+    most_offset: u64,
+}
+
+/// Writes `locations.bin` from `locations.tmp` in the narrowest layout its values allow
+/// (removing the temporary file); returns the layout and the file's SHA-256.
+fn narrow_locations(folder: &Path, locations: Locations) -> io::Result<(store::LocationLayout, String)> {
+    let temporary = folder.join("locations.tmp");
+    drop(locations.file.into_inner().map_err(io::IntoInnerError::into_error)?);
+    let layout = store::LocationLayout::narrowest(locations.most_line_word, locations.most_offset);
+    let mut reader = io::BufReader::with_capacity(1 << 20, File::open(&temporary)?);
+    let mut out = ChecksummedFile::create(&folder.join("locations.bin"))?;
+    let mut entry = [0u8; 16];
+    let mut narrow = Vec::with_capacity(16);
+    loop {
+        match io::Read::read_exact(&mut reader, &mut entry) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(error) => return Err(error),
+        }
+        narrow.clear();
+        let [word, offset] = [0, 8].map(|at| u64::from_le_bytes(entry[at..at + 8].try_into().unwrap_or_default()));
+        layout.put(word, offset, &mut narrow);
+        out.write_all(&narrow)?;
+    }
+    let checksum = ChecksummedFile::close(out)?;
+    fs::remove_file(&temporary)?;
+    Ok((layout, checksum))
 }
 
 /// A group of encoded batches of one file (by id), in order.
@@ -478,7 +514,8 @@ impl Appender {
 /// One batch, encoded without the lock.
 struct Encoded {
     records: u64,
-    locations: Vec<u8>,
+    /// (line word, byte offset) of each record (see [`store::line_word`]).
+    locations: Vec<(u64, u64)>,
     blocks: Vec<(u64, Vec<u8>)>,
     /// (fingerprint, record within the batch, field id) of identifiers.
     entries: Vec<(u64, u32, u32)>,
@@ -498,7 +535,12 @@ impl Output {
                 "a segment holds at most 2^32 records; ingest the rest in another run",
             ));
         }
-        self.locations.write_all(&encoded.locations)?;
+        for &(word, offset) in &encoded.locations {
+            self.locations.file.write_all(&word.to_le_bytes())?;
+            self.locations.file.write_all(&offset.to_le_bytes())?;
+            self.locations.most_line_word = self.locations.most_line_word.max(word);
+            self.locations.most_offset = self.locations.most_offset.max(offset);
+        }
         write_blocks(
             &mut self.block_index,
             &mut self.blocks,
@@ -540,7 +582,11 @@ impl Builder {
         let create = |name: &str| ChecksummedFile::create(&folder.join(name));
         let output = Output {
             records: 0,
-            locations: create("locations.bin")?,
+            locations: Locations {
+                file: BufWriter::with_capacity(1 << 20, File::create(folder.join("locations.tmp"))?),
+                most_line_word: 0,
+                most_offset: 0,
+            },
             blocks: create("records.bin")?,
             blocks_length: 0,
             block_index: create("records.idx")?,
@@ -613,7 +659,7 @@ impl Builder {
 
     fn encode(&self, batch: &RecordBatch, field_ids: &[Vec<(Kind, u32)>]) -> io::Result<Encoded> {
         let mut blocks = BlockEncoder::default();
-        let mut locations = Vec::with_capacity(batch.len() * store::LOCATION_BYTES);
+        let mut locations = Vec::with_capacity(batch.len());
         let mut entries = Vec::new();
         let mut blocking_entries = Vec::new();
         let mut blocking_keys = Vec::new();
@@ -622,16 +668,20 @@ impl Builder {
         for (position, record) in batch.iter().enumerate() {
             let location = record.location();
             let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
-            let packed = store::pack_location(location.line, location.offset, flags).ok_or_else(|| {
-                io::Error::other(format!(
-                    "line {} at byte {} is past what a segment records ({} lines, {} bytes per file)",
-                    location.line,
-                    location.offset,
-                    store::MOST_LINE,
-                    store::MOST_OFFSET
-                ))
-            })?;
-            locations.extend_from_slice(&packed);
+            let word = store::line_word(location.line, location.ordinal, flags)
+                .filter(|_| location.offset <= store::MOST_OFFSET)
+                .ok_or_else(|| {
+                    io::Error::other(format!(
+                        "record {} on line {} at byte {} is past what a segment records ({} records or lines, \
+                         {} bytes per file)",
+                        location.ordinal,
+                        location.line,
+                        location.offset,
+                        store::MOST_LINE,
+                        store::MOST_OFFSET
+                    ))
+                })?;
+            locations.push((word, location.offset));
             let id_of = |field: &crate::ingest::Field<'_>| {
                 field_ids[field.column]
                     .iter()
@@ -712,11 +762,7 @@ impl Builder {
         // Checksums are taken as the files are written: reading them back cost a second pass
         // over the whole index.
         let mut checksums: BTreeMap<String, String> = BTreeMap::new();
-        for (name, writer) in [
-            ("locations.bin", locations),
-            ("records.bin", blocks),
-            ("records.idx", block_index),
-        ] {
+        for (name, writer) in [("records.bin", blocks), ("records.idx", block_index)] {
             checksums.insert(name.to_string(), ChecksummedFile::close(writer)?);
         }
         let mut runs_file = ChecksummedFile::create(&self.folder.join("runs.bin"))?;
@@ -725,12 +771,14 @@ impl Builder {
         }
         checksums.insert("runs.bin".to_string(), ChecksummedFile::close(runs_file)?);
         let layout = Layout::for_fields(fields.len());
-        // The three are sorted and written side by side: writing one is serial.
-        let (hash, (blocking, range)) = rayon::join(
-            || hash.finish(layout),
+        // The three indexes are sorted and written side by side, and the locations narrowed:
+        // writing each is serial.
+        let ((hash, locations), (blocking, range)) = rayon::join(
+            || rayon::join(|| hash.finish(layout), || narrow_locations(&self.folder, locations)),
             || rayon::join(|| blocking.finish(Layout::Keys), || range.finish(Layout::Fingerprints)),
         );
-        let (hash, blocking, range) = (hash?, blocking?, range?);
+        let (hash, blocking, range, (locations, locations_sha256)) = (hash?, blocking?, range?, locations?);
+        checksums.insert("locations.bin".to_string(), locations_sha256);
         checksums.insert("hash.idx".to_string(), hash.index_sha256);
         checksums.insert("hash.dir".to_string(), hash.directory_sha256);
         checksums.insert("blocking.idx".to_string(), blocking.index_sha256);
@@ -751,6 +799,7 @@ impl Builder {
             blocking_bits: blocking.bits,
             range_entries: range.entries,
             range_bits: range.bits,
+            locations,
             fields,
             // Every file a record came from, in file id order (runs refer to them by position).
             // A file that failed part-way keeps the records read before the failure: it is listed
