@@ -773,12 +773,12 @@ mod tests {
                 .map(|index| Entry {
                     fingerprint: next() % 50,
                     record: index % 7,
-                    field: (index % 5) as u32,
+                    field: index % 5,
                 })
                 .collect(),
             (0..150_000)
                 .map(|_| Entry {
-                    fingerprint: next() >> 60 << 60 | next() % 1000,
+                    fingerprint: (next() >> 60 << 60) | (next() % 1000),
                     record: next() as u32,
                     field: 0,
                 })
