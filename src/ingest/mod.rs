@@ -568,58 +568,56 @@ fn process_units(
                 }
             }
         }
-        let parsed: Vec<RawBatch> = group
-            .into_par_iter()
-            .map(|unit| match (unit, parser) {
-                (Unit::Bytes(chunk), Some(parser)) => {
-                    let mut raw = parser.parse(&chunk);
-                    chunk.width.restate(&chunk.data, &mut raw);
-                    raw
-                }
-                (Unit::Bytes(_), None) => RawBatch::default(),
-                (Unit::Parsed(batch), _) => batch,
-            })
-            .collect();
-        // Column kinds come from the first SAMPLE_RECORDS records, however they were chunked.
-        let raws = if plan.is_some() {
-            parsed
-        } else {
-            pending.extend(parsed);
-            let sampled: usize = pending.iter().map(|raw| raw.records.len()).sum();
-            if sampled < SAMPLE_RECORDS && !done {
-                continue;
+        let parse = |unit| match (unit, parser) {
+            (Unit::Bytes(chunk), Some(parser)) => {
+                let mut raw = parser.parse(&chunk);
+                chunk.width.restate(&chunk.data, &mut raw);
+                raw
             }
-            let decided = decide_columns(&pending, region);
-            let mut columns: Vec<(String, ColumnClass)> = decided
-                .classes
-                .iter()
-                .map(|(name, class)| (name.clone(), *class))
-                .collect();
-            let order = |name: &str| {
-                pending
-                    .iter()
-                    .flat_map(|raw| raw.columns.iter())
-                    .position(|column| column == name)
-            };
-            columns.sort_by_key(|(name, _)| order(name));
-            info.columns = columns;
-            sink.begin(file, info);
-            plan = Some(decided);
-            std::mem::take(&mut pending)
+            (Unit::Bytes(_), None) => RawBatch::default(),
+            (Unit::Parsed(batch), _) => batch,
         };
-        let Some(plan) = plan.as_ref() else { continue };
-        let mut first_ordinals = Vec::with_capacity(raws.len());
-        for raw in &raws {
-            first_ordinals.push(summary.records + 1);
-            summary.records += raw.records.len() as u64;
-            summary.rejected += raw.rejects.len() as u64;
-        }
-        let batches: Vec<RecordBatch> = raws
-            .into_par_iter()
-            .zip(first_ordinals)
-            .map(|(raw, first_ordinal)| normalize_batch(raw, plan, region, first_ordinal))
-            .collect();
-        for batch in &batches {
+        // Each unit is parsed and normalized in one task once the plan is known: a wait for the
+        // slowest of the group between the two left a core idle. Records are numbered after.
+        let mut batches: Vec<RecordBatch> = match plan.as_ref() {
+            Some(plan) => group
+                .into_par_iter()
+                .map(|unit| normalize_batch(parse(unit), plan, region))
+                .collect(),
+            None => {
+                pending.extend(group.into_par_iter().map(parse).collect::<Vec<RawBatch>>());
+                // Column kinds come from the first SAMPLE_RECORDS records, however they were
+                // chunked.
+                let sampled: usize = pending.iter().map(|raw| raw.records.len()).sum();
+                if sampled < SAMPLE_RECORDS && !done {
+                    continue;
+                }
+                let decided = decide_columns(&pending, region);
+                let mut columns: Vec<(String, ColumnClass)> = decided
+                    .classes
+                    .iter()
+                    .map(|(name, class)| (name.clone(), *class))
+                    .collect();
+                let order = |name: &str| {
+                    pending
+                        .iter()
+                        .flat_map(|raw| raw.columns.iter())
+                        .position(|column| column == name)
+                };
+                columns.sort_by_key(|(name, _)| order(name));
+                info.columns = columns;
+                sink.begin(file, info);
+                let plan = plan.insert(decided);
+                std::mem::take(&mut pending)
+                    .into_par_iter()
+                    .map(|raw| normalize_batch(raw, plan, region))
+                    .collect()
+            }
+        };
+        for batch in &mut batches {
+            batch.renumber(summary.records + 1);
+            summary.records += batch.len() as u64;
+            summary.rejected += batch.rejects().len() as u64;
             summary.latin1_records += batch.records.iter().filter(|record| record.latin1).count() as u64;
         }
         sink.batches(file, batches);
@@ -716,7 +714,8 @@ enum Typing {
     Value,
 }
 
-fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u64) -> RecordBatch {
+/// A raw batch's records with normalized fields, numbered from 0 (see [`RecordBatch::renumber`]).
+fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region) -> RecordBatch {
     let typing: Vec<Typing> = raw
         .columns
         .iter()
@@ -798,7 +797,7 @@ fn normalize_batch(raw: RawBatch, plan: &Plan, region: Region, first_ordinal: u6
         }
         records.push(RecordSlot {
             location: Location {
-                ordinal: first_ordinal + position as u64,
+                ordinal: position as u64,
                 line: raw.base_line + record.line - 1,
                 offset: raw.base_offset + record.offset,
             },

@@ -151,6 +151,13 @@ pub struct RecordBatch {
 }
 
 impl RecordBatch {
+    /// Numbers the records from `first_ordinal` on, in order.
+    pub(crate) fn renumber(&mut self, first_ordinal: u64) {
+        for (position, record) in self.records.iter_mut().enumerate() {
+            record.location.ordinal = first_ordinal + position as u64;
+        }
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.records.len()
