@@ -140,7 +140,7 @@ fn small_chunks_give_the_same_records_in_the_same_order() {
 /// returned.
 ///
 /// The peak is the child's own high-water mark (`VmHWM` in `/proc/PID/status`), read every
-/// 10 ms until it exits. `ru_maxrss` from `wait4` is not: Linux carries the parent's peak
+/// 10 ms while it runs (growth in its last 10 ms is missed). `ru_maxrss` from `wait4` is not: Linux carries the parent's peak
 /// across `exec` into it, so every child of this test process, which maps a whole index for
 /// its lookups, read as at least this process's peak (DuckDB's load and leakdex's ingest
 /// both read 461 MB at 2.6M records).

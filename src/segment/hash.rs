@@ -236,7 +236,8 @@ impl HashIndexWriter {
     }
 
     fn spill(&mut self) -> io::Result<()> {
-        sort_entries(&mut self.entries);
+        // On the appender's thread, beside the scan's, which keep the cores busy meanwhile.
+        sort_entries(&mut self.entries, false);
         let path = self.folder.join(format!("{}-run-{}.tmp", self.name, self.runs.len()));
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
         for entry in self.entries.drain(..) {
@@ -251,7 +252,7 @@ impl HashIndexWriter {
     /// Writes `NAME.idx` and `NAME.dir` into the folder (fsynced), entries laid out as
     /// `layout` says (it must hold every field id pushed).
     pub fn finish(mut self, layout: Layout) -> io::Result<Written> {
-        sort_entries(&mut self.entries);
+        sort_entries(&mut self.entries, true);
         let total = self.entries.len() as u64
             + self
                 .runs
@@ -297,11 +298,12 @@ impl HashIndexWriter {
 
 /// Sorts entries as `sort_unstable` does, faster for fingerprints, which are uniform hashes:
 /// two in-place radix passes on the top 16 bits of the fingerprint (American flag sort; McIlroy,
-/// Bostic and McIlroy, "Engineering radix sort", 1993), the second run on both threads, then a
-/// comparison sort of each of the 65,536 small parts. `par_sort_unstable` and its comparisons
-/// took 17% of an ingest's CPU (`perf`, 2.1M records of the generator's corpora). In place, so
-/// the buffer's budget holds. Parts a skewed input leaves large are only sorted slower.
-pub(crate) fn sort_entries(entries: &mut [Entry]) {
+/// Bostic and McIlroy, "Engineering radix sort", 1993), the second on the current rayon pool
+/// when `parallel`, then a comparison sort of each of the 65,536 small parts.
+/// `par_sort_unstable` and its comparisons took 17% of an ingest's CPU (`perf`, 2.1M records of
+/// the generator's corpora). In place, so the buffer's budget holds. Parts a skewed input
+/// leaves large are only sorted slower.
+pub(crate) fn sort_entries(entries: &mut [Entry], parallel: bool) {
     const SMALL: usize = 1 << 16;
     if entries.len() < SMALL {
         entries.sort_unstable();
@@ -315,7 +317,7 @@ pub(crate) fn sort_entries(entries: &mut [Entry]) {
         parts.push(part);
         rest = after;
     }
-    parts.into_par_iter().for_each(|part| {
+    let sort_part = |part: &mut [Entry]| {
         let starts = partition_by_byte(part, 48);
         let mut rest = part;
         for digit in 0..256 {
@@ -323,7 +325,12 @@ pub(crate) fn sort_entries(entries: &mut [Entry]) {
             small.sort_unstable();
             rest = after;
         }
-    });
+    };
+    if parallel {
+        parts.into_par_iter().for_each(sort_part);
+    } else {
+        parts.into_iter().for_each(sort_part);
+    }
 }
 
 /// Reorders `entries` in place by the byte of their fingerprints at `shift`; returns where each
@@ -792,11 +799,14 @@ mod tests {
                 .collect(),
             Vec::new(),
         ];
-        for mut entries in inputs {
+        for entries in inputs {
             let mut expected = entries.clone();
             expected.sort_unstable();
-            sort_entries(&mut entries);
-            assert!(entries == expected, "{} entries", expected.len());
+            for parallel in [false, true] {
+                let mut sorted = entries.clone();
+                sort_entries(&mut sorted, parallel);
+                assert!(sorted == expected, "{} entries", expected.len());
+            }
         }
     }
 

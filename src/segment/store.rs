@@ -16,8 +16,9 @@
 //! suspects 7.2 s against 7.4 s, for 148 B a record of index against 241.
 //!
 //! `locations.bin`: per record its line, Latin-1 flag and byte offset, as narrow as the
-//! segment's largest values allow ([`LocationLayout`], in the manifest): 5 bytes a record of
-//! the generator's corpora, 12 in format 6, 32 before format 3. Its file and ordinal come from
+//! segment's largest values allow ([`LocationLayout`], in the manifest): 5 bytes a record of a
+//! segment of one-record-a-line files under 4 GiB, 7 with the generator's SQL dump among them
+//! (see [`line_word`]), 12 in format 6, 32 before format 3. Its file and ordinal come from
 //! its run in `runs.bin`, where records of one file are consecutive.
 //! `records.bin`: zstd frames, each a block of up to [`BLOCK_RECORDS`] consecutive records of a
 //! batch (fewer when they pass [`BLOCK_TARGET_BYTES`]), postcard-encoded [`StoredRecord`]s back
@@ -74,11 +75,12 @@ pub struct StoredLocation {
     pub offset: u64,
 }
 
-/// A location's first word: the record's line as its distance from its ordinal (zigzag, so a
-/// SQL line of many tuples, behind its ordinals, stays small too), shifted left past the
-/// Latin-1 flag. A line of a one-record-a-line file is its ordinal, or one past it after a
-/// header, so the word of most records fits in a byte. `None` past [`MOST_LINE`], or an
-/// ordinal past it.
+/// A location's first word: the record's line as its distance from its ordinal (zigzag: a SQL
+/// line of many tuples runs behind its ordinals), shifted left past the Latin-1 flag. A line of
+/// a one-record-a-line file is its ordinal, or one past it after a header, so the word of such
+/// records fits in a byte. A SQL dump of 500 tuples a line is the bad case: the distance is
+/// nearly the ordinal, so the word is wider than the line itself would be (3 bytes at 20M
+/// records), and the width is the segment's. `None` past [`MOST_LINE`], or an ordinal past it.
 pub fn line_word(line: u64, ordinal: u64, flags: u32) -> Option<u64> {
     if line > MOST_LINE || ordinal > MOST_LINE {
         return None;
@@ -99,8 +101,9 @@ pub fn line_of(word: u64, ordinal: u64) -> (u64, u32) {
 /// How wide a segment's locations are (`locations.bin`, format 7): per record its line word
 /// ([`line_word`]) in `line_bytes`, then its byte offset in `offset_bytes`, little-endian;
 /// each as narrow as the segment's largest value allows, so a record's location stays at a
-/// fixed place (`record × entry_bytes`) for a ranged read. The generator's corpora take 5
-/// bytes a record (1 + 4, files under 4 GiB), where format 6 took 12.
+/// fixed place (`record × entry_bytes`) for a ranged read. One-record-a-line files under 4 GiB
+/// take 5 bytes a record (1 + 4), the generator's five corpora in one segment 7 (3 + 4, for its
+/// SQL dump), where format 6 took 12.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocationLayout {
     pub line_bytes: u8,

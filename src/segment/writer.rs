@@ -462,7 +462,8 @@ fn narrow_locations(folder: &Path, locations: Locations) -> io::Result<(store::L
 type Group = (u32, Vec<io::Result<Encoded>>);
 
 /// The thread that appends encoded batches to the segment's files. At most one group waits for
-/// it, so a slow disk holds the scan back rather than filling memory.
+/// it, so a slow disk holds the scan back rather than filling memory: at most three groups are
+/// encoded at once (one being appended, one waiting, one being encoded), a few MB each.
 struct Appender {
     sender: std::sync::mpsc::SyncSender<Group>,
     /// Set at the first failure: later batches are neither encoded nor appended.

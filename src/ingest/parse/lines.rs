@@ -93,7 +93,7 @@ fn flatten_object(text: &str, path: &mut String, batch: &mut RawBatch) -> Result
             Err(error) => format!("invalid JSON: {error}"),
         });
     }
-    let first_value = batch.values.len();
+    let (first_value, first_column) = (batch.values.len(), batch.columns.len());
     let mut read = |text: &str| {
         path.clear();
         let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -106,7 +106,9 @@ fn flatten_object(text: &str, path: &mut String, batch: &mut RawBatch) -> Result
         )
         .and_then(|()| deserializer.end());
         if read.is_err() {
+            // Columns first named by the line go too: no value refers to them.
             batch.discard_values(first_value);
+            batch.columns.truncate(first_column);
         }
         read
     };
@@ -645,6 +647,11 @@ mod tests {
             assert!(error.starts_with(reason), "{line}: {error}");
             assert_eq!(batch.values.len(), 2, "{line}");
             assert_eq!(batch.arena, "12", "{line}");
+            assert_eq!(
+                batch.columns,
+                ["phone"],
+                "{line}: no column named by a line that is rejected"
+            );
         }
     }
 
