@@ -294,6 +294,22 @@ fn every_record_keeps_its_line_offset_and_flag() {
         }
     }
     assert_eq!(checked as u64, segment.manifest.records);
+    // Each file keeps its lines the narrower way: the SQL dump's lines whole (its ordinals run
+    // far ahead of them), the one-record-a-line files' as distances from their ordinals.
+    let id = |name: &str| {
+        segment
+            .manifest
+            .files
+            .iter()
+            .position(|file| file.path.ends_with(name))
+            .unwrap() as u32
+    };
+    let layout = &segment.manifest.locations;
+    assert!(layout.absolute(id("members.sql")), "{layout:?}");
+    assert!(
+        !layout.absolute(id("orders.jsonl")) && !layout.absolute(id("combo.txt")),
+        "{layout:?}"
+    );
     assert!(behind > 0, "a SQL line holds several records");
     assert!(
         scanned

@@ -42,9 +42,9 @@ use store::{BLOCK_INDEX_BYTES, RUN_BYTES, Run, StoredLocation, StoredRecord, u64
 /// the same whatever the thread count or memory budget; version 6 drops the value store (`values.bin`, `values.idx`): matching reads the record
 /// store, now in blocks of up to 256 records; blocking keys keep 16 bits below their bucket
 /// (6-byte entries), and hash and range entries keep a fingerprint's low 48 bits when the
-/// directory has 16 bits or more (11-byte postings); version 7 keeps a record's line as its
-/// distance from its ordinal and makes locations as narrow as the segment's values allow (the
-/// manifest's `locations`).
+/// directory has 16 bits or more (11-byte postings); version 7 keeps a record's line whole or
+/// as its distance from its ordinal, whichever is narrower for its file, and makes locations
+/// as narrow as the segment's values allow (the manifest's `locations`).
 pub const FORMAT_VERSION: u32 = 7;
 
 #[derive(Debug, thiserror::Error)]
@@ -257,9 +257,9 @@ type OpenFile = Arc<dyn Fn(&str) -> std::io::Result<Mapped> + Send + Sync>;
 /// blocks of at least the given bytes.
 type OpenRanged = Box<dyn Fn(&str, u64, u64) -> std::io::Result<Arc<RangedFile>>>;
 
-/// Fetch unit of ranged locations. A lookup's hits fall anywhere in the file, 5–7 bytes each
-/// on the generator's corpora, so a request is what they cost, not its bytes: 64 KiB (9,362
-/// records' locations of 7 bytes) takes about as long to fetch from object storage as one,
+/// Fetch unit of ranged locations. A lookup's hits fall anywhere in the file, 5–8 bytes each
+/// on the generator's corpora, so a request is what they cost, not its bytes: 64 KiB (10,922
+/// records' locations of 6 bytes) takes about as long to fetch from object storage as one,
 /// and a batch's hits then need a request per 64 KiB at most, however many fall there.
 const LOCATION_FETCH_BYTES: u64 = 64 << 10;
 
@@ -669,7 +669,7 @@ impl Segment {
 
     /// A record's location from `locations.bin` as it is here: fetched first by the callers.
     fn read_location(&self, record: u64) -> StoredLocation {
-        let layout = self.manifest.locations;
+        let layout = &self.manifest.locations;
         let start = record as usize * layout.entry_bytes();
         let (word, offset) = layout.get(
             self.locations
@@ -682,7 +682,9 @@ impl Segment {
             .map(|found| Run::from_bytes(&runs[found * RUN_BYTES..(found + 1) * RUN_BYTES]))
             .filter(|run| run.first_record.checked_add(run.count).is_some_and(|end| record < end));
         let ordinal = run.map_or(0, |run| run.first_ordinal.saturating_add(record - run.first_record));
-        let (line, flags) = store::line_of(word, ordinal);
+        // A record outside every run (a damaged runs.bin) reads its word as a whole line.
+        let from = run.filter(|run| !layout.absolute(run.file)).map(|_| ordinal);
+        let (line, flags) = store::line_of(word, from);
         StoredLocation {
             // No file: shown as "?" (only a damaged runs.bin leaves a record outside every run).
             file: run.map_or(u32::MAX, |run| run.file),

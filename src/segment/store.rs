@@ -17,9 +17,9 @@
 //!
 //! `locations.bin`: per record its line, Latin-1 flag and byte offset, as narrow as the
 //! segment's largest values allow ([`LocationLayout`], in the manifest): 5 bytes a record of a
-//! segment of one-record-a-line files under 4 GiB, 7 with the generator's SQL dump among them
-//! (see [`line_word`]), 12 in format 6, 32 before format 3. Its file and ordinal come from
-//! its run in `runs.bin`, where records of one file are consecutive.
+//! segment of one-record-a-line files under 4 GiB, 6 with the generator's SQL dump among them
+//! (2.6M records), 12 in format 6, 32 before format 3. Its file and ordinal come from its run
+//! in `runs.bin`, where records of one file are consecutive.
 //! `records.bin`: zstd frames, each a block of up to [`BLOCK_RECORDS`] consecutive records of a
 //! batch (fewer when they pass [`BLOCK_TARGET_BYTES`]), postcard-encoded [`StoredRecord`]s back
 //! to back.
@@ -75,39 +75,52 @@ pub struct StoredLocation {
     pub offset: u64,
 }
 
-/// A location's first word: the record's line as its distance from its ordinal (zigzag: a SQL
-/// line of many tuples runs behind its ordinals), shifted left past the Latin-1 flag. A line of
-/// a one-record-a-line file is its ordinal, or one past it after a header, so the word of such
-/// records fits in a byte. A SQL dump of 500 tuples a line is the bad case: the distance is
-/// nearly the ordinal, so the word is wider than the line itself would be (3 bytes at 20M
-/// records), and the width is the segment's. `None` past [`MOST_LINE`], or an ordinal past it.
-pub fn line_word(line: u64, ordinal: u64, flags: u32) -> Option<u64> {
-    if line > MOST_LINE || ordinal > MOST_LINE {
-        return None;
-    }
-    let distance = line as i64 - ordinal as i64;
+/// A location's first word: the record's line, shifted left past the Latin-1 flag. `None` past
+/// [`MOST_LINE`].
+pub fn line_word(line: u64, flags: u32) -> Option<u64> {
+    (line <= MOST_LINE).then_some(line << 1 | u64::from(flags & FLAG_LATIN1 != 0))
+}
+
+/// A line word (see [`line_word`]) kept as the line's distance from the record's ordinal
+/// (zigzag, for lines behind their ordinals), with the same flag. A line of a one-record-a-line
+/// file is its ordinal, or one past it after a header, so this word of such records fits in a
+/// byte; a SQL dump of many tuples a line is the other way round, and keeps its lines whole
+/// (see [`LocationLayout`]). The ordinal is at most [`MOST_LINE`].
+pub fn distance_word(word: u64, ordinal: u64) -> u64 {
+    let distance = (word >> 1) as i64 - (ordinal & MOST_LINE) as i64;
     let zigzag = ((distance << 1) ^ (distance >> 63)) as u64;
-    Some(zigzag << 1 | u64::from(flags & FLAG_LATIN1 != 0))
+    zigzag << 1 | (word & 1)
 }
 
-/// (line, flags) of a location's first word, given the record's ordinal (see [`line_word`]).
-pub fn line_of(word: u64, ordinal: u64) -> (u64, u32) {
-    let zigzag = word >> 1;
-    let distance = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+/// (line, flags) of a location's first word: a distance from `ordinal` when one is given (see
+/// [`distance_word`]), the line itself when not.
+pub fn line_of(word: u64, ordinal: Option<u64>) -> (u64, u32) {
     let flags = if word & 1 != 0 { FLAG_LATIN1 } else { 0 };
-    (ordinal.wrapping_add_signed(distance) & MOST_LINE, flags)
+    let line = match ordinal {
+        None => word >> 1,
+        Some(ordinal) => {
+            let zigzag = word >> 1;
+            let distance = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+            ordinal.wrapping_add_signed(distance)
+        }
+    };
+    (line & MOST_LINE, flags)
 }
 
-/// How wide a segment's locations are (`locations.bin`, format 7): per record its line word
-/// ([`line_word`]) in `line_bytes`, then its byte offset in `offset_bytes`, little-endian;
-/// each as narrow as the segment's largest value allows, so a record's location stays at a
-/// fixed place (`record × entry_bytes`) for a ranged read. One-record-a-line files under 4 GiB
-/// take 5 bytes a record (1 + 4), the generator's five corpora in one segment 7 (3 + 4, for its
-/// SQL dump), where format 6 took 12.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How a segment's locations are kept (`locations.bin`, format 7): per record its line word
+/// in `line_bytes`, then its byte offset in `offset_bytes`, little-endian; each as narrow as the
+/// segment's largest value allows, so a record's location stays at a fixed place
+/// (`record × entry_bytes`) for a ranged read. A file's words are distances from ordinals
+/// ([`distance_word`]) unless it is among `absolute_files`, whose lines are kept whole: each
+/// file is kept the narrower way. One-record-a-line files under 4 GiB take 5 bytes a record
+/// (1 + 4), where format 6 took 12.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocationLayout {
     pub line_bytes: u8,
     pub offset_bytes: u8,
+    /// Ids of the files whose lines are kept whole, ascending.
+    #[serde(default)]
+    pub absolute_files: Vec<u32>,
 }
 
 impl Default for LocationLayout {
@@ -117,27 +130,43 @@ impl Default for LocationLayout {
         LocationLayout {
             line_bytes: 8,
             offset_bytes: 8,
+            absolute_files: Vec::new(),
         }
     }
 }
 
 impl LocationLayout {
-    /// The narrowest layout holding these largest values.
-    pub fn narrowest(most_line_word: u64, most_offset: u64) -> Self {
+    /// The narrowest layout holding these largest values, each file's lines kept the narrower
+    /// way: `most_words` gives, by file id, its largest word kept whole and kept as a distance.
+    pub fn narrowest(most_words: &[[u64; 2]], most_offset: u64) -> Self {
         let bytes = |value: u64| ((64 - value.leading_zeros()).div_ceil(8)).max(1) as u8;
+        let absolute_files: Vec<u32> = (0..most_words.len() as u32)
+            .filter(|&file| most_words[file as usize][0] < most_words[file as usize][1])
+            .collect();
+        let most_line_word = most_words.iter().map(|[whole, distance]| *whole.min(distance)).max();
         LocationLayout {
-            line_bytes: bytes(most_line_word),
+            line_bytes: bytes(most_line_word.unwrap_or(0)),
             offset_bytes: bytes(most_offset),
+            absolute_files,
         }
     }
 
+    /// Whether a file's lines are kept whole (else as distances from ordinals).
+    pub fn absolute(&self, file: u32) -> bool {
+        self.absolute_files.binary_search(&file).is_ok()
+    }
+
     /// Bytes of one record's location.
-    pub fn entry_bytes(self) -> usize {
+    pub fn entry_bytes(&self) -> usize {
         usize::from(self.line_bytes) + usize::from(self.offset_bytes)
     }
 
-    /// Errors: a width outside 1 to 8 bytes (a damaged manifest).
-    pub fn check(self) -> Result<(), String> {
+    /// Errors: a width outside 1 to 8 bytes, or files of whole lines out of order (a damaged
+    /// manifest).
+    pub fn check(&self) -> Result<(), String> {
+        if !self.absolute_files.is_sorted_by(|a, b| a < b) {
+            return Err("the files of whole lines are not in ascending order".into());
+        }
         if (1..=8).contains(&self.line_bytes) && (1..=8).contains(&self.offset_bytes) {
             Ok(())
         } else {
@@ -149,13 +178,13 @@ impl LocationLayout {
     }
 
     /// Appends a location; the values must fit (see [`LocationLayout::narrowest`]).
-    pub fn put(self, line_word: u64, offset: u64, out: &mut Vec<u8>) {
+    pub fn put(&self, line_word: u64, offset: u64, out: &mut Vec<u8>) {
         out.extend_from_slice(&line_word.to_le_bytes()[..usize::from(self.line_bytes)]);
         out.extend_from_slice(&offset.to_le_bytes()[..usize::from(self.offset_bytes)]);
     }
 
     /// (line word, byte offset) of an entry (zeros if it is short).
-    pub fn get(self, bytes: &[u8]) -> (u64, u64) {
+    pub fn get(&self, bytes: &[u8]) -> (u64, u64) {
         let word = |at: usize, width: u8| {
             let mut word = [0u8; 8];
             if let Some(part) = bytes.get(at..at + usize::from(width)) {
@@ -554,24 +583,43 @@ mod tests {
             (1, MOST_LINE, 5, FLAG_LATIN1),
             (0, 0, 0, FLAG_LATIN1),
         ] {
-            let word = line_word(line, ordinal, flags).unwrap();
-            assert_eq!(line_of(word, ordinal), (line, flags));
-            let layout = LocationLayout::narrowest(word, offset);
+            let word = line_word(line, flags).unwrap();
+            assert_eq!(line_of(word, None), (line, flags));
+            let distance = distance_word(word, ordinal);
+            assert_eq!(line_of(distance, Some(ordinal)), (line, flags));
+            let layout = LocationLayout::narrowest(&[[word, distance]], offset);
             layout.check().unwrap();
+            let kept = if layout.absolute(0) { word } else { distance };
+            assert_eq!(kept, word.min(distance), "each file the narrower way");
             let mut entry = Vec::new();
-            layout.put(word, offset, &mut entry);
+            layout.put(kept, offset, &mut entry);
             assert_eq!(entry.len(), layout.entry_bytes());
-            assert_eq!(layout.get(&entry), (word, offset));
+            assert_eq!(layout.get(&entry), (kept, offset));
         }
-        assert_eq!(line_word(2, 1, 0), Some(0b100), "a line after a header is a byte");
-        assert_eq!(LocationLayout::narrowest(0xff, 0xffff_ffff).entry_bytes(), 5);
-        assert_eq!(LocationLayout::narrowest(0x100, 0x1_0000_0000).entry_bytes(), 7);
-        assert_eq!(LocationLayout::narrowest(0, 0).entry_bytes(), 2);
-        assert!(line_word(MOST_LINE + 1, 1, 0).is_none() && line_word(1, MOST_LINE + 1, 0).is_none());
+        let header = line_word(2, 0).unwrap();
+        assert_eq!(distance_word(header, 1), 0b100, "a line after a header is a byte");
+        let sql = line_word(41, 0).unwrap();
+        assert!(
+            distance_word(sql, 20_000) > sql,
+            "a SQL line of many tuples is kept whole"
+        );
+        let layout = LocationLayout::narrowest(&[[0x1fe, 0x300], [0x4, 0x1_0000], [0x7, 0x7]], 0xffff_ffff);
+        assert_eq!(
+            (layout.absolute_files.as_slice(), layout.entry_bytes()),
+            ([0, 1].as_slice(), 6)
+        );
+        assert!(layout.absolute(0) && layout.absolute(1) && !layout.absolute(2));
+        assert_eq!(
+            LocationLayout::narrowest(&[[0x100, 0x100]], 0x1_0000_0000).entry_bytes(),
+            7
+        );
+        assert_eq!(LocationLayout::narrowest(&[], 0).entry_bytes(), 2);
+        assert!(line_word(MOST_LINE + 1, 0).is_none());
         for bad in [(0, 4), (4, 9)] {
             let layout = LocationLayout {
                 line_bytes: bad.0,
                 offset_bytes: bad.1,
+                absolute_files: Vec::new(),
             };
             assert!(layout.check().is_err());
         }

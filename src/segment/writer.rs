@@ -424,34 +424,47 @@ struct Output {
     range: HashIndexWriter,
 }
 
-/// Locations as the scan gives them: 16 bytes a record in `locations.tmp`, and the largest
-/// values so far.
+/// Locations as the scan gives them: 16 bytes a record in `locations.tmp` (line word, offset),
+/// and the largest values so far.
 struct Locations {
     file: BufWriter<File>,
-    most_line_word: u64,
+    /// By file id: the largest line word kept whole, and kept as a distance from the ordinal.
+    most_words: Vec<[u64; 2]>,
     most_offset: u64,
 }
 
-/// Writes `locations.bin` from `locations.tmp` in the narrowest layout its values allow
-/// (removing the temporary file); returns the layout and the file's SHA-256.
-fn narrow_locations(folder: &Path, locations: Locations) -> io::Result<(store::LocationLayout, String)> {
+/// Writes `locations.bin` from `locations.tmp` in the narrowest layout its values allow, each
+/// file's lines kept whole or as distances from their ordinals, whichever is narrower, the
+/// ordinals from `runs` (removing the temporary file); returns the layout and the file's
+/// SHA-256.
+fn narrow_locations(folder: &Path, locations: Locations, runs: &[Run]) -> io::Result<(store::LocationLayout, String)> {
     let temporary = folder.join("locations.tmp");
     drop(locations.file.into_inner().map_err(io::IntoInnerError::into_error)?);
-    let layout = store::LocationLayout::narrowest(locations.most_line_word, locations.most_offset);
+    let layout = store::LocationLayout::narrowest(&locations.most_words, locations.most_offset);
     let mut reader = io::BufReader::with_capacity(1 << 20, File::open(&temporary)?);
     let mut out = ChecksummedFile::create(&folder.join("locations.bin"))?;
     let mut entry = [0u8; 16];
     let mut narrow = Vec::with_capacity(16);
-    loop {
-        match io::Read::read_exact(&mut reader, &mut entry) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(error) => return Err(error),
+    for run in runs {
+        let absolute = layout.absolute(run.file);
+        for ordinal in run.first_ordinal..run.first_ordinal + run.count {
+            io::Read::read_exact(&mut reader, &mut entry)?;
+            let [word, offset] = [0, 8].map(|at| u64::from_le_bytes(entry[at..at + 8].try_into().unwrap_or_default()));
+            narrow.clear();
+            layout.put(
+                if absolute {
+                    word
+                } else {
+                    store::distance_word(word, ordinal)
+                },
+                offset,
+                &mut narrow,
+            );
+            out.write_all(&narrow)?;
         }
-        narrow.clear();
-        let [word, offset] = [0, 8].map(|at| u64::from_le_bytes(entry[at..at + 8].try_into().unwrap_or_default()));
-        layout.put(word, offset, &mut narrow);
-        out.write_all(&narrow)?;
+    }
+    if io::Read::read(&mut reader, &mut entry)? != 0 {
+        return Err(io::Error::other("locations.tmp holds records past the segment's runs"));
     }
     let checksum = ChecksummedFile::close(out)?;
     fs::remove_file(&temporary)?;
@@ -515,8 +528,9 @@ impl Appender {
 /// One batch, encoded without the lock.
 struct Encoded {
     records: u64,
-    /// (line word, byte offset) of each record (see [`store::line_word`]).
-    locations: Vec<(u64, u64)>,
+    /// (line word, the same as a distance from the ordinal, byte offset) of each record (see
+    /// [`store::line_word`], [`store::distance_word`]).
+    locations: Vec<(u64, u64, u64)>,
     blocks: Vec<(u64, Vec<u8>)>,
     /// (fingerprint, record within the batch, field id) of identifiers.
     entries: Vec<(u64, u32, u32)>,
@@ -536,10 +550,15 @@ impl Output {
                 "a segment holds at most 2^32 records; ingest the rest in another run",
             ));
         }
-        for &(word, offset) in &encoded.locations {
+        let most_words = &mut self.locations.most_words;
+        if most_words.len() <= file as usize {
+            most_words.resize(file as usize + 1, [0, 0]);
+        }
+        let most = &mut most_words[file as usize];
+        for &(word, distance, offset) in &encoded.locations {
             self.locations.file.write_all(&word.to_le_bytes())?;
             self.locations.file.write_all(&offset.to_le_bytes())?;
-            self.locations.most_line_word = self.locations.most_line_word.max(word);
+            *most = [most[0].max(word), most[1].max(distance)];
             self.locations.most_offset = self.locations.most_offset.max(offset);
         }
         write_blocks(
@@ -585,7 +604,7 @@ impl Builder {
             records: 0,
             locations: Locations {
                 file: BufWriter::with_capacity(1 << 20, File::create(folder.join("locations.tmp"))?),
-                most_line_word: 0,
+                most_words: Vec::new(),
                 most_offset: 0,
             },
             blocks: create("records.bin")?,
@@ -669,8 +688,8 @@ impl Builder {
         for (position, record) in batch.iter().enumerate() {
             let location = record.location();
             let flags = if record.decoded_latin1() { FLAG_LATIN1 } else { 0 };
-            let word = store::line_word(location.line, location.ordinal, flags)
-                .filter(|_| location.offset <= store::MOST_OFFSET)
+            let word = store::line_word(location.line, flags)
+                .filter(|_| location.offset <= store::MOST_OFFSET && location.ordinal <= store::MOST_LINE)
                 .ok_or_else(|| {
                     io::Error::other(format!(
                         "record {} on line {} at byte {} is past what a segment records ({} records or lines, \
@@ -682,7 +701,7 @@ impl Builder {
                         store::MOST_OFFSET
                     ))
                 })?;
-            locations.push((word, location.offset));
+            locations.push((word, store::distance_word(word, location.ordinal), location.offset));
             let id_of = |field: &crate::ingest::Field<'_>| {
                 field_ids[field.column]
                     .iter()
@@ -775,7 +794,12 @@ impl Builder {
         // The three indexes are sorted and written side by side, and the locations narrowed:
         // writing each is serial.
         let ((hash, locations), (blocking, range)) = rayon::join(
-            || rayon::join(|| hash.finish(layout), || narrow_locations(&self.folder, locations)),
+            || {
+                rayon::join(
+                    || hash.finish(layout),
+                    || narrow_locations(&self.folder, locations, &runs),
+                )
+            },
             || rayon::join(|| blocking.finish(Layout::Keys), || range.finish(Layout::Fingerprints)),
         );
         let (hash, blocking, range, (locations, locations_sha256)) = (hash?, blocking?, range?, locations?);
