@@ -528,9 +528,13 @@ impl Appender {
 /// One batch, encoded without the lock.
 struct Encoded {
     records: u64,
-    /// (line word, the same as a distance from the ordinal, byte offset) of each record (see
-    /// [`store::line_word`], [`store::distance_word`]).
-    locations: Vec<(u64, u64, u64)>,
+    /// Each record's line word and byte offset, 8 bytes each as `locations.tmp` holds them (see
+    /// [`store::line_word`]).
+    locations: Vec<u8>,
+    /// The batch's largest line word kept whole and kept as a distance from the ordinal (see
+    /// [`store::distance_word`]), and its largest offset.
+    most_words: [u64; 2],
+    most_offset: u64,
     blocks: Vec<(u64, Vec<u8>)>,
     /// (fingerprint, record within the batch, field id) of identifiers.
     entries: Vec<(u64, u32, u32)>,
@@ -555,12 +559,9 @@ impl Output {
             most_words.resize(file as usize + 1, [0, 0]);
         }
         let most = &mut most_words[file as usize];
-        for &(word, distance, offset) in &encoded.locations {
-            self.locations.file.write_all(&word.to_le_bytes())?;
-            self.locations.file.write_all(&offset.to_le_bytes())?;
-            *most = [most[0].max(word), most[1].max(distance)];
-            self.locations.most_offset = self.locations.most_offset.max(offset);
-        }
+        *most = [most[0].max(encoded.most_words[0]), most[1].max(encoded.most_words[1])];
+        self.locations.most_offset = self.locations.most_offset.max(encoded.most_offset);
+        self.locations.file.write_all(&encoded.locations)?;
         write_blocks(
             &mut self.block_index,
             &mut self.blocks,
@@ -679,7 +680,8 @@ impl Builder {
 
     fn encode(&self, batch: &RecordBatch, field_ids: &[Vec<(Kind, u32)>]) -> io::Result<Encoded> {
         let mut blocks = BlockEncoder::default();
-        let mut locations = Vec::with_capacity(batch.len());
+        let mut locations = Vec::with_capacity(batch.len() * 16);
+        let (mut most_words, mut most_offset) = ([0u64; 2], 0);
         let mut entries = Vec::new();
         let mut blocking_entries = Vec::new();
         let mut blocking_keys = Vec::new();
@@ -701,7 +703,11 @@ impl Builder {
                         store::MOST_OFFSET
                     ))
                 })?;
-            locations.push((word, store::distance_word(word, location.ordinal), location.offset));
+            locations.extend_from_slice(&word.to_le_bytes());
+            locations.extend_from_slice(&location.offset.to_le_bytes());
+            let distance = store::distance_word(word, location.ordinal);
+            most_words = [most_words[0].max(word), most_words[1].max(distance)];
+            most_offset = most_offset.max(location.offset);
             let id_of = |field: &crate::ingest::Field<'_>| {
                 field_ids[field.column]
                     .iter()
@@ -748,6 +754,8 @@ impl Builder {
         Ok(Encoded {
             records: batch.len() as u64,
             locations,
+            most_words,
+            most_offset,
             blocks: blocks.finish()?,
             entries,
             blocking_entries,
