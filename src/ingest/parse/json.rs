@@ -13,10 +13,9 @@
 //! ours because no streaming JSON crate here gives byte offsets of array elements without
 //! building every value (and the wrapper's shape is only known from the first bytes).
 
-use super::lines::{MAX_LINE_BYTES, flatten, parse_json};
+use super::lines::{MAX_LINE_BYTES, flatten_json};
 use super::{Chunk, ChunkParser, Cut, decode};
 use crate::ingest::record::RawBatch;
-use serde_json::Value;
 use std::io::{self, Read};
 
 /// Whether the objects at the top level of a document are records (objects one after another)
@@ -432,8 +431,9 @@ impl ChunkParser for JsonDocumentParser {
         for (start, end) in found {
             let line = line_of(start);
             let (text, latin1) = decode(&data[start..end]);
-            let (value, repaired) = match parse_json(&text) {
-                Ok(parsed) => parsed,
+            let first_value = batch.values.len();
+            let repaired = match flatten_json(&text, true, &mut path, &mut batch) {
+                Ok(repaired) => repaired,
                 Err(error) => {
                     // serde counts lines from the record's first: say the file's line.
                     let at = chunk.base_line + line - 1 + error.line().max(1) as u64 - 1;
@@ -447,23 +447,6 @@ impl ChunkParser for JsonDocumentParser {
                     continue;
                 }
             };
-            let first_value = batch.values.len();
-            match &value {
-                Value::Array(row) => {
-                    for (position, item) in row.iter().enumerate() {
-                        path.clear();
-                        path.push_str(&format!("col{}", position + 1));
-                        flatten(item, &mut path, &mut batch);
-                    }
-                }
-                _ => {
-                    path.clear();
-                    if !value.is_object() {
-                        path.push_str("value");
-                    }
-                    flatten(&value, &mut path, &mut batch);
-                }
-            }
             batch.finish_record(first_value, line, start as u64, latin1 || repaired);
         }
         if let Some(start) = unfinished {

@@ -78,11 +78,8 @@ impl ChunkParser for JsonLinesParser {
     }
 }
 
-/// Flattens one JSON object (a line of JSON Lines) into `batch` as it is read, as [`flatten`]
-/// does a parsed [`Value`]: no tree is built, and no map hashes its keys (parsing into a
-/// `Value` took 9% of an ingest's CPU over the generator's corpora, `perf`). A key given twice
-/// gives both its values, where a `Value` kept the last. `Ok(true)` when it could only be read
-/// after lone surrogates were repaired (see [`parse_json`]).
+/// Flattens one line of JSON Lines, which must hold an object, into `batch` (see
+/// [`flatten_json`]).
 ///
 /// Errors: the reason to reject the line (invalid JSON, or a value that is no object); the
 /// batch is left as it was.
@@ -93,20 +90,40 @@ fn flatten_object(text: &str, path: &mut String, batch: &mut RawBatch) -> Result
             Err(error) => format!("invalid JSON: {error}"),
         });
     }
+    flatten_json(text, false, path, batch).map_err(|error| format!("invalid JSON: {error}"))
+}
+
+/// Flattens one JSON value into `batch` as it is read: every scalar becomes a field named by
+/// its dotted path, and array elements share their array's path, so `phones: [a, b]` gives two
+/// `phones` values; null and blank strings give none. A JSON document's record (`row`) that is
+/// an array is a row of `col1`, `col2`…, and a scalar is one `value`. No tree is built and no
+/// map hashes its keys: parsing into a `serde_json::Value` first took 9% of an ingest's CPU
+/// over the generator's corpora (`perf`). A key given twice gives both its values, where a
+/// `Value` kept the last. `Ok(true)` when it could only be read after lone surrogates were
+/// repaired (see [`parse_json`]).
+///
+/// Errors: the value is not JSON; the batch is left as it was, without the columns it named.
+pub(super) fn flatten_json(
+    text: &str,
+    row: bool,
+    path: &mut String,
+    batch: &mut RawBatch,
+) -> Result<bool, serde_json::Error> {
     let (first_value, first_column) = (batch.values.len(), batch.columns.len());
     let mut read = |text: &str| {
         path.clear();
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let read = serde::de::DeserializeSeed::deserialize(
-            Flatten {
-                path: &mut *path,
-                batch: &mut *batch,
-            },
-            &mut deserializer,
-        )
+        let flatten = Flatten {
+            path: &mut *path,
+            batch: &mut *batch,
+        };
+        let read = match row {
+            true => serde::de::DeserializeSeed::deserialize(Row(flatten), &mut deserializer),
+            false => serde::de::DeserializeSeed::deserialize(flatten, &mut deserializer),
+        }
         .and_then(|()| deserializer.end());
         if read.is_err() {
-            // Columns first named by the line go too: no value refers to them.
+            // Columns first named by the value go too: no value refers to them.
             batch.discard_values(first_value);
             batch.columns.truncate(first_column);
         }
@@ -117,13 +134,12 @@ fn flatten_object(text: &str, path: &mut String, batch: &mut RawBatch) -> Result
         Err(error) => match repair_surrogates(text) {
             Some(repaired) => read(&repaired).map(|()| true),
             None => Err(error),
-        }
-        .map_err(|error| format!("invalid JSON: {error}")),
+        },
     }
 }
 
 /// Pushes every scalar of the JSON value it reads as a field named by its dotted path (see
-/// [`flatten`]).
+/// [`flatten_json`]).
 struct Flatten<'a> {
     path: &'a mut String,
     batch: &'a mut RawBatch,
@@ -210,6 +226,74 @@ impl<'de> serde::de::Visitor<'de> for Flatten<'_> {
     }
 }
 
+/// A JSON document's record: an object as [`Flatten`] reads it, an array as a row of `col1`,
+/// `col2`…, and a scalar as `value`.
+struct Row<'a>(Flatten<'a>);
+
+impl<'a> Row<'a> {
+    /// The record as one scalar, named `value`.
+    fn value(self) -> Flatten<'a> {
+        self.0.path.push_str("value");
+        self.0
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Row<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Row<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut items: A) -> Result<(), A::Error> {
+        for position in 1.. {
+            self.0.path.clear();
+            self.0.path.push_str(&format!("col{position}"));
+            if items.next_element_seed(self.0.inner())?.is_none() {
+                break;
+            }
+        }
+        self.0.path.clear();
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        serde::de::Visitor::visit_map(self.0, map)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<(), E> {
+        serde::de::Visitor::visit_bool(self.value(), value)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<(), E> {
+        serde::de::Visitor::visit_i64(self.value(), value)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<(), E> {
+        serde::de::Visitor::visit_u64(self.value(), value)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<(), E> {
+        serde::de::Visitor::visit_f64(self.value(), value)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<(), E> {
+        serde::de::Visitor::visit_str(self.value(), value)
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 /// Appends an object's key to the path: `.key` after a parent, `key` at the top.
 struct Key<'a>(&'a mut String);
 
@@ -283,39 +367,6 @@ fn repair_surrogates(text: &str) -> Option<String> {
     }
     repaired.push_str(&text[copied..]);
     Some(repaired)
-}
-
-/// Pushes every scalar of `value` as a field named by its dotted path. Array elements share
-/// their array's path, so `phones: [a, b]` gives two `phones` values.
-pub(super) fn flatten(value: &Value, path: &mut String, batch: &mut RawBatch) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                let length = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                flatten(inner, path, batch);
-                path.truncate(length);
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                flatten(item, path, batch);
-            }
-        }
-        Value::Null => {}
-        Value::String(text) if text.trim().is_empty() => {}
-        Value::String(text) => {
-            let column = batch.column(path);
-            batch.push_value(column, None, text);
-        }
-        Value::Bool(_) | Value::Number(_) => {
-            let column = batch.column(path);
-            batch.push_value(column, None, &value.to_string());
-        }
-    }
 }
 
 pub(crate) struct ComboParser {
@@ -592,6 +643,59 @@ mod tests {
         assert_eq!(batch.rejects[1].reason, "expected a JSON object");
     }
 
+    /// What [`flatten_json`] reads, from a parsed `Value`: the rule as the parsers kept it
+    /// before, which the tests hold the visitor to.
+    fn flatten(value: &Value, path: &mut String, batch: &mut RawBatch) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    let length = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    flatten(inner, path, batch);
+                    path.truncate(length);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    flatten(item, path, batch);
+                }
+            }
+            Value::Null => {}
+            Value::String(text) if text.trim().is_empty() => {}
+            Value::String(text) => {
+                let column = batch.column(path);
+                batch.push_value(column, None, text);
+            }
+            Value::Bool(_) | Value::Number(_) => {
+                let column = batch.column(path);
+                batch.push_value(column, None, &value.to_string());
+            }
+        }
+    }
+
+    /// What the JSON document parser made of a record from a parsed `Value`, before.
+    fn flatten_row(value: &Value, path: &mut String, batch: &mut RawBatch) {
+        match value {
+            Value::Array(row) => {
+                for (position, item) in row.iter().enumerate() {
+                    path.clear();
+                    path.push_str(&format!("col{}", position + 1));
+                    flatten(item, path, batch);
+                }
+            }
+            _ => {
+                path.clear();
+                if !value.is_object() {
+                    path.push_str("value");
+                }
+                flatten(value, path, batch);
+            }
+        }
+    }
+
     /// (column, text) of a batch's values.
     fn values_of(batch: &RawBatch) -> Vec<(String, String)> {
         batch
@@ -626,6 +730,25 @@ mod tests {
             flatten(&value, &mut path, &mut parsed);
             assert_eq!(values_of(&streamed), values_of(&parsed), "{line}");
             assert_eq!(repaired, expected_repaired, "{line}");
+        }
+        // A JSON document's records: arrays are rows of `col1`…, scalars one `value`.
+        let records = lines.iter().copied().chain([
+            r#"[1,"a",{"b":"c","d":[true,null]},[2,3],null," ","\ud800"]"#,
+            r#"[]"#,
+            r#""scalar""#,
+            "42",
+            "-0.5",
+            "null",
+            "false",
+        ]);
+        for record in records {
+            let mut streamed = RawBatch::default();
+            let repaired = flatten_json(record, true, &mut String::new(), &mut streamed).unwrap();
+            let (value, expected_repaired) = parse_json(record).unwrap();
+            let mut parsed = RawBatch::default();
+            flatten_row(&value, &mut String::new(), &mut parsed);
+            assert_eq!(values_of(&streamed), values_of(&parsed), "{record}");
+            assert_eq!(repaired, expected_repaired, "{record}");
         }
         // A key given twice keeps both values (a parsed `Value` kept the last).
         let mut batch = RawBatch::default();
